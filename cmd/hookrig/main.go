@@ -1,0 +1,19 @@
+// Command hookrig tests webhook reliability: reference sender and receiver,
+// a chaos proxy, a load generator, scripted scenarios and their
+// delivery-guarantee reports. main only wires the process to run, so the
+// whole program can be driven from a test.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], newEnv(os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+	stop()
+	os.Exit(code)
+}

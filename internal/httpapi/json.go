@@ -1,0 +1,100 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+)
+
+// WriteJSON answers v as JSON with the given status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b, _ = json.Marshal(ErrorBody{Error: "encoding response: " + err.Error()})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// ReadBody reads the whole request body, refusing more than limit bytes
+// with a 413 *Error.
+func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, Errorf(http.StatusRequestEntityTooLarge, "body of %d bytes is over the limit of %d bytes", r.ContentLength, limit)
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, Errorf(http.StatusRequestEntityTooLarge, "body is over the limit of %d bytes", limit)
+		}
+		return nil, Errorf(http.StatusBadRequest, "reading body: %v", err)
+	}
+	return b, nil
+}
+
+// DecodeJSON reads a JSON body of at most limit bytes into v, refusing
+// unknown fields. Errors are *Error values that say where the JSON went
+// wrong and what was expected.
+func DecodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	b, err := ReadBody(w, r, limit)
+	if err != nil {
+		return err
+	}
+	return Unmarshal(b, v)
+}
+
+// Unmarshal decodes b into v strictly (unknown fields, trailing data and
+// type mismatches are errors) and explains what was wrong as a 400 *Error.
+func Unmarshal(b []byte, v any) error {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return Errorf(http.StatusBadRequest, "empty body: expected a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return Errorf(http.StatusBadRequest, "%s", describeJSONError(b, err))
+	}
+	if dec.More() {
+		return Errorf(http.StatusBadRequest, "unexpected data after the JSON object at byte %d", dec.InputOffset())
+	}
+	return nil
+}
+
+func describeJSONError(b []byte, err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		// Offset counts the bytes read, the offending one included.
+		line, col := position(b, syn.Offset-1)
+		return fmt.Sprintf("malformed JSON at line %d, column %d: %v", line, col, syn)
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "(top level)"
+		}
+		return fmt.Sprintf("field %s: got JSON %s, expected %s", field, typ.Value, typ.Type)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return "malformed JSON: unexpected end of input"
+	default:
+		return "invalid JSON: " + err.Error()
+	}
+}
+
+func position(b []byte, off int64) (line, col int) {
+	line, col = 1, 1
+	for i := int64(0); i < off && i < int64(len(b)); i++ {
+		if b[i] == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}

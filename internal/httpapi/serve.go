@@ -1,0 +1,67 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+)
+
+// DefaultHost is where every hookrig server binds unless told otherwise.
+const DefaultHost = "127.0.0.1"
+
+// Listen opens a TCP listener. An address without a host ("" or ":8080")
+// binds loopback, never all interfaces: exposing a chaos proxy or a test
+// receiver to the network must be asked for explicitly.
+func Listen(addr string) (net.Listener, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		if addr != "" {
+			return nil, fmt.Errorf("listen address %q: want host:port (e.g. 127.0.0.1:0)", addr)
+		}
+		port = "0"
+	}
+	if host == "" {
+		host = DefaultHost
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, port))
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", net.JoinHostPort(host, port), err)
+	}
+	return ln, nil
+}
+
+// Serve runs srv on ln until ctx is cancelled, then shuts it down
+// gracefully, giving in-flight requests up to grace to finish.
+func Serve(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Duration) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = srv.Close()
+	}
+	<-errc
+	return err
+}
+
+// NewServer returns an http.Server with timeouts that keep a slow or
+// stalled client from holding a connection for ever.
+func NewServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+}
