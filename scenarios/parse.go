@@ -1,0 +1,386 @@
+package scenarios
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+)
+
+// The raw shapes mirror the YAML exactly; go-yaml decodes them strictly
+// (unknown keys and wrong types are errors with positions), then build()
+// checks what types cannot say.
+type rawScenario struct {
+	Name        Field[string]   `yaml:"name"`
+	Description string          `yaml:"description"`
+	Seed        Field[uint64]   `yaml:"seed"`
+	Sender      *rawSender      `yaml:"sender"`
+	Receiver    *rawReceiver    `yaml:"receiver"`
+	Load        *rawLoad        `yaml:"load"`
+	Faults      []rawNode       `yaml:"faults"`
+	Drain       *rawDrain       `yaml:"drain"`
+	Assertions  []Field[string] `yaml:"assertions"`
+}
+
+type rawSender struct {
+	Policy  *rawNode    `yaml:"policy"`
+	Workers Field[int]  `yaml:"workers"`
+	Crashes []rawCrash  `yaml:"crashes"`
+	Trigger *rawTrigger `yaml:"trigger"`
+}
+
+type rawCrash struct {
+	At   Field[time.Duration] `yaml:"at"`
+	Down Field[time.Duration] `yaml:"down"`
+}
+
+type rawTrigger struct {
+	Method  string            `yaml:"method"`
+	URL     Field[string]     `yaml:"url"`
+	Headers map[string]string `yaml:"headers"`
+	Body    Field[string]     `yaml:"body"`
+}
+
+type rawReceiver struct {
+	URL        Field[string]        `yaml:"url"`
+	Processing *rawProcessing       `yaml:"processing"`
+	DedupeTTL  Field[time.Duration] `yaml:"dedupe_ttl"`
+}
+
+type rawProcessing struct {
+	Duration     Field[time.Duration] `yaml:"duration"`
+	FailureRatio Field[float64]       `yaml:"failure_ratio"`
+	BeforeAck    bool                 `yaml:"before_ack"`
+}
+
+type rawLoad struct {
+	Phases       []rawPhase `yaml:"phases"`
+	Keys         Field[int] `yaml:"keys"`
+	PayloadBytes Field[int] `yaml:"payload_bytes"`
+}
+
+type rawPhase struct {
+	Name     string               `yaml:"name"`
+	Pacer    Field[string]        `yaml:"pacer"`
+	Start    Field[time.Duration] `yaml:"start"`
+	Duration Field[time.Duration] `yaml:"duration"`
+}
+
+type rawDrain struct {
+	Timeout    Field[time.Duration] `yaml:"timeout"`
+	KeepFaults bool                 `yaml:"keep_faults"`
+}
+
+// rawNode keeps a subtree as it was written, for parts whose schema
+// belongs to another package (chaos rules, sender policy).
+type rawNode struct {
+	node ast.Node
+}
+
+func (r *rawNode) UnmarshalYAML(n ast.Node) error { r.node = n; return nil }
+
+// json renders the subtree as JSON for the owning package's decoder.
+func (r *rawNode) json() (json.RawMessage, error) {
+	var v any
+	if err := yaml.NodeToValue(r.node, &v); err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
+}
+
+// Defaults applied when the file leaves a value out.
+const (
+	DefaultDrainTimeout = 30 * time.Second
+	DefaultPayloadBytes = 256
+)
+
+// Parse reads and validates one scenario. filename is used in error
+// messages (file:line:column). Every problem found is returned, as Errors.
+func Parse(data []byte, filename string) (*Scenario, error) {
+	s, errs := parse(data)
+	if len(errs) > 0 {
+		for _, e := range errs {
+			e.File = filename
+		}
+		sort.SliceStable(errs, func(i, j int) bool {
+			a, b := errs[i].Pos, errs[j].Pos
+			return a.Line < b.Line || (a.Line == b.Line && a.Col < b.Col)
+		})
+		return nil, errs
+	}
+	s.File = filename
+	s.Source = append([]byte(nil), data...)
+	return s, nil
+}
+
+func parse(data []byte) (*Scenario, Errors) {
+	file, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return nil, Errors{fromYAML(err)}
+	}
+	if len(file.Docs) != 1 || file.Docs[0].Body == nil {
+		return nil, Errors{errorAt(Pos{Line: 1, Col: 1}, "empty scenario: expected a mapping with at least name and load")}
+	}
+	var raw rawScenario
+	if err := yaml.NodeToValue(file.Docs[0].Body, &raw, yaml.Strict()); err != nil {
+		return nil, Errors{fromYAML(err)}
+	}
+	b := &builder{}
+	s := b.build(&raw, posOf(file.Docs[0].Body))
+	return s, b.errs
+}
+
+type builder struct {
+	errs Errors
+}
+
+func (b *builder) errorf(p Pos, format string, args ...any) {
+	b.errs = append(b.errs, errorAt(p, format, args...))
+}
+
+func (b *builder) build(raw *rawScenario, top Pos) *Scenario {
+	s := &Scenario{Name: raw.Name.V, Description: strings.TrimSpace(raw.Description), Seed: raw.Seed.V}
+	if !raw.Name.Set || strings.TrimSpace(raw.Name.V) == "" {
+		b.errorf(top, "missing name: every scenario needs a name")
+	} else if strings.ContainsAny(raw.Name.V, " \t/") {
+		b.errorf(raw.Name.Pos, "name %q: use letters, digits, '-' and '_' (no spaces or slashes)", raw.Name.V)
+	}
+	if !raw.Seed.Set {
+		s.Seed = 1
+	}
+	b.sender(raw.Sender, &s.Sender)
+	b.receiver(raw.Receiver, &s.Receiver)
+	b.load(raw.Load, top, &s.Load)
+	s.Drain.Timeout = DefaultDrainTimeout
+	if raw.Drain != nil {
+		s.Drain.KeepFaults = raw.Drain.KeepFaults
+		if raw.Drain.Timeout.Set {
+			s.Drain.Timeout = b.positive(raw.Drain.Timeout, "drain.timeout")
+		}
+	}
+	b.faults(raw.Faults, s)
+	for _, c := range s.Sender.Crashes {
+		if c.At >= s.LoadEnd() && s.LoadEnd() > 0 {
+			b.errorf(Pos{}, "sender crash at %s is after the load ends (%s): it would test nothing", c.At, s.LoadEnd())
+		}
+	}
+	for _, a := range raw.Assertions {
+		expr := strings.TrimSpace(a.V)
+		if expr == "" {
+			b.errorf(a.Pos, "empty assertion: expected a boolean expression such as `lost == 0`")
+			continue
+		}
+		prog, err := compileAssertion(expr)
+		if err != nil {
+			b.errs = append(b.errs, assertionError(a.Pos, expr, err))
+			continue
+		}
+		s.Assertions = append(s.Assertions, Assertion{Expr: expr, pos: a.Pos, program: prog})
+	}
+	return s
+}
+
+func (b *builder) positive(f Field[time.Duration], what string) time.Duration {
+	if f.V <= 0 {
+		b.errorf(f.Pos, "%s: %s is not a positive duration (e.g. 30s)", what, f.V)
+		return 0
+	}
+	return f.V
+}
+
+func (b *builder) nonNegative(f Field[time.Duration], what string) time.Duration {
+	if f.V < 0 {
+		b.errorf(f.Pos, "%s: %s is negative; expected a duration of 0 or more", what, f.V)
+		return 0
+	}
+	return f.V
+}
+
+func (b *builder) sender(raw *rawSender, s *Sender) {
+	if raw == nil {
+		return
+	}
+	if raw.Policy != nil {
+		js, err := raw.Policy.json()
+		if err != nil {
+			b.errs = append(b.errs, fromYAML(err))
+		} else if err := checkPolicy(js); err != nil {
+			b.errorf(posOf(raw.Policy.node), "sender.policy: %v", err)
+		} else {
+			s.Policy = js
+		}
+	}
+	if raw.Workers.Set && raw.Workers.V <= 0 {
+		b.errorf(raw.Workers.Pos, "sender.workers: %d; expected a positive number", raw.Workers.V)
+	}
+	s.Workers = raw.Workers.V
+	for i, c := range raw.Crashes {
+		what := fmt.Sprintf("sender.crashes[%d]", i)
+		at := b.nonNegative(c.At, what+".at")
+		down := b.nonNegative(c.Down, what+".down")
+		if !c.At.Set {
+			b.errorf(c.Down.Pos, "%s: missing at (when to kill the sender)", what)
+		}
+		s.Crashes = append(s.Crashes, Crash{At: at, Down: down})
+	}
+	if t := raw.Trigger; t != nil {
+		if len(raw.Crashes) > 0 {
+			b.errorf(t.URL.Pos, "sender.trigger drives your own sender; sender.crashes only applies to hookrig's reference sender")
+		}
+		s.Trigger = &Trigger{Method: strings.ToUpper(t.Method), URL: t.URL.V, Headers: t.Headers, Body: t.Body.V}
+		if s.Trigger.Method == "" {
+			s.Trigger.Method = "POST"
+		}
+		b.checkURL(t.URL, "sender.trigger.url")
+		for _, f := range []Field[string]{t.URL, t.Body} {
+			if _, err := template.New("trigger").Option("missingkey=error").Parse(f.V); err != nil {
+				b.errorf(f.Pos, "sender.trigger: bad template: %v", err)
+			}
+		}
+	}
+}
+
+func (b *builder) checkURL(f Field[string], what string) {
+	if !f.Set || f.V == "" {
+		b.errorf(f.Pos, "%s: missing; expected an http:// or https:// URL", what)
+		return
+	}
+	u, err := url.Parse(f.V)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		// Templates may sit in the URL; only the shape is checked.
+		if !strings.Contains(f.V, "{{") {
+			b.errorf(f.Pos, "%s: %q is not an http:// or https:// URL", what, f.V)
+		}
+	}
+}
+
+func (b *builder) receiver(raw *rawReceiver, r *Receiver) {
+	if raw == nil {
+		return
+	}
+	if raw.URL.Set {
+		b.checkURL(raw.URL, "receiver.url")
+		r.URL = raw.URL.V
+	}
+	if p := raw.Processing; p != nil {
+		if raw.URL.Set {
+			b.errorf(raw.URL.Pos, "receiver.processing configures hookrig's reference receiver; it cannot apply to your own endpoint at receiver.url")
+		}
+		r.Processing.Duration = b.nonNegative(p.Duration, "receiver.processing.duration")
+		if p.FailureRatio.V < 0 || p.FailureRatio.V > 1 {
+			b.errorf(p.FailureRatio.Pos, "receiver.processing.failure_ratio: %g; expected a number from 0 to 1", p.FailureRatio.V)
+		}
+		r.Processing.FailureRatio = p.FailureRatio.V
+		r.Processing.BeforeAck = p.BeforeAck
+	}
+	if raw.DedupeTTL.Set {
+		r.DedupeTTL = b.positive(raw.DedupeTTL, "receiver.dedupe_ttl")
+	}
+}
+
+func (b *builder) load(raw *rawLoad, top Pos, l *Load) {
+	if raw == nil || len(raw.Phases) == 0 {
+		b.errorf(top, "missing load.phases: expected at least one phase with a pacer and a duration")
+		return
+	}
+	if raw.Keys.V < 0 {
+		b.errorf(raw.Keys.Pos, "load.keys: %d; expected 0 (a key per event) or more", raw.Keys.V)
+	}
+	l.Keys = raw.Keys.V
+	l.PayloadBytes = DefaultPayloadBytes
+	if raw.PayloadBytes.Set {
+		if raw.PayloadBytes.V < 0 || raw.PayloadBytes.V > 1<<20 {
+			b.errorf(raw.PayloadBytes.Pos, "load.payload_bytes: %d; expected 0 to 1048576", raw.PayloadBytes.V)
+		}
+		l.PayloadBytes = raw.PayloadBytes.V
+	}
+	var end time.Duration
+	names := map[string]bool{}
+	for i, rp := range raw.Phases {
+		p := Phase{Name: rp.Name, Pacer: strings.TrimSpace(rp.Pacer.V), pos: rp.Pacer.Pos, pacerPos: rp.Pacer.Pos}
+		if p.Name == "" {
+			p.Name = fmt.Sprintf("phase-%d", i+1)
+		}
+		if names[p.Name] {
+			b.errorf(rp.Pacer.Pos, "load.phases[%d]: name %q is used twice", i, p.Name)
+		}
+		names[p.Name] = true
+		what := fmt.Sprintf("load.phases[%d] (%s)", i, p.Name)
+		if !rp.Pacer.Set || p.Pacer == "" {
+			b.errorf(rp.Duration.Pos, "%s: missing pacer; expected e.g. constant:100", what)
+		} else if err := checkPacer(p.Pacer); err != nil {
+			b.errorf(rp.Pacer.Pos, "%s: pacer %q: %v", what, p.Pacer, err)
+		}
+		if !rp.Duration.Set {
+			b.errorf(rp.Pacer.Pos, "%s: missing duration; expected e.g. 10s", what)
+		} else {
+			p.Duration = b.positive(rp.Duration, what+".duration")
+		}
+		p.Start = end
+		if rp.Start.Set {
+			start := b.nonNegative(rp.Start, what+".start")
+			if start < end {
+				b.errorf(rp.Start.Pos, "%s: starts at %s, inside the previous phase (which runs until %s); phases run one after another", what, start, end)
+			}
+			p.Start = max(start, end)
+		}
+		end = p.End()
+		l.Phases = append(l.Phases, p)
+	}
+}
+
+// faults reads the chaos rules, checks their timeline against the load
+// and has the chaos package validate each rule.
+func (b *builder) faults(raws []rawNode, s *Scenario) {
+	names := map[string]bool{}
+	for i, rn := range raws {
+		p := posOf(rn.node)
+		js, err := rn.json()
+		if err != nil {
+			b.errs = append(b.errs, fromYAML(err))
+			continue
+		}
+		var head struct {
+			Name  string `json:"name"`
+			After string `json:"after"`
+			For   string `json:"for"`
+		}
+		if err := json.Unmarshal(js, &head); err != nil {
+			b.errorf(p, "faults[%d]: expected a rule mapping (name, match, probability, fault, after, for): %v", i, err)
+			continue
+		}
+		f := Fault{Name: head.Name, Spec: js, pos: p}
+		if f.Name == "" {
+			b.errorf(p, "faults[%d]: missing name", i)
+			continue
+		}
+		if names[f.Name] {
+			b.errorf(p, "faults[%d]: name %q is used twice", i, f.Name)
+		}
+		names[f.Name] = true
+		if err := checkRule(js); err != nil {
+			b.errorf(p, "faults[%d] (%s): %v", i, f.Name, err)
+			continue
+		}
+		f.After, _ = time.ParseDuration(orZero(head.After))
+		f.For, _ = time.ParseDuration(orZero(head.For))
+		if end := s.LoadEnd(); end > 0 && f.After >= end+s.Drain.Timeout {
+			b.errorf(p, "faults[%d] (%s): starts at %s, after the run ends (load %s + drain %s): it would never fire", i, f.Name, f.After, end, s.Drain.Timeout)
+		}
+		s.Faults = append(s.Faults, f)
+	}
+}
+
+func orZero(s string) string {
+	if s == "" {
+		return "0s"
+	}
+	return s
+}

@@ -1,0 +1,199 @@
+package scenarios
+
+import (
+	"errors"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+const good = `name: flaky
+description: |
+  Some deliveries fail.
+seed: 7
+sender:
+  workers: 8
+  crashes:
+    - at: 3s
+      down: 1s
+receiver:
+  processing:
+    duration: 2ms
+    failure_ratio: 0.1
+load:
+  keys: 4
+  phases:
+    - name: warm
+      pacer: constant:10
+      duration: 2s
+    - name: main
+      pacer: constant:50
+      start: 3s
+      duration: 5s
+faults:
+  - name: flaky
+    probability: 0.3
+    fault: {type: status, code: 503}
+    after: 1s
+    for: 4s
+drain:
+  timeout: 10s
+assertions:
+  - lost == 0
+  - delivery.p99 < duration("30s")
+`
+
+func TestParseGood(t *testing.T) {
+	s, err := Parse([]byte(good), "flaky.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Name != "flaky" || s.Seed != 7 || s.Sender.Workers != 8 || s.Load.Keys != 4 {
+		t.Fatalf("parsed %+v", s)
+	}
+	if got := s.Load.Phases[1]; got.Start != 3*time.Second || got.End() != 8*time.Second || got.Pacer != "constant:50" {
+		t.Fatalf("phase 2 = %+v", got)
+	}
+	if s.LoadEnd() != 8*time.Second || s.Drain.Timeout != 10*time.Second {
+		t.Fatalf("load end %s, drain %s", s.LoadEnd(), s.Drain.Timeout)
+	}
+	if len(s.Faults) != 1 || s.Faults[0].After != time.Second || s.Faults[0].For != 4*time.Second {
+		t.Fatalf("faults = %+v", s.Faults)
+	}
+	if !strings.Contains(string(s.Faults[0].Spec), `"code":503`) {
+		t.Fatalf("fault spec = %s", s.Faults[0].Spec)
+	}
+	if s.Receiver.Processing.Duration != 2*time.Millisecond || s.Receiver.Processing.FailureRatio != 0.1 {
+		t.Fatalf("processing = %+v", s.Receiver.Processing)
+	}
+	if len(s.Sender.Crashes) != 1 || s.Sender.Crashes[0] != (Crash{At: 3 * time.Second, Down: time.Second}) {
+		t.Fatalf("crashes = %+v", s.Sender.Crashes)
+	}
+	if len(s.Assertions) != 2 {
+		t.Fatalf("assertions = %+v", s.Assertions)
+	}
+}
+
+// Each bad file must be refused with the right position and a message
+// that says what was expected.
+func TestParseErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		yaml string
+		want string // "line:col: fragment"
+	}{
+		{"unknown top key", "name: a\nlaod:\n  phases: []\n", "2:1: unknown field \"laod\""},
+		{"unknown nested key", "name: a\nload:\n  phases:\n    - pacer: constant:1\n      duraton: 1s\n", "5:7: unknown field \"duraton\""},
+		{"wrong type", "name: a\nseed: lots\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\n", "2:7:"},
+		{"bad duration", "name: a\nload:\n  phases:\n    - pacer: constant:1\n      duration: ten seconds\n", "5:17: invalid duration \"ten seconds\": expected a duration such as"},
+		{"negative duration", "name: a\nload:\n  phases:\n    - pacer: constant:1\n      duration: -5s\n", "5:17: load.phases[0] (phase-1).duration: -5s is not a positive duration"},
+		{"missing pacer", "name: a\nload:\n  phases:\n    - duration: 1s\n", "missing pacer"},
+		{"missing load", "name: a\n", "1:1: missing load.phases"},
+		{"missing name", "load:\n  phases:\n    - {pacer: constant:1, duration: 1s}\n", "missing name"},
+		{"overlapping phases", "name: a\nload:\n  phases:\n    - {pacer: constant:1, duration: 5s}\n    - pacer: constant:2\n      start: 2s\n      duration: 1s\n", "6:14: load.phases[1] (phase-2): starts at 2s, inside the previous phase"},
+		{"bad assertion", "name: a\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\nassertions:\n  - lots == 0\n", "6:5: assertion \"lots == 0\": unknown name lots"},
+		{"non-boolean assertion", "name: a\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\nassertions:\n  - lost + 1\n", "assertion \"lost + 1\""},
+		{"now() disabled", "name: a\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\nassertions:\n  - now() != nil\n", "assertion \"now() != nil\""},
+		{"ratio out of range", "name: a\nreceiver:\n  processing:\n    failure_ratio: 1.5\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\n", "4:20: receiver.processing.failure_ratio: 1.5; expected a number from 0 to 1"},
+		{"bad receiver url", "name: a\nreceiver:\n  url: ftp://x\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\n", "3:8: receiver.url: \"ftp://x\" is not an http:// or https:// URL"},
+		{"fault after the run", "name: a\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\nfaults:\n  - name: late\n    fault: {type: status, code: 503}\n    after: 1h\n", "6:5: faults[0] (late): starts at 1h0m0s, after the run ends"},
+		{"fault without name", "name: a\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\nfaults:\n  - fault: {type: status, code: 503}\n", "6:5: faults[0]: missing name"},
+		{"yaml syntax", "name: a\nload: [\n", "2:"},
+		{"empty", "", "empty scenario"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse([]byte(c.yaml), "x.yaml")
+			if err == nil {
+				t.Fatal("no error")
+			}
+			want := c.want
+			if want[0] >= '0' && want[0] <= '9' {
+				want = "x.yaml:" + want
+			}
+			if !strings.Contains(err.Error(), want) {
+				t.Fatalf("error:\n%v\nwant it to contain %q", err, c.want)
+			}
+			var es Errors
+			if !errors.As(err, &es) || len(es) == 0 {
+				t.Fatalf("want Errors, got %T", err)
+			}
+		})
+	}
+}
+
+// Several problems in one file are all reported, in file order.
+func TestParseReportsEveryError(t *testing.T) {
+	src := "name: a\nload:\n  phases:\n    - {pacer: constant:1, duration: -1s}\n    - {pacer: constant:1, duration: 0s}\nassertions:\n  - nope\n"
+	_, err := Parse([]byte(src), "x.yaml")
+	var es Errors
+	if !errors.As(err, &es) || len(es) != 3 {
+		t.Fatalf("want 3 errors, got %v", err)
+	}
+	if es[0].Pos.Line != 4 || es[1].Pos.Line != 5 || es[2].Pos.Line != 7 {
+		t.Fatalf("positions: %v", err)
+	}
+}
+
+func TestAssertionsCheck(t *testing.T) {
+	s, err := Parse([]byte(good), "x.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := Env{Accepted: 10, Delivered: 10}
+	env.Delivery.P99 = 2 * time.Second
+	for _, o := range s.Check(env) {
+		if !o.Passed {
+			t.Errorf("%s failed: %s", o.Expr, o.Message)
+		}
+	}
+	env.Lost = 2
+	env.Delivery.P99 = time.Minute
+	out := s.Check(env)
+	if out[0].Passed || out[0].Message != "false: lost = 2" {
+		t.Errorf("lost == 0 with lost=2: %+v", out[0])
+	}
+	if out[1].Passed || !strings.Contains(out[1].Message, "delivery.p99 = 1m0s") {
+		t.Errorf("p99 assertion: %+v", out[1])
+	}
+	a, err := NewAssertion("attempts.per_event.max <= 8 && duplicated_ratio < 0.01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Attempts.PerEvent.Max = 9
+	if o := a.Check(env); o.Passed || !strings.Contains(o.Message, "attempts.per_event.max = 9") {
+		t.Errorf("got %+v", o)
+	}
+}
+
+// The README table (Variables) and the Env type must list the same names.
+func TestVariablesMatchEnv(t *testing.T) {
+	var fromEnv []string
+	var walk func(reflect.Type, string)
+	walk = func(t reflect.Type, prefix string) {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name := prefix + f.Tag.Get("expr")
+			if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(time.Duration(0)) {
+				walk(f.Type, name+".")
+				continue
+			}
+			fromEnv = append(fromEnv, name)
+		}
+	}
+	walk(reflect.TypeOf(Env{}), "")
+	var documented []string
+	for _, v := range Variables() {
+		documented = append(documented, v.Name)
+		if _, err := NewAssertion(v.Name + " == " + v.Name); err != nil {
+			t.Errorf("documented variable %s does not compile: %v", v.Name, err)
+		}
+	}
+	sort.Strings(fromEnv)
+	sort.Strings(documented)
+	if !reflect.DeepEqual(fromEnv, documented) {
+		t.Fatalf("Env has %v\nVariables() has %v", fromEnv, documented)
+	}
+}

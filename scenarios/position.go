@@ -1,0 +1,126 @@
+package scenarios
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+)
+
+// Pos is a place in a scenario file.
+type Pos struct {
+	Line, Col int
+}
+
+func posOf(n ast.Node) Pos {
+	// A mapping's own token is its first ':'; the place a reader looks
+	// for is its first key.
+	switch m := n.(type) {
+	case *ast.MappingNode:
+		if len(m.Values) > 0 {
+			return posOf(m.Values[0].Key)
+		}
+	case *ast.MappingValueNode:
+		return posOf(m.Key)
+	}
+	if n == nil || n.GetToken() == nil {
+		return Pos{}
+	}
+	p := n.GetToken().Position
+	return Pos{Line: p.Line, Col: p.Column}
+}
+
+// Error is one problem in a scenario file, at a position.
+type Error struct {
+	File string
+	Pos  Pos
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	file := e.File
+	if file == "" {
+		file = "scenario"
+	}
+	if e.Pos.Line == 0 {
+		return fmt.Sprintf("%s: %s", file, e.Msg)
+	}
+	return fmt.Sprintf("%s:%d:%d: %s", file, e.Pos.Line, e.Pos.Col, e.Msg)
+}
+
+// Errors is every problem found in one file, in file order.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	parts := make([]string, len(es))
+	for i, e := range es {
+		parts[i] = e.Error()
+	}
+	return strings.Join(parts, "\n")
+}
+
+// errorAt is what the parsing code returns before the file name is known.
+func errorAt(p Pos, format string, args ...any) *Error {
+	return &Error{Pos: p, Msg: fmt.Sprintf(format, args...)}
+}
+
+// fromYAML turns a go-yaml error (which carries a token) or one of ours
+// into an *Error.
+func fromYAML(err error) *Error {
+	var own *Error
+	if errors.As(err, &own) {
+		return own
+	}
+	var ye yaml.Error
+	if errors.As(err, &ye) {
+		p := Pos{}
+		if tk := ye.GetToken(); tk != nil {
+			p = Pos{Line: tk.Position.Line, Col: tk.Position.Column}
+		}
+		return &Error{Pos: p, Msg: cleanYAMLMessage(ye.GetMessage())}
+	}
+	return &Error{Msg: err.Error()}
+}
+
+// cleanYAMLMessage rewrites go-yaml's messages in the scenario's terms.
+func cleanYAMLMessage(m string) string {
+	m = strings.ReplaceAll(m, "time.Duration", "duration (e.g. 30s, 1m30s)")
+	m = strings.ReplaceAll(m, "scenarios.", "")
+	return m
+}
+
+// Field is a scalar that remembers where it was written, so validation
+// that happens after parsing (a pacer spec, an expression) can still point
+// at the line and column.
+type Field[T any] struct {
+	V   T
+	Pos Pos
+	Set bool
+}
+
+// UnmarshalYAML implements go-yaml's NodeUnmarshaler.
+func (f *Field[T]) UnmarshalYAML(n ast.Node) error {
+	f.Pos = posOf(n)
+	f.Set = true
+	err := yaml.NodeToValue(n, &f.V, yaml.Strict())
+	if err == nil {
+		return nil
+	}
+	var ye yaml.Error
+	if errors.As(err, &ye) {
+		return err
+	}
+	// Some conversions (durations) fail without a position: give them this
+	// field's, and say what was expected.
+	msg := err.Error()
+	if _, ok := any(f.V).(time.Duration); ok {
+		msg = fmt.Sprintf("%s: expected a duration such as 250ms, 30s or 1m30s", strings.TrimPrefix(msg, "time: "))
+	}
+	return errorAt(f.Pos, "%s", msg)
+}
+
+// MarshalYAML writes the bare value.
+func (f Field[T]) MarshalYAML() (any, error) { return f.V, nil }

@@ -1,0 +1,135 @@
+// Package scenarios holds hookrig's scenario model: a YAML file that says
+// what load to send, which faults to inject when, how long to drain and
+// which delivery guarantees must hold. It parses and validates a file with
+// positions (file:line:column) before anything starts, compiles the
+// assertions, and embeds the built-in library. It starts nothing: sim runs
+// what this package describes.
+package scenarios
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Scenario is one parsed, validated scenario file.
+type Scenario struct {
+	Name        string
+	Description string
+	Seed        uint64
+	// File is where the scenario came from (a path, or "builtin:NAME").
+	File string
+	// Source is the YAML text, so `scenarios show` and reports can quote it.
+	Source []byte
+
+	Sender     Sender
+	Receiver   Receiver
+	Load       Load
+	Faults     []Fault
+	Drain      Drain
+	Assertions []Assertion
+}
+
+// Sender says which sender the run exercises: hookrig's reference sender
+// (the default, with policy overrides) or the user's, driven by a trigger.
+type Sender struct {
+	// Policy is the delivery policy as JSON (the reference sender's
+	// schema), nil for the sender's default.
+	Policy json.RawMessage
+	// Workers is the sender's dispatcher concurrency (0: its default).
+	Workers int
+	// Crashes kill the reference sender at a moment and restart it on the
+	// same data dir after a downtime.
+	Crashes []Crash
+	// Trigger, when set, drives the user's own sender instead.
+	Trigger *Trigger
+}
+
+// Crash is one kill-and-restart of the reference sender.
+type Crash struct {
+	At   time.Duration // since the run started
+	Down time.Duration // how long it stays down
+}
+
+// Trigger is an HTTP request template that makes the user's sender emit
+// one event carrying hookrig's id ({{.ID}}, {{.Seq}}, {{.Key}} are
+// available in the URL, headers and body).
+type Trigger struct {
+	Method  string
+	URL     string
+	Headers map[string]string
+	Body    string
+}
+
+// Receiver says which endpoint receives: hookrig's reference receiver
+// (default) or the user's own URL behind the chaos proxy.
+type Receiver struct {
+	URL        string // the user's endpoint; empty for the reference receiver
+	Processing Processing
+	DedupeTTL  time.Duration // 0: the receiver's default
+}
+
+// Processing is the reference receiver's simulated work per webhook.
+type Processing struct {
+	Duration     time.Duration
+	FailureRatio float64
+	BeforeAck    bool // the wrong way: process, then acknowledge
+}
+
+// Load is what the load generator sends into the sender.
+type Load struct {
+	Phases []Phase
+	// Keys is how many ordering keys events are spread over (round robin);
+	// 0 means every event has its own key (nothing to reorder).
+	Keys int
+	// PayloadBytes pads each event's payload to about this size.
+	PayloadBytes int
+}
+
+// Phase is a stretch of load with one pacer.
+type Phase struct {
+	Name     string
+	Pacer    string // loadgen's pacer mini-syntax, e.g. "constant:100"
+	Start    time.Duration
+	Duration time.Duration
+	pos      Pos
+	pacerPos Pos
+}
+
+// End is when the phase's load stops, since the run started.
+func (p Phase) End() time.Duration { return p.Start + p.Duration }
+
+// Fault is one chaos rule on the run's timeline, as the chaos proxy's JSON
+// rule schema.
+type Fault struct {
+	Name  string
+	After time.Duration
+	For   time.Duration // 0: until the drain (or for ever when the drain keeps faults)
+	// Spec is the rule as JSON, exactly what the chaos proxy loads.
+	Spec json.RawMessage
+	pos  Pos
+}
+
+// Drain is what happens once load stops.
+type Drain struct {
+	// Timeout is the most the run waits for pending events to settle.
+	Timeout time.Duration
+	// KeepFaults leaves the fault timeline running during the drain
+	// (normally faults are switched off so retries can succeed).
+	KeepFaults bool
+}
+
+// Assertion is one compiled boolean expression over the result.
+type Assertion struct {
+	Expr    string
+	pos     Pos
+	program *program
+}
+
+// LoadEnd is when the last phase stops.
+func (s *Scenario) LoadEnd() time.Duration {
+	var end time.Duration
+	for _, p := range s.Load.Phases {
+		end = max(end, p.End())
+	}
+	return end
+}

@@ -1,0 +1,44 @@
+package scenarios
+
+// Variable documents one name an assertion can use.
+type Variable struct {
+	Name string
+	Type string
+	Doc  string
+}
+
+// Variables lists every assertion variable, in the order the README's
+// table shows them. A test checks that it matches Env exactly.
+func Variables() []Variable {
+	return []Variable{
+		{"accepted", "int", "events the sender accepted (durably acknowledged at ingest)"},
+		{"delivered", "int", "accepted events the receiver acknowledged (2xx, verified) at least once"},
+		{"lost", "int", "accepted, never acknowledged, not dead-lettered, not pending"},
+		{"duplicated", "int", "events acknowledged more than once"},
+		{"duplicate_deliveries", "int", "extra acknowledged deliveries beyond the first, summed over events"},
+		{"dead_lettered", "int", "events the sender gave up on and says so (replayable)"},
+		{"pending", "int", "events still in flight when the drain timed out"},
+		{"unexpected", "int", "receipts for ids that were never accepted"},
+		{"reordered", "int", "inversions between accepted and received order, summed over ordering keys"},
+		{"delivered_ratio", "float", "delivered / accepted"},
+		{"lost_ratio", "float", "lost / accepted"},
+		{"duplicated_ratio", "float", "duplicated / accepted"},
+		{"dead_lettered_ratio", "float", "dead_lettered / accepted"},
+		{"delivery.p50", "duration", "median time from acceptance to first acknowledged receipt"},
+		{"delivery.p90", "duration", "90th percentile time to delivery"},
+		{"delivery.p99", "duration", "99th percentile time to delivery"},
+		{"delivery.max", "duration", "slowest delivery"},
+		{"delivery.mean", "duration", "mean time to delivery"},
+		{"attempts.total", "int", "delivery attempts made by the sender"},
+		{"attempts.per_event.mean", "float", "mean attempts per accepted event"},
+		{"attempts.per_event.p50", "int", "median attempts per accepted event"},
+		{"attempts.per_event.p99", "int", "99th percentile attempts per accepted event"},
+		{"attempts.per_event.max", "int", "most attempts any event took"},
+		{"attempts.amplification", "float", "attempts.total / accepted (1.0 means no retries)"},
+		{"herd.peak_rate", "float", "highest attempts/s in the seconds after a fault window closed"},
+		{"herd.ratio", "float", "herd.peak_rate over the attempt rate before that window opened"},
+		{"faults.injected", "int", "requests the chaos proxy injected a fault into"},
+		{"load.sent", "int", "events the load generator sent to the sender"},
+		{"load.rejected", "int", "events the sender refused at ingest (not accepted)"},
+	}
+}
