@@ -1,19 +1,137 @@
 package main
 
 import (
-	"errors"
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hookrig/hookrig/internal/httpapi"
+	"github.com/hookrig/hookrig/reference/receiver"
 )
 
-// newReceiverCmd is a placeholder until the receiver subcommand lands.
+// newReceiverCmd runs the reference webhook receiver.
 func newReceiverCmd(e *env) *cobra.Command {
-	return &cobra.Command{
-		Use:    "receiver",
-		Short:  "(not yet implemented)",
-		Hidden: true,
+	var (
+		listen  string
+		secrets []string
+		cfg     receiver.Config
+		maxBody = byteSize(receiver.DefaultMaxBody)
+		grace   time.Duration
+		quiet   bool
+	)
+	cmd := &cobra.Command{
+		Use:   "receiver",
+		Short: "Run the reference webhook receiver (verify, dedupe, fast ack, journal)",
+		Long: `Run the reference webhook receiver. Every POST outside /v1/ is a webhook:
+its Standard Webhooks signature and timestamp are verified (401 / 400),
+oversized (413) and non-JSON (400) bodies are refused, repeats of a
+webhook-id inside the dedupe window are acknowledged as duplicates and not
+processed again, and the 2xx goes out before processing. Every request is
+journaled as one JSON line. GET /v1/receipts?since=SEQ&limit=N and
+GET /v1/stats read the journal and counters live.
+
+The first line on stdout is the address: "receiver listening on http://ADDR".
+Secrets come from --secret (repeat it while rotating) or, when none is
+given, from $HOOKRIG_SECRET (space-separated).`,
+		Example: `  hookrig receiver --listen 127.0.0.1:0 --secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw --journal receipts.jsonl
+  hookrig receiver --secret whsec_OLD --secret whsec_NEW --dedupe-store dedupe.log
+  hookrig receiver --secret whsec_... --process-duration 50ms --process-failure-ratio 0.1 --process-before-ack`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return errors.New("receiver: not yet implemented")
+			if len(secrets) == 0 && e.getenv != nil {
+				secrets = strings.Fields(e.getenv("HOOKRIG_SECRET"))
+			}
+			if len(secrets) == 0 {
+				return &exitCodeError{exitError, fmt.Errorf("receiver: no secret: give --secret whsec_... (or set HOOKRIG_SECRET)")}
+			}
+			cfg.Secrets = secrets
+			cfg.MaxBody = int64(maxBody)
+			cfg.Clock = e.clock
+			level := slog.LevelInfo
+			if quiet {
+				level = slog.LevelWarn
+			}
+			log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+			cfg.Logger = log
+			return runReceiver(cmd.Context(), e, listen, cfg, grace, log)
 		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&listen, "listen", "127.0.0.1:8090", "address to listen on (host:port; no host means 127.0.0.1; port 0 picks one)")
+	f.StringArrayVar(&secrets, "secret", nil, "signing secret whsec_... (repeat for rotation: any one may match)")
+	f.DurationVar(&cfg.Tolerance, "tolerance", 5*time.Minute, "how far webhook-timestamp may be from now, either way")
+	f.Var(&maxBody, "max-body", "largest body accepted, e.g. 1MiB, 64KiB, 2000 (413 past it)")
+	f.StringVar(&cfg.JournalPath, "journal", "", "append one JSON line per request to this file (default: memory only)")
+	f.IntVar(&cfg.ReceiptLog, "receipt-log", receiver.DefaultReceiptLog, "recent receipts held in memory for /v1/receipts")
+	f.DurationVar(&cfg.Dedupe.TTL, "dedupe-ttl", receiver.DefaultDedupeTTL, "how long a webhook-id is remembered (cover the sender's retry horizon)")
+	f.IntVar(&cfg.Dedupe.MaxEntries, "dedupe-max", receiver.DefaultDedupeMaxEntries, "most webhook-ids remembered; the oldest are evicted past it")
+	f.StringVar(&cfg.Dedupe.Path, "dedupe-store", "", "keep the dedupe window in this file across restarts (default: memory only)")
+	f.DurationVar(&cfg.Processing.Duration, "process-duration", 0, "simulated processing time per unique webhook")
+	f.Float64Var(&cfg.Processing.FailureRatio, "process-failure-ratio", 0, "share of processing steps that fail (0..1, seeded)")
+	f.BoolVar(&cfg.Processing.BeforeAck, "process-before-ack", false, "process before answering (the wrong way: failures answer 500, duration delays the ack)")
+	f.IntVar(&cfg.Processing.Workers, "process-workers", receiver.DefaultProcessingWorkers, "concurrent processing steps after the ack")
+	f.IntVar(&cfg.Processing.Queue, "process-queue", receiver.DefaultProcessingQueue, "acknowledged webhooks not yet processed, at most (503 past it)")
+	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the processing failure draws")
+	f.DurationVar(&grace, "grace", 10*time.Second, "on SIGINT/SIGTERM, time left for requests and processing to finish")
+	f.BoolVar(&quiet, "quiet", false, "log warnings and errors only")
+	return cmd
+}
+
+// runReceiver serves until ctx ends, then shuts down gracefully: the HTTP
+// server first (in-flight requests finish), then the receiver (processing
+// drains, the journal is flushed and fsynced).
+func runReceiver(ctx context.Context, e *env, listen string, cfg receiver.Config, grace time.Duration, log *slog.Logger) error {
+	ln, err := httpapi.Listen(listen)
+	if err != nil {
+		return &exitCodeError{exitError, fmt.Errorf("receiver: %w", err)}
+	}
+	rcv, err := receiver.New(cfg)
+	if err != nil {
+		ln.Close()
+		return &exitCodeError{exitError, err}
+	}
+	fmt.Fprintf(e.stdout, "receiver listening on http://%s\n", ln.Addr())
+	srv := httpapi.NewServer(rcv.Handler())
+	serveErr := httpapi.Serve(ctx, srv, ln, grace)
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	closeErr := rcv.Shutdown(sctx)
+	st := rcv.Stats()
+	log.Info("receiver stopped", "received", st.Received, "unique", st.Unique, "duplicates", st.Duplicates,
+		"rejected", st.Rejected, "evictions", st.Evictions, "last_seq", st.Journal.LastSeq)
+	if serveErr != nil {
+		return fmt.Errorf("receiver: %w", serveErr)
+	}
+	return closeErr
+}
+
+// byteSize is a flag holding a number of bytes: 1048576, 1MiB, 64KiB, 1MB.
+type byteSize int64
+
+func (b *byteSize) String() string { return strconv.FormatInt(int64(*b), 10) }
+func (b *byteSize) Type() string   { return "bytes" }
+
+func (b *byteSize) Set(s string) error {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1000}, {"MB", 1000_000}, {"GB", 1000_000_000}, {"B", 1}}
+	num, mult := strings.TrimSpace(s), int64(1)
+	for _, u := range units {
+		if rest, ok := strings.CutSuffix(num, u.suffix); ok {
+			num, mult = strings.TrimSpace(rest), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > (1<<62)/mult {
+		return fmt.Errorf("%q: want a positive size such as 1048576, 512KiB or 1MiB", s)
+	}
+	*b = byteSize(n * mult)
+	return nil
 }

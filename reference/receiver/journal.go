@@ -1,0 +1,333 @@
+package receiver
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"sync"
+)
+
+// journal records every receipt: a line of JSON in a file (when a path is
+// given) and the latest receipts in a ring in memory.
+//
+// The request path only encodes the line into a buffer under mu; the
+// flusher goroutine writes the buffer to the file (every FlushInterval, or
+// sooner once it passes journalFlushAt), so no request waits for the disk
+// unless the disk falls journalMaxBuffered behind. Reading receipts older
+// than the ring goes to the file through a sparse seq -> offset index.
+type journal struct {
+	mu      sync.Mutex
+	drained *sync.Cond // the flusher took the buffer (appenders may be waiting)
+	buf     []byte     // lines encoded, not yet written
+	next    uint64     // seq of the next receipt
+	first   uint64     // first seq of this run: the ring holds nothing older
+	end     int64      // file offset just past the last encoded line
+	ring    []Receipt  // receipt seq lives at ring[seq%len(ring)]
+	marks   []mark     // every markEvery-th line's seq and offset, ascending
+	closed  bool
+	kick    chan struct{} // wakes the flusher early
+
+	// The file side, serialised by wmu (the flusher, Flush, Receipts).
+	wmu   sync.Mutex
+	path  string
+	f     *os.File
+	spare []byte
+}
+
+type mark struct {
+	seq uint64
+	off int64
+}
+
+const (
+	journalFlushAt     = 256 << 10
+	journalMaxBuffered = 16 << 20
+	markEvery          = 1024
+	// DefaultReceiptLog is how many recent receipts are held in memory.
+	DefaultReceiptLog = 1 << 16
+)
+
+// openJournal opens (or creates) the journal at path, carrying on from the
+// last seq it holds; path "" keeps receipts in memory only.
+func openJournal(path string, ringSize int) (*journal, string, error) {
+	j := &journal{path: path, next: 1, ring: make([]Receipt, ringSize), kick: make(chan struct{}, 1)}
+	j.drained = sync.NewCond(&j.mu)
+	note := ""
+	if path != "" {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+		if err != nil {
+			return nil, "", fmt.Errorf("journal: %w", err)
+		}
+		note, err = j.index(f)
+		if err != nil {
+			f.Close()
+			return nil, "", err
+		}
+		if _, err := f.Seek(j.end, io.SeekStart); err != nil {
+			f.Close()
+			return nil, "", fmt.Errorf("journal: %w", err)
+		}
+		j.f = f
+	}
+	j.first = j.next
+	return j, note, nil
+}
+
+// index scans an existing journal: it finds the last seq, builds the
+// sparse index and cuts off a torn last line (a crash mid-write), which
+// could not be read back anyway. Anything else that is not a receipt line
+// is an error naming path:line, so a wrong --journal path is not appended to.
+func (j *journal) index(f *os.File) (string, error) {
+	r := bufio.NewReaderSize(f, 256<<10)
+	var off int64
+	var last uint64
+	note := ""
+	for line := 1; ; line++ {
+		b, err := r.ReadSlice('\n')
+		for errors.Is(err, bufio.ErrBufferFull) { // a very long line: read on
+			var more []byte
+			more, err = r.ReadSlice('\n')
+			b = append(append([]byte(nil), b...), more...)
+		}
+		if err == io.EOF {
+			if len(b) > 0 {
+				if err := f.Truncate(off); err != nil {
+					return "", fmt.Errorf("journal: cutting torn last line: %w", err)
+				}
+				note = fmt.Sprintf("cut a torn last line (%s:%d, %d bytes): the receiver stopped mid-write", j.path, line, len(b))
+			}
+			break
+		}
+		if err != nil {
+			return "", fmt.Errorf("journal: %w", err)
+		}
+		seq, ok := lineSeq(b)
+		if !ok {
+			return "", fmt.Errorf("%s:%d: not a receipt journal line (want a JSON object with \"seq\"): %q", j.path, line, truncate(string(bytes.TrimSpace(b)), 80))
+		}
+		if seq <= last {
+			return "", fmt.Errorf("%s:%d: seq %d after %d: receipts must be in increasing seq order", j.path, line, seq, last)
+		}
+		if len(j.marks) == 0 || seq-j.marks[len(j.marks)-1].seq >= markEvery {
+			j.marks = append(j.marks, mark{seq: seq, off: off})
+		}
+		last = seq
+		off += int64(len(b))
+	}
+	j.end = off
+	j.next = last + 1
+	if note == "" && last > 0 {
+		note = fmt.Sprintf("appending to journal %s after seq %d", j.path, last)
+	}
+	return note, nil
+}
+
+// lineSeq reads the seq of a journal line: the fast path is the line this
+// package writes, the slow path any JSON object with a seq.
+func lineSeq(b []byte) (uint64, bool) {
+	const prefix = `{"seq":`
+	if rest, ok := bytes.CutPrefix(b, []byte(prefix)); ok {
+		if i := bytes.IndexByte(rest, ','); i > 0 {
+			if n, err := strconv.ParseUint(string(rest[:i]), 10, 64); err == nil {
+				return n, true
+			}
+		}
+	}
+	var v struct {
+		Seq *uint64 `json:"seq"`
+	}
+	if json.Unmarshal(b, &v) != nil || v.Seq == nil {
+		return 0, false
+	}
+	return *v.Seq, true
+}
+
+// append gives rc its seq and records it. It reports false once the
+// journal is closed.
+func (j *journal) append(rc *Receipt) bool {
+	j.mu.Lock()
+	for len(j.buf) >= journalMaxBuffered && !j.closed {
+		j.drained.Wait() // the disk is behind: hold requests rather than memory
+	}
+	if j.closed {
+		j.mu.Unlock()
+		return false
+	}
+	rc.Seq = j.next
+	j.next++
+	kick := false
+	if j.f != nil {
+		if len(j.marks) == 0 || rc.Seq-j.marks[len(j.marks)-1].seq >= markEvery {
+			j.marks = append(j.marks, mark{seq: rc.Seq, off: j.end})
+		}
+		n := len(j.buf)
+		j.buf = rc.appendJSON(j.buf)
+		j.end += int64(len(j.buf) - n)
+		kick = len(j.buf) >= journalFlushAt
+	}
+	j.ring[rc.Seq%uint64(len(j.ring))] = *rc
+	j.mu.Unlock()
+	if kick {
+		select {
+		case j.kick <- struct{}{}:
+		default:
+		}
+	}
+	return true
+}
+
+// flush writes the buffered lines to the file; with sync it also fsyncs.
+func (j *journal) flush(sync bool) error {
+	j.wmu.Lock()
+	defer j.wmu.Unlock()
+	j.mu.Lock()
+	f := j.f
+	if f == nil {
+		j.mu.Unlock()
+		return nil
+	}
+	buf := j.buf
+	j.buf = j.spare[:0]
+	j.drained.Broadcast()
+	j.mu.Unlock()
+	if len(buf) > 0 {
+		if n, err := f.Write(buf); err != nil {
+			// Keep the unwritten lines, in order, for the next try.
+			j.mu.Lock()
+			j.buf = append(append([]byte(nil), buf[n:]...), j.buf...)
+			j.mu.Unlock()
+			return fmt.Errorf("journal %s: %w", j.path, err)
+		}
+	}
+	j.spare = buf[:0]
+	if sync {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("journal %s: %w", j.path, err)
+		}
+	}
+	return nil
+}
+
+// close refuses further appends, then flushes, fsyncs and closes the file.
+func (j *journal) close() error {
+	j.mu.Lock()
+	j.closed = true
+	j.drained.Broadcast()
+	j.mu.Unlock()
+	err := j.flush(true)
+	j.wmu.Lock()
+	defer j.wmu.Unlock()
+	j.mu.Lock()
+	f := j.f
+	j.f = nil // under both locks: append reads it under mu, flush under wmu
+	j.mu.Unlock()
+	if f != nil {
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("journal %s: %w", j.path, cerr)
+		}
+	}
+	return err
+}
+
+// status reports the last seq handed out and how many bytes wait.
+func (j *journal) status() (last uint64, buffered int) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.next - 1, len(j.buf)
+}
+
+// receipts returns up to limit receipts with seq > since, in seq order
+// (limit <= 0: all that are held). Recent ones come from the ring; older
+// ones from the file, when there is one.
+func (j *journal) receipts(since uint64, limit int) ([]Receipt, error) {
+	var out []Receipt
+	j.mu.Lock()
+	low := j.ringLow()
+	fromFile := j.path != "" && since+1 < low
+	j.mu.Unlock()
+	if fromFile {
+		var err error
+		out, err = j.readFile(since, limit)
+		if err != nil {
+			return nil, err
+		}
+		if len(out) > 0 {
+			since = out[len(out)-1].Seq
+		}
+		if limit > 0 && len(out) >= limit {
+			return out, nil
+		}
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	low = j.ringLow()
+	if fromFile && since+1 < low {
+		return out, nil // the ring moved on while we read: the caller asks again from here
+	}
+	for seq := max(since+1, low); seq < j.next; seq++ {
+		if limit > 0 && len(out) >= limit {
+			break
+		}
+		out = append(out, j.ring[seq%uint64(len(j.ring))])
+	}
+	return out, nil
+}
+
+// ringLow is the oldest seq the ring still holds. Callers hold mu.
+func (j *journal) ringLow() uint64 {
+	low := j.first
+	if n := uint64(len(j.ring)); j.next > n && j.next-n > low {
+		low = j.next - n
+	}
+	return low
+}
+
+// readFile reads receipts with seq > since from the file, starting at the
+// last index mark at or before since+1.
+func (j *journal) readFile(since uint64, limit int) ([]Receipt, error) {
+	if err := j.flush(false); err != nil {
+		return nil, err
+	}
+	j.mu.Lock()
+	i := sort.Search(len(j.marks), func(i int) bool { return j.marks[i].seq > since+1 }) - 1
+	off := int64(0)
+	if i >= 0 {
+		off = j.marks[i].off
+	}
+	j.mu.Unlock()
+	f, err := os.Open(j.path)
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	var out []Receipt
+	r := bufio.NewReaderSize(f, 64<<10)
+	for limit <= 0 || len(out) < limit {
+		b, err := r.ReadBytes('\n')
+		if err == io.EOF {
+			break // a line still being written is not complete: stop before it
+		}
+		if err != nil {
+			return nil, fmt.Errorf("journal: %w", err)
+		}
+		seq, ok := lineSeq(b)
+		if !ok || seq <= since {
+			continue
+		}
+		var rc Receipt
+		if err := json.Unmarshal(b, &rc); err != nil {
+			return nil, fmt.Errorf("journal %s: seq %d: %w", j.path, seq, err)
+		}
+		out = append(out, rc)
+	}
+	return out, nil
+}

@@ -1,0 +1,350 @@
+// Package receiver is hookrig's reference webhook receiver: the way to
+// receive webhooks properly, runnable as a real server and embeddable in a
+// Go test or the simulator.
+//
+// For every request to a webhook path it verifies the Standard Webhooks
+// signature and timestamp, refuses oversized and non-JSON bodies (4xx,
+// never 5xx for bad input), deduplicates by webhook-id over a window that
+// covers the sender's retry horizon, acknowledges before processing, and
+// journals a Receipt: one JSON line per request.
+package receiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hookrig/hookrig/internal/clock"
+	"github.com/hookrig/hookrig/reference/webhook"
+)
+
+// Config configures a Receiver. Zero values mean the defaults.
+type Config struct {
+	// Secrets verify signatures ("whsec_..."); any one may match, so a
+	// sender rotating its secret is accepted with the old and the new.
+	Secrets []string
+	// Tolerance is how far a webhook-timestamp may be from now, either
+	// way. Default 5 minutes.
+	Tolerance time.Duration
+	// MaxBody is the largest body accepted (413 past it). Default 1 MiB.
+	MaxBody int64
+	// Dedupe bounds the window of webhook-ids remembered.
+	Dedupe DedupeConfig
+	// Processing is the (simulated) work done per unique webhook.
+	Processing ProcessingConfig
+	// JournalPath, when set, is the file receipts are appended to, one
+	// JSON line each. Without it receipts are kept in memory only.
+	JournalPath string
+	// ReceiptLog is how many recent receipts are held in memory for
+	// Receipts (older ones are read back from the journal file).
+	// Default 65,536.
+	ReceiptLog int
+	// FlushInterval is how often the journal and the dedupe store are
+	// written out. Default 1s.
+	FlushInterval time.Duration
+	// OnReceipt, when set, is called with every receipt once it is
+	// journaled and before the answer is written. It runs on the request's
+	// goroutine, concurrently with other calls (receipts may arrive out of
+	// Seq order), so it must be quick and safe for concurrent use.
+	OnReceipt func(Receipt)
+	// Clock tells the time (arrival, tolerance, TTL, processing). Default
+	// the wall clock.
+	Clock clock.Clock
+	// Seed seeds the processing step's failure draws.
+	Seed uint64
+	// Logger receives start-up notes and background errors. Default none.
+	Logger *slog.Logger
+}
+
+// DefaultMaxBody is the default body limit.
+const DefaultMaxBody = 1 << 20
+
+// withDefaults fills zero values and checks the rest.
+func (c Config) withDefaults() (Config, error) {
+	if len(c.Secrets) == 0 {
+		return c, errors.New("receiver: at least one secret is needed (whsec_...)")
+	}
+	if c.Tolerance < 0 || c.MaxBody < 0 || c.Dedupe.TTL < 0 || c.Dedupe.MaxEntries < 0 || c.ReceiptLog < 0 || c.FlushInterval < 0 {
+		return c, errors.New("receiver: tolerance, body limit, dedupe TTL and size, receipt log and flush interval must not be negative")
+	}
+	p := c.Processing
+	if p.Duration < 0 || p.Workers < 0 || p.Queue < 0 {
+		return c, errors.New("receiver: processing duration, workers and queue must not be negative")
+	}
+	if !(p.FailureRatio >= 0 && p.FailureRatio <= 1) {
+		return c, fmt.Errorf("receiver: processing failure ratio %v is outside 0..1", p.FailureRatio)
+	}
+	if c.Tolerance == 0 {
+		c.Tolerance = webhook.DefaultTolerance
+	}
+	if c.MaxBody == 0 {
+		c.MaxBody = DefaultMaxBody
+	}
+	if c.Dedupe.TTL == 0 {
+		c.Dedupe.TTL = DefaultDedupeTTL
+	}
+	if c.Dedupe.MaxEntries == 0 {
+		c.Dedupe.MaxEntries = DefaultDedupeMaxEntries
+	}
+	if c.Processing.Workers == 0 {
+		c.Processing.Workers = DefaultProcessingWorkers
+	}
+	if c.Processing.Queue == 0 {
+		c.Processing.Queue = DefaultProcessingQueue
+	}
+	if c.ReceiptLog == 0 {
+		c.ReceiptLog = DefaultReceiptLog
+	}
+	if c.FlushInterval == 0 {
+		c.FlushInterval = time.Second
+	}
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
+
+// Receiver receives webhooks. Create one with New, serve Handler, and
+// Close it to flush the journal.
+type Receiver struct {
+	cfg      Config
+	clock    clock.Clock
+	log      *slog.Logger
+	verifier *webhook.Verifier
+	window   *window
+	store    *store // nil without Dedupe.Path
+	journal  *journal
+	process  *processor
+	bodies   sync.Pool // *[]byte request body buffers
+
+	// serving is read-locked by every webhook request and write-locked by
+	// Shutdown, which so waits for requests in flight; closed turns later
+	// requests away with 503.
+	serving sync.RWMutex
+	closed  bool
+
+	flushMu   sync.Mutex // one journal/store write-out at a time
+	stopFlush chan struct{}
+	flushDone chan struct{}
+	shutOnce  sync.Once
+	shutErr   error
+
+	counts counters
+}
+
+// counters are the live figures behind Stats.
+type counters struct {
+	received, unique, duplicates, conflicts, failed, overloaded atomic.Uint64
+	badSignature, badTimestamp, tooLarge, unreadable, notJSON   atomic.Uint64
+	badMethod                                                   atomic.Uint64
+	flushErrors                                                 atomic.Uint64
+}
+
+// New builds a receiver: it parses the secrets, loads the dedupe store and
+// opens the journal (both carry on from a previous run), and starts the
+// flusher.
+func New(cfg Config) (*Receiver, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	v, err := webhook.NewVerifier(cfg.Tolerance, cfg.Secrets...)
+	if err != nil {
+		return nil, fmt.Errorf("receiver: %w", err)
+	}
+	r := &Receiver{
+		cfg: cfg, clock: cfg.Clock, log: cfg.Logger, verifier: v,
+		window:    newWindow(cfg.Dedupe),
+		stopFlush: make(chan struct{}),
+		flushDone: make(chan struct{}),
+	}
+	r.bodies.New = func() any { b := make([]byte, 0, 4096); return &b }
+	if cfg.Dedupe.Path != "" {
+		st, kept, note, err := openStore(cfg.Dedupe.Path, cfg.Dedupe, r.clock.Now())
+		if err != nil {
+			return nil, fmt.Errorf("receiver: %w", err)
+		}
+		r.window.load(kept)
+		r.window.store = st
+		r.store = st
+		r.log.Info("dedupe store", "path", cfg.Dedupe.Path, "ids", len(kept), "note", note)
+	}
+	j, note, err := openJournal(cfg.JournalPath, cfg.ReceiptLog)
+	if err != nil {
+		if r.store != nil {
+			r.store.close()
+		}
+		return nil, fmt.Errorf("receiver: %w", err)
+	}
+	if note != "" {
+		r.log.Info("journal", "path", cfg.JournalPath, "note", note)
+	}
+	r.journal = j
+	r.process = newProcessor(cfg.Processing, r.clock, cfg.Seed)
+	// The first flush timer is made here, not in the goroutine, so a test
+	// on a fake clock knows it exists once New returns.
+	go r.flushLoop(r.clock.NewTimer(cfg.FlushInterval))
+	return r, nil
+}
+
+// flushLoop writes the journal and the dedupe store out every
+// FlushInterval, and sooner when the journal buffer fills up.
+func (r *Receiver) flushLoop(t clock.Timer) {
+	defer close(r.flushDone)
+	for {
+		select {
+		case <-r.stopFlush:
+			t.Stop()
+			return
+		case <-t.C():
+			t = r.clock.NewTimer(r.cfg.FlushInterval)
+		case <-r.journal.kick:
+		}
+		r.flush(false)
+	}
+}
+
+// flush writes out the journal and the store; errors are logged and
+// counted, and the unwritten data kept for the next try.
+func (r *Receiver) flush(sync bool) error {
+	r.flushMu.Lock()
+	defer r.flushMu.Unlock()
+	err := r.journal.flush(sync)
+	if r.store != nil {
+		err = errors.Join(err, r.store.flush(r.window, sync))
+	}
+	if err != nil {
+		r.counts.flushErrors.Add(1)
+		r.log.Error("flush", "err", err)
+	}
+	return err
+}
+
+// Close shuts the receiver down, waiting for processing to finish, and
+// flushes and fsyncs the journal and the dedupe store.
+func (r *Receiver) Close() error { return r.Shutdown(context.Background()) }
+
+// Shutdown turns new requests away (503), waits for requests in flight,
+// then for acknowledged webhooks to be processed until ctx ends (those
+// left are cancelled and counted abandoned), then flushes, fsyncs and
+// closes the journal and the dedupe store. Only the first call does work.
+func (r *Receiver) Shutdown(ctx context.Context) error {
+	r.shutOnce.Do(func() {
+		r.serving.Lock()
+		r.closed = true
+		r.serving.Unlock()
+		err := r.process.shutdown(ctx)
+		if err != nil {
+			err = fmt.Errorf("receiver: processing cut short: %w", err)
+		}
+		close(r.stopFlush)
+		<-r.flushDone
+		r.flushMu.Lock()
+		defer r.flushMu.Unlock()
+		err = errors.Join(err, r.journal.close())
+		if r.store != nil {
+			err = errors.Join(err, r.store.flush(r.window, true), r.store.close())
+		}
+		r.shutErr = err
+	})
+	return r.shutErr
+}
+
+// Receipts returns up to limit receipts with seq > since, in seq order
+// (limit <= 0: all held). Recent receipts come from memory, older ones
+// from the journal file; without a journal only the last ReceiptLog are
+// held.
+func (r *Receiver) Receipts(since uint64, limit int) []Receipt {
+	out, err := r.journal.receipts(since, limit)
+	if err != nil {
+		r.log.Error("reading receipts", "err", err)
+	}
+	return out
+}
+
+// Stats are the receiver's counters since it started. Every request to a
+// webhook path is counted once in Received and once in exactly one of
+// Unique, Duplicates, Rejected, Conflicts, Failed and Overloaded.
+type Stats struct {
+	Received   uint64 `json:"received"`
+	Unique     uint64 `json:"unique"`     // first sightings acknowledged (2xx)
+	Duplicates uint64 `json:"duplicates"` // repeats acknowledged (2xx) and not processed again
+	Rejected   uint64 `json:"rejected"`   // bad input answered 4xx (see RejectedBy)
+	Conflicts  uint64 `json:"conflicts"`  // repeats while the first was still processed before its ack (409)
+	Failed     uint64 `json:"failed"`     // processing before the ack failed (500)
+	Overloaded uint64 `json:"overloaded"` // processing queue full (503)
+	Evictions  uint64 `json:"evictions"`  // ids dropped from the dedupe window by TTL or size
+
+	RejectedBy RejectedStats   `json:"rejected_by"`
+	Window     int             `json:"window"` // ids in the dedupe window now
+	Processing ProcessingStats `json:"processing"`
+	Journal    JournalStats    `json:"journal"`
+}
+
+// RejectedStats breaks Rejected down by reason.
+type RejectedStats struct {
+	Signature  uint64 `json:"signature"`  // 401: missing headers or no matching signature
+	Timestamp  uint64 `json:"timestamp"`  // 400: unreadable or outside the tolerance
+	TooLarge   uint64 `json:"too_large"`  // 413
+	Unreadable uint64 `json:"unreadable"` // 400: the body could not be read (cut short, bad chunking)
+	NotJSON    uint64 `json:"not_json"`   // 400
+	Method     uint64 `json:"method"`     // 405: not a POST
+}
+
+// ProcessingStats counts processing steps.
+type ProcessingStats struct {
+	Done      uint64 `json:"done"`
+	Failed    uint64 `json:"failed"`    // after the ack these are the receiver's own problem
+	Abandoned uint64 `json:"abandoned"` // acknowledged, cut short by shutdown
+	Pending   int64  `json:"pending"`   // acknowledged, not yet processed
+}
+
+// JournalStats describes the journal.
+type JournalStats struct {
+	Path        string `json:"path,omitempty"`
+	LastSeq     uint64 `json:"last_seq"`
+	Buffered    int    `json:"buffered_bytes"`
+	FlushErrors uint64 `json:"flush_errors"`
+}
+
+// Stats returns the counters now.
+func (r *Receiver) Stats() Stats {
+	c := &r.counts
+	size, ev := r.window.counts()
+	last, buffered := r.journal.status()
+	s := Stats{
+		Received:   c.received.Load(),
+		Unique:     c.unique.Load(),
+		Duplicates: c.duplicates.Load(),
+		Conflicts:  c.conflicts.Load(),
+		Failed:     c.failed.Load(),
+		Overloaded: c.overloaded.Load(),
+		Evictions:  ev,
+		RejectedBy: RejectedStats{
+			Signature:  c.badSignature.Load(),
+			Timestamp:  c.badTimestamp.Load(),
+			TooLarge:   c.tooLarge.Load(),
+			Unreadable: c.unreadable.Load(),
+			NotJSON:    c.notJSON.Load(),
+			Method:     c.badMethod.Load(),
+		},
+		Window: size,
+		Processing: ProcessingStats{
+			Done:      r.process.done.Load(),
+			Failed:    r.process.failed.Load(),
+			Abandoned: r.process.abandoned.Load(),
+			Pending:   r.process.inProgress(),
+		},
+		Journal: JournalStats{Path: r.cfg.JournalPath, LastSeq: last, Buffered: buffered, FlushErrors: c.flushErrors.Load()},
+	}
+	rb := s.RejectedBy
+	s.Rejected = rb.Signature + rb.Timestamp + rb.TooLarge + rb.Unreadable + rb.NotJSON + rb.Method
+	return s
+}

@@ -1,0 +1,98 @@
+package receiver
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/hookrig/hookrig/internal/httpapi"
+)
+
+// Limits of GET /v1/receipts.
+const (
+	defaultReceiptsLimit = 1000
+	maxReceiptsLimit     = 10000
+)
+
+// Handler serves the receiver: its own API under /v1/ and webhooks on
+// every other path, so whatever URL a user configures works.
+//
+//	GET  /v1/receipts?since=SEQ&limit=N   receipts with seq > SEQ, oldest first
+//	GET  /v1/stats                        counters (Stats)
+//	GET  /v1/health                       {"status":"ok"} while serving
+//	POST /anything/else                   a webhook
+func (r *Receiver) Handler() http.Handler {
+	api := mux.NewRouter()
+	api.NotFoundHandler = httpapi.NotFound()
+	api.MethodNotAllowedHandler = httpapi.MethodNotAllowed()
+	api.HandleFunc("/v1/receipts", r.handleReceipts).Methods(http.MethodGet)
+	api.HandleFunc("/v1/stats", r.handleStats).Methods(http.MethodGet)
+	api.HandleFunc("/v1/health", r.handleHealth).Methods(http.MethodGet)
+	hooks := http.HandlerFunc(r.serveWebhook)
+	// Webhooks skip the router: a prefix test costs nothing, a mux match
+	// per request would be the router's whole cost on the hot path.
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if p := req.URL.Path; strings.HasPrefix(p, "/v1/") || p == "/v1" {
+			api.ServeHTTP(w, req)
+			return
+		}
+		hooks.ServeHTTP(w, req)
+	})
+}
+
+// ReceiptsPage is the answer of GET /v1/receipts. Next is the since to ask
+// with for the receipts after these.
+type ReceiptsPage struct {
+	Receipts []Receipt `json:"receipts"`
+	Next     uint64    `json:"next"`
+}
+
+func (r *Receiver) handleReceipts(w http.ResponseWriter, req *http.Request) {
+	q := req.URL.Query()
+	since, limit := uint64(0), defaultReceiptsLimit
+	if s := q.Get("since"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			httpapi.WriteError(w, httpapi.Errorf(http.StatusBadRequest, "since=%q: want a receipt seq (a whole number >= 0)", s))
+			return
+		}
+		since = n
+	}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxReceiptsLimit {
+			httpapi.WriteError(w, httpapi.Errorf(http.StatusBadRequest, "limit=%q: want a whole number from 1 to %d", s, maxReceiptsLimit))
+			return
+		}
+		limit = n
+	}
+	out, err := r.journal.receipts(since, limit)
+	if err != nil {
+		httpapi.WriteError(w, err)
+		return
+	}
+	page := ReceiptsPage{Receipts: out, Next: since}
+	if out == nil {
+		page.Receipts = []Receipt{}
+	} else {
+		page.Next = out[len(out)-1].Seq
+	}
+	httpapi.WriteJSON(w, http.StatusOK, page)
+}
+
+func (r *Receiver) handleStats(w http.ResponseWriter, req *http.Request) {
+	httpapi.WriteJSON(w, http.StatusOK, r.Stats())
+}
+
+func (r *Receiver) handleHealth(w http.ResponseWriter, req *http.Request) {
+	r.serving.RLock()
+	closed := r.closed
+	r.serving.RUnlock()
+	if closed {
+		httpapi.WriteError(w, httpapi.Errorf(http.StatusServiceUnavailable, "receiver is shutting down"))
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
