@@ -52,6 +52,10 @@ const (
 // ErrSimulatedFailure is what the simulated processing step fails with.
 var ErrSimulatedFailure = errors.New("processing failed (simulated)")
 
+// seedStream is the PCG's second word, fixed so that one seed names one
+// sequence of draws.
+const seedStream = 0x686f6f6b72696721 // "hookrig!"
+
 // processor runs the processing step, inline or on a worker pool.
 type processor struct {
 	cfg   ProcessingConfig
@@ -77,8 +81,7 @@ func newProcessor(cfg ProcessingConfig, clk clock.Clock, seed uint64) *processor
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &processor{
 		cfg: cfg, clock: clk,
-		// The second PCG word is fixed so that one --seed names one stream.
-		rnd:    rand.New(rand.NewPCG(seed, 0x686f6f6b72696721)),
+		rnd:    rand.New(rand.NewPCG(seed, seedStream)),
 		ctx:    ctx,
 		cancel: cancel,
 		// Work that takes time, or is not ours, goes to workers so the ack

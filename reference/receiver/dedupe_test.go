@@ -1,0 +1,219 @@
+package receiver
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestWindow(t *testing.T) {
+	type step struct {
+		op   string // claim (final), pend (claim, pending), commit, release
+		id   string
+		at   time.Duration
+		want claim
+	}
+	cases := []struct {
+		name      string
+		ttl       time.Duration
+		max       int
+		steps     []step
+		size      int
+		evictions uint64
+	}{
+		{"repeat inside the TTL", time.Hour, 10, []step{
+			{"claim", "a", 0, claimFresh}, {"claim", "a", 59 * time.Minute, claimDuplicate},
+		}, 1, 0},
+		{"repeat at the TTL is fresh", time.Hour, 10, []step{
+			{"claim", "a", 0, claimFresh}, {"claim", "b", 30 * time.Minute, claimFresh},
+			{"claim", "a", time.Hour, claimFresh}, {"claim", "b", time.Hour, claimDuplicate},
+		}, 2, 1},
+		{"size evicts the oldest", time.Hour, 2, []step{
+			{"claim", "a", 0, claimFresh}, {"claim", "b", 1, claimFresh}, {"claim", "c", 2, claimFresh},
+			{"claim", "b", 3, claimDuplicate}, {"claim", "a", 4, claimFresh},
+		}, 2, 2},
+		{"pending is in flight until committed", time.Hour, 10, []step{
+			{"pend", "a", 0, claimFresh}, {"claim", "a", 1, claimInFlight},
+			{"commit", "a", 2, 0}, {"claim", "a", 3, claimDuplicate},
+		}, 1, 0},
+		{"released is forgotten", time.Hour, 10, []step{
+			{"pend", "a", 0, claimFresh}, {"release", "a", 1, 0}, {"pend", "a", 1, claimFresh},
+			{"commit", "a", 2, 0}, {"claim", "a", 3, claimDuplicate},
+		}, 1, 0},
+		{"a stale queue entry does not evict a re-claimed id", time.Hour, 10, []step{
+			{"pend", "a", 0, claimFresh}, {"release", "a", 0, 0}, {"claim", "a", 0, claimFresh},
+			{"claim", "b", 59 * time.Minute, claimFresh}, {"claim", "a", 59 * time.Minute, claimDuplicate},
+		}, 2, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := newWindow(DedupeConfig{TTL: c.ttl, MaxEntries: c.max})
+			for i, s := range c.steps {
+				now := t0.Add(s.at)
+				switch s.op {
+				case "claim", "pend":
+					if got := w.claim(s.id, now, s.op == "claim"); got != s.want {
+						t.Fatalf("step %d %s %s: %v, want %v", i, s.op, s.id, got, s.want)
+					}
+				case "commit":
+					w.commit(s.id)
+				case "release":
+					w.release(s.id)
+				}
+			}
+			if size, ev := w.counts(); size != c.size || ev != c.evictions {
+				t.Fatalf("size %d evictions %d, want %d and %d", size, ev, c.size, c.evictions)
+			}
+		})
+	}
+}
+
+// Memory follows the window, not the traffic: the queue behind it must not
+// grow with ids that were evicted or released.
+func TestWindowMemoryIsBounded(t *testing.T) {
+	w := newWindow(DedupeConfig{TTL: time.Hour, MaxEntries: 100})
+	for i := range 50_000 {
+		id := fmt.Sprintf("id%d", i)
+		if i%2 == 0 {
+			w.claim(id, t0.Add(time.Duration(i)), true)
+		} else {
+			w.claim(id, t0.Add(time.Duration(i)), false)
+			w.release(id)
+		}
+	}
+	if len(w.ids) > 100 || len(w.queue)-w.head > 2200 || cap(w.queue) > 8192 {
+		t.Fatalf("ids %d, queue %d live of %d (cap %d)", len(w.ids), len(w.queue)-w.head, len(w.queue), cap(w.queue))
+	}
+}
+
+func TestEvictionThroughTheReceiver(t *testing.T) {
+	g := newRig(t, Config{Dedupe: DedupeConfig{TTL: 72 * time.Hour, MaxEntries: 2}})
+	g.post("msg_1", 1)
+	g.clock.Advance(71 * time.Hour)
+	if a := g.post("msg_1", 2); string(a.Body) != ackDuplicate {
+		t.Fatalf("retry inside 3 days: %s", a.Body)
+	}
+	g.clock.Advance(time.Hour) // 72h after the first sighting
+	if a := g.post("msg_1", 3); string(a.Body) != ackFresh {
+		t.Fatalf("after the TTL: %s", a.Body)
+	}
+	g.post("msg_2", 1)
+	g.post("msg_3", 1) // evicts msg_1 by size
+	if a := g.post("msg_1", 4); string(a.Body) != ackFresh {
+		t.Fatalf("after a size eviction: %s", a.Body)
+	}
+	if s := g.r.Stats(); s.Evictions != 3 || s.Window != 2 || s.Unique != 5 {
+		t.Fatalf("stats %+v, want 3 evictions (TTL, size, size)", s)
+	}
+}
+
+func TestDedupeSurvivesRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "dedupe.log")
+	cfg := Config{Dedupe: DedupeConfig{Path: path, TTL: 72 * time.Hour}}
+	g := newRig(t, cfg)
+	g.post("msg_old", 1)
+	g.clock.Advance(48 * time.Hour)
+	g.post("msg_new", 1)
+	if err := g.r.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Restarted an hour later: both are remembered.
+	cfg.Clock = g.clock
+	g.clock.Advance(time.Hour)
+	g2 := newRig(t, cfg)
+	for _, id := range []string{"msg_old", "msg_new"} {
+		if a := g2.post(id, 2); string(a.Body) != ackDuplicate {
+			t.Fatalf("%s after restart: %s", id, a.Body)
+		}
+	}
+	if s := g2.r.Stats(); s.Window != 2 {
+		t.Fatalf("window after restart %d", s.Window)
+	}
+	g2.r.Close()
+
+	// Restarted past msg_old's TTL: it is dropped at load, msg_new kept.
+	g.clock.Advance(24 * time.Hour)
+	g3 := newRig(t, cfg)
+	if a := g3.post("msg_old", 3); string(a.Body) != ackFresh {
+		t.Fatalf("msg_old past its TTL: %s", a.Body)
+	}
+	if a := g3.post("msg_new", 3); string(a.Body) != ackDuplicate {
+		t.Fatalf("msg_new: %s", a.Body)
+	}
+	g3.r.Close()
+	data, _ := os.ReadFile(path)
+	if !strings.HasPrefix(string(data), storeHeader) || strings.Count(string(data), "\n") != 3 {
+		t.Fatalf("store file:\n%s", data)
+	}
+}
+
+// A crash leaves at most a torn last line, which is skipped; anything else
+// malformed stops the receiver with file:line.
+func TestStoreFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	at := t0.UnixNano()
+	cases := []struct {
+		name, content, want string
+		ids                 int
+	}{
+		{"torn last line", fmt.Sprintf("%s%d \"a\"\n%d \"b", storeHeader, at, at), "", 1},
+		{"ids with spaces and quotes", fmt.Sprintf("%s%d \"a b \\\"c\\\"\"\n", storeHeader, at), "", 1},
+		{"not a store", "hello\n", ":1: not a hookrig dedupe store", 0},
+		{"bad line", fmt.Sprintf("%s%d \"a\"\nxyz\n", storeHeader, at), ":3: want `<unix-nanoseconds>", 0},
+	}
+	for i, c := range cases {
+		path := filepath.Join(dir, fmt.Sprintf("s%d", i))
+		os.WriteFile(path, []byte(c.content), 0o644)
+		r, err := New(Config{Secrets: []string{secretA}, Clock: fakeAt(t0), Dedupe: DedupeConfig{Path: path}})
+		if c.want != "" {
+			if err == nil || !strings.Contains(err.Error(), path+c.want) {
+				t.Errorf("%s: %v, want %q", c.name, err, path+c.want)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if s := r.Stats(); s.Window != c.ids {
+			t.Errorf("%s: window %d, want %d", c.name, s.Window, c.ids)
+		}
+		r.Close()
+	}
+}
+
+// The log is rewritten from the window once it holds twice as many lines,
+// so a long run does not fill the disk.
+func TestStoreCompacts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "dedupe.log")
+	r, err := New(Config{Secrets: []string{secretA}, Clock: fakeAt(t0), Dedupe: DedupeConfig{Path: path, MaxEntries: 1000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 * storeCompactMin {
+		r.window.claim(fmt.Sprintf("id%d", i), t0.Add(time.Duration(i)), true)
+		if i%1000 == 0 {
+			r.flush(false)
+		}
+	}
+	r.Close()
+	data, _ := os.ReadFile(path)
+	if lines := strings.Count(string(data), "\n"); lines > 2*storeCompactMin+1001 {
+		t.Fatalf("store holds %d lines for a window of 1000", lines)
+	}
+	r2, err := New(Config{Secrets: []string{secretA}, Clock: fakeAt(t0), Dedupe: DedupeConfig{Path: path, MaxEntries: 1000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	if got := r2.window.claim(fmt.Sprintf("id%d", 3*storeCompactMin-1), t0, true); got != claimDuplicate {
+		t.Fatalf("the newest id was lost in compaction: %v", got)
+	}
+	if s := r2.Stats(); s.Window != 1000 {
+		t.Fatalf("window %d after reload", s.Window)
+	}
+}
