@@ -49,6 +49,19 @@ given, from $HOOKRIG_SECRET (space-separated).`,
 			if len(secrets) == 0 {
 				return &exitCodeError{exitError, fmt.Errorf("receiver: no secret: give --secret whsec_... (or set HOOKRIG_SECRET)")}
 			}
+			// Zero would quietly mean "the default" to the library: say so.
+			for _, f := range []struct {
+				name string
+				bad  bool
+			}{
+				{"--tolerance", cfg.Tolerance <= 0}, {"--dedupe-ttl", cfg.Dedupe.TTL <= 0}, {"--dedupe-max", cfg.Dedupe.MaxEntries <= 0},
+				{"--receipt-log", cfg.ReceiptLog <= 0}, {"--process-workers", cfg.Processing.Workers <= 0},
+				{"--process-queue", cfg.Processing.Queue <= 0}, {"--grace", grace <= 0},
+			} {
+				if f.bad {
+					return &exitCodeError{exitError, fmt.Errorf("receiver: %s must be positive\nRun 'hookrig receiver --help' for usage.", f.name)}
+				}
+			}
 			cfg.Secrets = secrets
 			cfg.MaxBody = int64(maxBody)
 			cfg.Clock = e.clock

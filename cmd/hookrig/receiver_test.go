@@ -111,6 +111,7 @@ func TestReceiverCommandErrors(t *testing.T) {
 		{[]string{"--secret", recvTestSecret, "--max-body", "lots"}, "want a positive size"},
 		{[]string{"--secret", recvTestSecret, "--process-failure-ratio", "2"}, "outside 0..1"},
 		{[]string{"--secret", recvTestSecret, "extra"}, "unknown command"},
+		{[]string{"--secret", recvTestSecret, "--dedupe-ttl", "0s"}, "--dedupe-ttl must be positive"},
 	}
 	for _, c := range cases {
 		var out, errb bytes.Buffer

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -89,12 +88,7 @@ func (j *journal) index(f *os.File) (string, error) {
 	var last uint64
 	note := ""
 	for line := 1; ; line++ {
-		b, err := r.ReadSlice('\n')
-		for errors.Is(err, bufio.ErrBufferFull) { // a very long line: read on
-			var more []byte
-			more, err = r.ReadSlice('\n')
-			b = append(append([]byte(nil), b...), more...)
-		}
+		b, err := r.ReadBytes('\n')
 		if err == io.EOF {
 			if len(b) > 0 {
 				if err := f.Truncate(off); err != nil {

@@ -38,6 +38,8 @@ type ProcessingConfig struct {
 
 // Delivery is one unique webhook handed to processing.
 type Delivery struct {
+	// Receipt is the webhook's receipt; its Seq is 0 before the ack (it
+	// is journaled with the answer, which waits for processing then).
 	Receipt Receipt
 	// Body is the verified payload; it is the processor's to keep.
 	Body []byte
