@@ -83,17 +83,49 @@ func (r *Receiver) serveWebhook(w http.ResponseWriter, req *http.Request) {
 // accept deduplicates a verified webhook, acknowledges it and has it
 // processed: after the ack by default, before it when so configured.
 func (r *Receiver) accept(w http.ResponseWriter, req *http.Request, rc *Receipt, body []byte) {
+	d := Delivery{}
+	if r.cfg.Processing.Func != nil {
+		d.Body = append([]byte(nil), body...) // body's buffer goes back to the pool
+	}
+	if r.cfg.Processing.BeforeAck {
+		r.acceptBeforeAck(w, req, rc, d)
+		return
+	}
 	p := r.process
-	beforeAck := r.cfg.Processing.BeforeAck
-	// With nothing between the claim and the ack, the claim is final at
-	// once: one lock round instead of two on the common path.
-	final := !beforeAck && !p.async
-	switch r.window.claim(rc.ID, rc.At, final) {
+	// Take the queue slot first, so that the claim can be final at once:
+	// the ack is then certain, and a concurrent copy of the webhook is a
+	// plain duplicate, never a conflict.
+	if !p.reserve() {
+		if r.window.seen(rc.ID, rc.At) {
+			r.duplicate(w, rc)
+			return
+		}
+		r.counts.overloaded.Add(1)
+		w.Header().Set("Retry-After", "1")
+		r.answerError(w, rc, httpapi.Errorf(http.StatusServiceUnavailable,
+			"processing queue full (%d webhooks acknowledged and not yet processed); retry later", r.cfg.Processing.Queue))
+		return
+	}
+	if r.window.claim(rc.ID, rc.At, true) != claimFresh {
+		p.unreserve()
+		r.duplicate(w, rc)
+		return
+	}
+	rc.Status = http.StatusOK
+	r.counts.unique.Add(1)
+	r.record(rc)
+	// The ack is on the wire before processing starts.
+	writeAck(w, ackFresh, true)
+	d.Receipt = *rc
+	p.submit(d)
+}
+
+// acceptBeforeAck is the wrong way round, kept to show its cost: the
+// answer waits for processing, and its outcome decides the status.
+func (r *Receiver) acceptBeforeAck(w http.ResponseWriter, req *http.Request, rc *Receipt, d Delivery) {
+	switch r.window.claim(rc.ID, rc.At, false) {
 	case claimDuplicate:
-		rc.Duplicate, rc.Status = true, http.StatusOK
-		r.counts.duplicates.Add(1)
-		r.record(rc)
-		writeAck(w, ackDuplicate, false)
+		r.duplicate(w, rc)
 		return
 	case claimInFlight:
 		// The first delivery is still being processed and may yet fail:
@@ -105,42 +137,26 @@ func (r *Receiver) accept(w http.ResponseWriter, req *http.Request, rc *Receipt,
 		r.answerError(w, rc, httpapi.Errorf(http.StatusConflict, "webhook %s is still being processed; retry later", rc.ID))
 		return
 	}
-	d := Delivery{Receipt: *rc}
-	if p.cfg.Func != nil {
-		d.Body = append([]byte(nil), body...) // body's buffer goes back to the pool
-	}
-	if beforeAck {
-		if err := p.run(req.Context(), d); err != nil {
-			r.window.release(rc.ID)
-			r.counts.failed.Add(1)
-			r.answerError(w, rc, httpapi.Errorf(http.StatusInternalServerError, "processing before the ack failed: %v", err))
-			return
-		}
-		r.window.commit(rc.ID)
-		rc.Status = http.StatusOK
-		r.counts.unique.Add(1)
-		r.record(rc)
-		writeAck(w, ackFresh, false)
-		return
-	}
-	if !p.reserve() {
+	d.Receipt = *rc
+	if err := r.process.run(req.Context(), d); err != nil {
 		r.window.release(rc.ID)
-		r.counts.overloaded.Add(1)
-		w.Header().Set("Retry-After", "1")
-		r.answerError(w, rc, httpapi.Errorf(http.StatusServiceUnavailable,
-			"processing queue full (%d webhooks acknowledged and not yet processed); retry later", r.cfg.Processing.Queue))
+		r.counts.failed.Add(1)
+		r.answerError(w, rc, httpapi.Errorf(http.StatusInternalServerError, "processing before the ack failed: %v", err))
 		return
 	}
-	if !final {
-		r.window.commit(rc.ID)
-	}
+	r.window.commit(rc.ID)
 	rc.Status = http.StatusOK
 	r.counts.unique.Add(1)
 	r.record(rc)
-	// The ack is on the wire before processing starts.
-	writeAck(w, ackFresh, true)
-	d.Receipt.Seq = rc.Seq
-	p.submit(d)
+	writeAck(w, ackFresh, false)
+}
+
+// duplicate acknowledges a repeat without processing it again.
+func (r *Receiver) duplicate(w http.ResponseWriter, rc *Receipt) {
+	rc.Duplicate, rc.Status = true, http.StatusOK
+	r.counts.duplicates.Add(1)
+	r.record(rc)
+	writeAck(w, ackDuplicate, false)
 }
 
 // reject answers bad input with a 4xx and journals it unverified.

@@ -112,6 +112,15 @@ func (w *window) claim(id string, now time.Time, final bool) claim {
 	return claimFresh
 }
 
+// seen reports whether id is remembered (acknowledged or pending) at now,
+// without claiming it.
+func (w *window) seen(id string, now time.Time) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s, ok := w.ids[id]
+	return ok && now.UnixNano()-s.at < w.ttl
+}
+
 // commit turns a pending claim into a remembered id.
 func (w *window) commit(id string) {
 	w.mu.Lock()

@@ -189,13 +189,17 @@ func TestQueueFullRefusesBeforeTheAck(t *testing.T) {
 	if a.Status != 503 || a.Header.Get("Retry-After") != "1" {
 		t.Fatalf("queue full: %d %s", a.Status, a.Body)
 	}
+	// A repeat of an acknowledged webhook is still a duplicate, queue or not.
+	if a := g.post("msg_1", 2); a.Status != 200 || string(a.Body) != ackDuplicate {
+		t.Fatalf("repeat with the queue full: %d %s", a.Status, a.Body)
+	}
 	step.release <- nil
 	// The slot frees once the step has been counted; Close drains it.
 	g.r.Close()
-	if s := g.r.Stats(); s.Overloaded != 1 || s.Unique != 1 || s.Window != 1 || s.Processing.Done != 1 {
+	if s := g.r.Stats(); s.Overloaded != 1 || s.Unique != 1 || s.Duplicates != 1 || s.Window != 1 || s.Processing.Done != 1 {
 		t.Fatalf("stats %+v", s)
 	}
-	if rc := g.lastReceipt(); rc.ID != "msg_2" || rc.Status != 503 || !rc.Verified {
+	if rc := g.r.Receipts(1, 1)[0]; rc.ID != "msg_2" || rc.Status != 503 || !rc.Verified {
 		t.Fatalf("receipt %+v", rc)
 	}
 }

@@ -175,8 +175,21 @@ func TestDuplicateIsAcknowledgedNotProcessedAgain(t *testing.T) {
 // first attempt, or a proxy duplicating) must give exactly one
 // non-duplicate, whatever the interleaving.
 func TestConcurrentSameIDExactlyOneUnique(t *testing.T) {
+	quick := func(context.Context, Delivery) error { return nil }
+	for _, c := range []struct {
+		name string
+		p    ProcessingConfig
+	}{
+		{"processing inline after the ack", ProcessingConfig{}},
+		{"processing on workers after the ack", ProcessingConfig{Func: quick, Workers: 4}},
+	} {
+		t.Run(c.name, func(t *testing.T) { testConcurrentSameID(t, c.p) })
+	}
+}
+
+func testConcurrentSameID(t *testing.T, p ProcessingConfig) {
 	const ids, copies = 20, 8
-	g := newRig(t, Config{})
+	g := newRig(t, Config{Processing: p})
 	g.srv.Client().Transport.(*http.Transport).MaxIdleConnsPerHost = copies
 	var wg sync.WaitGroup
 	start := make(chan struct{})
@@ -219,7 +232,7 @@ func TestConcurrentSameIDExactlyOneUnique(t *testing.T) {
 		}
 	}
 	s := g.r.Stats()
-	if s.Unique != ids || s.Duplicates != ids*(copies-1) {
+	if s.Unique != ids || s.Duplicates != ids*(copies-1) || s.Conflicts != 0 {
 		t.Errorf("stats %+v", s)
 	}
 	checkBalance(t, s)
