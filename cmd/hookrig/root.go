@@ -103,6 +103,7 @@ scripted timeline; every run ends in a delivery-guarantee report.`,
 		newSenderCmd(e),
 		newChaosCmd(e),
 		newBenchCmd(e),
+		newReportCmd(e),
 	)
 	return root
 }

@@ -1,0 +1,40 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/hookrig/hookrig/internal/httpapi"
+	"github.com/hookrig/hookrig/sim"
+)
+
+// WriteJSON writes r in the documented schema (docs/result-schema.md),
+// indented, with a final newline. The same Result always gives the same
+// bytes.
+func WriteJSON(w io.Writer, r *sim.Result) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding result: %w", err)
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// ReadJSON decodes a saved result strictly (unknown fields and trailing
+// data are errors, positions are given as line and column) and checks
+// its schema version and histograms; name labels the errors.
+func ReadJSON(data []byte, name string) (*sim.Result, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, fmt.Errorf("%s: empty file: expected a hookrig result in JSON", name)
+	}
+	var r sim.Result
+	if err := httpapi.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	if err := r.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	return &r, nil
+}
