@@ -28,6 +28,7 @@ func ExampleChecker() {
 	fmt.Printf("accepted %d, delivered %d, lost %d %v, reordered %d\n", e.Accepted, e.Delivered, e.Lost, r.Examples.Lost, e.Reordered)
 	fmt.Printf("attempts %d, amplification %.1f, p50 %.0f ms\n", r.Attempts.Total, r.Attempts.Amplification, r.Latency.Delivery.P50)
 	// Percentiles come from an HDR histogram (3 significant figures).
+
 	// Output:
 	// accepted 3, delivered 2, lost 1 [msg_2], reordered 1
 	// attempts 6, amplification 2.0, p50 2000 ms
