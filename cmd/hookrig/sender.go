@@ -1,19 +1,168 @@
 package main
 
 import (
-	"errors"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hookrig/hookrig/internal/httpapi"
+	"github.com/hookrig/hookrig/reference/sender"
 )
 
-// newSenderCmd is a placeholder until the sender subcommand lands.
+// newSenderCmd runs the reference webhook sender.
 func newSenderCmd(e *env) *cobra.Command {
-	return &cobra.Command{
-		Use:    "sender",
-		Short:  "(not yet implemented)",
-		Hidden: true,
+	var (
+		listen     string
+		cfg        sender.Config
+		maxBody    = byteSize(sender.DefaultMaxBody)
+		policy     = sender.DefaultPolicy()
+		schedule   string
+		policyJSON string
+		grace      time.Duration
+		seed       uint64
+		noDispatch bool
+		quiet      bool
+	)
+	cmd := &cobra.Command{
+		Use:   "sender",
+		Short: "Run the reference webhook sender (durable outbox, retries, signatures, dead letters)",
+		Long: `Run the reference webhook sender. Events posted to its API are written to a
+durable outbox (bbolt, group commit) before they are acknowledged, then
+delivered to their endpoint as signed Standard Webhooks requests, each
+attempt signed afresh and numbered in webhook-attempt. Failed attempts are
+retried by the endpoint's policy (jittered exponential backoff or an explicit
+schedule, Retry-After on 429/503, max attempts and age, a circuit breaker,
+410 Gone disables the endpoint); events that run out go to the dead-letter
+queue, from where they can be replayed. After a crash it resumes where it
+stopped; attempts that were in flight are reported as interrupted.
+
+API: POST/GET /v1/endpoints, GET/DELETE /v1/endpoints/{id},
+POST /v1/endpoints/{id}/enable, POST/GET /v1/events, GET /v1/events/{id},
+GET /v1/dlq, POST /v1/dlq/replay, GET /v1/stats.
+
+The first line on stdout is the address: "sender listening on http://ADDR".
+The policy flags set the default policy of endpoints created without one;
+--policy takes the same as JSON (or @file), over the flags.`,
+		Example: `  hookrig sender --listen 127.0.0.1:0 --data ./sender-data
+  hookrig sender --data ./sender-data --schedule svix --max-age 72h
+  hookrig sender --data ./sender-data --policy '{"backoff":{"base":"500ms","factor":3,"cap":"10m"},"ordered":true}'`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return errors.New("sender: not yet implemented")
+			if schedule != "" {
+				s, err := parseSchedule(schedule)
+				if err != nil {
+					return &exitCodeError{exitError, fmt.Errorf("sender: --schedule: %w", err)}
+				}
+				policy.Schedule = s
+			}
+			if policyJSON != "" {
+				raw := []byte(policyJSON)
+				if name, ok := strings.CutPrefix(policyJSON, "@"); ok {
+					b, err := os.ReadFile(name)
+					if err != nil {
+						return &exitCodeError{exitError, fmt.Errorf("sender: --policy: %w", err)}
+					}
+					raw = b
+				}
+				if err := json.Unmarshal(raw, &policy); err != nil {
+					return &exitCodeError{exitError, fmt.Errorf("sender: --policy: %w", err)}
+				}
+			}
+			if err := policy.Validate(); err != nil {
+				return &exitCodeError{exitError, fmt.Errorf("sender: %w", err)}
+			}
+			if !cmd.Flags().Changed("seed") {
+				seed = uint64(e.clock.Now().UnixNano())
+			}
+			level := slog.LevelInfo
+			if quiet {
+				level = slog.LevelWarn
+			}
+			log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+			cfg.DefaultPolicy = policy
+			cfg.MaxBody = int64(maxBody)
+			cfg.Clock = e.clock
+			cfg.Seed = seed
+			cfg.Logger = log
+			cfg.ShutdownGrace = grace
+			return runSender(cmd.Context(), e, listen, cfg, grace, !noDispatch, log)
 		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&listen, "listen", "127.0.0.1:8070", "address to listen on (host:port; no host means 127.0.0.1; port 0 picks one)")
+	f.StringVar(&cfg.DataDir, "data", "hookrig-sender-data", "directory of the outbox (outbox.db); reuse it to resume after a stop or crash")
+	f.IntVar(&cfg.Workers, "workers", sender.DefaultWorkers, "attempts in flight at most, over all endpoints")
+	f.Var(&maxBody, "max-body", "largest API request body, e.g. 4MiB (413 past it)")
+	f.Uint64Var(&seed, "seed", 0, "seed of the retry jitter (default: from the clock)")
+	f.DurationVar(&grace, "grace", 10*time.Second, "on SIGINT/SIGTERM, time left for API requests and attempts in flight")
+	f.BoolVar(&noDispatch, "no-dispatch", false, "accept events but deliver nothing (maintenance, ingest benchmarks)")
+	f.BoolVar(&quiet, "quiet", false, "log warnings and errors only")
+
+	f.DurationVar(&policy.Backoff.Base, "backoff-base", policy.Backoff.Base, "first retry delay ceiling (full jitter: the delay is drawn from 0 to the ceiling)")
+	f.Float64Var(&policy.Backoff.Factor, "backoff-factor", policy.Backoff.Factor, "ceiling growth per failed attempt")
+	f.DurationVar(&policy.Backoff.Cap, "backoff-cap", policy.Backoff.Cap, "largest retry delay ceiling")
+	f.StringVar(&schedule, "schedule", "", `explicit delays instead of backoff, e.g. "0s,5s,5m,30m" or "svix" (0s,5s,5m,30m,2h,5h,10h,10h)`)
+	f.IntVar(&policy.MaxAttempts, "max-attempts", policy.MaxAttempts, "attempts before an event is dead-lettered (0: the schedule's length, or no limit)")
+	f.DurationVar(&policy.MaxAge, "max-age", policy.MaxAge, "dead-letter an event whose next attempt would fall this long after it was accepted (0: no limit)")
+	f.DurationVar(&policy.RetryAfterMax, "retry-after-max", policy.RetryAfterMax, "cap on a Retry-After honoured on 429/503 (0: ignore Retry-After)")
+	f.DurationVar(&policy.AttemptTimeout, "attempt-timeout", policy.AttemptTimeout, "time limit of one attempt, connect to last byte")
+	f.IntVar(&policy.Concurrency, "concurrency", policy.Concurrency, "attempts in flight per endpoint at most")
+	f.IntVar(&policy.Breaker.Failures, "breaker-failures", policy.Breaker.Failures, "consecutive failures that open an endpoint's circuit (0: no breaker)")
+	f.DurationVar(&policy.Breaker.Cooldown, "breaker-cooldown", policy.Breaker.Cooldown, "how long an open circuit waits before a probe")
+	f.BoolVar(&policy.Ordered, "ordered", false, "deliver events sharing a key one at a time, in order (head-of-line blocking)")
+	f.StringVar(&policyJSON, "policy", "", `default policy as JSON, or @file, over the flags (e.g. '{"max_attempts":5}')`)
+	return cmd
+}
+
+// parseSchedule reads "0s,5s,5m" or "svix".
+func parseSchedule(s string) ([]time.Duration, error) {
+	if strings.EqualFold(strings.TrimSpace(s), "svix") {
+		return sender.SvixSchedule(), nil
+	}
+	var out []time.Duration
+	for i, part := range strings.Split(s, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(part))
+		if err != nil {
+			return nil, fmt.Errorf("entry %d %q: want a duration such as 5s or 30m, or \"svix\"", i+1, part)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// runSender serves until ctx ends, then shuts down gracefully: the API
+// first (requests in progress finish), then the sender (attempts in flight
+// get the grace, every outcome is written, the outbox is closed).
+func runSender(ctx context.Context, e *env, listen string, cfg sender.Config, grace time.Duration, dispatch bool, log *slog.Logger) error {
+	ln, err := httpapi.Listen(listen)
+	if err != nil {
+		return &exitCodeError{exitError, fmt.Errorf("sender: %w", err)}
+	}
+	s, err := sender.Open(cfg)
+	if err != nil {
+		ln.Close()
+		return &exitCodeError{exitError, fmt.Errorf("sender: %w", err)}
+	}
+	fmt.Fprintf(e.stdout, "sender listening on http://%s\n", ln.Addr())
+	rec := s.Recovered()
+	log.Info("sender started", "data", cfg.DataDir, "seed", cfg.Seed, "dispatch", dispatch,
+		"resumed", rec.Pending, "interrupted", rec.Interrupted)
+	if dispatch {
+		s.Start(ctx)
+	}
+	serveErr := httpapi.Serve(ctx, httpapi.NewServer(s.Handler()), ln, grace)
+	closeErr := s.Close()
+	st := s.Stats()
+	log.Info("sender stopped", "accepted", st.Accepted, "delivered", st.Delivered, "pending", st.Pending,
+		"dead_lettered", st.DeadLettered, "attempts", st.Attempts, "interrupted", st.Interrupted)
+	if serveErr != nil {
+		return fmt.Errorf("sender: %w", serveErr)
+	}
+	return closeErr
 }

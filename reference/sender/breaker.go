@@ -1,0 +1,97 @@
+package sender
+
+import "time"
+
+// BreakerPolicy is a per-endpoint circuit breaker: after Failures
+// consecutive failures (see Outcome.EndpointFailure) the circuit opens and
+// no attempt goes to the endpoint for Cooldown; then one probe is let
+// through (half-open): success closes the circuit, failure opens it again.
+// Failures == 0 turns it off. Like Policy it is pure: the state is a value
+// the caller keeps.
+type BreakerPolicy struct {
+	Failures int
+	Cooldown time.Duration
+}
+
+// BreakerPhase is where the circuit stands.
+type BreakerPhase int
+
+const (
+	BreakerClosed   BreakerPhase = iota // attempts flow
+	BreakerOpen                         // no attempts until OpenUntil
+	BreakerHalfOpen                     // one probe is in flight; others wait for its outcome
+)
+
+func (p BreakerPhase) String() string {
+	switch p {
+	case BreakerClosed:
+		return "closed"
+	case BreakerOpen:
+		return "open"
+	case BreakerHalfOpen:
+		return "half_open"
+	}
+	return "unknown"
+}
+
+// BreakerState is one endpoint's circuit.
+type BreakerState struct {
+	Phase     BreakerPhase
+	Failures  int       // consecutive failures while closed
+	OpenUntil time.Time // while open: when the probe may go
+	Opened    int       // how many times the circuit has opened (for stats)
+}
+
+// Allow says whether an attempt may start at now. Letting the first
+// attempt through after the cooldown moves the circuit to half-open; that
+// attempt is the probe, and nothing else passes until it is recorded.
+func (b BreakerPolicy) Allow(s BreakerState, now time.Time) (bool, BreakerState) {
+	if b.Failures <= 0 {
+		return true, s
+	}
+	switch s.Phase {
+	case BreakerOpen:
+		if now.Before(s.OpenUntil) {
+			return false, s
+		}
+		s.Phase = BreakerHalfOpen
+		return true, s
+	case BreakerHalfOpen:
+		return false, s
+	}
+	return true, s
+}
+
+// Record updates the circuit with an attempt's result; ok is false when
+// the outcome was an endpoint failure. A result arriving while the circuit
+// is open belongs to an attempt started before it opened and is ignored.
+func (b BreakerPolicy) Record(s BreakerState, ok bool, now time.Time) BreakerState {
+	if b.Failures <= 0 {
+		return s
+	}
+	switch s.Phase {
+	case BreakerClosed:
+		if ok {
+			s.Failures = 0
+			return s
+		}
+		s.Failures++
+		if s.Failures >= b.Failures {
+			s = b.open(s, now)
+		}
+	case BreakerHalfOpen:
+		if ok {
+			return BreakerState{Phase: BreakerClosed, Opened: s.Opened}
+		}
+		s = b.open(s, now)
+	}
+	return s
+}
+
+func (b BreakerPolicy) open(s BreakerState, now time.Time) BreakerState {
+	s.Phase = BreakerOpen
+	s.Failures = 0
+	s.OpenUntil = now.Add(b.Cooldown)
+	s.Opened++
+	return s
+}

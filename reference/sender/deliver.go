@@ -1,0 +1,133 @@
+package sender
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hookrig/hookrig/internal/clock"
+	"github.com/hookrig/hookrig/reference/webhook"
+)
+
+// UserAgent identifies the reference sender's requests.
+const UserAgent = "hookrig-sender/1"
+
+const (
+	// maxDrain is how much of an answer's body is read so that the
+	// connection can be reused; past it the connection is dropped.
+	maxDrain = 64 << 10
+	// maxDetail is how much of a failed answer is kept with the attempt.
+	maxDetail = 256
+)
+
+// NewTransport returns the HTTP transport the sender uses by default:
+// keep-alive with enough idle connections per host for every worker, no
+// proxy from the environment (a library does not read it), no
+// compression, no redirects (see newClient).
+func NewTransport(workers int) *http.Transport {
+	return &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          0,
+		MaxIdleConnsPerHost:   workers,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true,
+		ForceAttemptHTTP2:     true,
+	}
+}
+
+func newClient(rt http.RoundTripper) *http.Client {
+	return &http.Client{
+		Transport: rt,
+		// A webhook endpoint that redirects is misconfigured; following
+		// it would send signed payloads somewhere nobody registered.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// send makes one attempt: signed afresh (new timestamp, same webhook-id),
+// with webhook-attempt, bounded by the endpoint's attempt timeout on the
+// dispatcher's clock.
+func (d *dispatcher) send(ctx context.Context, j *job) (Outcome, attemptRecord) {
+	ep := j.it.ep
+	start := d.clock.Now()
+	actx, cancel, timedOut := withClockTimeout(ctx, d.clock, ep.policy.AttemptTimeout)
+	defer cancel()
+
+	status, retryAfter, detail, err := d.post(actx, ep, j, start)
+	elapsed := d.clock.Now().Sub(start)
+	o := Outcome{Status: status, Err: ClassifyError(err, timedOut()), RetryAfter: retryAfter, Elapsed: elapsed}
+	if err != nil {
+		o.Status = 0
+		detail = err.Error()
+	}
+	return o, attemptRecord{N: j.n, At: unixNano(start), Duration: int64(elapsed),
+		Status: uint16(o.Status), Err: string(o.Err), Detail: truncate(detail, maxDetail)}
+}
+
+func (d *dispatcher) post(ctx context.Context, ep *endpointRT, j *job, at time.Time) (status int, retryAfter time.Duration, detail string, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.url, bytes.NewReader(j.ev.Payload))
+	if err != nil {
+		return 0, 0, "", err
+	}
+	h := req.Header
+	h.Set("Content-Type", "application/json")
+	h.Set("User-Agent", UserAgent)
+	ep.signer.SetHeaders(h, j.ev.ID, at, j.ev.Payload)
+	h.Set(webhook.HeaderAttempt, strconv.Itoa(int(j.n)))
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return 0, 0, "", err
+	}
+	defer resp.Body.Close()
+	var head []byte
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		head, _ = io.ReadAll(io.LimitReader(resp.Body, maxDetail))
+	}
+	// Read the rest so the connection can carry the next attempt. The
+	// status is the answer: a body cut short does not change it.
+	io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
+	if v := resp.Header.Get("Retry-After"); v != "" {
+		retryAfter, _ = ParseRetryAfter(v, d.clock.Now())
+	}
+	return resp.StatusCode, retryAfter, string(head), nil
+}
+
+// withClockTimeout is context.WithTimeout on a clock.Clock, so a fake
+// clock drives attempt timeouts in tests. timedOut reports whether the
+// timeout (not the parent) ended the context.
+func withClockTimeout(parent context.Context, clk clock.Clock, d time.Duration) (context.Context, context.CancelFunc, func() bool) {
+	ctx, cancel := context.WithCancelCause(parent)
+	t := clk.NewTimer(d)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-t.C():
+			cancel(context.DeadlineExceeded)
+		case <-done:
+		}
+	}()
+	stop := func() {
+		t.Stop()
+		close(done)
+		cancel(context.Canceled)
+	}
+	return ctx, stop, func() bool { return context.Cause(ctx) == context.DeadlineExceeded && parent.Err() == nil }
+}
+
+// truncate cuts s to at most n bytes on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,162 @@
+package sender
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// CreateEndpoint registers a destination. An empty secret gets a fresh
+// one; a nil policy gets the sender's default.
+func (s *Sender) CreateEndpoint(spec EndpointSpec) (Endpoint, error) {
+	if err := s.usable(); err != nil {
+		return Endpoint{}, err
+	}
+	u, err := checkEndpointURL(spec.URL)
+	if err != nil {
+		return Endpoint{}, err
+	}
+	secret, err := checkSecret(spec.Secret)
+	if err != nil {
+		return Endpoint{}, err
+	}
+	policy := s.cfg.DefaultPolicy
+	if spec.Policy != nil {
+		policy = *spec.Policy
+	}
+	if err := policy.Validate(); err != nil {
+		return Endpoint{}, invalid("%v", err)
+	}
+	now := s.clock.Now()
+	rec := &Endpoint{ID: newID("ep_", now), URL: u, Secret: secret, Policy: policy, CreatedAt: now.UTC()}
+	rt, err := newEndpointRT(rec)
+	if err != nil {
+		return Endpoint{}, invalid("secret: %v", err)
+	}
+	errc := make(chan error, 1)
+	s.ob.submit(func(t *txb, c *counters) error { return t.putEndpoint(rec) }, func(err error) {
+		if err == nil {
+			s.d.mu.Lock()
+			s.d.endpoints[rec.ID] = rt
+			s.d.mu.Unlock()
+		}
+		errc <- err
+	})
+	if err := <-errc; err != nil {
+		return Endpoint{}, s.stopped(err)
+	}
+	return *rec, nil
+}
+
+// Endpoint returns one endpoint.
+func (s *Sender) Endpoint(id string) (Endpoint, error) {
+	if err := s.usable(); err != nil {
+		return Endpoint{}, err
+	}
+	var rec *Endpoint
+	err := s.ob.view(func(t *txb) (err error) {
+		rec, err = t.endpoint(id)
+		return err
+	})
+	if err != nil {
+		return Endpoint{}, err
+	}
+	if rec == nil {
+		return Endpoint{}, notFound("no endpoint %q", id)
+	}
+	return *rec, nil
+}
+
+// Endpoints lists every endpoint, oldest first.
+func (s *Sender) Endpoints() ([]Endpoint, error) {
+	if err := s.usable(); err != nil {
+		return nil, err
+	}
+	out := []Endpoint{}
+	err := s.ob.view(func(t *txb) error {
+		return t.eachEndpoint(func(r *Endpoint) error {
+			out = append(out, *r)
+			return nil
+		})
+	})
+	slices.SortFunc(out, func(a, b Endpoint) int { return strings.Compare(a.ID, b.ID) })
+	return out, err
+}
+
+// DeleteEndpoint removes an endpoint. Its pending events are
+// dead-lettered ("endpoint deleted") and stay readable; attempts in flight
+// finish and are dead-lettered unless they were delivered.
+func (s *Sender) DeleteEndpoint(id string) error {
+	if err := s.usable(); err != nil {
+		return err
+	}
+	s.d.mu.Lock()
+	ep := s.d.endpoints[id]
+	if ep == nil {
+		s.d.mu.Unlock()
+		return notFound("no endpoint %q", id)
+	}
+	// Stop attempts before the change is queued, under the lock every
+	// attempt's outcome is decided and queued under: outcomes decided
+	// before are written before the change, and those decided after see
+	// the endpoint gone.
+	was := *ep
+	ep.disabled, ep.gone, ep.reason = true, true, "endpoint deleted"
+	var dead []uint64
+	errc := make(chan error, 1)
+	s.ob.submit(func(t *txb, c *counters) (err error) {
+		dead, err = t.deadLetterPending(c, id, "endpoint deleted", s.clock.Now())
+		if err != nil {
+			return err
+		}
+		return t.endpoints.Delete([]byte(id))
+	}, func(err error) {
+		s.d.mu.Lock()
+		if err != nil {
+			ep.disabled, ep.gone, ep.reason = was.disabled, was.gone, was.reason
+		} else {
+			delete(s.d.endpoints, id)
+			s.d.finalAll(dead, s.clock.Now())
+		}
+		s.d.mu.Unlock()
+		s.d.poke()
+		errc <- err
+	})
+	s.d.mu.Unlock()
+	return s.stopped(<-errc)
+}
+
+// EnableEndpoint re-enables an endpoint disabled after a 410 Gone. Its
+// dead-lettered events stay in the dead-letter queue: replay them.
+func (s *Sender) EnableEndpoint(id string) (Endpoint, error) {
+	if err := s.usable(); err != nil {
+		return Endpoint{}, err
+	}
+	var rec *Endpoint
+	errc := make(chan error, 1)
+	s.ob.submit(func(t *txb, c *counters) (err error) {
+		rec, err = t.endpoint(id)
+		if err != nil {
+			return err
+		}
+		if rec == nil {
+			return notFound("no endpoint %q", id)
+		}
+		rec.Disabled, rec.DisabledReason, rec.DisabledAt = false, "", time.Time{}
+		return t.putEndpoint(rec)
+	}, func(err error) {
+		if err == nil {
+			s.d.mu.Lock()
+			if ep := s.d.endpoints[id]; ep != nil {
+				ep.disabled, ep.reason, ep.breaker = false, "", BreakerState{}
+			}
+			s.d.mu.Unlock()
+			s.d.poke()
+		}
+		errc <- err
+	})
+	if err := <-errc; err != nil {
+		return Endpoint{}, s.stopped(err)
+	}
+	return *rec, nil
+}

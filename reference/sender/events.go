@@ -1,0 +1,320 @@
+package sender
+
+import (
+	"context"
+	"fmt"
+)
+
+// Enqueue accepts events and returns their ids once they are durable: an
+// id returned here survives any crash. An event given with an id that was
+// already accepted is not accepted again; its id is returned. The batch is
+// all or nothing.
+func (s *Sender) Enqueue(ctx context.Context, specs []EventSpec) ([]string, error) {
+	return s.enqueue(specs, true)
+}
+
+// enqueue does Enqueue; batch says whether errors name an index
+// ("events[3].type: ...").
+func (s *Sender) enqueue(specs []EventSpec, batch bool) ([]string, error) {
+	if err := s.usable(); err != nil {
+		return nil, err
+	}
+	where := func(i int) string {
+		if batch {
+			return fmt.Sprintf("events[%d].", i)
+		}
+		return ""
+	}
+	switch {
+	case len(specs) == 0:
+		return nil, invalid("events: no events given")
+	case len(specs) > MaxBatch:
+		return nil, invalid("events: %d events is over the limit of %d per request", len(specs), MaxBatch)
+	}
+	now := s.clock.Now()
+	recs := make([]eventRecord, len(specs))
+	s.d.mu.Lock()
+	for i := range specs {
+		e := &specs[i]
+		if err := checkEvent(e); err != nil {
+			s.d.mu.Unlock()
+			return nil, invalid("%s%v", where(i), err)
+		}
+		ep := s.d.endpoints[e.Endpoint]
+		if ep == nil {
+			s.d.mu.Unlock()
+			return nil, invalid("%sendpoint: no endpoint %q", where(i), e.Endpoint)
+		}
+		if ep.disabled {
+			s.d.mu.Unlock()
+			return nil, conflict("%sendpoint: %q is disabled (%s); enable it with POST /v1/endpoints/%s/enable", where(i), e.Endpoint, ep.reason, e.Endpoint)
+		}
+		id := e.ID
+		if id == "" {
+			id = newID("msg_", now)
+		}
+		recs[i] = eventRecord{ID: id, Endpoint: e.Endpoint, Type: e.Type, Key: e.Key, Payload: e.Payload, AcceptedAt: now.UnixNano()}
+	}
+	s.d.mu.Unlock()
+
+	seqs := make([]uint64, len(recs))
+	fresh := make([]bool, len(recs))
+	errc := make(chan error, 1)
+	s.ob.submit(func(t *txb, c *counters) error {
+		// The endpoint may have changed since the check above: the
+		// outbox decides, in the same order the dispatcher sees.
+		checked := make(map[string]bool, 1)
+		for i := range recs {
+			r := &recs[i]
+			if seq := t.lookup(r.ID); seq != 0 {
+				seqs[i], fresh[i] = seq, false
+				continue
+			}
+			if !checked[r.Endpoint] {
+				ep, err := t.endpoint(r.Endpoint)
+				switch {
+				case err != nil:
+					return err
+				case ep == nil:
+					return invalid("%sendpoint: no endpoint %q", where(i), r.Endpoint)
+				case ep.Disabled:
+					return conflict("%sendpoint: %q is disabled (%s)", where(i), r.Endpoint, ep.DisabledReason)
+				}
+				checked[r.Endpoint] = true
+			}
+			seq, err := t.ingest(c, r)
+			if err != nil {
+				return err
+			}
+			seqs[i], fresh[i] = seq, true
+		}
+		return nil
+	}, func(err error) {
+		if err == nil {
+			s.d.mu.Lock()
+			for i := range recs {
+				if !fresh[i] {
+					continue
+				}
+				ep := s.d.endpoints[recs[i].Endpoint]
+				st := DeliveryState{FirstAt: now}
+				s.d.add(&item{seq: seqs[i], id: recs[i].ID, ep: ep, key: recs[i].Key, st: st,
+					due: ep.policy.First(now, s.d.rnd)})
+			}
+			s.d.mu.Unlock()
+			s.d.poke()
+		}
+		errc <- err
+	})
+	if err := <-errc; err != nil {
+		return nil, s.stopped(err)
+	}
+	ids := make([]string, len(recs))
+	for i := range recs {
+		ids[i] = recs[i].ID
+	}
+	return ids, nil
+}
+
+// Event returns one event with every attempt.
+func (s *Sender) Event(id string) (Event, error) {
+	if err := s.usable(); err != nil {
+		return Event{}, err
+	}
+	var e Event
+	err := s.ob.view(func(t *txb) error {
+		seq := t.lookup(id)
+		if seq == 0 {
+			return notFound("no event %q", id)
+		}
+		var err error
+		e, err = t.fullEvent(seq)
+		return err
+	})
+	return e, err
+}
+
+func (t *txb) fullEvent(seq uint64) (Event, error) {
+	ev, err := t.event(seq)
+	if err != nil {
+		return Event{}, err
+	}
+	st, err := t.stateOf(seq)
+	if err != nil {
+		return Event{}, err
+	}
+	attempts, err := t.attemptsOf(seq)
+	if err != nil {
+		return Event{}, err
+	}
+	return newEvent(seq, &ev, &st, attempts), nil
+}
+
+// EventsPage returns up to limit events accepted after seq after, in
+// acceptance order.
+func (s *Sender) EventsPage(after uint64, limit int) ([]Event, error) {
+	if err := s.usable(); err != nil {
+		return nil, err
+	}
+	out := []Event{}
+	err := s.ob.view(func(t *txb) error {
+		cur := t.events.Cursor()
+		for k, _ := cur.Seek(seqKey(after + 1)); k != nil && len(out) < limit; k, _ = cur.Next() {
+			e, err := t.fullEvent(keySeq(k))
+			if err != nil {
+				return err
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Events calls fn for every event, with its attempts, in acceptance order,
+// until fn returns false. It reads in pages, so fn may run long without
+// holding the outbox.
+func (s *Sender) Events(fn func(Event) bool) error {
+	var after uint64
+	for {
+		page, err := s.EventsPage(after, 1000)
+		if err != nil {
+			return err
+		}
+		for _, e := range page {
+			if !fn(e) {
+				return nil
+			}
+		}
+		if len(page) < 1000 {
+			return nil
+		}
+		after = page[len(page)-1].Seq
+	}
+}
+
+// DLQ returns up to limit dead-lettered events after seq after, oldest
+// first.
+func (s *Sender) DLQ(after uint64, limit int) ([]DLQEntry, error) {
+	if err := s.usable(); err != nil {
+		return nil, err
+	}
+	out := []DLQEntry{}
+	err := s.ob.view(func(t *txb) error {
+		cur := t.dlq.Cursor()
+		for k, _ := cur.Seek(seqKey(after + 1)); k != nil && len(out) < limit; k, _ = cur.Next() {
+			seq := keySeq(k)
+			ev, err := decodeEventHead(t.events.Get(k))
+			if err != nil {
+				return err
+			}
+			st, err := t.stateOf(seq)
+			if err != nil {
+				return err
+			}
+			out = append(out, DLQEntry{ID: ev.ID, Seq: seq, Endpoint: ev.Endpoint, Type: ev.Type, Key: ev.Key,
+				Reason: st.Reason, At: fromUnixNano(st.FinalAt), Attempts: int(st.Total)})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Replay sends dead-lettered events again, with a fresh policy budget
+// (attempts and age count from now; webhook-attempt keeps counting up).
+// With ids, each must be dead-lettered and its endpoint enabled, or
+// nothing is replayed; with none, every dead letter whose endpoint can
+// take it is replayed and the others are listed as skipped.
+func (s *Sender) Replay(ids []string) (Replayed, error) {
+	if err := s.usable(); err != nil {
+		return Replayed{}, err
+	}
+	all := len(ids) == 0
+	now := s.clock.Now()
+	type replayed struct {
+		seq uint64
+		ev  eventRecord
+		st  stateRecord
+	}
+	var done []replayed
+	var res Replayed
+	errc := make(chan error, 1)
+	s.ob.submit(func(t *txb, c *counters) error {
+		done, res = nil, Replayed{IDs: []string{}}
+		var seqs []uint64
+		if all {
+			cur := t.dlq.Cursor()
+			for k, _ := cur.First(); k != nil; k, _ = cur.Next() {
+				seqs = append(seqs, keySeq(k))
+			}
+		} else {
+			for _, id := range ids {
+				seq := t.lookup(id)
+				if seq == 0 {
+					return notFound("no event %q", id)
+				}
+				seqs = append(seqs, seq)
+			}
+		}
+		for _, seq := range seqs {
+			ev, err := decodeEventHead(t.events.Get(seqKey(seq)))
+			if err != nil {
+				return err
+			}
+			st, err := t.stateOf(seq)
+			if err != nil {
+				return err
+			}
+			if st.Code != codeDeadLettered {
+				if all {
+					continue
+				}
+				return conflict("event %q is %s, not dead-lettered", ev.ID, st.Code)
+			}
+			ep, err := t.endpoint(ev.Endpoint)
+			if err != nil {
+				return err
+			}
+			why := ""
+			switch {
+			case ep == nil:
+				why = fmt.Sprintf("endpoint %q was deleted", ev.Endpoint)
+			case ep.Disabled:
+				why = fmt.Sprintf("endpoint %q is disabled (%s); enable it first", ev.Endpoint, ep.DisabledReason)
+			}
+			if why != "" {
+				if all {
+					res.Skipped = append(res.Skipped, Skipped{ID: ev.ID, Reason: why})
+					continue
+				}
+				return conflict("event %q: %s", ev.ID, why)
+			}
+			next := st
+			next.Code, next.Attempts, next.Since, next.NextAt, next.FinalAt, next.Reason = codePending, 0, unixNano(now), 0, 0, ""
+			next.Replays++
+			if err := t.setState(c, seq, ev.Endpoint, codeDeadLettered, &next); err != nil {
+				return err
+			}
+			c.Replayed++
+			done = append(done, replayed{seq, ev, next})
+			res.IDs = append(res.IDs, ev.ID)
+		}
+		return nil
+	}, func(err error) {
+		if err == nil {
+			s.d.mu.Lock()
+			for _, r := range done {
+				ep := s.d.endpoints[r.ev.Endpoint]
+				s.d.add(&item{seq: r.seq, id: r.ev.ID, ep: ep, key: r.ev.Key, total: r.st.Total,
+					st: DeliveryState{FirstAt: now}, due: ep.policy.First(now, s.d.rnd)})
+			}
+			s.d.mu.Unlock()
+			s.d.poke()
+		}
+		errc <- err
+	})
+	if err := <-errc; err != nil {
+		return Replayed{}, s.stopped(err)
+	}
+	return res, nil
+}

@@ -1,0 +1,174 @@
+package sender
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Duration is a time.Duration written in JSON as a Go duration string
+// ("5s", "1h30m"), so policies read the same in the HTTP API, scenario
+// files and reports.
+type Duration time.Duration
+
+// MarshalText writes the duration as "1h30m0s".
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText reads a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration (want e.g. \"500ms\", \"5s\", \"1h30m\")", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// UnmarshalJSON insists on a string: a bare number is ambiguous (seconds?
+// nanoseconds?) and is refused with an explanation.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] != '"' {
+		return fmt.Errorf("%s is not a duration string (want e.g. \"5s\"; a bare number has no unit)", b)
+	}
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return fmt.Errorf("%s is not a duration string", b)
+	}
+	return d.UnmarshalText([]byte(s))
+}
+
+// policyJSON is Policy's wire form.
+type policyJSON struct {
+	Backoff        *backoffJSON `json:"backoff,omitempty"`
+	Schedule       []Duration   `json:"schedule,omitempty"`
+	MaxAttempts    int          `json:"max_attempts"`
+	MaxAge         Duration     `json:"max_age"`
+	RetryAfterMax  Duration     `json:"retry_after_max"`
+	AttemptTimeout Duration     `json:"attempt_timeout"`
+	Concurrency    int          `json:"concurrency"`
+	Breaker        breakerJSON  `json:"breaker"`
+	Ordered        bool         `json:"ordered"`
+}
+
+type backoffJSON struct {
+	Base   Duration `json:"base"`
+	Factor float64  `json:"factor"`
+	Cap    Duration `json:"cap"`
+}
+
+type breakerJSON struct {
+	Failures int      `json:"failures"`
+	Cooldown Duration `json:"cooldown"`
+}
+
+// MarshalJSON writes durations as strings and either "backoff" or
+// "schedule", whichever is in use.
+func (p Policy) MarshalJSON() ([]byte, error) {
+	w := policyJSON{
+		MaxAttempts:    p.MaxAttempts,
+		MaxAge:         Duration(p.MaxAge),
+		RetryAfterMax:  Duration(p.RetryAfterMax),
+		AttemptTimeout: Duration(p.AttemptTimeout),
+		Concurrency:    p.Concurrency,
+		Breaker:        breakerJSON{Failures: p.Breaker.Failures, Cooldown: Duration(p.Breaker.Cooldown)},
+		Ordered:        p.Ordered,
+	}
+	if len(p.Schedule) == 0 {
+		w.Backoff = &backoffJSON{Base: Duration(p.Backoff.Base), Factor: p.Backoff.Factor, Cap: Duration(p.Backoff.Cap)}
+	}
+	for _, d := range p.Schedule {
+		w.Schedule = append(w.Schedule, Duration(d))
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON decodes over the policy's current value, so fields left
+// out keep what it held: decode into a copy of DefaultPolicy to give a
+// partial policy sensible defaults. Unknown fields are errors, and every
+// error names its field ("policy.backoff.base: ...").
+func (p *Policy) UnmarshalJSON(b []byte) error {
+	np := *p
+	np.Schedule = slices.Clone(p.Schedule)
+	var schedule []Duration
+	var backoff, breaker json.RawMessage
+	seen, err := decodeFields("policy", b, map[string]any{
+		"backoff":         &backoff,
+		"schedule":        &schedule,
+		"max_attempts":    &np.MaxAttempts,
+		"max_age":         (*Duration)(&np.MaxAge),
+		"retry_after_max": (*Duration)(&np.RetryAfterMax),
+		"attempt_timeout": (*Duration)(&np.AttemptTimeout),
+		"concurrency":     &np.Concurrency,
+		"breaker":         &breaker,
+		"ordered":         &np.Ordered,
+	})
+	if err != nil {
+		return err
+	}
+	if seen["backoff"] {
+		if _, err := decodeFields("policy.backoff", backoff, map[string]any{
+			"base":   (*Duration)(&np.Backoff.Base),
+			"factor": &np.Backoff.Factor,
+			"cap":    (*Duration)(&np.Backoff.Cap),
+		}); err != nil {
+			return err
+		}
+		// Naming a backoff without a schedule means "use this backoff",
+		// even over a schedule the policy held before.
+		np.Schedule = nil
+	}
+	if seen["schedule"] {
+		np.Schedule = nil
+		for _, d := range schedule {
+			np.Schedule = append(np.Schedule, time.Duration(d))
+		}
+	}
+	if seen["breaker"] {
+		if _, err := decodeFields("policy.breaker", breaker, map[string]any{
+			"failures": &np.Breaker.Failures,
+			"cooldown": (*Duration)(&np.Breaker.Cooldown),
+		}); err != nil {
+			return err
+		}
+	}
+	*p = np
+	return nil
+}
+
+// decodeFields decodes a JSON object field by field, so an error can say
+// which field was wrong and which fields exist.
+func decodeFields(prefix string, b []byte, fields map[string]any) (map[string]bool, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return nil, fmt.Errorf("%s: got JSON %s, expected an object", prefix, te.Value)
+		}
+		return nil, fmt.Errorf("%s: %v", prefix, err)
+	}
+	seen := make(map[string]bool, len(raw))
+	for _, k := range slices.Sorted(maps.Keys(raw)) {
+		dst, ok := fields[k]
+		if !ok {
+			return nil, fmt.Errorf("%s: unknown field %q (known: %s)", prefix, k, strings.Join(slices.Sorted(maps.Keys(fields)), ", "))
+		}
+		if bytes.Equal(bytes.TrimSpace(raw[k]), []byte("null")) {
+			continue
+		}
+		if err := json.Unmarshal(raw[k], dst); err != nil {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) {
+				err = fmt.Errorf("got JSON %s, expected %s", te.Value, te.Type)
+			}
+			return nil, fmt.Errorf("%s.%s: %v", prefix, k, err)
+		}
+		seen[k] = true
+	}
+	return seen, nil
+}

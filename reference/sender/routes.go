@@ -1,0 +1,32 @@
+package sender
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/hookrig/hookrig/internal/httpapi"
+)
+
+// routes is the whole HTTP API.
+func (s *Sender) routes() http.Handler {
+	r := mux.NewRouter()
+	r.NotFoundHandler = httpapi.NotFound()
+	r.MethodNotAllowedHandler = httpapi.MethodNotAllowed()
+
+	r.Handle("/v1/endpoints", s.handleCreateEndpoint()).Methods(http.MethodPost)
+	r.Handle("/v1/endpoints", s.handleListEndpoints()).Methods(http.MethodGet)
+	r.Handle("/v1/endpoints/{id}", s.handleGetEndpoint()).Methods(http.MethodGet)
+	r.Handle("/v1/endpoints/{id}", s.handleDeleteEndpoint()).Methods(http.MethodDelete)
+	r.Handle("/v1/endpoints/{id}/enable", s.handleEnableEndpoint()).Methods(http.MethodPost)
+
+	r.Handle("/v1/events", s.handleEnqueue()).Methods(http.MethodPost)
+	r.Handle("/v1/events", s.handleListEvents()).Methods(http.MethodGet)
+	r.Handle("/v1/events/{id:.+}", s.handleGetEvent()).Methods(http.MethodGet)
+
+	r.Handle("/v1/dlq", s.handleDLQ()).Methods(http.MethodGet)
+	r.Handle("/v1/dlq/replay", s.handleReplay()).Methods(http.MethodPost)
+
+	r.Handle("/v1/stats", s.handleStats()).Methods(http.MethodGet)
+	return r
+}

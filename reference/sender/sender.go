@@ -1,0 +1,408 @@
+// Package sender is hookrig's reference webhook sender: an ingest API, a
+// durable outbox on bbolt with group commit, a sans-I/O delivery policy
+// (backoff with full jitter or an explicit schedule, Retry-After, 410
+// Gone, max attempts and age, circuit breaker, ordered keys), a dispatcher
+// that signs every attempt afresh (Standard Webhooks), and a dead-letter
+// queue with replay.
+//
+// An event is acknowledged only once it is on disk; after a crash the
+// sender resumes where it stopped, and attempts that were in flight are
+// recorded as interrupted and retried, so any duplicate they cause is
+// reported rather than hidden.
+package sender
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hookrig/hookrig/internal/clock"
+	"github.com/hookrig/hookrig/internal/httpapi"
+	"github.com/hookrig/hookrig/reference/webhook"
+)
+
+// Config configures a Sender.
+type Config struct {
+	DataDir string      // where outbox.db lives (created if missing)
+	Clock   clock.Clock // nil: the wall clock
+	Seed    uint64      // seeds retry jitter
+	// Transport sends attempts; nil uses NewTransport(Workers).
+	Transport http.RoundTripper
+	Logger    *slog.Logger // nil: discard
+	// Workers bounds attempts in flight over all endpoints (default 64).
+	Workers int
+	// MaxBody bounds an API request body (default 4 MiB).
+	MaxBody int64
+	// DefaultPolicy applies to endpoints created without one; fields a
+	// client leaves out of an endpoint's policy come from it. Zero value:
+	// DefaultPolicy().
+	DefaultPolicy Policy
+	// OnAttempt, if set, hears about every attempt once its outcome is
+	// durable, in commit order (a live test harness collects attempts
+	// with it). It runs on the outbox writer: it must be quick and must
+	// not call the Sender.
+	OnAttempt func(AttemptReport)
+	// ShutdownGrace is how long Close lets attempts in flight finish
+	// before cutting them off (default 5s). Cut-off attempts are
+	// reported as interrupted on the next start.
+	ShutdownGrace time.Duration
+}
+
+// Defaults.
+const (
+	DefaultWorkers       = 64
+	DefaultMaxBody       = 4 << 20
+	DefaultShutdownGrace = 5 * time.Second
+)
+
+const (
+	stateOpen int32 = iota
+	stateClosing
+	stateCrashed
+)
+
+// Sender is a running reference sender.
+type Sender struct {
+	cfg     Config
+	clock   clock.Clock
+	logger  *slog.Logger
+	ob      *outbox
+	d       *dispatcher
+	handler http.Handler
+
+	state     atomic.Int32
+	startOnce sync.Once
+	stopOnce  sync.Once
+	started   bool
+	stopLoop  context.CancelFunc
+	stopSends context.CancelFunc
+	loopDone  chan struct{}
+	quit      chan struct{}
+	workers   sync.WaitGroup
+	closeErr  error
+	recovered Recovery
+}
+
+// Recovery says what Open found in the outbox.
+type Recovery struct {
+	Pending     int // events resumed
+	Interrupted int // attempts that were in flight when the sender stopped
+	Orphaned    int // pending events whose endpoint was gone, dead-lettered
+}
+
+// Open opens (or creates) the outbox in cfg.DataDir and rebuilds the
+// delivery schedule from it. Nothing is sent until Start.
+func Open(cfg Config) (*Sender, error) {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = DefaultWorkers
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.ShutdownGrace <= 0 {
+		cfg.ShutdownGrace = DefaultShutdownGrace
+	}
+	if cfg.DefaultPolicy.AttemptTimeout == 0 && cfg.DefaultPolicy.Concurrency == 0 {
+		cfg.DefaultPolicy = DefaultPolicy()
+	}
+	if err := cfg.DefaultPolicy.Validate(); err != nil {
+		return nil, fmt.Errorf("default %w", err)
+	}
+	if cfg.Transport == nil {
+		cfg.Transport = NewTransport(cfg.Workers)
+	}
+	ob, err := openOutbox(cfg.DataDir, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	rnd := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))
+	s := &Sender{
+		cfg: cfg, clock: cfg.Clock, logger: cfg.Logger, ob: ob,
+		d: newDispatcher(cfg.Clock, rnd, cfg.Workers, newClient(cfg.Transport), cfg.Logger, ob),
+	}
+	s.d.onAttempt = cfg.OnAttempt
+	if err := s.recover(); err != nil {
+		ob.stop(false)
+		return nil, fmt.Errorf("recover outbox %s: %w", ob.path, err)
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Recovered says what Open found.
+func (s *Sender) Recovered() Recovery { return s.recovered }
+
+// Start begins delivering; cancelling ctx stops starting new attempts
+// (Close finishes the job). Start is a no-op after the first call.
+func (s *Sender) Start(ctx context.Context) {
+	s.startOnce.Do(func() {
+		if s.state.Load() != stateOpen {
+			return
+		}
+		loopCtx, stopLoop := context.WithCancel(ctx)
+		sendCtx, stopSends := context.WithCancel(context.Background())
+		s.started, s.stopLoop, s.stopSends = true, stopLoop, stopSends
+		s.loopDone, s.quit = make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(s.loopDone)
+			s.d.loop(loopCtx)
+		}()
+		for range s.cfg.Workers {
+			s.workers.Go(func() { s.d.work(sendCtx, s.quit) })
+		}
+	})
+}
+
+// Handler is the HTTP API.
+func (s *Sender) Handler() http.Handler { return s.handler }
+
+// Close stops gracefully: no new events or attempts, attempts in flight
+// get ShutdownGrace to finish, every outcome is written, the file is
+// closed.
+func (s *Sender) Close() error {
+	s.stop(false)
+	return s.closeErr
+}
+
+// Crash stops abruptly, as kill -9 would: nothing queued is written,
+// attempts in flight are cut off and left claimed, so the next Open
+// reports them as interrupted. Only what was already durable survives.
+func (s *Sender) Crash() { s.stop(true) }
+
+func (s *Sender) stop(crash bool) {
+	s.stopOnce.Do(func() {
+		s.startOnce.Do(func() {}) // a later Start does nothing
+		if crash {
+			s.state.Store(stateCrashed)
+			s.ob.stop(true)
+		} else {
+			s.state.Store(stateClosing)
+		}
+		if s.started {
+			s.stopLoop()
+			<-s.loopDone
+			if !crash {
+				t := s.clock.NewTimer(s.cfg.ShutdownGrace)
+				if !s.d.waitIdle(t.C()) {
+					s.logger.Warn("cutting off attempts still in flight after the shutdown grace", "grace", s.cfg.ShutdownGrace)
+				}
+				t.Stop()
+			}
+			s.stopSends()
+			s.d.waitIdle(nil)
+			close(s.quit)
+			s.workers.Wait()
+		}
+		if !crash {
+			s.ob.stop(false)
+		}
+	})
+}
+
+// usable refuses API calls once the sender stops.
+func (s *Sender) usable() error {
+	switch s.state.Load() {
+	case stateClosing:
+		return httpapi.Errorf(http.StatusServiceUnavailable, "%v", ErrClosed)
+	case stateCrashed:
+		return httpapi.Errorf(http.StatusServiceUnavailable, "%v", ErrCrashed)
+	}
+	return nil
+}
+
+// stopped turns the outbox's stop errors into API errors (503).
+func (s *Sender) stopped(err error) error {
+	if errors.Is(err, ErrClosed) || errors.Is(err, ErrCrashed) {
+		return httpapi.Errorf(http.StatusServiceUnavailable, "%v", err)
+	}
+	return err
+}
+
+// newEndpointRT builds the dispatcher's view of an endpoint.
+func newEndpointRT(r *Endpoint) (*endpointRT, error) {
+	signer, err := webhook.NewSigner(r.Secret)
+	if err != nil {
+		return nil, err
+	}
+	return &endpointRT{id: r.ID, url: r.URL, signer: signer, policy: r.Policy,
+		disabled: r.Disabled, reason: r.DisabledReason}, nil
+}
+
+// recover rebuilds memory from the outbox: endpoints, then every pending
+// event in acceptance order. Attempts left claimed by a crash are recorded
+// as interrupted and go through the policy like any other outcome.
+func (s *Sender) recover() error {
+	type pendingEvent struct {
+		seq   uint64
+		ev    eventRecord
+		st    stateRecord
+		claim *claimRecord
+	}
+	var pending []pendingEvent
+	var stale [][]byte // claims of events no longer pending
+	err := s.ob.view(func(t *txb) error {
+		if err := t.eachEndpoint(func(r *Endpoint) error {
+			rt, err := newEndpointRT(r)
+			if err != nil {
+				return fmt.Errorf("endpoint %s: %w", r.ID, err)
+			}
+			s.d.endpoints[r.ID] = rt
+			return nil
+		}); err != nil {
+			return err
+		}
+		cur := t.pending.Cursor()
+		for k, _ := cur.First(); k != nil; k, _ = cur.Next() {
+			seq := keySeq(k)
+			ev, err := decodeEventHead(t.events.Get(k))
+			if err != nil {
+				return fmt.Errorf("event seq %d: %w", seq, err)
+			}
+			st, err := t.stateOf(seq)
+			if err != nil {
+				return err
+			}
+			p := pendingEvent{seq: seq, ev: ev, st: st}
+			if b := t.inflight.Get(k); b != nil {
+				cr, err := decodeClaim(b)
+				if err != nil {
+					return fmt.Errorf("claim seq %d: %w", seq, err)
+				}
+				p.claim = &cr
+			}
+			pending = append(pending, p)
+		}
+		return t.inflight.ForEach(func(k, _ []byte) error {
+			if t.pending.Get(k) == nil {
+				stale = append(stale, append([]byte(nil), k...))
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+
+	now := s.clock.Now()
+	const interruptedDetail = "in flight when the sender stopped: outcome unknown, the endpoint may have received it"
+	var fixes []func(t *txb, c *counters) error
+	var reports []AttemptReport
+	for i := range pending {
+		p := &pending[i]
+		ep := s.d.endpoints[p.ev.Endpoint]
+		switch {
+		case ep == nil || ep.disabled:
+			reason := "endpoint deleted"
+			if ep != nil {
+				reason = ep.reason
+			}
+			s.recovered.Orphaned++
+			p.st.Code, p.st.Reason, p.st.FinalAt, p.st.NextAt = codeDeadLettered, reason, unixNano(now), 0
+			seq, st := p.seq, p.st
+			fixes = append(fixes, func(t *txb, c *counters) error {
+				if err := t.inflight.Delete(seqKey(seq)); err != nil {
+					return err
+				}
+				return t.setState(c, seq, "", codePending, &st)
+			})
+		case p.claim != nil:
+			s.recovered.Interrupted++
+			ds := DeliveryState{Attempts: int(p.st.Attempts), FirstAt: fromUnixNano(p.st.Since)}
+			dec, ds := ep.policy.Next(ds, Outcome{Err: ErrInterrupted}, now, s.d.rnd)
+			p.st.Attempts, p.st.Total = uint32(ds.Attempts), p.claim.N
+			if dec.Kind == RetryAt {
+				p.st.NextAt = unixNano(dec.At)
+			} else {
+				p.st.Code, p.st.Reason, p.st.FinalAt, p.st.NextAt = codeDeadLettered, dec.Reason, unixNano(now), 0
+			}
+			a := attemptRecord{N: p.claim.N, At: p.claim.At, Err: string(ErrInterrupted), Detail: interruptedDetail}
+			reports = append(reports, newReport(p.ev.ID, p.seq, p.ev.Endpoint, p.ev.Key, &a, dec))
+			seq, st, endpoint := p.seq, p.st, p.ev.Endpoint
+			fixes = append(fixes, func(t *txb, c *counters) error { return t.record(c, seq, endpoint, &a, codePending, &st) })
+		}
+	}
+	for _, k := range stale {
+		fixes = append(fixes, func(t *txb, c *counters) error { return t.inflight.Delete(k) })
+	}
+	if len(fixes) > 0 {
+		err := s.ob.do(func(t *txb, c *counters) error {
+			for _, f := range fixes {
+				if err := f(t, c); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+
+	if s.d.onAttempt != nil {
+		for _, r := range reports {
+			s.d.onAttempt(r)
+		}
+	}
+
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	for _, p := range pending {
+		if p.st.Code != codePending {
+			continue
+		}
+		ep := s.d.endpoints[p.ev.Endpoint]
+		it := &item{seq: p.seq, id: p.ev.ID, ep: ep, key: p.ev.Key, total: p.st.Total,
+			st: DeliveryState{Attempts: int(p.st.Attempts), FirstAt: fromUnixNano(p.st.Since)}}
+		if p.st.NextAt != 0 {
+			it.due = fromUnixNano(p.st.NextAt)
+		} else {
+			it.due = ep.policy.First(it.st.FirstAt, s.d.rnd)
+		}
+		s.d.add(it)
+		s.recovered.Pending++
+	}
+	if s.recovered != (Recovery{}) {
+		s.logger.Info("outbox recovered", "pending", s.recovered.Pending,
+			"interrupted", s.recovered.Interrupted, "orphaned", s.recovered.Orphaned)
+	}
+	return nil
+}
+
+// Stats returns the counts, durable ones as of the last commit.
+func (s *Sender) Stats() Stats {
+	c := s.ob.counters()
+	st := Stats{
+		Accepted: c.Accepted, Delivered: c.Delivered, DeadLettered: c.DeadLettered,
+		Pending:  c.Accepted - c.Delivered - c.DeadLettered,
+		Attempts: c.Attempts, Interrupted: c.Interrupted, Replayed: c.Replayed, Commits: c.Commits,
+	}
+	if c.Commits > 0 {
+		st.WritesPerCommit = float64(c.Grouped) / float64(c.Commits)
+	}
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	st.InFlight = s.d.inflight
+	st.Waiting = s.d.lanes.Waiting()
+	for _, ep := range s.d.endpoints {
+		st.Endpoints++
+		if ep.disabled {
+			st.DisabledEndpoints++
+		}
+		if ep.breaker.Phase != BreakerClosed {
+			st.OpenBreakers++
+		}
+	}
+	return st
+}
