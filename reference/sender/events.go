@@ -9,7 +9,14 @@ import (
 // id returned here survives any crash. An event given with an id that was
 // already accepted is not accepted again; its id is returned. The batch is
 // all or nothing.
+//
+// ctx is checked before anything is written; once the write is queued,
+// Enqueue waits for its commit (a few milliseconds) rather than return
+// while the outcome is unknown.
 func (s *Sender) Enqueue(ctx context.Context, specs []EventSpec) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	return s.enqueue(specs, true)
 }
 

@@ -1,0 +1,243 @@
+// Command refload drives the reference sender and receiver for
+// bench/reference.sh: it is a small, honest load driver, not a product
+// (`hookrig bench` is). Modes:
+//
+//	refload ingest   -sender URL -endpoint ID -n N -c C -batch B   events/s accepted durably
+//	refload e2e      -sender URL -endpoint ID -n N -c C -batch B   events/s delivered end to end
+//	refload webhooks -url URL -secret whsec_... -n N -c C          signed requests/s a receiver takes
+//
+// Each prints one JSON line with the rate and request latency (p50, p99).
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/hookrig/hookrig/reference/webhook"
+)
+
+type result struct {
+	Mode     string  `json:"mode"`
+	N        int64   `json:"n"`
+	OK       int64   `json:"ok"`
+	Failed   int64   `json:"failed"`
+	Seconds  float64 `json:"seconds"`
+	Rate     float64 `json:"rate"` // per second: events accepted, delivered, or requests verified
+	P50ms    float64 `json:"p50_ms"`
+	P99ms    float64 `json:"p99_ms"`
+	Requests int64   `json:"requests"`
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: refload ingest|e2e|webhooks [flags]")
+		os.Exit(2)
+	}
+	mode := os.Args[1]
+	fs := flag.NewFlagSet(mode, flag.ExitOnError)
+	sender := fs.String("sender", "", "sender base URL")
+	endpoint := fs.String("endpoint", "", "endpoint id at the sender")
+	url := fs.String("url", "", "webhook URL (webhooks mode)")
+	secret := fs.String("secret", "", "signing secret (webhooks mode)")
+	n := fs.Int("n", 20000, "events or requests")
+	c := fs.Int("c", 32, "concurrent clients")
+	batch := fs.Int("batch", 1, "events per ingest request")
+	timeout := fs.Duration("timeout", 5*time.Minute, "give up after")
+	fs.Parse(os.Args[2:])
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *c * 2, DisableCompression: true}}
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	var res result
+	var err error
+	switch mode {
+	case "ingest":
+		res, err = ingest(ctx, client, *sender, *endpoint, *n, *c, *batch)
+	case "e2e":
+		res, err = e2e(ctx, client, *sender, *endpoint, *n, *c, *batch)
+	case "webhooks":
+		res, err = webhooks(ctx, client, *url, *secret, *n, *c)
+	default:
+		err = fmt.Errorf("unknown mode %q", mode)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "refload:", err)
+		os.Exit(1)
+	}
+	res.Mode = mode
+	json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// run calls do(i) for i in [0, jobs) from c goroutines, timing each call.
+func run(ctx context.Context, jobs, c int, do func(i int) error) (ok, failed int64, h *hdrhistogram.Histogram, elapsed time.Duration) {
+	var next atomic.Int64
+	var okN, failN atomic.Int64
+	var mu sync.Mutex
+	h = hdrhistogram.New(1, int64(time.Minute/time.Microsecond), 3)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range c {
+		wg.Go(func() {
+			local := hdrhistogram.New(1, int64(time.Minute/time.Microsecond), 3)
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= jobs {
+					break
+				}
+				t := time.Now()
+				if err := do(i); err != nil {
+					if failN.Add(1) <= 3 {
+						fmt.Fprintln(os.Stderr, "refload:", err)
+					}
+				} else {
+					okN.Add(1)
+				}
+				local.RecordValue(time.Since(t).Microseconds())
+			}
+			mu.Lock()
+			h.Merge(local)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return okN.Load(), failN.Load(), h, time.Since(start)
+}
+
+func post(ctx context.Context, client *http.Client, url string, body []byte, header http.Header) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return resp.StatusCode, fmt.Errorf("POST %s: %d", url, resp.StatusCode)
+	}
+	return resp.StatusCode, nil
+}
+
+const payload = `{"type":"invoice.paid","data":{"id":"in_1234567890","amount":4200,"currency":"eur","customer":"cus_0987654321"}}`
+
+// ingestBody is request i: one event, or {"events": [...]}.
+func ingestBody(endpoint string, i, batch int) []byte {
+	one := func(k int) string {
+		return `{"endpoint":"` + endpoint + `","type":"invoice.paid","key":"k` + strconv.Itoa(k%100) + `","payload":` + payload + `}`
+	}
+	if batch == 1 {
+		return []byte(one(i))
+	}
+	var b bytes.Buffer
+	b.WriteString(`{"events":[`)
+	for k := range batch {
+		if k > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(one(i*batch + k))
+	}
+	b.WriteString(`]}`)
+	return b.Bytes()
+}
+
+func ingest(ctx context.Context, client *http.Client, sender, endpoint string, n, c, batch int) (result, error) {
+	requests := (n + batch - 1) / batch
+	ok, failed, h, elapsed := run(ctx, requests, c, func(i int) error {
+		_, err := post(ctx, client, sender+"/v1/events", ingestBody(endpoint, i, batch), nil)
+		return err
+	})
+	return result{N: int64(requests * batch), OK: ok * int64(batch), Failed: failed * int64(batch), Requests: ok + failed,
+		Seconds: elapsed.Seconds(), Rate: float64(ok*int64(batch)) / elapsed.Seconds(),
+		P50ms: ms(h, 50), P99ms: ms(h, 99)}, nil
+}
+
+type senderStats struct {
+	Accepted  int64 `json:"accepted"`
+	Delivered int64 `json:"delivered"`
+}
+
+func stats(ctx context.Context, client *http.Client, sender string) (senderStats, error) {
+	req, _ := http.NewRequestWithContext(ctx, "GET", sender+"/v1/stats", nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		return senderStats{}, err
+	}
+	defer resp.Body.Close()
+	var st senderStats
+	return st, json.NewDecoder(resp.Body).Decode(&st)
+}
+
+// e2e ingests n events and waits until the sender has delivered them all:
+// the rate is n over the time from the first request to the last
+// delivery.
+func e2e(ctx context.Context, client *http.Client, sender, endpoint string, n, c, batch int) (result, error) {
+	before, err := stats(ctx, client, sender)
+	if err != nil {
+		return result{}, err
+	}
+	start := time.Now()
+	res, err := ingest(ctx, client, sender, endpoint, n, c, batch)
+	if err != nil {
+		return res, err
+	}
+	want := before.Delivered + res.OK
+	for {
+		st, err := stats(ctx, client, sender)
+		if err != nil {
+			return res, err
+		}
+		if st.Delivered >= want {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return res, fmt.Errorf("delivered %d of %d before the timeout", st.Delivered-before.Delivered, res.OK)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	elapsed := time.Since(start)
+	res.Seconds, res.Rate = elapsed.Seconds(), float64(res.OK)/elapsed.Seconds()
+	return res, nil
+}
+
+// webhooks sends n signed webhooks, each with its own id, and counts the
+// 2xx answers.
+func webhooks(ctx context.Context, client *http.Client, url, secret string, n, c int) (result, error) {
+	signer, err := webhook.NewSigner(secret)
+	if err != nil {
+		return result{}, err
+	}
+	run0 := strconv.FormatInt(time.Now().UnixNano(), 36)
+	body := []byte(payload)
+	ok, failed, h, elapsed := run(ctx, n, c, func(i int) error {
+		hd := http.Header{}
+		signer.SetHeaders(hd, "msg_"+run0+"_"+strconv.Itoa(i), time.Now(), body)
+		hd.Set(webhook.HeaderAttempt, "1")
+		_, err := post(ctx, client, url, body, hd)
+		return err
+	})
+	return result{N: int64(n), OK: ok, Failed: failed, Requests: ok + failed, Seconds: elapsed.Seconds(),
+		Rate: float64(ok) / elapsed.Seconds(), P50ms: ms(h, 50), P99ms: ms(h, 99)}, nil
+}
+
+func ms(h *hdrhistogram.Histogram, q float64) float64 {
+	return float64(h.ValueAtQuantile(q)) / 1000 // recorded in µs; ValueAtQuantile takes a percent
+}
