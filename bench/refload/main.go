@@ -5,8 +5,11 @@
 //	refload ingest   -sender URL -endpoint ID -n N -c C -batch B   events/s accepted durably
 //	refload e2e      -sender URL -endpoint ID -n N -c C -batch B   events/s delivered end to end
 //	refload webhooks -url URL -secret whsec_... -n N -c C          signed requests/s a receiver takes
+//	refload endpoint -sender URL -url URL -secret whsec_...        creates an endpoint, prints its id
+//	refload freeport                                               prints a free loopback port
 //
-// Each prints one JSON line with the rate and request latency (p50, p99).
+// Each load mode prints one JSON line with the rate and request latency
+// (p50, p99), or with -tsv the line "rate p50_ms p99_ms failed".
 package main
 
 import (
@@ -16,6 +19,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -55,6 +59,7 @@ func main() {
 	c := fs.Int("c", 32, "concurrent clients")
 	batch := fs.Int("batch", 1, "events per ingest request")
 	timeout := fs.Duration("timeout", 5*time.Minute, "give up after")
+	tsv := fs.Bool("tsv", false, "print \"rate p50_ms p99_ms failed\" instead of JSON")
 	fs.Parse(os.Args[2:])
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *c * 2, DisableCompression: true}}
@@ -69,6 +74,16 @@ func main() {
 		res, err = e2e(ctx, client, *sender, *endpoint, *n, *c, *batch)
 	case "webhooks":
 		res, err = webhooks(ctx, client, *url, *secret, *n, *c)
+	case "endpoint":
+		err = createEndpoint(ctx, client, *sender, *url, *secret)
+		if err == nil {
+			return
+		}
+	case "freeport":
+		err = freePort()
+		if err == nil {
+			return
+		}
 	default:
 		err = fmt.Errorf("unknown mode %q", mode)
 	}
@@ -76,8 +91,42 @@ func main() {
 		fmt.Fprintln(os.Stderr, "refload:", err)
 		os.Exit(1)
 	}
+	if res.Failed > 0 {
+		fmt.Fprintf(os.Stderr, "refload: %s: %d of %d failed\n", mode, res.Failed, res.N)
+	}
 	res.Mode = mode
+	if *tsv {
+		fmt.Printf("%.0f %.3f %.3f %d\n", res.Rate, res.P50ms, res.P99ms, res.Failed)
+		return
+	}
 	json.NewEncoder(os.Stdout).Encode(res)
+}
+
+func createEndpoint(ctx context.Context, client *http.Client, sender, url, secret string) error {
+	body, _ := json.Marshal(map[string]string{"url": url, "secret": secret})
+	req, _ := http.NewRequestWithContext(ctx, "POST", sender+"/v1/endpoints", bytes.NewReader(body))
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var ep struct{ ID, Error string }
+	json.NewDecoder(resp.Body).Decode(&ep)
+	if resp.StatusCode != http.StatusCreated {
+		return fmt.Errorf("create endpoint: %d %s", resp.StatusCode, ep.Error)
+	}
+	fmt.Println(ep.ID)
+	return nil
+}
+
+func freePort() error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	fmt.Println(ln.Addr().(*net.TCPAddr).Port)
+	return nil
 }
 
 // run calls do(i) for i in [0, jobs) from c goroutines, timing each call.

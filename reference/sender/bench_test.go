@@ -12,7 +12,7 @@ import (
 // go test -bench . -benchtime 20000x ./reference/sender/ -cpuprofile cpu.prof
 
 func benchSender(b *testing.B) (*Sender, string, chan AttemptReport) {
-	reports := make(chan AttemptReport, 1<<20)
+	reports := make(chan AttemptReport, b.N+1)
 	s, err := Open(Config{DataDir: b.TempDir(), Seed: 1, OnAttempt: func(r AttemptReport) { reports <- r }})
 	if err != nil {
 		b.Fatal(err)

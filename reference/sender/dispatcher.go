@@ -107,11 +107,11 @@ func later(a, b time.Time) time.Time {
 // loop dispatches until ctx ends.
 func (d *dispatcher) loop(ctx context.Context) {
 	for {
-		next, now := d.pick()
+		next := d.pick()
 		var timer clock.Timer
 		var fire <-chan time.Time
 		if !next.IsZero() {
-			timer = d.clock.NewTimer(next.Sub(now))
+			timer = d.timerAt(next)
 			fire = timer.C()
 		}
 		select {
@@ -128,13 +128,27 @@ func (d *dispatcher) loop(ctx context.Context) {
 	}
 }
 
+// timerAt returns a timer that fires at t. A Clock only takes durations,
+// so if the clock jumps while the timer is set (a fake clock advanced by
+// a test), the timer is set again from the new time.
+func (d *dispatcher) timerAt(t time.Time) clock.Timer {
+	for {
+		now := d.clock.Now()
+		timer := d.clock.NewTimer(t.Sub(now))
+		if d.clock.Now().Sub(now) < time.Millisecond {
+			return timer
+		}
+		timer.Stop()
+	}
+}
+
 // pick claims every event that may be attempted now and returns when to
 // look again (zero: only when woken). The claim is queued under mu, so it
 // is ordered with endpoint changes (see DeleteEndpoint).
-func (d *dispatcher) pick() (next time.Time, now time.Time) {
+func (d *dispatcher) pick() (next time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	now = d.clock.Now()
+	now := d.clock.Now()
 	var jobs []*job
 	defer func() {
 		if len(jobs) > 0 {
@@ -152,7 +166,7 @@ func (d *dispatcher) pick() (next time.Time, now time.Time) {
 		}
 		for ep.ready.Len() > 0 && ep.inflight < ep.policy.Concurrency {
 			if d.inflight >= d.workers {
-				return time.Time{}, now // a finishing attempt wakes us
+				return time.Time{} // a finishing attempt wakes us
 			}
 			it := ep.ready[0]
 			if it.due.After(now) {
@@ -173,7 +187,7 @@ func (d *dispatcher) pick() (next time.Time, now time.Time) {
 			jobs = append(jobs, &job{it: it, n: it.total + 1, claimedAt: now})
 		}
 	}
-	return next, now
+	return next
 }
 
 // claim records the attempts as in flight, durably, before any request

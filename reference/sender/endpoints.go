@@ -109,7 +109,7 @@ func (s *Sender) DeleteEndpoint(id string) error {
 		if err != nil {
 			return err
 		}
-		return t.endpoints.Delete([]byte(id))
+		return t.deleteEndpoint(id)
 	}, func(err error) {
 		s.d.mu.Lock()
 		if err != nil {

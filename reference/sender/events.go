@@ -78,14 +78,12 @@ func (s *Sender) enqueue(specs []EventSpec, batch bool) ([]string, error) {
 				continue
 			}
 			if !checked[r.Endpoint] {
-				ep, err := t.endpoint(r.Endpoint)
+				exists, why, disabled := t.endpointUsable(r.Endpoint)
 				switch {
-				case err != nil:
-					return err
-				case ep == nil:
+				case !exists:
 					return invalid("%sendpoint: no endpoint %q", where(i), r.Endpoint)
-				case ep.Disabled:
-					return conflict("%sendpoint: %q is disabled (%s)", where(i), r.Endpoint, ep.DisabledReason)
+				case disabled:
+					return conflict("%sendpoint: %q is disabled (%s)", where(i), r.Endpoint, why)
 				}
 				checked[r.Endpoint] = true
 			}
@@ -138,7 +136,7 @@ func (s *Sender) Event(id string) (Event, error) {
 		e, err = t.fullEvent(seq)
 		return err
 	})
-	return e, err
+	return e, s.stopped(err)
 }
 
 func (t *txb) fullEvent(seq uint64) (Event, error) {
@@ -175,7 +173,7 @@ func (s *Sender) EventsPage(after uint64, limit int) ([]Event, error) {
 		}
 		return nil
 	})
-	return out, err
+	return out, s.stopped(err)
 }
 
 // Events calls fn for every event, with its attempts, in acceptance order,
@@ -224,7 +222,7 @@ func (s *Sender) DLQ(after uint64, limit int) ([]DLQEntry, error) {
 		}
 		return nil
 	})
-	return out, err
+	return out, s.stopped(err)
 }
 
 // Replay sends dead-lettered events again, with a fresh policy budget

@@ -32,9 +32,12 @@ const (
 	bPending   = "pending"   // seq -> endpoint id, for events not final
 	bInflight  = "inflight"  // seq -> claimRecord, attempts under way
 	bDLQ       = "dlq"       // seq -> nothing, dead-lettered events
+	// bDisabled lets ingest check an endpoint with one lookup instead
+	// of decoding its JSON on every request.
+	bDisabled = "disabled" // endpoint id -> why it is disabled
 )
 
-var bucketNames = [...]string{bMeta, bEndpoints, bEvents, bIDs, bState, bAttempts, bPending, bInflight, bDLQ}
+var bucketNames = [...]string{bMeta, bEndpoints, bEvents, bIDs, bState, bAttempts, bPending, bInflight, bDLQ, bDisabled}
 
 const countersKey = "counters"
 
@@ -66,7 +69,7 @@ type counters struct {
 type txb struct {
 	tx                                                               *bolt.Tx
 	meta, endpoints, events, ids, state, attempts, pending, inflight *bolt.Bucket
-	dlq                                                              *bolt.Bucket
+	dlq, disabled                                                    *bolt.Bucket
 }
 
 func bucketsOf(tx *bolt.Tx) *txb {
@@ -81,6 +84,7 @@ func bucketsOf(tx *bolt.Tx) *txb {
 		pending:   tx.Bucket([]byte(bPending)),
 		inflight:  tx.Bucket([]byte(bInflight)),
 		dlq:       tx.Bucket([]byte(bDLQ)),
+		disabled:  tx.Bucket([]byte(bDisabled)),
 	}
 }
 

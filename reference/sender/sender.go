@@ -22,6 +22,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/hookrig/hookrig/internal/clock"
 	"github.com/hookrig/hookrig/internal/httpapi"
 	"github.com/hookrig/hookrig/reference/webhook"
@@ -224,7 +226,7 @@ func (s *Sender) usable() error {
 
 // stopped turns the outbox's stop errors into API errors (503).
 func (s *Sender) stopped(err error) error {
-	if errors.Is(err, ErrClosed) || errors.Is(err, ErrCrashed) {
+	if errors.Is(err, ErrClosed) || errors.Is(err, ErrCrashed) || errors.Is(err, bolt.ErrDatabaseNotOpen) {
 		return httpapi.Errorf(http.StatusServiceUnavailable, "%v", err)
 	}
 	return err

@@ -15,7 +15,34 @@ func (t *txb) putEndpoint(r *Endpoint) error {
 	if err != nil {
 		return err
 	}
+	if r.Disabled {
+		err = t.disabled.Put([]byte(r.ID), []byte(r.DisabledReason))
+	} else {
+		err = t.disabled.Delete([]byte(r.ID))
+	}
+	if err != nil {
+		return err
+	}
 	return t.endpoints.Put([]byte(r.ID), b)
+}
+
+func (t *txb) deleteEndpoint(id string) error {
+	if err := t.disabled.Delete([]byte(id)); err != nil {
+		return err
+	}
+	return t.endpoints.Delete([]byte(id))
+}
+
+// endpointUsable says whether events may be accepted for an endpoint, and
+// if not, why.
+func (t *txb) endpointUsable(id string) (exists bool, disabledReason string, disabled bool) {
+	if t.endpoints.Get([]byte(id)) == nil {
+		return false, "", false
+	}
+	if r := t.disabled.Get([]byte(id)); r != nil {
+		return true, string(r), true
+	}
+	return true, "", false
 }
 
 func (t *txb) endpoint(id string) (*Endpoint, error) {
