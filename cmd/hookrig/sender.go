@@ -60,6 +60,9 @@ The policy flags set the default policy of endpoints created without one;
 					return &exitCodeError{exitError, fmt.Errorf("sender: --schedule: %w", err)}
 				}
 				policy.Schedule = s
+				if !cmd.Flags().Changed("max-attempts") {
+					policy.MaxAttempts = 0 // one attempt per entry
+				}
 			}
 			if policyJSON != "" {
 				raw := []byte(policyJSON)

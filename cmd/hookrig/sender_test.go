@@ -67,8 +67,8 @@ func TestSenderCommand(t *testing.T) {
 	}
 	ep := post("/v1/endpoints", `{"url": "http://127.0.0.1:9/hooks"}`)
 	sched := ep["policy"].(map[string]any)["schedule"].([]any)
-	if len(sched) != 8 || sched[2] != "5m0s" {
-		t.Fatalf("--schedule svix gave %v", sched)
+	if max := ep["policy"].(map[string]any)["max_attempts"]; len(sched) != 8 || sched[2] != "5m0s" || max != 0.0 {
+		t.Fatalf("--schedule svix gave %v, max_attempts %v (want 0: one attempt per entry)", sched, max)
 	}
 	post("/v1/events", `{"endpoint": "`+ep["id"].(string)+`", "type": "a", "payload": {}}`)
 	cancel()

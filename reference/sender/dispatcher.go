@@ -325,6 +325,12 @@ func (d *dispatcher) finish(j *job, o Outcome, a attemptRecord, cancelled bool) 
 		d.finalAll(dead, now)
 		d.mu.Unlock()
 		d.poke()
+		switch dec.Kind {
+		case DeadLetter:
+			d.logger.Warn("event dead-lettered", "event", it.id, "endpoint", ep.id, "reason", dec.Reason)
+		case DisableEndpoint:
+			d.logger.Warn("endpoint disabled", "endpoint", ep.id, "event", it.id, "reason", dec.Reason, "dead_lettered", len(dead)+1)
+		}
 		d.report(it, &a, dec)
 	})
 }

@@ -19,7 +19,8 @@ type Policy struct {
 	// Schedule, when not empty, fixes the delays instead: Schedule[0]
 	// before the first attempt, Schedule[i] after the i-th failure (Svix:
 	// 0s, 5s, 5m, 30m, 2h, 5h, 10h, 10h). Past its end the last delay
-	// repeats.
+	// repeats. In JSON, a schedule given without max_attempts sets
+	// max_attempts to 0: one attempt per entry.
 	Schedule []time.Duration
 	// MaxAttempts dead-letters an event after this many attempts. 0
 	// means len(Schedule) with a schedule, and no count limit with

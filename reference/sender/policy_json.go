@@ -128,6 +128,9 @@ func (p *Policy) UnmarshalJSON(b []byte) error {
 		for _, d := range schedule {
 			np.Schedule = append(np.Schedule, time.Duration(d))
 		}
+		if !seen["max_attempts"] {
+			np.MaxAttempts = 0 // a schedule given alone is the whole plan
+		}
 	}
 	if seen["breaker"] {
 		if _, err := decodeFields("policy.breaker", breaker, map[string]any{

@@ -303,6 +303,14 @@ func TestPolicyJSON(t *testing.T) {
 	if !strings.Contains(string(b), `"schedule":["0s","1m30s"]`) || strings.Contains(string(b), "backoff") {
 		t.Fatalf("a schedule policy marshals as %s", b)
 	}
+	// A schedule alone is the whole plan: one attempt per entry.
+	alone := DefaultPolicy()
+	if err := json.Unmarshal([]byte(`{"schedule": ["0s", "5s", "5m"]}`), &alone); err != nil {
+		t.Fatal(err)
+	}
+	if alone.MaxAttempts != 0 || alone.maxAttempts() != 3 {
+		t.Fatalf("schedule alone: max attempts %d (effective %d), want 0 (3)", alone.MaxAttempts, alone.maxAttempts())
+	}
 	// Naming a backoff switches back from a schedule.
 	if err := json.Unmarshal([]byte(`{"backoff": {"base": "2s"}}`), &partial); err != nil {
 		t.Fatal(err)
