@@ -14,8 +14,11 @@
 #                    the ceiling of this driver and loopback on this machine
 #
 # Targets on 2 cores: >= 5,000 accepted/s, >= 3,000 delivered/s, >= 15,000
-# verified req/s. The load driver (bench/refload) shares the machine with
-# the servers, as any loopback benchmark does.
+# verified req/s. The load driver (bench/refload, a small Go program that
+# signs every webhook with its own id) shares the machine with the servers,
+# as any loopback benchmark does; once `hookrig bench` (the load generator,
+# issue 4) has an ingest mode and a stable output, it should replace refload
+# here.
 #
 # Usage: bench/reference.sh            (RUNS=5 N_SINGLE=30000 N_BATCH=200000 N_E2E=50000 N_RECV=100000)
 set -euo pipefail

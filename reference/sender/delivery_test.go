@@ -416,3 +416,32 @@ func TestDeleteEndpoint(t *testing.T) {
 		t.Fatalf("replay %+v %v", res, err)
 	}
 }
+
+// roundTripFunc is an http.RoundTripper made of a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// The transport is injectable (sim's in-process wiring, custom TLS, a
+// proxy): every attempt goes through it, signed.
+func TestInjectedTransport(t *testing.T) {
+	var seen atomic.Int32
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if seen.Add(1) == 1 {
+			return nil, fmt.Errorf("proxy says no")
+		}
+		if r.Header.Get("webhook-signature") == "" || r.Header.Get("webhook-attempt") != "2" {
+			return nil, fmt.Errorf("unsigned or misnumbered attempt: %v", r.Header)
+		}
+		return &http.Response{StatusCode: 202, Body: http.NoBody, Header: http.Header{}, Request: r}, nil
+	})
+	h := openHarness(t, t.TempDir(), Config{Transport: rt})
+	e := h.endpoint(t, "http://webhooks.invalid/x", quickPolicy(3))
+	h.Start(context.Background())
+	h.enqueue(t, ev(e.ID, "", `{}`))
+	rs := h.untilFinal(t, 1)
+	if len(rs) != 2 || rs[0].Attempt.Err != ErrOther || !strings.Contains(rs[0].Attempt.Detail, "proxy says no") ||
+		rs[1].Decision != Delivered || rs[1].Attempt.Status != 202 {
+		t.Fatalf("reports %+v", rs)
+	}
+}

@@ -227,6 +227,7 @@ func (s *Sender) DLQ(after uint64, limit int) ([]DLQEntry, error) {
 
 // Replay sends dead-lettered events again, with a fresh policy budget
 // (attempts and age count from now; webhook-attempt keeps counting up).
+// With ordered delivery a replayed event joins the back of its key's lane.
 // With ids, each must be dead-lettered and its endpoint enabled, or
 // nothing is replayed; with none, every dead letter whose endpoint can
 // take it is replayed and the others are listed as skipped.
