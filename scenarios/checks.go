@@ -1,6 +1,10 @@
 package scenarios
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/hookrig/hookrig/reference/sender"
+)
 
 // The parts of a scenario whose schema belongs to another package are
 // checked by that package, so a scenario is refused for exactly the
@@ -12,5 +16,12 @@ func checkPacer(spec string) error { return nil }
 // checkRule validates one chaos rule. TODO(lead): chaos.Compile.
 func checkRule(js json.RawMessage) error { return nil }
 
-// checkPolicy validates a sender policy override. TODO(lead): sender.Policy.
-func checkPolicy(js json.RawMessage) error { return nil }
+// parsePolicy reads a sender policy override onto the sender's defaults,
+// exactly as the reference sender's API would.
+func parsePolicy(js json.RawMessage) (sender.Policy, error) {
+	p := sender.DefaultPolicy()
+	if err := json.Unmarshal(js, &p); err != nil {
+		return p, err
+	}
+	return p, p.Validate()
+}

@@ -211,10 +211,10 @@ func (b *builder) sender(raw *rawSender, s *Sender) {
 		js, err := raw.Policy.json()
 		if err != nil {
 			b.errs = append(b.errs, fromYAML(err))
-		} else if err := checkPolicy(js); err != nil {
+		} else if p, err := parsePolicy(js); err != nil {
 			b.errorf(posOf(raw.Policy.node), "sender.policy: %v", err)
 		} else {
-			s.Policy = js
+			s.Policy = &p
 		}
 	}
 	if raw.Workers.Set && raw.Workers.V <= 0 {

@@ -197,3 +197,18 @@ func TestVariablesMatchEnv(t *testing.T) {
 		t.Fatalf("Env has %v\nVariables() has %v", fromEnv, documented)
 	}
 }
+
+func TestPolicyOverrides(t *testing.T) {
+	src := "name: a\nsender:\n  policy:\n    max_attempts: 3\n    backoff: {base: 100ms, factor: 2, cap: 1s}\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\n"
+	s, err := Parse([]byte(src), "x.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := s.Sender.Policy; p == nil || p.MaxAttempts != 3 || p.Backoff.Base != 100*time.Millisecond || p.AttemptTimeout == 0 {
+		t.Fatalf("policy = %+v (want overrides on top of the defaults)", p)
+	}
+	bad := "name: a\nsender:\n  policy:\n    max_atempts: 3\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\n"
+	if _, err := Parse([]byte(bad), "x.yaml"); err == nil || !strings.Contains(err.Error(), "x.yaml:4:5: sender.policy:") || !strings.Contains(err.Error(), "max_atempts") {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -9,6 +9,8 @@ package scenarios
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/hookrig/hookrig/reference/sender"
 )
 
 // Scenario is one parsed, validated scenario file.
@@ -32,9 +34,9 @@ type Scenario struct {
 // Sender says which sender the run exercises: hookrig's reference sender
 // (the default, with policy overrides) or the user's, driven by a trigger.
 type Sender struct {
-	// Policy is the delivery policy as JSON (the reference sender's
-	// schema), nil for the sender's default.
-	Policy json.RawMessage
+	// Policy is the reference sender's delivery policy: its defaults with
+	// the scenario's overrides; nil when the scenario changes nothing.
+	Policy *sender.Policy
 	// Workers is the sender's dispatcher concurrency (0: its default).
 	Workers int
 	// Crashes kill the reference sender at a moment and restart it on the
