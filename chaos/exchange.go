@@ -1,0 +1,263 @@
+package chaos
+
+import (
+	"math/rand/v2"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/hookrig/hookrig/reference/webhook"
+)
+
+// exchange is the per-request scratch space for choosing a fault, pooled
+// so the data path does not allocate an evaluator, a VM or a random source
+// per request.
+type exchange struct {
+	ev  *evaluator
+	req Request
+	pcg rand.PCG
+	rnd *rand.Rand
+	ctx *fasthttp.RequestCtx
+	set *ruleSet
+	// matched is bound once to count matches in set's counters.
+	matched func(*Rule)
+}
+
+func (p *Proxy) newExchange() any {
+	x := &exchange{ev: newEvaluator()}
+	x.rnd = rand.New(&x.pcg)
+	x.req.peek = x.peek
+	x.matched = func(r *Rule) { x.set.counters[r.index].matched.Add(1) }
+	return x
+}
+
+func (x *exchange) peek(name string) string { return string(x.ctx.Request.Header.Peek(name)) }
+
+// handle is the data path: read, choose, carry out, record.
+func (p *Proxy) handle(ctx *fasthttp.RequestCtx) {
+	t0 := p.clock.Now()
+	tot := p.totals.Load()
+	tot.requests.Add(1)
+	rec := AttemptRecord{
+		Request: p.arrivals.Add(1),
+		At:      t0,
+		Method:  methodString(ctx.Method()),
+		Path:    string(ctx.Path()),
+	}
+	if id := ctx.Request.Header.Peek(webhook.HeaderID); len(id) > 0 {
+		rec.EventID = string(id)
+	}
+	if a := ctx.Request.Header.Peek(webhook.HeaderAttempt); len(a) > 0 {
+		rec.Attempt = ParseAttempt(string(a))
+	}
+
+	act, rc := Pass(), (*ruleCounters)(nil)
+	if set := p.rules.Load(); set.rules.Len() > 0 {
+		x := p.scratch.Get().(*exchange)
+		x.ctx, x.set = ctx, set
+		x.req.Method, x.req.Path, x.req.Body = rec.Method, rec.Path, ctx.PostBody()
+		x.req.EventID, x.req.Attempt = rec.EventID, rec.Attempt
+		seedDraws(&x.pcg, p.cfg.Seed, rec.EventID, rec.Attempt, rec.Request)
+		rule, err := set.rules.choose(x.ev, &x.req, t0.Sub(*p.start.Load()), x.rnd, x.matched)
+		if err != nil {
+			p.log.Debug("chaos: match failed", "err", err)
+		}
+		if rule != nil {
+			act = rule.fault.Plan(x.rnd)
+			rec.Rule, rec.Fault = rule.Name(), rule.fault.Type()
+			rc = set.counters[rule.index]
+			rc.injected.Add(1)
+			tot.injected.Add(1)
+		}
+		x.ctx, x.set, x.req.Body = nil, nil, nil
+		x.ev.req = nil
+		p.scratch.Put(x)
+	}
+	p.carryOut(ctx, &rec, act, tot, rc)
+}
+
+// finish stamps the record's duration and files it.
+func (p *Proxy) finish(rec *AttemptRecord, tot *totals, rc *ruleCounters) {
+	rec.Duration = p.clock.Now().Sub(rec.At)
+	tot.outcomes.add(rec)
+	if rc != nil {
+		rc.outcomes.add(rec)
+	}
+	p.attempts.add(rec)
+}
+
+// carryOut executes act for the request in ctx (see Action for the
+// phases). Nothing here knows which fault planned act.
+func (p *Proxy) carryOut(ctx *fasthttp.RequestCtx, rec *AttemptRecord, act Action, tot *totals, rc *ruleCounters) {
+	if act.Answer == AnswerRefuse {
+		resetConn(ctx)
+		rec.ClientErr = "reset"
+		p.finish(rec, tot, rc)
+		return
+	}
+	if !p.wait(act.Hold) {
+		shuttingDown(ctx, rec)
+		p.finish(rec, tot, rc)
+		return
+	}
+	var dup *duplicateRecord
+	if act.Forward > 0 {
+		p.up.prepare(&ctx.Request)
+		if act.Forward > 1 {
+			dup = p.sendCopies(&ctx.Request, act.Forward-1, act.CopyGap, tot)
+		}
+		p.forward(ctx, rec, tot)
+		if dup != nil {
+			close(dup.first) // copies 2.. start now, in the background
+		}
+	} else if act.Answer == AnswerUpstream {
+		badGateway(&ctx.Response, "nothing was forwarded")
+	}
+	if !p.wait(act.Delay) {
+		shuttingDown(ctx, rec)
+		dup.finish(p, rec, tot, rc)
+		return
+	}
+	switch act.Answer {
+	case AnswerRespond:
+		ctx.Response.Reset()
+		ctx.Response.SetStatusCode(act.Response.Status)
+		for k, vs := range act.Response.Header {
+			for _, v := range vs {
+				ctx.Response.Header.Add(k, v)
+			}
+		}
+		ctx.Response.SetBody(act.Response.Body)
+	case AnswerReset:
+		resetConn(ctx)
+		rec.ClientErr = "reset"
+	case AnswerSilence:
+		rec.ClientErr = p.silence(ctx, act.MaxHold)
+	}
+	if rec.ClientErr == "" {
+		rec.ClientStatus = ctx.Response.StatusCode()
+		if act.BodyRate > 0 || act.Truncate {
+			rec.ClientErr = p.writePaced(ctx, act)
+		}
+	}
+	dup.finish(p, rec, tot, rc)
+}
+
+// forward sends copy 1 and leaves the upstream's response (or a 502) in
+// ctx.Response.
+func (p *Proxy) forward(ctx *fasthttp.RequestCtx, rec *AttemptRecord, tot *totals) {
+	start := p.clock.Now()
+	err := p.up.do(&ctx.Request, &ctx.Response)
+	rec.UpstreamDuration = p.clock.Now().Sub(start)
+	rec.Forwarded = 1
+	tot.forwarded.Add(1)
+	if err != nil {
+		tot.upstreamErrors.Add(1)
+		rec.UpstreamErr = errKind(err)
+		badGateway(&ctx.Response, "upstream "+rec.UpstreamErr+": "+err.Error())
+		return
+	}
+	rec.UpstreamStatus = ctx.Response.StatusCode()
+}
+
+// shuttingDown answers a request whose hold the proxy's Close cut short.
+func shuttingDown(ctx *fasthttp.RequestCtx, rec *AttemptRecord) {
+	ctx.Response.Reset()
+	ctx.Response.SetStatusCode(fasthttp.StatusServiceUnavailable)
+	ctx.Response.SetBodyString("hookrig chaos: shutting down\n")
+	ctx.SetConnectionClose()
+	rec.ClientErr = "shutdown"
+}
+
+func badGateway(resp *fasthttp.Response, why string) {
+	resp.Reset()
+	resp.SetStatusCode(fasthttp.StatusBadGateway)
+	resp.Header.SetContentType("text/plain; charset=utf-8")
+	resp.SetBodyString("hookrig chaos: " + why + "\n")
+}
+
+// duplicateRecord gathers the statuses of copies 2.. so the request's
+// record is filed once, complete, when both the client's answer and the
+// last copy are done.
+type duplicateRecord struct {
+	first    chan struct{} // closed when copy 1 is done
+	done     chan struct{} // closed when the other copies are done
+	statuses []int
+}
+
+// sendCopies starts the goroutine for copies 2..n+1: it snapshots req now
+// (before copy 1 may change it) and sends once copy 1 is done.
+func (p *Proxy) sendCopies(req *fasthttp.Request, n int, gap time.Duration, tot *totals) *duplicateRecord {
+	d := &duplicateRecord{first: make(chan struct{}), done: make(chan struct{})}
+	cp := fasthttp.AcquireRequest()
+	req.CopyTo(cp)
+	p.bg.Add(1)
+	go func() {
+		defer p.bg.Done()
+		defer close(d.done)
+		defer fasthttp.ReleaseRequest(cp)
+		resp := fasthttp.AcquireResponse()
+		defer fasthttp.ReleaseResponse(resp)
+		<-d.first
+		for range n {
+			if !p.wait(gap) {
+				return
+			}
+			status := 0
+			if err := p.up.do(cp, resp); err == nil {
+				status = resp.StatusCode()
+			} else {
+				tot.upstreamErrors.Add(1)
+			}
+			tot.forwarded.Add(1)
+			d.statuses = append(d.statuses, status)
+			resp.Reset()
+		}
+	}()
+	return d
+}
+
+// finish files rec: at once without copies (d == nil), else once the
+// copies are done, without holding up the client's answer (the wait runs
+// in its own goroutine).
+func (d *duplicateRecord) finish(p *Proxy, rec *AttemptRecord, tot *totals, rc *ruleCounters) {
+	if d == nil {
+		p.finish(rec, tot, rc)
+		return
+	}
+	r := *rec
+	r.Duration = p.clock.Now().Sub(r.At) // the client's side ends now
+	p.bg.Add(1)
+	go func() {
+		defer p.bg.Done()
+		<-d.done
+		r.Forwarded += len(d.statuses)
+		r.UpstreamStatuses = append([]int{r.UpstreamStatus}, d.statuses...)
+		tot.outcomes.add(&r)
+		if rc != nil {
+			rc.outcomes.add(&r)
+		}
+		p.attempts.add(&r)
+	}()
+}
+
+// methodString avoids allocating for the common methods.
+func methodString(m []byte) string {
+	switch string(m) {
+	case "POST":
+		return "POST"
+	case "GET":
+		return "GET"
+	case "PUT":
+		return "PUT"
+	case "PATCH":
+		return "PATCH"
+	case "DELETE":
+		return "DELETE"
+	case "HEAD":
+		return "HEAD"
+	case "OPTIONS":
+		return "OPTIONS"
+	}
+	return string(m)
+}
