@@ -1,19 +1,113 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hookrig/hookrig/chaos"
+	"github.com/hookrig/hookrig/internal/httpapi"
 )
 
-// newChaosCmd is a placeholder until the chaos subcommand lands.
+type chaosOptions struct {
+	listen, upstream, control, rules, token string
+	seed                                    uint64
+	attemptLog, maxBody                     int
+	upstreamTimeout                         time.Duration
+	verbose                                 bool
+}
+
 func newChaosCmd(e *env) *cobra.Command {
-	return &cobra.Command{
-		Use:    "chaos",
-		Short:  "(not yet implemented)",
-		Hidden: true,
+	var o chaosOptions
+	cmd := &cobra.Command{
+		Use:   "chaos --upstream URL [--rules FILE]",
+		Short: "HTTP chaos proxy: fault webhook deliveries by rule, seeded, on a timeline",
+		Long: `chaos is a reverse proxy to one upstream that breaks requests on purpose:
+latency (fixed or drawn), made-up statuses (503, 429 with Retry-After),
+TCP resets, blackholes, slow and truncated bodies, lost acknowledgements,
+duplicate deliveries, reordering, and down windows (connection refused).
+
+Rules (YAML or JSON, a "rules:" list) say which requests to break, how
+often and when; the first rule that matches and fires wins. Steer it while
+it runs through the control API (GET/PUT/POST /v1/rules, DELETE
+/v1/rules/{name}, POST /v1/reset, GET /v1/stats, GET /v1/attempts).`,
+		Example: `  hookrig chaos --upstream http://127.0.0.1:9000 --rules rules.yaml --seed 7
+  curl -s 127.0.0.1:8474/v1/stats`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return errors.New("chaos: not yet implemented")
+			if !cmd.Flags().Changed("seed") {
+				// Seeded from the clock only when not asked for; printed so
+				// the run can be repeated.
+				o.seed = uint64(e.clock.Now().UnixNano())
+			}
+			if o.token == "" {
+				o.token = e.getenv("HOOKRIG_CONTROL_TOKEN")
+			}
+			return runChaos(cmd.Context(), e, o)
 		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&o.listen, "listen", "127.0.0.1:8081", "address the proxy listens on (loopback unless a host is given)")
+	f.StringVar(&o.upstream, "upstream", "", "where requests go, e.g. http://127.0.0.1:9000 (required)")
+	f.StringVar(&o.control, "control", "127.0.0.1:8474", "address of the control API")
+	f.StringVar(&o.rules, "rules", "", "rule file to start with (YAML or JSON, a rules: list)")
+	f.Uint64Var(&o.seed, "seed", 0, "seed for every fault draw (default: from the clock, printed)")
+	f.StringVar(&o.token, "control-token", "", "bearer token the control API requires (or $HOOKRIG_CONTROL_TOKEN)")
+	f.IntVar(&o.attemptLog, "attempt-log", 10000, "attempt records kept for GET /v1/attempts")
+	f.IntVar(&o.maxBody, "max-body", 4<<20, "largest request body accepted, in bytes")
+	f.DurationVar(&o.upstreamTimeout, "upstream-timeout", 60*time.Second, "bound on each upstream round trip")
+	f.BoolVar(&o.verbose, "verbose", false, "log match failures and connection errors to stderr")
+	cmd.MarkFlagRequired("upstream")
+	return cmd
+}
+
+func runChaos(ctx context.Context, e *env, o chaosOptions) error {
+	var rules *chaos.Rules
+	if o.rules != "" {
+		data, err := os.ReadFile(o.rules)
+		if err != nil {
+			return fmt.Errorf("rules: %w", err)
+		}
+		specs, err := chaos.ParseRules(data, o.rules)
+		if err != nil {
+			return err
+		}
+		if rules, err = chaos.Compile(specs); err != nil {
+			return err
+		}
+	}
+	level := slog.LevelInfo
+	if o.verbose {
+		level = slog.LevelDebug
+	}
+	p, err := chaos.New(chaos.Config{
+		Upstream: o.upstream, Rules: rules, Seed: o.seed, Clock: e.clock,
+		Logger:     slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})),
+		AttemptLog: o.attemptLog, ControlToken: o.token, MaxBody: o.maxBody,
+		UpstreamTimeout: o.upstreamTimeout,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := httpapi.Listen(o.control)
+	if err != nil {
+		return fmt.Errorf("control: %w", err)
+	}
+	if err := p.Start(o.listen); err != nil {
+		ln.Close()
+		return err
+	}
+	defer p.Close()
+	fmt.Fprintf(e.stdout, "chaos listening on %s\n", p.URL())
+	fmt.Fprintf(e.stdout, "upstream %s · control http://%s · seed %d · %d rules\n", o.upstream, ln.Addr(), o.seed, rules.Len())
+	err = httpapi.Serve(ctx, httpapi.NewServer(p.ControlHandler()), ln, 5*time.Second)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("control: %w", err)
+	}
+	return nil
 }
