@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# bench/chaos.sh — is hookrig's chaos proxy the bottleneck? (issue 3)
+#
+# In ONE run, alternating, it measures a small Go upstream that answers 200:
+#   direct          wrk → upstream
+#   chaos           wrk → hookrig chaos (no rules) → upstream
+#   chaos-rules     wrk → hookrig chaos (rules loaded, none firing) → upstream
+#   nginx           wrk → nginx proxy_pass with upstream keepalive → upstream
+# Throughput: wrk -t2 -c64 posting 62-byte JSON, median of RUNS runs.
+# Latency: wrk -t2 -c8, median p50, and what each proxy adds to direct's.
+# Goal: chaos ≥ 0.56× direct (nginx's ratio) and ≤ 0.1 ms added p50;
+# chaos-rules within 10% of chaos.
+#
+#   bench/chaos.sh                      # RUNS=3 DURATION=10s
+#   RUNS=5 DURATION=20s bench/chaos.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS=${RUNS:-3}
+DURATION=${DURATION:-10s}
+CONNS=${CONNS:-64}
+LAT_CONNS=${LAT_CONNS:-8}
+THREADS=${THREADS:-2}
+
+need() { # command package
+	command -v "$1" >/dev/null 2>&1 && return
+	echo "installing $2 ..." >&2
+	apt-get install -y "$2" >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y "$2" >/dev/null; }
+}
+PATH=$PATH:/usr/sbin
+need wrk wrk
+need nginx nginx
+need go golang-go
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+echo "building ..." >&2
+go build -o "$tmp/hookrig" ./cmd/hookrig
+go build -o "$tmp/upstream" ./bench/chaosupstream
+
+# start NAME CMD...: run CMD in the background, wait for its first line
+# (the address it listens on) and print the URL in it.
+start() {
+	local name=$1; shift
+	"$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+	pids+=($!)
+	for _ in $(seq 100); do
+		if url=$(grep -o 'http://[0-9.:]*' "$tmp/$name.out" 2>/dev/null | head -1) && [ -n "$url" ]; then
+			echo "$url"; return
+		fi
+		sleep 0.1
+	done
+	echo "$name did not start:" >&2; cat "$tmp/$name.err" >&2; exit 1
+}
+
+up=$(start upstream "$tmp/upstream")
+chaos=$(start chaos "$tmp/hookrig" chaos --upstream "$up" --listen 127.0.0.1:0 --control 127.0.0.1:0 --seed 1)
+chaos_rules=$(start chaos-rules "$tmp/hookrig" chaos --upstream "$up" --listen 127.0.0.1:0 --control 127.0.0.1:0 --seed 1 --rules bench/chaos-not-firing.yaml)
+
+port=$("$tmp/upstream" -free-port)
+mkdir -p "$tmp/nginx"
+user_line=""
+[ "$(id -u)" = 0 ] && user_line="user root;"
+cat >"$tmp/nginx/nginx.conf" <<CONF
+$user_line
+worker_processes auto;
+daemon off;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	client_body_temp_path $tmp/nginx/body;
+	proxy_temp_path $tmp/nginx/proxy;
+	fastcgi_temp_path $tmp/nginx/fastcgi;
+	uwsgi_temp_path $tmp/nginx/uwsgi;
+	scgi_temp_path $tmp/nginx/scgi;
+	upstream hook { server ${up#http://}; keepalive 64; }
+	server {
+		listen 127.0.0.1:$port;
+		location / {
+			proxy_pass http://hook;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+		}
+	}
+}
+CONF
+nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -e "$tmp/nginx/error.log" >"$tmp/nginx.err" 2>&1 &
+pids+=($!)
+nginx_url="http://127.0.0.1:$port"
+for _ in $(seq 100); do curl -s -o /dev/null "$nginx_url/" && break; sleep 0.1; done
+
+# 62 bytes of JSON, like a small webhook.
+body='{"type":"invoice.paid","id":"evt_0123456789","amount":4200}   '
+[ ${#body} = 62 ] || { echo "body is ${#body} bytes" >&2; exit 1; }
+cat >"$tmp/post.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$body'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+
+declare -A url=([direct]=$up [chaos]=$chaos [chaos-rules]=$chaos_rules [nginx]=$nginx_url)
+targets=(direct chaos chaos-rules nginx)
+for t in "${targets[@]}"; do
+	code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d "$body" "${url[$t]}/webhooks")
+	[ "$code" = 200 ] || { echo "$t answered $code" >&2; exit 1; }
+	wrk -t"$THREADS" -c"$CONNS" -d1s -s "$tmp/post.lua" "${url[$t]}/webhooks" >/dev/null # warm up
+done
+
+# to_us "123.45us" | "1.23ms" | "1.02s" -> microseconds
+to_us() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000; else if (v ~ /s$/) print n * 1000000; else print n }'; }
+median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+declare -A rps p50
+for i in $(seq "$RUNS"); do
+	# Rotate the order each run so no target always goes first.
+	order=("${targets[@]:$(( (i - 1) % 4 ))}" "${targets[@]:0:$(( (i - 1) % 4 ))}")
+	for t in "${order[@]}"; do
+		out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s "$tmp/post.lua" "${url[$t]}/webhooks")
+		r=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
+		errs=$(awk '/Non-2xx|Socket errors/' <<<"$out")
+		[ -z "$errs" ] || echo "  $t: $errs" >&2
+		rps[$t]+="$r "
+		out=$(wrk -t"$THREADS" -c"$LAT_CONNS" -d"$DURATION" --latency -s "$tmp/post.lua" "${url[$t]}/webhooks")
+		l=$(awk '$1 == "50%" { print $2 }' <<<"$out")
+		p50[$t]+="$(to_us "$l") "
+		printf 'run %d %-12s %10.0f req/s  p50@c%d %8.1f us\n' "$i" "$t" "$r" "$LAT_CONNS" "$(to_us "$l")" >&2
+	done
+done
+
+echo
+echo "hookrig chaos vs direct vs nginx: wrk -t$THREADS -c$CONNS -d$DURATION (throughput), -c$LAT_CONNS (p50); median of $RUNS; $(nproc) cores"
+d_rps=$(tr ' ' '\n' <<<"${rps[direct]}" | grep . | median)
+d_p50=$(tr ' ' '\n' <<<"${p50[direct]}" | grep . | median)
+c_rps=$(tr ' ' '\n' <<<"${rps[chaos]}" | grep . | median)
+printf '%-12s %12s %9s %12s %12s\n' target "req/s" "x direct" "p50@c$LAT_CONNS" "added p50"
+for t in "${targets[@]}"; do
+	m=$(tr ' ' '\n' <<<"${rps[$t]}" | grep . | median)
+	l=$(tr ' ' '\n' <<<"${p50[$t]}" | grep . | median)
+	awk -v t="$t" -v m="$m" -v d="$d_rps" -v l="$l" -v dl="$d_p50" \
+		'BEGIN { printf "%-12s %12.0f %8.2fx %9.1f us %+9.1f us\n", t, m, m / d, l, l - dl }'
+done
+r_rps=$(tr ' ' '\n' <<<"${rps[chaos-rules]}" | grep . | median)
+n_rps=$(tr ' ' '\n' <<<"${rps[nginx]}" | grep . | median)
+awk -v c="$c_rps" -v r="$r_rps" -v n="$n_rps" 'BEGIN {
+	printf "chaos / nginx: %.2f   chaos-rules / chaos: %.2f\n", c / n, r / c
+}'
