@@ -1,0 +1,237 @@
+package loadgen
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Histogram geometry: microseconds from 1 µs to 60 s at 3 significant
+// figures, the and wrk2's choice.
+const (
+	histMin     = 1
+	histMax     = 60_000_000
+	histSigFigs = 3
+)
+
+func newHist() *hdr.Histogram { return hdr.New(histMin, histMax, histSigFigs) }
+
+// Status classes: latencies are kept per class of answer, and for requests
+// that got no HTTP answer at all.
+const (
+	classNone = iota // no answer: a transport error
+	class1xx
+	class2xx
+	class3xx
+	class4xx
+	class5xx
+	numClasses
+)
+
+var classNames = [numClasses]string{"error", "1xx", "2xx", "3xx", "4xx", "5xx"}
+
+func classOf(status int) int {
+	if status < 100 || status > 599 {
+		return classNone
+	}
+	return status / 100
+}
+
+// errKind is why a request got no answer.
+type errKind uint8
+
+const (
+	errNone errKind = iota
+	errTimeout
+	errRefused
+	errReset
+	errEOF
+	errProtocol
+	errTLS
+	errCanceled
+	errPayload
+	errOther
+	numErrKinds
+)
+
+var errKindNames = [numErrKinds]string{"", "timeout", "refused", "reset", "eof", "protocol", "tls", "canceled", "payload", "other"}
+
+func (k errKind) String() string { return errKindNames[k] }
+
+// classify names a transport error. canceled says the run was stopping.
+func classify(err error, canceled bool) errKind {
+	var ne net.Error
+	switch {
+	case err == nil:
+		return errNone
+	case canceled || errors.Is(err, context.Canceled):
+		return errCanceled
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return errTimeout
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return errRefused
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNABORTED):
+		return errReset
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return errEOF
+	case errors.Is(err, errMalformed), errors.Is(err, errHeaderTooLarge), errors.Is(err, errUnsolicited):
+		return errProtocol
+	case isTLSError(err):
+		return errTLS
+	}
+	return errOther
+}
+
+func isTLSError(err error) bool {
+	var rh tls.RecordHeaderError
+	var ae tls.AlertError
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var hn x509.HostnameError
+	var ci x509.CertificateInvalidError
+	return errors.As(err, &rh) || errors.As(err, &ae) || errors.As(err, &cv) ||
+		errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci)
+}
+
+// sample is what is kept of one request until its batch is merged.
+type sample struct {
+	corrected   int64 // ns from the intended send time to the end of the answer
+	uncorrected int64 // ns from the actual send to the end of the answer
+	lag         int64 // ns from intended to actual send; -1 in a closed loop
+	sent, recv  int64 // bytes
+	status      uint16
+	err         errKind
+	dup         bool
+}
+
+// batchSize bounds a worker's unmerged samples; maxBatchAge bounds how stale
+// the live figures (progress) can be.
+const (
+	batchSize   = 128
+	maxBatchAge = 100 * time.Millisecond
+)
+
+// batch is one worker's recent samples. Workers record here without any
+// lock; a full or old batch is merged into the tally under one lock, so
+// the cost of sharing is paid once per batch, not per request, and memory
+// stays at one batch per worker however long the run.
+type batch struct {
+	s     [batchSize]sample
+	n     int
+	first time.Time
+}
+
+// add records s; now is the end of the request. It reports whether the
+// batch should be merged.
+func (b *batch) add(s sample, now time.Time) bool {
+	if b.n == 0 {
+		b.first = now
+	}
+	b.s[b.n] = s
+	b.n++
+	return b.n == batchSize || now.Sub(b.first) >= maxBatchAge
+}
+
+// tally holds the run's histograms and counters.
+type tally struct {
+	mu          sync.Mutex
+	corrected   *hdr.Histogram
+	uncorrected *hdr.Histogram
+	lag         *hdr.Histogram
+	classCorr   [numClasses]*hdr.Histogram // created on first use
+	classUnc    [numClasses]*hdr.Histogram
+	status      [600]uint64
+	errors      [numErrKinds]uint64
+	completed   uint64
+	dups        uint64
+	bytesSent   uint64
+	bytesRecv   uint64
+}
+
+func newTally() *tally {
+	return &tally{corrected: newHist(), uncorrected: newHist(), lag: newHist()}
+}
+
+// micros converts ns to the histograms' µs, rounding up and clamping to
+// their range so that nothing recorded is lost.
+func micros(ns int64) int64 {
+	us := (ns + 999) / 1000
+	if us < histMin {
+		return histMin
+	}
+	if us > histMax {
+		return histMax
+	}
+	return us
+}
+
+func (t *tally) merge(b *batch) {
+	if b.n == 0 {
+		return
+	}
+	t.mu.Lock()
+	for i := range b.s[:b.n] {
+		s := &b.s[i]
+		c, u := micros(s.corrected), micros(s.uncorrected)
+		t.corrected.RecordValue(c)
+		t.uncorrected.RecordValue(u)
+		if s.lag >= 0 {
+			t.lag.RecordValue(micros(s.lag))
+		}
+		cl := classOf(int(s.status))
+		if s.err != errNone {
+			cl = classNone
+		}
+		if t.classCorr[cl] == nil {
+			t.classCorr[cl], t.classUnc[cl] = newHist(), newHist()
+		}
+		t.classCorr[cl].RecordValue(c)
+		t.classUnc[cl].RecordValue(u)
+		if s.err != errNone {
+			t.errors[s.err]++
+		} else if int(s.status) < len(t.status) {
+			t.status[s.status]++
+		}
+		t.completed++
+		if s.dup {
+			t.dups++
+		}
+		t.bytesSent += uint64(s.sent)
+		t.bytesRecv += uint64(s.recv)
+	}
+	t.mu.Unlock()
+	b.n = 0
+}
+
+// live is the part of the tally progress shows.
+type live struct {
+	completed, errors, non2xx uint64
+	p99                       time.Duration
+}
+
+func (t *tally) live() live {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	l := live{completed: t.completed}
+	for _, n := range t.errors {
+		l.errors += n
+	}
+	for st, n := range t.status {
+		if st/100 != 2 {
+			l.non2xx += n
+		}
+	}
+	if t.corrected.TotalCount() > 0 {
+		l.p99 = time.Duration(t.corrected.ValueAtPercentile(99)) * time.Microsecond
+	}
+	return l
+}

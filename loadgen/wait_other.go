@@ -1,0 +1,11 @@
+//go:build !linux
+
+package loadgen
+
+import (
+	"context"
+
+	"github.com/hookrig/hookrig/internal/clock"
+)
+
+func newWaiter(ctx context.Context, clk clock.Clock) waiter { return &clockWaiter{ctx: ctx, clk: clk} }

@@ -1,0 +1,7 @@
+//go:build !linux
+
+package loadgen
+
+import "net"
+
+func newConnIO(nc net.Conn) connIO { return nc }
