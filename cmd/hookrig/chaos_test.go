@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// lockedBuffer is a stderr the command and the test can share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestChaosCommand(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer up.Close()
+	rules := filepath.Join(t.TempDir(), "rules.yaml")
+	os.WriteFile(rules, []byte("rules:\n  - {name: teapot, match: 'header(\"x-chaos\") == \"1\"', fault: {type: status, code: 418}}\n"), 0o644)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	outR, outW := io.Pipe()
+	stderr := &lockedBuffer{}
+	e := newEnv(strings.NewReader(""), outW, stderr, func(k string) string {
+		if k == "HOOKRIG_CONTROL_TOKEN" {
+			return "tok"
+		}
+		return ""
+	})
+	code := make(chan int, 1)
+	go func() {
+		code <- run(ctx, []string{"chaos", "--upstream", up.URL, "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0", "--rules", rules, "--seed", "7"}, e)
+		outW.Close()
+	}()
+	sc := bufio.NewScanner(outR)
+	var lines []string
+	for len(lines) < 2 && sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	go io.Copy(io.Discard, outR)
+	if len(lines) < 2 {
+		t.Fatalf("output %q; exit %d; stderr %s", lines, <-code, stderr)
+	}
+	proxyURL, ok := strings.CutPrefix(lines[0], "chaos listening on ")
+	if !ok || !strings.HasPrefix(proxyURL, "http://127.0.0.1:") {
+		t.Fatalf("first line %q", lines[0])
+	}
+	m := regexp.MustCompile(`control (http://127\.0\.0\.1:\d+) · seed 7 · 1 rules`).FindStringSubmatch(lines[1])
+	if m == nil {
+		t.Fatalf("second line %q", lines[1])
+	}
+	control := m[1]
+
+	req, _ := http.NewRequest("POST", proxyURL+"/hook", strings.NewReader("{}"))
+	req.Header.Set("x-chaos", "1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 418 {
+		t.Fatalf("faulted request: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if resp, err := http.Post(proxyURL+"/hook", "application/json", strings.NewReader("{}")); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("plain request: %v %v", resp, err)
+	}
+
+	// The token came from the environment.
+	if resp, err := http.Get(control + "/v1/stats"); err != nil || resp.StatusCode != 401 {
+		t.Fatalf("stats without token: %v %v", resp, err)
+	}
+	req, _ = http.NewRequest("GET", control+"/v1/stats", nil)
+	req.Header.Set("Authorization", "Bearer tok")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stats struct{ Requests, Injected int }
+	json.NewDecoder(resp.Body).Decode(&stats)
+	resp.Body.Close()
+	if stats.Requests != 2 || stats.Injected != 1 {
+		t.Errorf("stats %+v", stats)
+	}
+
+	cancel()
+	if c := <-code; c != exitOK {
+		t.Errorf("exit %d after cancel; stderr %s", c, stderr)
+	}
+}
+
+func TestChaosCommandBadInput(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("rules:\n  - name: x\n    fault: {type: status, code: 503}\n    probability: 1.5\n"), 0o644)
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"chaos", "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0"}, `required flag(s) "upstream" not set`},
+		{[]string{"chaos", "--upstream", "ftp://x", "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0"}, "want an http:// or https:// URL"},
+		{[]string{"chaos", "--upstream", "http://127.0.0.1:1", "--rules", bad, "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0"}, bad + `:2:5: rule "x": probability must be between 0 and 1, got 1.5`},
+		{[]string{"chaos", "--upstream", "http://127.0.0.1:1", "--rules", filepath.Join(dir, "missing.yaml")}, "no such file"},
+	}
+	for _, c := range cases {
+		var stderr bytes.Buffer
+		e := newEnv(strings.NewReader(""), io.Discard, &stderr, func(string) string { return "" })
+		if code := run(context.Background(), c.args, e); code != exitError || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("%v: exit %d, stderr %q, want %q", c.args, code, stderr.String(), c.want)
+		}
+	}
+}
