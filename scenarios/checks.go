@@ -2,7 +2,12 @@ package scenarios
 
 import (
 	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"time"
 
+	"github.com/hookrig/hookrig/chaos"
+	"github.com/hookrig/hookrig/loadgen"
 	"github.com/hookrig/hookrig/reference/sender"
 )
 
@@ -10,11 +15,28 @@ import (
 // checked by that package, so a scenario is refused for exactly the
 // reasons the component would refuse it at run time.
 
-// checkPacer validates a load phase's pacer spec. TODO(lead): loadgen.ParsePacer.
-func checkPacer(spec string) error { return nil }
+// checkPacer validates a load phase's pacer spec with loadgen's parser.
+func checkPacer(spec string, over time.Duration) error {
+	_, err := loadgen.ParsePacer(spec, over, rand.New(rand.NewPCG(1, 1)))
+	return err
+}
 
-// checkRule validates one chaos rule. TODO(lead): chaos.Compile.
-func checkRule(js json.RawMessage) error { return nil }
+// ruleSpec decodes and compiles one chaos rule, as the proxy would.
+func ruleSpec(js json.RawMessage) (chaos.RuleSpec, error) {
+	spec, err := chaos.ParseRule(js, "")
+	if err != nil {
+		return spec, err
+	}
+	spec.Pos = "" // the scenario's error carries the file position
+	if _, err = chaos.Compile([]chaos.RuleSpec{spec}); err != nil {
+		// The scenario's message already names the rule.
+		var re *chaos.RuleError
+		if errors.As(err, &re) {
+			return spec, re.Err
+		}
+	}
+	return spec, err
+}
 
 // parsePolicy reads a sender policy override onto the sender's defaults,
 // exactly as the reference sender's API would.

@@ -315,13 +315,16 @@ func (b *builder) load(raw *rawLoad, top Pos, l *Load) {
 		what := fmt.Sprintf("load.phases[%d] (%s)", i, p.Name)
 		if !rp.Pacer.Set || p.Pacer == "" {
 			b.errorf(rp.Duration.Pos, "%s: missing pacer; expected e.g. constant:100", what)
-		} else if err := checkPacer(p.Pacer); err != nil {
-			b.errorf(rp.Pacer.Pos, "%s: pacer %q: %v", what, p.Pacer, err)
 		}
 		if !rp.Duration.Set {
 			b.errorf(rp.Pacer.Pos, "%s: missing duration; expected e.g. 10s", what)
 		} else {
 			p.Duration = b.positive(rp.Duration, what+".duration")
+		}
+		if p.Pacer != "" {
+			if err := checkPacer(p.Pacer, p.Duration); err != nil {
+				b.errorf(rp.Pacer.Pos, "%s: %v", what, err)
+			}
 		}
 		p.Start = end
 		if rp.Start.Set {
@@ -348,39 +351,29 @@ func (b *builder) faults(raws []rawNode, s *Scenario) {
 			continue
 		}
 		var head struct {
-			Name  string `json:"name"`
-			After string `json:"after"`
-			For   string `json:"for"`
+			Name string `json:"name"`
 		}
 		if err := json.Unmarshal(js, &head); err != nil {
 			b.errorf(p, "faults[%d]: expected a rule mapping (name, match, probability, fault, after, for): %v", i, err)
 			continue
 		}
-		f := Fault{Name: head.Name, Spec: js, pos: p}
-		if f.Name == "" {
+		if head.Name == "" {
 			b.errorf(p, "faults[%d]: missing name", i)
 			continue
 		}
-		if names[f.Name] {
-			b.errorf(p, "faults[%d]: name %q is used twice", i, f.Name)
+		if names[head.Name] {
+			b.errorf(p, "faults[%d]: name %q is used twice", i, head.Name)
 		}
-		names[f.Name] = true
-		if err := checkRule(js); err != nil {
-			b.errorf(p, "faults[%d] (%s): %v", i, f.Name, err)
+		names[head.Name] = true
+		spec, err := ruleSpec(js)
+		if err != nil {
+			b.errorf(p, "faults[%d] (%s): %v", i, head.Name, err)
 			continue
 		}
-		f.After, _ = time.ParseDuration(orZero(head.After))
-		f.For, _ = time.ParseDuration(orZero(head.For))
+		f := Fault{Name: spec.Name, Spec: js, Rule: spec, After: time.Duration(spec.After), For: time.Duration(spec.For), pos: p}
 		if end := s.LoadEnd(); end > 0 && f.After >= end+s.Drain.Timeout {
 			b.errorf(p, "faults[%d] (%s): starts at %s, after the run ends (load %s + drain %s): it would never fire", i, f.Name, f.After, end, s.Drain.Timeout)
 		}
 		s.Faults = append(s.Faults, f)
 	}
-}
-
-func orZero(s string) string {
-	if s == "" {
-		return "0s"
-	}
-	return s
 }

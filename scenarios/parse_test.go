@@ -212,3 +212,21 @@ func TestPolicyOverrides(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// Pacers and rules are checked by loadgen and chaos, at the right place.
+func TestDelegatedChecks(t *testing.T) {
+	head := "name: a\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\n"
+	cases := []struct{ yaml, want string }{
+		{"name: a\nload:\n  phases:\n    - pacer: wobble:5\n      duration: 1s\n", "x.yaml:4:14: load.phases[0] (phase-1): "},
+		{"name: a\nload:\n  phases:\n    - pacer: constant:-5\n      duration: 1s\n", "x.yaml:4:14: load.phases[0] (phase-1): "},
+		{head + "faults:\n  - name: f\n    fault: {type: explode}\n", "x.yaml:6:5: faults[0] (f): "},
+		{head + "faults:\n  - name: f\n    probability: 1.5\n    fault: {type: status, code: 503}\n", "x.yaml:6:5: faults[0] (f): "},
+		{head + "faults:\n  - name: f\n    match: 'method ==== 1'\n    fault: {type: status, code: 503}\n", "x.yaml:6:5: faults[0] (f): "},
+	}
+	for _, c := range cases {
+		_, err := Parse([]byte(c.yaml), "x.yaml")
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q:\ngot %v\nwant %q", c.yaml, err, c.want)
+		}
+	}
+}

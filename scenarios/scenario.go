@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/hookrig/hookrig/chaos"
 	"github.com/hookrig/hookrig/reference/sender"
 )
 
@@ -106,8 +107,10 @@ type Fault struct {
 	Name  string
 	After time.Duration
 	For   time.Duration // 0: until the drain (or for ever when the drain keeps faults)
-	// Spec is the rule as JSON, exactly what the chaos proxy loads.
+	// Spec is the rule as JSON, as written; Rule is it decoded and
+	// checked by the chaos package (what the proxy and sim load).
 	Spec json.RawMessage
+	Rule chaos.RuleSpec
 	pos  Pos
 }
 
