@@ -371,8 +371,12 @@ func (b *builder) faults(raws []rawNode, s *Scenario) {
 			continue
 		}
 		f := Fault{Name: spec.Name, Spec: js, Rule: spec, After: time.Duration(spec.After), For: time.Duration(spec.For), pos: p}
-		if end := s.LoadEnd(); end > 0 && f.After >= end+s.Drain.Timeout {
+		switch end := s.LoadEnd(); {
+		case end == 0:
+		case f.After >= end+s.Drain.Timeout:
 			b.errorf(p, "faults[%d] (%s): starts at %s, after the run ends (load %s + drain %s): it would never fire", i, f.Name, f.After, end, s.Drain.Timeout)
+		case f.After >= end && !s.Drain.KeepFaults:
+			b.errorf(p, "faults[%d] (%s): starts at %s, after the load ends (%s), and faults are off during the drain: set drain.keep_faults: true to keep them", i, f.Name, f.After, end)
 		}
 		s.Faults = append(s.Faults, f)
 	}
