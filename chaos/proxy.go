@@ -127,9 +127,12 @@ func New(cfg Config) (*Proxy, error) {
 		NoDefaultContentType:  true,
 		NoDefaultDate:         true,
 		MaxRequestBodySize:    cfg.MaxBody,
-		IdleTimeout:           2 * time.Minute,
-		CloseOnShutdown:       true,
-		Logger:                fastLogger{p.log},
+		// A client gets a minute to send a request and two to start the
+		// next one on a kept-alive connection; then it is let go.
+		ReadTimeout:     time.Minute,
+		IdleTimeout:     2 * time.Minute,
+		CloseOnShutdown: true,
+		Logger:          fastLogger{p.log},
 	}
 	return p, nil
 }
@@ -137,6 +140,9 @@ func New(cfg Config) (*Proxy, error) {
 // Start listens on addr (loopback when it names no host, see
 // httpapi.Listen) and serves in the background.
 func (p *Proxy) Start(addr string) error {
+	if p.gate != nil {
+		return errors.New("chaos proxy already started")
+	}
 	ln, err := httpapi.Listen(addr)
 	if err != nil {
 		return err
@@ -156,8 +162,13 @@ func (p *Proxy) Start(addr string) error {
 	return nil
 }
 
-// Addr is the address the proxy listens on (after Start).
-func (p *Proxy) Addr() string { return p.gate.Addr().String() }
+// Addr is the address the proxy listens on ("" before Start).
+func (p *Proxy) Addr() string {
+	if p.gate == nil {
+		return ""
+	}
+	return p.gate.Addr().String()
+}
 
 // URL is http://Addr.
 func (p *Proxy) URL() string { return "http://" + p.Addr() }
