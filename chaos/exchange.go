@@ -1,7 +1,10 @@
 package chaos
 
 import (
+	"errors"
+	"fmt"
 	"math/rand/v2"
+	"net"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -74,6 +77,34 @@ func (p *Proxy) handle(ctx *fasthttp.RequestCtx) {
 		p.scratch.Put(x)
 	}
 	p.carryOut(ctx, &rec, act, tot, rc)
+}
+
+// unreadable answers a request fasthttp could not read (too large, bad
+// syntax, too slow) and records it like any other: the sender did make an
+// attempt, and the upstream never saw it.
+func (p *Proxy) unreadable(ctx *fasthttp.RequestCtx, err error) {
+	status, why := fasthttp.StatusBadRequest, "malformed request: "+err.Error()
+	var small *fasthttp.ErrSmallBuffer
+	var ne net.Error
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		status, why = fasthttp.StatusRequestEntityTooLarge, fmt.Sprintf("request body over the limit of %d bytes", p.cfg.MaxBody)
+	case errors.As(err, &small):
+		status, why = fasthttp.StatusRequestHeaderFieldsTooLarge, "request headers too large"
+	case errors.As(err, &ne) && ne.Timeout():
+		status, why = fasthttp.StatusRequestTimeout, "request not received in time"
+	}
+	ctx.Error("hookrig chaos: "+why+"\n", status)
+	tot := p.totals.Load()
+	tot.requests.Add(1)
+	rec := AttemptRecord{
+		Request: p.arrivals.Add(1), At: p.clock.Now(),
+		Method: methodString(ctx.Method()), Path: string(ctx.Path()),
+		EventID:      string(ctx.Request.Header.Peek(webhook.HeaderID)),
+		Attempt:      ParseAttempt(string(ctx.Request.Header.Peek(webhook.HeaderAttempt))),
+		ClientStatus: status,
+	}
+	p.finish(&rec, tot, nil)
 }
 
 // finish stamps the record's duration and files it.

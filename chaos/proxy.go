@@ -39,7 +39,7 @@ type Config struct {
 	// requires.
 	ControlToken string
 	// MaxBody is the largest request body accepted (default 4 MiB);
-	// larger requests get 413 from the proxy and no record.
+	// larger requests get 413 from the proxy (and a record, unforwarded).
 	MaxBody int
 	// UpstreamTimeout bounds each upstream round trip (default 60s).
 	UpstreamTimeout time.Duration
@@ -123,6 +123,7 @@ func New(cfg Config) (*Proxy, error) {
 	p.scratch.New = func() any { return p.newExchange() }
 	p.srv = &fasthttp.Server{
 		Handler:               p.handle,
+		ErrorHandler:          p.unreadable,
 		NoDefaultServerHeader: true,
 		NoDefaultContentType:  true,
 		NoDefaultDate:         true,

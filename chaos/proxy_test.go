@@ -166,6 +166,28 @@ func TestPassThroughIsFaithfulAndRecorded(t *testing.T) {
 	}
 }
 
+// Requests the proxy cannot read are answered and recorded too.
+func TestUnreadableRequestsAreRecorded(t *testing.T) {
+	up, hits := startUpstream(t, nil)
+	tp := startProxy(t, up.URL, "", Config{MaxBody: 10})
+	resp, body, err := tp.post(t, "/big", map[string]string{"webhook-id": "evt_big", "webhook-attempt": "1"}, strings.Repeat("x", 100))
+	if err != nil || resp.StatusCode != 413 || !strings.Contains(body, "over the limit of 10 bytes") {
+		t.Fatalf("got %v %q %v", resp, body, err)
+	}
+	rec := tp.record(t)
+	if rec.ClientStatus != 413 || rec.Forwarded != 0 || rec.EventID != "evt_big" || rec.Attempt != 1 || rec.Path != "/big" {
+		t.Errorf("record %+v", rec)
+	}
+	noHit(t, hits)
+	out, err := rawExchange(t, tp.Addr(), "/ bad path")
+	if err != nil || !strings.HasPrefix(string(out), "HTTP/1.1 400") {
+		t.Errorf("malformed request: %q %v", out, err)
+	}
+	if rec := tp.record(t); rec.ClientStatus != 400 {
+		t.Errorf("record %+v", rec)
+	}
+}
+
 func TestUpstreamDownIs502WithRecord(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	dead := "http://" + ln.Addr().String()
