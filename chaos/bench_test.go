@@ -84,7 +84,7 @@ func BenchmarkChoose(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		seedDraws(&pcg, 1, req.EventID, req.Attempt, uint64(i))
-		if r, _ := rs.choose(ev, &req, 0, rnd, nil); r != nil {
+		if r := rs.choose(ev, &req, 0, rnd, nil); r != nil {
 			b.Fatal("a rule fired")
 		}
 	}

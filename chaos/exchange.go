@@ -22,15 +22,24 @@ type exchange struct {
 	rnd *rand.Rand
 	ctx *fasthttp.RequestCtx
 	set *ruleSet
-	// matched is bound once to count matches in set's counters.
-	matched func(*Rule)
+	// seen is bound once: it counts matches and match errors in set's
+	// counters.
+	seen func(*Rule, error)
 }
 
 func (p *Proxy) newExchange() any {
 	x := &exchange{ev: newEvaluator()}
 	x.rnd = rand.New(&x.pcg)
 	x.req.peek = x.peek
-	x.matched = func(r *Rule) { x.set.counters[r.index].matched.Add(1) }
+	x.seen = func(r *Rule, err error) {
+		c := x.set.counters[r.index]
+		if err != nil {
+			c.matchErrors.Add(1)
+			p.log.Debug("chaos: match failed", "err", err)
+			return
+		}
+		c.matched.Add(1)
+	}
 	return x
 }
 
@@ -61,10 +70,7 @@ func (p *Proxy) handle(ctx *fasthttp.RequestCtx) {
 		x.req.Method, x.req.Path, x.req.Body = rec.Method, rec.Path, ctx.PostBody()
 		x.req.EventID, x.req.Attempt = rec.EventID, rec.Attempt
 		seedDraws(&x.pcg, p.cfg.Seed, rec.EventID, rec.Attempt, rec.Request)
-		rule, err := set.rules.choose(x.ev, &x.req, t0.Sub(*p.start.Load()), x.rnd, x.matched)
-		if err != nil {
-			p.log.Debug("chaos: match failed", "err", err)
-		}
+		rule := set.rules.choose(x.ev, &x.req, t0.Sub(*p.start.Load()), x.rnd, x.seen)
 		if rule != nil {
 			act = rule.fault.Plan(x.rnd)
 			rec.Rule, rec.Fault = rule.Name(), rule.fault.Type()

@@ -212,7 +212,7 @@ func (rs *Rules) Specs() []RuleSpec {
 // no match. It returns nil, nil when no rule fires. Choose is pure: the
 // same arguments and rnd state give the same answer.
 func (rs *Rules) Choose(r Request, elapsed time.Duration, rnd *rand.Rand) (Fault, *Rule) {
-	rule, _ := rs.choose(newEvaluator(), &r, elapsed, rnd, nil)
+	rule := rs.choose(newEvaluator(), &r, elapsed, rnd, nil)
 	if rule == nil {
 		return nil, nil
 	}
@@ -230,34 +230,30 @@ func (rs *Rules) Act(r Request, elapsed time.Duration, rnd *rand.Rand) (Action, 
 	return f.Plan(rnd), rule
 }
 
-// choose is Choose with a reusable evaluator, a hook told of every rule
-// that matched (fired or not), and the first match error, for the proxy's
-// stats and logs.
-func (rs *Rules) choose(ev *evaluator, r *Request, elapsed time.Duration, rnd *rand.Rand, matched func(*Rule)) (*Rule, error) {
+// choose is Choose with a reusable evaluator and a hook (may be nil) told
+// of every active rule whose match was true (err nil) or failed at run
+// time (err set), for the proxy's stats and logs.
+func (rs *Rules) choose(ev *evaluator, r *Request, elapsed time.Duration, rnd *rand.Rand, seen func(*Rule, error)) *Rule {
 	if rs.Len() == 0 {
-		return nil, nil
+		return nil
 	}
 	ev.reset(r, elapsed, &rs.body)
-	var firstErr error
 	for _, rule := range rs.list {
 		if !rule.ActiveAt(elapsed) {
 			continue
 		}
 		ok, err := ev.match(rule)
-		if err != nil && firstErr == nil {
-			firstErr = err
+		if seen != nil && (ok || err != nil) {
+			seen(rule, err)
 		}
 		if !ok {
 			continue
 		}
-		if matched != nil {
-			matched(rule)
-		}
 		if rnd.Float64() < rule.probability {
-			return rule, firstErr
+			return rule
 		}
 	}
-	return nil, firstErr
+	return nil
 }
 
 // DownAt reports whether a down rule is active at elapsed: the listener

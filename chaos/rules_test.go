@@ -224,12 +224,12 @@ rules:
 `)
 	ev := newEvaluator()
 	req := post("/", map[string]string{"x-a": "1"}, `{"type": "x"}`)
-	r, _ := rs.choose(ev, &req, 0, rand.New(rand.NewPCG(1, 1)), nil)
+	r := rs.choose(ev, &req, 0, rand.New(rand.NewPCG(1, 1)), nil)
 	if r.Name() != "by-header" || ev.bodyParsed {
 		t.Errorf("chose %s, body parsed %v: want by-header without parsing", r.Name(), ev.bodyParsed)
 	}
 	req = post("/", nil, `{"type": "x"}`)
-	r, _ = rs.choose(ev, &req, 0, rand.New(rand.NewPCG(1, 1)), nil)
+	r = rs.choose(ev, &req, 0, rand.New(rand.NewPCG(1, 1)), nil)
 	if r.Name() != "by-body" || !ev.bodyParsed {
 		t.Errorf("chose %s, body parsed %v", r.Name(), ev.bodyParsed)
 	}
