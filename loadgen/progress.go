@@ -86,6 +86,14 @@ func fmtRate(r float64) string {
 	return fmt.Sprintf("%.1f", r)
 }
 
+// averageRate is the rate of answers over the whole run, shown at the end.
+func averageRate(s Snapshot) float64 {
+	if s.Elapsed <= 0 {
+		return 0
+	}
+	return float64(s.Completed) / s.Elapsed.Seconds()
+}
+
 // LineProgress prints a plain summary line per update, for logs (CI)
 // where a progress bar would print nothing.
 type LineProgress struct {
@@ -157,7 +165,7 @@ func (b *BarProgress) Update(s Snapshot, rate float64) {
 // Close implements Progress: the bar is drawn one last time and left on
 // screen.
 func (b *BarProgress) Close(s Snapshot) {
-	b.Update(s, 0)
+	b.Update(s, averageRate(s))
 	b.bar.SetTotal(-1, true)
 	b.p.Wait()
 }

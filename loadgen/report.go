@@ -21,7 +21,7 @@ func WriteReport(w io.Writer, r *Result) error {
 	if r.Mode == "open" {
 		what = "open loop, " + r.Pacer
 	}
-	p("hookrig bench: %s → %s\n", what, r.Target)
+	p("hookrig bench: %s, target %s\n", what, r.Target)
 	if r.Shards > 1 {
 		p("  shards       %d merged\n", r.Shards)
 	}
@@ -143,7 +143,7 @@ func asciiHistogram(h *hdr.Histogram, rows, width int) string {
 		if c > 0 && n == 0 {
 			n = 1
 		}
-		fmt.Fprintf(&b, "  %10s – %-10s |%-*s %9d %5.1f%%\n", msec(time.Duration(edges[i])*time.Microsecond),
+		fmt.Fprintf(&b, "  %8s - %-8s |%-*s %9d %5.1f%%\n", msec(time.Duration(edges[i])*time.Microsecond),
 			msec(time.Duration(edges[i+1])*time.Microsecond), width, strings.Repeat("#", n), c, 100*float64(c)/total)
 	}
 	return b.String()

@@ -229,7 +229,7 @@ func (r *Result) MarshalJSON() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.MarshalIndent(j, "", "  ")
+	return json.Marshal(j)
 }
 
 // UnmarshalJSON reads a result written by MarshalJSON, histograms included.

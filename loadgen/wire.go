@@ -22,7 +22,7 @@ import (
 // HTTP/2, no pipelining.
 
 const (
-	readBufSize   = 16 << 10
+	readBufSize   = 4 << 10
 	maxHeaderSize = 64 << 10
 )
 

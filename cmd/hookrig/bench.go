@@ -152,7 +152,12 @@ func runBench(cmd *cobra.Command, e *env, url string, f *benchFlags) error {
 	if err := out.write(res); err != nil {
 		return err
 	}
-	return checkThresholds(res, f)
+	if err := checkThresholds(res, f); err != nil {
+		// An assertion's exit status carries no message of its own.
+		fmt.Fprintf(e.stderr, "bench: FAILED: %v\n", err)
+		return err
+	}
+	return nil
 }
 
 // benchConfig turns the flags into a run configuration, rejecting every
@@ -352,7 +357,7 @@ func createOutputs(jsonPath, hgrmPath string) (*benchOutputs, error) {
 
 func (o *benchOutputs) write(res *loadgen.Result) error {
 	if o.json != nil {
-		b, err := json.Marshal(res)
+		b, err := json.MarshalIndent(res, "", "  ")
 		if err != nil {
 			return err
 		}
