@@ -55,8 +55,11 @@ type openLoop struct {
 }
 
 func (r *Runner) runOpen(ctx context.Context, start time.Time) outcome {
+	// The idle list also holds links that died while idle until the
+	// scheduler pops them: room for twice the links keeps a reader's push
+	// from waiting on that (it would only wait until the next pop).
 	o := &openLoop{r: r, ctx: ctx, comp: r.newComposer(),
-		idle: make(chan *link, r.cfg.Concurrency), gone: make(chan struct{}, r.cfg.Concurrency)}
+		idle: make(chan *link, 2*r.cfg.Concurrency), gone: make(chan struct{}, r.cfg.Concurrency)}
 	wt := newWaiter(ctx, r.clk)
 	defer wt.close()
 

@@ -69,11 +69,11 @@ type Config struct {
 type Sent struct {
 	Seq      uint64 // the event's number (unique across shards)
 	ID, Key  string
-	Intended time.Time // when it was due (open loop); Started in a closed loop
-	Started  time.Time // when it was sent
-	Latency  time.Duration
-	Status   int    // 0: no HTTP answer
-	Err      string // why there was no answer: timeout, refused, reset, eof, protocol, tls, canceled, payload, other
+	Intended time.Time     // when it was due (open loop); Started in a closed loop
+	Started  time.Time     // when it was sent
+	Latency  time.Duration // from Started to the end of the answer (or the error)
+	Status   int           // 0: no HTTP answer
+	Err      string        // why there was no answer: timeout, refused, reset, eof, protocol, tls, canceled, payload, other
 	// Duplicate says the request re-sent an earlier event's id on purpose.
 	Duplicate bool
 }
@@ -115,7 +115,6 @@ type Runner struct {
 	sent     atomic.Uint64
 	inflight atomic.Int64
 	stopping atomic.Bool
-	unsent   atomic.Uint64 // taken by a worker after the run stopped
 
 	connMu   sync.Mutex
 	conns    map[*conn]struct{}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -339,6 +340,25 @@ func TestSignedRequestsVerify(t *testing.T) {
 	res := run(t, Config{Target: Target{URL: ep.URL}, Requests: 100, Concurrency: 2, Signer: signer, Payload: DefaultPayload(1024)})
 	if res.StatusCodes[200] != 100 {
 		t.Errorf("status codes %v: every signed request should verify", res.StatusCodes)
+	}
+}
+
+func TestHTTPS(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Write([]byte("ok"))
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes below are expected
+	srv.StartTLS()
+	defer srv.Close()
+	res := run(t, Config{Target: Target{URL: srv.URL, Insecure: true}, Pacer: Constant(500), Duration: 100 * time.Millisecond})
+	if res.StatusCodes[200] != 50 {
+		t.Errorf("status codes %v, errors %v", res.StatusCodes, res.Errors)
+	}
+	// Without --insecure the test server's certificate is refused.
+	res = run(t, Config{Target: Target{URL: srv.URL}, Requests: 3, Concurrency: 1})
+	if res.Errors["tls"] != 3 {
+		t.Errorf("errors %v, want 3 tls", res.Errors)
 	}
 }
 

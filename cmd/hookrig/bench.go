@@ -82,7 +82,7 @@ of events with the same id, to exercise a receiver's idempotency.
 	fl := cmd.Flags()
 	fl.StringVar(&f.rate, "rate", "0", "requests per second, e.g. 2000 or 50/100ms (open loop, constant); 0: closed loop")
 	fl.StringVar(&f.pacer, "pacer", "", "load model (see above), e.g. linear:100..5000, poisson:1000, steps:100,500@10s")
-	fl.DurationVar(&f.duration, "duration", 10*time.Second, "how long to send (default: the pacer's own length if it has one)")
+	fl.DurationVar(&f.duration, "duration", 10*time.Second, "how long to send (unless given, a pacer with an end of its own, such as steps, sets it)")
 	fl.Uint64Var(&f.requests, "requests", 0, "stop after this many requests (0: no limit)")
 	fl.IntVar(&f.concurrency, "concurrency", 0, "closed loop: workers (default 64); open loop: most requests in flight (default 512)")
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Second, "per request, connecting included")
