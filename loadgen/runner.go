@@ -23,8 +23,9 @@ type Config struct {
 	// workers each send their next request when the last one is answered,
 	// as fast as the target allows.
 	Pacer Pacer
-	// Duration bounds the run; 0 means until the pacer stops, Requests
-	// are sent, or the context is cancelled (at least one must bound it).
+	// Duration bounds the run; 0 means until the pacer stops or Requests
+	// are sent (one of the three must bound it). Cancelling the context
+	// passed to Run ends any run early.
 	Duration time.Duration
 	// Requests, when above 0, stops the run after that many requests.
 	Requests uint64
