@@ -9,7 +9,9 @@
 # Throughput: wrk -t2 -c64 posting 62-byte JSON, median of RUNS runs.
 # Latency: wrk -t2 -c8, median p50, and what each proxy adds to direct's.
 # Goal: chaos ≥ 0.56× direct (nginx's ratio) and ≤ 0.1 ms added p50;
-# chaos-rules within 10% of chaos.
+# chaos-rules within 10% of chaos. It also prints the CPU time each proxy
+# spent per request during the throughput runs (from /proc): on a shared,
+# noisy machine that varies far less than req/s does.
 #
 #   bench/chaos.sh                      # RUNS=3 DURATION=10s
 #   RUNS=5 DURATION=20s bench/chaos.sh
@@ -46,23 +48,26 @@ go build -o "$tmp/hookrig" ./cmd/hookrig
 go build -o "$tmp/upstream" ./bench/chaosupstream
 
 # start NAME CMD...: run CMD in the background, wait for its first line
-# (the address it listens on) and print the URL in it.
+# (the address it listens on) and set url[NAME] and pid[NAME]. Not run in
+# $(...): the pid must reach cleanup.
+declare -A url pid
 start() {
 	local name=$1; shift
 	"$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+	pid[$name]=$!
 	pids+=($!)
 	for _ in $(seq 100); do
-		if url=$(grep -o 'http://[0-9.:]*' "$tmp/$name.out" 2>/dev/null | head -1) && [ -n "$url" ]; then
-			echo "$url"; return
-		fi
+		url[$name]=$(grep -o 'http://[0-9.:]*' "$tmp/$name.out" 2>/dev/null | head -1 || true)
+		[ -n "${url[$name]}" ] && return
 		sleep 0.1
 	done
 	echo "$name did not start:" >&2; cat "$tmp/$name.err" >&2; exit 1
 }
 
-up=$(start upstream "$tmp/upstream")
-chaos=$(start chaos "$tmp/hookrig" chaos --upstream "$up" --listen 127.0.0.1:0 --control 127.0.0.1:0 --seed 1)
-chaos_rules=$(start chaos-rules "$tmp/hookrig" chaos --upstream "$up" --listen 127.0.0.1:0 --control 127.0.0.1:0 --seed 1 --rules bench/chaos-not-firing.yaml)
+start direct "$tmp/upstream"
+up=${url[direct]}
+start chaos "$tmp/hookrig" chaos --upstream "$up" --listen 127.0.0.1:0 --control 127.0.0.1:0 --seed 1
+start chaos-rules "$tmp/hookrig" chaos --upstream "$up" --listen 127.0.0.1:0 --control 127.0.0.1:0 --seed 1 --rules bench/chaos-not-firing.yaml
 
 port=$("$tmp/upstream" -free-port)
 mkdir -p "$tmp/nginx"
@@ -94,9 +99,10 @@ http {
 }
 CONF
 nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -e "$tmp/nginx/error.log" >"$tmp/nginx.err" 2>&1 &
+pid[nginx]=$!
 pids+=($!)
-nginx_url="http://127.0.0.1:$port"
-for _ in $(seq 100); do curl -s -o /dev/null "$nginx_url/" && break; sleep 0.1; done
+url[nginx]="http://127.0.0.1:$port"
+for _ in $(seq 100); do curl -s -o /dev/null "${url[nginx]}/" && break; sleep 0.1; done
 
 # 62 bytes of JSON, like a small webhook.
 body='{"type":"invoice.paid","id":"evt_0123456789","amount":4200}   '
@@ -107,7 +113,6 @@ wrk.body = '$body'
 wrk.headers["Content-Type"] = "application/json"
 LUA
 
-declare -A url=([direct]=$up [chaos]=$chaos [chaos-rules]=$chaos_rules [nginx]=$nginx_url)
 targets=(direct chaos chaos-rules nginx)
 for t in "${targets[@]}"; do
 	code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d "$body" "${url[$t]}/webhooks")
@@ -118,21 +123,36 @@ done
 # to_us "123.45us" | "1.23ms" | "1.02s" -> microseconds
 to_us() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000; else if (v ~ /s$/) print n * 1000000; else print n }'; }
 median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+# ticks PID: CPU clock ticks (user + system) of PID and its children (nginx's
+# workers). For "direct" it is the upstream's own.
+ticks() {
+	local t=0 p
+	for p in "$1" $(pgrep -P "$1"); do
+		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+	done
+	echo "$t"
+}
+hz=$(getconf CLK_TCK)
 
-declare -A rps p50
+declare -A rps p50 cpu
 for i in $(seq "$RUNS"); do
 	# Rotate the order each run so no target always goes first.
 	order=("${targets[@]:$(( (i - 1) % 4 ))}" "${targets[@]:0:$(( (i - 1) % 4 ))}")
 	for t in "${order[@]}"; do
+		before=$(ticks "${pid[$t]}")
 		out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s "$tmp/post.lua" "${url[$t]}/webhooks")
+		after=$(ticks "${pid[$t]}")
 		r=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
+		n=$(awk '/requests in/ { print $1 }' <<<"$out")
+		c=$(awk -v b="$before" -v a="$after" -v n="$n" -v hz="$hz" 'BEGIN { print (a - b) / hz * 1e6 / n }')
+		cpu[$t]+="$c "
 		errs=$(awk '/Non-2xx|Socket errors/' <<<"$out")
 		[ -z "$errs" ] || echo "  $t: $errs" >&2
 		rps[$t]+="$r "
 		out=$(wrk -t"$THREADS" -c"$LAT_CONNS" -d"$DURATION" --latency -s "$tmp/post.lua" "${url[$t]}/webhooks")
 		l=$(awk '$1 == "50%" { print $2 }' <<<"$out")
 		p50[$t]+="$(to_us "$l") "
-		printf 'run %d %-12s %10.0f req/s  p50@c%d %8.1f us\n' "$i" "$t" "$r" "$LAT_CONNS" "$(to_us "$l")" >&2
+		printf 'run %d %-12s %10.0f req/s  %5.1f us CPU/req  p50@c%d %8.1f us\n' "$i" "$t" "$r" "$c" "$LAT_CONNS" "$(to_us "$l")" >&2
 	done
 done
 
@@ -141,13 +161,15 @@ echo "hookrig chaos vs direct vs nginx: wrk -t$THREADS -c$CONNS -d$DURATION (thr
 d_rps=$(tr ' ' '\n' <<<"${rps[direct]}" | grep . | median)
 d_p50=$(tr ' ' '\n' <<<"${p50[direct]}" | grep . | median)
 c_rps=$(tr ' ' '\n' <<<"${rps[chaos]}" | grep . | median)
-printf '%-12s %12s %9s %12s %12s\n' target "req/s" "x direct" "p50@c$LAT_CONNS" "added p50"
+printf '%-12s %12s %9s %12s %12s %14s\n' target "req/s" "x direct" "p50@c$LAT_CONNS" "added p50" "CPU us/req"
 for t in "${targets[@]}"; do
 	m=$(tr ' ' '\n' <<<"${rps[$t]}" | grep . | median)
 	l=$(tr ' ' '\n' <<<"${p50[$t]}" | grep . | median)
-	awk -v t="$t" -v m="$m" -v d="$d_rps" -v l="$l" -v dl="$d_p50" \
-		'BEGIN { printf "%-12s %12.0f %8.2fx %9.1f us %+9.1f us\n", t, m, m / d, l, l - dl }'
+	c=$(tr ' ' '\n' <<<"${cpu[$t]}" | grep . | median)
+	awk -v t="$t" -v m="$m" -v d="$d_rps" -v l="$l" -v dl="$d_p50" -v c="$c" \
+		'BEGIN { printf "%-12s %12.0f %8.2fx %9.1f us %+9.1f us %11.1f\n", t, m, m / d, l, l - dl, c }'
 done
+echo "(CPU us/req: the upstream's own for direct, the proxy's for the others)"
 r_rps=$(tr ' ' '\n' <<<"${rps[chaos-rules]}" | grep . | median)
 n_rps=$(tr ' ' '\n' <<<"${rps[nginx]}" | grep . | median)
 awk -v c="$c_rps" -v r="$r_rps" -v n="$n_rps" 'BEGIN {
