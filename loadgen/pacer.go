@@ -125,6 +125,7 @@ func (p ConstantPacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, 
 // Rate implements Pacer.
 func (p ConstantPacer) Rate(time.Duration) float64 { return math.Max(p.PerSecond, 0) }
 
+// String writes the pacer in ParsePacer's syntax.
 func (p ConstantPacer) String() string {
 	if p.PerSecond <= 0 {
 		return "idle"
@@ -197,6 +198,7 @@ func (p LinearPacer) Rate(elapsed time.Duration) float64 {
 	return p.From + (p.To-p.From)*elapsed.Seconds()/p.Over.Seconds()
 }
 
+// String writes the pacer in ParsePacer's syntax.
 func (p LinearPacer) String() string {
 	return fmt.Sprintf("linear:%s..%s@%s", formatRate(p.From), formatRate(p.To), p.Over)
 }
@@ -263,6 +265,7 @@ func (p SinePacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool
 // Rate implements Pacer.
 func (p SinePacer) Rate(elapsed time.Duration) float64 { return p.rateAt(elapsed.Seconds()) }
 
+// String writes the pacer in ParsePacer's syntax.
 func (p SinePacer) String() string {
 	s := fmt.Sprintf("sine:mean=%s,amp=%s,period=%s", formatRate(p.Mean), formatRate(p.Amp), p.Period)
 	if p.Phase != 0 {
@@ -305,6 +308,7 @@ func (p BurstPacer) Rate(time.Duration) float64 {
 	return float64(p.Size) / p.Every.Seconds()
 }
 
+// String writes the pacer in ParsePacer's syntax.
 func (p BurstPacer) String() string { return fmt.Sprintf("burst:%d@%s", p.Size, p.Every) }
 
 // PoissonPacer sends hits with exponentially distributed gaps at a mean
@@ -380,4 +384,5 @@ func (p *PoissonPacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, 
 // Rate implements Pacer: the mean rate.
 func (p *PoissonPacer) Rate(time.Duration) float64 { return p.rate }
 
+// String writes the pacer in ParsePacer's syntax.
 func (p *PoissonPacer) String() string { return "poisson:" + formatRate(p.rate) }

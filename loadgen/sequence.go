@@ -110,6 +110,7 @@ func (s *SequencePacer) Rate(elapsed time.Duration) float64 {
 	return 0
 }
 
+// String writes the pacer in ParsePacer's syntax.
 func (s *SequencePacer) String() string {
 	parts := make([]string, len(s.phases))
 	for i, ph := range s.phases {
@@ -159,6 +160,7 @@ func (s *ShardPacer) Rate(elapsed time.Duration) float64 {
 // Global maps this shard's hit n to its number in the whole schedule.
 func (s *ShardPacer) Global(n uint64) uint64 { return n*s.of + s.index }
 
+// String writes the whole pacer in ParsePacer's syntax and the shard.
 func (s *ShardPacer) String() string {
 	return fmt.Sprintf("%v (shard %d/%d)", s.pacer, s.index, s.of)
 }
