@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"sort"
 	"strings"
-	"text/template"
 	"time"
 
 	"github.com/goccy/go-yaml"
@@ -238,11 +237,14 @@ func (b *builder) sender(raw *rawSender, s *Sender) {
 		if s.Trigger.Method == "" {
 			s.Trigger.Method = "POST"
 		}
-		b.checkURL(t.URL, "sender.trigger.url")
-		for _, f := range []Field[string]{t.URL, t.Body} {
-			if _, err := template.New("trigger").Option("missingkey=error").Parse(f.V); err != nil {
-				b.errorf(f.Pos, "sender.trigger: bad template: %v", err)
+		if !t.URL.Set || t.URL.V == "" {
+			b.checkURL(t.URL, "sender.trigger.url")
+		} else if err := s.Trigger.Check(); err != nil {
+			p := t.URL.Pos
+			if strings.HasPrefix(err.Error(), "body:") && t.Body.Set {
+				p = t.Body.Pos
 			}
+			b.errorf(p, "sender.trigger: %v", err)
 		}
 	}
 }

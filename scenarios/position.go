@@ -3,6 +3,7 @@ package scenarios
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -89,7 +90,31 @@ func fromYAML(err error) *Error {
 func cleanYAMLMessage(m string) string {
 	m = strings.ReplaceAll(m, "time.Duration", "duration (e.g. 30s, 1m30s)")
 	m = strings.ReplaceAll(m, "scenarios.", "")
+	// "cannot unmarshal string into Go struct field rawScenario.Seed of
+	// type uint64" names Go types; the position already says which field.
+	if sub := typeMismatch.FindStringSubmatch(m); sub != nil {
+		m = fmt.Sprintf("got a %s, expected %s", sub[1], typeWords(sub[2]))
+	}
 	return m
+}
+
+var typeMismatch = regexp.MustCompile(`cannot unmarshal (\S+) into Go (?:struct field \S+|value) of type (.+)$`)
+
+// typeWords says a Go type in a scenario writer's words.
+func typeWords(t string) string {
+	switch t {
+	case "uint64", "uint":
+		return "a whole number (0 or more)"
+	case "int", "int64":
+		return "a whole number"
+	case "float64":
+		return "a number"
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	}
+	return t
 }
 
 // Field is a scalar that remembers where it was written, so validation

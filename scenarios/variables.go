@@ -1,5 +1,10 @@
 package scenarios
 
+import (
+	"fmt"
+	"strings"
+)
+
 // Variable documents one name an assertion can use.
 type Variable struct {
 	Name string
@@ -37,8 +42,19 @@ func Variables() []Variable {
 		{"attempts.amplification", "float", "attempts.total / accepted (1.0 means no retries)"},
 		{"herd.peak_rate", "float", "highest attempts/s in the seconds after a fault window closed"},
 		{"herd.ratio", "float", "herd.peak_rate over the attempt rate before that window opened"},
-		{"faults.injected", "int", "requests the chaos proxy injected a fault into"},
+		{"faults.injected", "int", "attempts that met an injected fault (connections refused in a down window included)"},
 		{"load.sent", "int", "events the load generator sent to the sender"},
 		{"load.rejected", "int", "events the sender refused at ingest (not accepted)"},
 	}
+}
+
+// VariablesTable renders Variables as the Markdown table the README
+// shows (a test keeps the two in step).
+func VariablesTable() string {
+	var b strings.Builder
+	b.WriteString("| variable | type | meaning |\n| --- | --- | --- |\n")
+	for _, v := range Variables() {
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", v.Name, v.Type, v.Doc)
+	}
+	return b.String()
 }
