@@ -104,6 +104,8 @@ scripted timeline; every run ends in a delivery-guarantee report.`,
 		newChaosCmd(e),
 		newBenchCmd(e),
 		newReportCmd(e),
+		newRunCmd(e),
+		newScenariosCmd(e),
 	)
 	return root
 }

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+
+	"github.com/hookrig/hookrig/scenarios"
+	"github.com/hookrig/hookrig/sim"
+	"github.com/hookrig/hookrig/sim/report"
+)
+
+type runOptions struct {
+	format, out                 string
+	receiver, receipts, trigger string
+	secret, proxy, data         string
+	keep, quiet, verbose        bool
+	seed                        uint64
+	drain                       time.Duration
+}
+
+// newRunCmd runs a scenario live and prints its delivery-guarantee report.
+func newRunCmd(e *env) *cobra.Command {
+	var o runOptions
+	cmd := &cobra.Command{
+		Use:   "run [NAME|FILE]",
+		Short: "Run a scenario live and report what was lost, duplicated or reordered",
+		Long: `run executes a scenario (a built-in by NAME, or a YAML FILE; baseline when
+none is given) live, in this process on 127.0.0.1: the load generator posts
+events to hookrig's reference sender, which delivers them through the chaos
+proxy (the scenario's fault timeline) to hookrig's reference receiver. Once
+the load stops it drains, then checks every accepted event: delivered, lost,
+duplicated, dead-lettered, pending, reordered, how long delivery took, and
+whether the scenario's assertions held.
+
+Either end can be yours: --receiver puts your endpoint behind the proxy
+(add --receipts to read what it actually stored), --trigger drives your
+own sender (see below). Built-in scenarios: hookrig scenarios list.
+
+The report goes to stdout (or --out), progress and logs to stderr. Exit
+status: 0 every assertion held, 1 an assertion failed, 2 the run could not
+be done (bad scenario, port in use, interrupted).
+
+` + scenarios.TriggerHelp,
+		Example: `  hookrig run
+  hookrig run flaky-5xx --report json --out result.json
+  hookrig run my-scenario.yaml --report junit --out junit.xml
+  hookrig run outage-recovery --receiver http://127.0.0.1:3000/webhooks --secret whsec_...
+  hookrig run baseline --trigger @emit.http --secret whsec_... --proxy 127.0.0.1:8081`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := scenarios.DefaultScenario
+			if len(args) == 1 {
+				name = args[0]
+			}
+			return runScenario(cmd, e, name, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.format, "report", "r", string(report.Text), "report format: text, json, junit or html")
+	f.StringVarP(&o.out, "out", "o", "", "write the report to `FILE` instead of stdout")
+	f.StringVar(&o.receiver, "receiver", "", "your endpoint's `URL`, put behind the chaos proxy instead of the reference receiver")
+	f.StringVar(&o.receipts, "receipts", "", "with --receiver: `URL` of your endpoint's journal in the reference receiver's GET /v1/receipts format, to catch webhooks acknowledged and then dropped")
+	f.StringVar(&o.trigger, "trigger", "", "drive your own sender: an HTTP request template per event, inline or @file (see above)")
+	f.StringVar(&o.secret, "secret", "", "Standard Webhooks `secret` (whsec_...) shared by sender and receiver (default: a fresh one; set it when either end is yours)")
+	f.StringVar(&o.proxy, "proxy", "", "`address` for the chaos proxy (default 127.0.0.1 and a free port); fix it to point your sender at it")
+	f.StringVar(&o.data, "data", "", "`directory` for the sender's outbox and the receiver's journal (default: a temporary one)")
+	f.BoolVar(&o.keep, "keep", false, "keep the data directory (outbox.db, receipts.jsonl) after the run")
+	f.Uint64Var(&o.seed, "seed", 0, "seed for the fault draws, jitter and load (default: the scenario's)")
+	f.DurationVar(&o.drain, "drain", 0, "override the scenario's drain.timeout")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress on stderr, only errors")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "log what the sender, proxy and receiver do (to stderr)")
+	return cmd
+}
+
+func runScenario(cmd *cobra.Command, e *env, name string, o runOptions) error {
+	fail := func(format string, args ...any) error {
+		return &exitCodeError{exitError, fmt.Errorf("run: "+format, args...)}
+	}
+	format, err := report.ParseFormat(o.format)
+	if err != nil {
+		return fail("--report: %w", err)
+	}
+	s, err := scenarios.Open(name)
+	if err != nil {
+		var es scenarios.Errors
+		if errors.As(err, &es) {
+			return fail("%s is not a valid scenario:\n%w", name, err)
+		}
+		return fail("%w", err)
+	}
+	if cmd.Flags().Changed("seed") {
+		s.Seed = o.seed
+	}
+	if cmd.Flags().Changed("drain") {
+		if o.drain <= 0 {
+			return fail("--drain %s: expected a positive duration", o.drain)
+		}
+		s.Drain.Timeout = o.drain
+	}
+	opts := sim.Options{
+		ReceiverURL: o.receiver,
+		ReceiptsURL: o.receipts,
+		Secret:      o.secret,
+		ProxyAddr:   o.proxy,
+		DataDir:     o.data,
+		Keep:        o.keep,
+		Clock:       e.clock,
+	}
+	if o.trigger != "" {
+		text, label := o.trigger, "--trigger"
+		if file, ok := strings.CutPrefix(o.trigger, "@"); ok {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				return fail("--trigger: %w", err)
+			}
+			text, label = string(b), file
+		}
+		if opts.Trigger, err = scenarios.ParseTrigger(text, label); err != nil {
+			return fail("%w", err)
+		}
+	}
+	replay := []string{"hookrig run", name, fmt.Sprintf("--seed %d", s.Seed)}
+	if cmd.Flags().Changed("drain") {
+		replay = append(replay, "--drain "+o.drain.String())
+	}
+	opts.Replay = strings.Join(replay, " ")
+
+	level := slog.LevelError
+	if o.verbose {
+		level = slog.LevelInfo
+	}
+	opts.Logger = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	var show runProgress
+	if !o.quiet {
+		fmt.Fprintf(e.stderr, "hookrig: running %s (seed %d): load for %s, then a drain of up to %s\n",
+			s.Name, s.Seed, s.LoadEnd(), s.Drain.Timeout)
+		if s.LoadEnd() > 10*time.Minute {
+			fmt.Fprintf(e.stderr, "hookrig: this scenario takes %s of real time; `hookrig sim %s` runs it in virtual time\n", s.LoadEnd(), name)
+		}
+		if e.stderrTTY {
+			show = newRunBar(e.stderr, s.LoadEnd())
+		} else {
+			show = &runLines{w: e.stderr}
+		}
+		opts.Progress = show.update
+		defer show.close() // on the error paths; done at once below
+	}
+
+	res, err := sim.Run(cmd.Context(), s, opts)
+	if show != nil {
+		show.close() // the bar is finished before the report prints
+	}
+	if res == nil {
+		return fail("%w", err)
+	}
+	if werr := writeReport(e, res, format, o.out); werr != nil {
+		return fail("writing the report: %w", werr)
+	}
+	if errors.Is(err, sim.ErrInterrupted) {
+		return fail("interrupted: the report covers what ran before the interrupt")
+	}
+	if err != nil {
+		return fail("%w", err)
+	}
+	if !res.Passed {
+		return &exitCodeError{exitAssertion, fmt.Errorf("%d of %d assertions failed", res.FailedAssertions(), len(res.Assertions))}
+	}
+	return nil
+}
+
+// runProgress shows a run's progress on stderr.
+type runProgress interface {
+	update(sim.RunProgress)
+	close()
+}
+
+// progressText is the one line both displays show.
+func progressText(p sim.RunProgress) string {
+	var b strings.Builder
+	switch {
+	case p.Stage == "done":
+		fmt.Fprintf(&b, "done in %s", p.Elapsed.Round(100*time.Millisecond))
+	case p.Stage == "drain":
+		fmt.Fprintf(&b, "draining %s (up to %s)", (p.Elapsed - p.LoadEnd).Round(100*time.Millisecond), p.DrainTimeout)
+	default:
+		fmt.Fprintf(&b, "%s/%s", p.Elapsed.Round(100*time.Millisecond), p.LoadEnd)
+		if p.Phase != "" {
+			fmt.Fprintf(&b, " %s", p.Phase)
+		}
+	}
+	fmt.Fprintf(&b, " · accepted %d · delivered %d · pending %d · attempts %d · faults %d",
+		p.Accepted, p.Delivered, p.Pending, p.Attempts, p.FaultsInjected)
+	if p.LoadRejected > 0 {
+		fmt.Fprintf(&b, " · rejected %d", p.LoadRejected)
+	}
+	if p.SenderDown {
+		b.WriteString(" · sender DOWN")
+	}
+	return b.String()
+}
+
+// runLines prints a plain line per update, for logs and CI where a
+// progress bar would print nothing.
+type runLines struct{ w io.Writer }
+
+func (l *runLines) update(p sim.RunProgress) { fmt.Fprintf(l.w, "run: %s\n", progressText(p)) }
+func (l *runLines) close()                   {}
+
+// The bar is closed twice (once at the end of the run, once deferred):
+// only the first counts.
+
+// runBar draws the run on a terminal: the bar fills over the load, and
+// the text says what the drain is doing after it.
+type runBar struct {
+	mu    sync.Mutex
+	text  string
+	p     *mpb.Progress
+	bar   *mpb.Bar
+	total int64
+	once  sync.Once
+}
+
+func newRunBar(w io.Writer, loadEnd time.Duration) *runBar {
+	b := &runBar{total: max(loadEnd.Milliseconds(), 1)}
+	b.p = mpb.New(mpb.WithOutput(w), mpb.ForceTTY(), mpb.WithWidth(100), mpb.WithRefreshRate(200*time.Millisecond))
+	b.bar = b.p.New(b.total, mpb.BarStyle().Lbound("[").Rbound("]"),
+		mpb.BarWidth(24),
+		mpb.PrependDecorators(decor.Name("run ")),
+		mpb.AppendDecorators(decor.Any(func(decor.Statistics) string {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			return " " + b.text
+		})),
+	)
+	return b
+}
+
+func (b *runBar) update(p sim.RunProgress) {
+	b.mu.Lock()
+	b.text = progressText(p)
+	b.mu.Unlock()
+	// A bar that reaches its total is finished and drawn no more: it
+	// stops one short until the run is done, so the drain shows too.
+	cur := min(p.Elapsed.Milliseconds(), b.total-1)
+	if p.Stage == "done" {
+		cur = b.total
+	}
+	b.bar.SetCurrent(cur)
+}
+
+func (b *runBar) close() {
+	b.once.Do(func() {
+		b.bar.SetTotal(-1, true)
+		b.p.Wait()
+	})
+}
