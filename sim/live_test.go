@@ -395,6 +395,10 @@ func TestBuiltinScenariosPass(t *testing.T) {
 	}
 	for _, entry := range list {
 		t.Run(entry.Name, func(t *testing.T) {
+			// Two at a time at most (-parallel is GOMAXPROCS): each mostly
+			// waits on its timeline, and their assertions leave room for a
+			// busy machine.
+			t.Parallel()
 			s, err := scenarios.Builtin(entry.Name)
 			if err != nil {
 				t.Fatal(err)
