@@ -71,6 +71,8 @@ type live struct {
 	rejected     atomic.Int64
 	accepted     atomic.Int64 // the user's sender: triggers acknowledged
 	down         atomic.Bool  // the sender is crashed
+	loadDone     atomic.Bool  // the load has stopped (maybe early)
+	refusedDown  atomic.Int64 // attempts refused in a down window
 
 	notes []string
 }
@@ -380,6 +382,7 @@ func (l *live) run(ctx context.Context) (*Result, error) {
 
 	_, _ = l.load.Run(ctx) // its result is what OnSent heard
 	loadEnd := l.clk.Now().Sub(l.t0)
+	l.loadDone.Store(true)
 	interrupted := ctx.Err() != nil
 	stopCrashes()
 	if err := <-crashesDone; err != nil {

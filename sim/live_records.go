@@ -52,6 +52,9 @@ func (l *live) onSent(s loadgen.Sent) {
 // onSenderAttempt hears the reference sender's attempts once durable; a
 // final decision may be what the drain waits for.
 func (l *live) onSenderAttempt(r sender.AttemptReport) {
+	if r.Attempt.Err == sender.ErrRefused && l.inDownWindow(r.Attempt.At) {
+		l.refusedDown.Add(1) // a fault the proxy never saw, for the progress display
+	}
 	if r.Decision != sender.RetryAt {
 		l.poke()
 	}
@@ -134,15 +137,21 @@ func (l *live) faultFor(id string, a sender.Attempt) string {
 	if ok {
 		return f
 	}
-	if a.Err == sender.ErrRefused {
-		off := a.At.Sub(l.t0)
-		for _, w := range l.downs {
-			if off >= w.Start && (w.End <= w.Start || off < w.End) {
-				return "down"
-			}
-		}
+	if a.Err == sender.ErrRefused && l.inDownWindow(a.At) {
+		return "down"
 	}
 	return ""
+}
+
+// inDownWindow says whether the timeline had the endpoint down at t.
+func (l *live) inDownWindow(t time.Time) bool {
+	off := t.Sub(l.t0)
+	for _, w := range l.downs {
+		if off >= w.Start && (w.End <= w.Start || off < w.End) {
+			return true
+		}
+	}
+	return false
 }
 
 // settled says whether there is nothing left to wait for: the sender has
@@ -300,7 +309,7 @@ func (l *live) reportProgress() (stop func()) {
 func (l *live) progress(stage string) RunProgress {
 	elapsed := l.clk.Now().Sub(l.t0)
 	loadEnd := l.s.LoadEnd()
-	if stage == "load" && elapsed >= loadEnd {
+	if stage == "load" && (elapsed >= loadEnd || l.loadDone.Load()) {
 		stage = "drain"
 	}
 	phase := ""
@@ -311,7 +320,7 @@ func (l *live) progress(stage string) RunProgress {
 		Stage: stage, Phase: phase, Elapsed: elapsed,
 		LoadEnd: loadEnd, DrainTimeout: l.s.Drain.Timeout,
 		LoadSent: l.sent.Load(), LoadRejected: l.rejected.Load(),
-		FaultsInjected: int64(l.proxyInjected()),
+		FaultsInjected: int64(l.proxyInjected()) + l.refusedDown.Load(),
 		SenderDown:     l.down.Load(),
 	}
 	if l.host != nil {
