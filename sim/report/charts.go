@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"image/color"
 	"math"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -65,12 +66,16 @@ func barChart(title, xLabel, yLabel string, labels []string, counts []float64, c
 	bars.LineStyle.Width = 0
 	p.Add(bars)
 	p.NominalX(labels...)
-	if len(labels) > 8 {
+	// Up to ~14 short labels fit side by side in small type; rotated
+	// labels are clipped by gonum's SVG layout, so rotate only past that.
+	p.X.Tick.Label.Font.Size = vg.Points(8)
+	if len(labels) > 14 {
 		p.X.Tick.Label.Rotation = math.Pi / 4
 		p.X.Tick.Label.XAlign = text.XRight
 		p.X.Tick.Label.YAlign = text.YCenter
 	}
 	p.Y.Min = 0
+	p.Y.Tick.Marker = plainTicks{}
 	return svgOf(p)
 }
 
@@ -125,6 +130,8 @@ func timelineChart(r *sim.Result) (template.HTML, error) {
 	p.X.Label.Text = "time since start (" + unit + ")"
 	p.Y.Label.Text = "per second"
 	p.Legend.Top = true
+	p.Legend.XOffs = -vg.Points(12)
+	p.Legend.TextStyle.Font.Size = vg.Points(9)
 
 	var ymax float64
 	for _, s := range [][]int64{tl.Accepted, tl.Attempted, tl.Delivered, tl.Failed} {
@@ -132,7 +139,9 @@ func timelineChart(r *sim.Result) (template.HTML, error) {
 			ymax = max(ymax, float64(v)/step)
 		}
 	}
-	ymax = max(ymax*1.08, 1)
+	// Headroom above the busiest line keeps the legend (top right) off
+	// the data.
+	ymax = max(ymax*1.45, 1)
 	for _, f := range r.Faults {
 		x0, x1 := f.StartS/scale, f.EndS/scale
 		poly, err := plotter.NewPolygon(plotter.XYs{{X: x0, Y: 0}, {X: x1, Y: 0}, {X: x1, Y: ymax}, {X: x0, Y: ymax}})
@@ -172,7 +181,22 @@ func timelineChart(r *sim.Result) (template.HTML, error) {
 	}
 	p.X.Min, p.X.Max = 0, float64(n)*step/scale
 	p.Y.Min, p.Y.Max = 0, ymax
+	p.Y.Tick.Marker = plainTicks{}
 	return svgOf(p)
+}
+
+// plainTicks is gonum's default ticks with labels written as plainly as
+// the value allows ("250", not "250.00").
+type plainTicks struct{}
+
+func (plainTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ticks {
+		if ticks[i].Label != "" {
+			ticks[i].Label = strconv.FormatFloat(ticks[i].Value, 'f', -1, 64)
+		}
+	}
+	return ticks
 }
 
 // charts renders all three, naming the one that failed.
