@@ -49,6 +49,9 @@ type Checker struct {
 
 	index  map[string]int32 // event id -> position in events
 	events eventTable
+	// indexed is how many of events are in index: NewRef adds events
+	// without indexing them, and the next lookup by id indexes the rest.
+	indexed int32
 
 	keys    names[int32]
 	phases  names[int16]
@@ -141,7 +144,11 @@ func (c *Checker) Accept(a Accepted) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e := c.events.at(c.entry(a.ID))
+	return c.accept(c.entry(a.ID), &a)
+}
+
+func (c *Checker) accept(i int32, a *Accepted) error {
+	e := c.events.at(i)
 	if e.accepted {
 		return nil
 	}
@@ -149,12 +156,12 @@ func (c *Checker) Accept(a Accepted) error {
 	var ok bool
 	if a.Phase != "" {
 		if phase, ok = c.phases.intern(a.Phase); !ok {
-			return fmt.Errorf("sim: event %s: more than %d phases", a.ID, c.phases.limit)
+			return fmt.Errorf("sim: event %s: more than %d phases", c.events.id(i), c.phases.limit)
 		}
 	}
 	if a.Key != "" {
 		if key, ok = c.keys.intern(a.Key); !ok {
-			return fmt.Errorf("sim: event %s: more than %d ordering keys", a.ID, c.keys.limit)
+			return fmt.Errorf("sim: event %s: more than %d ordering keys", c.events.id(i), c.keys.limit)
 		}
 	}
 	e.accepted = true
@@ -172,20 +179,25 @@ func (c *Checker) Accept(a Accepted) error {
 
 // Attempt records one delivery attempt.
 func (c *Checker) Attempt(a AttemptRec) {
-	failed := a.Failed()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.attempt(c.position(a.ID), &a)
+}
+
+// attempt records a at event position i (-1: the attempt carried no id).
+func (c *Checker) attempt(i int32, a *AttemptRec) {
+	failed := a.Failed()
 	s := c.second(c.offset(a.At))
 	s.attempted++
 	if failed {
 		s.failed++
 	}
 	c.attemptsCount++
-	if a.ID == "" {
+	if i < 0 {
 		c.noIDAttempts++
 		return
 	}
-	e := c.events.at(c.entry(a.ID))
+	e := c.events.at(i)
 	e.attempts++
 	if failed {
 		e.failed++
@@ -197,9 +209,14 @@ func (c *Checker) Attempt(a AttemptRec) {
 
 // Receipt records one request the receiving end saw.
 func (c *Checker) Receipt(r ReceiptRec) {
-	ack := r.Acknowledged()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.receipt(c.position(r.ID), &r)
+}
+
+// receipt records r at event position i (-1: it carried no id).
+func (c *Checker) receipt(i int32, r *ReceiptRec) {
+	ack := r.Acknowledged()
 	c.receipts.Total++
 	if ack {
 		c.receipts.Acknowledged++
@@ -209,12 +226,12 @@ func (c *Checker) Receipt(r ReceiptRec) {
 	if r.Duplicate {
 		c.receipts.Deduplicated++
 	}
-	if r.ID == "" {
+	if i < 0 {
 		c.noIDReceipts++
 		return
 	}
 	off := c.offset(r.At)
-	e := c.events.at(c.entry(r.ID))
+	e := c.events.at(i)
 	if e.receipts == 0 || off < e.firstSeen {
 		e.firstSeen = off
 	}
@@ -237,27 +254,105 @@ func (c *Checker) Final(f Final) error {
 	if f.ID == "" {
 		return errors.New("sim: final state has no event id")
 	}
-	var st finalState
-	switch f.State {
-	case StateDelivered:
-		st = finalDelivered
-	case StateDeadLettered:
-		st = finalDeadLettered
-	case StatePending:
-		st = finalPending
-	default:
-		return fmt.Errorf("sim: event %s: unknown final state %q (expected %s, %s or %s)",
-			f.ID, f.State, StateDelivered, StateDeadLettered, StatePending)
+	st, err := finalOf(f.ID, f.State)
+	if err != nil {
+		return err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e := c.events.at(c.entry(f.ID))
+	c.final(c.entry(f.ID), st, f.Reason)
+	return nil
+}
+
+func finalOf(id, state string) (finalState, error) {
+	switch state {
+	case StateDelivered:
+		return finalDelivered, nil
+	case StateDeadLettered:
+		return finalDeadLettered, nil
+	case StatePending:
+		return finalPending, nil
+	}
+	return finalNone, fmt.Errorf("sim: event %s: unknown final state %q (expected %s, %s or %s)",
+		id, state, StateDelivered, StateDeadLettered, StatePending)
+}
+
+func (c *Checker) final(i int32, st finalState, reason string) {
+	e := c.events.at(i)
 	e.final = st
 	e.reason = 0
 	if st == finalDeadLettered {
-		e.reason = c.internReason(f.Reason)
+		e.reason = c.internReason(reason)
 	}
-	return nil
+}
+
+// Ref is an event's place in a Checker. A feeder that records many things
+// about the same events (the virtual engine records every attempt and
+// receipt of millions) names the event once, with Lookup or NewRef, and
+// passes the Ref to the *Ref methods, which then skip the id index: they
+// do what Accept, Attempt, Receipt and Final do, ignoring the record's ID.
+type Ref int32
+
+// Lookup returns id's Ref, adding the id if it is new.
+func (c *Checker) Lookup(id string) (Ref, error) {
+	if id == "" {
+		return 0, errors.New("sim: no event id to look up")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return Ref(c.entry(id)), nil
+}
+
+// NewRef adds an id the checker has not seen and returns its Ref, without
+// the id index: a feeder that names every record of the event by its Ref
+// (and makes its ids unique itself) spares the index a lookup per event,
+// the costliest part of recording millions of them. Should a record name
+// the id later, the index catches up then. An id given twice makes two
+// events: check for that before, or use Lookup. The id is kept as given
+// (not copied): pass a string of its own, not a slice of a larger buffer.
+func (c *Checker) NewRef(id string) (Ref, error) {
+	if id == "" {
+		return 0, errors.New("sim: no event id to add")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return Ref(c.events.add(id)), nil
+}
+
+// withRef runs record for the event at r, under the lock.
+func (c *Checker) withRef(r Ref, record func(i int32) error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r < 0 || int32(r) >= c.events.n {
+		return fmt.Errorf("sim: no event at checker ref %d", r)
+	}
+	return record(int32(r))
+}
+
+// AcceptRef is Accept for the event at r.
+func (c *Checker) AcceptRef(r Ref, a Accepted) error {
+	return c.withRef(r, func(i int32) error { return c.accept(i, &a) })
+}
+
+// AttemptRef is Attempt for the event at r.
+func (c *Checker) AttemptRef(r Ref, a AttemptRec) error {
+	return c.withRef(r, func(i int32) error { c.attempt(i, &a); return nil })
+}
+
+// ReceiptRef is Receipt for the event at r.
+func (c *Checker) ReceiptRef(r Ref, rec ReceiptRec) error {
+	return c.withRef(r, func(i int32) error { c.receipt(i, &rec); return nil })
+}
+
+// FinalRef is Final for the event at r.
+func (c *Checker) FinalRef(r Ref, f Final) error {
+	return c.withRef(r, func(i int32) error {
+		st, err := finalOf(c.events.id(i), f.State)
+		if err == nil {
+			c.final(i, st, f.Reason)
+		}
+		return err
+	})
 }
 
 // Progress is a cheap running count for progress displays.
@@ -280,15 +375,27 @@ func (c *Checker) Progress() Progress {
 	}
 }
 
+// position is entry, or -1 for a record that carried no id.
+func (c *Checker) position(id string) int32 {
+	if id == "" {
+		return -1
+	}
+	return c.entry(id)
+}
+
 // entry returns the position of id's state, adding it if new. The id is
 // cloned so a record's id may point into a larger buffer.
 func (c *Checker) entry(id string) int32 {
+	for ; c.indexed < c.events.n; c.indexed++ {
+		c.index[c.events.id(c.indexed)] = c.indexed
+	}
 	if i, ok := c.index[id]; ok {
 		return i
 	}
 	id = strings.Clone(id)
 	i := c.events.add(id)
 	c.index[id] = i
+	c.indexed++
 	return i
 }
 
