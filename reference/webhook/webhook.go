@@ -59,11 +59,32 @@ func IsTimestampError(err error) bool {
 // Secret is a decoded signing key.
 type Secret struct {
 	key []byte
-	// pool keeps HMAC states keyed with this secret: hmac.New allocates and
+	// pool keeps macStates keyed with this secret: hmac.New allocates and
 	// hashes the key each time, a noticeable cost at tens of thousands of
 	// signatures per second.
 	pool *sync.Pool
 }
+
+// macState is one HMAC keyed with a secret plus the scratch space a
+// signature needs. Everything handed to the hash.Hash interface lives here,
+// on the heap already, so signing and verifying allocate nothing: a stack
+// buffer passed to h.Write or h.Sum escapes (the compiler cannot see through
+// the interface) and costs an allocation per call.
+type macState struct {
+	h      hash.Hash
+	prefix []byte                             // "id.timestamp."
+	sum    [sha256.Size]byte                  // the raw HMAC
+	enc    [sigPrefixLen + encodedSigLen]byte // "v1,<base64>" of sum
+}
+
+const (
+	sigPrefixLen  = len("v1,")
+	encodedSigLen = (sha256.Size + 2) / 3 * 4 // padded base64 of 32 bytes: 44
+	// maxKeptPrefix bounds the scratch a pooled state keeps: a huge id (a
+	// fuzzer's, or an attacker's) is served, then its buffer is dropped
+	// rather than pinned in the pool.
+	maxKeptPrefix = 1 << 10
+)
 
 // ParseSecret decodes a secret written as "whsec_<base64>" (the prefix is
 // optional, as in the official libraries).
@@ -85,7 +106,9 @@ func ParseSecret(s string) (Secret, error) {
 // NewSecret wraps raw key bytes.
 func NewSecret(key []byte) Secret {
 	k := append([]byte(nil), key...)
-	return Secret{key: k, pool: &sync.Pool{New: func() any { return hmac.New(sha256.New, k) }}}
+	return Secret{key: k, pool: &sync.Pool{New: func() any {
+		return &macState{h: hmac.New(sha256.New, k), prefix: make([]byte, 0, 64)}
+	}}}
 }
 
 // String renders the secret in its "whsec_" form.
@@ -94,29 +117,36 @@ func (s Secret) String() string { return SecretPrefix + base64.StdEncoding.Encod
 // IsZero reports whether the secret holds no key.
 func (s Secret) IsZero() bool { return len(s.key) == 0 }
 
-// mac computes HMAC-SHA256 over "id.timestamp.body" into dst.
-func (s Secret) mac(dst []byte, id string, ts int64, body []byte) []byte {
-	h := s.pool.Get().(hash.Hash)
-	h.Reset()
-	var buf [64]byte
-	b := append(buf[:0], id...)
+// sign computes the HMAC-SHA256 of "id.timestamp.body" and its "v1,<base64>"
+// form into a pooled state; the caller reads st.enc and hands st back with
+// release.
+func (s Secret) sign(id string, ts int64, body []byte) *macState {
+	st := s.pool.Get().(*macState)
+	st.h.Reset()
+	b := append(st.prefix[:0], id...)
 	b = append(b, '.')
 	b = strconv.AppendInt(b, ts, 10)
 	b = append(b, '.')
-	h.Write(b)
-	h.Write(body)
-	dst = h.Sum(dst)
-	s.pool.Put(h)
-	return dst
+	st.h.Write(b)
+	st.h.Write(body)
+	st.h.Sum(st.sum[:0])
+	copy(st.enc[:], "v1,")
+	base64.StdEncoding.Encode(st.enc[sigPrefixLen:], st.sum[:])
+	if cap(b) <= maxKeptPrefix {
+		st.prefix = b
+	}
+	return st
 }
+
+func (s Secret) release(st *macState) { s.pool.Put(st) }
 
 // AppendSignature appends "v1,<base64>" for the given message to dst. It is
 // the allocation-free form used by the load generator.
 func (s Secret) AppendSignature(dst []byte, id string, ts int64, body []byte) []byte {
-	var sum [sha256.Size]byte
-	mac := s.mac(sum[:0], id, ts, body)
-	dst = append(dst, "v1,"...)
-	return base64.StdEncoding.AppendEncode(dst, mac)
+	st := s.sign(id, ts, body)
+	dst = append(dst, st.enc[:]...)
+	s.release(st)
+	return dst
 }
 
 // Sign returns the "v1,<base64>" signature of one message.
@@ -240,29 +270,35 @@ func (v *Verifier) VerifyValues(id, timestamp, signatures string, body []byte, n
 	if ts > nowS+tolS {
 		return fmt.Errorf("%w: %d is more than %s after now", ErrTimestampTooNew, ts, v.tolerance)
 	}
-	var want [sha256.Size]byte
-	var got [sha256.Size + 3]byte // room to notice an over-long signature
+	// Compare the signatures as written with the expected "v1,<base64>",
+	// as the official libraries do, rather than decoding each: decoding
+	// would accept spellings that are not the signature (base64 ignores
+	// line breaks inside) and needs a []byte copy of the header.
 	for _, sec := range v.secrets {
-		expected := sec.mac(want[:0], id, ts, body)
+		st := sec.sign(id, ts, body)
 		rest := signatures
 		for rest != "" {
 			var part string
 			part, rest, _ = strings.Cut(rest, " ")
-			version, sig, ok := strings.Cut(part, ",")
-			if !ok || version != "v1" || sig == "" {
-				continue // other versions and malformed parts are skipped, as the spec says
-			}
-			if base64.StdEncoding.DecodedLen(len(sig)) > len(got) {
-				continue
-			}
-			n, err := base64.StdEncoding.Decode(got[:], []byte(sig))
-			if err != nil {
-				continue
-			}
-			if hmac.Equal(got[:n], expected) {
+			if equalConstantTime(st.enc[:], part) {
+				sec.release(st)
 				return nil
 			}
 		}
+		sec.release(st)
 	}
 	return ErrNoMatch
+}
+
+// equalConstantTime reports whether a and b hold the same bytes, taking the
+// same time wherever they differ (as hmac.Equal, without converting b).
+func equalConstantTime(a []byte, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	var diff byte
+	for i := range a {
+		diff |= a[i] ^ b[i]
+	}
+	return diff == 0
 }

@@ -99,6 +99,66 @@ func TestVerify(t *testing.T) {
 	}
 }
 
+// TestVerifyValuesSpelling: a signature is accepted only as the sender
+// writes it. base64 decoding skips line breaks, so comparing decoded bytes
+// accepted "v1,g0hM\n9Ss..." as well; the signature as written is compared now.
+func TestVerifyValuesSpelling(t *testing.T) {
+	v, _ := NewVerifier(0, vecSecret)
+	ts := strconv.FormatInt(vecTS, 10)
+	for _, sig := range []string{
+		vecSig[:10] + "\n" + vecSig[10:],
+		vecSig[:10] + "\r" + vecSig[10:],
+		strings.TrimSuffix(vecSig, "="),
+		vecSig + "=",
+	} {
+		if err := v.VerifyValues(vecID, ts, sig, []byte(vecBody), vecNow); !errors.Is(err, ErrNoMatch) {
+			t.Errorf("VerifyValues(sig=%q) = %v, want ErrNoMatch", sig, err)
+		}
+	}
+}
+
+// TestLongID: an id longer than the pooled scratch still signs and
+// verifies, and the next ordinary message is unaffected.
+func TestLongID(t *testing.T) {
+	s, _ := NewSigner(vecSecret)
+	v, _ := NewVerifier(0, vecSecret)
+	ts := strconv.FormatInt(vecTS, 10)
+	long := strings.Repeat("i", 5000)
+	for _, id := range []string{long, vecID, long[:100], vecID} {
+		sig := s.Signature(id, vecTS, []byte(vecBody))
+		if err := v.VerifyValues(id, ts, sig, []byte(vecBody), vecNow); err != nil {
+			t.Fatalf("id of %d bytes: %v", len(id), err)
+		}
+		if id == vecID && sig != vecSig {
+			t.Fatalf("after a long id, signature = %q, want %q", sig, vecSig)
+		}
+	}
+}
+
+// TestNoAllocations: signing and verifying run per request in the load
+// generator, the sender and the receiver; they must not allocate.
+func TestNoAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop items at random")
+	}
+	s, _ := NewSigner(vecSecret)
+	v, _ := NewVerifier(0, "whsec_"+"c2VjcmV0LXR3by1mb3Itcm90YXRpb24=", vecSecret)
+	body := []byte(vecBody)
+	ts := strconv.FormatInt(vecTS, 10)
+	buf := make([]byte, 0, 128)
+	if n := testing.AllocsPerRun(100, func() { buf = s.AppendSignatures(buf[:0], vecID, vecTS, body) }); n != 0 {
+		t.Errorf("AppendSignatures: %v allocations per call, want 0", n)
+	}
+	// The matching secret is the second: both are tried, none allocates.
+	if n := testing.AllocsPerRun(100, func() {
+		if err := v.VerifyValues(vecID, ts, "v1,bad "+vecSig, body, vecNow); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("VerifyValues: %v allocations per call, want 0", n)
+	}
+}
+
 func TestRotation(t *testing.T) {
 	oldS, newS := vecSecret, "whsec_"+"c2VjcmV0LXR3by1mb3Itcm90YXRpb24="
 	signer, err := NewSigner(newS, oldS)
