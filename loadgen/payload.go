@@ -53,13 +53,26 @@ type event struct {
 // branches on the event's values, say) still works, executed per request.
 type Payload struct {
 	name   string
+	kind   payloadKind
 	static []byte
-	tmpl   *template.Template
-	segs   []segment // nil: execute the template per request
-	padAt  int       // index of the pad slot in segs, -1 if none
+	tmpl   *template.Template // executedTemplate only
+	segs   []segment          // compiledTemplate only
+	padAt  int                // index of the pad slot in segs, -1 if none
 	size   int
 	filler []byte
 }
+
+// payloadKind says how a Payload renders. It is a field of its own, not
+// read off which slice is nil: an empty body or an empty template leaves
+// every slice empty, and once sent such a payload down the template path
+// with no template to execute.
+type payloadKind uint8
+
+const (
+	staticBody       payloadKind = iota // the same bytes every time
+	compiledTemplate                    // literal text and slots, appended
+	executedTemplate                    // text/template executed per request
+)
 
 type slotKind uint8
 
@@ -87,7 +100,7 @@ type segment struct {
 
 // StaticPayload sends the same bytes every time (a body file).
 func StaticPayload(body []byte) *Payload {
-	return &Payload{name: "body", static: append([]byte(nil), body...), padAt: -1}
+	return &Payload{name: "body", kind: staticBody, static: append([]byte(nil), body...), padAt: -1}
 }
 
 // DefaultPayload renders DefaultTemplate padded to size bytes (0: no
@@ -111,7 +124,7 @@ func NewTemplatePayload(name, text string, size int) (*Payload, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Payload{name: name, tmpl: t, size: size, padAt: -1, filler: bytes.Repeat([]byte("x"), size)}
+	p := &Payload{name: name, kind: executedTemplate, tmpl: t, size: size, padAt: -1, filler: bytes.Repeat([]byte("x"), size)}
 	// Render a few events slowly (and so check the template runs at all),
 	// then try to compile it and keep the fast form only if it renders the
 	// very same bytes.
@@ -129,7 +142,7 @@ func NewTemplatePayload(name, text string, size int) (*Payload, error) {
 		return nil, fmt.Errorf("%s: a body size needs {{pad}} in the template, to know where the filler goes", name)
 	}
 	if segs, padAt, ok := compile(t); ok {
-		fast := &Payload{name: name, size: size, segs: segs, padAt: padAt, filler: p.filler}
+		fast := &Payload{name: name, kind: compiledTemplate, size: size, segs: segs, padAt: padAt, filler: p.filler}
 		fr := fast.newRenderer(1)
 		same := true
 		for i := range samples {
@@ -140,7 +153,7 @@ func NewTemplatePayload(name, text string, size int) (*Payload, error) {
 			}
 		}
 		if same {
-			p.segs, p.padAt = segs, padAt
+			p.kind, p.tmpl, p.segs, p.padAt = compiledTemplate, nil, segs, padAt
 		}
 	}
 	return p, nil
@@ -148,7 +161,7 @@ func NewTemplatePayload(name, text string, size int) (*Payload, error) {
 
 // Compiled reports whether bodies are rendered without executing the
 // template per request.
-func (p *Payload) Compiled() bool { return p.static != nil || p.segs != nil }
+func (p *Payload) Compiled() bool { return p.kind != executedTemplate }
 
 // Sample renders the body of event seq, for checks before a run.
 func (p *Payload) Sample(seq uint64, seed uint64) ([]byte, error) {
@@ -166,9 +179,9 @@ func sampleEvent(seq uint64) event {
 }
 
 var placeholderFuncs = template.FuncMap{
-	"randInt":    func(min, max int64) int64 { return 0 },
-	"randHex":    func(n int) string { return "" },
-	"randString": func(n int) string { return "" },
+	"randInt":    func(min, max int64) (int64, error) { return 0, nil },
+	"randHex":    func(n int) (string, error) { return "", nil },
+	"randString": func(n int) (string, error) { return "", nil },
 	"uuid":       func() string { return "" },
 	"pad":        func() string { return "" },
 }
@@ -190,15 +203,25 @@ func compile(t *template.Template) (segs []segment, padAt int, ok bool) {
 	}
 	c.Funcs(template.FuncMap{
 		"randInt": func(min, max int64) (string, error) {
-			if max < min {
-				return "", fmt.Errorf("randInt %d %d: max below min", min, max)
+			if err := checkRandInt(min, max); err != nil {
+				return "", err
 			}
 			return add(segment{kind: randIntSlot, a: min, b: max}), nil
 		},
-		"randHex":    func(n int) string { return add(segment{kind: randHexSlot, a: int64(n)}) },
-		"randString": func(n int) string { return add(segment{kind: randStringSlot, a: int64(n)}) },
-		"uuid":       func() string { return add(segment{kind: uuidSlot}) },
-		"pad":        func() string { return add(segment{kind: padSlot}) },
+		"randHex": func(n int) (string, error) {
+			if err := checkRandLen("randHex", n); err != nil {
+				return "", err
+			}
+			return add(segment{kind: randHexSlot, a: int64(n)}), nil
+		},
+		"randString": func(n int) (string, error) {
+			if err := checkRandLen("randString", n); err != nil {
+				return "", err
+			}
+			return add(segment{kind: randStringSlot, a: int64(n)}), nil
+		},
+		"uuid": func() string { return add(segment{kind: uuidSlot}) },
+		"pad":  func() string { return add(segment{kind: padSlot}) },
 	})
 	data := map[string]any{}
 	for name, kind := range map[string]slotKind{"ID": idSlot, "Seq": seqSlot, "Key": keySlot, "Type": typeSlot,
@@ -260,18 +283,28 @@ type renderer struct {
 func (p *Payload) newRenderer(seed uint64) *renderer {
 	pcg := rand.NewPCG(seed, 0)
 	r := &renderer{p: p, seed: seed, pcg: pcg, rnd: rand.New(pcg)}
-	if p.tmpl != nil {
+	if p.kind == executedTemplate {
 		r.tmpl = template.Must(p.tmpl.Clone())
 		r.tmpl.Funcs(template.FuncMap{
 			"randInt": func(min, max int64) (int64, error) {
-				if max < min {
-					return 0, fmt.Errorf("randInt %d %d: max below min", min, max)
+				if err := checkRandInt(min, max); err != nil {
+					return 0, err
 				}
-				return min + r.rnd.Int64N(max-min+1), nil
+				return randIntIn(r.rnd, min, max), nil
 			},
-			"randHex":    func(n int) string { return string(appendRandHex(nil, r.rnd, n)) },
-			"randString": func(n int) string { return string(appendRandString(nil, r.rnd, n)) },
-			"uuid":       func() string { return string(appendUUID(nil, r.rnd)) },
+			"randHex": func(n int) (string, error) {
+				if err := checkRandLen("randHex", n); err != nil {
+					return "", err
+				}
+				return string(appendRandHex(nil, r.rnd, n)), nil
+			},
+			"randString": func(n int) (string, error) {
+				if err := checkRandLen("randString", n); err != nil {
+					return "", err
+				}
+				return string(appendRandString(nil, r.rnd, n)), nil
+			},
+			"uuid": func() string { return string(appendUUID(nil, r.rnd)) },
 			"pad": func() string {
 				r.padded = true
 				return string(r.p.filler[:r.pad])
@@ -285,10 +318,10 @@ func (p *Payload) newRenderer(seed uint64) *renderer {
 // request can fail (on values it did not meet when it was checked).
 func (r *renderer) render(dst []byte, ev *event) ([]byte, error) {
 	p := r.p
-	if p.static != nil {
+	switch p.kind {
+	case staticBody:
 		return append(dst, p.static...), nil
-	}
-	if p.segs == nil {
+	case executedTemplate:
 		return r.slow(dst, ev)
 	}
 	r.pcg.Seed(r.seed, ev.seq)
@@ -331,7 +364,7 @@ func (r *renderer) appendSeg(dst []byte, s *segment, ev *event) []byte {
 	case shardSlot:
 		return strconv.AppendInt(dst, int64(ev.shard), 10)
 	case randIntSlot:
-		return strconv.AppendInt(dst, s.a+r.rnd.Int64N(s.b-s.a+1), 10)
+		return strconv.AppendInt(dst, randIntIn(r.rnd, s.a, s.b), 10)
 	case randHexSlot:
 		return appendRandHex(dst, r.rnd, int(s.a))
 	case randStringSlot:
@@ -367,6 +400,37 @@ func (r *renderer) slow(dst []byte, ev *event) ([]byte, error) {
 		}
 	}
 	return append(dst, b...), nil
+}
+
+// maxRandLen bounds randHex and randString: a typo of a few digits more
+// must be an error, not a body the size of the machine's memory.
+const maxRandLen = 1 << 20
+
+func checkRandLen(fn string, n int) error {
+	if n < 0 || n > maxRandLen {
+		return fmt.Errorf("%s %d: want a length from 0 to %d", fn, n, maxRandLen)
+	}
+	return nil
+}
+
+func checkRandInt(min, max int64) error {
+	if max < min {
+		return fmt.Errorf("randInt %d %d: max below min", min, max)
+	}
+	return nil
+}
+
+// randIntIn draws uniformly from [min, max] (min <= max), the whole int64
+// range included (where max-min+1 overflows).
+func randIntIn(rnd *rand.Rand, min, max int64) int64 {
+	span := uint64(max-min) + 1
+	if span == 0 {
+		return int64(rnd.Uint64())
+	}
+	if span <= 1<<63-1 {
+		return min + rnd.Int64N(int64(span)) // the draw bodies have always used
+	}
+	return min + int64(rnd.Uint64N(span))
 }
 
 const hexDigits = "0123456789abcdef"

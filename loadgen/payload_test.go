@@ -109,6 +109,9 @@ func TestTemplateErrors(t *testing.T) {
 		{"unknown function", `{{nope}}`, 0, `function "nope" not defined`},
 		{"unknown field", `{{.Amount}}`, 0, "Amount"},
 		{"bad randInt", `{{randInt 9 1}}`, 0, "max below min"},
+		{"negative randHex", `{{randHex -1}}`, 0, "randHex -1: want a length from 0"},
+		{"huge randString", `{{randString 99999999999}}`, 0, "randString 99999999999: want a length from 0"},
+		{"huge randHex, executed", `{{len (randHex 99999999999)}}`, 0, "want a length from 0"},
 		{"size without pad", `{"a":1}`, 100, "needs {{pad}}"},
 		{"negative size", `{}`, -1, "negative"},
 	}
@@ -138,5 +141,74 @@ func BenchmarkRenderDefault1KB(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		ev.seq = uint64(i)
 		buf, _ = r.render(buf[:0], &ev)
+	}
+}
+
+// TestEmptyBodies: an empty body (a trigger that posts nothing) renders as
+// nothing. It used to reach the template path with no template and panic.
+func TestEmptyBodies(t *testing.T) {
+	empty, err := NewTemplatePayload("t.tmpl", "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, p := range map[string]*Payload{"empty template": empty, "StaticPayload(nil)": StaticPayload(nil),
+		"StaticPayload(empty)": StaticPayload([]byte{})} {
+		if !p.Compiled() {
+			t.Errorf("%s: not compiled", name)
+		}
+		if b := renderSeq(t, p, 1, 5); len(b) != 0 {
+			t.Errorf("%s: rendered %q, want nothing", name, b)
+		}
+		if b, err := p.Sample(3, 1); err != nil || len(b) != 0 {
+			t.Errorf("%s: Sample = %q, %v", name, b, err)
+		}
+	}
+	if _, err := NewTemplatePayload("t.tmpl", "", 100); err == nil || !strings.Contains(err.Error(), "needs {{pad}}") {
+		t.Errorf("empty template with a size: %v, want the {{pad}} error", err)
+	}
+}
+
+// TestOddTemplatesNeverPanic: whatever the template, NewTemplatePayload
+// returns an error or a payload that renders.
+func TestOddTemplatesNeverPanic(t *testing.T) {
+	for _, text := range []string{
+		"", " ", "{{/* only a comment */}}", `{{define "x"}}a{{end}}`, `{{define "x"}}a{{end}}{{template "x"}}`,
+		`{{- pad -}}`, `{{pad}}{{pad}}`, `{{randInt -9223372036854775808 9223372036854775807}}`,
+		`{{randInt 0 9223372036854775807}}`, `{{randInt -1 9223372036854775807}}`, `{{randInt 7 7}}`,
+		`{{randHex 0}}{{randString 0}}`, `{{index .ID 99}}`, `{{.ID.Nope}}`, `{{template "missing"}}`,
+		`{{range .Seq}}{{end}}`, `{{len .Seq}}`, `{{break}}`, "{{", "}}", "\x00",
+	} {
+		for _, size := range []int{0, 64} {
+			p, err := NewTemplatePayload("t.tmpl", text, size)
+			if err != nil {
+				continue
+			}
+			for seq := range uint64(4) {
+				if _, err := p.Sample(seq, 9); err != nil {
+					t.Errorf("%q size %d: accepted, then Sample(%d) failed: %v", text, size, seq, err)
+				}
+			}
+		}
+	}
+}
+
+// TestRandIntWholeRange: bounds whose span overflows an int64 still draw
+// within them, and ordinary bounds draw what they always did.
+func TestRandIntWholeRange(t *testing.T) {
+	p, err := NewTemplatePayload("t.tmpl", `{{randInt -9223372036854775808 9223372036854775807}} {{randInt -1 9223372036854775807}} {{randInt 1 6}}`, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for seq := range uint64(50) {
+		b := renderSeq(t, p, 1, seq)
+		f := strings.Fields(string(b))
+		if len(f) != 3 || strings.HasPrefix(f[1], "-") && f[1] != "-1" || len(f[2]) != 1 || f[2] < "1" || f[2] > "6" {
+			t.Fatalf("seq %d rendered %q", seq, b)
+		}
+		seen[f[0]] = true
+	}
+	if len(seen) < 45 {
+		t.Errorf("%d distinct values over the whole range in 50 draws", len(seen))
 	}
 }

@@ -142,10 +142,8 @@ func (t *Trigger) Check() error {
 			return err
 		}
 	}
-	if body := t.Expand(placeholder).Body; body != "" { // no body: nothing to render
-		if _, err := loadgen.NewTemplatePayload("trigger body", body, 0); err != nil {
-			return fmt.Errorf("body: %w", err)
-		}
+	if _, err := loadgen.NewTemplatePayload("trigger body", t.Expand(placeholder).Body, 0); err != nil {
+		return fmt.Errorf("body: %w", err)
 	}
 	return nil
 }

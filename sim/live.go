@@ -348,9 +348,7 @@ func (l *live) prepareLoad() error {
 		if padVar.MatchString(t.Body) {
 			size = l.s.Load.PayloadBytes
 		}
-		if t.Body == "" {
-			cfg.Payload = loadgen.StaticPayload(nil)
-		} else if cfg.Payload, err = loadgen.NewTemplatePayload("trigger body", t.Body, size); err != nil {
+		if cfg.Payload, err = loadgen.NewTemplatePayload("trigger body", t.Body, size); err != nil {
 			return err
 		}
 	}

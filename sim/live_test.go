@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -314,6 +315,40 @@ drain:
 	if !res.Run.DrainTimedOut {
 		t.Error("the drain should have timed out waiting for the dropped events")
 	}
+}
+
+// A trigger with no body (the user's sender makes up its own event) posts
+// nothing per event: it used to panic in the load generator's renderer.
+// Nothing is delivered under the run's ids, so every accepted event is lost.
+func TestTriggerWithoutBody(t *testing.T) {
+	var posts, nonEmpty atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		posts.Add(1)
+		if len(b) > 0 {
+			nonEmpty.Add(1)
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(srv.Close)
+	trig, err := scenarios.ParseTrigger("POST "+srv.URL+"/emit", "--trigger")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := parse(t, "no-body", `
+load:
+  phases:
+    - {name: load, pacer: constant:20, duration: 200ms}
+drain:
+  timeout: 100ms
+`)
+	res := run(t, s, sim.Options{Trigger: trig, Secret: testSecret, IDPrefix: "nb_"})
+	want(t, res, map[string][2]int64{
+		"accepted":          {res.Events.Accepted, 4},
+		"lost":              {res.Events.Lost, 4},
+		"posts":             {posts.Load(), 4},
+		"posts with a body": {nonEmpty.Load(), 0},
+	})
 }
 
 // The sender is killed mid-load and restarted on the same outbox: every
