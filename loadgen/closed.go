@@ -10,6 +10,14 @@ import (
 // runClosed runs Concurrency workers, each sending its next request as
 // soon as the last is answered.
 func (r *Runner) runClosed(ctx context.Context, start time.Time) outcome {
+	if start.After(r.clk.Now()) { // Config.Start in the future
+		wt := newWaiter(ctx, r.clk, r.realTime)
+		ok := wt.wait(start)
+		wt.close()
+		if !ok {
+			return outcome{}
+		}
+	}
 	var next atomic.Uint64
 	var deadline time.Time
 	if r.cfg.Duration > 0 {
@@ -95,7 +103,7 @@ func (w *worker) exchange(ctx context.Context, now time.Time) errKind {
 		w.conn = c
 	}
 	c := w.conn
-	if r.deadline {
+	if r.realTime {
 		c.nc.SetDeadline(now.Add(r.timeout))
 	}
 	r.inflight.Add(1)

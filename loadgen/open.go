@@ -60,7 +60,7 @@ func (r *Runner) runOpen(ctx context.Context, start time.Time) outcome {
 	// from waiting on that (it would only wait until the next pop).
 	o := &openLoop{r: r, ctx: ctx, comp: r.newComposer(),
 		idle: make(chan *link, 2*r.cfg.Concurrency), gone: make(chan struct{}, r.cfg.Concurrency)}
-	wt := newWaiter(ctx, r.clk)
+	wt := newWaiter(ctx, r.clk, r.realTime)
 	defer wt.close()
 
 	limit := r.cfg.Requests
@@ -228,7 +228,7 @@ func (o *openLoop) write(l *link, t ticket) {
 		o.idle <- l
 		return
 	}
-	if r.deadline {
+	if r.realTime {
 		l.c.nc.SetDeadline(l.q.started.Add(r.timeout))
 	}
 	r.inflight.Add(1)
@@ -271,7 +271,7 @@ func (l *link) run() {
 		return
 	}
 	l.c = c
-	if r.deadline {
+	if r.realTime {
 		c.nc.SetDeadline(l.q.started.Add(r.timeout))
 	}
 	r.inflight.Add(1)
@@ -319,7 +319,7 @@ func (l *link) readLoop() {
 			l.state.Store(linkDead)
 			return
 		}
-		if r.deadline {
+		if r.realTime {
 			l.c.nc.SetReadDeadline(time.Time{}) // an idle wait has no deadline
 		}
 		l.resp = response{}

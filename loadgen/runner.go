@@ -35,7 +35,8 @@ type Config struct {
 	// and their wait counts in the corrected latency.
 	Concurrency int
 	// Timeout bounds each request, connecting included (default 10s).
-	// Enforced with socket deadlines, so with the real clock only.
+	// Enforced with socket deadlines, which the kernel measures in real
+	// time: so only when RealTime is set.
 	Timeout time.Duration
 	// Signer, when set, signs every request per Standard Webhooks.
 	Signer *webhook.Signer
@@ -61,6 +62,22 @@ type Config struct {
 	Keys int
 	// Clock reads time and paces. Required.
 	Clock clock.Clock
+	// RealTime says that Clock tells real time: clock.Real, or a clock
+	// that wraps it (to offset or record its readings). Two things run on
+	// the kernel's clock rather than on Clock and so need it: each
+	// request's Timeout (socket deadlines) and pacing to the microsecond
+	// (a Linux timerfd). Without it requests have no timeout and the
+	// scheduler waits on Clock's timers, as a fake clock in a test needs.
+	// New sets it when Clock is clock.Real{}; a wrapper must set it, and
+	// New refuses an explicit Timeout without it rather than drop it.
+	RealTime bool
+	// Start is when the run's schedule begins (its t0): the pacer's due
+	// times, Duration and the result's Started count from it, so a
+	// scenario runner can put the load on the same t0 as its fault
+	// timeline and checker. Zero: the moment Run is called. A Start a
+	// little in the past sends what was due by now at once (and its
+	// latency counts from when it was due); one in the future waits.
+	Start time.Time
 	// OnSent, when set, is called after each request with what happened
 	// to it, from the worker that sent it (so concurrently).
 	OnSent func(Sent)
@@ -104,7 +121,7 @@ type Runner struct {
 	target   *wireTarget
 	payload  *Payload
 	timeout  time.Duration
-	deadline bool // socket deadlines apply (real clock)
+	realTime bool // Config.RealTime, or the clock is clock.Real
 	shard    uint64
 	shards   uint64
 	dupLimit uint64 // duplicates when hash(seed, n) < dupLimit
@@ -143,6 +160,10 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.Timeout < 0 {
 		return bad("timeout %v is negative", cfg.Timeout)
 	}
+	_, isReal := cfg.Clock.(clock.Real)
+	if cfg.Timeout > 0 && !cfg.RealTime && !isReal {
+		return bad("a timeout of %v needs RealTime: it is enforced with socket deadlines, in real time, and %T is not clock.Real (set RealTime if it wraps the real clock; leave Timeout 0 with a fake clock)", cfg.Timeout, cfg.Clock)
+	}
 	if cfg.Duplicates < 0 || cfg.Duplicates >= 1 || math.IsNaN(cfg.Duplicates) {
 		return bad("duplicates %v: want a share in [0, 1), e.g. 0.05", cfg.Duplicates)
 	}
@@ -175,7 +196,7 @@ func New(cfg Config) (*Runner, error) {
 	if r.payload == nil {
 		r.payload = DefaultPayload(0)
 	}
-	_, r.deadline = cfg.Clock.(clock.Real)
+	r.realTime = cfg.RealTime || isReal
 	r.dupLimit = uint64(cfg.Duplicates * (1 << 63) * 2)
 	if r.open {
 		r.pacer = cfg.Pacer
@@ -229,7 +250,7 @@ func (r *Runner) Snapshot() Snapshot {
 		s.Total, _ = Length(r.pacer)
 	}
 	if st := r.started.Load(); st != nil {
-		s.Elapsed = r.clk.Now().Sub(*st)
+		s.Elapsed = max(0, r.clk.Now().Sub(*st)) // 0 until a future Start
 		if r.open && s.Running {
 			s.AskedRate = r.pacer.Rate(s.Elapsed)
 		}
@@ -250,7 +271,10 @@ func (r *Runner) Run(ctx context.Context) (*Result, error) {
 	}
 	stopAbort := context.AfterFunc(ctx, r.abort)
 	defer stopAbort()
-	start := r.clk.Now()
+	start := r.cfg.Start
+	if start.IsZero() {
+		start = r.clk.Now()
+	}
 	r.started.Store(&start)
 	var out outcome
 	if r.open {

@@ -232,6 +232,26 @@ func TestCancelStopsAndReportsWhatRan(t *testing.T) {
 	}
 }
 
+// runStepped runs r on a fake clock: each of steps times the run waits on
+// a timer, it calls before (if set) and moves the clock on by step.
+func runStepped(r *Runner, clk *clock.Fake, steps int, step time.Duration, before func()) *Result {
+	created := clk.TimerCreated()
+	done := make(chan *Result)
+	go func() {
+		res, _ := r.Run(context.Background())
+		done <- res
+	}()
+	for range steps {
+		<-created
+		created = clk.TimerCreated()
+		if before != nil {
+			before()
+		}
+		clk.Advance(step)
+	}
+	return <-done
+}
+
 // With a fake clock nothing waits on the wall clock: the test moves time
 // and the scheduler sends each request exactly when it is due.
 func TestOpenLoopFollowsTheClock(t *testing.T) {
@@ -245,18 +265,7 @@ func TestOpenLoopFollowsTheClock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	created := clk.TimerCreated()
-	done := make(chan *Result)
-	go func() {
-		res, _ := r.Run(context.Background())
-		done <- res
-	}()
-	for i := 1; i < 10; i++ {
-		<-created // the scheduler waits for request i
-		created = clk.TimerCreated()
-		clk.Advance(100 * time.Millisecond)
-	}
-	res := <-done
+	res := runStepped(r, clk, 9, 100*time.Millisecond, nil) // the scheduler waits for requests 1-9
 	if res.Requests != 10 || res.NeverSent != 0 {
 		t.Fatalf("%d sent, %d never sent", res.Requests, res.NeverSent)
 	}
@@ -490,5 +499,91 @@ func TestOnlyOneRun(t *testing.T) {
 	}
 	if _, err := r.Run(context.Background()); err == nil {
 		t.Error("a second Run gave no error")
+	}
+}
+
+// wrappedClock is the real clock behind another type, as a caller that
+// records or offsets readings has.
+type wrappedClock struct{ clock.Clock }
+
+// A clock that is not clock.Real says whether it tells real time: with
+// RealTime, the Timeout is enforced (socket deadlines); without, New
+// refuses a Timeout rather than silently not enforcing it.
+func TestTimeoutNeedsRealTime(t *testing.T) {
+	release := make(chan struct{})
+	ep := newEndpoint(t, func(n int64, w http.ResponseWriter, r *http.Request) bool {
+		<-release // never answers while the test runs
+		return true
+	})
+	t.Cleanup(func() { close(release) }) // runs before ep.Close
+	clk := wrappedClock{clock.Real{}}
+	cfg := Config{Target: Target{URL: ep.URL}, Requests: 2, Concurrency: 1, Clock: clk, Timeout: 100 * time.Millisecond}
+	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "needs RealTime") {
+		t.Fatalf("New with a wrapped clock, a Timeout and no RealTime: %v, want an error naming RealTime", err)
+	}
+	cfg.RealTime = true
+	r, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second) // bounds the test if deadlines fail
+	defer cancel()
+	res, _ := r.Run(ctx)
+	if res.Interrupted || res.Errors["timeout"] != 2 {
+		t.Errorf("errors %v (interrupted %v), want 2 timeouts", res.Errors, res.Interrupted)
+	}
+}
+
+// Config.Start pins the schedule's t0: hits due before Run began are sent
+// at once, intended at their due time; the rest wait for theirs.
+func TestStartPinsTheSchedule(t *testing.T) {
+	ep := newEndpoint(t, nil)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	t0 := now.Add(-250 * time.Millisecond)
+	clk := clock.NewFake(now)
+	var mu sync.Mutex
+	sent := map[uint64]Sent{}
+	r, err := New(Config{Target: Target{URL: ep.URL}, Pacer: Constant(10), Duration: 500 * time.Millisecond, Clock: clk, Start: t0,
+		OnSent: func(s Sent) { mu.Lock(); sent[s.Seq] = s; mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := runStepped(r, clk, 2, 100*time.Millisecond, nil) // hits 3 and 4 wait; 0-2 were due already
+	if !res.Started.Equal(t0) || res.Requests != 5 {
+		t.Fatalf("started %v with %d requests, want %v and 5", res.Started, res.Requests, t0)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for seq := range uint64(5) {
+		s := sent[seq]
+		intended := t0.Add(time.Duration(seq) * 100 * time.Millisecond)
+		started := now // due before Run: sent at once
+		if seq >= 3 {
+			started = now.Add(time.Duration(seq-2) * 100 * time.Millisecond) // its timer fired on the advance past it
+		}
+		if !s.Intended.Equal(intended) || !s.Started.Equal(started) {
+			t.Errorf("event %d intended %v started %v, want %v and %v", seq, s.Intended.Sub(t0), s.Started.Sub(t0), intended.Sub(t0), started.Sub(t0))
+		}
+	}
+}
+
+// A closed loop whose Start is ahead waits for it.
+func TestClosedLoopWaitsForStart(t *testing.T) {
+	ep := newEndpoint(t, nil)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clk := clock.NewFake(now)
+	var first atomic.Pointer[time.Time]
+	r, err := New(Config{Target: Target{URL: ep.URL}, Requests: 3, Concurrency: 1, Clock: clk, Start: now.Add(time.Second),
+		OnSent: func(s Sent) { first.CompareAndSwap(nil, &s.Started) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := runStepped(r, clk, 1, time.Second, func() {
+		if n := ep.requests.Load(); n != 0 {
+			t.Errorf("%d requests before Start", n)
+		}
+	})
+	if res.Requests != 3 || first.Load() == nil || !first.Load().Equal(now.Add(time.Second)) {
+		t.Errorf("%d requests, first started %v; want 3 from %v", res.Requests, first.Load(), now.Add(time.Second))
 	}
 }

@@ -16,9 +16,9 @@ import (
 // Go's own timers wake up to a millisecond late when the process is idle
 // (the poller sleeps in whole milliseconds), which would pace 2,000 req/s as
 // pairs every millisecond; a timerfd wakes the poller at the nanosecond it
-// was set for, so pacing stays sub-millisecond. Only used with the real
-// clock: it waits on CLOCK_MONOTONIC, the clock the real clock's readings
-// are measured on.
+// was set for, so pacing stays sub-millisecond. Only used when the run's
+// clock tells real time (Config.RealTime): it waits on CLOCK_MONOTONIC, the
+// clock the real clock's readings are measured on.
 type timerfdWaiter struct {
 	clk  clock.Clock
 	f    *os.File
@@ -30,8 +30,8 @@ type timerfdWaiter struct {
 
 type itimerspec struct{ interval, value syscall.Timespec }
 
-func newWaiter(ctx context.Context, clk clock.Clock) waiter {
-	if _, real := clk.(clock.Real); !real {
+func newWaiter(ctx context.Context, clk clock.Clock, realTime bool) waiter {
+	if !realTime {
 		return &clockWaiter{ctx: ctx, clk: clk}
 	}
 	fd, _, errno := syscall.Syscall(syscall.SYS_TIMERFD_CREATE, 1 /* CLOCK_MONOTONIC */, syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
