@@ -54,7 +54,7 @@ type live struct {
 	downs      []FaultWindow    // the timeline's down windows, for refused attempts
 	host       *senderHost
 	deliverTo  string // the URL the sender delivers to (on the proxy)
-	load       *loadgen.Runner
+	loadCfg    loadgen.Config // checked in setup, run from t0
 	pacer      *loadgen.SequencePacer
 	journal    *journalReader // the user's endpoint's receipts, if given
 
@@ -352,16 +352,25 @@ func (l *live) prepareLoad() error {
 			return err
 		}
 	}
-	l.load, err = loadgen.New(cfg)
-	if err != nil {
+	// Checked now, so that a mistake fails the run before anything is
+	// sent; built again in run, with t0 as its Start.
+	if _, err := loadgen.New(cfg); err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
+	l.loadCfg = cfg
 	return nil
 }
 
 // run sends the load from t0, drains and works out the result.
 func (l *live) run(ctx context.Context) (*Result, error) {
 	l.t0 = l.clk.Now()
+	// The load's phases count from t0 too, not from when Run gets going.
+	loadCfg := l.loadCfg
+	loadCfg.Start = l.t0
+	load, lerr := loadgen.New(loadCfg)
+	if lerr != nil {
+		return nil, fmt.Errorf("load: %w", lerr)
+	}
 	n, _ := loadgen.Length(l.pacer)
 	l.checker.Store(NewChecker(l.t0, WithCapacity(int(min(loadgen.Hits(l.pacer, n), 1<<24)))))
 	// The proxy's rule windows count from its own start: shift them so
@@ -378,7 +387,7 @@ func (l *live) run(ctx context.Context) (*Result, error) {
 	stopProgress := l.reportProgress()
 	crashesDone, stopCrashes := l.scheduleCrashes()
 
-	_, _ = l.load.Run(ctx) // its result is what OnSent heard
+	_, _ = load.Run(ctx) // its result is what OnSent heard
 	loadEnd := l.clk.Now().Sub(l.t0)
 	l.loadDone.Store(true)
 	interrupted := ctx.Err() != nil
