@@ -101,8 +101,14 @@ func writeReport(e *env, r *sim.Result, f report.Format, out string) error {
 	if err := report.Render(&buf, r, f); err != nil {
 		return err
 	}
+	return writeOutput(e, buf.Bytes(), out)
+}
+
+// writeOutput writes b to stdout, or whole to the file out (through a
+// temporary file renamed into place).
+func writeOutput(e *env, b []byte, out string) error {
 	if out == "" {
-		_, err := e.stdout.Write(buf.Bytes())
+		_, err := e.stdout.Write(b)
 		return err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*")
@@ -110,7 +116,7 @@ func writeReport(e *env, r *sim.Result, f report.Format, out string) error {
 		return err
 	}
 	defer os.Remove(tmp.Name()) // a no-op once renamed
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
+	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
 		return err
 	}

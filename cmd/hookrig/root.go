@@ -106,6 +106,7 @@ scripted timeline; every run ends in a delivery-guarantee report.`,
 		newReportCmd(e),
 		newRunCmd(e),
 		newScenariosCmd(e),
+		newSimCmd(e),
 	)
 	return root
 }

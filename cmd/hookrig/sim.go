@@ -1,0 +1,256 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hookrig/hookrig/scenarios"
+	"github.com/hookrig/hookrig/sim"
+	"github.com/hookrig/hookrig/sim/report"
+)
+
+type simOptions struct {
+	format, out    string
+	seed           uint64
+	drain          time.Duration
+	compare, quiet bool
+}
+
+// newSimCmd runs a scenario in virtual time.
+func newSimCmd(e *env) *cobra.Command {
+	var o simOptions
+	cmd := &cobra.Command{
+		Use:   "sim [NAME|FILE]",
+		Short: "Run a scenario in virtual time: deterministic, seeded, a day of outages in seconds",
+		Long: `sim runs a scenario (a built-in by NAME, or a YAML FILE; baseline when none
+is given) in virtual time: the same load, the same fault timeline, the same
+delivery policy code as the reference sender and the same fault choice as
+the chaos proxy, with the network, the outbox's disk and the receiver
+modelled, on one thread with no clock to wait for. A day of retries takes
+seconds, and the same seed gives the same report, byte for byte in JSON.
+It produces the same report as hookrig run; its footer gives the seed, the
+trace hash (a fingerprint of everything that happened), how long the run
+took and how much faster than real time it went.
+
+--compare runs the scenario live as well (hookrig run, in real time) and
+prints both side by side, with the tolerances the simulator promises: lost
+and dead-lettered equal; duplicates, attempts per event and retry
+amplification within 10%; delivery p50 and p99 within 25%. The model is
+first scaled to this machine's speed, measured from the live run's
+undelayed deliveries.
+
+The report goes to stdout (or --out), progress to stderr. Exit status: 0
+every assertion held (with --compare: and the runs agree), 1 an assertion
+failed (or the runs disagree), 2 the run could not be done (bad scenario,
+a scenario with your own sender or endpoint, which only a live run can
+exercise).`,
+		Example: `  hookrig sim day-long-outage
+  hookrig sim flaky-5xx --seed 7 --report json --out result.json
+  hookrig sim my-scenario.yaml --report html --out report.html
+  hookrig sim outage-recovery --compare`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := scenarios.DefaultScenario
+			if len(args) == 1 {
+				name = args[0]
+			}
+			return simScenario(cmd, e, name, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.format, "report", "r", string(report.Text), "report format: text, json, junit or html")
+	f.StringVarP(&o.out, "out", "o", "", "write the report to `FILE` instead of stdout")
+	f.Uint64Var(&o.seed, "seed", 0, "seed for the fault draws, jitter and load (default: the scenario's)")
+	f.DurationVar(&o.drain, "drain", 0, "override the scenario's drain.timeout")
+	f.BoolVar(&o.compare, "compare", false, "run the scenario live too and print both side by side (takes the scenario's real time)")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress on stderr, only errors")
+	return cmd
+}
+
+func simScenario(cmd *cobra.Command, e *env, name string, o simOptions) error {
+	fail := func(format string, args ...any) error {
+		return &exitCodeError{exitError, fmt.Errorf("sim: "+format, args...)}
+	}
+	format, err := report.ParseFormat(o.format)
+	if err != nil {
+		return fail("--report: %w", err)
+	}
+	if o.compare && format != report.Text {
+		return fail("--compare prints a table for people; save a result with --report %s without --compare", format)
+	}
+	s, err := scenarios.Open(name)
+	if err != nil {
+		var es scenarios.Errors
+		if errors.As(err, &es) {
+			return fail("%s is not a valid scenario:\n%w", name, err)
+		}
+		return fail("%w", err)
+	}
+	if cmd.Flags().Changed("seed") {
+		s.Seed = o.seed
+	}
+	replay := []string{"hookrig sim", name, fmt.Sprintf("--seed %d", s.Seed)}
+	if cmd.Flags().Changed("drain") {
+		if o.drain <= 0 {
+			return fail("--drain %s: expected a positive duration", o.drain)
+		}
+		s.Drain.Timeout = o.drain
+		replay = append(replay, "--drain "+o.drain.String())
+	}
+	opts := sim.VirtualOptions{Replay: strings.Join(replay, " ")}
+	if o.compare {
+		return compareScenario(cmd, e, s, opts, o)
+	}
+	res, st, err := simulate(cmd, e, s, opts, o.quiet)
+	if err != nil {
+		return fail("%w", err)
+	}
+	if werr := writeReport(e, res, format, o.out); werr != nil {
+		return fail("writing the report: %w", werr)
+	}
+	if !o.quiet {
+		fmt.Fprintf(e.stderr, "hookrig: simulated %s in %s (%s× real time): %d attempts, %s attempts/s\n",
+			time.Duration(res.Run.EndS*float64(time.Second)).Round(time.Millisecond), res.WallTime.Round(time.Millisecond),
+			trimRatio(res.SpeedUp), st.Attempts, perSecond(st.Attempts, res.WallTime))
+	}
+	if !res.Passed {
+		if !o.quiet {
+			fmt.Fprintf(e.stderr, "hookrig: to replay it: %s\n", res.Replay)
+		}
+		return &exitCodeError{exitAssertion, fmt.Errorf("%d of %d assertions failed", res.FailedAssertions(), len(res.Assertions))}
+	}
+	return nil
+}
+
+// simulate runs s in virtual time and notes how long it took (the
+// library reads no clock: the wall time and the speed-up are measured
+// here, and go to the text footer, never into the JSON).
+func simulate(cmd *cobra.Command, e *env, s *scenarios.Scenario, opts sim.VirtualOptions, quiet bool) (*sim.Result, sim.VirtualStats, error) {
+	start := e.clock.Now()
+	if !quiet {
+		fmt.Fprintf(e.stderr, "hookrig: simulating %s (seed %d): load for %s, then a drain of up to %s, in virtual time\n",
+			s.Name, s.Seed, s.LoadEnd(), s.Drain.Timeout)
+		last := start
+		opts.Progress = func(p sim.VirtualProgress) {
+			// At most one line a second of wall time: a short run prints
+			// none, a day-long one a few.
+			if now := e.clock.Now(); !p.Done && now.Sub(last) >= time.Second {
+				last = now
+				fmt.Fprintf(e.stderr, "sim: %s/%s virtual · accepted %d · pending %d · attempts %d\n",
+					p.Elapsed.Round(time.Second), p.LoadEnd, p.Accepted, p.Pending, p.Attempts)
+			}
+		}
+	}
+	res, st, err := sim.RunVirtual(cmd.Context(), s, opts)
+	if err != nil {
+		return nil, st, err
+	}
+	res.WallTime = max(e.clock.Now().Sub(start), time.Microsecond)
+	res.SpeedUp = res.Run.EndS / res.WallTime.Seconds()
+	return res, st, nil
+}
+
+// compareScenario runs s live, then in virtual time with the model scaled
+// to this machine, and prints both side by side.
+func compareScenario(cmd *cobra.Command, e *env, s *scenarios.Scenario, opts sim.VirtualOptions, o simOptions) error {
+	fail := func(format string, args ...any) error {
+		return &exitCodeError{exitError, fmt.Errorf("sim --compare: "+format, args...)}
+	}
+	liveOpts := sim.Options{
+		Clock:  e.clock,
+		Logger: slog.New(slog.DiscardHandler),
+		Replay: strings.Replace(opts.Replay, "hookrig sim", "hookrig run", 1),
+	}
+	if !o.quiet {
+		fmt.Fprintf(e.stderr, "hookrig: running %s live (seed %d): load for %s, then a drain of up to %s\n",
+			s.Name, s.Seed, s.LoadEnd(), s.Drain.Timeout)
+		show := &runLines{w: e.stderr}
+		liveOpts.Progress = show.update
+	}
+	live, err := sim.Run(cmd.Context(), s, liveOpts)
+	if err != nil {
+		return fail("the live run: %w", err)
+	}
+	model, err := sim.CalibrateModel(cmd.Context(), s, live, sim.DefaultModel())
+	if err != nil {
+		return fail("%w", err)
+	}
+	opts.Model = &model
+	virtual, _, err := simulate(cmd, e, s, opts, o.quiet)
+	if err != nil {
+		return fail("%w", err)
+	}
+	rows := sim.Compare(live, virtual)
+	var b bytes.Buffer
+	writeComparison(&b, s, live, virtual, model, rows)
+	if err := writeOutput(e, b.Bytes(), o.out); err != nil {
+		return fail("writing the comparison: %w", err)
+	}
+	switch {
+	case !sim.Agree(rows):
+		return &exitCodeError{exitAssertion, errors.New("the live and virtual runs disagree")}
+	case !live.Passed || !virtual.Passed:
+		return &exitCodeError{exitAssertion, errors.New("an assertion failed")}
+	}
+	return nil
+}
+
+func writeComparison(w io.Writer, s *scenarios.Scenario, live, virtual *sim.Result, model sim.Model, rows []sim.Agreement) {
+	fmt.Fprintf(w, "hookrig · scenario %s · live and virtual, seed %d\n", s.Name, s.Seed)
+	factor := float64(model.Network) / float64(sim.DefaultModel().Network)
+	fmt.Fprintf(w, "the model is scaled ×%s to this machine's speed (undelayed deliveries took %s live)\n\n",
+		trimRatio(factor), baseText(live))
+	sim.WriteComparison(w, rows)
+	verdict := "AGREE  every judged number is within its tolerance"
+	if !sim.Agree(rows) {
+		verdict = "DIFFER  see the rows marked DIFFERS"
+	}
+	fmt.Fprintf(w, "\n%s\n", verdict)
+	fmt.Fprintf(w, "assertions: live %s, virtual %s\n", passText(live), passText(virtual))
+	fmt.Fprintf(w, "live took %s; virtual %s (%s× real time), trace %s\n", live.WallTime.Round(time.Millisecond),
+		virtual.WallTime.Round(time.Millisecond), trimRatio(virtual.SpeedUp), virtual.TraceHash)
+	fmt.Fprintf(w, "replay: %s\n        %s\n", live.Replay, virtual.Replay)
+}
+
+func baseText(r *sim.Result) string {
+	d, err := sim.BaseLatency(r)
+	if err != nil {
+		return "(nothing delivered)"
+	}
+	return d.Round(time.Microsecond).String()
+}
+
+func passText(r *sim.Result) string {
+	if r.Passed {
+		return fmt.Sprintf("%d/%d held", len(r.Assertions), len(r.Assertions))
+	}
+	return fmt.Sprintf("%d of %d FAILED", r.FailedAssertions(), len(r.Assertions))
+}
+
+func trimRatio(x float64) string {
+	switch {
+	case x >= 100:
+		return fmt.Sprintf("%.0f", x)
+	case x >= 10:
+		return fmt.Sprintf("%.1f", x)
+	}
+	return fmt.Sprintf("%.2f", x)
+}
+
+func perSecond(n int64, d time.Duration) string {
+	r := float64(n) / d.Seconds()
+	switch {
+	case r >= 1e6:
+		return fmt.Sprintf("%.2fM", r/1e6)
+	case r >= 1e3:
+		return fmt.Sprintf("%.0fk", r/1e3)
+	}
+	return fmt.Sprintf("%.0f", r)
+}

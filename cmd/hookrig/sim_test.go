@@ -1,0 +1,127 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func TestSimJSONIsTheSameEveryTime(t *testing.T) {
+	path := writeScenario(t, "quick.yaml", quickScenario)
+	code, first, stderr := runCLI(t, "sim", path, "--report", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d\nstderr:\n%s", code, stderr)
+	}
+	_, second, _ := runCLI(t, "sim", path, "--report", "json", "--quiet")
+	if first != second {
+		t.Fatalf("two runs of the same seed printed different JSON:\n%s\n---\n%s", first, second)
+	}
+	var res struct {
+		Passed    bool
+		Mode      string
+		Seed      uint64
+		TraceHash string `json:"trace_hash"`
+		Replay    string
+		Events    struct{ Accepted, Delivered, Lost int }
+		Attempts  struct{ Total int }
+	}
+	if err := json.Unmarshal([]byte(first), &res); err != nil {
+		t.Fatalf("not the JSON report: %v\n%s", err, first)
+	}
+	if !res.Passed || res.Mode != "virtual" || res.Seed != 3 || len(res.TraceHash) != 16 ||
+		res.Events.Accepted != 10 || res.Events.Delivered != 10 || res.Attempts.Total != 11 {
+		t.Errorf("result %+v", res)
+	}
+	if res.Replay != "hookrig sim "+path+" --seed 3" {
+		t.Errorf("replay %q", res.Replay)
+	}
+	if strings.Contains(first, "wall") || strings.Contains(first, "speed") {
+		t.Error("the JSON must not depend on how fast the run went")
+	}
+	if !strings.Contains(stderr, "simulating quick (seed 3)") || !regexp.MustCompile(`simulated 500ms in .* real time\): 11 attempts`).MatchString(stderr) {
+		t.Errorf("stderr:\n%s", stderr)
+	}
+
+	// Another seed is another run.
+	_, other, _ := runCLI(t, "sim", path, "--report", "json", "--seed", "4", "--quiet")
+	if other == first || !strings.Contains(other, `"seed": 4`) || !strings.Contains(other, "--seed 4") {
+		t.Errorf("--seed 4 gave:\n%s", other)
+	}
+}
+
+func TestSimTextFooterAndFailingAssertion(t *testing.T) {
+	path := writeScenario(t, "failing.yaml", strings.Replace(quickScenario, "  - lost == 0\n", "  - duplicated > 0\n", 1))
+	code, out, stderr := runCLI(t, "sim", path, "--seed", "9")
+	if code != exitAssertion {
+		t.Fatalf("exit %d, want %d\nstderr:\n%s", code, exitAssertion, stderr)
+	}
+	footer := regexp.MustCompile(`seed 9 · trace [0-9a-f]{16} · wall time [^·]+ · [0-9.]+× real time\nreplay: hookrig sim ` + regexp.QuoteMeta(path) + ` --seed 9\n$`)
+	if !footer.MatchString(out) || !strings.Contains(out, "FAIL  duplicated > 0") {
+		t.Errorf("report:\n%s", out)
+	}
+	if !strings.Contains(stderr, "to replay it: hookrig sim "+path+" --seed 9") {
+		t.Errorf("stderr:\n%s", stderr)
+	}
+
+	// JUnit to a file, quietly: the file says it, nothing else does.
+	junit := filepath.Join(t.TempDir(), "junit.xml")
+	code, out, stderr = runCLI(t, "sim", path, "--report", "junit", "--out", junit, "--quiet")
+	b, err := os.ReadFile(junit)
+	if code != exitAssertion || out != "" || stderr != "" || err != nil || !strings.Contains(string(b), "hookrig sim "+path) {
+		t.Errorf("exit %d, stdout %q, stderr %q, file %v:\n%s", code, out, stderr, err, b)
+	}
+}
+
+func TestSimCannotBeDoneExitsTwo(t *testing.T) {
+	quick := writeScenario(t, "quick.yaml", quickScenario)
+	theirs := writeScenario(t, "theirs.yaml", strings.Replace(quickScenario, "seed: 3\n", "seed: 3\nreceiver:\n  url: http://127.0.0.1:9/hook\n", 1))
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown built-in", []string{"sim", "no-such-scenario"}, `no built-in scenario "no-such-scenario"`},
+		{"bad format", []string{"sim", quick, "--report", "pdf"}, "--report"},
+		{"compare prints text", []string{"sim", quick, "--compare", "--report", "json"}, "--compare prints a table"},
+		{"your own endpoint", []string{"sim", theirs}, "use hookrig run"},
+		{"bad drain", []string{"sim", quick, "--drain", "-1s"}, "--drain"},
+		{"bad seed", []string{"sim", quick, "--seed", "x"}, "invalid argument"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, c.args...)
+			if code != exitError || stdout != "" || !strings.Contains(stderr, c.want) {
+				t.Errorf("exit %d (want %d), stdout %q, stderr:\n%s", code, exitError, stdout, stderr)
+			}
+		})
+	}
+}
+
+// --compare runs the scenario live too; its verdict and its exit status
+// agree, and both columns are filled.
+func TestSimCompare(t *testing.T) {
+	path := writeScenario(t, "quick.yaml", quickScenario)
+	code, out, stderr := runCLI(t, "sim", path, "--compare", "--quiet")
+	if code != exitOK && code != exitAssertion {
+		t.Fatalf("exit %d\nstderr:\n%s", code, stderr)
+	}
+	row := func(metric string) []string {
+		m := regexp.MustCompile(`(?m)^\s*` + regexp.QuoteMeta(metric) + `\s+(\S+)\s+(\S+)`).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("no %s row:\n%s", metric, out)
+		}
+		return m[1:]
+	}
+	for metric, want := range map[string]string{"accepted": "10", "lost": "0", "attempts.total": "11"} {
+		if got := row(metric); got[0] != want || got[1] != want {
+			t.Errorf("%s: live %s, virtual %s; want %s both", metric, got[0], got[1], want)
+		}
+	}
+	agree := strings.Contains(out, "\nAGREE ")
+	if agree != (code == exitOK) || !strings.Contains(out, "the model is scaled ×") || !strings.Contains(out, "replay: hookrig run "+path) {
+		t.Errorf("exit %d with verdict agree=%v:\n%s", code, agree, out)
+	}
+}
