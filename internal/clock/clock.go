@@ -17,6 +17,29 @@ type Clock interface {
 	NewTimer(d time.Duration) Timer
 }
 
+// AbsoluteTimer is a Clock that can also set a timer for a moment rather
+// than a duration from now. Use it through TimerAt.
+type AbsoluteTimer interface {
+	// NewTimerAt fires once, at t (at once if t is not after now).
+	NewTimerAt(t time.Time) Timer
+}
+
+// TimerAt returns a timer that fires when c reads t. Code that waits for a
+// moment (a retry due at 12:00:05) should call this rather than
+// c.NewTimer(t.Sub(c.Now())): between that Now and that NewTimer a fake
+// clock may be advanced by a test, and the timer, set from the old time,
+// then fires a whole advance late, or never if nothing advances again. A
+// clock that implements AbsoluteTimer (Real, Fake) reads its time and sets
+// the timer in one step. Other clocks (a wrapper that embeds a Clock, say)
+// get the two-step form: with real time the gap is scheduling delay, not a
+// lost wakeup; a wrapper around a Fake should implement AbsoluteTimer.
+func TimerAt(c Clock, t time.Time) Timer {
+	if a, ok := c.(AbsoluteTimer); ok {
+		return a.NewTimerAt(t)
+	}
+	return c.NewTimer(t.Sub(c.Now()))
+}
+
 // Timer is the part of *time.Timer that hookrig uses.
 type Timer interface {
 	C() <-chan time.Time
@@ -28,11 +51,19 @@ type Timer interface {
 // Real is the wall clock.
 type Real struct{}
 
+var (
+	_ AbsoluteTimer = Real{}
+	_ AbsoluteTimer = (*Fake)(nil)
+)
+
 // Now returns time.Now().
 func (Real) Now() time.Time { return time.Now() }
 
 // NewTimer wraps time.NewTimer.
 func (Real) NewTimer(d time.Duration) Timer { return realTimer{time.NewTimer(d)} }
+
+// NewTimerAt wraps time.NewTimer(time.Until(t)).
+func (Real) NewTimerAt(t time.Time) Timer { return realTimer{time.NewTimer(time.Until(t))} }
 
 type realTimer struct{ t *time.Timer }
 
@@ -60,12 +91,26 @@ func (f *Fake) Now() time.Time {
 	return f.now
 }
 
-// NewTimer returns a timer that fires when Advance passes its deadline.
+// NewTimer returns a timer that fires when Advance reaches d from now.
 func (f *Fake) NewTimer(d time.Duration) Timer {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	t := &fakeTimer{f: f, at: f.now.Add(d), c: make(chan time.Time, 1)}
-	if d <= 0 {
+	return f.timerAt(f.now.Add(d))
+}
+
+// NewTimerAt returns a timer that fires when Advance reaches t; reading
+// the time and setting the timer happen under one lock, so an Advance in
+// between cannot be missed.
+func (f *Fake) NewTimerAt(t time.Time) Timer {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.timerAt(t)
+}
+
+// timerAt sets a timer for at. Caller holds mu.
+func (f *Fake) timerAt(at time.Time) Timer {
+	t := &fakeTimer{f: f, at: at, c: make(chan time.Time, 1)}
+	if !at.After(f.now) {
 		t.c <- f.now
 		t.fired = true
 	} else {
