@@ -301,6 +301,7 @@ func TestBreakerHoldsAttempts(t *testing.T) {
 // No more than Concurrency attempts are in flight to one endpoint.
 func TestConcurrencyLimit(t *testing.T) {
 	release := make(chan struct{})
+	entered := make(chan struct{}, 12)
 	var active, peak atomic.Int32
 	ep := newEndpoint(t, clock.Real{}, func(h hit, w http.ResponseWriter, r *http.Request) {
 		n := active.Add(1)
@@ -310,6 +311,7 @@ func TestConcurrencyLimit(t *testing.T) {
 				break
 			}
 		}
+		entered <- struct{}{}
 		<-release
 		active.Add(-1)
 	})
@@ -323,8 +325,16 @@ func TestConcurrencyLimit(t *testing.T) {
 	}
 	h.enqueue(t, specs...)
 	h.Start(context.Background())
+	// Wait until three handlers are counted, not just three requests
+	// seen (ep.next): the endpoint reports a request before its handler
+	// runs, and releasing before the third counted itself let the peak
+	// read 2.
 	for range 3 {
-		ep.next(t)
+		select {
+		case <-entered:
+		case <-time.After(wait):
+			t.Fatal("fewer than three attempts reached the endpoint")
+		}
 	}
 	if st := h.Stats(); st.InFlight != 3 {
 		t.Fatalf("in flight %d, want 3", st.InFlight)

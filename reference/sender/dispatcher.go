@@ -111,7 +111,7 @@ func (d *dispatcher) loop(ctx context.Context) {
 		var timer clock.Timer
 		var fire <-chan time.Time
 		if !next.IsZero() {
-			timer = d.timerAt(next)
+			timer = clock.TimerAt(d.clock, next) // a moment: a fake clock advanced meanwhile cannot make it late
 			fire = timer.C()
 		}
 		select {
@@ -125,20 +125,6 @@ func (d *dispatcher) loop(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-	}
-}
-
-// timerAt returns a timer that fires at t. A Clock only takes durations,
-// so if the clock jumps while the timer is set (a fake clock advanced by
-// a test), the timer is set again from the new time.
-func (d *dispatcher) timerAt(t time.Time) clock.Timer {
-	for {
-		now := d.clock.Now()
-		timer := d.clock.NewTimer(t.Sub(now))
-		if d.clock.Now().Sub(now) < time.Millisecond {
-			return timer
-		}
-		timer.Stop()
 	}
 }
 
