@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hookrig/hookrig/internal/clock"
 )
 
 // The open loop has one scheduler goroutine and one reader goroutine per
@@ -180,11 +182,10 @@ func (o *openLoop) reap() {
 func (o *openLoop) waitLink(start time.Time, dur time.Duration) (*link, bool) {
 	var end <-chan time.Time
 	if dur > 0 {
-		left := start.Add(dur).Sub(o.r.clk.Now())
-		if left <= 0 {
+		if !start.Add(dur).After(o.r.clk.Now()) {
 			return nil, false
 		}
-		tm := o.r.clk.NewTimer(left)
+		tm := clock.TimerAt(o.r.clk, start.Add(dur))
 		defer tm.Stop()
 		end = tm.C()
 	}

@@ -22,11 +22,10 @@ type clockWaiter struct {
 }
 
 func (w *clockWaiter) wait(until time.Time) bool {
-	d := until.Sub(w.clk.Now())
-	if d <= 0 {
+	if !until.After(w.clk.Now()) {
 		return w.ctx.Err() == nil
 	}
-	t := w.clk.NewTimer(d)
+	t := clock.TimerAt(w.clk, until) // a moment, so an Advance meanwhile is not missed
 	select {
 	case <-t.C():
 		return true

@@ -8,4 +8,6 @@ import (
 	"github.com/hookrig/hookrig/internal/clock"
 )
 
-func newWaiter(ctx context.Context, clk clock.Clock, _ bool) waiter { return &clockWaiter{ctx: ctx, clk: clk} }
+func newWaiter(ctx context.Context, clk clock.Clock, _ bool) waiter {
+	return &clockWaiter{ctx: ctx, clk: clk}
+}
