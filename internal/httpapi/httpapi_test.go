@@ -1,8 +1,11 @@
 package httpapi
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -120,5 +123,98 @@ func TestServeShutsDownGracefully(t *testing.T) {
 	}
 	if err := <-served; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// serveForTest serves h on loopback until the test ends.
+func serveForTest(t *testing.T, h http.Handler, opts ...ServerOption) string {
+	t.Helper()
+	ln, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- Serve(ctx, NewServer(h, opts...), ln, time.Second) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Error(err)
+		}
+	})
+	return ln.Addr().String()
+}
+
+// A client that sends part of its body and stalls is answered 408 and
+// loses the connection once the read timeout passes.
+func TestStalledBodyIsCutOff(t *testing.T) {
+	handlerErr := make(chan error, 1)
+	addr := serveForTest(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := ReadBody(w, r, 1<<20)
+		handlerErr <- err
+		if err != nil {
+			WriteError(w, err)
+		}
+	}), WithReadTimeout(200*time.Millisecond))
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "POST /events HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"events\":[1,"); err != nil {
+		t.Fatal(err)
+	}
+	// Then nothing more. The deadline only bounds the test if the server
+	// never cuts the client off.
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("no answer to the stalled request: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(body), "13 bytes read before the server's read timeout") {
+		t.Errorf("answer %d %s, want 408 saying how much arrived", resp.StatusCode, body)
+	}
+	if err := <-handlerErr; StatusOf(err) != http.StatusRequestTimeout {
+		t.Errorf("ReadBody returned %v, want a 408 *Error", err)
+	}
+	if n, err := br.ReadByte(); err != io.EOF {
+		t.Errorf("the connection is still open after the answer (read %v, %v)", n, err)
+	}
+}
+
+// The read timeout bounds reading the request, not the handler: once the
+// body is read, a handler that takes longer (a receiver processing before
+// it acknowledges) keeps its context and answers.
+func TestReadTimeoutSparesSlowHandlers(t *testing.T) {
+	const timeout = 100 * time.Millisecond
+	addr := serveForTest(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := ReadBody(w, r, 1<<20); err != nil {
+			WriteError(w, err)
+			return
+		}
+		select {
+		case <-time.After(3 * timeout): // the slow work under test
+			w.Write([]byte("processed"))
+		case <-r.Context().Done():
+			t.Error("the request's context ended while the handler worked")
+		}
+	}), WithReadTimeout(timeout))
+	resp, err := http.Post("http://"+addr+"/hook", "application/json", strings.NewReader(`{"a":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if b, _ := io.ReadAll(resp.Body); resp.StatusCode != 200 || string(b) != "processed" {
+		t.Errorf("answer %d %q, want 200 processed", resp.StatusCode, b)
+	}
+}
+
+func TestNewServerDefaults(t *testing.T) {
+	s := NewServer(http.NotFoundHandler())
+	if s.ReadTimeout != DefaultReadTimeout || s.ReadHeaderTimeout == 0 || s.IdleTimeout == 0 {
+		t.Errorf("timeouts: read %v header %v idle %v", s.ReadTimeout, s.ReadHeaderTimeout, s.IdleTimeout)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 )
 
@@ -32,6 +33,10 @@ func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return nil, Errorf(http.StatusRequestEntityTooLarge, "body is over the limit of %d bytes", limit)
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return nil, Errorf(http.StatusRequestTimeout, "the body stopped arriving: %d bytes read before the server's read timeout", len(b))
 		}
 		return nil, Errorf(http.StatusBadRequest, "reading body: %v", err)
 	}

@@ -56,12 +56,40 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Du
 	return err
 }
 
+// DefaultReadTimeout bounds reading one request, headers and body, from
+// its first byte (a keep-alive connection's wait for the next request is
+// IdleTimeout's). The largest body a hookrig server takes is a sender
+// ingest batch, 4 MiB by default: a minute lets it arrive at 70 KB/s,
+// slower than any link these servers run on (loopback, LAN, CI), while a
+// client that stops half-way through its body loses the connection after
+// a minute instead of holding it, its goroutine and its buffers for ever.
+// It does not bound the handler: net/http clears the read deadline once
+// the body is read, so a receiver that processes for longer before it
+// answers (ProcessingConfig.BeforeAck) is not cut off.
+const DefaultReadTimeout = time.Minute
+
+// ServerOption changes a server made by NewServer.
+type ServerOption func(*http.Server)
+
+// WithReadTimeout replaces DefaultReadTimeout (a server with a larger
+// body limit, or a test that wants a stall cut off quickly).
+func WithReadTimeout(d time.Duration) ServerOption {
+	return func(s *http.Server) { s.ReadTimeout = d }
+}
+
 // NewServer returns an http.Server with timeouts that keep a slow or
-// stalled client from holding a connection for ever.
-func NewServer(h http.Handler) *http.Server {
-	return &http.Server{
+// stalled client from holding a connection for ever: headers within
+// 10 s, the whole request within DefaultReadTimeout, idle keep-alive
+// connections closed after 2 minutes.
+func NewServer(h http.Handler, opts ...ServerOption) *http.Server {
+	s := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       DefaultReadTimeout,
 		IdleTimeout:       120 * time.Second,
 	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
