@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"maps"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -340,7 +343,8 @@ func dayLong(t *testing.T) *scenarios.Scenario {
 	return s
 }
 
-// With a schedule that outlasts the outage nothing is lost; with one that
+// With a schedule that outlasts the outage nothing is lost, and every
+// event makes exactly the attempts the schedule implies; with one that
 // gives up four hours in, exactly the events whose whole schedule fits in
 // the outage are dead-lettered.
 func TestDayLongOutage(t *testing.T) {
@@ -354,6 +358,10 @@ func TestDayLongOutage(t *testing.T) {
 			t.Errorf("%s: %s", a.Expr, a.Message)
 		}
 	}
+	perEvent, dead := impliedBySchedule(t, s, s.Sender.Policy.Schedule)
+	if dead != 0 || !reflect.DeepEqual(r.Attempts.PerEvent.Counts, perEvent) {
+		t.Errorf("attempts per event %v, want %v (the schedule's arithmetic)", r.Attempts.PerEvent.Counts, perEvent)
+	}
 
 	// Gives up 4 h in: 0, 5 s, 5 min, 30 min, 2 h and 1 h 24 min 55 s
 	// after the first attempt, six attempts in all.
@@ -361,30 +369,30 @@ func TestDayLongOutage(t *testing.T) {
 	p := *s.Sender.Policy
 	p.Schedule, p.MaxAttempts = schedule, 0
 	s.Sender.Policy = &p
-	want := deadLettersImplied(t, s, schedule)
+	perEvent, want := impliedBySchedule(t, s, schedule)
 	if want == 0 {
 		t.Fatal("the schedule implies no dead letters: the test shows nothing")
 	}
 	r = simulate(t, s)
 	e := r.Events
-	if e.DeadLettered != want || e.Lost != 0 || e.Pending != 0 || e.Delivered+e.DeadLettered != e.Accepted {
-		t.Fatalf("dead-lettered %d, want %d (the schedule's arithmetic); %+v", e.DeadLettered, want, e)
+	if e.DeadLettered != want || e.Lost != 0 || e.Pending != 0 || e.Delivered+e.DeadLettered != e.Accepted ||
+		!reflect.DeepEqual(r.Attempts.PerEvent.Counts, perEvent) {
+		t.Fatalf("dead-lettered %d, want %d; attempts per event %v, want %v (the schedule's arithmetic); %+v",
+			e.DeadLettered, want, r.Attempts.PerEvent.Counts, perEvent, e)
 	}
 	t.Logf("4 h schedule over a 6 h outage at 1 event/s: %d of %d events dead-lettered", e.DeadLettered, e.Accepted)
 }
 
-// deadLettersImplied works out, from the arrivals and the schedule alone,
-// how many events fail every attempt: those whose first attempt falls in
-// the down window and whose last (the schedule's delays later) does too.
-// An attempt happens a little after its nominal time (ingest, commits,
-// the network: well under a second); the arrivals are checked to be far
-// enough from the window's edges that "a little" cannot change the count.
-func deadLettersImplied(t *testing.T, s *scenarios.Scenario, schedule []time.Duration) int64 {
+// impliedBySchedule works out, from the arrivals and the schedule alone,
+// how many attempts each event makes and how many fail them all: attempt
+// k of an event comes schedule[0] + ... + schedule[k-1] after it arrived,
+// and fails while the down window is open. An attempt happens a little
+// after its nominal time (ingest, commits, the network: well under a
+// second); the arrivals are checked to be far enough from the window's
+// edges that "a little" cannot change the count. It returns [attempts,
+// events] pairs in attempts order, as Result.Attempts.PerEvent.Counts.
+func impliedBySchedule(t *testing.T, s *scenarios.Scenario, schedule []time.Duration) ([][2]int64, int64) {
 	t.Helper()
-	var total time.Duration
-	for _, d := range schedule[1:] {
-		total += d
-	}
 	_, faults := sim.Windows(s)
 	if len(faults) != 1 || faults[0].Fault != "down" {
 		t.Fatalf("expected one down window, got %+v", faults)
@@ -395,18 +403,30 @@ func deadLettersImplied(t *testing.T, s *scenarios.Scenario, schedule []time.Dur
 	if err != nil {
 		t.Fatal(err)
 	}
-	near := func(at, edge time.Duration) bool { return at < edge && at+slack >= edge }
+	counts := map[int64]int64{}
 	var dead int64
-	for _, at := range loadgen.Arrivals(pacer, 0) {
-		first, last := at+schedule[0], at+schedule[0]+total
-		if near(first, from) || near(last, to) {
-			t.Fatalf("an arrival at %s is too close to the window's edges for the count to be certain", at)
+	for _, arrived := range loadgen.Arrivals(pacer, 0) {
+		at, n := arrived, int64(0)
+		for k, d := range schedule {
+			at += d
+			n = int64(k + 1)
+			if (at < from && at+slack >= from) || (at < to && at+slack >= to) {
+				t.Fatalf("attempt %d of the event due at %s comes too close to the window's edges for the count to be certain", n, arrived)
+			}
+			if at < from || at >= to {
+				break // delivered
+			}
+			if k == len(schedule)-1 {
+				dead++
+			}
 		}
-		if first >= from && last < to {
-			dead++
-		}
+		counts[n]++
 	}
-	return dead
+	var out [][2]int64
+	for _, n := range slices.Sorted(maps.Keys(counts)) {
+		out = append(out, [2]int64{n, counts[n]})
+	}
+	return out, dead
 }
 
 // The built-in as written: 8.64 million events. Too slow under the race
