@@ -24,45 +24,14 @@ CONNS=${CONNS:-64}
 LAT_CONNS=${LAT_CONNS:-8}
 THREADS=${THREADS:-2}
 
-need() { # command package
-	command -v "$1" >/dev/null 2>&1 && return
-	echo "installing $2 ..." >&2
-	apt-get install -y "$2" >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y "$2" >/dev/null; }
-}
-PATH=$PATH:/usr/sbin
+. bench/lib.sh
 need wrk wrk
 need nginx nginx
 need go golang-go
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
 echo "building ..." >&2
 go build -o "$tmp/hookrig" ./cmd/hookrig
-go build -o "$tmp/upstream" ./bench/chaosupstream
-
-# start NAME CMD...: run CMD in the background, wait for its first line
-# (the address it listens on) and set url[NAME] and pid[NAME]. Not run in
-# $(...): the pid must reach cleanup.
-declare -A url pid
-start() {
-	local name=$1; shift
-	"$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
-	pid[$name]=$!
-	pids+=($!)
-	for _ in $(seq 100); do
-		url[$name]=$(grep -o 'http://[0-9.:]*' "$tmp/$name.out" 2>/dev/null | head -1 || true)
-		[ -n "${url[$name]}" ] && return
-		sleep 0.1
-	done
-	echo "$name did not start:" >&2; cat "$tmp/$name.err" >&2; exit 1
-}
+go build -o "$tmp/upstream" ./bench/upstream
 
 start direct "$tmp/upstream"
 up=${url[direct]}
@@ -122,7 +91,6 @@ done
 
 # to_us "123.45us" | "1.23ms" | "1.02s" -> microseconds
 to_us() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000; else if (v ~ /s$/) print n * 1000000; else print n }'; }
-median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 # ticks PID: CPU clock ticks (user + system) of PID and its children (nginx's
 # workers). For "direct" it is the upstream's own.
 ticks() {

@@ -2,7 +2,7 @@
 # bench/loadgen.sh — is `hookrig bench` as fast and as light as the tools it
 # replaces? (issue 4)
 #
-# In ONE run, against one Go server answering 200 (bench/loadgen-target),
+# In ONE run, against one Go server answering 200 (bench/upstream),
 # posting the same 1 KB JSON body:
 #   max throughput   hookrig (unsigned), hookrig --secret (signed), wrk, hey,
 #                    bombardier — closed loop, CONNS connections, DURATION
@@ -29,30 +29,15 @@ SHORT=${SHORT:-30}        # seconds
 LONG=${LONG:-600}         # seconds: the issue's 10-minute run
 SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 
-apt_updated=
-need() { # command package
-	command -v "$1" >/dev/null 2>&1 && return
-	echo "installing $2 ..." >&2
-	if [ -z "$apt_updated" ]; then apt-get update >/dev/null; apt_updated=1; fi
-	apt-get install -y "$2" >/dev/null
-}
+. bench/lib.sh
 need go golang-go
 need wrk wrk
 need hey hey
 [ -x /usr/bin/time ] || need /usr/bin/time time
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
 echo "building ..." >&2
 go build -o "$tmp/hookrig" ./cmd/hookrig
-go build -o "$tmp/target" ./bench/loadgen-target
+go build -o "$tmp/upstream" ./bench/upstream
 # bombardier (the issue's reference for Go tools) is a Go program, not a
 # Debian package: built from its module, at the version the issue measured.
 BOMBARDIER=$(command -v bombardier-go || true)
@@ -65,15 +50,8 @@ if [ -z "$BOMBARDIER" ]; then
 fi
 WRK2=$(command -v wrk2 || true)
 
-"$tmp/target" >"$tmp/target.out" 2>"$tmp/target.err" &
-pids+=($!)
-url=
-for _ in $(seq 100); do
-	url=$(grep -o 'http://[0-9.:]*' "$tmp/target.out" 2>/dev/null | head -1) && [ -n "$url" ] && break
-	sleep 0.1
-done
-[ -n "$url" ] || { echo "target did not start:" >&2; cat "$tmp/target.err" >&2; exit 1; }
-url=$url/hook
+start target "$tmp/upstream" -answer '{"ok":true}' -type application/json
+target=${url[target]}/hook
 
 # The body: 1 KB of webhook-shaped JSON, the same bytes for every tool.
 pad=$(head -c 900 /dev/zero | tr '\0' x)
@@ -102,7 +80,7 @@ measure() {
 	sys=$(awk -F': ' '/System time/ {print $2}' "$tmp/time.txt")
 	rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tmp/time.txt")
 	case $name in
-	hookrig*) rps=$(grep -o '"rate_achieved": *[0-9.e+]*' "$tmp/result.json" | grep -o '[0-9.e+]*$') ;;
+	hookrig*) rps=$(json_num "$tmp/result.json" rate_achieved) ;;
 	wrk*) rps=$(awk '/Requests\/sec/ {print $2}' "$tmp/out.txt") ;;
 	hey) rps=$(awk '/Requests\/sec/ {print $2}' "$tmp/out.txt") ;;
 	bombardier*)
@@ -115,21 +93,21 @@ measure() {
 	printf '  %-18s %10.0f req/s  %6.2f CPU-s  %7d KB\n' "$name" "$rps" "$(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}')" "$rss" >&2
 }
 
-median() { # file column
-	awk -v c="$2" '{print $c}' "$1" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'
+column_median() { # file column
+	awk -v c="$2" '{print $c}' "$1" | median
 }
 
-hookrig=("$tmp/hookrig" bench "$url" --body "$tmp/body.json" --quiet --output "$tmp/result.json")
+hookrig=("$tmp/hookrig" bench "$target" --body "$tmp/body.json" --quiet --output "$tmp/result.json")
 max_tools=(hookrig hookrig-signed wrk hey)
 [ -n "$BOMBARDIER" ] && max_tools+=(bombardier)
 run_max() {
 	case $1 in
 	hookrig) measure hookrig "${hookrig[@]}" --concurrency "$CONNS" --duration "${DURATION}s" ;;
 	hookrig-signed) measure hookrig-signed "${hookrig[@]}" --concurrency "$CONNS" --duration "${DURATION}s" --secret "$SECRET" ;;
-	wrk) measure wrk wrk -t2 -c"$CONNS" -d"${DURATION}s" -s "$tmp/post.lua" "$url" ;;
-	hey) measure hey hey -z "${DURATION}s" -c "$CONNS" -m POST -T application/json -D "$tmp/body.json" "$url" ;;
+	wrk) measure wrk wrk -t2 -c"$CONNS" -d"${DURATION}s" -s "$tmp/post.lua" "$target" ;;
+	hey) measure hey hey -z "${DURATION}s" -c "$CONNS" -m POST -T application/json -D "$tmp/body.json" "$target" ;;
 	bombardier) measure bombardier "$BOMBARDIER" -c "$CONNS" -d "${DURATION}s" -m POST -f "$tmp/body.json" \
-		-H "Content-Type: application/json" -p r -o json "$url" ;;
+		-H "Content-Type: application/json" -p r -o json "$target" ;;
 	esac
 }
 
@@ -148,8 +126,8 @@ run_fixed() {
 	case $1 in
 	hookrig-fixed) measure hookrig-fixed "${hookrig[@]}" --rate "$RATE" --duration "${DURATION}s" ;;
 	bombardier-fixed) measure bombardier-fixed "$BOMBARDIER" -c "$CONNS" -d "${DURATION}s" --rate "$RATE" -m POST \
-		-f "$tmp/body.json" -H "Content-Type: application/json" -p r -o json "$url" ;;
-	wrk2-fixed) measure wrk2-fixed "$WRK2" -t2 -c"$CONNS" -d"${DURATION}s" -R"$RATE" -s "$tmp/post.lua" "$url" ;;
+		-f "$tmp/body.json" -H "Content-Type: application/json" -p r -o json "$target" ;;
+	wrk2-fixed) measure wrk2-fixed "$WRK2" -t2 -c"$CONNS" -d"${DURATION}s" -R"$RATE" -s "$tmp/post.lua" "$target" ;;
 	esac
 }
 echo "fixed rate: $RATE req/s, ${DURATION}s each, $ROUNDS rounds" >&2
@@ -157,13 +135,13 @@ for r in $(seq "$ROUNDS"); do
 	n=${#fixed_tools[@]}
 	for i in $(seq 0 $((n - 1))); do run_fixed "${fixed_tools[$(((i + r - 1) % n))]}"; done
 done
-lag_p99=$(grep -A9 '"scheduler_lag"' "$tmp/result.json" | grep -o '"p99": *[0-9.]*' | head -1 | grep -o '[0-9.]*$')
+lag_p99=$(grep -A9 '"scheduler_lag"' "$tmp/result.json" | grep -o '"p99": *[0-9.]*' | head -1 | grep -o '[0-9.]*$' || true)
 
 echo "flat memory: $RATE req/s for ${SHORT}s, then for ${LONG}s" >&2
 measure hookrig-short "${hookrig[@]}" --rate "$RATE" --duration "${SHORT}s"
-conns_short=$(grep -o '"connections": *[0-9]*' "$tmp/result.json" | grep -o '[0-9]*$')
+conns_short=$(json_num "$tmp/result.json" connections)
 measure hookrig-long "${hookrig[@]}" --rate "$RATE" --duration "${LONG}s"
-conns_long=$(grep -o '"connections": *[0-9]*' "$tmp/result.json" | grep -o '[0-9]*$')
+conns_long=$(json_num "$tmp/result.json" connections)
 
 # ---- the table ----
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "n/a"}'; }
@@ -172,28 +150,28 @@ echo "hookrig bench vs peers — 1 KB JSON POST to a Go server answering 200, $(
 echo
 printf '%-16s %12s %14s %12s %12s\n' "max throughput" "req/s" "vs hookrig" "CPU µs/req" "max RSS MB"
 for t in "${max_tools[@]}"; do
-	rps=$(median "$res/$t" 1) cpu=$(median "$res/$t" 2) rss=$(median "$res/$t" 3)
-	printf '%-16s %12.0f %14s %12.1f %12.1f\n' "$t" "$rps" "$(ratio "$rps" "$(median "$res/hookrig" 1)")" \
+	rps=$(column_median "$res/$t" 1) cpu=$(column_median "$res/$t" 2) rss=$(column_median "$res/$t" 3)
+	printf '%-16s %12.0f %14s %12.1f %12.1f\n' "$t" "$rps" "$(ratio "$rps" "$(column_median "$res/hookrig" 1)")" \
 		"$(awk -v c="$cpu" -v r="$rps" -v d="$DURATION" 'BEGIN {print c * 1e6 / (r * d)}')" "$(awk -v k="$rss" 'BEGIN {print k / 1024}')"
 done
-h=$(median "$res/hookrig" 1)
+h=$(column_median "$res/hookrig" 1)
 echo
-echo "hookrig / wrk            $(ratio "$h" "$(median "$res/wrk" 1)")   (goal ≥ 0.80)"
-[ -n "$BOMBARDIER" ] && echo "hookrig / bombardier     $(ratio "$h" "$(median "$res/bombardier" 1)")   (goal ≥ 1.00)"
-echo "hookrig / hey            $(ratio "$h" "$(median "$res/hey" 1)")"
-echo "signed / unsigned        $(ratio "$(median "$res/hookrig-signed" 1)" "$h")   (goal ≥ 0.85: signing costs < 15%)"
-cpu_req() { awk -v c="$(median "$res/$1" 2)" -v r="$(median "$res/$1" 1)" -v d="$DURATION" 'BEGIN {print c * 1e6 / (r * d)}'; }
+echo "hookrig / wrk            $(ratio "$h" "$(column_median "$res/wrk" 1)")   (goal ≥ 0.80)"
+[ -n "$BOMBARDIER" ] && echo "hookrig / bombardier     $(ratio "$h" "$(column_median "$res/bombardier" 1)")   (goal ≥ 1.00)"
+echo "hookrig / hey            $(ratio "$h" "$(column_median "$res/hey" 1)")"
+echo "signed / unsigned        $(ratio "$(column_median "$res/hookrig-signed" 1)" "$h")   (goal ≥ 0.85: signing costs < 15%)"
+cpu_req() { awk -v c="$(column_median "$res/$1" 2)" -v r="$(column_median "$res/$1" 1)" -v d="$DURATION" 'BEGIN {print c * 1e6 / (r * d)}'; }
 echo "signing, in tool CPU      $(awk -v s="$(cpu_req hookrig-signed)" -v u="$(cpu_req hookrig)" 'BEGIN {printf "%+.0f%%", (s / u - 1) * 100}') per request (less noisy than throughput on a shared machine)"
 echo
 printf '%-16s %12s %14s %12s %12s\n' "fixed $RATE/s" "achieved/s" "off by" "CPU-s" "max RSS MB"
 for t in "${fixed_tools[@]}"; do
-	rps=$(median "$res/$t" 1) cpu=$(median "$res/$t" 2) rss=$(median "$res/$t" 3)
+	rps=$(column_median "$res/$t" 1) cpu=$(column_median "$res/$t" 2) rss=$(column_median "$res/$t" 3)
 	printf '%-16s %12.1f %13.3f%% %12.2f %12.1f\n' "$t" "$rps" "$(awk -v a="$rps" -v r="$RATE" 'BEGIN {d = (a - r) / r * 100; print (d < 0 ? -d : d)}')" \
 		"$cpu" "$(awk -v k="$rss" 'BEGIN {print k / 1024}')"
 done
 [ -n "$WRK2" ] || echo "wrk2: not installed (not a Debian package); the issue measured it at 0.70 CPU-s for this run"
 echo "hookrig scheduler lag p99 in its last fixed-rate run: ${lag_p99:-?} ms"
 echo
-echo "flat memory: max RSS at $RATE req/s, ${SHORT}s $(awk -v k="$(median "$res/hookrig-short" 3)" 'BEGIN {printf "%.1f", k / 1024}') MB" \
-	"($conns_short connections), ${LONG}s $(awk -v k="$(median "$res/hookrig-long" 3)" 'BEGIN {printf "%.1f", k / 1024}') MB ($conns_long connections)"
+echo "flat memory: max RSS at $RATE req/s, ${SHORT}s $(awk -v k="$(column_median "$res/hookrig-short" 3)" 'BEGIN {printf "%.1f", k / 1024}') MB" \
+	"($conns_short connections), ${LONG}s $(awk -v k="$(column_median "$res/hookrig-long" 3)" 'BEGIN {printf "%.1f", k / 1024}') MB ($conns_long connections)"
 echo "(memory grows with connections — at most --concurrency, opened when the target is slow — not with requests)"
