@@ -14,11 +14,16 @@
 #                    the ceiling of this driver and loopback on this machine
 #
 # Targets on 2 cores: >= 5,000 accepted/s, >= 3,000 delivered/s, >= 15,000
-# verified req/s. The load driver (bench/refload, a small Go program that
-# signs every webhook with its own id) shares the machine with the servers,
-# as any loopback benchmark does; once `hookrig bench` (the load generator,
-# issue 4) has an ingest mode and a stable output, it should replace refload
-# here.
+# verified req/s. The drivers share the machine with the servers, as any
+# loopback benchmark does.
+#
+# Drivers: `hookrig bench` wherever it measures the same thing — single
+# events into the sender (--ingest) and signed webhooks into the receiver
+# and nginx (--secret, each with its own webhook-id). bench/refload stays
+# for the two things hookrig bench does not do: ingest in batches (its
+# ingest mode posts one event per request, while the sender's API takes a
+# list) and end to end (it would have to wait, after its last request,
+# until the sender reports every event delivered).
 #
 # Usage: bench/reference.sh            (RUNS=5 N_SINGLE=30000 N_BATCH=200000 N_E2E=50000 N_RECV=100000)
 set -euo pipefail
@@ -31,76 +36,35 @@ N_E2E=${N_E2E:-50000}
 N_RECV=${N_RECV:-100000}
 SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 
-if ! command -v nginx >/dev/null; then
-	echo "installing nginx (the receiver's baseline)..." >&2
-	(apt-get update -qq && apt-get install -y -qq nginx >/dev/null) || echo "nginx unavailable: no baseline" >&2
-fi
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
+. bench/lib.sh
+need go golang-go
+need curl curl
+need nginx nginx || echo "nginx unavailable: no baseline" >&2
 
 echo "building hookrig and the load driver..." >&2
-go build -o "$work/hookrig" ./cmd/hookrig
-go build -o "$work/refload" ./bench/refload
-H=$work/hookrig
-L=$work/refload
+go build -o "$tmp/hookrig" ./cmd/hookrig
+go build -o "$tmp/refload" ./bench/refload
+go build -o "$tmp/upstream" ./bench/upstream # for -free-port
+H=$tmp/hookrig
+L=$tmp/refload
 
-# start NAME ARGS...: runs a server, waits for its "listening on" line,
-# sets $url and remembers the pid.
-start() {
-	local name=$1
-	shift
-	"$@" >"$work/$name.out" 2>"$work/$name.err" &
-	pids+=($!)
-	pid=$!
-	for _ in $(seq 1 500); do
-		if url=$(grep -o 'http://[0-9.:]*' "$work/$name.out" 2>/dev/null | head -1) && [ -n "$url" ]; then
-			return
-		fi
-		sleep 0.01
-	done
-	echo "$name did not start: $(cat "$work/$name.err")" >&2
-	exit 1
+# The event payload and webhook body every driver sends (refload's own).
+printf '%s' '{"type":"invoice.paid","data":{"id":"in_1234567890","amount":4200,"currency":"eur","customer":"cus_0987654321"}}' >"$tmp/payload.json"
+
+# endpoint SENDER_URL URL: create an endpoint delivering to URL, print its id.
+endpoint() {
+	curl -sf -X POST -H 'Content-Type: application/json' -d "{\"url\":\"$2\",\"secret\":\"$SECRET\"}" "$1/v1/endpoints" |
+		grep -o '"id": *"[^"]*"' | head -1 | cut -d'"' -f4
 }
 
-stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
-
-nginx_start() {
-	local port
-	port=$("$L" freeport)
-	mkdir -p "$work/nginx"
-	cat >"$work/nginx/nginx.conf" <<CONF
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log;
-events { worker_connections 4096; }
-http {
-	access_log off;
-	client_body_temp_path $work/nginx/body;
-	proxy_temp_path $work/nginx/proxy;
-	fastcgi_temp_path $work/nginx/fastcgi;
-	uwsgi_temp_path $work/nginx/uwsgi;
-	scgi_temp_path $work/nginx/scgi;
-	keepalive_requests 1000000;
-	server { listen 127.0.0.1:$port; location / { return 200 '{}'; } }
-}
-CONF
-	nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" -g 'daemon off;' 2>>"$work/nginx/error.log" &
-	pids+=($!)
-	pid=$!
-	url=http://127.0.0.1:$port
-	for _ in $(seq 1 500); do
-		curl -s -o /dev/null "$url/" && return
-		sleep 0.01
-	done
-	echo "nginx did not start: $(cat "$work/nginx/error.log")" >&2
-	exit 1
+# hbench ARGS...: a closed-loop hookrig bench run; prints
+# "rate p50_ms p99_ms failed" like refload -tsv (rate: 2xx answers/s).
+hbench() {
+	"$H" bench "$@" --body "$tmp/payload.json" --quiet --output "$tmp/bench.json" >/dev/null
+	local f=$tmp/bench.json
+	awk -v r="$(json_num "$f" rate_achieved)" -v s="$(json_num "$f" success)" -v n="$(json_num "$f" requests)" \
+		-v p50="$(json_num "$f" p50)" -v p99="$(json_num "$f" p99)" \
+		'BEGIN {printf "%.0f %s %s %d\n", r * s, p50, p99, n * (1 - s) + 0.5}'
 }
 
 declare -A results
@@ -110,51 +74,49 @@ for run in $(seq 1 "$RUNS"); do
 	echo "round $run of $RUNS..." >&2
 
 	# 1. Ingest: the sender accepts but does not deliver.
-	start sender "$H" sender --listen 127.0.0.1:0 --data "$work/ingest-$run" --no-dispatch --quiet
-	spid=$pid surl=$url
-	ep=$("$L" endpoint -sender "$surl" -url http://127.0.0.1:9/hooks -secret $SECRET)
-	record ingest_single "$("$L" ingest -tsv -sender "$surl" -endpoint "$ep" -n "$N_SINGLE" -c 64 -batch 1)"
-	record ingest_batch "$("$L" ingest -tsv -sender "$surl" -endpoint "$ep" -n "$N_BATCH" -c 8 -batch 100)"
-	stop "$spid"
+	start sender "$H" sender --listen 127.0.0.1:0 --data "$tmp/ingest-$run" --no-dispatch --quiet
+	ep=$(endpoint "${url[sender]}" http://127.0.0.1:9/hooks)
+	record ingest_single "$(hbench "${url[sender]}" --ingest "$ep" --type invoice.paid --keys 100 --concurrency 64 --requests "$N_SINGLE")"
+	record ingest_batch "$("$L" ingest -tsv -sender "${url[sender]}" -endpoint "$ep" -n "$N_BATCH" -c 8 -batch 100)"
+	stop sender
 
 	# 2. End to end: sender (default policy) -> receiver with a journal.
-	start receiver "$H" receiver --listen 127.0.0.1:0 --secret $SECRET --journal "$work/receipts-$run.jsonl" --quiet
-	rpid=$pid rurl=$url
-	start sender "$H" sender --listen 127.0.0.1:0 --data "$work/e2e-$run" --quiet
-	spid=$pid surl=$url
-	ep=$("$L" endpoint -sender "$surl" -url "$rurl/hooks" -secret $SECRET)
-	record e2e "$("$L" e2e -tsv -sender "$surl" -endpoint "$ep" -n "$N_E2E" -c 4 -batch 100)"
-	stop "$spid"
+	start receiver "$H" receiver --listen 127.0.0.1:0 --secret $SECRET --journal "$tmp/receipts-$run.jsonl" --quiet
+	start sender "$H" sender --listen 127.0.0.1:0 --data "$tmp/e2e-$run" --quiet
+	ep=$(endpoint "${url[sender]}" "${url[receiver]}/hooks")
+	record e2e "$("$L" e2e -tsv -sender "${url[sender]}" -endpoint "$ep" -n "$N_E2E" -c 4 -batch 100)"
+	stop sender
 
 	# 3. Receiver alone, then nginx, same driver.
-	record receiver "$("$L" webhooks -tsv -url "$rurl/hooks" -secret $SECRET -n "$N_RECV" -c 64)"
-	stop "$rpid"
+	record receiver "$(hbench "${url[receiver]}/hooks" --secret $SECRET --concurrency 64 --requests "$N_RECV")"
+	stop receiver
 	if command -v nginx >/dev/null; then
-		nginx_start
-		npid=$pid
-		record nginx "$("$L" webhooks -tsv -url "$url/hooks" -secret $SECRET -n "$N_RECV" -c 64)"
-		stop "$npid"
+		port=$("$tmp/upstream" -free-port)
+		start_nginx nginx "$port" 1 "	keepalive_requests 1000000;
+	server { listen 127.0.0.1:$port; location / { return 200 '{}'; } }"
+		record nginx "$(hbench "${url[nginx]}/hooks" --secret $SECRET --concurrency 64 --requests "$N_RECV")"
+		stop nginx
 	fi
-	rm -rf "$work"/ingest-* "$work"/e2e-* "$work"/receipts-*
+	rm -rf "$tmp"/ingest-* "$tmp"/e2e-* "$tmp"/receipts-*
 done
 
-# median COLUMN KEY: the median of one column over the runs.
-median() {
-	local col=$1 key=$2
-	echo "${results[$key]}" | awk -v RS=' ' 'NF' | tr ' ' '\n' | paste - - - - | awk -v c="$col" '{print $c}' |
-		sort -g | awk '{v[NR]=$1} END {if (NR==0) {print "-"; exit} m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; print m}'
-}
+# column COL KEY: one column of KEY's results, one a line.
+column() { echo "${results[$2]}" | awk -v RS=' ' 'NF' | paste - - - - | awk -v c="$1" '{print $c}'; }
 row() { # key label target
-	printf "%-44s %10.0f /s   p50 %7.3f ms   p99 %7.3f ms   %s\n" "$2" "$(median 1 "$1")" "$(median 2 "$1")" "$(median 3 "$1")" "$3"
+	printf "%-44s %10.0f /s   p50 %7.3f ms   p99 %7.3f ms   %s\n" "$2" "$(column 1 "$1" | median)" \
+		"$(column 2 "$1" | median)" "$(column 3 "$1" | median)" "$3"
 }
 
 echo
 echo "hookrig reference servers, medians of $RUNS rounds ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(go version | cut -d' ' -f3))"
-row ingest_single "sender: accepted durably, single (c=64)" "target >= 5,000"
-row ingest_batch "sender: accepted durably, batch 100 (c=8)" "target >= 5,000"
-row e2e "end to end: delivered sender->receiver" "target >= 3,000 (latency: ingest requests)"
-row receiver "receiver: verified webhooks (c=64)" "target >= 15,000"
+row ingest_single "sender: accepted durably, single (c=64)" "target >= 5,000 (hookrig bench --ingest)"
+row ingest_batch "sender: accepted durably, batch 100 (c=8)" "target >= 5,000 (refload)"
+row e2e "end to end: delivered sender->receiver" "target >= 3,000 (refload; latency: ingest requests)"
+row receiver "receiver: verified webhooks (c=64)" "target >= 15,000 (hookrig bench --secret)"
 if [ -n "${results[nginx]:-}" ]; then
 	row nginx "nginx return 200, same driver (c=64)" "baseline"
-	awk -v a="$(median 1 receiver)" -v b="$(median 1 nginx)" 'BEGIN {printf "receiver / nginx: %.2f\n", a/b}'
+	awk -v a="$(column 1 receiver | median)" -v b="$(column 1 nginx | median)" 'BEGIN {printf "receiver / nginx: %.2f\n", a/b}'
 fi
+failed=0
+for k in "${!results[@]}"; do failed=$((failed + $(column 4 "$k" | awk '{s += $1} END {print s + 0}'))); done
+[ "$failed" = 0 ] || echo "WARNING: $failed events or requests failed (see above); the rates count only the ones that succeeded"

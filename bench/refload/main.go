@@ -1,12 +1,12 @@
-// Command refload drives the reference sender and receiver for
-// bench/reference.sh: it is a small, honest load driver, not a product
-// (`hookrig bench` is). Modes:
+// Command refload drives the reference sender for bench/reference.sh in
+// the two ways `hookrig bench` does not: ingest in batches (hookrig bench's
+// ingest mode posts one event per request) and end to end (ingest, then
+// wait until the sender reports every event delivered). It is a small,
+// honest load driver, not a product; everything else in that script is
+// measured with hookrig bench. Modes:
 //
 //	refload ingest   -sender URL -endpoint ID -n N -c C -batch B   events/s accepted durably
 //	refload e2e      -sender URL -endpoint ID -n N -c C -batch B   events/s delivered end to end
-//	refload webhooks -url URL -secret whsec_... -n N -c C          signed requests/s a receiver takes
-//	refload endpoint -sender URL -url URL -secret whsec_...        creates an endpoint, prints its id
-//	refload freeport                                               prints a free loopback port
 //
 // Each load mode prints one JSON line with the rate and request latency
 // (p50, p99), or with -tsv the line "rate p50_ms p99_ms failed".
@@ -19,7 +19,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -28,8 +27,6 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
-
-	"github.com/hookrig/hookrig/reference/webhook"
 )
 
 type result struct {
@@ -38,7 +35,7 @@ type result struct {
 	OK       int64   `json:"ok"`
 	Failed   int64   `json:"failed"`
 	Seconds  float64 `json:"seconds"`
-	Rate     float64 `json:"rate"` // per second: events accepted, delivered, or requests verified
+	Rate     float64 `json:"rate"` // per second: events accepted or delivered
 	P50ms    float64 `json:"p50_ms"`
 	P99ms    float64 `json:"p99_ms"`
 	Requests int64   `json:"requests"`
@@ -46,16 +43,14 @@ type result struct {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: refload ingest|e2e|webhooks [flags]")
+		fmt.Fprintln(os.Stderr, "usage: refload ingest|e2e [flags]")
 		os.Exit(2)
 	}
 	mode := os.Args[1]
 	fs := flag.NewFlagSet(mode, flag.ExitOnError)
 	sender := fs.String("sender", "", "sender base URL")
 	endpoint := fs.String("endpoint", "", "endpoint id at the sender")
-	url := fs.String("url", "", "webhook URL (webhooks mode)")
-	secret := fs.String("secret", "", "signing secret (webhooks mode)")
-	n := fs.Int("n", 20000, "events or requests")
+	n := fs.Int("n", 20000, "events")
 	c := fs.Int("c", 32, "concurrent clients")
 	batch := fs.Int("batch", 1, "events per ingest request")
 	timeout := fs.Duration("timeout", 5*time.Minute, "give up after")
@@ -72,18 +67,6 @@ func main() {
 		res, err = ingest(ctx, client, *sender, *endpoint, *n, *c, *batch)
 	case "e2e":
 		res, err = e2e(ctx, client, *sender, *endpoint, *n, *c, *batch)
-	case "webhooks":
-		res, err = webhooks(ctx, client, *url, *secret, *n, *c)
-	case "endpoint":
-		err = createEndpoint(ctx, client, *sender, *url, *secret)
-		if err == nil {
-			return
-		}
-	case "freeport":
-		err = freePort()
-		if err == nil {
-			return
-		}
 	default:
 		err = fmt.Errorf("unknown mode %q", mode)
 	}
@@ -100,33 +83,6 @@ func main() {
 		return
 	}
 	json.NewEncoder(os.Stdout).Encode(res)
-}
-
-func createEndpoint(ctx context.Context, client *http.Client, sender, url, secret string) error {
-	body, _ := json.Marshal(map[string]string{"url": url, "secret": secret})
-	req, _ := http.NewRequestWithContext(ctx, "POST", sender+"/v1/endpoints", bytes.NewReader(body))
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	var ep struct{ ID, Error string }
-	json.NewDecoder(resp.Body).Decode(&ep)
-	if resp.StatusCode != http.StatusCreated {
-		return fmt.Errorf("create endpoint: %d %s", resp.StatusCode, ep.Error)
-	}
-	fmt.Println(ep.ID)
-	return nil
-}
-
-func freePort() error {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	defer ln.Close()
-	fmt.Println(ln.Addr().(*net.TCPAddr).Port)
-	return nil
 }
 
 // run calls do(i) for i in [0, jobs) from c goroutines, timing each call.
@@ -164,13 +120,10 @@ func run(ctx context.Context, jobs, c int, do func(i int) error) (ok, failed int
 	return okN.Load(), failN.Load(), h, time.Since(start)
 }
 
-func post(ctx context.Context, client *http.Client, url string, body []byte, header http.Header) (int, error) {
+func post(ctx context.Context, client *http.Client, url string, body []byte) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body))
 	if err != nil {
 		return 0, err
-	}
-	for k, v := range header {
-		req.Header[k] = v
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := client.Do(req)
@@ -210,7 +163,7 @@ func ingestBody(endpoint string, i, batch int) []byte {
 func ingest(ctx context.Context, client *http.Client, sender, endpoint string, n, c, batch int) (result, error) {
 	requests := (n + batch - 1) / batch
 	ok, failed, h, elapsed := run(ctx, requests, c, func(i int) error {
-		_, err := post(ctx, client, sender+"/v1/events", ingestBody(endpoint, i, batch), nil)
+		_, err := post(ctx, client, sender+"/v1/events", ingestBody(endpoint, i, batch))
 		return err
 	})
 	return result{N: int64(requests * batch), OK: ok * int64(batch), Failed: failed * int64(batch), Requests: ok + failed,
@@ -265,26 +218,6 @@ func e2e(ctx context.Context, client *http.Client, sender, endpoint string, n, c
 	elapsed := time.Since(start)
 	res.Seconds, res.Rate = elapsed.Seconds(), float64(res.OK)/elapsed.Seconds()
 	return res, nil
-}
-
-// webhooks sends n signed webhooks, each with its own id, and counts the
-// 2xx answers.
-func webhooks(ctx context.Context, client *http.Client, url, secret string, n, c int) (result, error) {
-	signer, err := webhook.NewSigner(secret)
-	if err != nil {
-		return result{}, err
-	}
-	run0 := strconv.FormatInt(time.Now().UnixNano(), 36)
-	body := []byte(payload)
-	ok, failed, h, elapsed := run(ctx, n, c, func(i int) error {
-		hd := http.Header{}
-		signer.SetHeaders(hd, "msg_"+run0+"_"+strconv.Itoa(i), time.Now(), body)
-		hd.Set(webhook.HeaderAttempt, "1")
-		_, err := post(ctx, client, url, body, hd)
-		return err
-	})
-	return result{N: int64(n), OK: ok, Failed: failed, Requests: ok + failed, Seconds: elapsed.Seconds(),
-		Rate: float64(ok) / elapsed.Seconds(), P50ms: ms(h, 50), P99ms: ms(h, 99)}, nil
 }
 
 func ms(h *hdrhistogram.Histogram, q float64) float64 {
