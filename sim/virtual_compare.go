@@ -191,6 +191,18 @@ func fastCluster(r *Result) (fast, total int64, err error) {
 	return fast, h.TotalCount(), nil
 }
 
+// Undelayed reports whether a delivery latency of ms milliseconds lies
+// among r's undelayed deliveries (the fast cluster BaseLatency reads):
+// a percentile there measures the machine's scheduling noise, not what a
+// policy or a fault did.
+func Undelayed(r *Result, ms float64) bool {
+	h, err := r.DeliveryHistogram()
+	if err != nil || h.TotalCount() == 0 {
+		return false
+	}
+	return ms*1000 <= float64(20*h.ValueAtQuantile(10))
+}
+
 // fastQuantile is the q-quantile of r's fast deliveries.
 func fastQuantile(r *Result, q float64) (time.Duration, error) {
 	fast, _, err := fastCluster(r)

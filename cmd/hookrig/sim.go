@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -213,6 +214,12 @@ func writeComparison(w io.Writer, s *scenarios.Scenario, live, virtual *sim.Resu
 		verdict = "DIFFER  see the rows marked DIFFERS"
 	}
 	fmt.Fprintf(w, "\n%s\n", verdict)
+	for _, r := range rows {
+		if !r.OK && strings.HasPrefix(r.Metric, "delivery.") && sim.Undelayed(live, r.Live) {
+			fmt.Fprintf(w, "note: the live %s (%s ms) is among the deliveries nothing delayed: it measures this machine's scheduling noise (GC, other processes), which the model does not reproduce, not what the policy or the faults did\n",
+				strings.TrimSuffix(r.Metric, " (ms)"), strconv.FormatFloat(r.Live, 'g', 4, 64))
+		}
+	}
 	fmt.Fprintf(w, "assertions: live %s, virtual %s\n", passText(live), passText(virtual))
 	fmt.Fprintf(w, "live took %s; virtual %s (%s× real time), trace %s\n", live.WallTime.Round(time.Millisecond),
 		virtual.WallTime.Round(time.Millisecond), trimRatio(virtual.SpeedUp), virtual.TraceHash)
