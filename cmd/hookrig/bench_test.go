@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -35,10 +34,7 @@ func newBenchTarget(t *testing.T, onHit func(n int64)) *benchTarget {
 }
 
 func runBenchCLI(ctx context.Context, args ...string) (code int, stdout, stderr string) {
-	var out, errb bytes.Buffer
-	e := newEnv(strings.NewReader(""), &out, &errb, func(string) string { return "" })
-	code = run(ctx, append([]string{"bench"}, args...), e)
-	return code, out.String(), errb.String()
+	return runOnce(ctx, "", append([]string{"bench"}, args...)...)
 }
 
 func TestBenchBadInputIsRefusedBeforeAnyRequest(t *testing.T) {

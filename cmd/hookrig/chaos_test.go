@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -12,27 +10,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 )
-
-// lockedBuffer is a stderr the command and the test can share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func TestChaosCommand(t *testing.T) {
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
@@ -40,37 +19,17 @@ func TestChaosCommand(t *testing.T) {
 	rules := filepath.Join(t.TempDir(), "rules.yaml")
 	os.WriteFile(rules, []byte("rules:\n  - {name: teapot, match: 'header(\"x-chaos\") == \"1\"', fault: {type: status, code: 418}}\n"), 0o644)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	outR, outW := io.Pipe()
-	stderr := &lockedBuffer{}
-	e := newEnv(strings.NewReader(""), outW, stderr, func(k string) string {
+	token := func(k string) string {
 		if k == "HOOKRIG_CONTROL_TOKEN" {
 			return "tok"
 		}
 		return ""
-	})
-	code := make(chan int, 1)
-	go func() {
-		code <- run(ctx, []string{"chaos", "--upstream", up.URL, "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0", "--rules", rules, "--seed", "7"}, e)
-		outW.Close()
-	}()
-	sc := bufio.NewScanner(outR)
-	var lines []string
-	for len(lines) < 2 && sc.Scan() {
-		lines = append(lines, sc.Text())
 	}
-	go io.Copy(io.Discard, outR)
-	if len(lines) < 2 {
-		t.Fatalf("output %q; exit %d; stderr %s", lines, <-code, stderr)
-	}
-	proxyURL, ok := strings.CutPrefix(lines[0], "chaos listening on ")
-	if !ok || !strings.HasPrefix(proxyURL, "http://127.0.0.1:") {
-		t.Fatalf("first line %q", lines[0])
-	}
-	m := regexp.MustCompile(`control (http://127\.0\.0\.1:\d+) · seed 7 · 1 rules`).FindStringSubmatch(lines[1])
+	s := startServer(t, token, 2, "chaos", "--upstream", up.URL, "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0", "--rules", rules, "--seed", "7")
+	proxyURL := s.url
+	m := regexp.MustCompile(`control (http://127\.0\.0\.1:\d+) · seed 7 · 1 rules`).FindStringSubmatch(s.lines[1])
 	if m == nil {
-		t.Fatalf("second line %q", lines[1])
+		t.Fatalf("second line %q", s.lines[1])
 	}
 	control := m[1]
 
@@ -102,10 +61,7 @@ func TestChaosCommand(t *testing.T) {
 		t.Errorf("stats %+v", stats)
 	}
 
-	cancel()
-	if c := <-code; c != exitOK {
-		t.Errorf("exit %d after cancel; stderr %s", c, stderr)
-	}
+	s.stop(t)
 }
 
 func TestChaosCommandBadInput(t *testing.T) {
@@ -122,10 +78,8 @@ func TestChaosCommandBadInput(t *testing.T) {
 		{[]string{"chaos", "--upstream", "http://127.0.0.1:1", "--rules", filepath.Join(dir, "missing.yaml")}, "no such file"},
 	}
 	for _, c := range cases {
-		var stderr bytes.Buffer
-		e := newEnv(strings.NewReader(""), io.Discard, &stderr, func(string) string { return "" })
-		if code := run(context.Background(), c.args, e); code != exitError || !strings.Contains(stderr.String(), c.want) {
-			t.Errorf("%v: exit %d, stderr %q, want %q", c.args, code, stderr.String(), c.want)
+		if code, _, stderr := runOnce(context.Background(), "", c.args...); code != exitError || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q, want %q", c.args, code, stderr, c.want)
 		}
 	}
 }

@@ -50,10 +50,7 @@ func reportFixture(t *testing.T, dir string, i0, n int) (string, []byte) {
 
 func runReport(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	e := newEnv(strings.NewReader(stdin), &out, &errb, func(string) string { return "" })
-	code := run(context.Background(), append([]string{"report"}, args...), e)
-	return code, out.String(), errb.String()
+	return runOnce(context.Background(), stdin, append([]string{"report"}, args...)...)
 }
 
 func TestReportCommandRoundTripsJSON(t *testing.T) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"encoding/xml"
@@ -46,10 +45,7 @@ func writeScenario(t *testing.T, name, text string) string {
 
 func runCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	e := newEnv(strings.NewReader(""), &out, &errb, func(string) string { return "" })
-	code := run(context.Background(), args, e)
-	return code, out.String(), errb.String()
+	return runOnce(context.Background(), "", args...)
 }
 
 func TestRunPassesWithJSONReport(t *testing.T) {

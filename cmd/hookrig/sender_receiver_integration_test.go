@@ -200,7 +200,7 @@ func startBinary(t *testing.T, ctx context.Context, bin string, args ...string) 
 		t.Fatal(err)
 	}
 	b := &binary{cmd: cmd}
-	cmd.Stderr = &senderLog{} // a locked buffer: the process writes while the test may read
+	cmd.Stderr = &syncBuffer{} // the process writes while the test may read
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -208,12 +208,12 @@ func startBinary(t *testing.T, ctx context.Context, bin string, args ...string) 
 		cmd.Process.Kill()
 		cmd.Wait()
 		if t.Failed() {
-			t.Logf("%s stderr:\n%s", args[0], cmd.Stderr.(*senderLog))
+			t.Logf("%s stderr:\n%s", args[0], cmd.Stderr.(*syncBuffer))
 		}
 	})
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
-		t.Fatalf("%s: no address line: %v; stderr: %s", args[0], err, cmd.Stderr.(*senderLog))
+		t.Fatalf("%s: no address line: %v; stderr: %s", args[0], err, cmd.Stderr.(*syncBuffer))
 	}
 	go io.Copy(io.Discard, stdout)
 	_, url, ok := strings.Cut(strings.TrimSpace(line), " listening on ")
@@ -231,7 +231,7 @@ func (b *binary) stop(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := b.cmd.Wait(); err != nil {
-		t.Fatalf("%s exited with %v; stderr: %s", b.cmd.Args[1], err, b.cmd.Stderr.(*senderLog))
+		t.Fatalf("%s exited with %v; stderr: %s", b.cmd.Args[1], err, b.cmd.Stderr.(*syncBuffer))
 	}
 }
 

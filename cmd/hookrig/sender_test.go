@@ -1,57 +1,18 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 )
 
-// senderLog is a buffer the command's logger and the test share.
-type senderLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *senderLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *senderLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 func TestSenderCommand(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	outR, outW := io.Pipe()
-	logs := &senderLog{}
-	e := newEnv(strings.NewReader(""), outW, logs, func(string) string { return "" })
-	code := make(chan int, 1)
-	go func() {
-		code <- run(ctx, []string{"sender", "--listen", "127.0.0.1:0", "--data", dir, "--no-dispatch", "--schedule", "svix"}, e)
-		outW.Close()
-	}()
-	sc := bufio.NewScanner(outR)
-	if !sc.Scan() {
-		t.Fatalf("no address line; exit %d, stderr: %s", <-code, logs)
-	}
-	go io.Copy(io.Discard, outR)
-	url, ok := strings.CutPrefix(sc.Text(), "sender listening on ")
-	if !ok || !strings.HasPrefix(url, "http://127.0.0.1:") {
-		t.Fatalf("first line %q", sc.Text())
-	}
+	s := startServer(t, nil, 1, "sender", "--listen", "127.0.0.1:0", "--data", dir, "--no-dispatch", "--schedule", "svix")
+	url := s.url
 	post := func(path, body string) map[string]any {
 		resp, err := http.Post(url+path, "application/json", strings.NewReader(body))
 		if err != nil {
@@ -71,11 +32,8 @@ func TestSenderCommand(t *testing.T) {
 		t.Fatalf("--schedule svix gave %v, max_attempts %v (want 0: one attempt per entry)", sched, max)
 	}
 	post("/v1/events", `{"endpoint": "`+ep["id"].(string)+`", "type": "a", "payload": {}}`)
-	cancel()
-	if c := <-code; c != exitOK {
-		t.Fatalf("exit %d, stderr %s", c, logs)
-	}
-	if !strings.Contains(logs.String(), "accepted=1") || !strings.Contains(logs.String(), "pending=1") {
+	s.stop(t)
+	if logs := s.stderr.String(); !strings.Contains(logs, "accepted=1") || !strings.Contains(logs, "pending=1") {
 		t.Fatalf("shutdown log: %s", logs)
 	}
 }
@@ -96,11 +54,8 @@ func TestSenderCommandErrors(t *testing.T) {
 		{[]string{"extra"}, "unknown command"},
 	}
 	for _, c := range cases {
-		var out bytes.Buffer
-		logs := &senderLog{}
-		e := newEnv(strings.NewReader(""), &out, logs, func(string) string { return "" })
 		args := append([]string{"sender", "--listen", "127.0.0.1:0", "--data", t.TempDir()}, c.args...)
-		if got := run(context.Background(), args, e); got != exitError || !strings.Contains(logs.String(), c.want) {
+		if got, _, logs := runOnce(context.Background(), "", args...); got != exitError || !strings.Contains(logs, c.want) {
 			t.Errorf("%v: exit %d, stderr %q, want exit %d mentioning %q", c.args, got, logs, exitError, c.want)
 		}
 	}
