@@ -37,13 +37,15 @@ type Model struct {
 	Restart time.Duration
 }
 
-// DefaultModel returns the calibrated constants.
-//
-// Calibration (go test ./sim -run TestAgreement -v prints both sides):
-// fsync-bound commits dominate a live delivery's latency, so Commit is
-// what lines up p50 and p99; Network and ReceiverAck are small next to it
-// but set the duration of each attempt, which a timeout or a Retry-After
-// is measured against.
+// DefaultModel returns the constants measured on this project's 2-core
+// machine, quiet. Commit: a bbolt write transaction with fsync, as the
+// outbox opens it, timed 2000 times (169 µs p10, 205 µs p50, 286 µs p90,
+// 427 µs p99: a lognormal of median 220 µs and sigma 0.3 fits). The hops
+// (Ingest, Network, ReceiverAck) make an undelayed delivery take what it
+// takes live — two commits and two hops, about 0.75 ms at the median
+// (hookrig run baseline, quiet: 0.75–1.0 ms); they also set how long each
+// attempt lasts, which timeouts and Retry-After are measured against. On
+// a slower or busier machine scale them (Scaled, CalibrateModel).
 func DefaultModel() Model {
 	return Model{
 		Ingest:         150 * time.Microsecond,
