@@ -53,7 +53,7 @@ type live struct {
 	rules      []chaos.RuleSpec // Rules(s): windows relative to t0
 	downs      []FaultWindow    // the timeline's down windows, for refused attempts
 	host       *senderHost
-	deliverTo  string // the URL the sender delivers to (on the proxy)
+	deliverTo  string         // the URL the sender delivers to (on the proxy)
 	loadCfg    loadgen.Config // checked in setup, run from t0
 	pacer      *loadgen.SequencePacer
 	journal    *journalReader // the user's endpoint's receipts, if given
