@@ -40,8 +40,10 @@ const otherReasons = "(other reasons)"
 // Checker joins a run's records into a Result. Feed it records in any
 // order and from any goroutine, as they happen or after the drain; then
 // call Result. It keeps about 120 bytes per event (its state, its id and
-// the index entry) and three counters per second of the run, never the
-// records themselves.
+// the index entry), three counters per second of the run and attempts per
+// 10 ms (400 bytes a second, for the retry storm after a fault window,
+// whose close need not fall on a whole second), never the records
+// themselves.
 type Checker struct {
 	mu    sync.Mutex
 	start time.Time
@@ -58,6 +60,9 @@ type Checker struct {
 	reasons names[uint16]
 
 	perSec []secCounts
+	// perTick counts attempts per herdTick: the herd is measured over 1 s
+	// windows that start at a fault window's close, wherever it falls.
+	perTick []uint32
 
 	receipts       Receipts // Unexpected is worked out in Result
 	noIDReceipts   int64
@@ -187,8 +192,10 @@ func (c *Checker) Attempt(a AttemptRec) {
 // attempt records a at event position i (-1: the attempt carried no id).
 func (c *Checker) attempt(i int32, a *AttemptRec) {
 	failed := a.Failed()
-	s := c.second(c.offset(a.At))
+	off := c.offset(a.At)
+	s := c.second(off)
 	s.attempted++
+	*c.tick(off)++
 	if failed {
 		s.failed++
 	}
@@ -483,6 +490,16 @@ func (c *Checker) second(off int64) *secCounts {
 		c.perSec = append(c.perSec, secCounts{})
 	}
 	return &c.perSec[s]
+}
+
+// tick returns the attempt counter of the herdTick holding offset off
+// (within the timeline's bound, as second).
+func (c *Checker) tick(off int64) *uint32 {
+	k := min(off/int64(herdTick), maxTimelineSeconds*ticksPerSecond-1)
+	for int64(len(c.perTick)) <= k {
+		c.perTick = append(c.perTick, 0)
+	}
+	return &c.perTick[k]
 }
 
 // Result works out the guarantees from everything recorded so far. It
@@ -884,7 +901,8 @@ func (w *resultWork) result() *Result {
 	}
 	span := max(int64(math.Ceil(run.End.Seconds())), int64(len(c.perSec)), int64(len(w.delivered)))
 	span = min(span, maxTimelineSeconds)
-	res.Faults = faultResults(run.Faults, attempted, failed, span)
+	ws := asRecorded(run.Faults)
+	res.Faults = faultResults(ws, afterSeries(ws, c.perTick, span), attempted, failed, span)
 	res.Herd = worstHerd(res.Faults)
 	res.Timeline = buildTimeline(span, accepted, attempted, w.delivered, failed)
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -436,7 +437,8 @@ func syntheticShard(seed uint64, n int, keep func(i int) bool) (feed, RunInfo) {
 		Scenario: "synthetic", Mode: ModeVirtual, Seed: seed, TraceHash: "abc123",
 		LoadEnd: 40 * time.Second, End: 55 * time.Second,
 		Phases: []PhaseWindow{{"warmup", 0, 20 * time.Second}, {"steady", 20 * time.Second, 40 * time.Second}},
-		Faults: []FaultWindow{{Rule: "outage", Fault: "refuse", Start: 10 * time.Second, End: 20 * time.Second}},
+		Faults: []FaultWindow{{Rule: "outage", Fault: "refuse", Start: 10 * time.Second, End: 20 * time.Second},
+			{Rule: "blip", Fault: "status", Start: 30500 * time.Millisecond, End: 33250 * time.Millisecond}},
 	}
 	return all, run
 }
@@ -526,8 +528,16 @@ func TestThunderingHerdAfterFaultWindow(t *testing.T) {
 	}
 	run := RunInfo{End: 30 * time.Second, Faults: []FaultWindow{{Rule: "down", Fault: "refuse", Start: 10 * time.Second, End: 20 * time.Second}}}
 	r := f.check(t, run)
-	want := FaultResult{Rule: "down", Fault: "refuse", StartS: 10, EndS: 20, RateBefore: 10, PeakRateAfter: 80, PeakAtS: 20, HerdRatio: 8}
-	if len(r.Faults) != 1 || r.Faults[0] != want {
+	// Per 100 ms after the close: the 80 in the first step of second
+	// 20, the 30 in that of 21, then 10 a second.
+	after := make([]int64, 100)
+	after[0], after[10] = 80, 30
+	for j := 20; j < 100; j += 10 {
+		after[j] = 10
+	}
+	want := FaultResult{Rule: "down", Fault: "refuse", StartS: 10, EndS: 20, RateBefore: 10, PeakRateAfter: 80, PeakAtS: 20, HerdRatio: 8,
+		AfterAttempts: after}
+	if len(r.Faults) != 1 || !reflect.DeepEqual(r.Faults[0], want) {
 		t.Fatalf("faults = %+v, want %+v", r.Faults, want)
 	}
 	if r.Herd != (Herd{PeakRate: 80, Ratio: 8, Rule: "down"}) {
@@ -610,4 +620,77 @@ func BenchmarkChecker(b *testing.B) {
 		c.Receipt(ok(ids[i], acc+time.Second))
 	}
 	c.Result(RunInfo{End: time.Duration(b.N) * time.Millisecond})
+}
+
+// A window that closes mid-second (3.25 s): the storm right after it falls
+// in second 3, which also holds the end of the window. Measured from whole
+// seconds after the close it was missed (second 4 holds only the steady
+// 10); measured over 1 s windows from the close it is found.
+func TestHerdAfterAWindowClosingMidSecond(t *testing.T) {
+	var f feed
+	n := 0
+	add := func(from time.Duration, count int, every time.Duration) {
+		for j := range count {
+			f.attempt(AttemptRec{ID: id(n), At: at(from + time.Duration(j)*every), Status: 200})
+			n++
+		}
+	}
+	add(0, 10, 10*time.Millisecond)                    // 10 in second 0: the rate before
+	add(3*time.Second, 5, 40*time.Millisecond)         // 5 failing while still open, 3.00-3.16 s
+	add(3250*time.Millisecond, 60, 3*time.Millisecond) // the storm: 60 in 3.250-3.427 s
+	for s := 4; s < 8; s++ {
+		add(time.Duration(s)*time.Second, 10, 10*time.Millisecond) // then 10/s, early in each second
+	}
+	run := RunInfo{End: 8 * time.Second, Faults: []FaultWindow{{Rule: "down", Fault: "refuse", Start: time.Second, End: 3250 * time.Millisecond}}}
+	fr := f.check(t, run).Faults[0]
+	// [3.25, 4.25) holds the storm and second 4's ten; no later window holds more.
+	if fr.PeakRateAfter != 70 || fr.PeakAtS != 3.25 || fr.RateBefore != 10 || fr.HerdRatio != 7 {
+		t.Errorf("peak %v at %v s, rate before %v, herd %v; want 70 at 3.25 s, 10, 7", fr.PeakRateAfter, fr.PeakAtS, fr.RateBefore, fr.HerdRatio)
+	}
+	// 47 steps of 100 ms from 3.25 s to the run's end at 8 s: the storm
+	// in the first two, each second's ten across the steps either side
+	// of the second's start (4.00-4.04 s in [3.95, 4.05), 4.05-4.09 s in
+	// the next).
+	want := make([]int64, 47)
+	want[0], want[1] = 34, 26
+	for j := 7; j < 47; j += 10 {
+		want[j], want[j+1] = 5, 5
+	}
+	if !reflect.DeepEqual(fr.AfterAttempts, want) {
+		t.Errorf("after = %v\nwant    %v", fr.AfterAttempts, want)
+	}
+}
+
+// A storm later than the first 10 s after the close is still found, in
+// the whole seconds of the timeline; and a window that closes less than a
+// second before the next opens is still measured over one second.
+func TestHerdLaterStormAndShortGap(t *testing.T) {
+	var f feed
+	n := 0
+	add := func(from time.Duration, count int) {
+		for j := range count {
+			f.attempt(AttemptRec{ID: id(n), At: at(from + time.Duration(j)*time.Millisecond), Status: 200})
+			n++
+		}
+	}
+	add(0, 4)
+	add(3300*time.Millisecond, 20) // after "down", in its first second
+	add(15*time.Second, 50)        // after "down", 11.75 s after its close
+	add(21500*time.Millisecond, 9) // after "blip", which is followed 0.4 s later by "again"
+	run := RunInfo{End: 30 * time.Second, Faults: []FaultWindow{
+		{Rule: "down", Fault: "refuse", Start: time.Second, End: 3250 * time.Millisecond},
+		{Rule: "blip", Fault: "status", Start: 20 * time.Second, End: 21600 * time.Millisecond},
+		{Rule: "again", Fault: "status", Start: 22 * time.Second, End: 23 * time.Second},
+	}}
+	r := f.check(t, run)
+	down, blip := r.Faults[0], r.Faults[1]
+	if down.PeakRateAfter != 50 || down.PeakAtS != 15 || len(down.AfterAttempts) != 100 {
+		t.Errorf("down: peak %v at %v s over %d steps; want 50 at 15 s over 100", down.PeakRateAfter, down.PeakAtS, len(down.AfterAttempts))
+	}
+	if blip.PeakRateAfter != 0 || blip.PeakAtS != 21.6 || len(blip.AfterAttempts) != 10 {
+		t.Errorf("blip: peak %v at %v s over %d steps; want 0 at 21.6 s over 10", blip.PeakRateAfter, blip.PeakAtS, len(blip.AfterAttempts))
+	}
+	if r.Herd.Rule != "down" || r.Herd.PeakRate != 50 {
+		t.Errorf("herd = %+v", r.Herd)
+	}
 }

@@ -254,11 +254,12 @@ func (m *merger) faults(results []*Result) []FaultResult {
 		for i, f := range first {
 			ws[i] = FaultWindow{Rule: f.Rule, Fault: f.Fault, Start: secondsToDuration(f.StartS), End: secondsToDuration(f.EndS)}
 		}
-		return faultResults(ws, t.Attempted, t.Failed, int64(len(t.Attempted)))
+		return faultResults(ws, m.afterSums(results), t.Attempted, t.Failed, int64(len(t.Attempted)))
 	}
+	after := m.afterSums(results)
 	out := make([]FaultResult, len(first))
 	for i, f := range first {
-		fr := FaultResult{Rule: f.Rule, Fault: f.Fault, StartS: f.StartS, EndS: f.EndS, PeakIsUpperBound: true}
+		fr := FaultResult{Rule: f.Rule, Fault: f.Fault, StartS: f.StartS, EndS: f.EndS, AfterAttempts: after[i], PeakIsUpperBound: true}
 		for _, r := range results {
 			g := r.Faults[i]
 			fr.Attempts += g.Attempts
@@ -272,6 +273,24 @@ func (m *merger) faults(results []*Result) []FaultResult {
 			fr.HerdRatio = round3(fr.PeakRateAfter / fr.RateBefore)
 		}
 		out[i] = fr
+	}
+	return out
+}
+
+// afterSums adds up the runs' attempts per herdStep after each window
+// (a shorter series, from a run that ended sooner, had none past its end).
+func (m *merger) afterSums(results []*Result) [][]int64 {
+	out := make([][]int64, len(results[0].Faults))
+	for i := range out {
+		for _, r := range results {
+			a := r.Faults[i].AfterAttempts
+			for len(out[i]) < len(a) {
+				out[i] = append(out[i], 0)
+			}
+			for j, n := range a {
+				out[i][j] += n
+			}
+		}
 	}
 	return out
 }

@@ -180,14 +180,21 @@ type FaultResult struct {
 	Attempts int64 `json:"attempts"`
 	Failed   int64 `json:"failed"`
 	// RateBefore is the mean attempts/s in the minute (at most the
-	// window's length) before it opened; PeakRateAfter the highest
-	// attempts in one second from its close until the next window opens
-	// or the run ends, at PeakAtS; HerdRatio = PeakRateAfter / RateBefore
-	// (0 when RateBefore is 0).
+	// window's length) before it opened; PeakRateAfter the most attempts
+	// in a 1 s window after its close, until the next window opens or the
+	// run ends, that window starting at PeakAtS: 1 s windows starting
+	// every 100 ms from the close (rounded up to 10 ms) over the first
+	// 10 s, then whole seconds of the timeline; HerdRatio = PeakRateAfter
+	// / RateBefore (0 when RateBefore is 0).
 	RateBefore    float64 `json:"rate_before"`
 	PeakRateAfter float64 `json:"peak_rate_after"`
 	PeakAtS       float64 `json:"peak_at_s"`
 	HerdRatio     float64 `json:"herd_ratio"`
+	// AfterAttempts counts attempts per 100 ms from the close (rounded
+	// up to 10 ms), for 10 s or until the next window opens or the run
+	// ends (at least 1 s): what the sliding windows are taken over, kept
+	// so that merged results find the peak exactly.
+	AfterAttempts []int64 `json:"after_attempts"`
 	// PeakIsUpperBound is set on merged results whose timeline was too
 	// coarse to re-derive the peak: it is then the sum of the shards'
 	// peaks.
