@@ -16,16 +16,13 @@ import (
 
 	"github.com/hookrig/hookrig/scenarios"
 	"github.com/hookrig/hookrig/sim"
-	"github.com/hookrig/hookrig/sim/report"
 )
 
 type runOptions struct {
-	format, out                 string
+	scenarioFlags
 	receiver, receipts, trigger string
 	secret, proxy, data         string
-	keep, quiet, verbose        bool
-	seed                        uint64
-	drain                       time.Duration
+	keep, verbose               bool
 }
 
 // newRunCmd runs a scenario live and prints its delivery-guarantee report.
@@ -65,9 +62,8 @@ be done (bad scenario, port in use, interrupted).
 			return runScenario(cmd, e, name, o)
 		},
 	}
+	o.register(cmd)
 	f := cmd.Flags()
-	f.StringVarP(&o.format, "report", "r", string(report.Text), "report format: text, json, junit or html")
-	f.StringVarP(&o.out, "out", "o", "", "write the report to `FILE` instead of stdout")
 	f.StringVar(&o.receiver, "receiver", "", "your endpoint's `URL`, put behind the chaos proxy instead of the reference receiver")
 	f.StringVar(&o.receipts, "receipts", "", "with --receiver: `URL` of your endpoint's journal in the reference receiver's GET /v1/receipts format, to catch webhooks acknowledged and then dropped")
 	f.StringVar(&o.trigger, "trigger", "", "drive your own sender: an HTTP request template per event, inline or @file (see above)")
@@ -75,9 +71,6 @@ be done (bad scenario, port in use, interrupted).
 	f.StringVar(&o.proxy, "proxy", "", "`address` for the chaos proxy (default 127.0.0.1 and a free port); fix it to point your sender at it")
 	f.StringVar(&o.data, "data", "", "`directory` for the sender's outbox and the receiver's journal (default: a temporary one)")
 	f.BoolVar(&o.keep, "keep", false, "keep the data directory (outbox.db, receipts.jsonl) after the run")
-	f.Uint64Var(&o.seed, "seed", 0, "seed for the fault draws, jitter and load (default: the scenario's)")
-	f.DurationVar(&o.drain, "drain", 0, "override the scenario's drain.timeout")
-	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress on stderr, only errors")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log what the sender, proxy and receiver do (to stderr)")
 	return cmd
 }
@@ -86,26 +79,9 @@ func runScenario(cmd *cobra.Command, e *env, name string, o runOptions) error {
 	fail := func(format string, args ...any) error {
 		return &exitCodeError{exitError, fmt.Errorf("run: "+format, args...)}
 	}
-	format, err := report.ParseFormat(o.format)
+	s, format, err := o.open(cmd, "run", name)
 	if err != nil {
-		return fail("--report: %w", err)
-	}
-	s, err := scenarios.Open(name)
-	if err != nil {
-		var es scenarios.Errors
-		if errors.As(err, &es) {
-			return fail("%s is not a valid scenario:\n%w", name, err)
-		}
-		return fail("%w", err)
-	}
-	if cmd.Flags().Changed("seed") {
-		s.Seed = o.seed
-	}
-	if cmd.Flags().Changed("drain") {
-		if o.drain <= 0 {
-			return fail("--drain %s: expected a positive duration", o.drain)
-		}
-		s.Drain.Timeout = o.drain
+		return err
 	}
 	opts := sim.Options{
 		ReceiverURL: o.receiver,

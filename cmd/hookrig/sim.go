@@ -18,10 +18,8 @@ import (
 )
 
 type simOptions struct {
-	format, out    string
-	seed           uint64
-	drain          time.Duration
-	compare, quiet bool
+	scenarioFlags
+	compare bool
 }
 
 // newSimCmd runs a scenario in virtual time.
@@ -65,13 +63,9 @@ exercise).`,
 			return simScenario(cmd, e, name, o)
 		},
 	}
+	o.register(cmd)
 	f := cmd.Flags()
-	f.StringVarP(&o.format, "report", "r", string(report.Text), "report format: text, json, junit or html")
-	f.StringVarP(&o.out, "out", "o", "", "write the report to `FILE` instead of stdout")
-	f.Uint64Var(&o.seed, "seed", 0, "seed for the fault draws, jitter and load (default: the scenario's)")
-	f.DurationVar(&o.drain, "drain", 0, "override the scenario's drain.timeout")
 	f.BoolVar(&o.compare, "compare", false, "run the scenario live too and print both side by side (takes the scenario's real time)")
-	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress on stderr, only errors")
 	return cmd
 }
 
@@ -79,30 +73,15 @@ func simScenario(cmd *cobra.Command, e *env, name string, o simOptions) error {
 	fail := func(format string, args ...any) error {
 		return &exitCodeError{exitError, fmt.Errorf("sim: "+format, args...)}
 	}
-	format, err := report.ParseFormat(o.format)
+	s, format, err := o.open(cmd, "sim", name)
 	if err != nil {
-		return fail("--report: %w", err)
+		return err
 	}
 	if o.compare && format != report.Text {
 		return fail("--compare prints a table for people; save a result with --report %s without --compare", format)
 	}
-	s, err := scenarios.Open(name)
-	if err != nil {
-		var es scenarios.Errors
-		if errors.As(err, &es) {
-			return fail("%s is not a valid scenario:\n%w", name, err)
-		}
-		return fail("%w", err)
-	}
-	if cmd.Flags().Changed("seed") {
-		s.Seed = o.seed
-	}
 	replay := []string{"hookrig sim", name, fmt.Sprintf("--seed %d", s.Seed)}
 	if cmd.Flags().Changed("drain") {
-		if o.drain <= 0 {
-			return fail("--drain %s: expected a positive duration", o.drain)
-		}
-		s.Drain.Timeout = o.drain
 		replay = append(replay, "--drain "+o.drain.String())
 	}
 	opts := sim.VirtualOptions{Replay: strings.Join(replay, " ")}

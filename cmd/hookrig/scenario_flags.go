@@ -1,0 +1,61 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hookrig/hookrig/scenarios"
+	"github.com/hookrig/hookrig/sim/report"
+)
+
+// scenarioFlags are the flags hookrig run and hookrig sim share: which
+// report, where, and the scenario settings a command line may override.
+type scenarioFlags struct {
+	format, out string
+	seed        uint64
+	drain       time.Duration
+	quiet       bool
+}
+
+func (o *scenarioFlags) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVarP(&o.format, "report", "r", string(report.Text), "report format: text, json, junit or html")
+	f.StringVarP(&o.out, "out", "o", "", "write the report to `FILE` instead of stdout")
+	f.Uint64Var(&o.seed, "seed", 0, "seed for the fault draws, jitter and load (default: the scenario's)")
+	f.DurationVar(&o.drain, "drain", 0, "override the scenario's drain.timeout")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress on stderr, only errors")
+}
+
+// open parses the report format and opens the scenario (a built-in name or
+// a file) with the command line's overrides applied. Every error is a
+// could-not-run error (exit 2) prefixed with verb.
+func (o *scenarioFlags) open(cmd *cobra.Command, verb, name string) (*scenarios.Scenario, report.Format, error) {
+	fail := func(format string, args ...any) error {
+		return &exitCodeError{exitError, fmt.Errorf(verb+": "+format, args...)}
+	}
+	format, err := report.ParseFormat(o.format)
+	if err != nil {
+		return nil, "", fail("--report: %w", err)
+	}
+	s, err := scenarios.Open(name)
+	if err != nil {
+		var es scenarios.Errors
+		if errors.As(err, &es) {
+			return nil, "", fail("%s is not a valid scenario:\n%w", name, err)
+		}
+		return nil, "", fail("%w", err)
+	}
+	if cmd.Flags().Changed("seed") {
+		s.Seed = o.seed
+	}
+	if cmd.Flags().Changed("drain") {
+		if o.drain <= 0 {
+			return nil, "", fail("--drain %s: expected a positive duration", o.drain)
+		}
+		s.Drain.Timeout = o.drain
+	}
+	return s, format, nil
+}
