@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -16,12 +15,12 @@ import (
 // so the data path does not allocate an evaluator, a VM or a random source
 // per request.
 type exchange struct {
-	ev  *evaluator
-	req Request
-	pcg rand.PCG
-	rnd *rand.Rand
-	ctx *fasthttp.RequestCtx
-	set *ruleSet
+	ev   *evaluator
+	req  Request
+	pcg  rand.PCG
+	rnd  *rand.Rand
+	call *inbound
+	set  *ruleSet
 	// seen is bound once: it counts matches and match errors in set's
 	// counters.
 	seen func(*Rule, error)
@@ -43,31 +42,31 @@ func (p *Proxy) newExchange() any {
 	return x
 }
 
-func (x *exchange) peek(name string) string { return string(x.ctx.Request.Header.Peek(name)) }
+func (x *exchange) peek(name string) string { return string(x.call.req.Header.Peek(name)) }
 
 // handle is the data path: read, choose, carry out, record.
-func (p *Proxy) handle(ctx *fasthttp.RequestCtx) {
+func (p *Proxy) handle(c *inbound) {
 	t0 := p.clock.Now()
 	tot := p.totals.Load()
 	tot.requests.Add(1)
 	rec := AttemptRecord{
 		Request: p.arrivals.Add(1),
 		At:      t0,
-		Method:  methodString(ctx.Method()),
-		Path:    string(ctx.Path()),
+		Method:  methodString(c.req.Header.Method()),
+		Path:    c.pathString(),
 	}
-	if id := ctx.Request.Header.Peek(webhook.HeaderID); len(id) > 0 {
+	if id := c.req.Header.Peek(webhook.HeaderID); len(id) > 0 {
 		rec.EventID = string(id)
 	}
-	if a := ctx.Request.Header.Peek(webhook.HeaderAttempt); len(a) > 0 {
+	if a := c.req.Header.Peek(webhook.HeaderAttempt); len(a) > 0 {
 		rec.Attempt = ParseAttempt(string(a))
 	}
 
 	act, rc := Pass(), (*ruleCounters)(nil)
 	if set := p.rules.Load(); set.rules.Len() > 0 {
 		x := p.scratch.Get().(*exchange)
-		x.ctx, x.set = ctx, set
-		x.req.Method, x.req.Path, x.req.Body = rec.Method, rec.Path, ctx.PostBody()
+		x.call, x.set = c, set
+		x.req.Method, x.req.Path, x.req.Body = rec.Method, rec.Path, c.req.Body()
 		x.req.EventID, x.req.Attempt = rec.EventID, rec.Attempt
 		seedDraws(&x.pcg, p.cfg.Seed, rec.EventID, rec.Attempt, rec.Request)
 		rule := set.rules.choose(x.ev, &x.req, t0.Sub(*p.start.Load()), x.rnd, x.seen)
@@ -78,36 +77,38 @@ func (p *Proxy) handle(ctx *fasthttp.RequestCtx) {
 			rc.injected.Add(1)
 			tot.injected.Add(1)
 		}
-		x.ctx, x.set, x.req.Body = nil, nil, nil
+		x.call, x.set, x.req.Body = nil, nil, nil
 		x.ev.req = nil
 		p.scratch.Put(x)
 	}
-	p.carryOut(ctx, &rec, act, tot, rc)
+	p.carryOut(c, &rec, act, tot, rc)
 }
 
-// unreadable answers a request fasthttp could not read (too large, bad
+// unreadable answers a request the proxy could not read (too large, bad
 // syntax, too slow) and records it like any other: the sender did make an
 // attempt, and the upstream never saw it.
-func (p *Proxy) unreadable(ctx *fasthttp.RequestCtx, err error) {
+func (p *Proxy) unreadable(c *inbound, err error) {
 	status, why := fasthttp.StatusBadRequest, "malformed request: "+err.Error()
 	var small *fasthttp.ErrSmallBuffer
-	var ne net.Error
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		status, why = fasthttp.StatusRequestEntityTooLarge, fmt.Sprintf("request body over the limit of %d bytes", p.cfg.MaxBody)
 	case errors.As(err, &small):
 		status, why = fasthttp.StatusRequestHeaderFieldsTooLarge, "request headers too large"
-	case errors.As(err, &ne) && ne.Timeout():
+	case timedOut(err), errors.Is(err, fasthttp.ErrTimeout):
 		status, why = fasthttp.StatusRequestTimeout, "request not received in time"
 	}
-	ctx.Error("hookrig chaos: "+why+"\n", status)
+	c.resp.Reset()
+	c.resp.SetStatusCode(status)
+	c.resp.Header.SetContentType("text/plain; charset=utf-8")
+	c.resp.SetBodyString("hookrig chaos: " + why + "\n")
 	tot := p.totals.Load()
 	tot.requests.Add(1)
 	rec := AttemptRecord{
 		Request: p.arrivals.Add(1), At: p.clock.Now(),
-		Method: methodString(ctx.Method()), Path: string(ctx.Path()),
-		EventID:      string(ctx.Request.Header.Peek(webhook.HeaderID)),
-		Attempt:      ParseAttempt(string(ctx.Request.Header.Peek(webhook.HeaderAttempt))),
+		Method: methodString(c.req.Header.Method()), Path: string(c.req.URI().Path()),
+		EventID:      string(c.req.Header.Peek(webhook.HeaderID)),
+		Attempt:      ParseAttempt(string(c.req.Header.Peek(webhook.HeaderAttempt))),
 		ClientStatus: status,
 	}
 	p.finish(&rec, tot, nil)
@@ -129,63 +130,63 @@ func (p *Proxy) finishAt(rec *AttemptRecord, tot *totals, rc *ruleCounters, end 
 	p.attempts.add(rec)
 }
 
-// carryOut executes act for the request in ctx (see Action for the
+// carryOut executes act for the request in c (see Action for the
 // phases). Nothing here knows which fault planned act.
-func (p *Proxy) carryOut(ctx *fasthttp.RequestCtx, rec *AttemptRecord, act Action, tot *totals, rc *ruleCounters) {
+func (p *Proxy) carryOut(c *inbound, rec *AttemptRecord, act Action, tot *totals, rc *ruleCounters) {
 	if act.Answer == AnswerRefuse {
-		resetConn(ctx)
+		c.end = endReset
 		rec.ClientErr = "reset"
 		p.finish(rec, tot, rc)
 		return
 	}
 	if !p.wait(act.Hold) {
-		shuttingDown(ctx, rec)
+		shuttingDown(c, rec)
 		p.finish(rec, tot, rc)
 		return
 	}
 	var dup *duplicateRecord
 	var end time.Time // when copy 1 came back
 	if act.Forward > 0 {
-		p.up.prepare(&ctx.Request)
+		p.up.prepare(&c.req)
 		if act.Forward > 1 {
-			dup = p.sendCopies(&ctx.Request, act.Forward-1, act.CopyGap, tot)
+			dup = p.sendCopies(&c.req, act.Forward-1, act.CopyGap, tot)
 		}
 		start := rec.At
 		if act.Hold > 0 {
 			start = p.clock.Now()
 		}
-		end = p.forward(ctx, rec, tot, start)
+		end = p.forward(c, rec, tot, start)
 		if dup != nil {
 			close(dup.first) // copies 2.. start now, in the background
 		}
 	} else if act.Answer == AnswerUpstream {
-		badGateway(&ctx.Response, "nothing was forwarded")
+		badGateway(&c.resp, "nothing was forwarded")
 	}
 	if !p.wait(act.Delay) {
-		shuttingDown(ctx, rec)
+		shuttingDown(c, rec)
 		dup.finish(p, rec, tot, rc)
 		return
 	}
 	switch act.Answer {
 	case AnswerRespond:
-		ctx.Response.Reset()
-		ctx.Response.SetStatusCode(act.Response.Status)
+		c.resp.Reset()
+		c.resp.SetStatusCode(act.Response.Status)
 		for k, vs := range act.Response.Header {
 			for _, v := range vs {
-				ctx.Response.Header.Add(k, v)
+				c.resp.Header.Add(k, v)
 			}
 		}
-		ctx.Response.SetBody(act.Response.Body)
+		c.resp.SetBody(act.Response.Body)
 	case AnswerReset:
-		resetConn(ctx)
+		c.end = endReset
 		rec.ClientErr = "reset"
 	case AnswerSilence:
-		rec.ClientErr = p.silence(ctx, act.MaxHold)
+		rec.ClientErr = p.silence(c, act.MaxHold)
 	}
 	if rec.ClientErr == "" {
-		rec.ClientStatus = ctx.Response.StatusCode()
+		rec.ClientStatus = c.resp.StatusCode()
 		if act.BodyRate > 0 || act.Truncate {
-			rec.ClientErr = p.writePaced(ctx, act)
+			rec.ClientErr = p.writePaced(c, act)
 		}
 	}
 	if dup == nil && !end.IsZero() && act.Delay == 0 && act.Answer == AnswerUpstream && act.BodyRate == 0 && !act.Truncate {
@@ -196,9 +197,9 @@ func (p *Proxy) carryOut(ctx *fasthttp.RequestCtx, rec *AttemptRecord, act Actio
 }
 
 // forward sends copy 1, leaves the upstream's response (or a 502) in
-// ctx.Response and returns when it came back.
-func (p *Proxy) forward(ctx *fasthttp.RequestCtx, rec *AttemptRecord, tot *totals, start time.Time) time.Time {
-	err := p.up.do(&ctx.Request, &ctx.Response)
+// c.resp and returns when it came back.
+func (p *Proxy) forward(c *inbound, rec *AttemptRecord, tot *totals, start time.Time) time.Time {
+	err := p.up.do(&c.req, &c.resp)
 	end := p.clock.Now()
 	rec.UpstreamDuration = end.Sub(start)
 	rec.Forwarded = 1
@@ -206,19 +207,19 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, rec *AttemptRecord, tot *total
 	if err != nil {
 		tot.upstreamErrors.Add(1)
 		rec.UpstreamErr = errKind(err)
-		badGateway(&ctx.Response, "upstream "+rec.UpstreamErr+": "+err.Error())
+		badGateway(&c.resp, "upstream "+rec.UpstreamErr+": "+err.Error())
 		return end
 	}
-	rec.UpstreamStatus = ctx.Response.StatusCode()
+	rec.UpstreamStatus = c.resp.StatusCode()
 	return end
 }
 
 // shuttingDown answers a request whose hold the proxy's Close cut short.
-func shuttingDown(ctx *fasthttp.RequestCtx, rec *AttemptRecord) {
-	ctx.Response.Reset()
-	ctx.Response.SetStatusCode(fasthttp.StatusServiceUnavailable)
-	ctx.Response.SetBodyString("hookrig chaos: shutting down\n")
-	ctx.SetConnectionClose()
+func shuttingDown(c *inbound, rec *AttemptRecord) {
+	c.resp.Reset()
+	c.resp.SetStatusCode(fasthttp.StatusServiceUnavailable)
+	c.resp.SetBodyString("hookrig chaos: shutting down\n")
+	c.resp.SetConnectionClose()
 	rec.ClientErr = "shutdown"
 }
 

@@ -1,7 +1,6 @@
 package chaos
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,8 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/valyala/fasthttp"
 
 	"github.com/hookrig/hookrig/internal/clock"
 	"github.com/hookrig/hookrig/internal/httpapi"
@@ -43,6 +40,11 @@ type Config struct {
 	MaxBody int
 	// UpstreamTimeout bounds each upstream round trip (default 60s).
 	UpstreamTimeout time.Duration
+	// NetClock times the connections' timeouts: UpstreamTimeout, a minute
+	// to send a request, two minutes idle between requests. nil means the
+	// wall clock. It is not Clock so that a test driving faults with a
+	// fake Clock still has sockets that time out in real time.
+	NetClock clock.Clock
 
 	// onGate, for tests, hears the listener go down (true) and up.
 	onGate func(down bool)
@@ -57,7 +59,6 @@ type Proxy struct {
 	clock    clock.Clock
 	log      *slog.Logger
 	up       *upstream
-	srv      *fasthttp.Server
 	attempts *attemptLog
 
 	start    atomic.Pointer[time.Time]
@@ -71,6 +72,14 @@ type Proxy struct {
 	closed   sync.Once
 	bg       sync.WaitGroup
 	scratch  sync.Pool // *exchange
+
+	// the data path's server (server.go)
+	conns    connSet // client and upstream connections
+	dog      *watchdog
+	accepted chan struct{}  // closed when accept returns
+	serving  sync.WaitGroup // a goroutine per client connection
+	stopping atomic.Bool
+	inbounds sync.Pool // *inbound
 }
 
 // ruleSet is the rules in force with their counters, swapped as one.
@@ -105,6 +114,12 @@ func New(cfg Config) (*Proxy, error) {
 	if cfg.UpstreamTimeout == 0 {
 		cfg.UpstreamTimeout = 60 * time.Second
 	}
+	if cfg.UpstreamTimeout < 0 {
+		return nil, fmt.Errorf("upstream timeout %s: must not be negative", cfg.UpstreamTimeout)
+	}
+	if cfg.NetClock == nil {
+		cfg.NetClock = clock.Real{}
+	}
 	up, err := newUpstream(cfg.Upstream, cfg.UpstreamTimeout)
 	if err != nil {
 		return nil, err
@@ -121,20 +136,9 @@ func New(cfg Config) (*Proxy, error) {
 	p.rules.Store(&ruleSet{rules: &Rules{}})
 	p.SetRules(cfg.Rules)
 	p.scratch.New = func() any { return p.newExchange() }
-	p.srv = &fasthttp.Server{
-		Handler:               p.handle,
-		ErrorHandler:          p.unreadable,
-		NoDefaultServerHeader: true,
-		NoDefaultContentType:  true,
-		NoDefaultDate:         true,
-		MaxRequestBodySize:    cfg.MaxBody,
-		// A client gets a minute to send a request and two to start the
-		// next one on a kept-alive connection; then it is let go.
-		ReadTimeout:     time.Minute,
-		IdleTimeout:     2 * time.Minute,
-		CloseOnShutdown: true,
-		Logger:          fastLogger{p.log},
-	}
+	p.inbounds.New = newInbound
+	p.dog = newWatchdog(cfg.NetClock, cfg.UpstreamTimeout)
+	up.conns, up.dog = &p.conns, p.dog
 	return p, nil
 }
 
@@ -149,16 +153,19 @@ func (p *Proxy) Start(addr string) error {
 		return err
 	}
 	p.gate = newGate(ln)
-	p.bg.Add(2)
+	p.accepted = make(chan struct{})
+	p.bg.Add(3)
 	go func() {
 		defer p.bg.Done()
-		if err := p.srv.Serve(p.gate); err != nil {
-			p.log.Error("chaos proxy stopped serving", "err", err)
-		}
+		p.accept()
 	}()
 	go func() {
 		defer p.bg.Done()
 		p.runGate()
+	}()
+	go func() {
+		defer p.bg.Done()
+		p.dog.run(&p.conns, p.up, p.closing)
 	}()
 	return nil
 }
@@ -182,13 +189,10 @@ func (p *Proxy) Close() error {
 	p.closed.Do(func() {
 		close(p.closing)
 		if p.gate != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			err = p.srv.ShutdownWithContext(ctx)
-			cancel()
-			p.gate.Close()
+			err = p.shutdown(5 * time.Second)
 		}
 		p.bg.Wait()
-		p.up.hc.CloseIdleConnections()
+		p.up.closeIdle()
 	})
 	return err
 }
@@ -390,14 +394,6 @@ func (p *Proxy) Attempts(since uint64) []AttemptRecord {
 // oldest first, and how many such records the ring had already dropped.
 func (p *Proxy) AttemptsPage(since uint64, limit int) ([]AttemptRecord, uint64) {
 	return p.attempts.since(since, limit)
-}
-
-// fastLogger sends fasthttp's complaints (bad requests, I/O errors) to
-// the proxy's logger.
-type fastLogger struct{ l *slog.Logger }
-
-func (f fastLogger) Printf(format string, args ...any) {
-	f.l.Debug("chaos: " + fmt.Sprintf(format, args...))
 }
 
 var _ net.Listener = (*gate)(nil)

@@ -129,13 +129,20 @@ func getHit(t *testing.T, hits chan hit) hit {
 // the proxy stops: what a client really sees.
 func rawExchange(t *testing.T, addr, path string) ([]byte, error) {
 	t.Helper()
+	return rawSend(t, addr, fmt.Sprintf("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}", path))
+}
+
+// rawSend writes msg on a fresh connection and reads until the proxy
+// closes it.
+func rawSend(t *testing.T, addr, msg string) ([]byte, error) {
+	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(wait))
-	fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}", path)
+	io.WriteString(c, msg)
 	return io.ReadAll(c)
 }
 

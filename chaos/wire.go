@@ -3,41 +3,18 @@ package chaos
 import (
 	"bytes"
 	"io"
-	"net"
 	"time"
-
-	"github.com/valyala/fasthttp"
 )
 
 // These carry out the answers that are not a plain HTTP response. They
 // write on the client's connection from the handler (so the record is
-// filed when the bytes are gone) and then hijack the connection with no
-// response, so fasthttp closes it instead of writing one.
-
-// resetConn makes the client's connection end with a TCP RST.
-func resetConn(ctx *fasthttp.RequestCtx) {
-	ctx.HijackSetNoResponse(true)
-	ctx.Hijack(func(c net.Conn) {
-		if u, ok := c.(interface{ UnsafeConn() net.Conn }); ok {
-			c = u.UnsafeConn()
-		}
-		if tc, ok := c.(*net.TCPConn); ok {
-			tc.SetLinger(0) // close() now sends RST and drops unsent data
-		}
-	})
-}
-
-// closeQuietly ends the exchange with a FIN and no (further) response.
-func closeQuietly(ctx *fasthttp.RequestCtx) {
-	ctx.HijackSetNoResponse(true)
-	ctx.Hijack(func(net.Conn) {})
-}
+// filed when the bytes are gone) and then end the call (inboundEnd), so the
+// server closes the connection instead of writing a response.
 
 // silence answers nothing until the client hangs up or maxHold passes, and
 // then closes the connection.
-func (p *Proxy) silence(ctx *fasthttp.RequestCtx, maxHold time.Duration) string {
-	conn := ctx.Conn()
-	conn.SetReadDeadline(time.Time{})
+func (p *Proxy) silence(c *inbound, maxHold time.Duration) string {
+	conn := c.conn.Conn
 	gone := make(chan struct{})
 	go func() {
 		io.Copy(io.Discard, conn) // returns when the client closes, or below
@@ -52,16 +29,17 @@ func (p *Proxy) silence(ctx *fasthttp.RequestCtx, maxHold time.Duration) string 
 	t.Stop()
 	conn.SetReadDeadline(time.Unix(1, 0)) // any past instant: unblock the reader
 	<-gone
-	closeQuietly(ctx)
+	c.end = endClose
 	return "no_answer"
 }
 
-// writePaced writes ctx.Response itself: its body at act.BodyRate bytes/s
+// writePaced writes c.resp itself: its body at act.BodyRate bytes/s
 // and/or cut short (see Action, step 6). It returns the record's ClientErr.
-func (p *Proxy) writePaced(ctx *fasthttp.RequestCtx, act Action) string {
-	var buf bytes.Buffer
-	ctx.Response.WriteTo(&buf)
-	full := buf.Bytes()
+func (p *Proxy) writePaced(c *inbound, act Action) string {
+	if c.req.Header.IsHead() {
+		c.resp.SkipBody = true
+	}
+	full := c.render()
 	head := bytes.Index(full, []byte("\r\n\r\n")) + 4
 	limit, result := len(full), ""
 	if act.Truncate {
@@ -72,8 +50,8 @@ func (p *Proxy) writePaced(ctx *fasthttp.RequestCtx, act Action) string {
 			limit = head - 2
 		}
 	}
-	defer closeQuietly(ctx)
-	conn := ctx.Conn()
+	c.end = endClose
+	conn := c.conn.Conn
 	if _, err := conn.Write(full[:min(head, limit)]); err != nil {
 		return "client_gone"
 	}
