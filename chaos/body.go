@@ -80,8 +80,10 @@ func (u *bodyUse) merge(o bodyUse) {
 }
 
 // parse reads what the rules need of body b. A body that is not a JSON
-// object gives nil either way, so body.type is nil.
-func (u *bodyUse) parse(b []byte) map[string]any {
+// object gives nil either way, so body.type is nil. When only some fields
+// are needed, they go into reuse (emptied first) if it is not nil: the
+// data path keeps one map per evaluator instead of making one per request.
+func (u *bodyUse) parse(b []byte, reuse map[string]any) map[string]any {
 	if u.whole {
 		var m map[string]any
 		if json.Unmarshal(b, &m) != nil {
@@ -89,7 +91,8 @@ func (u *bodyUse) parse(b []byte) map[string]any {
 		}
 		return m
 	}
-	return bodyFields(b, u.keys)
+	clear(reuse)
+	return bodyFieldsInto(b, u.keys, reuse)
 }
 
 // bodyFields decodes the values of keys from JSON object b and skips the
@@ -97,12 +100,18 @@ func (u *bodyUse) parse(b []byte) map[string]any {
 // parsing the whole payload. Like json.Unmarshal into a map, a repeated
 // key keeps its last value; unlike it, a malformed value under a key
 // nobody asked for is only checked for structure.
-func bodyFields(b []byte, keys []string) map[string]any {
+func bodyFields(b []byte, keys []string) map[string]any { return bodyFieldsInto(b, keys, nil) }
+
+// bodyFieldsInto is bodyFields filling m (an empty map, or nil for a new
+// one).
+func bodyFieldsInto(b []byte, keys []string, m map[string]any) map[string]any {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return nil
 	}
-	m := make(map[string]any, len(keys))
+	if m == nil {
+		m = make(map[string]any, len(keys))
+	}
 	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return tail(b, i+1, m)

@@ -54,10 +54,11 @@ type evaluator struct {
 	req        *Request
 	body       *bodyUse // what the rules in use need of the body
 	bodyParsed bool
+	fields     map[string]any // reused for the body's fields (see bodyUse.parse)
 }
 
 func newEvaluator() *evaluator {
-	e := &evaluator{}
+	e := &evaluator{fields: map[string]any{}}
 	e.env.Header = e.header // bound once, not per request
 	return e
 }
@@ -77,7 +78,7 @@ func (e *evaluator) match(r *Rule) (bool, error) {
 		return true, nil
 	}
 	if r.body.any && !e.bodyParsed {
-		e.env.Body, e.bodyParsed = e.body.parse(e.req.Body), true
+		e.env.Body, e.bodyParsed = e.body.parse(e.req.Body, e.fields), true
 	}
 	out, err := e.vm.Run(r.match, &e.env)
 	if err != nil {
