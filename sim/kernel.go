@@ -134,10 +134,8 @@ func (k *kernel) down(i int) {
 // Random streams: each kind of draw has its own, so that a new kind of
 // draw does not shift the others.
 const (
-	streamJitter    uint64 = 0x6a09e667f3bcc908 // the policy's backoff jitter
-	streamReceiver  uint64 = 0xbb67ae8584caa73b // the receiver's processing failures
-	streamRecovered uint64 = 0x3c6ef372fe94f82b // jitter drawn while recovering after a crash
-	streamCommit    uint64 = 0xa54ff53a5f1d36f1 // how long each outbox commit takes
+	streamReceiver uint64 = 0xbb67ae8584caa73b // the receiver's processing failures
+	streamCommit   uint64 = 0xa54ff53a5f1d36f1 // how long each outbox commit takes
 )
 
 // draw returns the random source for one keyed draw: (stream, a, b) is

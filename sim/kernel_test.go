@@ -55,7 +55,7 @@ func TestKernelNeverSchedulesIntoThePast(t *testing.T) {
 
 func TestKernelHeapUnderLoad(t *testing.T) {
 	k := newKernel(7)
-	r := k.draw(streamJitter, 0, 0)
+	r := k.draw(streamCommit, 0, 0)
 	const n = 5000
 	for i := range n {
 		k.at(r.Int64N(1000), evWake, int32(i))
@@ -74,22 +74,22 @@ func TestKernelHeapUnderLoad(t *testing.T) {
 // between, or in another order, changes nothing.
 func TestKernelDrawsAreKeyed(t *testing.T) {
 	a, b := newKernel(42), newKernel(42)
-	x := a.draw(streamJitter, 7, 3).Uint64()
+	x := a.draw(streamCommit, 7, 3).Uint64()
 	for i := range 100 {
 		b.draw(streamReceiver, uint64(i), 1).Uint64()
 	}
-	if y := b.draw(streamJitter, 7, 3).Uint64(); x != y {
+	if y := b.draw(streamCommit, 7, 3).Uint64(); x != y {
 		t.Fatalf("the same key drew %d and %d", x, y)
 	}
 	seen := map[uint64][3]uint64{}
-	for _, key := range [][3]uint64{{streamJitter, 7, 3}, {streamJitter, 7, 4}, {streamJitter, 8, 3}, {streamReceiver, 7, 3}} {
+	for _, key := range [][3]uint64{{streamCommit, 7, 3}, {streamCommit, 7, 4}, {streamCommit, 8, 3}, {streamReceiver, 7, 3}} {
 		v := a.draw(key[0], key[1], key[2]).Uint64()
 		if prev, dup := seen[v]; dup {
 			t.Fatalf("keys %v and %v drew the same number", key, prev)
 		}
 		seen[v] = key
 	}
-	if c := newKernel(43); c.draw(streamJitter, 7, 3).Uint64() == x {
+	if c := newKernel(43); c.draw(streamCommit, 7, 3).Uint64() == x {
 		t.Fatal("another seed drew the same number")
 	}
 }

@@ -56,6 +56,7 @@ type pendingEvent struct {
 // senderModel is the sender's state; the world drives it.
 type senderModel struct {
 	policy  sender.Policy
+	jitter  *sender.Jitter // the live sender's keyed jitter: the same draws, so the same decisions
 	workers int
 	ordered bool
 
@@ -146,7 +147,7 @@ func (w *world) ingested(i int32) {
 	sm.bySeq = append(sm.bySeq, i)
 	sm.pending++
 	ev.st = sender.DeliveryState{FirstAt: w.time(ev.at)}
-	ev.due = w.off(sm.policy.First(ev.st.FirstAt, w.k.draw(streamJitter, ev.num, 0)))
+	ev.due = w.off(sm.policy.First(ev.st.FirstAt, sm.jitter.For(ev.id, 0)))
 	w.k.note(ev.seq, uint64(ev.at))
 	phase := ""
 	if ev.phase >= 0 {
@@ -283,7 +284,7 @@ func (w *world) finish(ai int32) {
 	w.needPick = true
 	o := a.out
 	sm.breaker = sm.policy.Breaker.Record(sm.breaker, !o.EndpointFailure(), now)
-	dec, st := sm.policy.Next(ev.st, o, now, w.k.draw(streamJitter, ev.num, uint64(a.n)))
+	dec, st := sm.policy.Next(ev.st, o, now, sm.jitter.For(ev.id, ev.st.Attempts+1))
 	if dec.Kind == sender.RetryAt && sm.disabled {
 		dec = sender.Decision{Kind: sender.DeadLetter, At: now, Reason: sm.reason}
 	}
@@ -415,7 +416,7 @@ func (w *world) restart() {
 			fixes = true
 			ds := sender.DeliveryState{Attempts: ev.st.Attempts, FirstAt: ev.st.FirstAt}
 			o := sender.Outcome{Err: sender.ErrInterrupted}
-			dec, ds := sm.policy.Next(ds, o, now, w.k.draw(streamRecovered, ev.num, uint64(ev.claimN)))
+			dec, ds := sm.policy.Next(ds, o, now, sm.jitter.For(ev.id, ds.Attempts+1))
 			w.k.note(uint64(ev.claimN), uint64(dec.Kind))
 			_ = w.chk.AttemptRef(ev.ref, AttemptRec{N: int(ev.claimN), At: w.time(ev.claimAt), Err: string(sender.ErrInterrupted)})
 			ev.st = ds

@@ -195,7 +195,7 @@ func newWorld(s *scenarios.Scenario, opts VirtualOptions) (*world, error) {
 	if w.replay == "" {
 		w.replay = virtualReplay(s)
 	}
-	w.snd = senderModel{policy: policy, workers: workers, ordered: policy.Ordered, wakeAt: -1}
+	w.snd = senderModel{policy: policy, jitter: sender.NewJitter(s.Seed), workers: workers, ordered: policy.Ordered, wakeAt: -1}
 	w.rcv = newReceiverModel(s.Receiver, m, w.k)
 	for i := range s.Load.Keys {
 		w.keys = append(w.keys, "key-"+strconv.Itoa(i))

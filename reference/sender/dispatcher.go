@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"sync"
 	"time"
@@ -28,7 +27,7 @@ type dispatcher struct {
 	wake      chan struct{}
 
 	mu        sync.Mutex
-	rnd       *rand.Rand // jitter; only used under mu
+	jitter    *Jitter // only used under mu
 	endpoints map[string]*endpointRT
 	items     map[uint64]*item // every pending event
 	lanes     Lanes
@@ -44,9 +43,9 @@ type job struct {
 	ev        eventRecord // read by the claim
 }
 
-func newDispatcher(clk clock.Clock, rnd *rand.Rand, workers int, client *http.Client, logger *slog.Logger, ob *outbox) *dispatcher {
+func newDispatcher(clk clock.Clock, jitter *Jitter, workers int, client *http.Client, logger *slog.Logger, ob *outbox) *dispatcher {
 	return &dispatcher{
-		clock: clk, rnd: rnd, workers: workers, client: client, logger: logger, ob: ob,
+		clock: clk, jitter: jitter, workers: workers, client: client, logger: logger, ob: ob,
 		jobs:      make(chan *job, workers),
 		wake:      make(chan struct{}, 1),
 		endpoints: make(map[string]*endpointRT),
@@ -248,7 +247,7 @@ func (d *dispatcher) finish(j *job, o Outcome, a attemptRecord, cancelled bool) 
 	}
 	now := d.clock.Now()
 	ep.breaker = ep.policy.Breaker.Record(ep.breaker, !o.EndpointFailure(), now)
-	dec, st := ep.policy.Next(it.st, o, now, d.rnd)
+	dec, st := ep.policy.Next(it.st, o, now, d.jitter.For(it.id, it.st.Attempts+1))
 	if dec.Kind == RetryAt && ep.disabled {
 		dec = Decision{Kind: DeadLetter, At: now, Reason: ep.reason}
 	}

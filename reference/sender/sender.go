@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -129,10 +128,9 @@ func Open(cfg Config) (*Sender, error) {
 	if err != nil {
 		return nil, err
 	}
-	rnd := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))
 	s := &Sender{
 		cfg: cfg, clock: cfg.Clock, logger: cfg.Logger, ob: ob,
-		d: newDispatcher(cfg.Clock, rnd, cfg.Workers, newClient(cfg.Transport), cfg.Logger, ob),
+		d: newDispatcher(cfg.Clock, NewJitter(cfg.Seed), cfg.Workers, newClient(cfg.Transport), cfg.Logger, ob),
 	}
 	s.d.onAttempt = cfg.OnAttempt
 	if err := s.recover(); err != nil {
@@ -322,7 +320,7 @@ func (s *Sender) recover() error {
 		case p.claim != nil:
 			s.recovered.Interrupted++
 			ds := DeliveryState{Attempts: int(p.st.Attempts), FirstAt: fromUnixNano(p.st.Since)}
-			dec, ds := ep.policy.Next(ds, Outcome{Err: ErrInterrupted}, now, s.d.rnd)
+			dec, ds := ep.policy.Next(ds, Outcome{Err: ErrInterrupted}, now, s.d.jitter.For(p.ev.ID, ds.Attempts+1))
 			p.st.Attempts, p.st.Total = uint32(ds.Attempts), p.claim.N
 			if dec.Kind == RetryAt {
 				p.st.NextAt = unixNano(dec.At)
@@ -370,7 +368,7 @@ func (s *Sender) recover() error {
 		if p.st.NextAt != 0 {
 			it.due = fromUnixNano(p.st.NextAt)
 		} else {
-			it.due = ep.policy.First(it.st.FirstAt, s.d.rnd)
+			it.due = ep.policy.First(it.st.FirstAt, s.d.jitter.For(it.id, 0))
 		}
 		s.d.add(it)
 		s.recovered.Pending++

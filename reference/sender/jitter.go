@@ -1,0 +1,44 @@
+package sender
+
+import "math/rand/v2"
+
+// Jitter gives each retry decision its own random source, keyed by the
+// sender's seed, the event's id and the attempt the decision follows.
+// Drawn from one shared sequence instead, an event's backoff would depend
+// on which other events happened to be decided before it (in a live
+// sender, on goroutine scheduling). Keyed, the same event gets the same
+// backoff on every run with the same seed, and hookrig's simulator, which
+// asks the same Jitter, makes the very same retry decisions in virtual
+// time.
+type Jitter struct {
+	seed uint64
+	pcg  rand.PCG
+	rnd  *rand.Rand
+}
+
+// NewJitter returns the jitter sources of one sender seed.
+func NewJitter(seed uint64) *Jitter {
+	j := &Jitter{seed: seed}
+	j.rnd = rand.New(&j.pcg)
+	return j
+}
+
+// For returns the source for the decision that follows attempt n of event
+// id (n = 0 for the decision before the first attempt). It is j's own
+// source, reseeded: valid until the next call, and not for concurrent use.
+func (j *Jitter) For(id string, n int) *rand.Rand {
+	h := uint64(14695981039346656037) // FNV-1a over the id
+	for i := 0; i < len(id); i++ {
+		h ^= uint64(id[i])
+		h *= 1099511628211
+	}
+	j.pcg.Seed(mix64(j.seed^h), mix64(j.seed+0x9e3779b97f4a7c15*uint64(n+1)))
+	return j.rnd
+}
+
+// mix64 is SplitMix64's finaliser: nearby inputs land far apart.
+func mix64(z uint64) uint64 {
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
