@@ -39,6 +39,13 @@ type AttemptRecord struct {
 	UpstreamErr string `json:"upstream_err,omitempty"`
 	// UpstreamDuration is the first copy's round trip.
 	UpstreamDuration time.Duration `json:"upstream_ns,omitempty"`
+	// UpstreamAt is when the first copy's answer (or its failure) came
+	// back from the upstream; zero if nothing was forwarded. It is the
+	// nearest the proxy sees to when the upstream received the request.
+	UpstreamAt time.Time `json:"upstream_at,omitzero"`
+	// UpstreamAts holds, like UpstreamStatuses, every copy's UpstreamAt
+	// when the request was forwarded more than once.
+	UpstreamAts []time.Time `json:"upstream_ats,omitempty"`
 	// ClientStatus is the status the client was sent (0 when it got
 	// none); ClientErr says what it got instead of a whole answer:
 	// "reset", "no_answer" (silence), "truncated", "client_gone" (it left

@@ -202,6 +202,7 @@ func (p *Proxy) forward(c *inbound, rec *AttemptRecord, tot *totals, start time.
 	err := p.up.do(&c.req, &c.resp)
 	end := p.clock.Now()
 	rec.UpstreamDuration = end.Sub(start)
+	rec.UpstreamAt = end
 	rec.Forwarded = 1
 	tot.forwarded.Add(1)
 	if err != nil {
@@ -237,6 +238,7 @@ type duplicateRecord struct {
 	first    chan struct{} // closed when copy 1 is done
 	done     chan struct{} // closed when the other copies are done
 	statuses []int
+	ats      []time.Time // when each answer came back
 }
 
 // sendCopies starts the goroutine for copies 2..n+1: it snapshots req now
@@ -265,6 +267,7 @@ func (p *Proxy) sendCopies(req *fasthttp.Request, n int, gap time.Duration, tot 
 			}
 			tot.forwarded.Add(1)
 			d.statuses = append(d.statuses, status)
+			d.ats = append(d.ats, p.clock.Now())
 			resp.Reset()
 		}
 	}()
@@ -287,6 +290,7 @@ func (d *duplicateRecord) finish(p *Proxy, rec *AttemptRecord, tot *totals, rc *
 		<-d.done
 		r.Forwarded += len(d.statuses)
 		r.UpstreamStatuses = append([]int{r.UpstreamStatus}, d.statuses...)
+		r.UpstreamAts = append([]time.Time{r.UpstreamAt}, d.ats...)
 		tot.outcomes.add(&r)
 		if rc != nil {
 			rc.outcomes.add(&r)

@@ -23,7 +23,11 @@ type Config struct {
 	Seed uint64
 	// Clock times holds, delays, pacing and rule windows; nil means the
 	// wall clock.
-	Clock  clock.Clock
+	Clock clock.Clock
+	// Start is the run's t0 on Clock: rule windows (after, for) and a
+	// match's elapsed count from it. Zero means when New is called. A
+	// scenario runner that knows its t0 only later uses SetStart.
+	Start  time.Time
 	Logger *slog.Logger
 	// AttemptLog is how many AttemptRecords the proxy keeps for
 	// Attempts and GET /v1/attempts (default 10000).
@@ -130,8 +134,11 @@ func New(cfg Config) (*Proxy, error) {
 		changed:  make(chan struct{}, 1),
 		closing:  make(chan struct{}),
 	}
-	now := p.clock.Now()
-	p.start.Store(&now)
+	start := cfg.Start
+	if start.IsZero() {
+		start = p.clock.Now()
+	}
+	p.start.Store(&start)
 	p.totals.Store(new(totals))
 	p.rules.Store(&ruleSet{rules: &Rules{}})
 	p.SetRules(cfg.Rules)
@@ -340,6 +347,16 @@ func (p *Proxy) editRules(edit func([]RuleSpec) ([]RuleSpec, error)) error {
 	}
 	p.storeRules(rs)
 	return nil
+}
+
+// SetStart moves the run's t0 (see Config.Start): from now on, rule
+// windows and elapsed count from start. Requests already being decided
+// keep the t0 they read; down windows are recomputed at once.
+func (p *Proxy) SetStart(start time.Time) {
+	p.rulesMu.Lock()
+	defer p.rulesMu.Unlock()
+	p.start.Store(&start)
+	p.storeRules(p.rules.Load().rules) // wakes the gate
 }
 
 // Reset removes every rule, zeroes the stats, empties the attempt log and

@@ -332,6 +332,11 @@ func TestDuplicateReachesTheUpstreamTwice(t *testing.T) {
 	if rec.Forwarded != 3 || fmt.Sprint(rec.UpstreamStatuses) != "[200 409 409]" || rec.ClientStatus != 200 {
 		t.Errorf("record %+v", rec)
 	}
+	// When each copy's answer came back, in order.
+	if len(rec.UpstreamAts) != 3 || !rec.UpstreamAts[0].Equal(rec.UpstreamAt) || rec.UpstreamAt.Before(rec.At) ||
+		rec.UpstreamAts[2].Before(rec.UpstreamAts[1]) || rec.UpstreamAts[1].Before(rec.UpstreamAts[0]) {
+		t.Errorf("answer times %v (first %v, request at %v)", rec.UpstreamAts, rec.UpstreamAt, rec.At)
+	}
 	if s := tp.Stats(); s.Forwarded != 3 || s.Requests != 1 {
 		t.Errorf("stats %+v", s)
 	}
@@ -408,8 +413,13 @@ rules:
 			getHit(t, hits)
 		}
 		want := map[string]string{"/req": "before", "/resp": "after"}[path]
-		if rec := tp.record(t); rec.Duration != 2*time.Second || rec.Rule != want {
+		rec := tp.record(t)
+		if rec.Duration != 2*time.Second || rec.Rule != want {
 			t.Errorf("record %+v", rec)
+		}
+		// The upstream answered after the hold, or before the delay.
+		if answered := map[string]time.Duration{"/req": 2 * time.Second, "/resp": 0}[path]; !rec.UpstreamAt.Equal(rec.At.Add(answered)) {
+			t.Errorf("%s: upstream answered at %v, want request time %v + %s", path, rec.UpstreamAt, rec.At, answered)
 		}
 	}
 }
@@ -633,5 +643,41 @@ func TestCloseEndsHolds(t *testing.T) {
 	}
 	if r := tp.record(t); r.ClientErr != "shutdown" {
 		t.Errorf("record %+v", r)
+	}
+}
+
+// Rule windows count from Config.Start, or from SetStart's t0: a scenario
+// runner pins them to its own t0.
+func TestStartPinsTheRuleWindows(t *testing.T) {
+	clk := clock.NewFake(time.Unix(100, 0))
+	up, _ := startUpstream(t, nil)
+	rules := "rules:\n  - {name: later, fault: {type: status, code: 503}, after: 5s, for: 10s}\n"
+	tp := startProxy(t, up.URL, rules, Config{Clock: clk, Start: time.Unix(95, 0)})
+	status := func() int {
+		t.Helper()
+		resp, _, err := tp.post(t, "/", nil, "{}")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tp.record(t)
+		return resp.StatusCode
+	}
+	if got := status(); got != 503 {
+		t.Errorf("5s after Config.Start: %d, want 503", got)
+	}
+	if e := tp.Stats().Elapsed; e != Duration(5*time.Second) {
+		t.Errorf("elapsed %s, want 5s", time.Duration(e))
+	}
+	tp.SetStart(clk.Now())
+	if got := status(); got != 200 {
+		t.Errorf("at the new t0: %d, want 200", got)
+	}
+	clk.Advance(5 * time.Second)
+	if got := status(); got != 503 {
+		t.Errorf("5s after the new t0: %d, want 503", got)
+	}
+	clk.Advance(10 * time.Second)
+	if got := status(); got != 200 {
+		t.Errorf("after the window: %d, want 200", got)
 	}
 }
