@@ -46,17 +46,16 @@ type live struct {
 	secret      string
 	idPrefix    string
 
-	rcv        *receiver.Receiver
-	rcvSrv     *loopServer
-	proxy      *chaos.Proxy
-	proxyStart time.Time        // the origin of the proxy's rule windows
-	rules      []chaos.RuleSpec // Rules(s): windows relative to t0
-	downs      []FaultWindow    // the timeline's down windows, for refused attempts
-	host       *senderHost
-	deliverTo  string         // the URL the sender delivers to (on the proxy)
-	loadCfg    loadgen.Config // checked in setup, run from t0
-	pacer      *loadgen.SequencePacer
-	journal    *journalReader // the user's endpoint's receipts, if given
+	rcv       *receiver.Receiver
+	rcvSrv    *loopServer
+	proxy     *chaos.Proxy
+	rules     []chaos.RuleSpec // Rules(s): windows relative to t0
+	downs     []FaultWindow    // the timeline's down windows, for refused attempts
+	host      *senderHost
+	deliverTo string         // the URL the sender delivers to (on the proxy)
+	loadCfg   loadgen.Config // checked in setup, run from t0
+	pacer     *loadgen.SequencePacer
+	journal   *journalReader // the user's endpoint's receipts, if given
 
 	t0      time.Time
 	checker atomic.Pointer[Checker]
@@ -252,18 +251,16 @@ func (l *live) startProxy(upstream string) error {
 	if _, err := chaos.Compile(l.rules); err != nil {
 		return fmt.Errorf("fault rules: %w", err)
 	}
-	fr := &firstReading{Clock: l.clk}
 	p, err := chaos.New(chaos.Config{
 		Upstream:  upstream,
 		Seed:      l.s.Seed,
-		Clock:     fr,
+		Clock:     l.clk,
 		Logger:    l.log.With("component", "chaos"),
 		OnAttempt: l.onProxyAttempt,
 	})
 	if err != nil {
 		return fmt.Errorf("chaos proxy: %w", err)
 	}
-	l.proxyStart = fr.first()
 	addr := l.opts.ProxyAddr
 	if addr == "" {
 		addr = "127.0.0.1:0"
@@ -373,15 +370,10 @@ func (l *live) run(ctx context.Context) (*Result, error) {
 	}
 	n, _ := loadgen.Length(l.pacer)
 	l.checker.Store(NewChecker(l.t0, WithCapacity(int(min(loadgen.Hits(l.pacer, n), 1<<24)))))
-	// The proxy's rule windows count from its own start: shift them so
-	// that they count from t0, as the load phases and the checker do.
-	shift := chaos.Duration(l.t0.Sub(l.proxyStart))
-	specs := make([]chaos.RuleSpec, len(l.rules))
-	for i, r := range l.rules {
-		r.After += shift
-		specs[i] = r
-	}
-	if err := l.proxy.ReplaceRules(specs); err != nil {
+	// The proxy's rule windows count from t0, as the load phases and the
+	// checker do.
+	l.proxy.SetStart(l.t0)
+	if err := l.proxy.ReplaceRules(l.rules); err != nil {
 		return nil, fmt.Errorf("fault rules: %w", err)
 	}
 	stopProgress := l.reportProgress()
@@ -520,25 +512,4 @@ func (l *live) cleanup() {
 	if l.ownDir && !l.opts.Keep {
 		_ = os.RemoveAll(l.dir)
 	}
-}
-
-// firstReading is a clock that remembers the first time it told: the
-// chaos proxy reads its start, the origin of its rule windows, once when
-// it is built. (sync.Once keeps the proxy's later readings lock-free.)
-type firstReading struct {
-	clock.Clock
-	once sync.Once
-	t    time.Time
-}
-
-func (f *firstReading) Now() time.Time {
-	now := f.Clock.Now()
-	f.once.Do(func() { f.t = now })
-	return now
-}
-
-// first is the first reading (the zero time if there was none).
-func (f *firstReading) first() time.Time {
-	f.once.Do(func() {})
-	return f.t
 }

@@ -96,20 +96,14 @@ func (l *live) onProxyAttempt(r chaos.AttemptRecord) {
 	if l.endpointURL != "" && l.journal == nil {
 		// What the user's endpoint answered, copy by copy, is all hookrig
 		// can see of it: a 2xx counts as received.
-		statuses := r.UpstreamStatuses
+		// Each copy's receipt is when its answer came back to the proxy.
+		statuses, ats := r.UpstreamStatuses, r.UpstreamAts
 		if len(statuses) == 0 && r.Forwarded > 0 {
-			statuses = []int{r.UpstreamStatus}
+			statuses, ats = []int{r.UpstreamStatus}, []time.Time{r.UpstreamAt}
 		}
-		// When the endpoint answered is not on the record: the answer the
-		// client got (after any hold and delay) bounds it, unless the
-		// client got none, when the upstream's round trip is all there is.
-		at := r.At.Add(r.Duration)
-		if r.ClientErr != "" {
-			at = r.At.Add(r.UpstreamDuration)
-		}
-		for _, st := range statuses {
-			if st != 0 {
-				c.Receipt(ReceiptRec{ID: r.EventID, At: at, Status: st, Verified: true})
+		for i, st := range statuses {
+			if st != 0 && i < len(ats) {
+				c.Receipt(ReceiptRec{ID: r.EventID, At: ats[i], Status: st, Verified: true})
 			}
 		}
 	}
