@@ -91,10 +91,16 @@ func (w *wireConn) send(msg []byte, await bool) error {
 	w.msg, w.written, w.werr = msg, 0, nil
 	w.stash, w.sr = w.stash[:0], 0
 	err := w.raw.Read(w.step)
-	werr := w.werr
+	werr, short := w.werr, w.written < len(msg)
 	w.msg, w.werr = nil, nil
 	if werr != nil {
 		return &net.OpError{Op: "write", Net: "tcp", Source: w.LocalAddr(), Addr: w.RemoteAddr(), Err: werr}
+	}
+	if short { // the connection failed before the callback ran
+		if err == nil {
+			err = io.ErrShortWrite
+		}
+		return err
 	}
 	if err != nil && w.serr == nil {
 		w.serr = err // the wait ended: deadline (the watchdog), or closed
