@@ -140,6 +140,10 @@ done
 echo "(CPU us/req: the upstream's own for direct, the proxy's for the others)"
 r_rps=$(tr ' ' '\n' <<<"${rps[chaos-rules]}" | grep . | median)
 n_rps=$(tr ' ' '\n' <<<"${rps[nginx]}" | grep . | median)
-awk -v c="$c_rps" -v r="$r_rps" -v n="$n_rps" 'BEGIN {
-	printf "chaos / nginx: %.2f   chaos-rules / chaos: %.2f\n", c / n, r / c
+c_cpu=$(tr ' ' '\n' <<<"${cpu[chaos]}" | grep . | median)
+r_cpu=$(tr ' ' '\n' <<<"${cpu[chaos-rules]}" | grep . | median)
+n_cpu=$(tr ' ' '\n' <<<"${cpu[nginx]}" | grep . | median)
+awk -v c="$c_rps" -v r="$r_rps" -v n="$n_rps" -v cc="$c_cpu" -v rc="$r_cpu" -v nc="$n_cpu" 'BEGIN {
+	printf "req/s:       chaos / nginx: %.2f   chaos-rules / chaos: %.2f\n", c / n, r / c
+	printf "CPU per req: chaos / nginx: %.2f   chaos-rules / chaos: %.2f\n", cc / nc, rc / cc
 }'
