@@ -4,8 +4,6 @@ import (
 	"crypto/subtle"
 	"net/http"
 
-	"github.com/gorilla/mux"
-
 	"github.com/hookrig/hookrig/internal/httpapi"
 )
 
@@ -26,9 +24,7 @@ import (
 // <token>". It never touches the data path's locks, so it answers under
 // full load.
 func (p *Proxy) ControlHandler() http.Handler {
-	r := mux.NewRouter()
-	r.NotFoundHandler = httpapi.NotFound()
-	r.MethodNotAllowedHandler = httpapi.MethodNotAllowed()
+	r := httpapi.NewRouter()
 	r.Handle("/v1/rules", p.handleGetRules()).Methods(http.MethodGet)
 	r.Handle("/v1/rules", p.handlePutRules()).Methods(http.MethodPut)
 	r.Handle("/v1/rules", p.handleAddRule()).Methods(http.MethodPost)

@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gorilla/mux"
-
 	"github.com/hookrig/hookrig/internal/httpapi"
 )
 
@@ -24,9 +22,7 @@ const (
 //	GET  /v1/health                       {"status":"ok"} while serving
 //	POST /anything/else                   a webhook
 func (r *Receiver) Handler() http.Handler {
-	api := mux.NewRouter()
-	api.NotFoundHandler = httpapi.NotFound()
-	api.MethodNotAllowedHandler = httpapi.MethodNotAllowed()
+	api := httpapi.NewRouter()
 	api.HandleFunc("/v1/receipts", r.handleReceipts).Methods(http.MethodGet)
 	api.HandleFunc("/v1/stats", r.handleStats).Methods(http.MethodGet)
 	api.HandleFunc("/v1/health", r.handleHealth).Methods(http.MethodGet)

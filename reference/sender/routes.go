@@ -3,16 +3,12 @@ package sender
 import (
 	"net/http"
 
-	"github.com/gorilla/mux"
-
 	"github.com/hookrig/hookrig/internal/httpapi"
 )
 
 // routes is the whole HTTP API.
 func (s *Sender) routes() http.Handler {
-	r := mux.NewRouter()
-	r.NotFoundHandler = httpapi.NotFound()
-	r.MethodNotAllowedHandler = httpapi.MethodNotAllowed()
+	r := httpapi.NewRouter()
 
 	r.Handle("/v1/endpoints", s.handleCreateEndpoint()).Methods(http.MethodPost)
 	r.Handle("/v1/endpoints", s.handleListEndpoints()).Methods(http.MethodGet)
