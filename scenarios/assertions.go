@@ -26,6 +26,9 @@ type Env struct {
 	Pending             int `expr:"pending"`
 	Unexpected          int `expr:"unexpected"`
 	Reordered           int `expr:"reordered"`
+	// DeadLetteredReceived are dead-lettered events that did arrive (their
+	// acknowledgements were lost): a replay would deliver them again.
+	DeadLetteredReceived int `expr:"dead_lettered_received"`
 
 	// Ratios are over accepted events (0 when nothing was accepted).
 	DeliveredRatio    float64 `expr:"delivered_ratio"`
@@ -38,6 +41,15 @@ type Env struct {
 	Herd     Herd     `expr:"herd"`
 	Faults   Faults   `expr:"faults"`
 	Load     LoadEnv  `expr:"load"`
+	Ordering Ordering `expr:"ordering"`
+}
+
+// Ordering is how far receipt order strayed from acceptance order, per
+// ordering key.
+type Ordering struct {
+	Keys             int `expr:"keys"`
+	KeysReordered    int `expr:"keys_reordered"`
+	EventsOutOfOrder int `expr:"events_out_of_order"`
 }
 
 // Latency is time from acceptance to the first acknowledged receipt.

@@ -25,6 +25,7 @@ func Variables() []Variable {
 		{"pending", "int", "events still in flight when the drain timed out"},
 		{"unexpected", "int", "receipts for ids that were never accepted"},
 		{"reordered", "int", "inversions between accepted and received order, summed over ordering keys"},
+		{"dead_lettered_received", "int", "dead-lettered events that did arrive (acknowledgement lost): a replay would deliver them again"},
 		{"delivered_ratio", "float", "delivered / accepted"},
 		{"lost_ratio", "float", "lost / accepted"},
 		{"duplicated_ratio", "float", "duplicated / accepted"},
@@ -43,6 +44,9 @@ func Variables() []Variable {
 		{"herd.peak_rate", "float", "highest attempts/s in the seconds after a fault window closed"},
 		{"herd.ratio", "float", "herd.peak_rate over the attempt rate before that window opened"},
 		{"faults.injected", "int", "attempts that met an injected fault (connections refused in a down window included)"},
+		{"ordering.keys", "int", "ordering keys the events were spread over"},
+		{"ordering.keys_reordered", "int", "keys with at least one inversion"},
+		{"ordering.events_out_of_order", "int", "events received before some event of their key that was accepted earlier"},
 		{"load.sent", "int", "events the load generator sent to the sender"},
 		{"load.rejected", "int", "events the sender refused at ingest (not accepted)"},
 	}

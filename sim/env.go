@@ -18,19 +18,20 @@ func (r *Result) Env() scenarios.Env {
 	d := r.Latency.Delivery
 	pe := r.Attempts.PerEvent
 	return scenarios.Env{
-		Accepted:            int(r.Events.Accepted),
-		Delivered:           int(r.Events.Delivered),
-		Lost:                int(r.Events.Lost),
-		Duplicated:          int(r.Events.Duplicated),
-		DuplicateDeliveries: int(r.Events.DuplicateDeliveries),
-		DeadLettered:        int(r.Events.DeadLettered),
-		Pending:             int(r.Events.Pending),
-		Unexpected:          int(r.Events.Unexpected),
-		Reordered:           int(r.Events.Reordered),
-		DeliveredRatio:      ratio(r.Events.Delivered),
-		LostRatio:           ratio(r.Events.Lost),
-		DuplicatedRatio:     ratio(r.Events.Duplicated),
-		DeadLetteredRatio:   ratio(r.Events.DeadLettered),
+		Accepted:             int(r.Events.Accepted),
+		Delivered:            int(r.Events.Delivered),
+		Lost:                 int(r.Events.Lost),
+		Duplicated:           int(r.Events.Duplicated),
+		DuplicateDeliveries:  int(r.Events.DuplicateDeliveries),
+		DeadLettered:         int(r.Events.DeadLettered),
+		Pending:              int(r.Events.Pending),
+		Unexpected:           int(r.Events.Unexpected),
+		Reordered:            int(r.Events.Reordered),
+		DeadLetteredReceived: int(r.Events.DeadLetteredReceived),
+		DeliveredRatio:       ratio(r.Events.Delivered),
+		LostRatio:            ratio(r.Events.Lost),
+		DuplicatedRatio:      ratio(r.Events.Duplicated),
+		DeadLetteredRatio:    ratio(r.Events.DeadLettered),
 		Delivery: scenarios.Latency{
 			P50: msDuration(d.P50), P90: msDuration(d.P90), P99: msDuration(d.P99),
 			Max: msDuration(d.Max), Mean: msDuration(d.Mean),
@@ -43,6 +44,8 @@ func (r *Result) Env() scenarios.Env {
 		Herd:   scenarios.Herd{PeakRate: r.Herd.PeakRate, Ratio: r.Herd.Ratio},
 		Faults: scenarios.Faults{Injected: int(r.Attempts.Faulted)},
 		Load:   scenarios.LoadEnv{Sent: int(r.Load.Sent), Rejected: int(r.Load.Rejected)},
+		Ordering: scenarios.Ordering{Keys: int(r.Ordering.Keys), KeysReordered: int(r.Ordering.KeysReordered),
+			EventsOutOfOrder: int(r.Ordering.EventsOutOfOrder)},
 	}
 }
 
