@@ -39,39 +39,16 @@ start chaos "$tmp/hookrig" chaos --upstream "$up" --listen 127.0.0.1:0 --control
 start chaos-rules "$tmp/hookrig" chaos --upstream "$up" --listen 127.0.0.1:0 --control 127.0.0.1:0 --seed 1 --rules bench/chaos-not-firing.yaml
 
 port=$("$tmp/upstream" -free-port)
-mkdir -p "$tmp/nginx"
-user_line=""
-[ "$(id -u)" = 0 ] && user_line="user root;"
-cat >"$tmp/nginx/nginx.conf" <<CONF
-$user_line
-worker_processes auto;
-daemon off;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-	access_log off;
-	client_body_temp_path $tmp/nginx/body;
-	proxy_temp_path $tmp/nginx/proxy;
-	fastcgi_temp_path $tmp/nginx/fastcgi;
-	uwsgi_temp_path $tmp/nginx/uwsgi;
-	scgi_temp_path $tmp/nginx/scgi;
+start_nginx nginx "$port" auto "
 	upstream hook { server ${up#http://}; keepalive 64; }
 	server {
 		listen 127.0.0.1:$port;
 		location / {
 			proxy_pass http://hook;
 			proxy_http_version 1.1;
-			proxy_set_header Connection "";
+			proxy_set_header Connection \"\";
 		}
-	}
-}
-CONF
-nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -e "$tmp/nginx/error.log" >"$tmp/nginx.err" 2>&1 &
-pid[nginx]=$!
-pids+=($!)
-url[nginx]="http://127.0.0.1:$port"
-for _ in $(seq 100); do curl -s -o /dev/null "${url[nginx]}/" && break; sleep 0.1; done
+	}"
 
 # 62 bytes of JSON, like a small webhook.
 body='{"type":"invoice.paid","id":"evt_0123456789","amount":4200}   '
