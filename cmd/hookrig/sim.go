@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +22,7 @@ import (
 type simOptions struct {
 	scenarioFlags
 	compare bool
+	seeds   uint64
 }
 
 // newSimCmd runs a scenario in virtual time.
@@ -38,6 +41,13 @@ It produces the same report as hookrig run; its footer gives the seed, the
 trace hash (a fingerprint of everything that happened), how long the run
 took and how much faster than real time it went.
 
+--seeds N runs the scenario under N seeds (from --seed, or the scenario's
+seed, upwards), on every core, and reports instead how far each figure
+spreads across the seeds and which seeds failed an assertion, each with the
+command that replays it alone (text, json, or junit with one testcase per
+seed). One lucky seed proves little about a retry policy; a hundred that
+all hold say more.
+
 --compare runs the scenario live as well (hookrig run, in real time) and
 prints both side by side, with the tolerances the simulator promises: lost
 and dead-lettered equal; duplicates, attempts per event and retry
@@ -53,7 +63,8 @@ exercise).`,
 		Example: `  hookrig sim day-long-outage
   hookrig sim flaky-5xx --seed 7 --report json --out result.json
   hookrig sim my-scenario.yaml --report html --out report.html
-  hookrig sim outage-recovery --compare`,
+  hookrig sim outage-recovery --compare
+  hookrig sim flaky-5xx --seeds 200 --report junit --out seeds.xml`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := scenarios.DefaultScenario
@@ -66,6 +77,7 @@ exercise).`,
 	o.register(cmd)
 	f := cmd.Flags()
 	f.BoolVar(&o.compare, "compare", false, "run the scenario live too and print both side by side (takes the scenario's real time)")
+	f.Uint64Var(&o.seeds, "seeds", 0, "run under `N` seeds (from --seed upwards) and report the spread and the failing seeds")
 	return cmd
 }
 
@@ -80,11 +92,25 @@ func simScenario(cmd *cobra.Command, e *env, name string, o simOptions) error {
 	if o.compare && format != report.Text {
 		return fail("--compare prints a table for people; save a result with --report %s without --compare", format)
 	}
-	replay := []string{"hookrig sim", name, fmt.Sprintf("--seed %d", s.Seed)}
-	if cmd.Flags().Changed("drain") {
-		replay = append(replay, "--drain "+o.drain.String())
+	replayOf := func(seed uint64) string {
+		replay := []string{"hookrig sim", name, fmt.Sprintf("--seed %d", seed)}
+		if cmd.Flags().Changed("drain") {
+			replay = append(replay, "--drain "+o.drain.String())
+		}
+		return strings.Join(replay, " ")
 	}
-	opts := sim.VirtualOptions{Replay: strings.Join(replay, " ")}
+	if cmd.Flags().Changed("seeds") {
+		switch {
+		case o.seeds == 0:
+			return fail("--seeds 0: expected at least one seed")
+		case o.compare:
+			return fail("--seeds and --compare do not go together: compare one seed live, sweep many in virtual time")
+		case !slices.Contains(report.SweepFormats(), format):
+			return fail("--report %s: a sweep over seeds reports as text, json or junit", format)
+		}
+		return sweepScenario(cmd, e, s, o, replayOf)
+	}
+	opts := sim.VirtualOptions{Replay: replayOf(s.Seed)}
 	if o.compare {
 		return compareScenario(cmd, e, s, opts, o)
 	}
@@ -239,4 +265,46 @@ func perSecond(n int64, d time.Duration) string {
 		return fmt.Sprintf("%.0fk", r/1e3)
 	}
 	return fmt.Sprintf("%.0f", r)
+}
+
+// sweepScenario runs s under o.seeds seeds and reports the spread.
+func sweepScenario(cmd *cobra.Command, e *env, s *scenarios.Scenario, o simOptions, replayOf func(uint64) string) error {
+	fail := func(format string, args ...any) error {
+		return &exitCodeError{exitError, fmt.Errorf("sim --seeds: "+format, args...)}
+	}
+	opts := sim.SweepOptions{First: s.Seed, Count: o.seeds, Replay: replayOf}
+	start := e.clock.Now()
+	if !o.quiet {
+		fmt.Fprintf(e.stderr, "hookrig: simulating %s under %d seeds (%d to %d), %d at a time, in virtual time\n",
+			s.Name, o.seeds, s.Seed, s.Seed+o.seeds-1, min(uint64(runtime.GOMAXPROCS(0)), o.seeds))
+		last := start
+		opts.Done = func(done, total uint64, failed int) {
+			// At most one line a second of wall time.
+			if now := e.clock.Now(); done < total && now.Sub(last) >= time.Second {
+				last = now
+				fmt.Fprintf(e.stderr, "sim: %d/%d seeds · %d failed\n", done, total, failed)
+			}
+		}
+	}
+	res, err := sim.Sweep(cmd.Context(), s, opts)
+	if err != nil {
+		return fail("%w", err)
+	}
+	var b bytes.Buffer
+	format, _ := report.ParseFormat(o.format) // checked by open
+	if err := report.RenderSweep(&b, res, format); err != nil {
+		return fail("%w", err)
+	}
+	if err := writeOutput(e, b.Bytes(), o.out); err != nil {
+		return fail("writing the report: %w", err)
+	}
+	if !o.quiet {
+		wall := max(e.clock.Now().Sub(start), time.Microsecond)
+		fmt.Fprintf(e.stderr, "hookrig: %d seeds in %s (%s seeds/s)\n", o.seeds, wall.Round(time.Millisecond),
+			trimRatio(float64(o.seeds)/wall.Seconds()))
+	}
+	if !res.Passed {
+		return &exitCodeError{exitAssertion, fmt.Errorf("%d of %d seeds failed an assertion", res.Failed, res.Count)}
+	}
+	return nil
 }

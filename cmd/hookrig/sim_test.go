@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -89,6 +90,10 @@ func TestSimCannotBeDoneExitsTwo(t *testing.T) {
 		{"your own endpoint", []string{"sim", theirs}, "use hookrig run"},
 		{"bad drain", []string{"sim", quick, "--drain", "-1s"}, "--drain"},
 		{"bad seed", []string{"sim", quick, "--seed", "x"}, "invalid argument"},
+		{"no seeds", []string{"sim", quick, "--seeds", "0"}, "at least one seed"},
+		{"seeds and compare", []string{"sim", quick, "--seeds", "3", "--compare"}, "do not go together"},
+		{"seeds in html", []string{"sim", quick, "--seeds", "3", "--report", "html"}, "text, json or junit"},
+		{"seeds on your own endpoint", []string{"sim", theirs, "--seeds", "3"}, "use hookrig run"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -123,5 +128,56 @@ func TestSimCompare(t *testing.T) {
 	agree := strings.Contains(out, "\nAGREE ")
 	if agree != (code == exitOK) || !strings.Contains(out, "the model is scaled ×") || !strings.Contains(out, "replay: hookrig run "+path) {
 		t.Errorf("exit %d with verdict agree=%v:\n%s", code, agree, out)
+	}
+}
+
+// --seeds: every seed passes (exit 0) or some fail (exit 1, each failing
+// seed's replay in the report); the JSON is the same every time.
+func TestSimSeeds(t *testing.T) {
+	path := writeScenario(t, "quick.yaml", quickScenario)
+	code, out, stderr := runCLI(t, "sim", path, "--seeds", "5", "--seed", "20")
+	if code != exitOK || !strings.Contains(out, "PASS  every assertion held for all 5 seeds") ||
+		!strings.Contains(out, "5 seeds (20 to 24)") || !strings.Contains(stderr, "under 5 seeds (20 to 24)") {
+		t.Errorf("exit %d\n%s\nstderr:\n%s", code, out, stderr)
+	}
+
+	// Every other seed's event 4 gets a second 503 it cannot foresee:
+	// with "attempts.total == accepted + 1" those seeds fail.
+	flaky := writeScenario(t, "flaky.yaml", strings.Replace(quickScenario, "faults:\n", `faults:
+  - name: sometimes-twice
+    match: attempt == 2 && event_id endsWith "_4"
+    probability: 0.5
+    fault: {type: status, code: 503}
+`, 1))
+	code, first, stderr := runCLI(t, "sim", flaky, "--seeds", "12", "--report", "json", "--quiet")
+	if code != exitAssertion || stderr != "" {
+		t.Fatalf("exit %d (want %d), stderr:\n%s", code, exitAssertion, stderr)
+	}
+	var res struct {
+		Seeds, Failed int
+		Runs          []struct {
+			Seed   uint64
+			Passed bool
+			Replay string
+		}
+	}
+	if err := json.Unmarshal([]byte(first), &res); err != nil {
+		t.Fatalf("not the sweep's JSON: %v\n%s", err, first)
+	}
+	failed := 0
+	for _, r := range res.Runs {
+		if !r.Passed {
+			failed++
+		}
+		if r.Replay != fmt.Sprintf("hookrig sim %s --seed %d", flaky, r.Seed) {
+			t.Errorf("replay %q", r.Replay)
+		}
+	}
+	if res.Seeds != 12 || len(res.Runs) != 12 || res.Failed != failed || failed == 0 || failed == 12 {
+		t.Errorf("seeds %d, runs %d, failed %d (counted %d)", res.Seeds, len(res.Runs), res.Failed, failed)
+	}
+	_, second, _ := runCLI(t, "sim", flaky, "--seeds", "12", "--report", "json", "--quiet")
+	if first != second {
+		t.Error("the same sweep printed different JSON")
 	}
 }

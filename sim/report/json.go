@@ -13,10 +13,14 @@ import (
 // WriteJSON writes r in the documented schema (docs/result-schema.md),
 // indented, with a final newline. The same Result always gives the same
 // bytes.
-func WriteJSON(w io.Writer, r *sim.Result) error {
-	b, err := json.MarshalIndent(r, "", "  ")
+func WriteJSON(w io.Writer, r *sim.Result) error { return writeIndented(w, r, "result") }
+
+// writeIndented writes v as indented JSON with a final newline; what names
+// it in an error.
+func writeIndented(w io.Writer, v any, what string) error {
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
-		return fmt.Errorf("encoding result: %w", err)
+		return fmt.Errorf("encoding the %s: %w", what, err)
 	}
 	_, err = w.Write(append(b, '\n'))
 	return err

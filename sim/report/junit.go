@@ -99,7 +99,11 @@ func WriteJUnit(w io.Writer, r *sim.Result) error {
 	}
 	suite.Tests = len(suite.Cases)
 	doc := junitSuites{Name: "hookrig", Tests: suite.Tests, Failures: suite.Failures, Time: suite.Time, Suites: []junitSuite{suite}}
+	return writeJUnitDoc(w, doc)
+}
 
+// writeJUnitDoc writes doc with the XML header, indented.
+func writeJUnitDoc(w io.Writer, doc junitSuites) error {
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}

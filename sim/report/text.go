@@ -329,13 +329,18 @@ func (t *textReport) phases() {
 }
 
 // table prints rows in aligned columns; align has 'l' or 'r' per column.
-func (t *textReport) table(rows [][]string, align string) {
+func (t *textReport) table(rows [][]string, align string) { t.printf("%s", alignRows(rows, align)) }
+
+// alignRows lays rows out in aligned columns, one line each, indented by
+// two spaces; align has 'l' or 'r' per column.
+func alignRows(rows [][]string, align string) string {
 	widths := make([]int, len(align))
 	for _, row := range rows {
 		for i, cell := range row {
 			widths[i] = max(widths[i], utf8.RuneCountInString(cell))
 		}
 	}
+	var out strings.Builder
 	for _, row := range rows {
 		var b strings.Builder
 		b.WriteString(" ")
@@ -349,8 +354,9 @@ func (t *textReport) table(rows [][]string, align string) {
 			}
 			b.WriteString(" ")
 		}
-		t.printf("%s\n", strings.TrimRight(b.String(), " "))
+		out.WriteString(strings.TrimRight(b.String(), " ") + "\n")
 	}
+	return out.String()
 }
 
 func (t *textReport) assertions() {
