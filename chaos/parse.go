@@ -7,7 +7,8 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
+
+	"github.com/hookrig/hookrig/internal/yamlnode"
 )
 
 // ParseRules reads a rule file, YAML or JSON (JSON is read as YAML, so
@@ -79,7 +80,7 @@ func ParseRule(data []byte, filename string) (RuleSpec, error) {
 }
 
 func parseDocument(data []byte, filename string) (ast.Node, error) {
-	f, err := parser.ParseBytes(data, 0)
+	f, err := yamlnode.Parse(data)
 	if err != nil {
 		return nil, positioned(filename, err)
 	}
@@ -99,7 +100,7 @@ func decodeRule(n ast.Node, filename string, i int) (RuleSpec, error) {
 	if _, err := mappingValues(n); err != nil {
 		return s, fmt.Errorf("%s: rules[%d]: want a rule object (name, match, probability, fault, after, for), got %s", pos, i, n.Type())
 	}
-	if err := yaml.NodeToValue(n, &s, yaml.Strict(), yaml.UseJSONUnmarshaler()); err != nil {
+	if err := yamlnode.Decode(n, &s, yaml.Strict(), yaml.UseJSONUnmarshaler()); err != nil {
 		where := fmt.Sprintf("rule %q", name)
 		if name == "" {
 			where = fmt.Sprintf("rules[%d]", i)

@@ -10,29 +10,30 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
+
+	"github.com/hookrig/hookrig/internal/yamlnode"
 )
 
 // The raw shapes mirror the YAML exactly; go-yaml decodes them strictly
 // (unknown keys and wrong types are errors with positions), then build()
 // checks what types cannot say.
 type rawScenario struct {
-	Name        Field[string]   `yaml:"name"`
-	Description string          `yaml:"description"`
-	Seed        Field[uint64]   `yaml:"seed"`
-	Sender      *rawSender      `yaml:"sender"`
-	Receiver    *rawReceiver    `yaml:"receiver"`
-	Load        *rawLoad        `yaml:"load"`
-	Faults      []rawNode       `yaml:"faults"`
-	Drain       *rawDrain       `yaml:"drain"`
-	Assertions  []Field[string] `yaml:"assertions"`
+	Name        Field[string]          `yaml:"name"`
+	Description string                 `yaml:"description"`
+	Seed        Field[uint64]          `yaml:"seed"`
+	Sender      *rawSender             `yaml:"sender"`
+	Receiver    *rawReceiver           `yaml:"receiver"`
+	Load        *rawLoad               `yaml:"load"`
+	Faults      Field[[]rawNode]       `yaml:"faults"`
+	Drain       *rawDrain              `yaml:"drain"`
+	Assertions  Field[[]Field[string]] `yaml:"assertions"`
 }
 
 type rawSender struct {
-	Policy  *rawNode    `yaml:"policy"`
-	Workers Field[int]  `yaml:"workers"`
-	Crashes []rawCrash  `yaml:"crashes"`
-	Trigger *rawTrigger `yaml:"trigger"`
+	Policy  *rawNode          `yaml:"policy"`
+	Workers Field[int]        `yaml:"workers"`
+	Crashes Field[[]rawCrash] `yaml:"crashes"`
+	Trigger *rawTrigger       `yaml:"trigger"`
 }
 
 type rawCrash struct {
@@ -60,9 +61,9 @@ type rawProcessing struct {
 }
 
 type rawLoad struct {
-	Phases       []rawPhase `yaml:"phases"`
-	Keys         Field[int] `yaml:"keys"`
-	PayloadBytes Field[int] `yaml:"payload_bytes"`
+	Phases       Field[[]rawPhase] `yaml:"phases"`
+	Keys         Field[int]        `yaml:"keys"`
+	PayloadBytes Field[int]        `yaml:"payload_bytes"`
 }
 
 type rawPhase struct {
@@ -70,6 +71,19 @@ type rawPhase struct {
 	Pacer    Field[string]        `yaml:"pacer"`
 	Start    Field[time.Duration] `yaml:"start"`
 	Duration Field[time.Duration] `yaml:"duration"`
+	pos      Pos                  // the phase's own, for what it leaves out
+}
+
+// UnmarshalYAML decodes a phase and notes where it was written.
+func (p *rawPhase) UnmarshalYAML(n ast.Node) error {
+	type plain rawPhase // without this method
+	var v plain
+	if err := yamlnode.Decode(n, &v, yaml.Strict()); err != nil {
+		return err
+	}
+	*p = rawPhase(v)
+	p.pos = posOf(n)
+	return nil
 }
 
 type rawDrain struct {
@@ -87,8 +101,11 @@ func (r *rawNode) UnmarshalYAML(n ast.Node) error { r.node = n; return nil }
 
 // json renders the subtree as JSON for the owning package's decoder.
 func (r *rawNode) json() (json.RawMessage, error) {
+	if r.node == nil { // left empty ("-" alone): go-yaml never called UnmarshalYAML
+		return json.RawMessage("null"), nil
+	}
 	var v any
-	if err := yaml.NodeToValue(r.node, &v); err != nil {
+	if err := yamlnode.Decode(r.node, &v); err != nil {
 		return nil, err
 	}
 	return json.Marshal(v)
@@ -120,31 +137,44 @@ func Parse(data []byte, filename string) (*Scenario, error) {
 }
 
 func parse(data []byte) (*Scenario, Errors) {
-	file, err := parser.ParseBytes(data, 0)
+	start := Pos{Line: 1, Col: 1}
+	file, err := yamlnode.Parse(data)
 	if err != nil {
-		return nil, Errors{fromYAML(err)}
+		return nil, Errors{fromYAMLAt(err, start)}
 	}
 	if len(file.Docs) != 1 || file.Docs[0].Body == nil {
-		return nil, Errors{errorAt(Pos{Line: 1, Col: 1}, "empty scenario: expected a mapping with at least name and load")}
+		return nil, Errors{errorAt(start, "empty scenario: expected a mapping with at least name and load")}
 	}
 	var raw rawScenario
-	if err := yaml.NodeToValue(file.Docs[0].Body, &raw, yaml.Strict()); err != nil {
-		return nil, Errors{fromYAML(err)}
+	if err := yamlnode.Decode(file.Docs[0].Body, &raw, yaml.Strict()); err != nil {
+		return nil, Errors{fromYAMLAt(err, orPos(posOf(file.Docs[0].Body), start))}
 	}
 	b := &builder{}
 	s := b.build(&raw, posOf(file.Docs[0].Body))
 	return s, b.errs
 }
 
-type builder struct {
-	errs Errors
+// fromYAMLAt is fromYAML, placed at p when the error says no place.
+func fromYAMLAt(err error, p Pos) *Error {
+	e := fromYAML(err)
+	e.Pos = orPos(e.Pos, p)
+	return e
 }
 
+type builder struct {
+	errs     Errors
+	top      Pos   // the document's first key
+	crashPos []Pos // where each sender crash was written
+}
+
+// errorf records a problem at p; one with no place of its own (an empty
+// list item) is put at the document's start rather than nowhere.
 func (b *builder) errorf(p Pos, format string, args ...any) {
-	b.errs = append(b.errs, errorAt(p, format, args...))
+	b.errs = append(b.errs, errorAt(orPos(p, b.top), format, args...))
 }
 
 func (b *builder) build(raw *rawScenario, top Pos) *Scenario {
+	b.top = top
 	s := &Scenario{Name: raw.Name.V, Description: strings.TrimSpace(raw.Description), Seed: raw.Seed.V}
 	if !raw.Name.Set || strings.TrimSpace(raw.Name.V) == "" {
 		b.errorf(top, "missing name: every scenario needs a name")
@@ -165,12 +195,13 @@ func (b *builder) build(raw *rawScenario, top Pos) *Scenario {
 		}
 	}
 	b.faults(raw.Faults, s)
-	for _, c := range s.Sender.Crashes {
+	for i, c := range s.Sender.Crashes {
 		if c.At >= s.LoadEnd() && s.LoadEnd() > 0 {
-			b.errorf(Pos{}, "sender crash at %s is after the load ends (%s): it would test nothing", c.At, s.LoadEnd())
+			b.errorf(b.crashPos[i], "sender crash at %s is after the load ends (%s): it would test nothing", c.At, s.LoadEnd())
 		}
 	}
-	for _, a := range raw.Assertions {
+	for _, a := range raw.Assertions.V {
+		a.Pos = orPos(a.Pos, raw.Assertions.Pos) // a bare "-" has none
 		expr := strings.TrimSpace(a.V)
 		if expr == "" {
 			b.errorf(a.Pos, "empty assertion: expected a boolean expression such as `lost == 0`")
@@ -220,8 +251,11 @@ func (b *builder) sender(raw *rawSender, s *Sender) {
 		b.errorf(raw.Workers.Pos, "sender.workers: %d; expected a positive number", raw.Workers.V)
 	}
 	s.Workers = raw.Workers.V
-	for i, c := range raw.Crashes {
+	for i, c := range raw.Crashes.V {
 		what := fmt.Sprintf("sender.crashes[%d]", i)
+		where := orPos(c.At.Pos, orPos(c.Down.Pos, raw.Crashes.Pos))
+		c.Down.Pos = orPos(c.Down.Pos, where)
+		b.crashPos = append(b.crashPos, where)
 		at := b.nonNegative(c.At, what+".at")
 		down := b.nonNegative(c.Down, what+".down")
 		if !c.At.Set {
@@ -230,7 +264,7 @@ func (b *builder) sender(raw *rawSender, s *Sender) {
 		s.Crashes = append(s.Crashes, Crash{At: at, Down: down})
 	}
 	if t := raw.Trigger; t != nil {
-		if len(raw.Crashes) > 0 {
+		if len(raw.Crashes.V) > 0 {
 			b.errorf(t.URL.Pos, "sender.trigger drives your own sender; sender.crashes only applies to hookrig's reference sender")
 		}
 		s.Trigger = &Trigger{Method: strings.ToUpper(t.Method), URL: t.URL.V, Headers: t.Headers, Body: t.Body.V}
@@ -288,7 +322,7 @@ func (b *builder) receiver(raw *rawReceiver, r *Receiver) {
 }
 
 func (b *builder) load(raw *rawLoad, top Pos, l *Load) {
-	if raw == nil || len(raw.Phases) == 0 {
+	if raw == nil || len(raw.Phases.V) == 0 {
 		b.errorf(top, "missing load.phases: expected at least one phase with a pacer and a duration")
 		return
 	}
@@ -305,7 +339,11 @@ func (b *builder) load(raw *rawLoad, top Pos, l *Load) {
 	}
 	var end time.Duration
 	names := map[string]bool{}
-	for i, rp := range raw.Phases {
+	for i, rp := range raw.Phases.V {
+		// What a phase leaves out is reported at the phase, or (a bare
+		// "-" has no position of its own) at the list.
+		at := orPos(rp.pos, raw.Phases.Pos)
+		rp.Pacer.Pos, rp.Duration.Pos = orPos(rp.Pacer.Pos, at), orPos(rp.Duration.Pos, at)
 		p := Phase{Name: rp.Name, Pacer: strings.TrimSpace(rp.Pacer.V), pos: rp.Pacer.Pos, pacerPos: rp.Pacer.Pos}
 		if p.Name == "" {
 			p.Name = fmt.Sprintf("phase-%d", i+1)
@@ -343,13 +381,17 @@ func (b *builder) load(raw *rawLoad, top Pos, l *Load) {
 
 // faults reads the chaos rules, checks their timeline against the load
 // and has the chaos package validate each rule.
-func (b *builder) faults(raws []rawNode, s *Scenario) {
+func (b *builder) faults(raws Field[[]rawNode], s *Scenario) {
 	names := map[string]bool{}
-	for i, rn := range raws {
-		p := posOf(rn.node)
+	for i, rn := range raws.V {
+		p := orPos(posOf(rn.node), raws.Pos) // a bare "-" has no node
 		js, err := rn.json()
 		if err != nil {
-			b.errs = append(b.errs, fromYAML(err))
+			b.errs = append(b.errs, fromYAMLAt(err, p))
+			continue
+		}
+		if string(js) == "null" {
+			b.errorf(p, "faults[%d]: empty; expected a rule mapping (name, match, probability, fault, after, for)", i)
 			continue
 		}
 		var head struct {

@@ -89,7 +89,15 @@ func TestParseErrors(t *testing.T) {
 		{"wrong type", "name: a\nseed: lots\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\n", "2:7: got a string, expected a whole number (0 or more)"},
 		{"bad duration", "name: a\nload:\n  phases:\n    - pacer: constant:1\n      duration: ten seconds\n", "5:17: invalid duration \"ten seconds\": expected a duration such as"},
 		{"negative duration", "name: a\nload:\n  phases:\n    - pacer: constant:1\n      duration: -5s\n", "5:17: load.phases[0] (phase-1).duration: -5s is not a positive duration"},
-		{"missing pacer", "name: a\nload:\n  phases:\n    - duration: 1s\n", "missing pacer"},
+		{"missing pacer", "name: a\nload:\n  phases:\n    - duration: 1s\n", "4:17: load.phases[0] (phase-1): missing pacer"},
+		// Found by FuzzParse: empty list items have no node of their own
+		// (errors go to the item's dash), and a tag where a list belongs made
+		// go-yaml panic (yamlnode turns that into an error here).
+		{"empty phase", "name: a\nload:\n  phases:\n  -\n", "4:3: load.phases[0] (phase-1): missing pacer"},
+		{"empty fault", "name: a\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\nfaults:\n  -\n", "6:3: faults[0]: empty; expected a rule mapping"},
+		{"empty assertion", "name: a\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\nassertions:\n  -\n", "6:3: empty assertion"},
+		{"tag for a list", "name: a\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\nassertions:\n  ! 0000\n", "6:3: unreadable YAML here"},
+		{"crash after the load", "name: a\nsender:\n  crashes:\n    - {at: 5s, down: 1s}\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\n", "4:12: sender crash at 5s is after the load ends"},
 		{"missing load", "name: a\n", "1:1: missing load.phases"},
 		{"missing name", "load:\n  phases:\n    - {pacer: constant:1, duration: 1s}\n", "missing name"},
 		{"overlapping phases", "name: a\nload:\n  phases:\n    - {pacer: constant:1, duration: 5s}\n    - pacer: constant:2\n      start: 2s\n      duration: 1s\n", "6:14: load.phases[1] (phase-2): starts at 2s, inside the previous phase"},

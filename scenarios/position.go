@@ -9,11 +9,21 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
+
+	"github.com/hookrig/hookrig/internal/yamlnode"
 )
 
 // Pos is a place in a scenario file.
 type Pos struct {
 	Line, Col int
+}
+
+// orPos is p, or q where p is unknown.
+func orPos(p, q Pos) Pos {
+	if p.Line == 0 {
+		return q
+	}
+	return p
 }
 
 func posOf(n ast.Node) Pos {
@@ -83,6 +93,8 @@ func fromYAML(err error) *Error {
 		}
 		return &Error{Pos: p, Msg: cleanYAMLMessage(ye.GetMessage())}
 	}
+	// A panic caught by yamlnode, or another error without a position:
+	// the caller knows where it was reading.
 	return &Error{Msg: err.Error()}
 }
 
@@ -130,13 +142,14 @@ type Field[T any] struct {
 func (f *Field[T]) UnmarshalYAML(n ast.Node) error {
 	f.Pos = posOf(n)
 	f.Set = true
-	err := yaml.NodeToValue(n, &f.V, yaml.Strict())
+	err := yamlnode.Decode(n, &f.V, yaml.Strict())
 	if err == nil {
 		return nil
 	}
 	var ye yaml.Error
-	if errors.As(err, &ye) {
-		return err
+	var ours *Error
+	if errors.As(err, &ye) || errors.As(err, &ours) {
+		return err // it says where already (a field inside this one)
 	}
 	// Some conversions (durations) fail without a position: give them this
 	// field's, and say what was expected.
