@@ -1,7 +1,8 @@
 // Package yamlnode guards the calls into github.com/goccy/go-yaml that
 // scenario files and chaos rules go through. The library panics on some
-// malformed input (found by fuzzing: a tag on a value where a list is
-// expected dereferences a nil sequence node in v1.19.2); a file a user
+// malformed input (found by our FuzzParse: a tag on a value where a list
+// is expected dereferences a nil sequence node in v1.19.2, open upstream
+// as goccy/go-yaml#735); a file a user
 // wrote must get an error, never a crash, so each call here turns a panic
 // into an error.
 package yamlnode
