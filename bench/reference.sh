@@ -9,7 +9,9 @@
 #   end to end       events/s delivered sender -> receiver, from the first
 #                    ingest request to the last acknowledged delivery
 #   receiver         signed webhooks/s verified and acknowledged, 64
-#                    concurrent clients, with p50/p99 latency; beside it
+#                    concurrent clients, with p50/p99 latency; the same
+#                    with --sync (each 2xx waits for its receipt and dedupe
+#                    entry to be fsynced); beside them
 #                    nginx answering `return 200` to the same driver, as
 #                    the ceiling of this driver and loopback on this machine
 #
@@ -90,6 +92,12 @@ for run in $(seq 1 "$RUNS"); do
 	# 3. Receiver alone, then nginx, same driver.
 	record receiver "$(hbench "${url[receiver]}/hooks" --secret $SECRET --concurrency 64 --requests "$N_RECV")"
 	stop receiver
+	# The same with --sync: each 2xx waits for its receipt and dedupe
+	# entry to be fsynced (shared by concurrent requests).
+	start receiver "$H" receiver --listen 127.0.0.1:0 --secret $SECRET --journal "$tmp/receipts-sync-$run.jsonl" \
+		--dedupe-store "$tmp/dedupe-sync-$run.log" --sync --quiet
+	record receiver_sync "$(hbench "${url[receiver]}/hooks" --secret $SECRET --concurrency 64 --requests "$N_RECV")"
+	stop receiver
 	if command -v nginx >/dev/null; then
 		port=$("$tmp/upstream" -free-port)
 		start_nginx nginx "$port" 1 "	keepalive_requests 1000000;
@@ -97,7 +105,7 @@ for run in $(seq 1 "$RUNS"); do
 		record nginx "$(hbench "${url[nginx]}/hooks" --secret $SECRET --concurrency 64 --requests "$N_RECV")"
 		stop nginx
 	fi
-	rm -rf "$tmp"/ingest-* "$tmp"/e2e-* "$tmp"/receipts-*
+	rm -rf "$tmp"/ingest-* "$tmp"/e2e-* "$tmp"/receipts-* "$tmp"/dedupe-*
 done
 
 # column COL KEY: one column of KEY's results, one a line.
@@ -113,6 +121,7 @@ row ingest_single "sender: accepted durably, single (c=64)" "target >= 5,000 (ho
 row ingest_batch "sender: accepted durably, batch 100 (c=8)" "target >= 5,000 (refload)"
 row e2e "end to end: delivered sender->receiver" "target >= 3,000 (refload; latency: ingest requests)"
 row receiver "receiver: verified webhooks (c=64)" "target >= 15,000 (hookrig bench --secret)"
+row receiver_sync "receiver --sync: acked once on disk (c=64)" "(journal + dedupe store fsynced before each 2xx)"
 if [ -n "${results[nginx]:-}" ]; then
 	row nginx "nginx return 200, same driver (c=64)" "baseline"
 	awk -v a="$(column 1 receiver | median)" -v b="$(column 1 nginx | median)" 'BEGIN {printf "receiver / nginx: %.2f\n", a/b}'

@@ -35,11 +35,17 @@ processed again, and the 2xx goes out before processing. Every request is
 journaled as one JSON line. GET /v1/receipts?since=SEQ&limit=N and
 GET /v1/stats read the journal and counters live.
 
+The journal and the dedupe store are written out every second and on
+shutdown; --sync makes each acknowledgement wait until its receipt is on
+disk, so that a crash right after a 2xx forgets nothing (the fsyncs are
+shared by concurrent requests).
+
 The first line on stdout is the address: "receiver listening on http://ADDR".
 Secrets come from --secret (repeat it while rotating) or, when none is
 given, from $HOOKRIG_SECRET (space-separated).`,
 		Example: `  hookrig receiver --listen 127.0.0.1:0 --secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw --journal receipts.jsonl
   hookrig receiver --secret whsec_OLD --secret whsec_NEW --dedupe-store dedupe.log
+  hookrig receiver --secret whsec_... --journal receipts.jsonl --dedupe-store dedupe.log --sync
   hookrig receiver --secret whsec_... --process-duration 50ms --process-failure-ratio 0.1 --process-before-ack`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -84,6 +90,7 @@ given, from $HOOKRIG_SECRET (space-separated).`,
 	f.DurationVar(&cfg.Dedupe.TTL, "dedupe-ttl", receiver.DefaultDedupeTTL, "how long a webhook-id is remembered (cover the sender's retry horizon)")
 	f.IntVar(&cfg.Dedupe.MaxEntries, "dedupe-max", receiver.DefaultDedupeMaxEntries, "most webhook-ids remembered; the oldest are evicted past it")
 	f.StringVar(&cfg.Dedupe.Path, "dedupe-store", "", "keep the dedupe window in this file across restarts (default: memory only)")
+	f.BoolVar(&cfg.SyncAck, "sync", false, "acknowledge only once the receipt (--journal) and the id (--dedupe-store) are fsynced; concurrent requests share each fsync")
 	f.DurationVar(&cfg.Processing.Duration, "process-duration", 0, "simulated processing time per unique webhook")
 	f.Float64Var(&cfg.Processing.FailureRatio, "process-failure-ratio", 0, "share of processing steps that fail (0..1, seeded)")
 	f.BoolVar(&cfg.Processing.BeforeAck, "process-before-ack", false, "process before answering (the wrong way: failures answer 500, duration delays the ack)")

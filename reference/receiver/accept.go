@@ -113,9 +113,10 @@ func (r *Receiver) accept(w http.ResponseWriter, req *http.Request, rc *Receipt,
 	}
 	rc.Status = http.StatusOK
 	r.counts.unique.Add(1)
-	r.record(rc)
 	// The ack is on the wire before processing starts.
-	writeAck(w, ackFresh, true)
+	if !r.acknowledge(w, rc, ackFresh, true) {
+		return
+	}
 	d.Receipt = *rc
 	p.submit(d)
 }
@@ -147,16 +148,14 @@ func (r *Receiver) acceptBeforeAck(w http.ResponseWriter, req *http.Request, rc 
 	r.window.commit(rc.ID)
 	rc.Status = http.StatusOK
 	r.counts.unique.Add(1)
-	r.record(rc)
-	writeAck(w, ackFresh, false)
+	r.acknowledge(w, rc, ackFresh, false)
 }
 
 // duplicate acknowledges a repeat without processing it again.
 func (r *Receiver) duplicate(w http.ResponseWriter, rc *Receipt) {
 	rc.Duplicate, rc.Status = true, http.StatusOK
 	r.counts.duplicates.Add(1)
-	r.record(rc)
-	writeAck(w, ackDuplicate, false)
+	r.acknowledge(w, rc, ackDuplicate, false)
 }
 
 // reject answers bad input with a 4xx and journals it unverified.
@@ -174,6 +173,22 @@ func (r *Receiver) answerError(w http.ResponseWriter, rc *Receipt, err error) {
 	rc.Error = err.Error()
 	r.record(rc)
 	httpapi.WriteError(w, err)
+}
+
+// acknowledge journals rc and answers 200 with body (see writeAck); with
+// SyncAck, only once rc is on disk. It reports false if the receipt could
+// not be made durable: then the answer is a 503 and the sender retries.
+func (r *Receiver) acknowledge(w http.ResponseWriter, rc *Receipt, body string, flush bool) bool {
+	r.record(rc)
+	if r.cfg.SyncAck && rc.Seq > 0 {
+		if err := r.durable(rc.Seq); err != nil {
+			w.Header().Set("Retry-After", "1")
+			httpapi.WriteError(w, httpapi.Errorf(http.StatusServiceUnavailable, "the receipt could not be written to disk; retry later"))
+			return false
+		}
+	}
+	writeAck(w, body, flush)
+	return true
 }
 
 // record journals rc (giving it its seq) and tells OnReceipt.

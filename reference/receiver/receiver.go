@@ -46,6 +46,13 @@ type Config struct {
 	// FlushInterval is how often the journal and the dedupe store are
 	// written out. Default 1s.
 	FlushInterval time.Duration
+	// SyncAck acknowledges a webhook (2xx) only once its receipt, and its
+	// id in the dedupe store, are written and fsynced: a crash after the
+	// ack then forgets nothing. Concurrent requests share each fsync
+	// (group commit), so the cost is latency more than throughput.
+	// Without it, the last FlushInterval of receipts can be lost to a
+	// kill -9 or power cut after they were acknowledged.
+	SyncAck bool
 	// OnReceipt, when set, is called with every receipt once it is
 	// journaled and before the answer is written. It runs on the request's
 	// goroutine, concurrently with other calls (receipts may arrive out of
@@ -131,6 +138,7 @@ type Receiver struct {
 	closed  bool
 
 	flushMu   sync.Mutex // one journal/store write-out at a time
+	sync      groupSync  // SyncAck's group commit
 	stopFlush chan struct{}
 	flushDone chan struct{}
 	shutOnce  sync.Once
@@ -166,6 +174,7 @@ func New(cfg Config) (*Receiver, error) {
 		flushDone: make(chan struct{}),
 	}
 	r.bodies.New = func() any { b := make([]byte, 0, 4096); return &b }
+	r.sync.done = sync.NewCond(&r.sync.mu)
 	if cfg.Dedupe.Path != "" {
 		st, kept, note, err := openStore(cfg.Dedupe.Path, cfg.Dedupe, r.clock.Now())
 		if err != nil {
@@ -212,6 +221,44 @@ func (r *Receiver) flushLoop(t clock.Timer) {
 			r.flush(false)
 		}
 	}
+}
+
+// groupSync is SyncAck's group commit: the first request to need an fsync
+// does one for everyone recorded so far; those arriving meanwhile wait for
+// the next.
+type groupSync struct {
+	mu      sync.Mutex
+	done    *sync.Cond
+	synced  uint64 // every receipt up to this seq is on disk
+	running bool
+}
+
+// durable waits until receipt seq (and the dedupe entries recorded with
+// it) is written and fsynced.
+func (r *Receiver) durable(seq uint64) error {
+	g := &r.sync
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for g.synced < seq {
+		if g.running {
+			g.done.Wait()
+			continue
+		}
+		g.running = true
+		g.mu.Unlock()
+		upto, _ := r.journal.status() // the flush below takes at least this far
+		err := r.flush(true)
+		g.mu.Lock()
+		g.running = false
+		if err == nil {
+			g.synced = max(g.synced, upto)
+		}
+		g.done.Broadcast()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // flush writes out the journal and the store; errors are logged and
