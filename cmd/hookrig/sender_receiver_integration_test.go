@@ -32,10 +32,7 @@ func TestSenderCrashLosesNothing(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "hookrig")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t, ctx, dir)
 	journal := filepath.Join(dir, "receipts.jsonl")
 	data := filepath.Join(dir, "sender-data")
 	client := &http.Client{Timeout: 10 * time.Second}
@@ -188,6 +185,16 @@ func TestSenderCrashLosesNothing(t *testing.T) {
 type binary struct {
 	cmd *exec.Cmd
 	url string
+}
+
+// buildBinary builds hookrig into dir.
+func buildBinary(t *testing.T, ctx context.Context, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "hookrig")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }
 
 // startBinary runs bin with args and waits for its "... listening on URL"
