@@ -103,12 +103,7 @@ func Open(nameOrFile string) (*Scenario, error) {
 	if nameOrFile == "" {
 		nameOrFile = DefaultScenario
 	}
-	looksLikeFile := strings.ContainsAny(nameOrFile, `/\`) ||
-		strings.HasSuffix(nameOrFile, ".yaml") || strings.HasSuffix(nameOrFile, ".yml")
-	if st, err := os.Stat(nameOrFile); err == nil && !st.IsDir() {
-		looksLikeFile = true
-	}
-	if !looksLikeFile {
+	if !isFile(nameOrFile) {
 		return Builtin(nameOrFile)
 	}
 	data, err := os.ReadFile(nameOrFile)
@@ -116,6 +111,16 @@ func Open(nameOrFile string) (*Scenario, error) {
 		return nil, err
 	}
 	return Parse(data, nameOrFile)
+}
+
+// isFile says whether Open reads nameOrFile from disk: an existing file, or
+// anything that looks like a path (a slash, a .yaml or .yml ending).
+func isFile(nameOrFile string) bool {
+	if st, err := os.Stat(nameOrFile); err == nil && !st.IsDir() {
+		return true
+	}
+	return strings.ContainsAny(nameOrFile, `/\`) ||
+		strings.HasSuffix(nameOrFile, ".yaml") || strings.HasSuffix(nameOrFile, ".yml")
 }
 
 // Shortened returns a copy of s whose timeline runs f times as long (f <

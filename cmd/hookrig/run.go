@@ -105,11 +105,7 @@ func runScenario(cmd *cobra.Command, e *env, name string, o runOptions) error {
 			return fail("%w", err)
 		}
 	}
-	replay := []string{"hookrig run", name, fmt.Sprintf("--seed %d", s.Seed)}
-	if cmd.Flags().Changed("drain") {
-		replay = append(replay, "--drain "+o.drain.String())
-	}
-	opts.Replay = strings.Join(replay, " ")
+	opts.Replay = o.replay(cmd, "hookrig run", name, s.Seed)
 
 	level := slog.LevelError
 	if o.verbose {

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,6 +19,7 @@ type scenarioFlags struct {
 	seed        uint64
 	drain       time.Duration
 	quiet       bool
+	sets        []string
 }
 
 func (o *scenarioFlags) register(cmd *cobra.Command) {
@@ -27,6 +29,7 @@ func (o *scenarioFlags) register(cmd *cobra.Command) {
 	f.Uint64Var(&o.seed, "seed", 0, "seed for the fault draws, jitter and load (default: the scenario's)")
 	f.DurationVar(&o.drain, "drain", 0, "override the scenario's drain.timeout")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress on stderr, only errors")
+	f.StringArrayVar(&o.sets, "set", nil, "override a scenario value: `PATH=VALUE`, e.g. sender.policy.max_attempts=4 or faults[0].probability=0.5 (repeatable)")
 }
 
 // open parses the report format and opens the scenario (a built-in name or
@@ -40,7 +43,13 @@ func (o *scenarioFlags) open(cmd *cobra.Command, verb, name string) (*scenarios.
 	if err != nil {
 		return nil, "", fail("--report: %w", err)
 	}
-	s, err := scenarios.Open(name)
+	sets := make([]scenarios.Set, len(o.sets))
+	for i, text := range o.sets {
+		if sets[i], err = scenarios.ParseSet(text); err != nil {
+			return nil, "", fail("%w", err)
+		}
+	}
+	s, err := scenarios.OpenWith(name, sets)
 	if err != nil {
 		var es scenarios.Errors
 		if errors.As(err, &es) {
@@ -58,4 +67,26 @@ func (o *scenarioFlags) open(cmd *cobra.Command, verb, name string) (*scenarios.
 		s.Drain.Timeout = o.drain
 	}
 	return s, format, nil
+}
+
+// replay is the command line that runs the same scenario again with seed:
+// the verb ("hookrig run", "hookrig sim"), the scenario, and the flags
+// that changed it.
+func (o *scenarioFlags) replay(cmd *cobra.Command, verb, name string, seed uint64) string {
+	parts := []string{verb, name, fmt.Sprintf("--seed %d", seed)}
+	if cmd.Flags().Changed("drain") {
+		parts = append(parts, "--drain "+o.drain.String())
+	}
+	for _, s := range o.sets {
+		parts = append(parts, "--set "+shellQuote(s))
+	}
+	return strings.Join(parts, " ")
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-=:/@,+%") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -92,13 +92,7 @@ func simScenario(cmd *cobra.Command, e *env, name string, o simOptions) error {
 	if o.compare && format != report.Text {
 		return fail("--compare prints a table for people; save a result with --report %s without --compare", format)
 	}
-	replayOf := func(seed uint64) string {
-		replay := []string{"hookrig sim", name, fmt.Sprintf("--seed %d", seed)}
-		if cmd.Flags().Changed("drain") {
-			replay = append(replay, "--drain "+o.drain.String())
-		}
-		return strings.Join(replay, " ")
-	}
+	replayOf := func(seed uint64) string { return o.replay(cmd, "hookrig sim", name, seed) }
 	if cmd.Flags().Changed("seeds") {
 		switch {
 		case o.seeds == 0:

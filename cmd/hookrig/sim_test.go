@@ -181,3 +181,30 @@ func TestSimSeeds(t *testing.T) {
 		t.Error("the same sweep printed different JSON")
 	}
 }
+
+// --set changes the scenario for this run and is part of the replay
+// command (quoted where a shell would read it otherwise).
+func TestSimSet(t *testing.T) {
+	path := writeScenario(t, "quick.yaml", quickScenario)
+	code, out, stderr := runCLI(t, "sim", path, "--report", "json", "--quiet",
+		"--set", "load.phases.0.pacer=constant:40", "--set", "faults[0].match=attempt == 1")
+	if code != exitAssertion { // every event's first attempt fails now: attempts.total == accepted + 1 no longer holds
+		t.Fatalf("exit %d\n%s\nstderr:\n%s", code, out, stderr)
+	}
+	var res struct {
+		Replay   string
+		Events   struct{ Accepted int }
+		Attempts struct{ Total int }
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	want := "hookrig sim " + path + " --seed 3 --set load.phases.0.pacer=constant:40 --set 'faults[0].match=attempt == 1'"
+	if res.Events.Accepted != 20 || res.Attempts.Total != 40 || res.Replay != want {
+		t.Errorf("accepted %d (want 20), attempts %d (want 40), replay %q\nwant %q", res.Events.Accepted, res.Attempts.Total, res.Replay, want)
+	}
+	code, _, stderr = runCLI(t, "sim", path, "--set", "faults.2.match=true")
+	if code != exitError || !strings.Contains(stderr, "faults is a list of 1") {
+		t.Errorf("bad --set: exit %d\n%s", code, stderr)
+	}
+}
