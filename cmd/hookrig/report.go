@@ -28,6 +28,9 @@ Several results of the same scenario (shards run side by side) are merged
 first: counts add up and latency histograms merge exactly. Assertions are
 per run, so a merged result lists none.
 
+A sweep saved with "hookrig sim NAME --seeds N --report json" is rendered
+again as text, json or junit (on its own: sweeps are not merged).
+
 The exit status is 0 when the report was written, whatever the run's
 verdict; 2 when a file could not be read or is not a hookrig result.`,
 		Example: `  hookrig run flaky-5xx --report json --out result.json
@@ -42,7 +45,17 @@ verdict; 2 when a file could not be read or is not a hookrig result.`,
 			}
 			results := make([]*sim.Result, 0, len(args))
 			for _, name := range args {
-				r, err := readResult(e, name)
+				data, label, err := readSaved(e, name)
+				if err != nil {
+					return &exitCodeError{exitError, fmt.Errorf("report: %w", err)}
+				}
+				if report.IsSweep(data) {
+					if len(args) > 1 {
+						return &exitCodeError{exitError, fmt.Errorf("report: %s is a sweep over seeds (hookrig sim --seeds): render it on its own", label)}
+					}
+					return renderSweep(e, data, label, f, out)
+				}
+				r, err := report.ReadJSON(data, label)
 				if err != nil {
 					return &exitCodeError{exitError, fmt.Errorf("report: %w", err)}
 				}
@@ -68,8 +81,25 @@ verdict; 2 when a file could not be read or is not a hookrig result.`,
 // maxResultSize bounds a result file: a real one is tens of KB.
 const maxResultSize = 64 << 20
 
-// readResult reads and checks one saved result ("-" is stdin).
-func readResult(e *env, name string) (*sim.Result, error) {
+// renderSweep re-renders a saved sweep (text, json or junit).
+func renderSweep(e *env, data []byte, label string, f report.Format, out string) error {
+	r, err := report.ReadSweepJSON(data, label)
+	if err != nil {
+		return &exitCodeError{exitError, fmt.Errorf("report: %w", err)}
+	}
+	var buf bytes.Buffer
+	if err := report.RenderSweep(&buf, r, f); err != nil {
+		return &exitCodeError{exitError, fmt.Errorf("report: %s: %w", label, err)}
+	}
+	if err := writeOutput(e, buf.Bytes(), out); err != nil {
+		return &exitCodeError{exitError, fmt.Errorf("report: %w", err)}
+	}
+	return nil
+}
+
+// readSaved reads one saved result or sweep ("-" is stdin), bounded in
+// size; it returns the bytes and the name to use in messages.
+func readSaved(e *env, name string) ([]byte, string, error) {
 	var (
 		data []byte
 		err  error
@@ -85,12 +115,12 @@ func readResult(e *env, name string) (*sim.Result, error) {
 		}
 	}
 	if err != nil {
-		return nil, err
+		return nil, name, err
 	}
 	if len(data) > maxResultSize {
-		return nil, fmt.Errorf("%s: over %d MB: not a hookrig result", name, maxResultSize>>20)
+		return nil, name, fmt.Errorf("%s: over %d MB: not a hookrig result", name, maxResultSize>>20)
 	}
-	return report.ReadJSON(data, name)
+	return data, name, nil
 }
 
 // writeReport renders r in format f to stdout, or to the file out. The

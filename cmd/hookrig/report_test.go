@@ -152,3 +152,31 @@ func TestReportCommandErrors(t *testing.T) {
 		t.Error("a failed report overwrote a file")
 	}
 }
+
+// A saved sweep renders again; its JSON comes back byte for byte; it is
+// not merged with anything.
+func TestReportSweep(t *testing.T) {
+	path := writeScenario(t, "quick.yaml", quickScenario)
+	code, saved, stderr := runCLI(t, "sim", path, "--seeds", "4", "--report", "json", "--quiet")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	file := filepath.Join(t.TempDir(), "sweep.json")
+	if err := os.WriteFile(file, []byte(saved), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, stderr := runCLI(t, "report", file, "--format", "json"); code != exitOK || out != saved {
+		t.Errorf("json again: exit %d, same bytes %v\n%s", code, out == saved, stderr)
+	}
+	if code, out, _ := runCLI(t, "report", file); code != exitOK || !strings.Contains(out, "PASS  every assertion held for all 4 seeds") {
+		t.Errorf("text: exit %d\n%s", code, out)
+	}
+	if code, out, _ := runCLI(t, "report", file, "-f", "junit"); code != exitOK || strings.Count(out, "<testcase ") != 4 {
+		t.Errorf("junit: exit %d\n%s", code, out)
+	}
+	for _, args := range [][]string{{"report", file, "-f", "html"}, {"report", file, file}} {
+		if code, _, stderr := runCLI(t, args...); code != exitError || stderr == "" {
+			t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
+		}
+	}
+}

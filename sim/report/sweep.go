@@ -1,10 +1,12 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 
+	"github.com/hookrig/hookrig/internal/httpapi"
 	"github.com/hookrig/hookrig/sim"
 )
 
@@ -120,4 +122,28 @@ func WriteSweepJUnit(w io.Writer, r *sim.SweepResult) error {
 	suite.Tests = len(suite.Cases)
 	doc := junitSuites{Name: "hookrig", Tests: suite.Tests, Failures: suite.Failures, Suites: []junitSuite{suite}}
 	return writeJUnitDoc(w, doc)
+}
+
+// IsSweep says whether a saved JSON document is a sweep (by its schema)
+// rather than a result.
+func IsSweep(data []byte) bool {
+	var head struct {
+		Schema string `json:"schema"`
+	}
+	return json.Unmarshal(data, &head) == nil && head.Schema == sim.SweepSchema
+}
+
+// ReadSweepJSON decodes a saved sweep strictly, as ReadJSON does a result.
+func ReadSweepJSON(data []byte, name string) (*sim.SweepResult, error) {
+	var r sim.SweepResult
+	if err := httpapi.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	if r.Schema != sim.SweepSchema {
+		return nil, fmt.Errorf("%s: sweep schema %q is not supported (expected %q)", name, r.Schema, sim.SweepSchema)
+	}
+	if uint64(len(r.Runs)) != r.Count {
+		return nil, fmt.Errorf("%s: %d runs for %d seeds", name, len(r.Runs), r.Count)
+	}
+	return &r, nil
 }
