@@ -29,7 +29,7 @@ first: counts add up and latency histograms merge exactly. Assertions are
 per run, so a merged result lists none.
 
 A sweep saved with "hookrig sim NAME --seeds N --report json" is rendered
-again as text, json or junit (on its own: sweeps are not merged).
+again in any format (on its own: sweeps are not merged).
 
 The exit status is 0 when the report was written, whatever the run's
 verdict; 2 when a file could not be read or is not a hookrig result.`,

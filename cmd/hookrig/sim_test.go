@@ -92,7 +92,6 @@ func TestSimCannotBeDoneExitsTwo(t *testing.T) {
 		{"bad seed", []string{"sim", quick, "--seed", "x"}, "invalid argument"},
 		{"no seeds", []string{"sim", quick, "--seeds", "0"}, "at least one seed"},
 		{"seeds and compare", []string{"sim", quick, "--seeds", "3", "--compare"}, "do not go together"},
-		{"seeds in html", []string{"sim", quick, "--seeds", "3", "--report", "html"}, "text, json or junit"},
 		{"seeds on your own endpoint", []string{"sim", theirs, "--seeds", "3"}, "use hookrig run"},
 	}
 	for _, c := range cases {

@@ -92,30 +92,7 @@ type htmlCategory struct {
 	Bad   bool
 }
 
-var htmlTemplate = template.Must(template.New("report").Parse(`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}</title>
-<style>
-body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222; max-width: 64rem; margin: 2rem auto; padding: 0 1rem; }
-h1 { font-size: 1.4rem; margin-bottom: .2rem; }
-h2 { font-size: 1.1rem; margin-top: 2rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
-.verdict { font-size: 1.2rem; font-weight: 600; padding: .5rem .8rem; border-radius: 4px; }
-.pass { background: #e3f4e3; color: #1d5e1d; }
-.fail { background: #fbe3e3; color: #8a1c1c; }
-table { border-collapse: collapse; margin: .5rem 0; }
-th, td { padding: .2rem .7rem; text-align: left; border-bottom: 1px solid #eee; }
-td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
-tr.bad td { color: #8a1c1c; font-weight: 600; }
-.muted { color: #666; }
-code { background: #f4f4f4; padding: 0 .25rem; border-radius: 3px; }
-svg { max-width: 100%; height: auto; }
-</style>
-</head>
-<body>
-<h1>{{.Title}}</h1>
+var htmlTemplate = pageTemplate("report", `{{template "head" .}}
 <p class="muted">{{with .R.Mode}}{{.}} run{{end}} · seed {{.R.Seed}} · load for {{.R.Run.LoadEndS}} s, ended at {{.R.Run.EndS}} s{{with .R.Description}}<br>{{.}}{{end}}</p>
 <p class="verdict {{if .Pass}}pass{{else}}fail{{end}}">{{.Verdict}}</p>
 
@@ -168,4 +145,41 @@ svg { max-width: 100%; height: auto; }
 <footer><p class="muted">{{.Footer}}</p></footer>
 </body>
 </html>
-`))
+`)
+
+// pageHead is the start every page shares, up to its title: its
+// data needs a Title.
+const pageHead = `{{define "head"}}<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+{{template "style"}}
+</head>
+<body>
+<h1>{{.Title}}</h1>
+{{end}}`
+
+// pageStyle is the look every page shares.
+const pageStyle = `{{define "style"}}<style>
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222; max-width: 64rem; margin: 2rem auto; padding: 0 1rem; }
+h1 { font-size: 1.4rem; margin-bottom: .2rem; }
+h2 { font-size: 1.1rem; margin-top: 2rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
+.verdict { font-size: 1.2rem; font-weight: 600; padding: .5rem .8rem; border-radius: 4px; }
+.pass { background: #e3f4e3; color: #1d5e1d; }
+.fail { background: #fbe3e3; color: #8a1c1c; }
+table { border-collapse: collapse; margin: .5rem 0; }
+th, td { padding: .2rem .7rem; text-align: left; border-bottom: 1px solid #eee; }
+td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
+tr.bad td { color: #8a1c1c; font-weight: 600; }
+.muted { color: #666; }
+code { background: #f4f4f4; padding: 0 .25rem; border-radius: 3px; }
+svg { max-width: 100%; height: auto; }
+</style>{{end}}`
+
+// pageTemplate parses a page that may use {{template "style"}}.
+func pageTemplate(name, text string) *template.Template {
+	t := template.Must(template.New("style").Parse(pageStyle + pageHead))
+	return template.Must(t.New(name).Parse(text))
+}

@@ -11,11 +11,8 @@ import (
 )
 
 // A sweep (hookrig sim --seeds N) reports the spread across seeds and the
-// seeds that failed, each with the command that replays it alone. It has
-// text, JSON and JUnit forms; the HTML page's charts are of one run.
-
-// SweepFormats are the formats a sweep renders in.
-func SweepFormats() []Format { return []Format{Text, JSON, JUnit} }
+// seeds that failed, each with the command that replays it alone, in the
+// same four formats as a run.
 
 // sweepFailuresShown bounds the failing seeds the text lists (the JSON and
 // JUnit forms list every one).
@@ -30,8 +27,11 @@ func RenderSweep(w io.Writer, r *sim.SweepResult, f Format) error {
 		return WriteSweepJSON(w, r)
 	case JUnit:
 		return WriteSweepJUnit(w, r)
+	case HTML:
+		return WriteSweepHTML(w, r)
 	}
-	return fmt.Errorf("a sweep over seeds has no %s report (use text, json or junit)", f)
+	_, err := ParseFormat(string(f))
+	return err
 }
 
 // WriteSweepText writes the sweep for people.
