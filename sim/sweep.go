@@ -237,3 +237,45 @@ func (r *SweepResult) FailedRuns() []SeedRun {
 	}
 	return out
 }
+
+// VarySchema versions the JSON of a sweep repeated over one value.
+const VarySchema = "hookrig.vary/v1"
+
+// VaryResult is one sweep per value of one scenario setting (hookrig sim
+// --vary PATH=V1,V2 --seeds N): which retry limit, timeout or fault rate
+// is enough, over the same seeds.
+type VaryResult struct {
+	Schema   string      `json:"schema"`
+	Scenario string      `json:"scenario"`
+	Path     string      `json:"path"`
+	Values   []VaryValue `json:"values"`
+}
+
+// VaryValue is the sweep with the setting at Value.
+type VaryValue struct {
+	Value string       `json:"value"`
+	Sweep *SweepResult `json:"sweep"`
+}
+
+// Vary runs a sweep for each value; open gives the scenario with the
+// setting at that value, and the sweep's options (its replay commands
+// name the value).
+func Vary(ctx context.Context, path string, values []string, open func(value string) (*scenarios.Scenario, SweepOptions, error)) (*VaryResult, error) {
+	if len(values) == 0 {
+		return nil, errors.New("sim: nothing to vary")
+	}
+	out := &VaryResult{Schema: VarySchema, Path: path}
+	for _, v := range values {
+		s, opts, err := open(v)
+		if err != nil {
+			return nil, err
+		}
+		res, err := Sweep(ctx, s, opts)
+		if err != nil {
+			return nil, fmt.Errorf("%s=%s: %w", path, v, err)
+		}
+		out.Scenario = s.Name
+		out.Values = append(out.Values, VaryValue{Value: v, Sweep: res})
+	}
+	return out, nil
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hookrig/hookrig/scenarios"
 	"github.com/hookrig/hookrig/sim"
 	"github.com/hookrig/hookrig/sim/report"
 )
@@ -257,5 +259,75 @@ func TestSweepMetricsDocumented(t *testing.T) {
 	}
 	if !slices.Equal(listed, names) {
 		t.Errorf("docs list %v\nsim.SweepMetrics %v", listed, names)
+	}
+}
+
+// Vary is one sweep per value, each the sweep --set would give; the text
+// table has a row per value.
+func TestVary(t *testing.T) {
+	ctx := context.Background()
+	open := func(v string) (*scenarios.Scenario, sim.SweepOptions, error) {
+		s := parse(t, "odds", strings.Replace(quick, "max_attempts: 5", "max_attempts: "+v, 1)+`
+faults:
+  - name: flaky
+    probability: 0.5
+    fault: {type: status, code: 503}
+assertions:
+  - dead_lettered == 0
+`)
+		return s, sim.SweepOptions{First: 1, Count: 20}, nil
+	}
+	res, err := sim.Vary(ctx, "sender.policy.max_attempts", []string{"1", "3", "8"}, open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Schema != sim.VarySchema || res.Scenario != "odds" || len(res.Values) != 3 {
+		t.Fatalf("%+v", res)
+	}
+	var dead []float64
+	for i, v := range res.Values {
+		s, opts, _ := open(v.Value)
+		alone, err := sim.Sweep(ctx, s, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, _ := json.Marshal(alone)
+		b, _ := json.Marshal(v.Sweep)
+		if !bytes.Equal(a, b) {
+			t.Errorf("value %s: the sweep differs from the same sweep alone", v.Value)
+		}
+		for _, m := range v.Sweep.Spread {
+			if m.Metric == "dead_lettered" {
+				dead = append(dead, m.Mean)
+			}
+		}
+		if i == 0 && v.Sweep.Failed != 20 {
+			t.Errorf("one attempt at 50%% 503s: %d of 20 seeds failed", v.Sweep.Failed)
+		}
+	}
+	// More attempts, fewer dead letters: 40·0.5, 40·0.5³, 40·0.5⁸ expected.
+	if len(dead) != 3 || !(dead[0] > dead[1] && dead[1] > dead[2]) || dead[0] < 15 || dead[0] > 25 {
+		t.Errorf("dead letters a run by max_attempts 1, 3, 8: %v", dead)
+	}
+	var text bytes.Buffer
+	if err := report.RenderVary(&text, res, report.Text); err != nil {
+		t.Fatal(err)
+	}
+	out := text.String()
+	if !strings.Contains(out, "sender.policy.max_attempts over 20 seeds each (1 to 20)") ||
+		!regexp.MustCompile(`(?m)^  1\s+20 of 20\s`).MatchString(out) || !regexp.MustCompile(`(?m)^  8\s+\d+ of 20\s`).MatchString(out) {
+		t.Errorf("text:\n%s", out)
+	}
+	if err := report.RenderVary(&text, res, report.JUnit); err == nil {
+		t.Error("junit rendered")
+	}
+	if _, err := sim.Vary(ctx, "x", nil, open); err == nil {
+		t.Error("no values, no error")
+	}
+	bad := func(string) (*scenarios.Scenario, sim.SweepOptions, error) {
+		return nil, sim.SweepOptions{}, errors.New("no such setting")
+	}
+	if _, err := sim.Vary(ctx, "x", []string{"1"}, bad); err == nil || !strings.Contains(err.Error(), "no such setting") {
+		t.Errorf("open's error: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +23,7 @@ type simOptions struct {
 	scenarioFlags
 	compare bool
 	seeds   uint64
+	vary    string
 }
 
 // newSimCmd runs a scenario in virtual time.
@@ -44,7 +46,11 @@ took and how much faster than real time it went.
 seed, upwards), on every core, and reports instead how far each figure
 spreads across the seeds and which seeds failed an assertion, each with the
 command that replays it alone (text; json; junit with one testcase per
-seed; html with a histogram over the seeds of each figure that varied). One lucky seed proves little about a retry policy; a hundred that
+seed; html with a histogram over the seeds of each figure that varied).
+--vary PATH=V1,V2,... (with --seeds) runs that sweep once per value of one
+setting of the scenario file, as --set PATH=V would, and prints one row
+per value: seeds failed, and lost, dead-lettered, duplicates, retry
+amplification and delivery p99 across the seeds. One lucky seed proves little about a retry policy; a hundred that
 all hold say more.
 
 --compare runs the scenario live as well (hookrig run, in real time) and
@@ -63,7 +69,8 @@ exercise).`,
   hookrig sim flaky-5xx --seed 7 --report json --out result.json
   hookrig sim my-scenario.yaml --report html --out report.html
   hookrig sim outage-recovery --compare
-  hookrig sim flaky-5xx --seeds 200 --report junit --out seeds.xml`,
+  hookrig sim flaky-5xx --seeds 200 --report junit --out seeds.xml
+  hookrig sim flaky-5xx --seeds 100 --vary sender.policy.max_attempts=3,4,5,6,8`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := scenarios.DefaultScenario
@@ -77,6 +84,7 @@ exercise).`,
 	f := cmd.Flags()
 	f.BoolVar(&o.compare, "compare", false, "run the scenario live too and print both side by side (takes the scenario's real time)")
 	f.Uint64Var(&o.seeds, "seeds", 0, "run under `N` seeds (from --seed upwards) and report the spread and the failing seeds")
+	f.StringVar(&o.vary, "vary", "", "with --seeds: sweep once per value of a scenario setting, `PATH=V1,V2,...`, and compare them in a table")
 	return cmd
 }
 
@@ -92,6 +100,12 @@ func simScenario(cmd *cobra.Command, e *env, name string, o simOptions) error {
 		return fail("--compare prints a table for people; save a result with --report %s without --compare", format)
 	}
 	replayOf := func(seed uint64) string { return o.replay(cmd, "hookrig sim", name, seed) }
+	if o.vary != "" {
+		if !cmd.Flags().Changed("seeds") {
+			return fail("--vary needs --seeds N: each value is a sweep over seeds")
+		}
+		return varyScenario(cmd, e, name, s.Seed, o, format)
+	}
 	if cmd.Flags().Changed("seeds") {
 		switch {
 		case o.seeds == 0:
@@ -296,6 +310,68 @@ func sweepScenario(cmd *cobra.Command, e *env, s *scenarios.Scenario, o simOptio
 	}
 	if !res.Passed {
 		return &exitCodeError{exitAssertion, fmt.Errorf("%d of %d seeds failed an assertion", res.Failed, res.Count)}
+	}
+	return nil
+}
+
+// varyScenario sweeps the scenario once per value of o.vary's setting.
+func varyScenario(cmd *cobra.Command, e *env, name string, first uint64, o simOptions, format report.Format) error {
+	fail := func(format string, args ...any) error {
+		return &exitCodeError{exitError, fmt.Errorf("sim --vary: "+format, args...)}
+	}
+	path, list, ok := strings.Cut(o.vary, "=")
+	values := strings.Split(list, ",")
+	if !ok || strings.TrimSpace(path) == "" || slices.Contains(values, "") {
+		return fail("%q: expected PATH=V1,V2,..., e.g. sender.policy.max_attempts=3,4,5", o.vary)
+	}
+	if o.seeds == 0 {
+		return fail("--seeds 0: expected at least one seed")
+	}
+	base := make([]scenarios.Set, 0, len(o.sets)+1)
+	for _, text := range o.sets {
+		st, err := scenarios.ParseSet(text)
+		if err != nil {
+			return fail("%w", err)
+		}
+		base = append(base, st)
+	}
+	start := e.clock.Now()
+	res, err := sim.Vary(cmd.Context(), path, values, func(v string) (*scenarios.Scenario, sim.SweepOptions, error) {
+		st, err := scenarios.ParseSet(path + "=" + v)
+		if err != nil {
+			return nil, sim.SweepOptions{}, err
+		}
+		s, err := scenarios.OpenWith(name, append(slices.Clone(base), st))
+		if err != nil {
+			return nil, sim.SweepOptions{}, err
+		}
+		if cmd.Flags().Changed("seed") {
+			s.Seed = o.seed
+		}
+		if cmd.Flags().Changed("drain") {
+			s.Drain.Timeout = o.drain
+		}
+		if !o.quiet {
+			fmt.Fprintf(e.stderr, "hookrig: %s=%s: %d seeds from %d\n", path, v, o.seeds, first)
+		}
+		replay := func(seed uint64) string {
+			return o.replay(cmd, "hookrig sim", name, seed) + " --set " + shellQuote(path+"="+v)
+		}
+		return s, sim.SweepOptions{First: first, Count: o.seeds, Replay: replay}, nil
+	})
+	if err != nil {
+		return fail("%w", err)
+	}
+	var b bytes.Buffer
+	if err := report.RenderVary(&b, res, format); err != nil {
+		return fail("%w", err)
+	}
+	if err := writeOutput(e, b.Bytes(), o.out); err != nil {
+		return fail("writing the report: %w", err)
+	}
+	if !o.quiet {
+		fmt.Fprintf(e.stderr, "hookrig: %d values × %d seeds in %s\n", len(values), o.seeds,
+			max(e.clock.Now().Sub(start), time.Microsecond).Round(time.Millisecond))
 	}
 	return nil
 }

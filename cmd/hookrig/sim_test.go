@@ -207,3 +207,46 @@ func TestSimSet(t *testing.T) {
 		t.Errorf("bad --set: exit %d\n%s", code, stderr)
 	}
 }
+
+// --vary: one row per value; it needs --seeds; it refuses formats that
+// are not a table.
+func TestSimVary(t *testing.T) {
+	path := writeScenario(t, "quick.yaml", quickScenario)
+	code, out, stderr := runCLI(t, "sim", path, "--seeds", "3", "--vary", "load.phases.0.pacer=constant:20,constant:40", "--quiet")
+	if code != exitOK || !strings.Contains(out, "load.phases.0.pacer over 3 seeds each (3 to 5)") ||
+		!strings.Contains(out, "constant:20") || !strings.Contains(out, "constant:40") || stderr != "" {
+		t.Errorf("exit %d\n%s\nstderr:\n%s", code, out, stderr)
+	}
+	code, out, _ = runCLI(t, "sim", path, "--seeds", "2", "--vary", "seed=7,8", "--report", "json", "--quiet")
+	var res struct {
+		Schema string
+		Path   string
+		Values []struct {
+			Value string
+			Sweep struct {
+				First uint64 `json:"first_seed"`
+				Runs  []struct{ Replay string }
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || code != exitOK || res.Schema != "hookrig.vary/v1" || len(res.Values) != 2 {
+		t.Fatalf("exit %d, %v\n%s", code, err, out)
+	}
+	if r := res.Values[1].Sweep.Runs[0].Replay; !strings.HasSuffix(r, "--set seed=8") {
+		t.Errorf("replay %q", r)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sim", path, "--vary", "seed=1,2"}, "--vary needs --seeds"},
+		{[]string{"sim", path, "--seeds", "2", "--vary", "seed"}, "expected PATH=V1,V2"},
+		{[]string{"sim", path, "--seeds", "2", "--vary", "seed=1,,2"}, "expected PATH=V1,V2"},
+		{[]string{"sim", path, "--seeds", "2", "--vary", "seed=1,2", "--report", "junit"}, "compares values in a table"},
+		{[]string{"sim", path, "--seeds", "2", "--vary", "faults.4.probability=1,2"}, "faults is a list of 1"},
+	} {
+		if code, _, stderr := runCLI(t, c.args...); code != exitError || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q", c.args, code, stderr)
+		}
+	}
+}
