@@ -248,19 +248,7 @@ func (p *Proxy) runGate() {
 func (p *Proxy) elapsed(now time.Time) time.Duration { return now.Sub(*p.start.Load()) }
 
 // wait sleeps d on the proxy's clock; false if the proxy closed first.
-func (p *Proxy) wait(d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := p.clock.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C():
-		return true
-	case <-p.closing:
-		return false
-	}
-}
+func (p *Proxy) wait(d time.Duration) bool { return clock.Sleep(p.clock, d, p.closing) }
 
 // SetRules puts compiled rules in force at once (nil: none). Requests in
 // flight finish under the rules they started with; counters carry over

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/hookrig/hookrig/internal/clock"
 )
 
 // The proxy's HTTP/1.1 server: fasthttp parses and renders the messages,
@@ -70,12 +72,7 @@ func (p *Proxy) accept() {
 			// retry, as net/http does.
 			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
 			p.log.Warn("chaos: accept failed; retrying", "err", err, "in", backoff)
-			t := p.dog.clock.NewTimer(backoff)
-			select {
-			case <-t.C():
-			case <-p.closing:
-			}
-			t.Stop()
+			clock.Sleep(p.dog.clock, backoff, p.closing)
 			continue
 		}
 		backoff = 0

@@ -467,18 +467,7 @@ func (l *live) scheduleCrashes() (done <-chan error, stop func()) {
 
 // sleepUntil waits until offset at since t0; false if quit came first.
 func (l *live) sleepUntil(at time.Duration, quit <-chan struct{}) bool {
-	d := l.t0.Add(at).Sub(l.clk.Now())
-	if d <= 0 {
-		return true
-	}
-	t := l.clk.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C():
-		return true
-	case <-quit:
-		return false
-	}
+	return clock.SleepUntil(l.clk, l.t0.Add(at), quit)
 }
 
 // closeAll stops the components: the sender first (nothing new is

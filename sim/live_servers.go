@@ -142,8 +142,7 @@ func (h *senderHost) restart() error {
 		if err = h.openLocked(h.addr); err == nil {
 			return nil
 		}
-		t := h.clk.NewTimer(100 * time.Millisecond)
-		<-t.C()
+		clock.Sleep(h.clk, 100*time.Millisecond, nil)
 	}
 	return fmt.Errorf("restarting the sender after its crash: %w", err)
 }

@@ -40,6 +40,31 @@ func TimerAt(c Clock, t time.Time) Timer {
 	return c.NewTimer(t.Sub(c.Now()))
 }
 
+// Sleep waits d on c. It reports false if done closed first (a nil done
+// never does); d <= 0 returns true at once.
+func Sleep(c Clock, d time.Duration, done <-chan struct{}) bool {
+	if d <= 0 {
+		return true
+	}
+	return sleep(c.NewTimer(d), done)
+}
+
+// SleepUntil waits until c reads t (set as TimerAt sets it); false if done
+// closed first.
+func SleepUntil(c Clock, t time.Time, done <-chan struct{}) bool {
+	return sleep(TimerAt(c, t), done)
+}
+
+func sleep(t Timer, done <-chan struct{}) bool {
+	defer t.Stop()
+	select {
+	case <-t.C():
+		return true
+	case <-done:
+		return false
+	}
+}
+
 // Timer is the part of *time.Timer that hookrig uses.
 type Timer interface {
 	C() <-chan time.Time

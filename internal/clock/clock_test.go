@@ -153,3 +153,28 @@ func TestTimerAtIgnoresAdvanceAfterRead(t *testing.T) {
 		t.Fatalf("the clock reached %v and the timer set for it has not fired", at)
 	}
 }
+
+// Sleep and SleepUntil end when the clock gets there (true) or when done
+// closes (false); nothing left to wait returns at once.
+func TestSleep(t *testing.T) {
+	f := NewFake(time.Unix(0, 0))
+	if !Sleep(f, 0, nil) || !SleepUntil(f, time.Unix(0, 0), nil) || f.Pending() != 0 {
+		t.Fatal("nothing to wait for should return true at once and leave no timer")
+	}
+	created := f.TimerCreated()
+	got := make(chan bool)
+	go func() { got <- SleepUntil(f, time.Unix(5, 0), nil) }()
+	<-created
+	f.Advance(5 * time.Second)
+	if !<-got {
+		t.Error("SleepUntil reported done closing")
+	}
+	done := make(chan struct{})
+	created = f.TimerCreated()
+	go func() { got <- Sleep(f, time.Hour, done) }()
+	<-created
+	close(done)
+	if <-got || f.Pending() != 0 {
+		t.Errorf("Sleep after done closed: still %d timers, or it reported the hour passed", f.Pending())
+	}
+}

@@ -155,14 +155,8 @@ func (p *processor) step(ctx context.Context, d Delivery) error {
 	if p.cfg.Func != nil {
 		return p.cfg.Func(ctx, d)
 	}
-	if p.cfg.Duration > 0 {
-		t := p.clock.NewTimer(p.cfg.Duration)
-		select {
-		case <-t.C():
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		}
+	if !clock.Sleep(p.clock, p.cfg.Duration, ctx.Done()) {
+		return ctx.Err()
 	}
 	if p.cfg.FailureRatio > 0 {
 		p.rndMu.Lock()
