@@ -36,37 +36,46 @@ func (o *scenarioFlags) register(cmd *cobra.Command) {
 // a file) with the command line's overrides applied. Every error is a
 // could-not-run error (exit 2) prefixed with verb.
 func (o *scenarioFlags) open(cmd *cobra.Command, verb, name string) (*scenarios.Scenario, report.Format, error) {
+	format, err := report.ParseFormat(o.format)
+	if err != nil {
+		return nil, "", &exitCodeError{exitError, fmt.Errorf("%s: --report: %w", verb, err)}
+	}
+	s, err := o.scenario(cmd, verb, name)
+	return s, format, err
+}
+
+// scenario opens the scenario with the command line's --set, --seed and
+// --drain applied, and the extra overrides after the --set ones.
+func (o *scenarioFlags) scenario(cmd *cobra.Command, verb, name string, extra ...scenarios.Set) (*scenarios.Scenario, error) {
 	fail := func(format string, args ...any) error {
 		return &exitCodeError{exitError, fmt.Errorf(verb+": "+format, args...)}
 	}
-	format, err := report.ParseFormat(o.format)
-	if err != nil {
-		return nil, "", fail("--report: %w", err)
-	}
-	sets := make([]scenarios.Set, len(o.sets))
-	for i, text := range o.sets {
-		if sets[i], err = scenarios.ParseSet(text); err != nil {
-			return nil, "", fail("%w", err)
+	sets := make([]scenarios.Set, 0, len(o.sets)+len(extra))
+	for _, text := range o.sets {
+		st, err := scenarios.ParseSet(text)
+		if err != nil {
+			return nil, fail("%w", err)
 		}
+		sets = append(sets, st)
 	}
-	s, err := scenarios.OpenWith(name, sets)
+	s, err := scenarios.OpenWith(name, append(sets, extra...))
 	if err != nil {
 		var es scenarios.Errors
 		if errors.As(err, &es) {
-			return nil, "", fail("%s is not a valid scenario:\n%w", name, err)
+			return nil, fail("%s is not a valid scenario:\n%w", name, err)
 		}
-		return nil, "", fail("%w", err)
+		return nil, fail("%w", err)
 	}
 	if cmd.Flags().Changed("seed") {
 		s.Seed = o.seed
 	}
 	if cmd.Flags().Changed("drain") {
 		if o.drain <= 0 {
-			return nil, "", fail("--drain %s: expected a positive duration", o.drain)
+			return nil, fail("--drain %s: expected a positive duration", o.drain)
 		}
 		s.Drain.Timeout = o.drain
 	}
-	return s, format, nil
+	return s, nil
 }
 
 // replay is the command line that runs the same scenario again with seed:

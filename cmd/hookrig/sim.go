@@ -327,29 +327,15 @@ func varyScenario(cmd *cobra.Command, e *env, name string, first uint64, o simOp
 	if o.seeds == 0 {
 		return fail("--seeds 0: expected at least one seed")
 	}
-	base := make([]scenarios.Set, 0, len(o.sets)+1)
-	for _, text := range o.sets {
-		st, err := scenarios.ParseSet(text)
-		if err != nil {
-			return fail("%w", err)
-		}
-		base = append(base, st)
-	}
 	start := e.clock.Now()
 	res, err := sim.Vary(cmd.Context(), path, values, func(v string) (*scenarios.Scenario, sim.SweepOptions, error) {
 		st, err := scenarios.ParseSet(path + "=" + v)
 		if err != nil {
 			return nil, sim.SweepOptions{}, err
 		}
-		s, err := scenarios.OpenWith(name, append(slices.Clone(base), st))
+		s, err := o.scenario(cmd, path+"="+v, name, st)
 		if err != nil {
 			return nil, sim.SweepOptions{}, err
-		}
-		if cmd.Flags().Changed("seed") {
-			s.Seed = o.seed
-		}
-		if cmd.Flags().Changed("drain") {
-			s.Drain.Timeout = o.drain
 		}
 		if !o.quiet {
 			fmt.Fprintf(e.stderr, "hookrig: %s=%s: %d seeds from %d\n", path, v, o.seeds, first)
