@@ -19,30 +19,25 @@ func TestEnvNames(t *testing.T) {
 	r.Attempts.Amplification = 1.5
 	r.Load.Sent, r.Load.Rejected = 210, 10
 	e := r.Env()
-	ints := map[string][2]int{
-		"accepted":                     {e.Accepted, 200},
-		"delivered":                    {e.Delivered, 190},
-		"lost":                         {e.Lost, 2},
-		"duplicated":                   {e.Duplicated, 7},
-		"duplicate_deliveries":         {e.DuplicateDeliveries, 9},
-		"dead_lettered":                {e.DeadLettered, 4},
-		"pending":                      {e.Pending, 4},
-		"unexpected":                   {e.Unexpected, 1},
-		"reordered":                    {e.Reordered, 13},
-		"dead_lettered_received":       {e.DeadLetteredReceived, 3},
-		"ordering.keys":                {e.Ordering.Keys, 5},
-		"ordering.keys_reordered":      {e.Ordering.KeysReordered, 4},
-		"ordering.events_out_of_order": {e.Ordering.EventsOutOfOrder, 11},
-		"attempts.total":               {e.Attempts.Total, 300},
-		"faults.injected":              {e.Faults.Injected, 80},
-		"load.sent":                    {e.Load.Sent, 210},
-		"load.rejected":                {e.Load.Rejected, 10},
-	}
-	for name, v := range ints {
-		if v[0] != v[1] {
-			t.Errorf("%s = %d, want %d", name, v[0], v[1])
-		}
-	}
+	want(t, r, map[string][2]int64{
+		"accepted":                     {int64(e.Accepted), 200},
+		"delivered":                    {int64(e.Delivered), 190},
+		"lost":                         {int64(e.Lost), 2},
+		"duplicated":                   {int64(e.Duplicated), 7},
+		"duplicate_deliveries":         {int64(e.DuplicateDeliveries), 9},
+		"dead_lettered":                {int64(e.DeadLettered), 4},
+		"pending":                      {int64(e.Pending), 4},
+		"unexpected":                   {int64(e.Unexpected), 1},
+		"reordered":                    {int64(e.Reordered), 13},
+		"dead_lettered_received":       {int64(e.DeadLetteredReceived), 3},
+		"ordering.keys":                {int64(e.Ordering.Keys), 5},
+		"ordering.keys_reordered":      {int64(e.Ordering.KeysReordered), 4},
+		"ordering.events_out_of_order": {int64(e.Ordering.EventsOutOfOrder), 11},
+		"attempts.total":               {int64(e.Attempts.Total), 300},
+		"faults.injected":              {int64(e.Faults.Injected), 80},
+		"load.sent":                    {int64(e.Load.Sent), 210},
+		"load.rejected":                {int64(e.Load.Rejected), 10},
+	})
 	if e.DuplicatedRatio != 7.0/200 || e.LostRatio != 2.0/200 || e.Attempts.Amplification != 1.5 {
 		t.Errorf("ratios: duplicated %v lost %v amplification %v", e.DuplicatedRatio, e.LostRatio, e.Attempts.Amplification)
 	}

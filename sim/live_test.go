@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -62,13 +63,7 @@ func run(t *testing.T, s *scenarios.Scenario, opts sim.Options) *sim.Result {
 // want compares named counts and reports every mismatch.
 func want(t *testing.T, res *sim.Result, counts map[string][2]int64) {
 	t.Helper()
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range counts {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, k := range slices.Sorted(maps.Keys(counts)) {
 		if c := counts[k]; c[0] != c[1] {
 			t.Errorf("%s = %d, want %d", k, c[0], c[1])
 		}
