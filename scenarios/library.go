@@ -99,19 +99,7 @@ func unknownBuiltin(name string) error {
 // Open reads a scenario given by name or file: an existing file, or a
 // path (anything with a slash or a .yaml/.yml ending), is read from disk;
 // any other word names a built-in scenario.
-func Open(nameOrFile string) (*Scenario, error) {
-	if nameOrFile == "" {
-		nameOrFile = DefaultScenario
-	}
-	if !isFile(nameOrFile) {
-		return Builtin(nameOrFile)
-	}
-	data, err := os.ReadFile(nameOrFile)
-	if err != nil {
-		return nil, err
-	}
-	return Parse(data, nameOrFile)
-}
+func Open(nameOrFile string) (*Scenario, error) { return OpenWith(nameOrFile, nil) }
 
 // isFile says whether Open reads nameOrFile from disk: an existing file, or
 // anything that looks like a path (a slash, a .yaml or .yml ending).

@@ -53,13 +53,13 @@ func OpenWith(nameOrFile string, sets []Set) (*Scenario, error) {
 	if nameOrFile == "" {
 		nameOrFile = DefaultScenario
 	}
-	s, err := Open(nameOrFile)
-	if err != nil || len(sets) == 0 {
-		return s, err
-	}
-	src, err := source(nameOrFile)
+	src, label, err := source(nameOrFile)
 	if err != nil {
 		return nil, err
+	}
+	s, err := Parse(src, label)
+	if err != nil || len(sets) == 0 {
+		return s, err
 	}
 	out, err := ApplySets(src, sets)
 	if err != nil {
@@ -69,8 +69,7 @@ func OpenWith(nameOrFile string, sets []Set) (*Scenario, error) {
 	for i, st := range sets {
 		texts[i] = "--set " + st.Text
 	}
-	label := s.File + " with " + strings.Join(texts, " ")
-	s2, err := Parse(out, label)
+	s2, err := Parse(out, label+" with "+strings.Join(texts, " "))
 	if err != nil {
 		return nil, err
 	}
@@ -78,12 +77,15 @@ func OpenWith(nameOrFile string, sets []Set) (*Scenario, error) {
 	return s2, nil
 }
 
-// source reads a scenario's YAML as Open finds it.
-func source(nameOrFile string) ([]byte, error) {
+// source reads a scenario's YAML as Open finds it, and the name its
+// positions are given under.
+func source(nameOrFile string) ([]byte, string, error) {
 	if isFile(nameOrFile) {
-		return os.ReadFile(nameOrFile)
+		b, err := os.ReadFile(nameOrFile)
+		return b, nameOrFile, err
 	}
-	return BuiltinSource(nameOrFile)
+	b, err := BuiltinSource(nameOrFile)
+	return b, BuiltinPrefix + nameOrFile, err
 }
 
 // ApplySets returns the YAML document src with each override applied, in
