@@ -126,6 +126,66 @@ func TestFuzzTargetsListed(t *testing.T) {
 	}
 }
 
+// Every `go test` command in the docs names a package that exists and,
+// with -run, -bench or -fuzz, a pattern that matches a test, benchmark or
+// fuzz target of that package: a test renamed or moved breaks the page.
+func TestDocumentedTestCommandsRun(t *testing.T) {
+	command := regexp.MustCompile("go test [^`\n]*")
+	funcs := regexp.MustCompile(`(?m)^func ((?:Test|Benchmark|Fuzz|Example)\w*)\(`)
+	found := 0
+	for _, p := range markdownPages(t) {
+		for _, c := range command.FindAllString(strings.Join(paragraphs(read(t, p)), "\n"), -1) {
+			pkg, patterns := "", map[string]string{}
+			args := strings.Fields(c)[2:]
+			for i, a := range args {
+				switch {
+				case strings.HasPrefix(a, "./") && pkg == "":
+					pkg = a
+				case a == "-run" || a == "-bench" || a == "-fuzz":
+					if i+1 == len(args) {
+						t.Errorf("%s: %q: %s without a pattern", rel(p), c, a)
+						continue
+					}
+					patterns[a] = strings.Trim(args[i+1], "'\"")
+				}
+			}
+			if pkg == "" || strings.HasSuffix(pkg, "...") {
+				continue
+			}
+			dir := filepath.Join(root, filepath.FromSlash(pkg))
+			tests, _ := filepath.Glob(filepath.Join(dir, "*_test.go"))
+			if len(tests) == 0 {
+				t.Errorf("%s: %q: %s has no tests", rel(p), c, pkg)
+				continue
+			}
+			var names []string
+			for _, f := range tests {
+				for _, m := range funcs.FindAllStringSubmatch(read(t, f), -1) {
+					names = append(names, m[1])
+				}
+			}
+			for flag, pattern := range patterns {
+				if pattern == "^$" {
+					continue
+				}
+				kind := map[string]string{"-run": "Test", "-bench": "Benchmark", "-fuzz": "Fuzz"}[flag]
+				re, err := regexp.Compile(pattern)
+				if err != nil {
+					t.Errorf("%s: %q: %s %q is not a pattern: %v", rel(p), c, flag, pattern, err)
+					continue
+				}
+				if !slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, kind) && re.MatchString(n) }) {
+					t.Errorf("%s: %q: no %s function in %s matches %q", rel(p), c, kind, pkg, pattern)
+				}
+				found++
+			}
+		}
+	}
+	if found == 0 {
+		t.Error("no go test command with -run, -bench or -fuzz found in the docs: is the pattern above still right?")
+	}
+}
+
 // A generated region is a begin marker naming the command that rewrites
 // it, and an end marker after it; a lost end marker would let an -update
 // overwrite the rest of the page.
@@ -245,6 +305,35 @@ func prose(text string) []string {
 			out = append(out, line)
 		}
 	}
+	return out
+}
+
+// paragraphs is text's code-block lines one by one and its prose
+// paragraphs each joined into one line, so that a command wrapped in a
+// paragraph reads whole.
+func paragraphs(text string) []string {
+	var out, para []string
+	inCode := false
+	flush := func() {
+		if len(para) > 0 {
+			out = append(out, strings.Join(para, " "))
+			para = nil
+		}
+	}
+	for _, line := range strings.Split(text, "\n") {
+		switch {
+		case fence.MatchString(line):
+			flush()
+			inCode = !inCode
+		case inCode:
+			out = append(out, line)
+		case strings.TrimSpace(line) == "":
+			flush()
+		default:
+			para = append(para, strings.TrimSpace(line))
+		}
+	}
+	flush()
 	return out
 }
 
