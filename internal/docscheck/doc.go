@@ -10,5 +10,6 @@
 // generates them, where their -update flags live: the assertion variables
 // in scenarios (docs/scenario-format.md), the sweep metrics in sim
 // (docs/result-schema.md), each subcommand's flags in cmd/hookrig
-// (docs/cli/*.md), and the fault catalogue in chaos (docs/faults.md).
+// (docs/cli/*.md), and the fault catalogue in chaos (docs/faults.md,
+// generated there once that branch lands).
 package docscheck
