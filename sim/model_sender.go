@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/hookrig/hookrig/reference/sender"
+	"github.com/hookrig/hookrig/reference/sender/delivery"
 )
 
 // The reference sender in virtual time. It mirrors the live dispatcher
@@ -41,7 +41,7 @@ type pendingEvent struct {
 	ref   Ref    // the event's place in the checker
 	num   uint64 // the load generator's number (the id's suffix)
 	seq   uint64 // the sender's acceptance order
-	st    sender.DeliveryState
+	st    delivery.DeliveryState
 	total uint32 // the last webhook-attempt number
 	due   int64
 	// claimN and claimAt are the durable claim of an attempt under way
@@ -55,8 +55,8 @@ type pendingEvent struct {
 
 // senderModel is the sender's state; the world drives it.
 type senderModel struct {
-	policy  sender.Policy
-	jitter  *sender.Jitter // the live sender's keyed jitter: the same draws, so the same decisions
+	policy  delivery.Policy
+	jitter  *delivery.Jitter // the live sender's keyed jitter: the same draws, so the same decisions
 	workers int
 	ordered bool
 
@@ -64,13 +64,13 @@ type senderModel struct {
 	down bool
 
 	// The one endpoint, as the dispatcher runs it (endpointRT).
-	breaker  sender.BreakerState
+	breaker  delivery.BreakerState
 	inflight int
 	ready    readyQueue
 	disabled bool // in memory: set with the 410, before it is durable
 	durable  bool // the endpoint's disabling is on disk (it survives a crash)
 	reason   string
-	lanes    sender.Lanes
+	lanes    delivery.Lanes
 
 	wakeAt int64 // the earliest wake-up scheduled, -1: none
 	// recovering: restarted, its fixes not yet durable (still not
@@ -107,8 +107,8 @@ func (sm *senderModel) release(i int32) {
 
 func (sm *senderModel) slot(i int32) *pendingEvent { return sm.slots.at(int(i)) }
 
-func (sm *senderModel) lane(ev *pendingEvent) sender.LaneKey {
-	return sender.LaneKey{Endpoint: endpointID, Key: ev.key}
+func (sm *senderModel) lane(ev *pendingEvent) delivery.LaneKey {
+	return delivery.LaneKey{Endpoint: endpointID, Key: ev.key}
 }
 
 func (sm *senderModel) inLane(ev *pendingEvent) bool { return sm.ordered && ev.key != "" }
@@ -146,7 +146,7 @@ func (w *world) ingested(i int32) {
 	ev.seq = sm.seq
 	sm.bySeq = append(sm.bySeq, i)
 	sm.pending++
-	ev.st = sender.DeliveryState{FirstAt: w.time(ev.at)}
+	ev.st = delivery.DeliveryState{FirstAt: w.time(ev.at)}
 	ev.due = w.off(sm.policy.First(ev.st.FirstAt, sm.jitter.For(ev.id, 0)))
 	w.k.note(ev.seq, uint64(ev.at))
 	phase := ""
@@ -229,7 +229,7 @@ func (w *world) pick() {
 		ok, bs := sm.policy.Breaker.Allow(sm.breaker, w.time(now))
 		sm.breaker = bs
 		if !ok {
-			if bs.Phase == sender.BreakerOpen {
+			if bs.Phase == delivery.BreakerOpen {
 				w.wake(w.off(bs.OpenUntil))
 			}
 			break // half-open: the probe's outcome wakes us
@@ -285,10 +285,10 @@ func (w *world) finish(ai int32) {
 	o := a.out
 	sm.breaker = sm.policy.Breaker.Record(sm.breaker, !o.EndpointFailure(), now)
 	dec, st := sm.policy.Next(ev.st, o, now, sm.jitter.For(ev.id, ev.st.Attempts+1))
-	if dec.Kind == sender.RetryAt && sm.disabled {
-		dec = sender.Decision{Kind: sender.DeadLetter, At: now, Reason: sm.reason}
+	if dec.Kind == delivery.RetryAt && sm.disabled {
+		dec = delivery.Decision{Kind: delivery.DeadLetter, At: now, Reason: sm.reason}
 	}
-	if dec.Kind == sender.DisableEndpoint && !sm.disabled {
+	if dec.Kind == delivery.DisableEndpoint && !sm.disabled {
 		sm.disabled, sm.reason = true, disabledReason
 	}
 	a.dec, a.st = dec, st
@@ -309,7 +309,7 @@ func (w *world) recorded(ai int32) {
 	w.report(ev, a)
 	dec := a.dec
 	switch dec.Kind {
-	case sender.RetryAt:
+	case delivery.RetryAt:
 		ev.due = w.off(dec.At)
 		if sm.down || a.gen != sm.gen {
 			ev.where = slotDown
@@ -318,12 +318,12 @@ func (w *world) recorded(ai int32) {
 			sm.ready.push(readyEntry{due: ev.due, seq: ev.seq, slot: i})
 			w.needPick = true
 		}
-	case sender.Delivered:
+	case delivery.Delivered:
 		w.final(i, StateDelivered, "")
 	default:
 		w.final(i, StateDeadLettered, dec.Reason)
 	}
-	if dec.Kind == sender.DisableEndpoint {
+	if dec.Kind == delivery.DisableEndpoint {
 		sm.disabled, sm.durable, sm.reason = true, true, disabledReason
 		w.deadLetterWaiting(disabledReason)
 	}
@@ -385,8 +385,8 @@ func (w *world) crash(down time.Duration) {
 	}
 	sm.inflight = 0
 	sm.ready.reset()
-	sm.lanes = sender.Lanes{}
-	sm.breaker = sender.BreakerState{}
+	sm.lanes = delivery.Lanes{}
+	sm.breaker = delivery.BreakerState{}
 	sm.disabled = sm.durable
 	// The commit under way finishes first (Crash waits for the writer).
 	w.k.at(max(w.k.now+int64(down)+int64(w.m.Restart), w.commitEnd), evRestart, 0)
@@ -414,14 +414,14 @@ func (w *world) restart() {
 			fixes = true
 		case ev.claimN != 0:
 			fixes = true
-			ds := sender.DeliveryState{Attempts: ev.st.Attempts, FirstAt: ev.st.FirstAt}
-			o := sender.Outcome{Err: sender.ErrInterrupted}
+			ds := delivery.DeliveryState{Attempts: ev.st.Attempts, FirstAt: ev.st.FirstAt}
+			o := delivery.Outcome{Err: delivery.ErrInterrupted}
 			dec, ds := sm.policy.Next(ds, o, now, sm.jitter.For(ev.id, ds.Attempts+1))
 			w.k.note(uint64(ev.claimN), uint64(dec.Kind))
-			_ = w.chk.AttemptRef(ev.ref, AttemptRec{N: int(ev.claimN), At: w.time(ev.claimAt), Err: string(sender.ErrInterrupted)})
+			_ = w.chk.AttemptRef(ev.ref, AttemptRec{N: int(ev.claimN), At: w.time(ev.claimAt), Err: string(delivery.ErrInterrupted)})
 			ev.st = ds
 			ev.total, ev.claimN, ev.claimAt = ev.claimN, 0, 0
-			if dec.Kind == sender.RetryAt {
+			if dec.Kind == delivery.RetryAt {
 				ev.due = w.off(dec.At)
 			} else {
 				w.final(i, StateDeadLettered, dec.Reason)
@@ -449,7 +449,7 @@ func (w *world) resume() {
 			continue
 		}
 		if ev := sm.slot(i); ev.where == slotDown {
-			ev.st = sender.DeliveryState{Attempts: ev.st.Attempts, FirstAt: ev.st.FirstAt}
+			ev.st = delivery.DeliveryState{Attempts: ev.st.Attempts, FirstAt: ev.st.FirstAt}
 			w.add(i)
 		}
 	}

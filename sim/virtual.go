@@ -12,6 +12,7 @@ import (
 	"github.com/hookrig/hookrig/chaos"
 	"github.com/hookrig/hookrig/loadgen"
 	"github.com/hookrig/hookrig/reference/sender"
+	"github.com/hookrig/hookrig/reference/sender/delivery"
 	"github.com/hookrig/hookrig/scenarios"
 )
 
@@ -155,7 +156,7 @@ func newWorld(s *scenarios.Scenario, opts VirtualOptions) (*world, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
-	policy := sender.DefaultPolicy()
+	policy := delivery.DefaultPolicy()
 	if s.Sender.Policy != nil {
 		policy = *s.Sender.Policy
 	}
@@ -195,7 +196,7 @@ func newWorld(s *scenarios.Scenario, opts VirtualOptions) (*world, error) {
 	if w.replay == "" {
 		w.replay = virtualReplay(s)
 	}
-	w.snd = senderModel{policy: policy, jitter: sender.NewJitter(s.Seed), workers: workers, ordered: policy.Ordered, wakeAt: -1}
+	w.snd = senderModel{policy: policy, jitter: delivery.NewJitter(s.Seed), workers: workers, ordered: policy.Ordered, wakeAt: -1}
 	w.rcv = newReceiverModel(s.Receiver, m, w.k)
 	for i := range s.Load.Keys {
 		w.keys = append(w.keys, "key-"+strconv.Itoa(i))
