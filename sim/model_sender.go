@@ -13,10 +13,11 @@ import (
 // takes due events within the endpoint's concurrency, the workers and the
 // circuit breaker (BreakerPolicy.Allow) and claims them in the outbox;
 // each attempt goes out once its claim is durable; its outcome releases
-// the slots at once, feeds the breaker (Record) and the policy (Next), and
-// takes effect once it is durable. A 410 disables the endpoint; a crash
-// loses everything not yet committed, and the restarted sender reports
-// the attempts it had in flight as interrupted, exactly as recover() does.
+// the slots at once and goes through delivery.Settle (breaker, policy, a
+// disabled endpoint's dead letter, a 410's disabling), and takes effect
+// once it is durable. A crash loses everything not yet committed, and the
+// restarted sender decides about each pending event with delivery.Recover,
+// the step recover() takes. No decision is written here.
 
 // slotState says where a pending event is.
 type slotState uint8
@@ -87,8 +88,6 @@ type senderModel struct {
 
 const endpointID = "ep_sim"
 
-const disabledReason = "endpoint disabled: it answered 410 Gone"
-
 func (sm *senderModel) alloc() int32 {
 	sm.inUse++
 	if n := len(sm.free); n > 0 {
@@ -106,6 +105,11 @@ func (sm *senderModel) release(i int32) {
 }
 
 func (sm *senderModel) slot(i int32) *pendingEvent { return sm.slots.at(int(i)) }
+
+// endpoint is what delivery's steps read and change about the endpoint.
+func (sm *senderModel) endpoint() delivery.Endpoint {
+	return delivery.Endpoint{Policy: sm.policy, Breaker: sm.breaker, Disabled: sm.disabled, Reason: sm.reason}
+}
 
 func (sm *senderModel) lane(ev *pendingEvent) delivery.LaneKey {
 	return delivery.LaneKey{Endpoint: endpointID, Key: ev.key}
@@ -147,7 +151,7 @@ func (w *world) ingested(i int32) {
 	sm.bySeq = append(sm.bySeq, i)
 	sm.pending++
 	ev.st = delivery.DeliveryState{FirstAt: w.time(ev.at)}
-	ev.due = w.off(sm.policy.First(ev.st.FirstAt, sm.jitter.For(ev.id, 0)))
+	ev.due = w.off(delivery.FirstDue(sm.policy, ev.st.FirstAt, sm.jitter, ev.id))
 	w.k.note(ev.seq, uint64(ev.at))
 	phase := ""
 	if ev.phase >= 0 {
@@ -282,16 +286,9 @@ func (w *world) finish(ai int32) {
 	now := w.time(w.k.now)
 	sm.inflight--
 	w.needPick = true
-	o := a.out
-	sm.breaker = sm.policy.Breaker.Record(sm.breaker, !o.EndpointFailure(), now)
-	dec, st := sm.policy.Next(ev.st, o, now, sm.jitter.For(ev.id, ev.st.Attempts+1))
-	if dec.Kind == delivery.RetryAt && sm.disabled {
-		dec = delivery.Decision{Kind: delivery.DeadLetter, At: now, Reason: sm.reason}
-	}
-	if dec.Kind == delivery.DisableEndpoint && !sm.disabled {
-		sm.disabled, sm.reason = true, disabledReason
-	}
-	a.dec, a.st = dec, st
+	var es delivery.Endpoint
+	a.dec, a.st, es = delivery.Settle(sm.endpoint(), ev.st, a.out, now, sm.jitter, ev.id)
+	sm.breaker, sm.disabled, sm.reason = es.Breaker, es.Disabled, es.Reason
 	ev.where = slotRecording
 	w.ob.submit(write{kind: writeOutcome, ref: ai})
 	w.kickOutbox()
@@ -324,8 +321,8 @@ func (w *world) recorded(ai int32) {
 		w.final(i, StateDeadLettered, dec.Reason)
 	}
 	if dec.Kind == delivery.DisableEndpoint {
-		sm.disabled, sm.durable, sm.reason = true, true, disabledReason
-		w.deadLetterWaiting(disabledReason)
+		sm.disabled, sm.durable, sm.reason = true, true, delivery.GoneReason
+		w.deadLetterWaiting(delivery.GoneReason)
 	}
 	w.dropAttempt(ai)
 }
@@ -400,6 +397,7 @@ func (w *world) restart() {
 	sm := &w.snd
 	now := w.time(w.k.now)
 	fixes := false
+	ep := sm.endpoint() // as the restarted sender read it back
 	for _, i := range sm.bySeq {
 		if i < 0 {
 			continue
@@ -408,15 +406,13 @@ func (w *world) restart() {
 		if ev.where != slotDown {
 			continue
 		}
-		switch {
-		case sm.disabled:
-			w.final(i, StateDeadLettered, sm.reason)
+		what, dec, ds := delivery.Recover(&ep, ev.st, ev.claimN != 0, now, sm.jitter, ev.id)
+		switch what {
+		case delivery.Orphan:
+			w.final(i, StateDeadLettered, dec.Reason)
 			fixes = true
-		case ev.claimN != 0:
+		case delivery.Interrupted:
 			fixes = true
-			ds := delivery.DeliveryState{Attempts: ev.st.Attempts, FirstAt: ev.st.FirstAt}
-			o := delivery.Outcome{Err: delivery.ErrInterrupted}
-			dec, ds := sm.policy.Next(ds, o, now, sm.jitter.For(ev.id, ds.Attempts+1))
 			w.k.note(uint64(ev.claimN), uint64(dec.Kind))
 			_ = w.chk.AttemptRef(ev.ref, AttemptRec{N: int(ev.claimN), At: w.time(ev.claimAt), Err: string(delivery.ErrInterrupted)})
 			ev.st = ds
@@ -449,7 +445,7 @@ func (w *world) resume() {
 			continue
 		}
 		if ev := sm.slot(i); ev.where == slotDown {
-			ev.st = delivery.DeliveryState{Attempts: ev.st.Attempts, FirstAt: ev.st.FirstAt}
+			ev.st = ev.st.Durable() // what the restarted sender read back
 			w.add(i)
 		}
 	}

@@ -369,7 +369,7 @@ func (s *Sender) recover() error {
 		if p.st.NextAt != 0 {
 			it.due = fromUnixNano(p.st.NextAt)
 		} else {
-			it.due = ep.policy.First(it.st.FirstAt, s.d.jitter.For(it.id, 0))
+			it.due = delivery.FirstDue(ep.policy, it.st.FirstAt, s.d.jitter, it.id)
 		}
 		s.d.add(it)
 		s.recovered.Pending++

@@ -80,3 +80,10 @@ func Recover(ep *Endpoint, st DeliveryState, claimed bool, now time.Time, j *Jit
 func (st DeliveryState) Durable() DeliveryState {
 	return DeliveryState{Attempts: st.Attempts, FirstAt: st.FirstAt}
 }
+
+// FirstDue is when the first attempt of event id, accepted (or replayed)
+// at, is due: the policy's first delay, with the event's keyed jitter for
+// the decision before attempt 1.
+func FirstDue(p Policy, at time.Time, j *Jitter, id string) time.Time {
+	return p.First(at, j.For(id, 0))
+}
