@@ -128,9 +128,9 @@ func (w *world) act(a *attempt, t0 int64) (chaos.Action, *chaos.Rule) {
 	r := &w.req
 	r.EventID, r.Attempt = a.id, int(a.n)
 	if w.ruleHeaders {
-		r.Header[headerID][0] = a.id
-		r.Header[headerAttempt][0] = uitoa(uint64(a.n))
-		r.Header[headerTimestamp][0] = uitoa(uint64(w.time(a.start).Unix()))
+		w.hdrID[0] = a.id
+		w.hdrAttempt[0] = uitoa(uint64(a.n))
+		w.hdrTimestamp[0] = uitoa(uint64(w.time(a.start).Unix()))
 	}
 	if w.ruleBody {
 		body, err := w.payload.Sample(a.num, w.seed)
