@@ -35,16 +35,22 @@ func newBarProgress(w io.Writer, total time.Duration, requests uint64) *barProgr
 	case requests > 0:
 		b.total, b.byCount = int64(requests), true
 	}
-	b.bar = b.p.New(max(b.total, 0), mpb.BarStyle().Lbound("[").Rbound("]"),
-		mpb.BarWidth(24),
-		mpb.PrependDecorators(decor.Name("bench ")),
-		mpb.AppendDecorators(decor.Any(func(decor.Statistics) string {
-			b.mu.Lock()
-			defer b.mu.Unlock()
-			return " " + b.text
-		})),
-	)
+	b.bar = textBar(b.p, max(b.total, 0), "bench ", func() string {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.text
+	})
 	return b
+}
+
+// textBar adds the bar that run and bench draw to p: name, a 24-column
+// bar, then the line text returns (it is called from mpb's goroutine).
+func textBar(p *mpb.Progress, total int64, name string, text func() string) *mpb.Bar {
+	return p.New(total, mpb.BarStyle().Lbound("[").Rbound("]"),
+		mpb.BarWidth(24),
+		mpb.PrependDecorators(decor.Name(name)),
+		mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return " " + text() })),
+	)
 }
 
 // Update implements loadgen.Progress.

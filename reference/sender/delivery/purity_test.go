@@ -1,7 +1,6 @@
 package delivery
 
 import (
-	"go/ast"
 	"go/parser"
 	"go/token"
 	"os/exec"
@@ -10,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/hookrig/hookrig/internal/purity"
 )
 
 // TestPurity holds the package to what its doc promises, by rule rather
@@ -32,66 +33,32 @@ func TestPurity(t *testing.T) {
 	}
 
 	forbiddenImports := []string{"os", "os/exec", "io/fs", "syscall", "net", "net/http", "sync", "sync/atomic", "math/rand", "unsafe", "runtime"}
-	// Calls that read or wait on the wall clock; now is always an argument.
-	forbiddenTime := []string{"Now", "Since", "Until", "Sleep", "After", "AfterFunc", "Tick", "NewTimer", "NewTicker"}
 	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
 	}
-	fset := token.NewFileSet()
 	checked := 0
 	for _, name := range files {
 		if strings.HasSuffix(name, "_test.go") {
 			continue
 		}
-		f, err := parser.ParseFile(fset, name, nil, parser.SkipObjectResolution)
+		checked++
+		f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.ImportsOnly)
 		if err != nil {
 			t.Fatal(err)
 		}
-		checked++
-		local := map[string]string{} // the name a file uses for an import -> its path
 		for _, imp := range f.Imports {
-			path, _ := strconv.Unquote(imp.Path.Value)
-			if slices.Contains(forbiddenImports, path) {
-				t.Errorf("%s imports %s", fset.Position(imp.Pos()), path)
+			if path, _ := strconv.Unquote(imp.Path.Value); slices.Contains(forbiddenImports, path) {
+				t.Errorf("%s imports %s", name, path)
 			}
-			n := filepath.Base(path)
-			if path == "math/rand/v2" {
-				n = "rand"
-			}
-			if imp.Name != nil {
-				n = imp.Name.Name
-			}
-			local[n] = path
 		}
-		ast.Inspect(f, func(n ast.Node) bool {
-			switch n := n.(type) {
-			case *ast.GoStmt:
-				t.Errorf("%s starts a goroutine", fset.Position(n.Pos()))
-			case *ast.CallExpr:
-				sel, ok := n.Fun.(*ast.SelectorExpr)
-				if !ok {
-					return true
-				}
-				x, ok := sel.X.(*ast.Ident)
-				if !ok {
-					return true
-				}
-				switch local[x.Name] {
-				case "time":
-					if slices.Contains(forbiddenTime, sel.Sel.Name) {
-						t.Errorf("%s calls time.%s: take now as an argument", fset.Position(n.Pos()), sel.Sel.Name)
-					}
-				case "math/rand/v2":
-					// Only building a seeded source is allowed; the
-					// package-level draws use a global source.
-					if sel.Sel.Name != "New" && !strings.HasPrefix(sel.Sel.Name, "NewPCG") && sel.Sel.Name != "NewChaCha8" {
-						t.Errorf("%s calls rand.%s, the global source: draw from the *rand.Rand passed in", fset.Position(n.Pos()), sel.Sel.Name)
-					}
-				}
-			}
-			return true
-		})
+		bad, err := purity.File(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range bad {
+			t.Errorf("%s: take now and a seeded source as arguments; start no goroutine", b)
+		}
 	}
 	if checked == 0 {
 		t.Fatal("no source file checked")
