@@ -7,9 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vbauerster/mpb/v8"
-	"github.com/vbauerster/mpb/v8/decor"
-
 	"github.com/hookrig/hookrig/internal/clock"
 )
 
@@ -55,8 +52,10 @@ func Watch(clk clock.Clock, every time.Duration, r *Runner, p Progress) (stop fu
 	}
 }
 
-// progressLine is the one-line summary both views show.
-func progressLine(s Snapshot, rate float64) string {
+// Line is the one-line summary a progress view shows: the log lines here
+// and the terminal bar cmd/hookrig draws. rate is the rate of answers
+// since the previous update.
+func (s Snapshot) Line(rate float64) string {
 	line := fmt.Sprintf("%s sent %d  rate %s/s", elapsedOf(s), s.Sent, fmtRate(rate))
 	if s.AskedRate > 0 {
 		line += fmt.Sprintf(" (asked %s/s)", fmtRate(s.AskedRate))
@@ -86,8 +85,8 @@ func fmtRate(r float64) string {
 	return fmt.Sprintf("%.1f", r)
 }
 
-// averageRate is the rate of answers over the whole run, shown at the end.
-func averageRate(s Snapshot) float64 {
+// AverageRate is the rate of answers over the whole run, shown at the end.
+func (s Snapshot) AverageRate() float64 {
 	if s.Elapsed <= 0 {
 		return 0
 	}
@@ -105,67 +104,8 @@ func NewLineProgress(w io.Writer) *LineProgress { return &LineProgress{w: w} }
 
 // Update implements Progress.
 func (l *LineProgress) Update(s Snapshot, rate float64) {
-	fmt.Fprintf(l.w, "bench: %s\n", progressLine(s, rate))
+	fmt.Fprintf(l.w, "bench: %s\n", s.Line(rate))
 }
 
 // Close implements Progress.
 func (l *LineProgress) Close(Snapshot) {}
-
-// BarProgress draws a progress bar with mpb on a terminal.
-type BarProgress struct {
-	mu      sync.Mutex
-	text    string
-	p       *mpb.Progress
-	bar     *mpb.Bar
-	refresh chan any
-	total   int64
-	byCount bool
-}
-
-// NewBarProgress returns a bar for a run of the given length (or number of
-// requests when it has no length; both 0: an open-ended bar) drawn on w,
-// which must be a terminal.
-func NewBarProgress(w io.Writer, total time.Duration, requests uint64) *BarProgress {
-	b := &BarProgress{refresh: make(chan any)}
-	b.p = mpb.New(mpb.WithOutput(w), mpb.ForceTTY(), mpb.WithManualRefresh(b.refresh), mpb.WithWidth(100))
-	switch {
-	case total > 0:
-		b.total = total.Milliseconds()
-	case requests > 0:
-		b.total, b.byCount = int64(requests), true
-	}
-	b.bar = b.p.New(max(b.total, 0), mpb.BarStyle().Lbound("[").Rbound("]"),
-		mpb.BarWidth(24),
-		mpb.PrependDecorators(decor.Name("bench ")),
-		mpb.AppendDecorators(decor.Any(func(decor.Statistics) string {
-			b.mu.Lock()
-			defer b.mu.Unlock()
-			return " " + b.text
-		})),
-	)
-	return b
-}
-
-// Update implements Progress.
-func (b *BarProgress) Update(s Snapshot, rate float64) {
-	b.mu.Lock()
-	b.text = progressLine(s, rate)
-	b.mu.Unlock()
-	if b.byCount {
-		b.bar.SetCurrent(min(int64(s.Sent), b.total))
-	} else if b.total > 0 {
-		b.bar.SetCurrent(min(s.Elapsed.Milliseconds(), b.total))
-	}
-	select {
-	case b.refresh <- nil:
-	default:
-	}
-}
-
-// Close implements Progress: the bar is drawn one last time and left on
-// screen.
-func (b *BarProgress) Close(s Snapshot) {
-	b.Update(s, averageRate(s))
-	b.bar.SetTotal(-1, true)
-	b.p.Wait()
-}

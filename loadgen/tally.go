@@ -1,18 +1,13 @@
 package loadgen
 
 import (
-	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
-	"io"
-	"net"
-	"os"
 	"sync"
-	"syscall"
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/hookrig/hookrig/internal/neterr"
 )
 
 // Histogram geometry: microseconds from 1 µs to 60 s at 3 significant
@@ -63,43 +58,43 @@ const (
 	numErrKinds
 )
 
-var errKindNames = [numErrKinds]string{"", "timeout", "refused", "reset", "eof", "protocol", "tls", "canceled", "payload", "other"}
+// errKindNames are the report's words: the transport ones are neterr's,
+// the rest (protocol, payload) are the load generator's own.
+var errKindNames = [numErrKinds]string{"", string(neterr.Timeout), string(neterr.Refused), string(neterr.Reset),
+	string(neterr.EOF), "protocol", string(neterr.TLS), string(neterr.Canceled), "payload", string(neterr.Other)}
 
 func (k errKind) String() string { return errKindNames[k] }
 
 // classify names a transport error. canceled says the run was stopping.
+// The load generator's own wire reader adds protocol errors; every other
+// word comes from neterr, as the sender's do.
 func classify(err error, canceled bool) errKind {
-	var ne net.Error
 	switch {
 	case err == nil:
 		return errNone
-	case canceled || errors.Is(err, context.Canceled):
+	case canceled:
 		return errCanceled
-	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return errTimeout
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return errRefused
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNABORTED):
-		return errReset
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return errEOF
-	case errors.Is(err, errMalformed), errors.Is(err, errHeaderTooLarge), errors.Is(err, errUnsolicited):
+	}
+	k := neterr.Classify(err)
+	if (k == neterr.Other || k == neterr.TLS) &&
+		(errors.Is(err, errMalformed) || errors.Is(err, errHeaderTooLarge) || errors.Is(err, errUnsolicited)) {
 		return errProtocol
-	case isTLSError(err):
+	}
+	switch k {
+	case neterr.Timeout:
+		return errTimeout
+	case neterr.Refused:
+		return errRefused
+	case neterr.Reset:
+		return errReset
+	case neterr.EOF:
+		return errEOF
+	case neterr.TLS:
 		return errTLS
+	case neterr.Canceled:
+		return errCanceled
 	}
 	return errOther
-}
-
-func isTLSError(err error) bool {
-	var rh tls.RecordHeaderError
-	var ae tls.AlertError
-	var cv *tls.CertificateVerificationError
-	var ua x509.UnknownAuthorityError
-	var hn x509.HostnameError
-	var ci x509.CertificateInvalidError
-	return errors.As(err, &rh) || errors.As(err, &ae) || errors.As(err, &cv) ||
-		errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci)
 }
 
 // sample is what is kept of one request until its batch is merged.

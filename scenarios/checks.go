@@ -8,7 +8,7 @@ import (
 
 	"github.com/hookrig/hookrig/chaos"
 	"github.com/hookrig/hookrig/loadgen"
-	"github.com/hookrig/hookrig/reference/sender"
+	"github.com/hookrig/hookrig/reference/sender/delivery"
 )
 
 // The parts of a scenario whose schema belongs to another package are
@@ -40,8 +40,8 @@ func ruleSpec(js json.RawMessage) (chaos.RuleSpec, error) {
 
 // parsePolicy reads a sender policy override onto the sender's defaults,
 // exactly as the reference sender's API would.
-func parsePolicy(js json.RawMessage) (sender.Policy, error) {
-	p := sender.DefaultPolicy()
+func parsePolicy(js json.RawMessage) (delivery.Policy, error) {
+	p := delivery.DefaultPolicy()
 	if err := json.Unmarshal(js, &p); err != nil {
 		return p, err
 	}

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/hookrig/hookrig/chaos"
-	"github.com/hookrig/hookrig/reference/sender"
+	"github.com/hookrig/hookrig/reference/sender/delivery"
 )
 
 // Scenario is one parsed, validated scenario file.
@@ -37,7 +37,7 @@ type Scenario struct {
 type Sender struct {
 	// Policy is the reference sender's delivery policy: its defaults with
 	// the scenario's overrides; nil when the scenario changes nothing.
-	Policy *sender.Policy
+	Policy *delivery.Policy
 	// Workers is the sender's dispatcher concurrency (0: its default).
 	Workers int
 	// Crashes kill the reference sender at a moment and restart it on the

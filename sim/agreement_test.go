@@ -19,8 +19,8 @@ func shortBuiltin(name string) func(*testing.T) *scenarios.Scenario {
 // and dead-lettered equal; duplicates, attempts per event and retry
 // amplification within 10%; delivery p50 and p99 within 25%.
 //
-// Each scenario runs live in a short version, to keep the test near half
-// a minute: four built-ins at 30% of their timeline (rates, policies and
+// Each scenario runs live in a short version, to keep the test near 40
+// seconds: six built-ins at 30% of their timeline (rates, policies and
 // faults as written), and outage-recovery with most of its events in the
 // outage. The model's constants describe a machine (DefaultModel, a quiet
 // 2-core box); this one may be slower (the race detector, other tests in
@@ -32,7 +32,7 @@ func shortBuiltin(name string) func(*testing.T) *scenarios.Scenario {
 // faults decide, and is predicted, not fitted.
 func TestAgreementWithLiveRuns(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs five scenarios live (about 30 s)")
+		t.Skip("runs seven scenarios live (about 40 s)")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -41,6 +41,11 @@ func TestAgreementWithLiveRuns(t *testing.T) {
 		"outage-recovery":  shortBuiltin("outage-recovery"),
 		"latency-spike":    shortBuiltin("latency-spike"),
 		"reorder":          shortBuiltin("reorder"),
+		// The paths the live dispatcher and the model share through
+		// delivery.Settle and delivery.Recover: a crash's interrupted
+		// attempts, and a 410 disabling the endpoint.
+		"sender-crash": shortBuiltin("sender-crash"),
+		"gone-410":     shortBuiltin("gone-410"),
 		"outage-recovery-mostly-down": func(t *testing.T) *scenarios.Scenario {
 			// 1 s before, 4 s down, 1 s after: two thirds of the events
 			// wait out the outage.
@@ -54,7 +59,18 @@ func TestAgreementWithLiveRuns(t *testing.T) {
 			return s
 		},
 	}
-	for _, name := range []string{"rate-limited-429", "outage-recovery", "latency-spike", "reorder", "outage-recovery-mostly-down"} {
+	// For these two the test holds live and virtual to what the shared
+	// steps decide: nothing lost, the same dead letters, the same
+	// attempts per event. Their other rows are logged, not checked: at
+	// 30% they deliver a few dozen events, so p99 is one or two samples of
+	// machine noise, and a crash's duplicates count the attempts the
+	// machine had in flight at that instant, which the model's timing
+	// sets, not a decision (5 to 12 live against 5 virtual, five runs on a
+	// box with load 16).
+	decisionsOnly := map[string]bool{"sender-crash": true, "gone-410": true}
+	decisionMetrics := map[string]bool{"lost": true, "dead_lettered": true,
+		"attempts.per_event.mean": true, "attempts.amplification": true}
+	for _, name := range []string{"rate-limited-429", "outage-recovery", "latency-spike", "reorder", "outage-recovery-mostly-down", "sender-crash", "gone-410"} {
 		t.Run(name, func(t *testing.T) {
 			s := versions[name](t)
 			live, err := sim.Run(ctx, s, sim.Options{})
@@ -75,6 +91,14 @@ func TestAgreementWithLiveRuns(t *testing.T) {
 			base, _ := sim.BaseLatency(live)
 			t.Logf("%s (model scaled ×%.2f to this machine: undelayed deliveries took %s live):\n%s",
 				name, float64(model.Network)/float64(sim.DefaultModel().Network), base, b.String())
+			if decisionsOnly[name] {
+				for _, r := range rows {
+					if decisionMetrics[r.Metric] && !r.OK {
+						t.Errorf("live and virtual disagree on %s (%g live, %g virtual):\n%s", r.Metric, r.Live, r.Virtual, b.String())
+					}
+				}
+				return
+			}
 			if !sim.Agree(rows) {
 				t.Errorf("live and virtual disagree:\n%s", b.String())
 			}

@@ -1,15 +1,12 @@
 package sim
 
 import (
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/hookrig/hookrig/internal/purity"
 )
 
 func TestKernelOrdersByTimeThenScheduling(t *testing.T) {
@@ -113,12 +110,11 @@ func TestKernelTraceFingerprintsEvents(t *testing.T) {
 
 // The seams that make virtual time possible (ARCHITECTURE.md) hold only
 // if the pure parts stay pure: no wall clock, no sleeping, no global
-// random source, no goroutines. This reads the source of the sender's
-// policy, the chaos rules and faults, and the kernel and its models.
+// random source, no goroutines. This reads the source of the chaos rules
+// and faults, and the kernel and its models; the sender's decisions are
+// held to it by reference/sender/delivery's own TestPurity.
 func TestNoWallClockOrGlobalRandomness(t *testing.T) {
 	files := []string{
-		"../reference/sender/policy.go", "../reference/sender/breaker.go", "../reference/sender/lanes.go",
-		"../reference/sender/outcome.go", "../reference/sender/retryafter.go",
 		"../chaos/rules.go", "../chaos/fault.go", "../chaos/action.go", "../chaos/delay.go",
 		"../chaos/request.go", "../chaos/match.go", "../chaos/decider.go",
 	}
@@ -135,91 +131,15 @@ func TestNoWallClockOrGlobalRandomness(t *testing.T) {
 			continue
 		}
 		checked++
-		for _, bad := range impurities(t, f) {
-			t.Errorf("%s", bad)
+		bad, err := purity.File(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range bad {
+			t.Errorf("%s", b)
 		}
 	}
 	if checked < 20 {
 		t.Fatalf("checked only %d files: the list or the globs are wrong", checked)
-	}
-}
-
-// impurities lists the wall-clock reads, sleeps, timers, global random
-// draws and go statements in one file.
-func impurities(t *testing.T, path string) []string {
-	t.Helper()
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, path, nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	imports := map[string]string{} // local name -> import path
-	for _, im := range f.Imports {
-		p, _ := strconv.Unquote(im.Path.Value)
-		name := filepath.Base(p)
-		if p == "math/rand/v2" {
-			name = "rand"
-		}
-		if im.Name != nil {
-			name = im.Name.Name
-		}
-		imports[name] = p
-	}
-	// Constructors of a source are fine: they take their seed.
-	randOK := map[string]bool{"New": true, "NewPCG": true, "NewChaCha8": true, "NewZipf": true, "Rand": true, "PCG": true, "ChaCha8": true, "Source": true}
-	timeBad := map[string]bool{"Now": true, "Sleep": true, "After": true, "AfterFunc": true, "Tick": true, "NewTimer": true, "NewTicker": true, "Since": true, "Until": true}
-	var bad []string
-	ast.Inspect(f, func(n ast.Node) bool {
-		switch n := n.(type) {
-		case *ast.GoStmt:
-			bad = append(bad, fset.Position(n.Pos()).String()+": go statement")
-		case *ast.SelectorExpr:
-			id, ok := n.X.(*ast.Ident)
-			if !ok {
-				return true
-			}
-			switch imports[id.Name] {
-			case "time":
-				if timeBad[n.Sel.Name] {
-					bad = append(bad, fset.Position(n.Pos()).String()+": time."+n.Sel.Name)
-				}
-			case "math/rand", "math/rand/v2":
-				if !randOK[n.Sel.Name] {
-					bad = append(bad, fset.Position(n.Pos()).String()+": global rand."+n.Sel.Name)
-				}
-			}
-		}
-		return true
-	})
-	return bad
-}
-
-// The checker itself must catch what it is there to catch.
-func TestImpuritiesAreFound(t *testing.T) {
-	dir := t.TempDir()
-	src := `package x
-import (
-	"math/rand/v2"
-	mr "math/rand"
-	"time"
-)
-func f() {
-	_ = time.Now()
-	time.Sleep(1)
-	<-time.After(1)
-	_ = rand.IntN(3)
-	_ = mr.Intn(3)
-	go f()
-	_ = rand.New(rand.NewPCG(1, 2))
-	_ = time.Duration(1)
-}
-`
-	path := filepath.Join(dir, "x.go")
-	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	got := impurities(t, path)
-	if len(got) != 6 {
-		t.Fatalf("found %d impurities, want 6: %q", len(got), got)
 	}
 }

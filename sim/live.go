@@ -20,6 +20,7 @@ import (
 	"github.com/hookrig/hookrig/loadgen"
 	"github.com/hookrig/hookrig/reference/receiver"
 	"github.com/hookrig/hookrig/reference/sender"
+	"github.com/hookrig/hookrig/reference/sender/delivery"
 	"github.com/hookrig/hookrig/scenarios"
 )
 
@@ -273,7 +274,7 @@ func (l *live) startProxy(upstream string) error {
 }
 
 func (l *live) startSender() error {
-	policy := sender.DefaultPolicy()
+	policy := delivery.DefaultPolicy()
 	if l.s.Sender.Policy != nil {
 		policy = *l.s.Sender.Policy
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/hookrig/hookrig/loadgen"
 	"github.com/hookrig/hookrig/reference/receiver"
 	"github.com/hookrig/hookrig/reference/sender"
+	"github.com/hookrig/hookrig/reference/sender/delivery"
 )
 
 // What each component records, and how it reaches the checker. Every
@@ -52,10 +53,10 @@ func (l *live) onSent(s loadgen.Sent) {
 // onSenderAttempt hears the reference sender's attempts once durable; a
 // final decision may be what the drain waits for.
 func (l *live) onSenderAttempt(r sender.AttemptReport) {
-	if r.Attempt.Err == sender.ErrRefused && l.inDownWindow(r.Attempt.At) {
+	if r.Attempt.Err == delivery.ErrRefused && l.inDownWindow(r.Attempt.At) {
 		l.refusedDown.Add(1) // a fault the proxy never saw, for the progress display
 	}
-	if r.Decision != sender.RetryAt {
+	if r.Decision != delivery.RetryAt {
 		l.poke()
 	}
 }
@@ -114,9 +115,9 @@ func (l *live) onProxyAttempt(r chaos.AttemptRecord) {
 func clientErr(e string) string {
 	switch e {
 	case "no_answer", "client_gone":
-		return string(sender.ErrTimeout)
+		return string(delivery.ErrTimeout)
 	case "truncated":
-		return string(sender.ErrEOF)
+		return string(delivery.ErrEOF)
 	}
 	return e
 }
@@ -131,7 +132,7 @@ func (l *live) faultFor(id string, a sender.Attempt) string {
 	if ok {
 		return f
 	}
-	if a.Err == sender.ErrRefused && l.inDownWindow(a.At) {
+	if a.Err == delivery.ErrRefused && l.inDownWindow(a.At) {
 		return "down"
 	}
 	return ""

@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/hookrig/hookrig/reference/sender"
+	"github.com/hookrig/hookrig/reference/sender/delivery"
 )
 
 // The reference sender in virtual time. It mirrors the live dispatcher
@@ -13,10 +13,11 @@ import (
 // takes due events within the endpoint's concurrency, the workers and the
 // circuit breaker (BreakerPolicy.Allow) and claims them in the outbox;
 // each attempt goes out once its claim is durable; its outcome releases
-// the slots at once, feeds the breaker (Record) and the policy (Next), and
-// takes effect once it is durable. A 410 disables the endpoint; a crash
-// loses everything not yet committed, and the restarted sender reports
-// the attempts it had in flight as interrupted, exactly as recover() does.
+// the slots at once and goes through delivery.Settle (breaker, policy, a
+// disabled endpoint's dead letter, a 410's disabling), and takes effect
+// once it is durable. A crash loses everything not yet committed, and the
+// restarted sender decides about each pending event with delivery.Recover,
+// the step recover() takes. No decision is written here.
 
 // slotState says where a pending event is.
 type slotState uint8
@@ -41,7 +42,7 @@ type pendingEvent struct {
 	ref   Ref    // the event's place in the checker
 	num   uint64 // the load generator's number (the id's suffix)
 	seq   uint64 // the sender's acceptance order
-	st    sender.DeliveryState
+	st    delivery.DeliveryState
 	total uint32 // the last webhook-attempt number
 	due   int64
 	// claimN and claimAt are the durable claim of an attempt under way
@@ -55,8 +56,8 @@ type pendingEvent struct {
 
 // senderModel is the sender's state; the world drives it.
 type senderModel struct {
-	policy  sender.Policy
-	jitter  *sender.Jitter // the live sender's keyed jitter: the same draws, so the same decisions
+	policy  delivery.Policy
+	jitter  *delivery.Jitter // the live sender's keyed jitter: the same draws, so the same decisions
 	workers int
 	ordered bool
 
@@ -64,13 +65,13 @@ type senderModel struct {
 	down bool
 
 	// The one endpoint, as the dispatcher runs it (endpointRT).
-	breaker  sender.BreakerState
+	breaker  delivery.BreakerState
 	inflight int
 	ready    readyQueue
 	disabled bool // in memory: set with the 410, before it is durable
 	durable  bool // the endpoint's disabling is on disk (it survives a crash)
 	reason   string
-	lanes    sender.Lanes
+	lanes    delivery.Lanes
 
 	wakeAt int64 // the earliest wake-up scheduled, -1: none
 	// recovering: restarted, its fixes not yet durable (still not
@@ -86,8 +87,6 @@ type senderModel struct {
 }
 
 const endpointID = "ep_sim"
-
-const disabledReason = "endpoint disabled: it answered 410 Gone"
 
 func (sm *senderModel) alloc() int32 {
 	sm.inUse++
@@ -107,8 +106,13 @@ func (sm *senderModel) release(i int32) {
 
 func (sm *senderModel) slot(i int32) *pendingEvent { return sm.slots.at(int(i)) }
 
-func (sm *senderModel) lane(ev *pendingEvent) sender.LaneKey {
-	return sender.LaneKey{Endpoint: endpointID, Key: ev.key}
+// endpoint is what delivery's steps read and change about the endpoint.
+func (sm *senderModel) endpoint() delivery.Endpoint {
+	return delivery.Endpoint{Policy: sm.policy, Breaker: sm.breaker, Disabled: sm.disabled, Reason: sm.reason}
+}
+
+func (sm *senderModel) lane(ev *pendingEvent) delivery.LaneKey {
+	return delivery.LaneKey{Endpoint: endpointID, Key: ev.key}
 }
 
 func (sm *senderModel) inLane(ev *pendingEvent) bool { return sm.ordered && ev.key != "" }
@@ -146,8 +150,8 @@ func (w *world) ingested(i int32) {
 	ev.seq = sm.seq
 	sm.bySeq = append(sm.bySeq, i)
 	sm.pending++
-	ev.st = sender.DeliveryState{FirstAt: w.time(ev.at)}
-	ev.due = w.off(sm.policy.First(ev.st.FirstAt, sm.jitter.For(ev.id, 0)))
+	ev.st = delivery.DeliveryState{FirstAt: w.time(ev.at)}
+	ev.due = w.off(delivery.FirstDue(sm.policy, ev.st.FirstAt, sm.jitter, ev.id))
 	w.k.note(ev.seq, uint64(ev.at))
 	phase := ""
 	if ev.phase >= 0 {
@@ -229,7 +233,7 @@ func (w *world) pick() {
 		ok, bs := sm.policy.Breaker.Allow(sm.breaker, w.time(now))
 		sm.breaker = bs
 		if !ok {
-			if bs.Phase == sender.BreakerOpen {
+			if bs.Phase == delivery.BreakerOpen {
 				w.wake(w.off(bs.OpenUntil))
 			}
 			break // half-open: the probe's outcome wakes us
@@ -282,16 +286,9 @@ func (w *world) finish(ai int32) {
 	now := w.time(w.k.now)
 	sm.inflight--
 	w.needPick = true
-	o := a.out
-	sm.breaker = sm.policy.Breaker.Record(sm.breaker, !o.EndpointFailure(), now)
-	dec, st := sm.policy.Next(ev.st, o, now, sm.jitter.For(ev.id, ev.st.Attempts+1))
-	if dec.Kind == sender.RetryAt && sm.disabled {
-		dec = sender.Decision{Kind: sender.DeadLetter, At: now, Reason: sm.reason}
-	}
-	if dec.Kind == sender.DisableEndpoint && !sm.disabled {
-		sm.disabled, sm.reason = true, disabledReason
-	}
-	a.dec, a.st = dec, st
+	var es delivery.Endpoint
+	a.dec, a.st, es = delivery.Settle(sm.endpoint(), ev.st, a.out, now, sm.jitter, ev.id)
+	sm.breaker, sm.disabled, sm.reason = es.Breaker, es.Disabled, es.Reason
 	ev.where = slotRecording
 	w.ob.submit(write{kind: writeOutcome, ref: ai})
 	w.kickOutbox()
@@ -309,7 +306,7 @@ func (w *world) recorded(ai int32) {
 	w.report(ev, a)
 	dec := a.dec
 	switch dec.Kind {
-	case sender.RetryAt:
+	case delivery.RetryAt:
 		ev.due = w.off(dec.At)
 		if sm.down || a.gen != sm.gen {
 			ev.where = slotDown
@@ -318,14 +315,14 @@ func (w *world) recorded(ai int32) {
 			sm.ready.push(readyEntry{due: ev.due, seq: ev.seq, slot: i})
 			w.needPick = true
 		}
-	case sender.Delivered:
+	case delivery.Delivered:
 		w.final(i, StateDelivered, "")
 	default:
 		w.final(i, StateDeadLettered, dec.Reason)
 	}
-	if dec.Kind == sender.DisableEndpoint {
-		sm.disabled, sm.durable, sm.reason = true, true, disabledReason
-		w.deadLetterWaiting(disabledReason)
+	if dec.Kind == delivery.DisableEndpoint {
+		sm.disabled, sm.durable, sm.reason = true, true, delivery.GoneReason
+		w.deadLetterWaiting(delivery.GoneReason)
 	}
 	w.dropAttempt(ai)
 }
@@ -385,8 +382,8 @@ func (w *world) crash(down time.Duration) {
 	}
 	sm.inflight = 0
 	sm.ready.reset()
-	sm.lanes = sender.Lanes{}
-	sm.breaker = sender.BreakerState{}
+	sm.lanes = delivery.Lanes{}
+	sm.breaker = delivery.BreakerState{}
 	sm.disabled = sm.durable
 	// The commit under way finishes first (Crash waits for the writer).
 	w.k.at(max(w.k.now+int64(down)+int64(w.m.Restart), w.commitEnd), evRestart, 0)
@@ -400,6 +397,7 @@ func (w *world) restart() {
 	sm := &w.snd
 	now := w.time(w.k.now)
 	fixes := false
+	ep := sm.endpoint() // as the restarted sender read it back
 	for _, i := range sm.bySeq {
 		if i < 0 {
 			continue
@@ -408,20 +406,18 @@ func (w *world) restart() {
 		if ev.where != slotDown {
 			continue
 		}
-		switch {
-		case sm.disabled:
-			w.final(i, StateDeadLettered, sm.reason)
+		what, dec, ds := delivery.Recover(&ep, ev.st, ev.claimN != 0, now, sm.jitter, ev.id)
+		switch what {
+		case delivery.Orphan:
+			w.final(i, StateDeadLettered, dec.Reason)
 			fixes = true
-		case ev.claimN != 0:
+		case delivery.Interrupted:
 			fixes = true
-			ds := sender.DeliveryState{Attempts: ev.st.Attempts, FirstAt: ev.st.FirstAt}
-			o := sender.Outcome{Err: sender.ErrInterrupted}
-			dec, ds := sm.policy.Next(ds, o, now, sm.jitter.For(ev.id, ds.Attempts+1))
 			w.k.note(uint64(ev.claimN), uint64(dec.Kind))
-			_ = w.chk.AttemptRef(ev.ref, AttemptRec{N: int(ev.claimN), At: w.time(ev.claimAt), Err: string(sender.ErrInterrupted)})
+			_ = w.chk.AttemptRef(ev.ref, AttemptRec{N: int(ev.claimN), At: w.time(ev.claimAt), Err: string(delivery.ErrInterrupted)})
 			ev.st = ds
 			ev.total, ev.claimN, ev.claimAt = ev.claimN, 0, 0
-			if dec.Kind == sender.RetryAt {
+			if dec.Kind == delivery.RetryAt {
 				ev.due = w.off(dec.At)
 			} else {
 				w.final(i, StateDeadLettered, dec.Reason)
@@ -449,7 +445,7 @@ func (w *world) resume() {
 			continue
 		}
 		if ev := sm.slot(i); ev.where == slotDown {
-			ev.st = sender.DeliveryState{Attempts: ev.st.Attempts, FirstAt: ev.st.FirstAt}
+			ev.st = ev.st.Durable() // what the restarted sender read back
 			w.add(i)
 		}
 	}

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/hookrig/hookrig/chaos"
-	"github.com/hookrig/hookrig/reference/sender"
+	"github.com/hookrig/hookrig/reference/sender/delivery"
 )
 
 // The wire in virtual time: one attempt from the sender through the chaos
@@ -36,10 +36,10 @@ type attempt struct {
 	copies   int // upstream copies sent so far
 	resolved bool
 
-	out   sender.Outcome
+	out   delivery.Outcome
 	outAt int64
-	dec   sender.Decision
-	st    sender.DeliveryState
+	dec   delivery.Decision
+	st    delivery.DeliveryState
 
 	refs int32 // the sender's hold plus kernel events about it
 	next int32 // free list
@@ -92,7 +92,7 @@ func (w *world) send(ai int32) {
 		// refused before any request is read or any rule consulted, and
 		// the RST comes straight back.
 		a.fault = (*chaos.Down)(nil).Type() // as the live runner labels them
-		w.resolve(ai, sender.Outcome{Err: sender.ErrRefused}, t0+net)
+		w.resolve(ai, delivery.Outcome{Err: delivery.ErrRefused}, t0+net)
 		return
 	}
 	act := chaos.Pass()
@@ -105,7 +105,7 @@ func (w *world) send(ai int32) {
 	}
 	a.act = act
 	if act.Answer == chaos.AnswerRefuse {
-		w.resolve(ai, sender.Outcome{Err: sender.ErrRefused}, t0+net)
+		w.resolve(ai, delivery.Outcome{Err: delivery.ErrRefused}, t0+net)
 		return
 	}
 	hold := t0 + int64(act.Hold)
@@ -118,7 +118,7 @@ func (w *world) send(ai int32) {
 	w.schedule(up, evUpstream, ai)
 	if up >= a.deadline {
 		// The sender gives up before the receiver even has it.
-		w.resolve(ai, sender.Outcome{Err: sender.ErrTimeout}, a.deadline)
+		w.resolve(ai, delivery.Outcome{Err: delivery.ErrTimeout}, a.deadline)
 	}
 }
 
@@ -128,9 +128,9 @@ func (w *world) act(a *attempt, t0 int64) (chaos.Action, *chaos.Rule) {
 	r := &w.req
 	r.EventID, r.Attempt = a.id, int(a.n)
 	if w.ruleHeaders {
-		r.Header[headerID][0] = a.id
-		r.Header[headerAttempt][0] = uitoa(uint64(a.n))
-		r.Header[headerTimestamp][0] = uitoa(uint64(w.time(a.start).Unix()))
+		w.hdrID[0] = a.id
+		w.hdrAttempt[0] = uitoa(uint64(a.n))
+		w.hdrTimestamp[0] = uitoa(uint64(w.time(a.start).Unix()))
 	}
 	if w.ruleBody {
 		body, err := w.payload.Sample(a.num, w.seed)
@@ -171,12 +171,12 @@ func (w *world) answer(ai int32, at int64, up *answer) {
 	var retryAfter string
 	switch act.Answer {
 	case chaos.AnswerReset:
-		w.resolve(ai, sender.Outcome{Err: sender.ErrReset}, at+net)
+		w.resolve(ai, delivery.Outcome{Err: delivery.ErrReset}, at+net)
 		return
 	case chaos.AnswerSilence:
 		// Nothing until the proxy lets go (FIN, no response) or the
 		// sender's own timeout.
-		w.resolve(ai, sender.Outcome{Err: sender.ErrEOF}, at+int64(act.MaxHold)+net)
+		w.resolve(ai, delivery.Outcome{Err: delivery.ErrEOF}, at+int64(act.MaxHold)+net)
 		return
 	case chaos.AnswerRespond:
 		status, bodyLen = act.Response.Status, len(act.Response.Body)
@@ -191,7 +191,7 @@ func (w *world) answer(ai int32, at int64, up *answer) {
 	headers := at + net
 	if act.Truncate && bodyLen == 0 {
 		// Cut inside the header block: no response at all.
-		w.resolve(ai, sender.Outcome{Err: sender.ErrEOF}, headers)
+		w.resolve(ai, delivery.Outcome{Err: delivery.ErrEOF}, headers)
 		return
 	}
 	end := at // the last body byte leaves the proxy
@@ -204,12 +204,12 @@ func (w *world) answer(ai int32, at int64, up *answer) {
 		every := int64(chunk) * int64(time.Second) / int64(act.BodyRate)
 		end += int64((sent+chunk-1)/chunk-1) * every
 	}
-	o := sender.Outcome{Status: status}
+	o := delivery.Outcome{Status: status}
 	if retryAfter != "" {
-		o.RetryAfter, _ = sender.ParseRetryAfter(retryAfter, w.time(headers))
+		o.RetryAfter, _ = delivery.ParseRetryAfter(retryAfter, w.time(headers))
 	}
 	if headers >= a.deadline {
-		w.resolve(ai, sender.Outcome{Err: sender.ErrTimeout}, a.deadline)
+		w.resolve(ai, delivery.Outcome{Err: delivery.ErrTimeout}, a.deadline)
 		return
 	}
 	// With the headers in, the status stands: the sender reads the body
@@ -220,13 +220,13 @@ func (w *world) answer(ai int32, at int64, up *answer) {
 
 // resolve fixes the sender's outcome of the attempt and when it learns
 // it; past the attempt's deadline it is a timeout at the deadline.
-func (w *world) resolve(ai int32, o sender.Outcome, at int64) {
+func (w *world) resolve(ai int32, o delivery.Outcome, at int64) {
 	a := &w.attempts[ai]
 	if a.resolved {
 		return
 	}
 	if at > a.deadline {
-		o, at = sender.Outcome{Err: sender.ErrTimeout}, a.deadline
+		o, at = delivery.Outcome{Err: delivery.ErrTimeout}, a.deadline
 	}
 	o.Elapsed = time.Duration(at - a.start)
 	a.out, a.outAt, a.resolved = o, at, true

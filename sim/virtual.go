@@ -12,6 +12,8 @@ import (
 	"github.com/hookrig/hookrig/chaos"
 	"github.com/hookrig/hookrig/loadgen"
 	"github.com/hookrig/hookrig/reference/sender"
+	"github.com/hookrig/hookrig/reference/sender/delivery"
+	"github.com/hookrig/hookrig/reference/webhook"
 	"github.com/hookrig/hookrig/scenarios"
 )
 
@@ -119,12 +121,15 @@ type world struct {
 	freeAttempt  int32
 	liveAttempts int // attempts not yet freed: on the wire, or their outcome not yet durable
 
-	rules       *chaos.Rules
-	decider     *chaos.Decider
-	req         chaos.Request
-	ruleHeaders bool
-	ruleBody    bool
-	payload     *loadgen.Payload
+	rules   *chaos.Rules
+	decider *chaos.Decider
+	req     chaos.Request
+	// The webhook headers' values in req.Header (when rules read headers):
+	// each attempt writes into them.
+	hdrID, hdrAttempt, hdrTimestamp []string
+	ruleHeaders                     bool
+	ruleBody                        bool
+	payload                         *loadgen.Payload
 
 	needPick  bool
 	commitEnd int64
@@ -140,13 +145,6 @@ type world struct {
 	nextProgress  int64
 }
 
-// Header keys of a made-up request, canonical.
-const (
-	headerID        = "Webhook-Id"
-	headerAttempt   = "Webhook-Attempt"
-	headerTimestamp = "Webhook-Timestamp"
-)
-
 func newWorld(s *scenarios.Scenario, opts VirtualOptions) (*world, error) {
 	m := DefaultModel()
 	if opts.Model != nil {
@@ -155,7 +153,7 @@ func newWorld(s *scenarios.Scenario, opts VirtualOptions) (*world, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
-	policy := sender.DefaultPolicy()
+	policy := delivery.DefaultPolicy()
 	if s.Sender.Policy != nil {
 		policy = *s.Sender.Policy
 	}
@@ -195,7 +193,7 @@ func newWorld(s *scenarios.Scenario, opts VirtualOptions) (*world, error) {
 	if w.replay == "" {
 		w.replay = virtualReplay(s)
 	}
-	w.snd = senderModel{policy: policy, jitter: sender.NewJitter(s.Seed), workers: workers, ordered: policy.Ordered, wakeAt: -1}
+	w.snd = senderModel{policy: policy, jitter: delivery.NewJitter(s.Seed), workers: workers, ordered: policy.Ordered, wakeAt: -1}
 	w.rcv = newReceiverModel(s.Receiver, m, w.k)
 	for i := range s.Load.Keys {
 		w.keys = append(w.keys, "key-"+strconv.Itoa(i))
@@ -212,10 +210,14 @@ func newWorld(s *scenarios.Scenario, opts VirtualOptions) (*world, error) {
 		}
 	}
 	if w.ruleHeaders {
-		w.req.Header = http.Header{
-			headerID: {""}, headerAttempt: {""}, headerTimestamp: {""},
-			"Content-Type": {"application/json"}, "User-Agent": {sender.UserAgent},
+		h := http.Header{"Content-Type": {"application/json"}, "User-Agent": {sender.UserAgent}}
+		for _, k := range []string{webhook.HeaderID, webhook.HeaderAttempt, webhook.HeaderTimestamp} {
+			h.Set(k, "")
 		}
+		// Each attempt writes its values into these slices, which the
+		// header holds: no allocation per attempt.
+		w.hdrID, w.hdrAttempt, w.hdrTimestamp = h.Values(webhook.HeaderID), h.Values(webhook.HeaderAttempt), h.Values(webhook.HeaderTimestamp)
+		w.req.Header = h
 	}
 	if rules.ReadsBody() {
 		w.ruleBody = true

@@ -446,3 +446,21 @@ func TestDayLongOutageFullScale(t *testing.T) {
 	}
 	t.Logf("%d attempts, %d kernel events, %s virtual", st.Attempts, st.Events, st.Virtual)
 }
+
+// A rule may read the webhook headers the sender sets (names from
+// reference/webhook): here every first attempt, and only it, fails.
+func TestVirtualRulesReadWebhookHeaders(t *testing.T) {
+	r := simulate(t, yamlScenario(t, `name: first-attempt-fails
+sender:
+  policy: {backoff: {base: 100ms, factor: 2, cap: 1s}, max_attempts: 5}
+faults:
+  - {name: first, match: 'header("webhook-attempt") == "1" && header("webhook-id") == event_id && header("webhook-timestamp") != ""', fault: {type: status, code: 503}}
+load:
+  phases:
+    - {name: steady, pacer: constant:10, duration: 2s}
+`))
+	e := r.Events
+	if e.Accepted == 0 || e.Delivered != e.Accepted || r.Attempts.Total != 2*e.Accepted || r.Attempts.Failed != e.Accepted {
+		t.Errorf("%+v, attempts %d (failed %d); want each event failed once, then delivered", e, r.Attempts.Total, r.Attempts.Failed)
+	}
+}

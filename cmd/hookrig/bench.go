@@ -134,7 +134,7 @@ func runBench(cmd *cobra.Command, e *env, url string, f *benchFlags) error {
 			if total == 0 && cfg.Pacer != nil {
 				total, _ = loadgen.Length(cfg.Pacer)
 			}
-			stop = loadgen.Watch(e.clock, 250*time.Millisecond, runner, loadgen.NewBarProgress(e.stdout, total, cfg.Requests))
+			stop = loadgen.Watch(e.clock, 250*time.Millisecond, runner, newBarProgress(e.stdout, total, cfg.Requests))
 		} else {
 			stop = loadgen.Watch(e.clock, f.every, runner, loadgen.NewLineProgress(e.stderr))
 		}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vbauerster/mpb/v8"
-	"github.com/vbauerster/mpb/v8/decor"
 
 	"github.com/hookrig/hookrig/scenarios"
 	"github.com/hookrig/hookrig/sim"
@@ -205,15 +204,11 @@ type runBar struct {
 func newRunBar(w io.Writer, loadEnd time.Duration) *runBar {
 	b := &runBar{total: max(loadEnd.Milliseconds(), 1)}
 	b.p = mpb.New(mpb.WithOutput(w), mpb.ForceTTY(), mpb.WithWidth(100), mpb.WithRefreshRate(200*time.Millisecond))
-	b.bar = b.p.New(b.total, mpb.BarStyle().Lbound("[").Rbound("]"),
-		mpb.BarWidth(24),
-		mpb.PrependDecorators(decor.Name("run ")),
-		mpb.AppendDecorators(decor.Any(func(decor.Statistics) string {
-			b.mu.Lock()
-			defer b.mu.Unlock()
-			return " " + b.text
-		})),
-	)
+	b.bar = textBar(b.p, b.total, "run ", func() string {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.text
+	})
 	return b
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hookrig/hookrig/internal/httpapi"
 	"github.com/hookrig/hookrig/reference/sender"
+	"github.com/hookrig/hookrig/reference/sender/delivery"
 )
 
 // newSenderCmd runs the reference webhook sender.
@@ -21,7 +22,7 @@ func newSenderCmd(e *env) *cobra.Command {
 		listen     string
 		cfg        sender.Config
 		maxBody    = byteSize(sender.DefaultMaxBody)
-		policy     = sender.DefaultPolicy()
+		policy     = delivery.DefaultPolicy()
 		schedule   string
 		policyJSON string
 		grace      time.Duration
@@ -126,7 +127,7 @@ The policy flags set the default policy of endpoints created without one;
 // parseSchedule reads "0s,5s,5m" or "svix".
 func parseSchedule(s string) ([]time.Duration, error) {
 	if strings.EqualFold(strings.TrimSpace(s), "svix") {
-		return sender.SvixSchedule(), nil
+		return delivery.SvixSchedule(), nil
 	}
 	var out []time.Duration
 	for i, part := range strings.Split(s, ",") {

@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/hookrig/hookrig/reference/sender/delivery"
 )
 
 // go test -bench . -benchtime 20000x ./reference/sender/ -cpuprofile cpu.prof
@@ -20,7 +22,7 @@ func benchSender(b *testing.B) (*Sender, string, chan AttemptReport) {
 	b.Cleanup(func() { s.Close() })
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	b.Cleanup(srv.Close)
-	p := DefaultPolicy()
+	p := delivery.DefaultPolicy()
 	p.Concurrency = 64
 	ep, err := s.CreateEndpoint(EndpointSpec{URL: srv.URL, Secret: testSecret, Policy: &p})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hookrig/hookrig/internal/clock"
+	"github.com/hookrig/hookrig/reference/sender/delivery"
 	"github.com/hookrig/hookrig/reference/webhook"
 )
 
@@ -54,7 +55,7 @@ func newClient(rt http.RoundTripper) *http.Client {
 // send makes one attempt: signed afresh (new timestamp, same webhook-id),
 // with webhook-attempt, bounded by the endpoint's attempt timeout on the
 // dispatcher's clock.
-func (d *dispatcher) send(ctx context.Context, j *job) (Outcome, attemptRecord) {
+func (d *dispatcher) send(ctx context.Context, j *job) (delivery.Outcome, attemptRecord) {
 	ep := j.it.ep
 	start := d.clock.Now()
 	actx, cancel, timedOut := withClockTimeout(ctx, d.clock, ep.policy.AttemptTimeout)
@@ -62,7 +63,7 @@ func (d *dispatcher) send(ctx context.Context, j *job) (Outcome, attemptRecord) 
 
 	status, retryAfter, detail, err := d.post(actx, ep, j, start)
 	elapsed := d.clock.Now().Sub(start)
-	o := Outcome{Status: status, Err: ClassifyError(err, timedOut()), RetryAfter: retryAfter, Elapsed: elapsed}
+	o := delivery.Outcome{Status: status, Err: ClassifyError(err, timedOut()), RetryAfter: retryAfter, Elapsed: elapsed}
 	if err != nil {
 		o.Status = 0
 		detail = err.Error()
@@ -94,7 +95,7 @@ func (d *dispatcher) post(ctx context.Context, ep *endpointRT, j *job, at time.T
 	// status is the answer: a body cut short does not change it.
 	io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
 	if v := resp.Header.Get("Retry-After"); v != "" {
-		retryAfter, _ = ParseRetryAfter(v, d.clock.Now())
+		retryAfter, _ = delivery.ParseRetryAfter(v, d.clock.Now())
 	}
 	return resp.StatusCode, retryAfter, string(head), nil
 }

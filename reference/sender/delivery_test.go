@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hookrig/hookrig/internal/clock"
+	"github.com/hookrig/hookrig/reference/sender/delivery"
 )
 
 // Each attempt is signed afresh (new timestamp, same webhook-id) and
@@ -25,7 +26,7 @@ func TestAttemptsAreSignedAfresh(t *testing.T) {
 		w.WriteHeader(204)
 	})
 	h := openHarness(t, t.TempDir(), Config{Clock: fake})
-	p := DefaultPolicy()
+	p := delivery.DefaultPolicy()
 	p.Schedule = []time.Duration{0, time.Minute}
 	e := h.endpoint(t, ep.srv.URL+"/hooks", &p)
 	h.Start(context.Background())
@@ -34,12 +35,12 @@ func TestAttemptsAreSignedAfresh(t *testing.T) {
 
 	first := ep.next(t)
 	r := h.report(t)
-	if r.Decision != RetryAt || !r.NextAt.Equal(t0.Add(time.Minute)) || r.Attempt.Status != 503 || r.Attempt.N != 1 {
+	if r.Decision != delivery.RetryAt || !r.NextAt.Equal(t0.Add(time.Minute)) || r.Attempt.Status != 503 || r.Attempt.N != 1 {
 		t.Fatalf("first report %+v", r)
 	}
 	fake.Advance(time.Minute)
 	second := ep.next(t)
-	if r := h.report(t); r.Decision != Delivered || r.Attempt.N != 2 || r.Attempt.Status != 204 {
+	if r := h.report(t); r.Decision != delivery.Delivered || r.Attempt.N != 2 || r.Attempt.Status != 204 {
 		t.Fatalf("second report %+v", r)
 	}
 	for i, got := range []hit{first, second} {
@@ -74,7 +75,7 @@ func TestRetryAfterOnTheWire(t *testing.T) {
 	}
 	ep := newEndpoint(t, fake, func(h hit, w http.ResponseWriter, r *http.Request) { answers[h.Attempt-1](w) })
 	h := openHarness(t, t.TempDir(), Config{Clock: fake})
-	p := DefaultPolicy()
+	p := delivery.DefaultPolicy()
 	p.RetryAfterMax = time.Hour
 	e := h.endpoint(t, ep.srv.URL, &p)
 	h.Start(context.Background())
@@ -82,12 +83,12 @@ func TestRetryAfterOnTheWire(t *testing.T) {
 	for _, want := range []time.Duration{120 * time.Second, 5 * time.Minute, time.Hour} {
 		r := h.report(t)
 		now := fake.Now()
-		if r.Decision != RetryAt || r.NextAt.Sub(now) != want {
+		if r.Decision != delivery.RetryAt || r.NextAt.Sub(now) != want {
 			t.Fatalf("report %+v: next in %v, want %v", r, r.NextAt.Sub(now), want)
 		}
 		fake.Advance(want)
 	}
-	if r := h.report(t); r.Decision != Delivered || r.Attempt.N != 4 {
+	if r := h.report(t); r.Decision != delivery.Delivered || r.Attempt.N != 4 {
 		t.Fatalf("last report %+v", r)
 	}
 }
@@ -106,7 +107,7 @@ func TestAttemptTimeout(t *testing.T) {
 	})
 	defer close(release)
 	h := openHarness(t, t.TempDir(), Config{Clock: fake})
-	p := DefaultPolicy()
+	p := delivery.DefaultPolicy()
 	p.AttemptTimeout = 10 * time.Second
 	p.Schedule = []time.Duration{0, 0}
 	e := h.endpoint(t, ep.srv.URL, &p)
@@ -115,10 +116,10 @@ func TestAttemptTimeout(t *testing.T) {
 	ep.next(t) // the attempt is in the endpoint's hands
 	fake.Advance(10 * time.Second)
 	r := h.report(t)
-	if r.Attempt.Err != ErrTimeout || r.Attempt.Status != 0 || r.Attempt.Duration != 10*time.Second || r.Decision != RetryAt {
+	if r.Attempt.Err != delivery.ErrTimeout || r.Attempt.Status != 0 || r.Attempt.Duration != 10*time.Second || r.Decision != delivery.RetryAt {
 		t.Fatalf("report %+v", r)
 	}
-	if r := h.report(t); r.Decision != Delivered || r.Attempt.N != 2 {
+	if r := h.report(t); r.Decision != delivery.Delivered || r.Attempt.N != 2 {
 		t.Fatalf("retry %+v", r)
 	}
 }
@@ -133,7 +134,7 @@ func TestRefusedConnection(t *testing.T) {
 	h.Start(context.Background())
 	h.enqueue(t, ev(e.ID, "", `{}`))
 	rs := h.untilFinal(t, 1)
-	if len(rs) != 2 || rs[0].Attempt.Err != ErrRefused || rs[1].Decision != DeadLetter || !strings.Contains(rs[1].Reason, "last: refused") {
+	if len(rs) != 2 || rs[0].Attempt.Err != delivery.ErrRefused || rs[1].Decision != delivery.DeadLetter || !strings.Contains(rs[1].Reason, "last: refused") {
 		t.Fatalf("reports %+v", rs)
 	}
 }
@@ -172,7 +173,7 @@ func TestDeadLetterAndReplay(t *testing.T) {
 	if err != nil || len(res.IDs) != 1 || res.IDs[0] != ids[1] {
 		t.Fatalf("replay: %+v %v", res, err)
 	}
-	if r := h.report(t); r.EventID != ids[1] || r.Decision != Delivered || r.Attempt.N != 4 {
+	if r := h.report(t); r.EventID != ids[1] || r.Decision != delivery.Delivered || r.Attempt.N != 4 {
 		t.Fatalf("replayed attempt %+v", r)
 	}
 	// A delivered event cannot be replayed; an unknown one is not found.
@@ -215,7 +216,7 @@ func TestGoneDisablesEndpoint(t *testing.T) {
 	ids := h.enqueue(t, ev(e.ID, "", `1`), ev(e.ID, "", `2`), ev(e.ID, "", `3`))
 	h.Start(context.Background())
 	r := h.report(t)
-	if r.Decision != DisableEndpoint || r.Attempt.Status != 410 {
+	if r.Decision != delivery.DisableEndpoint || r.Attempt.Status != 410 {
 		t.Fatalf("report %+v", r)
 	}
 	if st := h.Stats(); st.DeadLettered != 3 || st.DisabledEndpoints != 1 || st.Pending != 0 {
@@ -239,7 +240,7 @@ func TestGoneDisablesEndpoint(t *testing.T) {
 		t.Fatalf("replay while disabled: %+v %v", res, err)
 	}
 	h.enqueue(t, ev(other.ID, "", `5`))
-	if r := h.report(t); r.Endpoint != other.ID || r.Decision != DisableEndpoint {
+	if r := h.report(t); r.Endpoint != other.ID || r.Decision != delivery.DisableEndpoint {
 		t.Fatalf("other endpoint: %+v", r) // it answers 410 too: its own decision
 	}
 
@@ -270,12 +271,12 @@ func TestBreakerHoldsAttempts(t *testing.T) {
 	h := openHarness(t, t.TempDir(), Config{Clock: fake})
 	p := quickPolicy(20)
 	p.Concurrency = 1
-	p.Breaker = BreakerPolicy{Failures: 2, Cooldown: time.Minute}
+	p.Breaker = delivery.BreakerPolicy{Failures: 2, Cooldown: time.Minute}
 	e := h.endpoint(t, ep.srv.URL, p)
 	h.Start(context.Background())
 	h.enqueue(t, ev(e.ID, "", `{}`), ev(e.ID, "", `{}`))
 	for i := range 2 {
-		if r := h.report(t); r.Decision != RetryAt || !r.Attempt.At.Equal(t0) {
+		if r := h.report(t); r.Decision != delivery.RetryAt || !r.Attempt.At.Equal(t0) {
 			t.Fatalf("attempt %d: %+v", i+1, r)
 		}
 	}
@@ -287,10 +288,10 @@ func TestBreakerHoldsAttempts(t *testing.T) {
 	// Nothing went out while open: the next attempt is the probe, at
 	// the end of the cooldown, and it closes the circuit.
 	r := h.report(t)
-	if !r.Attempt.At.Equal(t0.Add(time.Minute)) || r.Decision != Delivered {
+	if !r.Attempt.At.Equal(t0.Add(time.Minute)) || r.Decision != delivery.Delivered {
 		t.Fatalf("probe %+v", r)
 	}
-	if r := h.report(t); r.Decision != Delivered {
+	if r := h.report(t); r.Decision != delivery.Delivered {
 		t.Fatalf("after the probe %+v", r)
 	}
 	if st := h.Stats(); st.OpenBreakers != 0 || st.Attempts != 4 {
@@ -450,8 +451,8 @@ func TestInjectedTransport(t *testing.T) {
 	h.Start(context.Background())
 	h.enqueue(t, ev(e.ID, "", `{}`))
 	rs := h.untilFinal(t, 1)
-	if len(rs) != 2 || rs[0].Attempt.Err != ErrOther || !strings.Contains(rs[0].Attempt.Detail, "proxy says no") ||
-		rs[1].Decision != Delivered || rs[1].Attempt.Status != 202 {
+	if len(rs) != 2 || rs[0].Attempt.Err != delivery.ErrOther || !strings.Contains(rs[0].Attempt.Detail, "proxy says no") ||
+		rs[1].Decision != delivery.Delivered || rs[1].Attempt.Status != 202 {
 		t.Fatalf("reports %+v", rs)
 	}
 }

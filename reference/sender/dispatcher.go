@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hookrig/hookrig/internal/clock"
+	"github.com/hookrig/hookrig/reference/sender/delivery"
 )
 
 // dispatcher turns pending events into attempts. One goroutine (loop)
@@ -27,10 +28,10 @@ type dispatcher struct {
 	wake      chan struct{}
 
 	mu        sync.Mutex
-	jitter    *Jitter // only used under mu
+	jitter    *delivery.Jitter // only used under mu
 	endpoints map[string]*endpointRT
 	items     map[uint64]*item // every pending event
-	lanes     Lanes
+	lanes     delivery.Lanes
 	inflight  int
 	idle      chan struct{} // closed when inflight drops to 0, if someone waits
 }
@@ -43,7 +44,7 @@ type job struct {
 	ev        eventRecord // read by the claim
 }
 
-func newDispatcher(clk clock.Clock, jitter *Jitter, workers int, client *http.Client, logger *slog.Logger, ob *outbox) *dispatcher {
+func newDispatcher(clk clock.Clock, jitter *delivery.Jitter, workers int, client *http.Client, logger *slog.Logger, ob *outbox) *dispatcher {
 	return &dispatcher{
 		clock: clk, jitter: jitter, workers: workers, client: client, logger: logger, ob: ob,
 		jobs:      make(chan *job, workers),
@@ -161,7 +162,7 @@ func (d *dispatcher) pick() (next time.Time) {
 			ok, bs := ep.policy.Breaker.Allow(ep.breaker, now)
 			ep.breaker = bs
 			if !ok {
-				if bs.Phase == BreakerOpen {
+				if bs.Phase == delivery.BreakerOpen {
 					earliest(bs.OpenUntil)
 				}
 				break // half-open: the probe's outcome wakes us
@@ -228,7 +229,7 @@ func (d *dispatcher) work(ctx context.Context, quit <-chan struct{}) {
 		case j := <-d.jobs:
 			o, a := d.send(ctx, j)
 			// An attempt cut short by the sender stopping has no outcome.
-			cancelled := ctx.Err() != nil && o.Err != ErrNone && o.Err != ErrTimeout
+			cancelled := ctx.Err() != nil && o.Err != delivery.ErrNone && o.Err != delivery.ErrTimeout
 			d.finish(j, o, a, cancelled)
 		}
 	}
@@ -237,7 +238,7 @@ func (d *dispatcher) work(ctx context.Context, quit <-chan struct{}) {
 // finish decides what follows an attempt and records it. cancelled means
 // the sender stopped during the attempt: nothing is recorded, and the
 // claim left in the outbox reports it as interrupted on the next start.
-func (d *dispatcher) finish(j *job, o Outcome, a attemptRecord, cancelled bool) {
+func (d *dispatcher) finish(j *job, o delivery.Outcome, a attemptRecord, cancelled bool) {
 	it, ep := j.it, j.it.ep
 	d.mu.Lock()
 	d.release(ep)
@@ -246,17 +247,10 @@ func (d *dispatcher) finish(j *job, o Outcome, a attemptRecord, cancelled bool) 
 		return
 	}
 	now := d.clock.Now()
-	ep.breaker = ep.policy.Breaker.Record(ep.breaker, !o.EndpointFailure(), now)
-	dec, st := ep.policy.Next(it.st, o, now, d.jitter.For(it.id, it.st.Attempts+1))
-	if dec.Kind == RetryAt && ep.disabled {
-		dec = Decision{Kind: DeadLetter, At: now, Reason: ep.reason}
-	}
-	if dec.Kind == DisableEndpoint && !ep.disabled {
-		// Stop attempts to it now; the record below makes it durable
-		// and dead-letters what waits for it.
-		ep.disabled = true
-		ep.reason = "endpoint disabled: it answered 410 Gone"
-	}
+	// A 410 stops attempts to the endpoint now; the record below makes
+	// it durable and dead-letters what waits for it.
+	dec, st, es := delivery.Settle(ep.state(), it.st, o, now, d.jitter, it.id)
+	ep.setState(es)
 	// The outcome is queued under mu, so it is ordered with endpoint
 	// changes (see DeleteEndpoint).
 	defer d.poke() // a slot is free
@@ -272,9 +266,9 @@ func (d *dispatcher) finish(j *job, o Outcome, a attemptRecord, cancelled bool) 
 		rec.Attempts = uint32(st.Attempts)
 		rec.Total = j.n
 		switch dec.Kind {
-		case Delivered:
+		case delivery.Delivered:
 			rec.Code, rec.NextAt, rec.FinalAt, rec.Reason = codeDelivered, 0, unixNano(now), ""
-		case RetryAt:
+		case delivery.RetryAt:
 			rec.NextAt = unixNano(dec.At)
 		default:
 			rec.Code, rec.NextAt, rec.FinalAt, rec.Reason = codeDeadLettered, 0, unixNano(now), dec.Reason
@@ -283,8 +277,8 @@ func (d *dispatcher) finish(j *job, o Outcome, a attemptRecord, cancelled bool) 
 			return err
 		}
 		dead = nil
-		if dec.Kind == DisableEndpoint {
-			dead, err = t.disableEndpoint(c, ep.id, "endpoint disabled: it answered 410 Gone", now)
+		if dec.Kind == delivery.DisableEndpoint {
+			dead, err = t.disableEndpoint(c, ep.id, delivery.GoneReason, now)
 		}
 		return err
 	}, func(err error) {
@@ -301,7 +295,7 @@ func (d *dispatcher) finish(j *job, o Outcome, a attemptRecord, cancelled bool) 
 			return
 		}
 		it.st, it.total = st, j.n
-		if dec.Kind == RetryAt {
+		if dec.Kind == delivery.RetryAt {
 			it.due = dec.At
 			ep.ready.push(it)
 		} else {
@@ -311,9 +305,9 @@ func (d *dispatcher) finish(j *job, o Outcome, a attemptRecord, cancelled bool) 
 		d.mu.Unlock()
 		d.poke()
 		switch dec.Kind {
-		case DeadLetter:
+		case delivery.DeadLetter:
 			d.logger.Warn("event dead-lettered", "event", it.id, "endpoint", ep.id, "reason", dec.Reason)
-		case DisableEndpoint:
+		case delivery.DisableEndpoint:
 			d.logger.Warn("endpoint disabled", "endpoint", ep.id, "event", it.id, "reason", dec.Reason, "dead_lettered", len(dead)+1)
 		}
 		d.report(it, &a, dec)
@@ -321,17 +315,17 @@ func (d *dispatcher) finish(j *job, o Outcome, a attemptRecord, cancelled bool) 
 }
 
 // report tells Config.OnAttempt about a durable attempt.
-func (d *dispatcher) report(it *item, a *attemptRecord, dec Decision) {
+func (d *dispatcher) report(it *item, a *attemptRecord, dec delivery.Decision) {
 	if d.onAttempt == nil {
 		return
 	}
 	d.onAttempt(newReport(it.id, it.seq, it.ep.id, it.key, a, dec))
 }
 
-func newReport(id string, seq uint64, endpoint, key string, a *attemptRecord, dec Decision) AttemptReport {
+func newReport(id string, seq uint64, endpoint, key string, a *attemptRecord, dec delivery.Decision) AttemptReport {
 	r := AttemptReport{EventID: id, Seq: seq, Endpoint: endpoint, Key: key,
 		Attempt: a.public(), Decision: dec.Kind, Reason: dec.Reason}
-	if dec.Kind == RetryAt {
+	if dec.Kind == delivery.RetryAt {
 		r.NextAt = dec.At
 	}
 	return r

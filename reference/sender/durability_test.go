@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hookrig/hookrig/internal/clock"
+	"github.com/hookrig/hookrig/reference/sender/delivery"
 )
 
 // Events acknowledged by Enqueue survive a crash, in acceptance order, and
@@ -93,11 +94,11 @@ func TestCrashReportsInterruptedAttempt(t *testing.T) {
 		t.Fatalf("recovered %+v", rec)
 	}
 	r := h2.report(t) // the interrupted attempt, reported at Open
-	if r.EventID != ids[0] || r.Attempt.Err != ErrInterrupted || r.Attempt.N != 1 || r.Decision != RetryAt {
+	if r.EventID != ids[0] || r.Attempt.Err != delivery.ErrInterrupted || r.Attempt.N != 1 || r.Decision != delivery.RetryAt {
 		t.Fatalf("interrupted report %+v", r)
 	}
 	h2.Start(context.Background())
-	if r := h2.report(t); r.Decision != Delivered || r.Attempt.N != 2 {
+	if r := h2.report(t); r.Decision != delivery.Delivered || r.Attempt.N != 2 {
 		t.Fatalf("retry %+v", r)
 	}
 	second := ep.next(t)
@@ -105,7 +106,7 @@ func TestCrashReportsInterruptedAttempt(t *testing.T) {
 		t.Fatalf("second delivery %+v", second)
 	}
 	x, _ := h2.Event(ids[0])
-	if len(x.Attempts) != 2 || x.Attempts[0].Err != ErrInterrupted || x.Attempts[1].Status != 200 {
+	if len(x.Attempts) != 2 || x.Attempts[0].Err != delivery.ErrInterrupted || x.Attempts[1].Status != 200 {
 		t.Fatalf("attempts %+v", x.Attempts)
 	}
 	if st := h2.Stats(); st.Interrupted != 1 || st.Attempts != 2 || st.Delivered != 1 {

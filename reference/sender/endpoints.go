@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/hookrig/hookrig/reference/sender/delivery"
 )
 
 // CreateEndpoint registers a destination. An empty secret gets a fresh
@@ -148,7 +150,7 @@ func (s *Sender) EnableEndpoint(id string) (Endpoint, error) {
 		if err == nil {
 			s.d.mu.Lock()
 			if ep := s.d.endpoints[id]; ep != nil {
-				ep.disabled, ep.reason, ep.breaker = false, "", BreakerState{}
+				ep.disabled, ep.reason, ep.breaker = false, "", delivery.BreakerState{}
 			}
 			s.d.mu.Unlock()
 			s.d.poke()

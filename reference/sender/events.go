@@ -3,6 +3,8 @@ package sender
 import (
 	"context"
 	"fmt"
+
+	"github.com/hookrig/hookrig/reference/sender/delivery"
 )
 
 // Enqueue accepts events and returns their ids once they are durable: an
@@ -102,9 +104,9 @@ func (s *Sender) enqueue(specs []EventSpec, batch bool) ([]string, error) {
 					continue
 				}
 				ep := s.d.endpoints[recs[i].Endpoint]
-				st := DeliveryState{FirstAt: now}
+				st := delivery.DeliveryState{FirstAt: now}
 				s.d.add(&item{seq: seqs[i], id: recs[i].ID, ep: ep, key: recs[i].Key, st: st,
-					due: ep.policy.First(now, s.d.jitter.For(recs[i].ID, 0))})
+					due: delivery.FirstDue(ep.policy, now, s.d.jitter, recs[i].ID)})
 			}
 			s.d.mu.Unlock()
 			s.d.poke()
@@ -312,7 +314,7 @@ func (s *Sender) Replay(ids []string) (Replayed, error) {
 			for _, r := range done {
 				ep := s.d.endpoints[r.ev.Endpoint]
 				s.d.add(&item{seq: r.seq, id: r.ev.ID, ep: ep, key: r.ev.Key, total: r.st.Total,
-					st: DeliveryState{FirstAt: now}, due: ep.policy.First(now, s.d.jitter.For(r.ev.ID, 0))})
+					st: delivery.DeliveryState{FirstAt: now}, due: delivery.FirstDue(ep.policy, now, s.d.jitter, r.ev.ID)})
 			}
 			s.d.mu.Unlock()
 			s.d.poke()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hookrig/hookrig/internal/clock"
+	"github.com/hookrig/hookrig/reference/sender/delivery"
 	"github.com/hookrig/hookrig/reference/webhook"
 )
 
@@ -122,14 +123,14 @@ func (h *harness) untilFinal(t *testing.T, n int) []AttemptReport {
 	for final := 0; final < n; {
 		r := h.report(t)
 		out = append(out, r)
-		if r.Decision != RetryAt {
+		if r.Decision != delivery.RetryAt {
 			final++
 		}
 	}
 	return out
 }
 
-func (h *harness) endpoint(t *testing.T, url string, p *Policy) Endpoint {
+func (h *harness) endpoint(t *testing.T, url string, p *delivery.Policy) Endpoint {
 	t.Helper()
 	ep, err := h.CreateEndpoint(EndpointSpec{URL: url, Secret: testSecret, Policy: p})
 	if err != nil {
@@ -152,10 +153,13 @@ func ev(endpoint, key, payload string) EventSpec {
 }
 
 // quickPolicy retries at once, up to n attempts.
-func quickPolicy(n int) *Policy {
-	p := DefaultPolicy()
+func quickPolicy(n int) *delivery.Policy {
+	p := delivery.DefaultPolicy()
 	p.Schedule = make([]time.Duration, n)
 	p.MaxAttempts = n
-	p.Breaker = BreakerPolicy{}
+	p.Breaker = delivery.BreakerPolicy{}
 	return &p
 }
+
+// t0 is when fake clocks start.
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)

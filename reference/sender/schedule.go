@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"time"
 
+	"github.com/hookrig/hookrig/reference/sender/delivery"
 	"github.com/hookrig/hookrig/reference/webhook"
 )
 
@@ -12,8 +13,8 @@ type endpointRT struct {
 	id       string
 	url      string
 	signer   *webhook.Signer
-	policy   Policy
-	breaker  BreakerState
+	policy   delivery.Policy
+	breaker  delivery.BreakerState
 	inflight int
 	ready    dueHeap // events that may be attempted once due
 	// disabled stops new attempts: the endpoint answered 410 Gone or was
@@ -31,13 +32,23 @@ type item struct {
 	id    string
 	ep    *endpointRT
 	key   string
-	st    DeliveryState
+	st    delivery.DeliveryState
 	total uint32 // attempts ever made (the last webhook-attempt number)
 	due   time.Time
 	idx   int // position in ep.ready, -1 when not there
 }
 
-func (it *item) lane() LaneKey { return LaneKey{Endpoint: it.ep.id, Key: it.key} }
+// state is what delivery's steps read and change about the endpoint.
+func (ep *endpointRT) state() delivery.Endpoint {
+	return delivery.Endpoint{Policy: ep.policy, Breaker: ep.breaker, Disabled: ep.disabled, Reason: ep.reason}
+}
+
+// setState keeps what a step changed.
+func (ep *endpointRT) setState(es delivery.Endpoint) {
+	ep.breaker, ep.disabled, ep.reason = es.Breaker, es.Disabled, es.Reason
+}
+
+func (it *item) lane() delivery.LaneKey { return delivery.LaneKey{Endpoint: it.ep.id, Key: it.key} }
 
 func (it *item) ordered() bool { return it.ep.policy.Ordered && it.key != "" }
 

@@ -25,6 +25,7 @@ import (
 
 	"github.com/hookrig/hookrig/internal/clock"
 	"github.com/hookrig/hookrig/internal/httpapi"
+	"github.com/hookrig/hookrig/reference/sender/delivery"
 	"github.com/hookrig/hookrig/reference/webhook"
 )
 
@@ -43,7 +44,7 @@ type Config struct {
 	// DefaultPolicy applies to endpoints created without one; fields a
 	// client leaves out of an endpoint's policy come from it. Zero value:
 	// DefaultPolicy().
-	DefaultPolicy Policy
+	DefaultPolicy delivery.Policy
 	// OnAttempt, if set, hears about every attempt once its outcome is
 	// durable, in commit order (a live test harness collects attempts
 	// with it). It runs on the outbox writer: it must be quick and must
@@ -116,7 +117,7 @@ func Open(cfg Config) (*Sender, error) {
 		cfg.ShutdownGrace = DefaultShutdownGrace
 	}
 	if cfg.DefaultPolicy.AttemptTimeout == 0 && cfg.DefaultPolicy.Concurrency == 0 {
-		cfg.DefaultPolicy = DefaultPolicy()
+		cfg.DefaultPolicy = delivery.DefaultPolicy()
 	}
 	if err := cfg.DefaultPolicy.Validate(); err != nil {
 		return nil, fmt.Errorf("default %w", err)
@@ -130,7 +131,7 @@ func Open(cfg Config) (*Sender, error) {
 	}
 	s := &Sender{
 		cfg: cfg, clock: cfg.Clock, logger: cfg.Logger, ob: ob,
-		d: newDispatcher(cfg.Clock, NewJitter(cfg.Seed), cfg.Workers, newClient(cfg.Transport), cfg.Logger, ob),
+		d: newDispatcher(cfg.Clock, delivery.NewJitter(cfg.Seed), cfg.Workers, newClient(cfg.Transport), cfg.Logger, ob),
 	}
 	s.d.onAttempt = cfg.OnAttempt
 	if err := s.recover(); err != nil {
@@ -301,15 +302,17 @@ func (s *Sender) recover() error {
 	var reports []AttemptReport
 	for i := range pending {
 		p := &pending[i]
-		ep := s.d.endpoints[p.ev.Endpoint]
-		switch {
-		case ep == nil || ep.disabled:
-			reason := "endpoint deleted"
-			if ep != nil {
-				reason = ep.reason
-			}
+		var es *delivery.Endpoint
+		if ep := s.d.endpoints[p.ev.Endpoint]; ep != nil {
+			e := ep.state()
+			es = &e
+		}
+		ds := delivery.DeliveryState{Attempts: int(p.st.Attempts), FirstAt: fromUnixNano(p.st.Since)}
+		what, dec, ds := delivery.Recover(es, ds, p.claim != nil, now, s.d.jitter, p.ev.ID)
+		switch what {
+		case delivery.Orphan:
 			s.recovered.Orphaned++
-			p.st.Code, p.st.Reason, p.st.FinalAt, p.st.NextAt = codeDeadLettered, reason, unixNano(now), 0
+			p.st.Code, p.st.Reason, p.st.FinalAt, p.st.NextAt = codeDeadLettered, dec.Reason, unixNano(now), 0
 			seq, st := p.seq, p.st
 			fixes = append(fixes, func(t *txb, c *counters) error {
 				if err := t.inflight.Delete(seqKey(seq)); err != nil {
@@ -317,17 +320,15 @@ func (s *Sender) recover() error {
 				}
 				return t.setState(c, seq, "", codePending, &st)
 			})
-		case p.claim != nil:
+		case delivery.Interrupted:
 			s.recovered.Interrupted++
-			ds := DeliveryState{Attempts: int(p.st.Attempts), FirstAt: fromUnixNano(p.st.Since)}
-			dec, ds := ep.policy.Next(ds, Outcome{Err: ErrInterrupted}, now, s.d.jitter.For(p.ev.ID, ds.Attempts+1))
 			p.st.Attempts, p.st.Total = uint32(ds.Attempts), p.claim.N
-			if dec.Kind == RetryAt {
+			if dec.Kind == delivery.RetryAt {
 				p.st.NextAt = unixNano(dec.At)
 			} else {
 				p.st.Code, p.st.Reason, p.st.FinalAt, p.st.NextAt = codeDeadLettered, dec.Reason, unixNano(now), 0
 			}
-			a := attemptRecord{N: p.claim.N, At: p.claim.At, Err: string(ErrInterrupted), Detail: interruptedDetail}
+			a := attemptRecord{N: p.claim.N, At: p.claim.At, Err: string(delivery.ErrInterrupted), Detail: interruptedDetail}
 			reports = append(reports, newReport(p.ev.ID, p.seq, p.ev.Endpoint, p.ev.Key, &a, dec))
 			seq, st, endpoint := p.seq, p.st, p.ev.Endpoint
 			fixes = append(fixes, func(t *txb, c *counters) error { return t.record(c, seq, endpoint, &a, codePending, &st) })
@@ -364,11 +365,11 @@ func (s *Sender) recover() error {
 		}
 		ep := s.d.endpoints[p.ev.Endpoint]
 		it := &item{seq: p.seq, id: p.ev.ID, ep: ep, key: p.ev.Key, total: p.st.Total,
-			st: DeliveryState{Attempts: int(p.st.Attempts), FirstAt: fromUnixNano(p.st.Since)}}
+			st: delivery.DeliveryState{Attempts: int(p.st.Attempts), FirstAt: fromUnixNano(p.st.Since)}}
 		if p.st.NextAt != 0 {
 			it.due = fromUnixNano(p.st.NextAt)
 		} else {
-			it.due = ep.policy.First(it.st.FirstAt, s.d.jitter.For(it.id, 0))
+			it.due = delivery.FirstDue(ep.policy, it.st.FirstAt, s.d.jitter, it.id)
 		}
 		s.d.add(it)
 		s.recovered.Pending++
@@ -400,7 +401,7 @@ func (s *Sender) Stats() Stats {
 		if ep.disabled {
 			st.DisabledEndpoints++
 		}
-		if ep.breaker.Phase != BreakerClosed {
+		if ep.breaker.Phase != delivery.BreakerClosed {
 			st.OpenBreakers++
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/hookrig/hookrig/reference/sender/delivery"
 )
 
 // Transaction-level operations on the outbox buckets. They keep the
@@ -51,7 +53,7 @@ func (t *txb) endpoint(id string) (*Endpoint, error) {
 		return nil, nil
 	}
 	var r Endpoint
-	r.Policy = DefaultPolicy()
+	r.Policy = delivery.DefaultPolicy()
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("%w: endpoint %s: %v", errCorrupt, id, err)
 	}
@@ -171,7 +173,7 @@ func (t *txb) record(c *counters, seq uint64, endpoint string, a *attemptRecord,
 		return err
 	}
 	c.Attempts++
-	if a.Err == string(ErrInterrupted) {
+	if a.Err == string(delivery.ErrInterrupted) {
 		c.Interrupted++
 	}
 	return t.setState(c, seq, endpoint, from, st)

@@ -3,6 +3,9 @@ package sender
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/hookrig/hookrig/internal/jsontime"
+	"github.com/hookrig/hookrig/reference/sender/delivery"
 )
 
 // EndpointSpec is what a client gives to create an endpoint.
@@ -11,20 +14,20 @@ type EndpointSpec struct {
 	// Secret signs every request ("whsec_..."); empty generates one.
 	Secret string `json:"secret,omitempty"`
 	// Policy overrides the sender's default policy; nil keeps it.
-	Policy *Policy `json:"policy,omitempty"`
+	Policy *delivery.Policy `json:"policy,omitempty"`
 }
 
 // Endpoint is a destination for events, as the API shows it and the
 // outbox stores it (JSON).
 type Endpoint struct {
-	ID             string    `json:"id"`
-	URL            string    `json:"url"`
-	Secret         string    `json:"secret,omitempty"`
-	Policy         Policy    `json:"policy"`
-	CreatedAt      time.Time `json:"created_at"`
-	Disabled       bool      `json:"disabled"`
-	DisabledReason string    `json:"disabled_reason,omitempty"`
-	DisabledAt     time.Time `json:"disabled_at,omitzero"`
+	ID             string          `json:"id"`
+	URL            string          `json:"url"`
+	Secret         string          `json:"secret,omitempty"`
+	Policy         delivery.Policy `json:"policy"`
+	CreatedAt      time.Time       `json:"created_at"`
+	Disabled       bool            `json:"disabled"`
+	DisabledReason string          `json:"disabled_reason,omitempty"`
+	DisabledAt     time.Time       `json:"disabled_at,omitzero"`
 }
 
 // EventSpec is one event to send.
@@ -57,12 +60,12 @@ type Event struct {
 
 // Attempt is one try at delivering an event.
 type Attempt struct {
-	N        int           `json:"n"` // the webhook-attempt header sent
-	At       time.Time     `json:"at"`
-	Duration time.Duration `json:"-"`
-	Status   int           `json:"status,omitempty"` // 0: no HTTP answer
-	Err      ErrKind       `json:"error,omitempty"`
-	Detail   string        `json:"detail,omitempty"` // transport error text, or the start of a non-2xx body
+	N        int              `json:"n"` // the webhook-attempt header sent
+	At       time.Time        `json:"at"`
+	Duration time.Duration    `json:"-"`
+	Status   int              `json:"status,omitempty"` // 0: no HTTP answer
+	Err      delivery.ErrKind `json:"error,omitempty"`
+	Detail   string           `json:"detail,omitempty"` // transport error text, or the start of a non-2xx body
 }
 
 // attemptJSON is Attempt's wire form: the same fields (attemptFields has
@@ -71,12 +74,12 @@ type attemptFields Attempt
 
 type attemptJSON struct {
 	attemptFields
-	Duration Duration `json:"duration"`
+	Duration jsontime.Duration `json:"duration"`
 }
 
 // MarshalJSON writes the duration as a string ("1.2ms").
 func (a Attempt) MarshalJSON() ([]byte, error) {
-	return json.Marshal(attemptJSON{attemptFields(a), Duration(a.Duration)})
+	return json.Marshal(attemptJSON{attemptFields(a), jsontime.Duration(a.Duration)})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
@@ -92,7 +95,7 @@ func (a *Attempt) UnmarshalJSON(b []byte) error {
 
 func (a *attemptRecord) public() Attempt {
 	return Attempt{N: int(a.N), At: fromUnixNano(a.At), Duration: time.Duration(a.Duration),
-		Status: int(a.Status), Err: ErrKind(a.Err), Detail: a.Detail}
+		Status: int(a.Status), Err: delivery.ErrKind(a.Err), Detail: a.Detail}
 }
 
 func newEvent(seq uint64, ev *eventRecord, st *stateRecord, attempts []attemptRecord) Event {
@@ -165,7 +168,7 @@ type AttemptReport struct {
 	Endpoint string
 	Key      string
 	Attempt  Attempt
-	Decision DecisionKind
-	NextAt   time.Time // for RetryAt
-	Reason   string    // for DeadLetter and DisableEndpoint
+	Decision delivery.DecisionKind
+	NextAt   time.Time // for delivery.RetryAt
+	Reason   string    // for delivery.DeadLetter and delivery.DisableEndpoint
 }

@@ -1,4 +1,4 @@
-package sender
+package delivery
 
 import (
 	"bytes"
@@ -7,64 +7,34 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hookrig/hookrig/internal/jsontime"
 )
-
-// Duration is a time.Duration written in JSON as a Go duration string
-// ("5s", "1h30m"), so policies read the same in the HTTP API, scenario
-// files and reports.
-type Duration time.Duration
-
-// MarshalText writes the duration as "1h30m0s".
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
-
-// UnmarshalText reads a Go duration string.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("%q is not a duration (want e.g. \"500ms\", \"5s\", \"1h30m\")", b)
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// UnmarshalJSON insists on a string: a bare number is ambiguous (seconds?
-// nanoseconds?) and is refused with an explanation.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] != '"' {
-		return fmt.Errorf("%s is not a duration string (want e.g. \"5s\"; a bare number has no unit)", b)
-	}
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return fmt.Errorf("%s is not a duration string", b)
-	}
-	return d.UnmarshalText([]byte(s))
-}
 
 // policyJSON is Policy's wire form.
 type policyJSON struct {
-	Backoff        *backoffJSON `json:"backoff,omitempty"`
-	Schedule       []Duration   `json:"schedule,omitempty"`
-	MaxAttempts    int          `json:"max_attempts"`
-	MaxAge         Duration     `json:"max_age"`
-	RetryAfterMax  Duration     `json:"retry_after_max"`
-	AttemptTimeout Duration     `json:"attempt_timeout"`
-	Concurrency    int          `json:"concurrency"`
-	Breaker        breakerJSON  `json:"breaker"`
-	Ordered        bool         `json:"ordered"`
+	Backoff        *backoffJSON        `json:"backoff,omitempty"`
+	Schedule       []jsontime.Duration `json:"schedule,omitempty"`
+	MaxAttempts    int                 `json:"max_attempts"`
+	MaxAge         jsontime.Duration   `json:"max_age"`
+	RetryAfterMax  jsontime.Duration   `json:"retry_after_max"`
+	AttemptTimeout jsontime.Duration   `json:"attempt_timeout"`
+	Concurrency    int                 `json:"concurrency"`
+	Breaker        breakerJSON         `json:"breaker"`
+	Ordered        bool                `json:"ordered"`
 }
 
 type backoffJSON struct {
-	Base   Duration `json:"base"`
-	Factor float64  `json:"factor"`
-	Cap    Duration `json:"cap"`
+	Base   jsontime.Duration `json:"base"`
+	Factor float64           `json:"factor"`
+	Cap    jsontime.Duration `json:"cap"`
 }
 
 type breakerJSON struct {
-	Failures int      `json:"failures"`
-	Cooldown Duration `json:"cooldown"`
+	Failures int               `json:"failures"`
+	Cooldown jsontime.Duration `json:"cooldown"`
 }
 
 // MarshalJSON writes durations as strings and either "backoff" or
@@ -72,18 +42,18 @@ type breakerJSON struct {
 func (p Policy) MarshalJSON() ([]byte, error) {
 	w := policyJSON{
 		MaxAttempts:    p.MaxAttempts,
-		MaxAge:         Duration(p.MaxAge),
-		RetryAfterMax:  Duration(p.RetryAfterMax),
-		AttemptTimeout: Duration(p.AttemptTimeout),
+		MaxAge:         jsontime.Duration(p.MaxAge),
+		RetryAfterMax:  jsontime.Duration(p.RetryAfterMax),
+		AttemptTimeout: jsontime.Duration(p.AttemptTimeout),
 		Concurrency:    p.Concurrency,
-		Breaker:        breakerJSON{Failures: p.Breaker.Failures, Cooldown: Duration(p.Breaker.Cooldown)},
+		Breaker:        breakerJSON{Failures: p.Breaker.Failures, Cooldown: jsontime.Duration(p.Breaker.Cooldown)},
 		Ordered:        p.Ordered,
 	}
 	if len(p.Schedule) == 0 {
-		w.Backoff = &backoffJSON{Base: Duration(p.Backoff.Base), Factor: p.Backoff.Factor, Cap: Duration(p.Backoff.Cap)}
+		w.Backoff = &backoffJSON{Base: jsontime.Duration(p.Backoff.Base), Factor: p.Backoff.Factor, Cap: jsontime.Duration(p.Backoff.Cap)}
 	}
 	for _, d := range p.Schedule {
-		w.Schedule = append(w.Schedule, Duration(d))
+		w.Schedule = append(w.Schedule, jsontime.Duration(d))
 	}
 	return json.Marshal(w)
 }
@@ -95,15 +65,15 @@ func (p Policy) MarshalJSON() ([]byte, error) {
 func (p *Policy) UnmarshalJSON(b []byte) error {
 	np := *p
 	np.Schedule = slices.Clone(p.Schedule)
-	var schedule []Duration
+	var schedule []jsontime.Duration
 	var backoff, breaker json.RawMessage
 	seen, err := decodeFields("policy", b, map[string]any{
 		"backoff":         &backoff,
 		"schedule":        &schedule,
 		"max_attempts":    &np.MaxAttempts,
-		"max_age":         (*Duration)(&np.MaxAge),
-		"retry_after_max": (*Duration)(&np.RetryAfterMax),
-		"attempt_timeout": (*Duration)(&np.AttemptTimeout),
+		"max_age":         (*jsontime.Duration)(&np.MaxAge),
+		"retry_after_max": (*jsontime.Duration)(&np.RetryAfterMax),
+		"attempt_timeout": (*jsontime.Duration)(&np.AttemptTimeout),
 		"concurrency":     &np.Concurrency,
 		"breaker":         &breaker,
 		"ordered":         &np.Ordered,
@@ -113,9 +83,9 @@ func (p *Policy) UnmarshalJSON(b []byte) error {
 	}
 	if seen["backoff"] {
 		if _, err := decodeFields("policy.backoff", backoff, map[string]any{
-			"base":   (*Duration)(&np.Backoff.Base),
+			"base":   (*jsontime.Duration)(&np.Backoff.Base),
 			"factor": &np.Backoff.Factor,
-			"cap":    (*Duration)(&np.Backoff.Cap),
+			"cap":    (*jsontime.Duration)(&np.Backoff.Cap),
 		}); err != nil {
 			return err
 		}
@@ -135,7 +105,7 @@ func (p *Policy) UnmarshalJSON(b []byte) error {
 	if seen["breaker"] {
 		if _, err := decodeFields("policy.breaker", breaker, map[string]any{
 			"failures": &np.Breaker.Failures,
-			"cooldown": (*Duration)(&np.Breaker.Cooldown),
+			"cooldown": (*jsontime.Duration)(&np.Breaker.Cooldown),
 		}); err != nil {
 			return err
 		}

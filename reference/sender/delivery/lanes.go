@@ -1,4 +1,4 @@
-package sender
+package delivery
 
 // Lanes keeps ordered delivery: events that share a lane (an endpoint and
 // an ordering key) go one at a time, in the order they were added; only a

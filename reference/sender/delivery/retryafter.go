@@ -1,7 +1,6 @@
-package sender
+package delivery
 
 import (
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -27,7 +26,7 @@ func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 		}
 		return time.Duration(secs) * time.Second, true
 	}
-	t, err := http.ParseTime(v)
+	t, err := parseHTTPDate(v)
 	if err != nil {
 		return 0, false
 	}
@@ -35,4 +34,18 @@ func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 		return d, true
 	}
 	return 0, true
+}
+
+// parseHTTPDate reads the three date formats HTTP/1.1 allows (RFC 9110
+// 5.6.7), as net/http's ParseTime does; this package must not import
+// net/http.
+func parseHTTPDate(v string) (time.Time, error) {
+	var err error
+	for _, layout := range []string{"Mon, 02 Jan 2006 15:04:05 GMT", time.RFC850, time.ANSIC} {
+		var t time.Time
+		if t, err = time.Parse(layout, v); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, err
 }

@@ -1,15 +1,10 @@
-package sender
+package delivery
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -211,29 +206,6 @@ func TestEndpointFailureAndClassify(t *testing.T) {
 	} {
 		if got := o.EndpointFailure(); got != want {
 			t.Errorf("%v.EndpointFailure() = %v", o, got)
-		}
-	}
-	refused := &net.OpError{Op: "dial", Err: &net.AddrError{Err: "x"}}
-	cases := []struct {
-		err      error
-		timedOut bool
-		want     ErrKind
-	}{
-		{nil, false, ErrNone},
-		{nil, true, ErrNone},
-		{context.Canceled, true, ErrTimeout},
-		{fmt.Errorf("dial: %w", syscall.ECONNREFUSED), false, ErrRefused},
-		{fmt.Errorf("read: %w", syscall.ECONNRESET), false, ErrReset},
-		{fmt.Errorf("post: %w", io.EOF), false, ErrEOF},
-		{io.ErrUnexpectedEOF, false, ErrEOF},
-		{context.DeadlineExceeded, false, ErrTimeout},
-		{errors.New("read tcp: connection reset by peer"), false, ErrReset},
-		{refused, false, ErrOther},
-		{errors.New("tls: bad certificate"), false, ErrOther},
-	}
-	for _, c := range cases {
-		if got := ClassifyError(c.err, c.timedOut); got != c.want {
-			t.Errorf("ClassifyError(%v, %v) = %q, want %q", c.err, c.timedOut, got, c.want)
 		}
 	}
 }

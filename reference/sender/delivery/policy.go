@@ -1,10 +1,22 @@
-package sender
+// Package delivery is the reference sender's delivery brain without any
+// I/O: the retry policy (backoff with full jitter or an explicit
+// schedule, Retry-After, 410 Gone, max attempts and age), the circuit
+// breaker, ordered lanes, keyed jitter, the outcome vocabulary, and the
+// steps around them that the dispatcher takes after an attempt and after
+// a restart (steps.go). The live dispatcher (reference/sender) and the
+// virtual-time model (sim) both call these, so a scenario decides the same
+// way in both.
+//
+// It reads no clock (now is an argument), starts no goroutine, draws from
+// no global random source and imports neither net nor os: scenario parsing
+// links it without linking the outbox or an HTTP stack. The rule is
+// checked by TestPurity.
+package delivery
 
 import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"time"
 )
 
@@ -174,7 +186,7 @@ func (p Policy) Next(st DeliveryState, o Outcome, now time.Time, rnd *rand.Rand)
 	if o.OK() {
 		return Decision{Kind: Delivered, At: now}, st
 	}
-	if o.Err == ErrNone && o.Status == http.StatusGone {
+	if o.Err == ErrNone && o.Status == statusGone {
 		return Decision{Kind: DisableEndpoint, At: now,
 			Reason: fmt.Sprintf("endpoint answered 410 Gone on attempt %d: endpoint disabled", st.Attempts)}, st
 	}
@@ -189,7 +201,7 @@ func (p Policy) Next(st DeliveryState, o Outcome, now time.Time, rnd *rand.Rand)
 		delay = 0
 	}
 	if o.RetryAfter > 0 && p.RetryAfterMax > 0 && o.Err == ErrNone &&
-		(o.Status == http.StatusTooManyRequests || o.Status == http.StatusServiceUnavailable) {
+		(o.Status == statusTooManyRequests || o.Status == statusServiceUnavailable) {
 		// The endpoint said when to come back; believe it, up to a cap
 		// so that a hostile or buggy header cannot park events for ever.
 		delay = min(o.RetryAfter, p.RetryAfterMax)

@@ -1,0 +1,43 @@
+package purity
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// The checker must catch what it is there to catch, and nothing else.
+func TestImpuritiesAreFound(t *testing.T) {
+	dir := t.TempDir()
+	src := `package x
+import (
+	"math/rand/v2"
+	mr "math/rand"
+	"time"
+)
+func f() {
+	_ = time.Now()
+	time.Sleep(1)
+	<-time.After(1)
+	_ = rand.IntN(3)
+	_ = mr.Intn(3)
+	go f()
+	_ = rand.New(rand.NewPCG(1, 2))
+	_ = time.Duration(1)
+}
+`
+	path := filepath.Join(dir, "x.go")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := File(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 6 {
+		t.Fatalf("found %d impurities, want 6: %q", len(got), got)
+	}
+	if _, err := File(filepath.Join(dir, "missing.go")); err == nil {
+		t.Error("a missing file gave no error")
+	}
+}
