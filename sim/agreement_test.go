@@ -9,6 +9,8 @@ import (
 	"github.com/hookrig/hookrig/chaos"
 	"github.com/hookrig/hookrig/scenarios"
 	"github.com/hookrig/hookrig/sim"
+	"github.com/hookrig/hookrig/sim/live"
+	"github.com/hookrig/hookrig/sim/virtual"
 )
 
 func shortBuiltin(name string) func(*testing.T) *scenarios.Scenario {
@@ -57,24 +59,24 @@ func TestAgreementWithLiveRuns(t *testing.T) {
 	for _, name := range []string{"rate-limited-429", "outage-recovery", "latency-spike", "reorder", "outage-recovery-mostly-down"} {
 		t.Run(name, func(t *testing.T) {
 			s := versions[name](t)
-			live, err := sim.Run(ctx, s, sim.Options{})
+			lr, err := sim.Run(ctx, s, live.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			model, err := sim.CalibrateModel(ctx, s, live, sim.DefaultModel())
+			model, err := sim.CalibrateModel(ctx, s, lr, virtual.DefaultModel())
 			if err != nil {
 				t.Fatal(err)
 			}
-			virtual, _, err := sim.RunVirtual(ctx, s, sim.VirtualOptions{Model: &model})
+			virt, _, err := sim.RunVirtual(ctx, s, virtual.Options{Model: &model})
 			if err != nil {
 				t.Fatal(err)
 			}
-			rows := sim.Compare(live, virtual)
+			rows := sim.Compare(lr, virt)
 			var b bytes.Buffer
 			sim.WriteComparison(&b, rows)
-			base, _ := sim.BaseLatency(live)
+			base, _ := sim.BaseLatency(lr)
 			t.Logf("%s (model scaled ×%.2f to this machine: undelayed deliveries took %s live):\n%s",
-				name, float64(model.Network)/float64(sim.DefaultModel().Network), base, b.String())
+				name, float64(model.Network)/float64(virtual.DefaultModel().Network), base, b.String())
 			if !sim.Agree(rows) {
 				t.Errorf("live and virtual disagree:\n%s", b.String())
 			}

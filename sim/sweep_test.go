@@ -16,6 +16,8 @@ import (
 	"github.com/hookrig/hookrig/scenarios"
 	"github.com/hookrig/hookrig/sim"
 	"github.com/hookrig/hookrig/sim/report"
+	"github.com/hookrig/hookrig/sim/verdict"
+	"github.com/hookrig/hookrig/sim/virtual"
 )
 
 // Two acknowledgements in a hundred are lost, at random: over 40 events
@@ -35,8 +37,7 @@ assertions:
 func TestSweepIsEachSeedsOwnRun(t *testing.T) {
 	s := parse(t, "sweep", sweepScenario)
 	ctx := context.Background()
-	replay := func(seed uint64) string { return fmt.Sprintf("hookrig sim sweep --seed %d", seed) }
-	serial, err := sim.Sweep(ctx, s, sim.SweepOptions{First: 11, Count: 24, Parallel: 1, Replay: replay})
+	serial, err := sim.Sweep(ctx, s, sim.SweepOptions{First: 11, Count: 24, Parallel: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +49,7 @@ func TestSweepIsEachSeedsOwnRun(t *testing.T) {
 		seed := uint64(11 + i)
 		one := *s
 		one.Seed = seed
-		r, _, err := sim.RunVirtual(ctx, &one, sim.VirtualOptions{})
+		r, _, err := sim.RunVirtual(ctx, &one, virtual.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,8 +59,8 @@ func TestSweepIsEachSeedsOwnRun(t *testing.T) {
 			t.Errorf("seed %d: sweep row %+v, alone: passed %v trace %s duplicated %d p99 %v",
 				seed, run, r.Passed, r.TraceHash, r.Events.Duplicated, r.Latency.Delivery.P99)
 		}
-		if run.Replay != replay(seed) {
-			t.Errorf("seed %d: replay %q", seed, run.Replay)
+		if run.Replay != "" {
+			t.Errorf("seed %d: replay %q: command lines are the CLI's to write", seed, run.Replay)
 		}
 		if !run.Passed {
 			failed++
@@ -77,7 +78,7 @@ func TestSweepIsEachSeedsOwnRun(t *testing.T) {
 		t.Errorf("failed %d (want %d), passed %v, FailedRuns %d", serial.Failed, failed, serial.Passed, len(serial.FailedRuns()))
 	}
 
-	parallel, err := sim.Sweep(ctx, s, sim.SweepOptions{First: 11, Count: 24, Parallel: 3, Replay: replay})
+	parallel, err := sim.Sweep(ctx, s, sim.SweepOptions{First: 11, Count: 24, Parallel: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,8 +97,8 @@ func TestSweepSpread(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Spread) != len(sim.SweepMetrics()) {
-		t.Fatalf("%d spreads for %d metrics", len(res.Spread), len(sim.SweepMetrics()))
+	if len(res.Spread) != len(verdict.SweepMetrics()) {
+		t.Fatalf("%d spreads for %d metrics", len(res.Spread), len(verdict.SweepMetrics()))
 	}
 	for _, m := range res.Spread {
 		had := map[float64]bool{}
@@ -140,10 +141,12 @@ func TestSweepErrors(t *testing.T) {
 // testcase per seed, failures where the seed failed.
 func TestSweepReports(t *testing.T) {
 	s := parse(t, "sweep", sweepScenario)
-	res, err := sim.Sweep(context.Background(), s, sim.SweepOptions{First: 11, Count: 24,
-		Replay: func(seed uint64) string { return fmt.Sprintf("hookrig sim sweep --seed %d", seed) }})
+	res, err := sim.Sweep(context.Background(), s, sim.SweepOptions{First: 11, Count: 24})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for i := range res.Runs { // as the CLI does
+		res.Runs[i].Replay = fmt.Sprintf("hookrig sim sweep --seed %d", res.Runs[i].Seed)
 	}
 	var text bytes.Buffer
 	if err := report.RenderSweep(&text, res, report.Text); err != nil {
@@ -254,7 +257,7 @@ func TestSweepMetricsDocumented(t *testing.T) {
 		listed = append(listed, m[1])
 	}
 	var names []string
-	for _, m := range sim.SweepMetrics() {
+	for _, m := range verdict.SweepMetrics() {
 		names = append(names, m.Name)
 	}
 	if !slices.Equal(listed, names) {
@@ -281,7 +284,7 @@ assertions:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Schema != sim.VarySchema || res.Scenario != "odds" || len(res.Values) != 3 {
+	if res.Schema != verdict.VarySchema || res.Scenario != "odds" || len(res.Values) != 3 {
 		t.Fatalf("%+v", res)
 	}
 	var dead []float64
