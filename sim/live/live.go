@@ -21,7 +21,6 @@ import (
 	"github.com/hookrig/hookrig/reference/receiver"
 	"github.com/hookrig/hookrig/reference/sender"
 	"github.com/hookrig/hookrig/scenarios"
-
 	"github.com/hookrig/hookrig/sim/plan"
 	"github.com/hookrig/hookrig/sim/verdict"
 )

@@ -8,7 +8,6 @@ import (
 
 	"github.com/hookrig/hookrig/internal/clock"
 	"github.com/hookrig/hookrig/scenarios"
-
 	"github.com/hookrig/hookrig/sim/verdict"
 )
 
@@ -50,7 +49,7 @@ type Options struct {
 	// after the run; otherwise a directory Run created is removed.
 	Keep bool
 	// IDPrefix starts every event id (the event's number follows).
-	// Empty: EventIDPrefix(seed), or a prefix unique to the run when the
+	// Empty: plan.EventIDPrefix(seed), or a prefix unique to the run when the
 	// receiving endpoint is the user's (so its dedupe never sees an id of
 	// an earlier run).
 	IDPrefix string
@@ -102,12 +101,11 @@ var ErrInterrupted = errors.New("run interrupted")
 // on disk, the wall clock (or opts.Clock). It wires the load generator,
 // the reference sender (or the user's, through a trigger), the chaos
 // proxy with the scenario's fault timeline and the reference receiver (or
-// the user's endpoint), sends the load, drains, feeds the checker and
-// evaluates the scenario's assertions on the result.
+// the user's endpoint), sends the load, drains and feeds the checker. The
+// result is unjudged: sim.Run evaluates the scenario's assertions on it.
 //
 // The error is for a run that could not be done (bad options, a port in
-// use, a component that failed to start); an assertion that does not hold
-// is in the result (Passed false), not an error. When ctx is cancelled Run
+// use, a component that failed to start). When ctx is cancelled Run
 // stops the load, drains briefly and returns the result of what ran with
 // ErrInterrupted.
 func Run(ctx context.Context, s *scenarios.Scenario, opts Options) (*verdict.Result, error) {

@@ -1,8 +1,3 @@
-// Package report renders a verdict.Result for people and machines: text for a
-// terminal, the versioned JSON schema, JUnit XML for CI and one
-// self-contained HTML page with charts. It only presents: every number it
-// shows was worked out by the checker (or is read straight off the
-// Result's histograms).
 package report
 
 import (

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/hookrig/hookrig/reference/sender"
-
 	"github.com/hookrig/hookrig/sim/verdict"
 )
 

@@ -6,7 +6,6 @@ import (
 
 	"github.com/hookrig/hookrig/chaos"
 	"github.com/hookrig/hookrig/reference/sender"
-
 	"github.com/hookrig/hookrig/sim/verdict"
 )
 

@@ -12,7 +12,6 @@ import (
 	"github.com/hookrig/hookrig/loadgen"
 	"github.com/hookrig/hookrig/reference/sender"
 	"github.com/hookrig/hookrig/scenarios"
-
 	"github.com/hookrig/hookrig/sim/plan"
 	"github.com/hookrig/hookrig/sim/verdict"
 )
@@ -62,7 +61,8 @@ type Stats struct {
 //
 // It returns an error for a scenario it cannot simulate (the user's own
 // sender or endpoint, which only a live run can exercise) or when ctx is
-// cancelled; a failing assertion is in the result.
+// cancelled. The result is unjudged: sim.RunVirtual evaluates the
+// scenario's assertions on it.
 func Run(ctx context.Context, s *scenarios.Scenario, opts Options) (*verdict.Result, Stats, error) {
 	if s == nil {
 		return nil, Stats{}, errors.New("sim: no scenario")
