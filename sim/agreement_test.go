@@ -9,12 +9,13 @@ import (
 	"github.com/hookrig/hookrig/chaos"
 	"github.com/hookrig/hookrig/scenarios"
 	"github.com/hookrig/hookrig/sim"
+	"github.com/hookrig/hookrig/sim/internal/simtest"
 	"github.com/hookrig/hookrig/sim/live"
 	"github.com/hookrig/hookrig/sim/virtual"
 )
 
 func shortBuiltin(name string) func(*testing.T) *scenarios.Scenario {
-	return func(t *testing.T) *scenarios.Scenario { return builtinScenario(t, name).Shortened(0.3) }
+	return func(t *testing.T) *scenarios.Scenario { return simtest.Builtin(t, name).Shortened(0.3) }
 }
 
 // The same scenario live and in virtual time must agree (issue 6): lost
@@ -46,7 +47,7 @@ func TestAgreementWithLiveRuns(t *testing.T) {
 		"outage-recovery-mostly-down": func(t *testing.T) *scenarios.Scenario {
 			// 1 s before, 4 s down, 1 s after: two thirds of the events
 			// wait out the outage.
-			s := builtinScenario(t, "outage-recovery").Shortened(0.5)
+			s := simtest.Builtin(t, "outage-recovery").Shortened(0.5)
 			s.Load.Phases[0].Start, s.Load.Phases[0].Duration = 0, time.Second
 			s.Load.Phases[1].Start, s.Load.Phases[1].Duration = time.Second, 4*time.Second
 			s.Load.Phases[2].Start, s.Load.Phases[2].Duration = 5*time.Second, time.Second

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hookrig/hookrig/sim"
+	"github.com/hookrig/hookrig/sim/internal/simtest"
 	"github.com/hookrig/hookrig/sim/verdict"
 )
 
@@ -20,7 +21,7 @@ func TestEnvNames(t *testing.T) {
 	r.Attempts.Amplification = 1.5
 	r.Load.Sent, r.Load.Rejected = 210, 10
 	e := sim.Env(r)
-	want(t, r, map[string][2]int64{
+	simtest.Want(t, r, map[string][2]int64{
 		"accepted":                     {int64(e.Accepted), 200},
 		"delivered":                    {int64(e.Delivered), 190},
 		"lost":                         {int64(e.Lost), 2},

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hookrig/hookrig/scenarios"
 	"github.com/hookrig/hookrig/sim"
+	"github.com/hookrig/hookrig/sim/internal/simtest"
 	"github.com/hookrig/hookrig/sim/report"
 	"github.com/hookrig/hookrig/sim/verdict"
 	"github.com/hookrig/hookrig/sim/virtual"
@@ -22,7 +23,7 @@ import (
 
 // Two acknowledgements in a hundred are lost, at random: over 40 events
 // some seeds see none (the assertion holds) and some see one or more.
-const sweepScenario = quick + `
+const sweepScenario = simtest.Quick + `
 faults:
   - name: some-acks-lost
     probability: 0.02
@@ -35,7 +36,7 @@ assertions:
 // that seed alone, the failures are exactly the runs that failed, and the
 // result does not depend on how many seeds ran at once.
 func TestSweepIsEachSeedsOwnRun(t *testing.T) {
-	s := parse(t, "sweep", sweepScenario)
+	s := simtest.Parse(t, "sweep", sweepScenario)
 	ctx := context.Background()
 	serial, err := sim.Sweep(ctx, s, sim.SweepOptions{First: 11, Count: 24, Parallel: 1})
 	if err != nil {
@@ -92,7 +93,7 @@ func TestSweepIsEachSeedsOwnRun(t *testing.T) {
 // The spread of a metric is read off the seeds' values: min and max are
 // the extremes, p50 and p99 values some seed had.
 func TestSweepSpread(t *testing.T) {
-	s := parse(t, "sweep", sweepScenario)
+	s := simtest.Parse(t, "sweep", sweepScenario)
 	res, err := sim.Sweep(context.Background(), s, sim.SweepOptions{First: 1, Count: 9})
 	if err != nil {
 		t.Fatal(err)
@@ -119,14 +120,14 @@ func TestSweepSpread(t *testing.T) {
 
 func TestSweepErrors(t *testing.T) {
 	ctx := context.Background()
-	s := parse(t, "sweep", sweepScenario)
+	s := simtest.Parse(t, "sweep", sweepScenario)
 	if _, err := sim.Sweep(ctx, s, sim.SweepOptions{First: 1}); err == nil || !strings.Contains(err.Error(), "at least one seed") {
 		t.Errorf("no seeds: %v", err)
 	}
 	if _, err := sim.Sweep(ctx, s, sim.SweepOptions{First: ^uint64(0), Count: 2}); err == nil || !strings.Contains(err.Error(), "overflow") {
 		t.Errorf("overflow: %v", err)
 	}
-	theirs := parse(t, "theirs", quick+"receiver: {url: \"http://127.0.0.1:9/hook\"}\n")
+	theirs := simtest.Parse(t, "theirs", simtest.Quick+"receiver: {url: \"http://127.0.0.1:9/hook\"}\n")
 	if _, err := sim.Sweep(ctx, theirs, sim.SweepOptions{First: 1, Count: 3}); err == nil || !strings.Contains(err.Error(), "use hookrig run") {
 		t.Errorf("a user's endpoint: %v", err)
 	}
@@ -140,7 +141,7 @@ func TestSweepErrors(t *testing.T) {
 // The text names every failing seed with its replay command; JUnit has a
 // testcase per seed, failures where the seed failed.
 func TestSweepReports(t *testing.T) {
-	s := parse(t, "sweep", sweepScenario)
+	s := simtest.Parse(t, "sweep", sweepScenario)
 	res, err := sim.Sweep(context.Background(), s, sim.SweepOptions{First: 11, Count: 24})
 	if err != nil {
 		t.Fatal(err)
@@ -200,7 +201,7 @@ func TestSweepReports(t *testing.T) {
 // flickers, but a wrong draw or a retry too many would move it).
 func TestSweepAgreesWithTheOdds(t *testing.T) {
 	const events, seeds, p = 500, 200, 0.2
-	s := parse(t, "odds", `
+	s := simtest.Parse(t, "odds", `
 sender:
   policy:
     backoff: {base: 10ms, factor: 2, cap: 40ms}
@@ -270,7 +271,7 @@ func TestSweepMetricsDocumented(t *testing.T) {
 func TestVary(t *testing.T) {
 	ctx := context.Background()
 	open := func(v string) (*scenarios.Scenario, sim.SweepOptions, error) {
-		s := parse(t, "odds", strings.Replace(quick, "max_attempts: 5", "max_attempts: "+v, 1)+`
+		s := simtest.Parse(t, "odds", strings.Replace(simtest.Quick, "max_attempts: 5", "max_attempts: "+v, 1)+`
 faults:
   - name: flaky
     probability: 0.5

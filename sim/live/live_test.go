@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -19,6 +18,7 @@ import (
 	"github.com/hookrig/hookrig/reference/webhook"
 	"github.com/hookrig/hookrig/scenarios"
 	"github.com/hookrig/hookrig/sim"
+	"github.com/hookrig/hookrig/sim/internal/simtest"
 	"github.com/hookrig/hookrig/sim/live"
 	"github.com/hookrig/hookrig/sim/plan"
 	"github.com/hookrig/hookrig/sim/verdict"
@@ -29,28 +29,6 @@ import (
 // Each sends 40 events (constant:40 for 1s) with retries 10-40 ms apart.
 
 const testSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-
-// quick is the head every known-answer scenario shares: exactly 40
-// events, fast retries, no breaker.
-const quick = `
-sender:
-  policy:
-    backoff: {base: 10ms, factor: 2, cap: 40ms}
-    max_attempts: 5
-    breaker: {failures: 0}
-load:
-  phases:
-    - {name: load, pacer: constant:40, duration: 1s}
-`
-
-func parse(t *testing.T, name, body string) *scenarios.Scenario {
-	t.Helper()
-	s, err := scenarios.Parse([]byte("name: "+name+"\n"+body), name+".yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 func run(t *testing.T, s *scenarios.Scenario, opts live.Options) *verdict.Result {
 	t.Helper()
@@ -63,22 +41,9 @@ func run(t *testing.T, s *scenarios.Scenario, opts live.Options) *verdict.Result
 	return res
 }
 
-// want compares named counts and reports every mismatch.
-func want(t *testing.T, res *verdict.Result, counts map[string][2]int64) {
-	t.Helper()
-	for _, k := range slices.Sorted(maps.Keys(counts)) {
-		if c := counts[k]; c[0] != c[1] {
-			t.Errorf("%s = %d, want %d", k, c[0], c[1])
-		}
-	}
-	if t.Failed() {
-		t.Logf("events %+v attempts %+v receipts %+v notes %v", res.Events, res.Attempts, res.Receipts, res.Notes)
-	}
-}
-
 // Every event's first attempt gets a 503; the retry succeeds.
 func TestKnownAnswerFirstAttempt503(t *testing.T) {
-	s := parse(t, "first-503", quick+`
+	s := simtest.Parse(t, "first-503", simtest.Quick+`
 faults:
   - name: first-fails
     match: attempt == 1
@@ -90,7 +55,7 @@ assertions:
 `)
 	res := run(t, s, live.Options{})
 	e, a := res.Events, res.Attempts
-	want(t, res, map[string][2]int64{
+	simtest.Want(t, res, map[string][2]int64{
 		"accepted":          {e.Accepted, 40},
 		"delivered":         {e.Delivered, 40},
 		"lost":              {e.Lost, 0},
@@ -116,7 +81,7 @@ assertions:
 // named events): exactly three duplicates, and the receiver's dedupe
 // catches each.
 func TestKnownAnswerLostAcks(t *testing.T) {
-	s := parse(t, "lost-acks", quick+`
+	s := simtest.Parse(t, "lost-acks", simtest.Quick+`
 faults:
   - name: ack-lost
     match: attempt == 1 && event_id matches "_(3|17|29)$"
@@ -124,7 +89,7 @@ faults:
 `)
 	res := run(t, s, live.Options{})
 	e, a := res.Events, res.Attempts
-	want(t, res, map[string][2]int64{
+	simtest.Want(t, res, map[string][2]int64{
 		"accepted":              {e.Accepted, 40},
 		"delivered":             {e.Delivered, 40},
 		"lost":                  {e.Lost, 0},
@@ -144,7 +109,7 @@ faults:
 // Every attempt fails: every event is dead-lettered after max_attempts,
 // and a dead letter is a known loss, not a lost event.
 func TestKnownAnswerDeadLetters(t *testing.T) {
-	s := parse(t, "all-503", strings.Replace(quick, "max_attempts: 5", "max_attempts: 3", 1)+`
+	s := simtest.Parse(t, "all-503", strings.Replace(simtest.Quick, "max_attempts: 5", "max_attempts: 3", 1)+`
 faults:
   - name: broken
     fault: {type: status, code: 503}
@@ -157,7 +122,7 @@ assertions:
 `)
 	res := run(t, s, live.Options{})
 	e, a := res.Events, res.Attempts
-	want(t, res, map[string][2]int64{
+	simtest.Want(t, res, map[string][2]int64{
 		"accepted":       {e.Accepted, 40},
 		"delivered":      {e.Delivered, 0},
 		"lost":           {e.Lost, 0},
@@ -198,7 +163,7 @@ func droppingEndpoint(t *testing.T, drop map[string]bool) *httptest.Server {
 func TestUserEndpointThatDropsIsCaught(t *testing.T) {
 	drop := map[string]bool{"t_4": true, "t_11": true, "t_38": true}
 	srv := droppingEndpoint(t, drop)
-	s := parse(t, "dropping-endpoint", quick+`
+	s := simtest.Parse(t, "dropping-endpoint", simtest.Quick+`
 assertions:
   - lost == 0
 `)
@@ -208,7 +173,7 @@ assertions:
 		Secret:      testSecret,
 		IDPrefix:    "t_",
 	})
-	want(t, res, map[string][2]int64{
+	simtest.Want(t, res, map[string][2]int64{
 		"accepted":  {res.Events.Accepted, 40},
 		"delivered": {res.Events.Delivered, 37},
 		"lost":      {res.Events.Lost, 3},
@@ -223,7 +188,7 @@ assertions:
 	// Without the journal, receipts are what the proxy saw the endpoint
 	// answer: a 200 for every one.
 	res = run(t, s, live.Options{ReceiverURL: srv.URL + "/hooks", Secret: testSecret, IDPrefix: "u_"})
-	want(t, res, map[string][2]int64{
+	simtest.Want(t, res, map[string][2]int64{
 		"accepted":  {res.Events.Accepted, 40},
 		"delivered": {res.Events.Delivered, 40},
 		"lost":      {res.Events.Lost, 0},
@@ -285,7 +250,7 @@ func TestTriggerDrivesUsersSender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := parse(t, "toy-sender", `
+	s := simtest.Parse(t, "toy-sender", `
 load:
   phases:
     - {name: load, pacer: constant:40, duration: 1s}
@@ -297,7 +262,7 @@ drain:
   timeout: 2s
 `)
 	res := run(t, s, live.Options{Trigger: trig, Secret: testSecret, IDPrefix: prefix})
-	want(t, res, map[string][2]int64{
+	simtest.Want(t, res, map[string][2]int64{
 		"accepted":   {res.Events.Accepted, 40},
 		"delivered":  {res.Events.Delivered, 38},
 		"lost":       {res.Events.Lost, 2},
@@ -333,7 +298,7 @@ func TestTriggerWithoutBody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := parse(t, "no-body", `
+	s := simtest.Parse(t, "no-body", `
 load:
   phases:
     - {name: load, pacer: constant:20, duration: 200ms}
@@ -341,7 +306,7 @@ drain:
   timeout: 100ms
 `)
 	res := run(t, s, live.Options{Trigger: trig, Secret: testSecret, IDPrefix: "nb_"})
-	want(t, res, map[string][2]int64{
+	simtest.Want(t, res, map[string][2]int64{
 		"accepted":          {res.Events.Accepted, 4},
 		"lost":              {res.Events.Lost, 4},
 		"posts":             {posts.Load(), 4},
@@ -353,7 +318,7 @@ drain:
 // event it acknowledged survives, ingest fails while it is down, and the
 // load generator carries on once it is back on the same address.
 func TestSenderCrashLosesNothing(t *testing.T) {
-	s := parse(t, "crash", `
+	s := simtest.Parse(t, "crash", `
 sender:
   policy:
     backoff: {base: 10ms, factor: 2, cap: 40ms}
@@ -372,7 +337,7 @@ assertions:
 `)
 	res := run(t, s, live.Options{})
 	e := res.Events
-	want(t, res, map[string][2]int64{
+	simtest.Want(t, res, map[string][2]int64{
 		"load.sent":     {res.Load.Sent, 100},
 		"lost":          {e.Lost, 0},
 		"pending":       {e.Pending, 0},
@@ -393,7 +358,7 @@ assertions:
 // Cancelling the context stops the load, drains briefly and still
 // returns the result of what ran, marked interrupted.
 func TestInterruptedRunReportsWhatRan(t *testing.T) {
-	s := parse(t, "interrupted", `
+	s := simtest.Parse(t, "interrupted", `
 load:
   phases:
     - {name: load, pacer: constant:50, duration: 30s}

@@ -6,19 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookrig/hookrig/sim/report"
+	"github.com/hookrig/hookrig/sim/internal/simtest"
 	"github.com/hookrig/hookrig/sim/verdict"
 )
-
-// jsonOf renders r as the JSON report.
-func jsonOf(t *testing.T, r *verdict.Result) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	if err := report.WriteJSON(&b, r); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
 
 // The virtual engine feeds the checker by Ref; the result must be the one
 // feeding by id gives.
@@ -92,7 +82,7 @@ func TestCheckerRefsRecordAsIDsDo(t *testing.T) {
 		return c.Result(verdict.RunInfo{Scenario: "refs", End: time.Second})
 	}
 	byID, byRef := feed(false), feed(true)
-	if a, b := jsonOf(t, byID), jsonOf(t, byRef); !bytes.Equal(a, b) {
+	if a, b := simtest.JSON(t, byID), simtest.JSON(t, byRef); !bytes.Equal(a, b) {
 		t.Fatalf("by id:\n%s\nby ref:\n%s", a, b)
 	}
 	if e := byRef.Events; e.Accepted != 50 || e.Unexpected != 0 || e.Duplicated != 8 || e.Lost != 7 || e.DeadLettered != 7 {

@@ -14,22 +14,11 @@ import (
 	"github.com/hookrig/hookrig/loadgen"
 	"github.com/hookrig/hookrig/scenarios"
 	"github.com/hookrig/hookrig/sim"
+	"github.com/hookrig/hookrig/sim/internal/simtest"
 	"github.com/hookrig/hookrig/sim/plan"
-	"github.com/hookrig/hookrig/sim/report"
 	"github.com/hookrig/hookrig/sim/verdict"
 	"github.com/hookrig/hookrig/sim/virtual"
 )
-
-// simulate runs s in virtual time and fails the test on an error.
-// jsonOf renders r as the JSON report: what "the same JSON" means.
-func jsonOf(t *testing.T, r *verdict.Result) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	if err := report.WriteJSON(&b, r); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
 
 func simulate(t *testing.T, s *scenarios.Scenario) *verdict.Result {
 	t.Helper()
@@ -38,15 +27,6 @@ func simulate(t *testing.T, s *scenarios.Scenario) *verdict.Result {
 		t.Fatal(err)
 	}
 	return res
-}
-
-func builtinScenario(t *testing.T, name string) *scenarios.Scenario {
-	t.Helper()
-	s, err := scenarios.Builtin(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
 }
 
 func yamlScenario(t *testing.T, yaml string) *scenarios.Scenario {
@@ -63,10 +43,10 @@ func yamlScenario(t *testing.T, yaml string) *scenarios.Scenario {
 func TestVirtualIsDeterministic(t *testing.T) {
 	for _, name := range []string{"flaky-5xx", "sender-crash", "reorder", "slow-receiver-timeouts"} {
 		t.Run(name, func(t *testing.T) {
-			s := builtinScenario(t, name)
+			s := simtest.Builtin(t, name)
 			a, b := simulate(t, s), simulate(t, s)
 			b.WallTime, b.SpeedUp = time.Hour, 99 // how fast it went is not part of the result
-			ja, jb := jsonOf(t, a), jsonOf(t, b)
+			ja, jb := simtest.JSON(t, a), simtest.JSON(t, b)
 			if !bytes.Equal(ja, jb) {
 				t.Fatalf("two runs of seed %d differ:\n%s\n---\n%s", s.Seed, ja, jb)
 			}
@@ -77,13 +57,13 @@ func TestVirtualIsDeterministic(t *testing.T) {
 			other := *s
 			other.Seed = s.Seed + 1000
 			c := simulate(t, &other)
-			if c.TraceHash == a.TraceHash || bytes.Equal(jsonOf(t, c), ja) {
+			if c.TraceHash == a.TraceHash || bytes.Equal(simtest.JSON(t, c), ja) {
 				t.Fatalf("seeds %d and %d gave the same run (trace %s)", s.Seed, other.Seed, a.TraceHash)
 			}
 		})
 	}
 	// What differs between seeds is what the seed draws: here the faults.
-	s := builtinScenario(t, "flaky-5xx")
+	s := simtest.Builtin(t, "flaky-5xx")
 	seen := map[int64]bool{}
 	for seed := range uint64(4) {
 		s.Seed = seed + 1
@@ -264,7 +244,7 @@ faults:
 // A 410 disables the endpoint: what was pending is dead-lettered, new
 // events are refused, nothing more is attempted.
 func TestVirtualGone(t *testing.T) {
-	r := simulate(t, builtinScenario(t, "gone-410"))
+	r := simulate(t, simtest.Builtin(t, "gone-410"))
 	e := r.Events
 	if e.Lost != 0 || e.Pending != 0 || e.DeadLettered == 0 || e.Delivered+e.DeadLettered != e.Accepted || r.Load.Rejected == 0 ||
 		r.Load.Sent != e.Accepted+r.Load.Rejected || r.Attempts.Total != e.Accepted {
@@ -324,7 +304,7 @@ func TestVirtualRefusesWhatOnlyALiveRunCanDo(t *testing.T) {
 func TestVirtualStopsWhenCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, _, err := sim.RunVirtual(ctx, builtinScenario(t, "day-long-outage"), virtual.Options{})
+	_, _, err := sim.RunVirtual(ctx, simtest.Builtin(t, "day-long-outage"), virtual.Options{})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err %v, want context.Canceled", err)
 	}
@@ -332,7 +312,7 @@ func TestVirtualStopsWhenCancelled(t *testing.T) {
 
 func TestVirtualProgress(t *testing.T) {
 	var reports []virtual.Progress
-	_, st, err := sim.RunVirtual(context.Background(), builtinScenario(t, "outage-recovery"), virtual.Options{
+	_, st, err := sim.RunVirtual(context.Background(), simtest.Builtin(t, "outage-recovery"), virtual.Options{
 		ProgressEvery: 5 * time.Second,
 		Progress:      func(p virtual.Progress) { reports = append(reports, p) },
 	})
@@ -352,7 +332,7 @@ func TestVirtualProgress(t *testing.T) {
 // it runs in a moment under the race detector: the same day, the same
 // outage, the same schedule, 1/100 of the events.
 func dayLong(t *testing.T) *scenarios.Scenario {
-	s := builtinScenario(t, "day-long-outage")
+	s := simtest.Builtin(t, "day-long-outage")
 	s.Load.Phases[0].Pacer = "constant:1"
 	return s
 }
@@ -449,7 +429,7 @@ func TestDayLongOutageFullScale(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		t.Skip("8.64 million events: run without -race and -short")
 	}
-	s := builtinScenario(t, "day-long-outage")
+	s := simtest.Builtin(t, "day-long-outage")
 	res, st, err := sim.RunVirtual(context.Background(), s, virtual.Options{})
 	if err != nil {
 		t.Fatal(err)
