@@ -152,12 +152,12 @@ func runScenario(cmd *cobra.Command, e *env, name string, o runOptions) error {
 
 // runProgress shows a run's progress on stderr.
 type runProgress interface {
-	update(live.RunProgress)
+	update(live.Progress)
 	close()
 }
 
 // progressText is the one line both displays show.
-func progressText(p live.RunProgress) string {
+func progressText(p live.Progress) string {
 	var b strings.Builder
 	switch {
 	case p.Stage == "done":
@@ -185,7 +185,7 @@ func progressText(p live.RunProgress) string {
 // progress bar would print nothing.
 type runLines struct{ w io.Writer }
 
-func (l *runLines) update(p live.RunProgress) { fmt.Fprintf(l.w, "run: %s\n", progressText(p)) }
+func (l *runLines) update(p live.Progress) { fmt.Fprintf(l.w, "run: %s\n", progressText(p)) }
 func (l *runLines) close()                    {}
 
 // The bar is closed twice (once at the end of the run, once deferred):
@@ -217,7 +217,7 @@ func newRunBar(w io.Writer, loadEnd time.Duration) *runBar {
 	return b
 }
 
-func (b *runBar) update(p live.RunProgress) {
+func (b *runBar) update(p live.Progress) {
 	b.mu.Lock()
 	b.text = progressText(p)
 	b.mu.Unlock()

@@ -366,7 +366,7 @@ drain: {timeout: 30s}
 `)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	res, err := sim.Run(ctx, s, live.Options{ProgressEvery: 50 * time.Millisecond, Progress: func(p live.RunProgress) {
+	res, err := sim.Run(ctx, s, live.Options{ProgressEvery: 50 * time.Millisecond, Progress: func(p live.Progress) {
 		if p.Accepted >= 10 {
 			cancel()
 		}

@@ -302,7 +302,7 @@ func (l *live) reportProgress() (stop func()) {
 
 // progress is the run's state now; stage "load" turns into "drain" once
 // the load is over.
-func (l *live) progress(stage string) RunProgress {
+func (l *live) progress(stage string) Progress {
 	elapsed := l.clk.Now().Sub(l.t0)
 	loadEnd := l.s.LoadEnd()
 	if stage == "load" && (elapsed >= loadEnd || l.loadDone.Load()) {
@@ -312,7 +312,7 @@ func (l *live) progress(stage string) RunProgress {
 	if stage == "load" {
 		phase = plan.PhaseAt(l.s, elapsed)
 	}
-	p := RunProgress{
+	p := Progress{
 		Stage: stage, Phase: phase, Elapsed: elapsed,
 		LoadEnd: loadEnd, DrainTimeout: l.s.Drain.Timeout,
 		LoadSent: l.sent.Load(), LoadRejected: l.rejected.Load(),

@@ -57,7 +57,7 @@ type Options struct {
 	Logger *slog.Logger
 	// Progress, when set, hears how the run is going every ProgressEvery
 	// (default 1s) and once at the end, from one goroutine.
-	Progress      func(RunProgress)
+	Progress      func(Progress)
 	ProgressEvery time.Duration
 	// Clock tells the time and paces everything. Nil: the wall clock.
 	Clock clock.Clock
@@ -66,8 +66,8 @@ type Options struct {
 	InterruptDrain time.Duration
 }
 
-// RunProgress is a live run's state, for a progress display.
-type RunProgress struct {
+// Progress is a live run's state, for a progress display.
+type Progress struct {
 	// Stage is "load", "drain" or "done".
 	Stage string
 	// Phase names the load phase running ("" between phases and after).
