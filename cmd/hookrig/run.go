@@ -186,7 +186,7 @@ func progressText(p live.Progress) string {
 type runLines struct{ w io.Writer }
 
 func (l *runLines) update(p live.Progress) { fmt.Fprintf(l.w, "run: %s\n", progressText(p)) }
-func (l *runLines) close()                    {}
+func (l *runLines) close()                 {}
 
 // The bar is closed twice (once at the end of the run, once deferred):
 // only the first counts.
