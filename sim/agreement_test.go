@@ -9,10 +9,13 @@ import (
 	"github.com/hookrig/hookrig/chaos"
 	"github.com/hookrig/hookrig/scenarios"
 	"github.com/hookrig/hookrig/sim"
+	"github.com/hookrig/hookrig/sim/internal/simtest"
+	"github.com/hookrig/hookrig/sim/live"
+	"github.com/hookrig/hookrig/sim/virtual"
 )
 
 func shortBuiltin(name string) func(*testing.T) *scenarios.Scenario {
-	return func(t *testing.T) *scenarios.Scenario { return builtinScenario(t, name).Shortened(0.3) }
+	return func(t *testing.T) *scenarios.Scenario { return simtest.Builtin(t, name).Shortened(0.3) }
 }
 
 // The same scenario live and in virtual time must agree (issue 6): lost
@@ -49,7 +52,7 @@ func TestAgreementWithLiveRuns(t *testing.T) {
 		"outage-recovery-mostly-down": func(t *testing.T) *scenarios.Scenario {
 			// 1 s before, 4 s down, 1 s after: two thirds of the events
 			// wait out the outage.
-			s := builtinScenario(t, "outage-recovery").Shortened(0.5)
+			s := simtest.Builtin(t, "outage-recovery").Shortened(0.5)
 			s.Load.Phases[0].Start, s.Load.Phases[0].Duration = 0, time.Second
 			s.Load.Phases[1].Start, s.Load.Phases[1].Duration = time.Second, 4*time.Second
 			s.Load.Phases[2].Start, s.Load.Phases[2].Duration = 5*time.Second, time.Second
@@ -73,24 +76,24 @@ func TestAgreementWithLiveRuns(t *testing.T) {
 	for _, name := range []string{"rate-limited-429", "outage-recovery", "latency-spike", "reorder", "outage-recovery-mostly-down", "sender-crash", "gone-410"} {
 		t.Run(name, func(t *testing.T) {
 			s := versions[name](t)
-			live, err := sim.Run(ctx, s, sim.Options{})
+			lr, err := sim.Run(ctx, s, live.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			model, err := sim.CalibrateModel(ctx, s, live, sim.DefaultModel())
+			model, err := sim.CalibrateModel(ctx, s, lr, virtual.DefaultModel())
 			if err != nil {
 				t.Fatal(err)
 			}
-			virtual, _, err := sim.RunVirtual(ctx, s, sim.VirtualOptions{Model: &model})
+			virt, _, err := sim.RunVirtual(ctx, s, virtual.Options{Model: &model})
 			if err != nil {
 				t.Fatal(err)
 			}
-			rows := sim.Compare(live, virtual)
+			rows := sim.Compare(lr, virt)
 			var b bytes.Buffer
 			sim.WriteComparison(&b, rows)
-			base, _ := sim.BaseLatency(live)
+			base, _ := sim.BaseLatency(lr)
 			t.Logf("%s (model scaled ×%.2f to this machine: undelayed deliveries took %s live):\n%s",
-				name, float64(model.Network)/float64(sim.DefaultModel().Network), base, b.String())
+				name, float64(model.Network)/float64(virtual.DefaultModel().Network), base, b.String())
 			if decisionsOnly[name] {
 				for _, r := range rows {
 					if decisionMetrics[r.Metric] && !r.OK {

@@ -1,14 +1,14 @@
 package sim
 
 import (
-	"time"
-
 	"github.com/hookrig/hookrig/scenarios"
+	"github.com/hookrig/hookrig/sim/verdict"
 )
 
 // Env is the result under the names a scenario's assertions use (the
-// README's table of variables).
-func (r *Result) Env() scenarios.Env {
+// README's table of variables). It lives here, not in sim/verdict, because
+// it speaks the scenario's vocabulary: the verdict knows no scenario.
+func Env(r *verdict.Result) scenarios.Env {
 	ratio := func(n int64) float64 {
 		if r.Events.Accepted == 0 {
 			return 0
@@ -33,8 +33,8 @@ func (r *Result) Env() scenarios.Env {
 		DuplicatedRatio:      ratio(r.Events.Duplicated),
 		DeadLetteredRatio:    ratio(r.Events.DeadLettered),
 		Delivery: scenarios.Latency{
-			P50: msDuration(d.P50), P90: msDuration(d.P90), P99: msDuration(d.P99),
-			Max: msDuration(d.Max), Mean: msDuration(d.Mean),
+			P50: verdict.MsDuration(d.P50), P90: verdict.MsDuration(d.P90), P99: verdict.MsDuration(d.P99),
+			Max: verdict.MsDuration(d.Max), Mean: verdict.MsDuration(d.Mean),
 		},
 		Attempts: scenarios.Attempts{
 			Total:         int(r.Attempts.Total),
@@ -51,15 +51,11 @@ func (r *Result) Env() scenarios.Env {
 
 // Check evaluates the scenario's assertions against the result and
 // records their verdicts (Passed says whether all held).
-func (r *Result) Check(s *scenarios.Scenario) {
-	outs := s.Check(r.Env())
-	as := make([]Assertion, len(outs))
+func Check(r *verdict.Result, s *scenarios.Scenario) {
+	outs := s.Check(Env(r))
+	as := make([]verdict.Assertion, len(outs))
 	for i, o := range outs {
-		as[i] = Assertion{Expr: o.Expr, Passed: o.Passed, Message: o.Message}
+		as[i] = verdict.Assertion{Expr: o.Expr, Passed: o.Passed, Message: o.Message}
 	}
 	r.SetAssertions(as)
-}
-
-func msDuration(ms float64) time.Duration {
-	return time.Duration(msToUs(ms)) * time.Microsecond
 }

@@ -5,21 +5,23 @@ import (
 	"time"
 
 	"github.com/hookrig/hookrig/sim"
+	"github.com/hookrig/hookrig/sim/internal/simtest"
+	"github.com/hookrig/hookrig/sim/verdict"
 )
 
 // Every assertion variable reads the result field it documents.
 func TestEnvNames(t *testing.T) {
-	r := &sim.Result{}
-	r.Events = sim.Events{Accepted: 200, Delivered: 190, Lost: 2, Duplicated: 7, DuplicateDeliveries: 9,
+	r := &verdict.Result{}
+	r.Events = verdict.Events{Accepted: 200, Delivered: 190, Lost: 2, Duplicated: 7, DuplicateDeliveries: 9,
 		DeadLettered: 4, Pending: 4, Unexpected: 1, Reordered: 13, DeadLetteredReceived: 3}
-	r.Ordering = sim.Ordering{Keys: 5, KeysReordered: 4, EventsOutOfOrder: 11}
-	r.Latency.Delivery = sim.LatencySummary{P50: 1.5, P90: 20, P99: 250, Max: 1000, Mean: 12.25}
+	r.Ordering = verdict.Ordering{Keys: 5, KeysReordered: 4, EventsOutOfOrder: 11}
+	r.Latency.Delivery = verdict.LatencySummary{P50: 1.5, P90: 20, P99: 250, Max: 1000, Mean: 12.25}
 	r.Attempts.Total = 300
 	r.Attempts.Faulted = 80
 	r.Attempts.Amplification = 1.5
 	r.Load.Sent, r.Load.Rejected = 210, 10
-	e := r.Env()
-	want(t, r, map[string][2]int64{
+	e := sim.Env(r)
+	simtest.Want(t, r, map[string][2]int64{
 		"accepted":                     {int64(e.Accepted), 200},
 		"delivered":                    {int64(e.Delivered), 190},
 		"lost":                         {int64(e.Lost), 2},

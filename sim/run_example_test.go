@@ -7,13 +7,14 @@ import (
 
 	"github.com/hookrig/hookrig/scenarios"
 	"github.com/hookrig/hookrig/sim"
+	"github.com/hookrig/hookrig/sim/live"
 )
 
 // A reliability test in CI: run a scenario live from a _test.go file and
 // assert on the Result (in a test: if !res.Passed { t.Fatal(...) }). The
 // scenario can be a file, a built-in (scenarios.Builtin("flaky-5xx"),
 // .Shortened(0.25) for a quick version), or written inline as here. Point
-// sim.Options.ReceiverURL at your own endpoint to test it instead of
+// live.Options.ReceiverURL at your own endpoint to test it instead of
 // hookrig's reference receiver.
 func ExampleRun() {
 	s, err := scenarios.Parse([]byte(`
@@ -36,7 +37,7 @@ assertions:
 	if err != nil {
 		log.Fatal(err)
 	}
-	res, err := sim.Run(context.Background(), s, sim.Options{})
+	res, err := sim.Run(context.Background(), s, live.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}

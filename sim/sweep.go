@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"runtime"
-	"slices"
 	"sync"
 
 	"github.com/hookrig/hookrig/scenarios"
+	"github.com/hookrig/hookrig/sim/verdict"
+	"github.com/hookrig/hookrig/sim/virtual"
 )
 
 // A sweep runs one scenario in virtual time under many seeds: what one
@@ -19,9 +19,6 @@ import (
 // (FoundationDB, TigerBeetle) run thousands of seeds and keep the failing
 // ones as replayable cases.
 
-// SweepSchema versions the sweep's JSON.
-const SweepSchema = "hookrig.sweep/v1"
-
 // SweepOptions configure a sweep. Seeds are First, First+1, … First+Count-1.
 type SweepOptions struct {
 	First, Count uint64
@@ -29,86 +26,17 @@ type SweepOptions struct {
 	// every virtual run is); 0 means GOMAXPROCS. The result does not
 	// depend on it.
 	Parallel int
-	// Model overrides DefaultModel, as in VirtualOptions.
-	Model *Model
-	// Replay makes each seed's replay command: given the seed, the
-	// command line that runs that seed alone.
-	Replay func(seed uint64) string
+	// Model overrides virtual.DefaultModel, as in virtual.Options.
+	Model *virtual.Model
 	// Done, when set, is called after each seed (from the sweep's
 	// goroutines, one call at a time), for progress.
 	Done func(done, total uint64, failed int)
 }
 
-// SweepResult is a sweep's outcome: one row per seed in seed order and
-// each metric's spread across seeds. Like a Result, it holds nothing
-// taken from the wall clock, so the same sweep gives the same JSON.
-type SweepResult struct {
-	Schema      string         `json:"schema"`
-	Scenario    string         `json:"scenario"`
-	Description string         `json:"description"`
-	First       uint64         `json:"first_seed"`
-	Count       uint64         `json:"seeds"`
-	Failed      int            `json:"failed"`
-	Passed      bool           `json:"passed"`
-	Spread      []MetricSpread `json:"spread"`
-	Runs        []SeedRun      `json:"runs"`
-}
-
-// SeedRun is one seed's run, reduced to what a sweep compares.
-type SeedRun struct {
-	Seed      uint64 `json:"seed"`
-	Passed    bool   `json:"passed"`
-	TraceHash string `json:"trace_hash"`
-	Replay    string `json:"replay,omitempty"`
-	// Failures are the assertions that did not hold.
-	Failures []Assertion `json:"failures"`
-	// Values are the SweepMetrics, by name.
-	Values map[string]float64 `json:"values"`
-}
-
-// MetricSpread is one metric across the seeds.
-type MetricSpread struct {
-	Metric string  `json:"metric"`
-	Min    float64 `json:"min"`
-	P50    float64 `json:"p50"`
-	P99    float64 `json:"p99"`
-	Max    float64 `json:"max"`
-	Mean   float64 `json:"mean"`
-}
-
-// SweepMetric is one figure a sweep takes from every seed's Result.
-type SweepMetric struct {
-	Name  string
-	Value func(*Result) float64
-}
-
-// SweepMetrics are the figures a sweep compares, in report order; the
-// names are the assertion variables' (delivery times in ms).
-func SweepMetrics() []SweepMetric {
-	n := func(f func(r *Result) int64) func(*Result) float64 {
-		return func(r *Result) float64 { return float64(f(r)) }
-	}
-	return []SweepMetric{
-		{"accepted", n(func(r *Result) int64 { return r.Events.Accepted })},
-		{"delivered", n(func(r *Result) int64 { return r.Events.Delivered })},
-		{"lost", n(func(r *Result) int64 { return r.Events.Lost })},
-		{"duplicated", n(func(r *Result) int64 { return r.Events.Duplicated })},
-		{"dead_lettered", n(func(r *Result) int64 { return r.Events.DeadLettered })},
-		{"pending", n(func(r *Result) int64 { return r.Events.Pending })},
-		{"reordered", n(func(r *Result) int64 { return r.Events.Reordered })},
-		{"delivery.p50_ms", func(r *Result) float64 { return r.Latency.Delivery.P50 }},
-		{"delivery.p99_ms", func(r *Result) float64 { return r.Latency.Delivery.P99 }},
-		{"delivery.max_ms", func(r *Result) float64 { return r.Latency.Delivery.Max }},
-		{"attempts.amplification", func(r *Result) float64 { return r.Attempts.Amplification }},
-		{"attempts.per_event.max", n(func(r *Result) int64 { return r.Attempts.PerEvent.Max })},
-		{"herd.ratio", func(r *Result) float64 { return r.Herd.Ratio }},
-	}
-}
-
 // Sweep runs s in virtual time once per seed. Only a scenario error or a
 // cancelled ctx stops it; failing assertions are in the result, and
 // Passed says whether every seed passed.
-func Sweep(ctx context.Context, s *scenarios.Scenario, opts SweepOptions) (*SweepResult, error) {
+func Sweep(ctx context.Context, s *scenarios.Scenario, opts SweepOptions) (*verdict.SweepResult, error) {
 	if s == nil {
 		return nil, errors.New("sim: no scenario")
 	}
@@ -123,11 +51,10 @@ func Sweep(ctx context.Context, s *scenarios.Scenario, opts SweepOptions) (*Swee
 		par = runtime.GOMAXPROCS(0)
 	}
 	par = int(min(uint64(par), opts.Count))
-	metrics := SweepMetrics()
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	runs := make([]SeedRun, opts.Count)
+	runs := make([]verdict.SeedRun, opts.Count)
 	var (
 		mu       sync.Mutex
 		next     uint64
@@ -146,7 +73,7 @@ func Sweep(ctx context.Context, s *scenarios.Scenario, opts SweepOptions) (*Swee
 				if i >= opts.Count || ctx.Err() != nil {
 					return
 				}
-				run, err := sweepOne(ctx, s, opts, opts.First+i, metrics)
+				run, err := sweepOne(ctx, s, opts, opts.First+i)
 				mu.Lock()
 				if err != nil {
 					if firstErr == nil {
@@ -175,96 +102,26 @@ func Sweep(ctx context.Context, s *scenarios.Scenario, opts SweepOptions) (*Swee
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	out := &SweepResult{
-		Schema: SweepSchema, Scenario: s.Name, Description: s.Description,
-		First: opts.First, Count: opts.Count, Failed: failed, Passed: failed == 0, Runs: runs,
-	}
-	for _, m := range metrics {
-		out.Spread = append(out.Spread, spreadOf(m.Name, runs))
-	}
-	return out, nil
+	return verdict.NewSweepResult(s.Name, s.Description, opts.First, runs), nil
 }
 
-func sweepOne(ctx context.Context, s *scenarios.Scenario, opts SweepOptions, seed uint64, metrics []SweepMetric) (SeedRun, error) {
+func sweepOne(ctx context.Context, s *scenarios.Scenario, opts SweepOptions, seed uint64) (verdict.SeedRun, error) {
 	sc := *s // a scenario is read-only to a run: a shallow copy with its own seed will do
 	sc.Seed = seed
-	vo := VirtualOptions{Model: opts.Model}
-	if opts.Replay != nil {
-		vo.Replay = opts.Replay(seed)
-	}
-	r, _, err := RunVirtual(ctx, &sc, vo)
+	r, _, err := RunVirtual(ctx, &sc, virtual.Options{Model: opts.Model})
 	if err != nil {
-		return SeedRun{}, fmt.Errorf("seed %d: %w", seed, err)
+		return verdict.SeedRun{}, fmt.Errorf("seed %d: %w", seed, err)
 	}
-	run := SeedRun{Seed: seed, Passed: r.Passed, TraceHash: r.TraceHash, Replay: r.Replay,
-		Failures: []Assertion{}, Values: make(map[string]float64, len(metrics))}
-	for _, a := range r.Assertions {
-		if !a.Passed {
-			run.Failures = append(run.Failures, a)
-		}
-	}
-	for _, m := range metrics {
-		run.Values[m.Name] = round3(m.Value(r))
-	}
-	return run, nil
-}
-
-// spreadOf summarises one metric over the runs; percentiles are nearest
-// rank (a value some seed really had).
-func spreadOf(name string, runs []SeedRun) MetricSpread {
-	vs := make([]float64, len(runs))
-	sum := 0.0
-	for i, r := range runs {
-		vs[i] = r.Values[name]
-		sum += vs[i]
-	}
-	slices.Sort(vs)
-	rank := func(p float64) float64 {
-		i := int(math.Ceil(float64(len(vs))*p-1e-9)) - 1 // the ceil(n·p)th smallest
-		return vs[max(0, min(i, len(vs)-1))]
-	}
-	return MetricSpread{Metric: name, Min: vs[0], P50: rank(0.5), P99: rank(0.99), Max: vs[len(vs)-1],
-		Mean: round3(sum / float64(len(vs)))}
-}
-
-// FailedRuns are the runs where an assertion failed, in seed order.
-func (r *SweepResult) FailedRuns() []SeedRun {
-	var out []SeedRun
-	for _, run := range r.Runs {
-		if !run.Passed {
-			out = append(out, run)
-		}
-	}
-	return out
-}
-
-// VarySchema versions the JSON of a sweep repeated over one value.
-const VarySchema = "hookrig.vary/v1"
-
-// VaryResult is one sweep per value of one scenario setting (hookrig sim
-// --vary PATH=V1,V2 --seeds N): which retry limit, timeout or fault rate
-// is enough, over the same seeds.
-type VaryResult struct {
-	Schema   string      `json:"schema"`
-	Scenario string      `json:"scenario"`
-	Path     string      `json:"path"`
-	Values   []VaryValue `json:"values"`
-}
-
-// VaryValue is the sweep with the setting at Value.
-type VaryValue struct {
-	Value string       `json:"value"`
-	Sweep *SweepResult `json:"sweep"`
+	return verdict.NewSeedRun(r), nil
 }
 
 // Vary runs a sweep for each value; open gives the scenario with the
-// setting at that value, and the sweep's options (its replay commands
-// name the value).
-func Vary(ctx context.Context, path string, values []string, open func(value string) (*scenarios.Scenario, SweepOptions, error)) (*VaryResult, error) {
+// setting at that value, and the sweep's options.
+func Vary(ctx context.Context, path string, values []string, open func(value string) (*scenarios.Scenario, SweepOptions, error)) (*verdict.VaryResult, error) {
 	if len(values) == 0 {
 		return nil, errors.New("sim: nothing to vary")
 	}
-	out := &VaryResult{Schema: VarySchema, Path: path}
+	out := &verdict.VaryResult{Schema: verdict.VarySchema, Path: path}
 	for _, v := range values {
 		s, opts, err := open(v)
 		if err != nil {
@@ -275,7 +132,7 @@ func Vary(ctx context.Context, path string, values []string, open func(value str
 			return nil, fmt.Errorf("%s=%s: %w", path, v, err)
 		}
 		out.Scenario = s.Name
-		out.Values = append(out.Values, VaryValue{Value: v, Sweep: res})
+		out.Values = append(out.Values, verdict.VaryValue{Value: v, Sweep: res})
 	}
 	return out, nil
 }

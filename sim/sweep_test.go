@@ -15,12 +15,15 @@ import (
 
 	"github.com/hookrig/hookrig/scenarios"
 	"github.com/hookrig/hookrig/sim"
+	"github.com/hookrig/hookrig/sim/internal/simtest"
 	"github.com/hookrig/hookrig/sim/report"
+	"github.com/hookrig/hookrig/sim/verdict"
+	"github.com/hookrig/hookrig/sim/virtual"
 )
 
 // Two acknowledgements in a hundred are lost, at random: over 40 events
 // some seeds see none (the assertion holds) and some see one or more.
-const sweepScenario = quick + `
+const sweepScenario = simtest.Quick + `
 faults:
   - name: some-acks-lost
     probability: 0.02
@@ -33,10 +36,9 @@ assertions:
 // that seed alone, the failures are exactly the runs that failed, and the
 // result does not depend on how many seeds ran at once.
 func TestSweepIsEachSeedsOwnRun(t *testing.T) {
-	s := parse(t, "sweep", sweepScenario)
+	s := simtest.Parse(t, "sweep", sweepScenario)
 	ctx := context.Background()
-	replay := func(seed uint64) string { return fmt.Sprintf("hookrig sim sweep --seed %d", seed) }
-	serial, err := sim.Sweep(ctx, s, sim.SweepOptions{First: 11, Count: 24, Parallel: 1, Replay: replay})
+	serial, err := sim.Sweep(ctx, s, sim.SweepOptions{First: 11, Count: 24, Parallel: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +50,7 @@ func TestSweepIsEachSeedsOwnRun(t *testing.T) {
 		seed := uint64(11 + i)
 		one := *s
 		one.Seed = seed
-		r, _, err := sim.RunVirtual(ctx, &one, sim.VirtualOptions{})
+		r, _, err := sim.RunVirtual(ctx, &one, virtual.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,8 +60,8 @@ func TestSweepIsEachSeedsOwnRun(t *testing.T) {
 			t.Errorf("seed %d: sweep row %+v, alone: passed %v trace %s duplicated %d p99 %v",
 				seed, run, r.Passed, r.TraceHash, r.Events.Duplicated, r.Latency.Delivery.P99)
 		}
-		if run.Replay != replay(seed) {
-			t.Errorf("seed %d: replay %q", seed, run.Replay)
+		if run.Replay != "" {
+			t.Errorf("seed %d: replay %q: command lines are the CLI's to write", seed, run.Replay)
 		}
 		if !run.Passed {
 			failed++
@@ -77,7 +79,7 @@ func TestSweepIsEachSeedsOwnRun(t *testing.T) {
 		t.Errorf("failed %d (want %d), passed %v, FailedRuns %d", serial.Failed, failed, serial.Passed, len(serial.FailedRuns()))
 	}
 
-	parallel, err := sim.Sweep(ctx, s, sim.SweepOptions{First: 11, Count: 24, Parallel: 3, Replay: replay})
+	parallel, err := sim.Sweep(ctx, s, sim.SweepOptions{First: 11, Count: 24, Parallel: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,13 +93,13 @@ func TestSweepIsEachSeedsOwnRun(t *testing.T) {
 // The spread of a metric is read off the seeds' values: min and max are
 // the extremes, p50 and p99 values some seed had.
 func TestSweepSpread(t *testing.T) {
-	s := parse(t, "sweep", sweepScenario)
+	s := simtest.Parse(t, "sweep", sweepScenario)
 	res, err := sim.Sweep(context.Background(), s, sim.SweepOptions{First: 1, Count: 9})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Spread) != len(sim.SweepMetrics()) {
-		t.Fatalf("%d spreads for %d metrics", len(res.Spread), len(sim.SweepMetrics()))
+	if len(res.Spread) != len(verdict.SweepMetrics()) {
+		t.Fatalf("%d spreads for %d metrics", len(res.Spread), len(verdict.SweepMetrics()))
 	}
 	for _, m := range res.Spread {
 		had := map[float64]bool{}
@@ -118,14 +120,14 @@ func TestSweepSpread(t *testing.T) {
 
 func TestSweepErrors(t *testing.T) {
 	ctx := context.Background()
-	s := parse(t, "sweep", sweepScenario)
+	s := simtest.Parse(t, "sweep", sweepScenario)
 	if _, err := sim.Sweep(ctx, s, sim.SweepOptions{First: 1}); err == nil || !strings.Contains(err.Error(), "at least one seed") {
 		t.Errorf("no seeds: %v", err)
 	}
 	if _, err := sim.Sweep(ctx, s, sim.SweepOptions{First: ^uint64(0), Count: 2}); err == nil || !strings.Contains(err.Error(), "overflow") {
 		t.Errorf("overflow: %v", err)
 	}
-	theirs := parse(t, "theirs", quick+"receiver: {url: \"http://127.0.0.1:9/hook\"}\n")
+	theirs := simtest.Parse(t, "theirs", simtest.Quick+"receiver: {url: \"http://127.0.0.1:9/hook\"}\n")
 	if _, err := sim.Sweep(ctx, theirs, sim.SweepOptions{First: 1, Count: 3}); err == nil || !strings.Contains(err.Error(), "use hookrig run") {
 		t.Errorf("a user's endpoint: %v", err)
 	}
@@ -139,11 +141,13 @@ func TestSweepErrors(t *testing.T) {
 // The text names every failing seed with its replay command; JUnit has a
 // testcase per seed, failures where the seed failed.
 func TestSweepReports(t *testing.T) {
-	s := parse(t, "sweep", sweepScenario)
-	res, err := sim.Sweep(context.Background(), s, sim.SweepOptions{First: 11, Count: 24,
-		Replay: func(seed uint64) string { return fmt.Sprintf("hookrig sim sweep --seed %d", seed) }})
+	s := simtest.Parse(t, "sweep", sweepScenario)
+	res, err := sim.Sweep(context.Background(), s, sim.SweepOptions{First: 11, Count: 24})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for i := range res.Runs { // as the CLI does
+		res.Runs[i].Replay = fmt.Sprintf("hookrig sim sweep --seed %d", res.Runs[i].Seed)
 	}
 	var text bytes.Buffer
 	if err := report.RenderSweep(&text, res, report.Text); err != nil {
@@ -197,7 +201,7 @@ func TestSweepReports(t *testing.T) {
 // flickers, but a wrong draw or a retry too many would move it).
 func TestSweepAgreesWithTheOdds(t *testing.T) {
 	const events, seeds, p = 500, 200, 0.2
-	s := parse(t, "odds", `
+	s := simtest.Parse(t, "odds", `
 sender:
   policy:
     backoff: {base: 10ms, factor: 2, cap: 40ms}
@@ -254,7 +258,7 @@ func TestSweepMetricsDocumented(t *testing.T) {
 		listed = append(listed, m[1])
 	}
 	var names []string
-	for _, m := range sim.SweepMetrics() {
+	for _, m := range verdict.SweepMetrics() {
 		names = append(names, m.Name)
 	}
 	if !slices.Equal(listed, names) {
@@ -267,7 +271,7 @@ func TestSweepMetricsDocumented(t *testing.T) {
 func TestVary(t *testing.T) {
 	ctx := context.Background()
 	open := func(v string) (*scenarios.Scenario, sim.SweepOptions, error) {
-		s := parse(t, "odds", strings.Replace(quick, "max_attempts: 5", "max_attempts: "+v, 1)+`
+		s := simtest.Parse(t, "odds", strings.Replace(simtest.Quick, "max_attempts: 5", "max_attempts: "+v, 1)+`
 faults:
   - name: flaky
     probability: 0.5
@@ -281,7 +285,7 @@ assertions:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Schema != sim.VarySchema || res.Scenario != "odds" || len(res.Values) != 3 {
+	if res.Schema != verdict.VarySchema || res.Scenario != "odds" || len(res.Values) != 3 {
 		t.Fatalf("%+v", res)
 	}
 	var dead []float64

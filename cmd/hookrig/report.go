@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hookrig/hookrig/sim"
 	"github.com/hookrig/hookrig/sim/report"
+	"github.com/hookrig/hookrig/sim/verdict"
 )
 
 // newReportCmd re-renders saved results.
@@ -43,7 +43,7 @@ verdict; 2 when a file could not be read or is not a hookrig result.`,
 			if err != nil {
 				return &exitCodeError{exitError, fmt.Errorf("report: --format: %w", err)}
 			}
-			results := make([]*sim.Result, 0, len(args))
+			results := make([]*verdict.Result, 0, len(args))
 			for _, name := range args {
 				data, label, err := readSaved(e, name)
 				if err != nil {
@@ -63,7 +63,7 @@ verdict; 2 when a file could not be read or is not a hookrig result.`,
 			}
 			r := results[0]
 			if len(results) > 1 {
-				if r, err = sim.Merge(results...); err != nil {
+				if r, err = verdict.Merge(results...); err != nil {
 					return &exitCodeError{exitError, fmt.Errorf("report: %w", err)}
 				}
 			}
@@ -126,7 +126,7 @@ func readSaved(e *env, name string) ([]byte, string, error) {
 // writeReport renders r in format f to stdout, or to the file out. The
 // file is written whole or not at all: a failed render leaves no half
 // report behind (and no earlier report overwritten).
-func writeReport(e *env, r *sim.Result, f report.Format, out string) error {
+func writeReport(e *env, r *verdict.Result, f report.Format, out string) error {
 	var buf bytes.Buffer
 	if err := report.Render(&buf, r, f); err != nil {
 		return err

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookrig/hookrig/sim"
 	"github.com/hookrig/hookrig/sim/report"
+	"github.com/hookrig/hookrig/sim/verdict"
 )
 
 // reportFixture saves the result of a small run (events i0..i0+n) as
@@ -21,22 +21,22 @@ import (
 func reportFixture(t *testing.T, dir string, i0, n int) (string, []byte) {
 	t.Helper()
 	start := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
-	c := sim.NewChecker(start)
+	c := verdict.NewChecker(start)
 	for i := i0; i < i0+n; i++ {
 		id := fmt.Sprintf("evt_%d", i)
 		at := start.Add(time.Duration(i) * 10 * time.Millisecond)
-		if err := c.Accept(sim.Accepted{ID: id, Seq: uint64(i), At: at, Phase: "load"}); err != nil {
+		if err := c.Accept(verdict.Accepted{ID: id, Seq: uint64(i), At: at, Phase: "load"}); err != nil {
 			t.Fatal(err)
 		}
-		c.Attempt(sim.AttemptRec{ID: id, N: 1, At: at, Status: 503})
-		c.Attempt(sim.AttemptRec{ID: id, N: 2, At: at.Add(time.Second), Status: 200})
+		c.Attempt(verdict.AttemptRec{ID: id, N: 1, At: at, Status: 503})
+		c.Attempt(verdict.AttemptRec{ID: id, N: 2, At: at.Add(time.Second), Status: 200})
 		if i%50 != 0 {
-			c.Receipt(sim.ReceiptRec{ID: id, At: at.Add(time.Second + time.Duration(i%7)*time.Millisecond), Status: 200, Verified: true})
+			c.Receipt(verdict.ReceiptRec{ID: id, At: at.Add(time.Second + time.Duration(i%7)*time.Millisecond), Status: 200, Verified: true})
 		}
 	}
-	r := c.Result(sim.RunInfo{Scenario: "flaky-5xx", Mode: sim.ModeVirtual, Seed: 42, LoadEnd: 10 * time.Second, End: 12 * time.Second,
-		Phases: []sim.PhaseWindow{{Name: "load", End: 10 * time.Second}}})
-	r.SetAssertions([]sim.Assertion{{Expr: "lost == 0", Passed: r.Events.Lost == 0, Message: fmt.Sprintf("false: lost = %d", r.Events.Lost)}})
+	r := c.Result(verdict.RunInfo{Scenario: "flaky-5xx", Mode: verdict.ModeVirtual, Seed: 42, LoadEnd: 10 * time.Second, End: 12 * time.Second,
+		Phases: []verdict.PhaseWindow{{Name: "load", End: 10 * time.Second}}})
+	r.SetAssertions([]verdict.Assertion{{Expr: "lost == 0", Passed: r.Events.Lost == 0, Message: fmt.Sprintf("false: lost = %d", r.Events.Lost)}})
 	var b bytes.Buffer
 	if err := report.WriteJSON(&b, r); err != nil {
 		t.Fatal(err)
@@ -103,7 +103,7 @@ func TestReportCommandMergesShards(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var merged, want sim.Result
+	var merged, want verdict.Result
 	if err := json.Unmarshal([]byte(out), &merged); err != nil {
 		t.Fatal(err)
 	}

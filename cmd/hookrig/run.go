@@ -15,6 +15,7 @@ import (
 
 	"github.com/hookrig/hookrig/scenarios"
 	"github.com/hookrig/hookrig/sim"
+	"github.com/hookrig/hookrig/sim/live"
 )
 
 type runOptions struct {
@@ -82,7 +83,7 @@ func runScenario(cmd *cobra.Command, e *env, name string, o runOptions) error {
 	if err != nil {
 		return err
 	}
-	opts := sim.Options{
+	opts := live.Options{
 		ReceiverURL: o.receiver,
 		ReceiptsURL: o.receipts,
 		Secret:      o.secret,
@@ -104,8 +105,6 @@ func runScenario(cmd *cobra.Command, e *env, name string, o runOptions) error {
 			return fail("%w", err)
 		}
 	}
-	opts.Replay = o.replay(cmd, "hookrig run", name, s.Seed)
-
 	level := slog.LevelError
 	if o.verbose {
 		level = slog.LevelInfo
@@ -134,10 +133,11 @@ func runScenario(cmd *cobra.Command, e *env, name string, o runOptions) error {
 	if res == nil {
 		return fail("%w", err)
 	}
+	res.Replay = o.replay(cmd, name, res.Mode, res.Seed)
 	if werr := writeReport(e, res, format, o.out); werr != nil {
 		return fail("writing the report: %w", werr)
 	}
-	if errors.Is(err, sim.ErrInterrupted) {
+	if errors.Is(err, live.ErrInterrupted) {
 		return fail("interrupted: the report covers what ran before the interrupt")
 	}
 	if err != nil {
@@ -151,12 +151,12 @@ func runScenario(cmd *cobra.Command, e *env, name string, o runOptions) error {
 
 // runProgress shows a run's progress on stderr.
 type runProgress interface {
-	update(sim.RunProgress)
+	update(live.Progress)
 	close()
 }
 
 // progressText is the one line both displays show.
-func progressText(p sim.RunProgress) string {
+func progressText(p live.Progress) string {
 	var b strings.Builder
 	switch {
 	case p.Stage == "done":
@@ -184,8 +184,8 @@ func progressText(p sim.RunProgress) string {
 // progress bar would print nothing.
 type runLines struct{ w io.Writer }
 
-func (l *runLines) update(p sim.RunProgress) { fmt.Fprintf(l.w, "run: %s\n", progressText(p)) }
-func (l *runLines) close()                   {}
+func (l *runLines) update(p live.Progress) { fmt.Fprintf(l.w, "run: %s\n", progressText(p)) }
+func (l *runLines) close()                 {}
 
 // The bar is closed twice (once at the end of the run, once deferred):
 // only the first counts.
@@ -212,7 +212,7 @@ func newRunBar(w io.Writer, loadEnd time.Duration) *runBar {
 	return b
 }
 
-func (b *runBar) update(p sim.RunProgress) {
+func (b *runBar) update(p live.Progress) {
 	b.mu.Lock()
 	b.text = progressText(p)
 	b.mu.Unlock()

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/hookrig/hookrig/scenarios"
 	"github.com/hookrig/hookrig/sim/report"
+	"github.com/hookrig/hookrig/sim/verdict"
 )
 
 // scenarioFlags are the flags hookrig run and hookrig sim share: which
@@ -78,18 +80,52 @@ func (o *scenarioFlags) scenario(cmd *cobra.Command, verb, name string, extra ..
 	return s, nil
 }
 
-// replay is the command line that runs the same scenario again with seed:
-// the verb ("hookrig run", "hookrig sim"), the scenario, and the flags
-// that changed it.
-func (o *scenarioFlags) replay(cmd *cobra.Command, verb, name string, seed uint64) string {
-	parts := []string{verb, name, fmt.Sprintf("--seed %d", seed)}
-	if cmd.Flags().Changed("drain") {
-		parts = append(parts, "--drain "+o.drain.String())
+// replayLine is what determines a run, enough to run it again: the mode
+// (a live run replays with hookrig run, a virtual one with hookrig sim),
+// the scenario as the user named it (a built-in or a file), the seed and
+// the command line's overrides. The library reports the mode and the seed
+// of each run; the rest is the command line's own, so the text is written
+// here and nowhere else.
+type replayLine struct {
+	mode     string // verdict.ModeLive or verdict.ModeVirtual
+	scenario string
+	seed     uint64
+	drain    time.Duration // 0: the scenario's own drain.timeout
+	sets     []string      // --set PATH=VALUE, in the order given
+}
+
+// String is the command line, each word quoted for a POSIX shell when it
+// needs it.
+func (l replayLine) String() string {
+	verb := "hookrig sim"
+	if l.mode == verdict.ModeLive {
+		verb = "hookrig run"
 	}
-	for _, s := range o.sets {
+	parts := []string{verb, shellQuote(l.scenario), fmt.Sprintf("--seed %d", l.seed)}
+	if l.drain > 0 {
+		parts = append(parts, "--drain "+l.drain.String())
+	}
+	for _, s := range l.sets {
 		parts = append(parts, "--set "+shellQuote(s))
 	}
 	return strings.Join(parts, " ")
+}
+
+// replay is the command line that runs the named scenario again in mode
+// with seed, with the flags that changed it and then extra --set values.
+func (o *scenarioFlags) replay(cmd *cobra.Command, name, mode string, seed uint64, extra ...string) string {
+	l := replayLine{mode: mode, scenario: name, seed: seed, sets: append(slices.Clip(o.sets), extra...)}
+	if cmd.Flags().Changed("drain") {
+		l.drain = o.drain
+	}
+	return l.String()
+}
+
+// replaySweep fills every seed's replay command of a sweep.
+func (o *scenarioFlags) replaySweep(cmd *cobra.Command, name string, res *verdict.SweepResult, extra ...string) {
+	for i := range res.Runs {
+		res.Runs[i].Replay = o.replay(cmd, name, verdict.ModeVirtual, res.Runs[i].Seed, extra...)
+	}
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.

@@ -16,7 +16,10 @@ import (
 
 	"github.com/hookrig/hookrig/scenarios"
 	"github.com/hookrig/hookrig/sim"
+	"github.com/hookrig/hookrig/sim/live"
 	"github.com/hookrig/hookrig/sim/report"
+	"github.com/hookrig/hookrig/sim/verdict"
+	"github.com/hookrig/hookrig/sim/virtual"
 )
 
 type simOptions struct {
@@ -99,7 +102,6 @@ func simScenario(cmd *cobra.Command, e *env, name string, o simOptions) error {
 	if o.compare && format != report.Text {
 		return fail("--compare prints a table for people; save a result with --report %s without --compare", format)
 	}
-	replayOf := func(seed uint64) string { return o.replay(cmd, "hookrig sim", name, seed) }
 	if o.vary != "" {
 		if !cmd.Flags().Changed("seeds") {
 			return fail("--vary needs --seeds N: each value is a sweep over seeds")
@@ -113,16 +115,16 @@ func simScenario(cmd *cobra.Command, e *env, name string, o simOptions) error {
 		case o.compare:
 			return fail("--seeds and --compare do not go together: compare one seed live, sweep many in virtual time")
 		}
-		return sweepScenario(cmd, e, s, o, replayOf)
+		return sweepScenario(cmd, e, name, s, o)
 	}
-	opts := sim.VirtualOptions{Replay: replayOf(s.Seed)}
 	if o.compare {
-		return compareScenario(cmd, e, s, opts, o)
+		return compareScenario(cmd, e, name, s, o)
 	}
-	res, st, err := simulate(cmd, e, s, opts, o.quiet)
+	res, st, err := simulate(cmd, e, s, virtual.Options{}, o.quiet)
 	if err != nil {
 		return fail("%w", err)
 	}
+	res.Replay = o.replay(cmd, name, res.Mode, res.Seed)
 	if werr := writeReport(e, res, format, o.out); werr != nil {
 		return fail("writing the report: %w", werr)
 	}
@@ -143,13 +145,13 @@ func simScenario(cmd *cobra.Command, e *env, name string, o simOptions) error {
 // simulate runs s in virtual time and notes how long it took (the
 // library reads no clock: the wall time and the speed-up are measured
 // here, and go to the text footer, never into the JSON).
-func simulate(cmd *cobra.Command, e *env, s *scenarios.Scenario, opts sim.VirtualOptions, quiet bool) (*sim.Result, sim.VirtualStats, error) {
+func simulate(cmd *cobra.Command, e *env, s *scenarios.Scenario, opts virtual.Options, quiet bool) (*verdict.Result, virtual.Stats, error) {
 	start := e.clock.Now()
 	if !quiet {
 		fmt.Fprintf(e.stderr, "hookrig: simulating %s (seed %d): load for %s, then a drain of up to %s, in virtual time\n",
 			s.Name, s.Seed, s.LoadEnd(), s.Drain.Timeout)
 		last := start
-		opts.Progress = func(p sim.VirtualProgress) {
+		opts.Progress = func(p virtual.Progress) {
 			// At most one line a second of wall time: a short run prints
 			// none, a day-long one a few.
 			if now := e.clock.Now(); !p.Done && now.Sub(last) >= time.Second {
@@ -170,14 +172,13 @@ func simulate(cmd *cobra.Command, e *env, s *scenarios.Scenario, opts sim.Virtua
 
 // compareScenario runs s live, then in virtual time with the model scaled
 // to this machine, and prints both side by side.
-func compareScenario(cmd *cobra.Command, e *env, s *scenarios.Scenario, opts sim.VirtualOptions, o simOptions) error {
+func compareScenario(cmd *cobra.Command, e *env, name string, s *scenarios.Scenario, o simOptions) error {
 	fail := func(format string, args ...any) error {
 		return &exitCodeError{exitError, fmt.Errorf("sim --compare: "+format, args...)}
 	}
-	liveOpts := sim.Options{
+	liveOpts := live.Options{
 		Clock:  e.clock,
 		Logger: slog.New(slog.DiscardHandler),
-		Replay: strings.Replace(opts.Replay, "hookrig sim", "hookrig run", 1),
 	}
 	if !o.quiet {
 		fmt.Fprintf(e.stderr, "hookrig: running %s live (seed %d): load for %s, then a drain of up to %s\n",
@@ -185,58 +186,59 @@ func compareScenario(cmd *cobra.Command, e *env, s *scenarios.Scenario, opts sim
 		show := &runLines{w: e.stderr}
 		liveOpts.Progress = show.update
 	}
-	live, err := sim.Run(cmd.Context(), s, liveOpts)
+	lr, err := sim.Run(cmd.Context(), s, liveOpts)
 	if err != nil {
 		return fail("the live run: %w", err)
 	}
-	model, err := sim.CalibrateModel(cmd.Context(), s, live, sim.DefaultModel())
+	model, err := sim.CalibrateModel(cmd.Context(), s, lr, virtual.DefaultModel())
 	if err != nil {
 		return fail("%w", err)
 	}
-	opts.Model = &model
-	virtual, _, err := simulate(cmd, e, s, opts, o.quiet)
+	virt, _, err := simulate(cmd, e, s, virtual.Options{Model: &model}, o.quiet)
 	if err != nil {
 		return fail("%w", err)
 	}
-	rows := sim.Compare(live, virtual)
+	lr.Replay = o.replay(cmd, name, lr.Mode, lr.Seed)
+	virt.Replay = o.replay(cmd, name, virt.Mode, virt.Seed)
+	rows := sim.Compare(lr, virt)
 	var b bytes.Buffer
-	writeComparison(&b, s, live, virtual, model, rows)
+	writeComparison(&b, s, lr, virt, model, rows)
 	if err := writeOutput(e, b.Bytes(), o.out); err != nil {
 		return fail("writing the comparison: %w", err)
 	}
 	switch {
 	case !sim.Agree(rows):
 		return &exitCodeError{exitAssertion, errors.New("the live and virtual runs disagree")}
-	case !live.Passed || !virtual.Passed:
+	case !lr.Passed || !virt.Passed:
 		return &exitCodeError{exitAssertion, errors.New("an assertion failed")}
 	}
 	return nil
 }
 
-func writeComparison(w io.Writer, s *scenarios.Scenario, live, virtual *sim.Result, model sim.Model, rows []sim.Agreement) {
+func writeComparison(w io.Writer, s *scenarios.Scenario, lr, virt *verdict.Result, model virtual.Model, rows []sim.Agreement) {
 	fmt.Fprintf(w, "hookrig · scenario %s · live and virtual, seed %d\n", s.Name, s.Seed)
-	factor := float64(model.Network) / float64(sim.DefaultModel().Network)
+	factor := float64(model.Network) / float64(virtual.DefaultModel().Network)
 	fmt.Fprintf(w, "the model is scaled ×%s to this machine's speed (undelayed deliveries took %s live)\n\n",
-		trimRatio(factor), baseText(live))
+		trimRatio(factor), baseText(lr))
 	sim.WriteComparison(w, rows)
-	verdict := "AGREE  every judged number is within its tolerance"
+	line := "AGREE  every judged number is within its tolerance"
 	if !sim.Agree(rows) {
-		verdict = "DIFFER  see the rows marked DIFFERS"
+		line = "DIFFER  see the rows marked DIFFERS"
 	}
-	fmt.Fprintf(w, "\n%s\n", verdict)
+	fmt.Fprintf(w, "\n%s\n", line)
 	for _, r := range rows {
-		if !r.OK && strings.HasPrefix(r.Metric, "delivery.") && sim.Undelayed(live, r.Live) {
+		if !r.OK && strings.HasPrefix(r.Metric, "delivery.") && sim.Undelayed(lr, r.Live) {
 			fmt.Fprintf(w, "note: the live %s (%s ms) is among the deliveries nothing delayed: it measures this machine's scheduling noise (GC, other processes), which the model does not reproduce, not what the policy or the faults did\n",
 				strings.TrimSuffix(r.Metric, " (ms)"), strconv.FormatFloat(r.Live, 'g', 4, 64))
 		}
 	}
-	fmt.Fprintf(w, "assertions: live %s, virtual %s\n", passText(live), passText(virtual))
-	fmt.Fprintf(w, "live took %s; virtual %s (%s× real time), trace %s\n", live.WallTime.Round(time.Millisecond),
-		virtual.WallTime.Round(time.Millisecond), trimRatio(virtual.SpeedUp), virtual.TraceHash)
-	fmt.Fprintf(w, "replay: %s\n        %s\n", live.Replay, virtual.Replay)
+	fmt.Fprintf(w, "assertions: live %s, virtual %s\n", passText(lr), passText(virt))
+	fmt.Fprintf(w, "live took %s; virtual %s (%s× real time), trace %s\n", lr.WallTime.Round(time.Millisecond),
+		virt.WallTime.Round(time.Millisecond), trimRatio(virt.SpeedUp), virt.TraceHash)
+	fmt.Fprintf(w, "replay: %s\n        %s\n", lr.Replay, virt.Replay)
 }
 
-func baseText(r *sim.Result) string {
+func baseText(r *verdict.Result) string {
 	d, err := sim.BaseLatency(r)
 	if err != nil {
 		return "(nothing delivered)"
@@ -244,7 +246,7 @@ func baseText(r *sim.Result) string {
 	return d.Round(time.Microsecond).String()
 }
 
-func passText(r *sim.Result) string {
+func passText(r *verdict.Result) string {
 	if r.Passed {
 		return fmt.Sprintf("%d/%d held", len(r.Assertions), len(r.Assertions))
 	}
@@ -273,11 +275,11 @@ func perSecond(n int64, d time.Duration) string {
 }
 
 // sweepScenario runs s under o.seeds seeds and reports the spread.
-func sweepScenario(cmd *cobra.Command, e *env, s *scenarios.Scenario, o simOptions, replayOf func(uint64) string) error {
+func sweepScenario(cmd *cobra.Command, e *env, name string, s *scenarios.Scenario, o simOptions) error {
 	fail := func(format string, args ...any) error {
 		return &exitCodeError{exitError, fmt.Errorf("sim --seeds: "+format, args...)}
 	}
-	opts := sim.SweepOptions{First: s.Seed, Count: o.seeds, Replay: replayOf}
+	opts := sim.SweepOptions{First: s.Seed, Count: o.seeds}
 	start := e.clock.Now()
 	if !o.quiet {
 		fmt.Fprintf(e.stderr, "hookrig: simulating %s under %d seeds (%d to %d), %d at a time, in virtual time\n",
@@ -295,6 +297,7 @@ func sweepScenario(cmd *cobra.Command, e *env, s *scenarios.Scenario, o simOptio
 	if err != nil {
 		return fail("%w", err)
 	}
+	o.replaySweep(cmd, name, res)
 	var b bytes.Buffer
 	format, _ := report.ParseFormat(o.format) // checked by open
 	if err := report.RenderSweep(&b, res, format); err != nil {
@@ -340,13 +343,13 @@ func varyScenario(cmd *cobra.Command, e *env, name string, first uint64, o simOp
 		if !o.quiet {
 			fmt.Fprintf(e.stderr, "hookrig: %s=%s: %d seeds from %d\n", path, v, o.seeds, first)
 		}
-		replay := func(seed uint64) string {
-			return o.replay(cmd, "hookrig sim", name, seed) + " --set " + shellQuote(path+"="+v)
-		}
-		return s, sim.SweepOptions{First: first, Count: o.seeds, Replay: replay}, nil
+		return s, sim.SweepOptions{First: first, Count: o.seeds}, nil
 	})
 	if err != nil {
 		return fail("%w", err)
+	}
+	for _, v := range res.Values {
+		o.replaySweep(cmd, name, v.Sweep, path+"="+v.Value)
 	}
 	var b bytes.Buffer
 	if err := report.RenderVary(&b, res, format); err != nil {

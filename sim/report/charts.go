@@ -13,7 +13,7 @@ import (
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 
-	"github.com/hookrig/hookrig/sim"
+	"github.com/hookrig/hookrig/sim/verdict"
 )
 
 // The HTML report's charts, drawn with gonum.org/v1/plot and inlined as
@@ -81,7 +81,7 @@ func barChart(title, xLabel, yLabel string, labels []string, counts []float64, c
 
 // latencyChart is the delivery-latency distribution in the text report's
 // buckets.
-func latencyChart(r *sim.Result) (template.HTML, error) {
+func latencyChart(r *verdict.Result) (template.HTML, error) {
 	rows, err := latencyRows(r)
 	if err != nil || len(rows) == 0 {
 		return "", err
@@ -96,7 +96,7 @@ func latencyChart(r *sim.Result) (template.HTML, error) {
 }
 
 // attemptsChart is how many events took how many attempts.
-func attemptsChart(r *sim.Result) (template.HTML, error) {
+func attemptsChart(r *verdict.Result) (template.HTML, error) {
 	rows := attemptRows(r.Attempts.PerEvent.Counts, 25)
 	if len(rows) == 0 {
 		return "", nil
@@ -111,7 +111,7 @@ func attemptsChart(r *sim.Result) (template.HTML, error) {
 
 // timelineChart plots accepted, attempted, delivered and failed per
 // second over the run, with the fault windows shaded.
-func timelineChart(r *sim.Result) (template.HTML, error) {
+func timelineChart(r *verdict.Result) (template.HTML, error) {
 	tl := r.Timeline
 	n := len(tl.Accepted)
 	if n == 0 {
@@ -200,7 +200,7 @@ func (plainTicks) Ticks(lo, hi float64) []plot.Tick {
 }
 
 // charts renders all three, naming the one that failed.
-func charts(r *sim.Result) (latency, timeline, attempts template.HTML, err error) {
+func charts(r *verdict.Result) (latency, timeline, attempts template.HTML, err error) {
 	if latency, err = latencyChart(r); err != nil {
 		return "", "", "", fmt.Errorf("latency chart: %w", err)
 	}

@@ -6,21 +6,21 @@ import (
 	"io"
 	"strings"
 
-	"github.com/hookrig/hookrig/sim"
+	"github.com/hookrig/hookrig/sim/verdict"
 )
 
 // WriteHTML writes one self-contained page: the verdict, the categories,
 // charts (delivery latency distribution, the timeline with fault windows
 // shaded, attempts per event) as inline SVG, the tables, and the result's
 // footer. It loads nothing from the network.
-func WriteHTML(w io.Writer, r *sim.Result) error {
+func WriteHTML(w io.Writer, r *verdict.Result) error {
 	latency, timeline, attempts, err := charts(r)
 	if err != nil {
 		return err
 	}
 	page := htmlPage{
 		R:             r,
-		Verdict:       verdict(r),
+		Verdict:       verdictLine(r),
 		Pass:          r.Passed,
 		LatencyChart:  latency,
 		TimelineChart: timeline,
@@ -74,7 +74,7 @@ func WriteHTML(w io.Writer, r *sim.Result) error {
 }
 
 type htmlPage struct {
-	R                                          *sim.Result
+	R                                          *verdict.Result
 	Title, Verdict, Footer                     string
 	Pass                                       bool
 	Categories                                 []htmlCategory

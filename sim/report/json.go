@@ -7,13 +7,13 @@ import (
 	"io"
 
 	"github.com/hookrig/hookrig/internal/httpapi"
-	"github.com/hookrig/hookrig/sim"
+	"github.com/hookrig/hookrig/sim/verdict"
 )
 
 // WriteJSON writes r in the documented schema (docs/result-schema.md),
 // indented, with a final newline. The same Result always gives the same
 // bytes.
-func WriteJSON(w io.Writer, r *sim.Result) error { return writeIndented(w, r, "result") }
+func WriteJSON(w io.Writer, r *verdict.Result) error { return writeIndented(w, r, "result") }
 
 // writeIndented writes v as indented JSON with a final newline; what names
 // it in an error.
@@ -29,11 +29,11 @@ func writeIndented(w io.Writer, v any, what string) error {
 // ReadJSON decodes a saved result strictly (unknown fields and trailing
 // data are errors, positions are given as line and column) and checks
 // its schema version and histograms; name labels the errors.
-func ReadJSON(data []byte, name string) (*sim.Result, error) {
+func ReadJSON(data []byte, name string) (*verdict.Result, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, fmt.Errorf("%s: empty file: expected a hookrig result in JSON", name)
 	}
-	var r sim.Result
+	var r verdict.Result
 	if err := httpapi.Unmarshal(data, &r); err != nil {
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}

@@ -7,7 +7,7 @@ import (
 	"io"
 	"strconv"
 
-	"github.com/hookrig/hookrig/sim"
+	"github.com/hookrig/hookrig/sim/verdict"
 )
 
 // JUnit XML, in the dialect CI systems (Jenkins, GitLab, GitHub test
@@ -57,7 +57,7 @@ type junitFailure struct {
 
 // WriteJUnit writes r as JUnit XML. A run without assertions is one
 // passing testcase, so CI still shows that it ran.
-func WriteJUnit(w io.Writer, r *sim.Result) error {
+func WriteJUnit(w io.Writer, r *verdict.Result) error {
 	var text bytes.Buffer
 	if err := WriteText(&text, r); err != nil {
 		return err

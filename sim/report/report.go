@@ -1,8 +1,3 @@
-// Package report renders a sim.Result for people and machines: text for a
-// terminal, the versioned JSON schema, JUnit XML for CI and one
-// self-contained HTML page with charts. It only presents: every number it
-// shows was worked out by the checker (or is read straight off the
-// Result's histograms).
 package report
 
 import (
@@ -10,7 +5,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/hookrig/hookrig/sim"
+	"github.com/hookrig/hookrig/sim/verdict"
 )
 
 // Format is an output format.
@@ -42,7 +37,7 @@ func ParseFormat(s string) (Format, error) {
 }
 
 // Render writes r to w in format f.
-func Render(w io.Writer, r *sim.Result, f Format) error {
+func Render(w io.Writer, r *verdict.Result, f Format) error {
 	switch f {
 	case Text:
 		return WriteText(w, r)

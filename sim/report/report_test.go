@@ -10,17 +10,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookrig/hookrig/sim"
+	"github.com/hookrig/hookrig/sim/verdict"
 )
 
 var t0 = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 
 // sample is a run of a flaky endpoint with an outage window, built
 // through the real checker from seeded records.
-func sample(t testing.TB, seed uint64) *sim.Result {
+func sample(t testing.TB, seed uint64) *verdict.Result {
 	t.Helper()
 	rnd := rand.New(rand.NewPCG(seed, 1))
-	c := sim.NewChecker(t0)
+	c := verdict.NewChecker(t0)
 	must := func(err error) {
 		if err != nil {
 			t.Fatal(err)
@@ -34,50 +34,51 @@ func sample(t testing.TB, seed uint64) *sim.Result {
 		if acc >= 10*time.Second {
 			phase = "steady"
 		}
-		must(c.Accept(sim.Accepted{ID: id, Key: fmt.Sprintf("cust-%d", i%20), Seq: uint64(i), At: t0.Add(acc), Phase: phase}))
+		must(c.Accept(verdict.Accepted{ID: id, Key: fmt.Sprintf("cust-%d", i%20), Seq: uint64(i), At: t0.Add(acc), Phase: phase}))
 		at := acc + time.Duration(rnd.IntN(20))*time.Millisecond
 		for try := 1; ; try++ {
 			down := at >= 12*time.Second && at < 18*time.Second
 			if down || rnd.IntN(10) == 0 {
-				c.Attempt(sim.AttemptRec{ID: id, N: try, At: t0.Add(at), Status: 503, Fault: "status"})
+				c.Attempt(verdict.AttemptRec{ID: id, N: try, At: t0.Add(at), Status: 503, Fault: "status"})
 				at += time.Duration(200+rnd.IntN(2000)) * time.Millisecond * time.Duration(try)
 				continue
 			}
-			c.Attempt(sim.AttemptRec{ID: id, N: try, At: t0.Add(at), Status: 200})
+			c.Attempt(verdict.AttemptRec{ID: id, N: try, At: t0.Add(at), Status: 200})
 			break
 		}
 		switch {
 		case i%500 == 7:
-			must(c.Final(sim.Final{ID: id, State: sim.StateDelivered})) // the receiver dropped it
+			must(c.Final(verdict.Final{ID: id, State: verdict.StateDelivered})) // the receiver dropped it
 		case i%700 == 9:
-			must(c.Final(sim.Final{ID: id, State: sim.StateDeadLettered, Reason: "max attempts reached"}))
+			must(c.Final(verdict.Final{ID: id, State: verdict.StateDeadLettered, Reason: "max attempts reached"}))
 		default:
-			c.Receipt(sim.ReceiptRec{ID: id, At: t0.Add(at + 2*time.Millisecond), Status: 200, Verified: true})
+			c.Receipt(verdict.ReceiptRec{ID: id, At: t0.Add(at + 2*time.Millisecond), Status: 200, Verified: true})
 			if i%97 == 0 {
-				c.Receipt(sim.ReceiptRec{ID: id, At: t0.Add(at + time.Second), Status: 200, Verified: true, Duplicate: true})
+				c.Receipt(verdict.ReceiptRec{ID: id, At: t0.Add(at + time.Second), Status: 200, Verified: true, Duplicate: true})
 			}
-			must(c.Final(sim.Final{ID: id, State: sim.StateDelivered}))
+			must(c.Final(verdict.Final{ID: id, State: verdict.StateDelivered}))
 		}
 	}
-	c.Receipt(sim.ReceiptRec{ID: "forged_1", At: t0.Add(5 * time.Second), Status: 401})
-	r := c.Result(sim.RunInfo{
+	c.Receipt(verdict.ReceiptRec{ID: "forged_1", At: t0.Add(5 * time.Second), Status: 401})
+	r := c.Result(verdict.RunInfo{
 		Scenario: "outage-recovery", Description: "The endpoint is down for 6 s, then comes back: a retry storm.",
-		Mode: sim.ModeVirtual, Seed: seed, TraceHash: "5e1f0c2a9b7d", Replay: fmt.Sprintf("hookrig sim outage-recovery --seed %d", seed),
+		Mode: verdict.ModeVirtual, Seed: seed, TraceHash: "5e1f0c2a9b7d",
 		LoadEnd: 30 * time.Second, End: 45 * time.Second,
-		Phases: []sim.PhaseWindow{{Name: "warmup", End: 10 * time.Second}, {Name: "steady", Start: 10 * time.Second, End: 30 * time.Second}},
-		Faults: []sim.FaultWindow{{Rule: "endpoint-down", Fault: "status", Start: 12 * time.Second, End: 18 * time.Second}},
+		Phases: []verdict.PhaseWindow{{Name: "warmup", End: 10 * time.Second}, {Name: "steady", Start: 10 * time.Second, End: 30 * time.Second}},
+		Faults: []verdict.FaultWindow{{Rule: "endpoint-down", Fault: "status", Start: 12 * time.Second, End: 18 * time.Second}},
 	})
-	r.SetAssertions([]sim.Assertion{
+	r.SetAssertions([]verdict.Assertion{
 		{Expr: "lost == 0", Passed: r.Events.Lost == 0, Message: fmt.Sprintf("false: lost = %d", r.Events.Lost)},
 		{Expr: `delivery.p99 < duration("30s")`, Passed: true},
 		{Expr: "attempts.per_event.max <= 8 && x < \"<&>\"", Passed: false, Message: "false: attempts.per_event.max = 9 <&>"},
 	})
+	r.Replay = fmt.Sprintf("hookrig sim outage-recovery --seed %d", seed)
 	r.WallTime = 250 * time.Millisecond
 	r.SpeedUp = 180
 	return r
 }
 
-func render(t *testing.T, r *sim.Result, f Format) string {
+func render(t *testing.T, r *verdict.Result, f Format) string {
 	t.Helper()
 	var b bytes.Buffer
 	if err := Render(&b, r, f); err != nil {
@@ -144,7 +145,7 @@ func TestTextReport(t *testing.T) {
 }
 
 func TestTextReportWithoutAssertionsOrDeliveries(t *testing.T) {
-	r := sim.NewChecker(t0).Result(sim.RunInfo{Scenario: "empty", Mode: sim.ModeLive})
+	r := verdict.NewChecker(t0).Result(verdict.RunInfo{Scenario: "empty", Mode: verdict.ModeLive})
 	out := render(t, r, Text)
 	for _, want := range []string{"DONE  no assertions to check", "nothing was delivered", "none (add some"} {
 		if !strings.Contains(out, want) {
@@ -273,7 +274,7 @@ func TestJUnitIsValidXML(t *testing.T) {
 }
 
 func TestJUnitWithoutAssertionsHasOnePassingCase(t *testing.T) {
-	out := render(t, sim.NewChecker(t0).Result(sim.RunInfo{Scenario: "x"}), JUnit)
+	out := render(t, verdict.NewChecker(t0).Result(verdict.RunInfo{Scenario: "x"}), JUnit)
 	if !strings.Contains(out, `tests="1" failures="0"`) || !strings.Contains(out, "<testcase name=\"scenario ran") {
 		t.Errorf("JUnit without assertions:\n%s", out)
 	}
@@ -302,7 +303,7 @@ func TestHTMLHasChartsAndEscapes(t *testing.T) {
 		t.Error("HTML loads something from the network")
 	}
 	// A run with nothing in it still renders.
-	empty := render(t, sim.NewChecker(t0).Result(sim.RunInfo{Scenario: "empty"}), HTML)
+	empty := render(t, verdict.NewChecker(t0).Result(verdict.RunInfo{Scenario: "empty"}), HTML)
 	if !strings.Contains(empty, "Nothing was delivered") {
 		t.Error("empty HTML report lacks its placeholder")
 	}

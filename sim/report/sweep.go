@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/hookrig/hookrig/internal/httpapi"
-	"github.com/hookrig/hookrig/sim"
+	"github.com/hookrig/hookrig/sim/verdict"
 )
 
 // A sweep (hookrig sim --seeds N) reports the spread across seeds and the
@@ -19,7 +19,7 @@ import (
 const sweepFailuresShown = 10
 
 // RenderSweep writes a sweep's result in format f.
-func RenderSweep(w io.Writer, r *sim.SweepResult, f Format) error {
+func RenderSweep(w io.Writer, r *verdict.SweepResult, f Format) error {
 	switch f {
 	case Text:
 		return WriteSweepText(w, r)
@@ -35,7 +35,7 @@ func RenderSweep(w io.Writer, r *sim.SweepResult, f Format) error {
 }
 
 // WriteSweepText writes the sweep for people.
-func WriteSweepText(w io.Writer, r *sim.SweepResult) error {
+func WriteSweepText(w io.Writer, r *verdict.SweepResult) error {
 	var b strings.Builder
 	last := r.First + r.Count - 1
 	fmt.Fprintf(&b, "hookrig · scenario %s · %s (%d to %d) in virtual time\n", orDash(r.Scenario),
@@ -88,12 +88,12 @@ func sweepNum(x float64) string { return trimFloat(x, 3) }
 
 // WriteSweepJSON writes the sweep as indented JSON; the same sweep always
 // gives the same bytes.
-func WriteSweepJSON(w io.Writer, r *sim.SweepResult) error { return writeIndented(w, r, "sweep") }
+func WriteSweepJSON(w io.Writer, r *verdict.SweepResult) error { return writeIndented(w, r, "sweep") }
 
 // WriteSweepJUnit writes the sweep as JUnit XML: one testcase per seed, so
 // a CI system lists each failing seed with its failed assertions and the
 // command that replays it.
-func WriteSweepJUnit(w io.Writer, r *sim.SweepResult) error {
+func WriteSweepJUnit(w io.Writer, r *verdict.SweepResult) error {
 	var text strings.Builder
 	if err := WriteSweepText(&text, r); err != nil {
 		return err
@@ -130,17 +130,17 @@ func IsSweep(data []byte) bool {
 	var head struct {
 		Schema string `json:"schema"`
 	}
-	return json.Unmarshal(data, &head) == nil && head.Schema == sim.SweepSchema
+	return json.Unmarshal(data, &head) == nil && head.Schema == verdict.SweepSchema
 }
 
 // ReadSweepJSON decodes a saved sweep strictly, as ReadJSON does a result.
-func ReadSweepJSON(data []byte, name string) (*sim.SweepResult, error) {
-	var r sim.SweepResult
+func ReadSweepJSON(data []byte, name string) (*verdict.SweepResult, error) {
+	var r verdict.SweepResult
 	if err := httpapi.Unmarshal(data, &r); err != nil {
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
-	if r.Schema != sim.SweepSchema {
-		return nil, fmt.Errorf("%s: sweep schema %q is not supported (expected %q)", name, r.Schema, sim.SweepSchema)
+	if r.Schema != verdict.SweepSchema {
+		return nil, fmt.Errorf("%s: sweep schema %q is not supported (expected %q)", name, r.Schema, verdict.SweepSchema)
 	}
 	if uint64(len(r.Runs)) != r.Count {
 		return nil, fmt.Errorf("%s: %d runs for %d seeds", name, len(r.Runs), r.Count)

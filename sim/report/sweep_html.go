@@ -7,13 +7,13 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/hookrig/hookrig/sim"
+	"github.com/hookrig/hookrig/sim/verdict"
 )
 
 // WriteSweepHTML writes a sweep as one self-contained page: the verdict,
 // each figure's spread, a histogram over the seeds of every figure that
 // varied, and the failing seeds with their replay commands.
-func WriteSweepHTML(w io.Writer, r *sim.SweepResult) error {
+func WriteSweepHTML(w io.Writer, r *verdict.SweepResult) error {
 	page := sweepPage{R: r, Title: "hookrig · " + orDash(r.Scenario) + " · " + seedsWord(r.Count), Last: r.First + r.Count - 1}
 	if r.Passed {
 		page.Verdict = "PASS  every assertion held for all " + seedsWord(r.Count)
@@ -41,7 +41,7 @@ const maxSweepCharts = 8
 
 // seedHistogram counts seeds by m's value: one bar per value when there
 // are few distinct whole numbers, else ten equal buckets.
-func seedHistogram(r *sim.SweepResult, m sim.MetricSpread) ([]string, []float64) {
+func seedHistogram(r *verdict.SweepResult, m verdict.MetricSpread) ([]string, []float64) {
 	whole := true
 	for _, run := range r.Runs {
 		if v := run.Values[m.Metric]; v != math.Trunc(v) {
@@ -75,12 +75,12 @@ func seedHistogram(r *sim.SweepResult, m sim.MetricSpread) ([]string, []float64)
 }
 
 type sweepPage struct {
-	R              *sim.SweepResult
+	R              *verdict.SweepResult
 	Title, Verdict string
 	Last           uint64
 	Spread         [][]string
 	Charts         []template.HTML
-	Failed         []sim.SeedRun
+	Failed         []verdict.SeedRun
 }
 
 var sweepTemplate = pageTemplate("sweep", `{{template "head" .}}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/hookrig/hookrig/sim"
+	"github.com/hookrig/hookrig/sim/verdict"
 )
 
 // Widths of the text report's charts, in columns.
@@ -21,7 +21,7 @@ const (
 // histogram, attempts, a timeline with the fault windows marked, the
 // fault and phase tables, the assertions and a footer to reproduce the
 // run. Plain text, at most about 100 columns wide.
-func WriteText(w io.Writer, r *sim.Result) error {
+func WriteText(w io.Writer, r *verdict.Result) error {
 	t := &textReport{w: bufio.NewWriter(w), r: r}
 	t.header()
 	t.events()
@@ -42,7 +42,7 @@ func WriteText(w io.Writer, r *sim.Result) error {
 
 type textReport struct {
 	w   *bufio.Writer
-	r   *sim.Result
+	r   *verdict.Result
 	err error
 }
 
@@ -52,8 +52,8 @@ func (t *textReport) printf(format string, args ...any) {
 
 func (t *textReport) section(title string) { t.printf("\n%s\n", title) }
 
-// verdict is the one-line answer: did the scenario hold?
-func verdict(r *sim.Result) string {
+// verdictLine is the one-line answer: did the scenario hold?
+func verdictLine(r *verdict.Result) string {
 	n := len(r.Assertions)
 	switch failed := r.FailedAssertions(); {
 	case n == 0:
@@ -84,7 +84,7 @@ func (t *textReport) header() {
 		t.printf("%s\n", firstLine(r.Description))
 	}
 	e := r.Events
-	t.printf("\n%s\n", verdict(r))
+	t.printf("\n%s\n", verdictLine(r))
 	t.printf("      %d accepted · %d delivered · %d lost · %d duplicated · %d dead-lettered · %d pending\n",
 		e.Accepted, e.Delivered, e.Lost, e.Duplicated, e.DeadLettered, e.Pending)
 }
@@ -414,7 +414,7 @@ func (t *textReport) footer() { t.printf("\n%s", footerText(t.r)) }
 
 // footerText says how to find the run again: seed, trace hash, how fast
 // it went (when the runner said), and the command that replays it.
-func footerText(r *sim.Result) string {
+func footerText(r *verdict.Result) string {
 	parts := []string{fmt.Sprintf("seed %d", r.Seed)}
 	if r.TraceHash != "" {
 		parts = append(parts, "trace "+r.TraceHash)

@@ -5,7 +5,7 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/hookrig/hookrig/sim"
+	"github.com/hookrig/hookrig/sim/verdict"
 )
 
 // latencyBounds are the upper bounds of the latency histogram's rows, in
@@ -31,7 +31,7 @@ type latencyRow struct {
 // from the row holding the fastest delivery to the one holding the
 // slowest. HDR buckets are placed by their lowest value, so a row may hold
 // values up to 0.1% over its bound.
-func latencyRows(r *sim.Result) ([]latencyRow, error) {
+func latencyRows(r *verdict.Result) ([]latencyRow, error) {
 	h, err := r.DeliveryHistogram()
 	if err != nil {
 		return nil, err

@@ -5,7 +5,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/hookrig/hookrig/sim"
+	"github.com/hookrig/hookrig/sim/verdict"
 )
 
 // varyColumns are the figures a --vary table compares, as means over the
@@ -20,7 +20,7 @@ var varyColumns = []struct{ metric, head string }{
 
 // RenderVary writes a --vary comparison: text (a table, one row a value)
 // or json.
-func RenderVary(w io.Writer, r *sim.VaryResult, f Format) error {
+func RenderVary(w io.Writer, r *verdict.VaryResult, f Format) error {
 	switch f {
 	case Text:
 		return WriteVaryText(w, r)
@@ -34,7 +34,7 @@ func RenderVary(w io.Writer, r *sim.VaryResult, f Format) error {
 }
 
 // WriteVaryText writes the comparison for people.
-func WriteVaryText(w io.Writer, r *sim.VaryResult) error {
+func WriteVaryText(w io.Writer, r *verdict.VaryResult) error {
 	var b strings.Builder
 	if len(r.Values) == 0 {
 		return fmt.Errorf("an empty comparison")
@@ -60,7 +60,7 @@ func WriteVaryText(w io.Writer, r *sim.VaryResult) error {
 	return err
 }
 
-func varyCell(s *sim.SweepResult, metric string) string {
+func varyCell(s *verdict.SweepResult, metric string) string {
 	for _, m := range s.Spread {
 		if m.Metric != metric {
 			continue

@@ -1,0 +1,339 @@
+package live
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hookrig/hookrig/chaos"
+	"github.com/hookrig/hookrig/loadgen"
+	"github.com/hookrig/hookrig/reference/receiver"
+	"github.com/hookrig/hookrig/reference/sender"
+	"github.com/hookrig/hookrig/reference/sender/delivery"
+	"github.com/hookrig/hookrig/sim/plan"
+	"github.com/hookrig/hookrig/sim/verdict"
+)
+
+// What each component records, and how it reaches the checker. Every
+// category has one source:
+//
+//   - accepted: the reference sender's outbox (its durable ingest acks),
+//     or the load generator's 2xx answers from the user's trigger;
+//   - attempts: the reference sender's own attempt history, labelled with
+//     the fault the proxy injected; or, for the user's sender, the proxy's
+//     attempt records;
+//   - receipts: the reference receiver's receipts; or, for the user's
+//     endpoint, its own journal (Options.ReceiptsURL) or else what the
+//     proxy saw it answer;
+//   - final states: the reference sender's; the user's sender has none
+//     hookrig can see.
+
+// poke wakes the drain to look again.
+func (l *live) poke() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// onSent hears every request the load generator made.
+func (l *live) onSent(s loadgen.Sent) {
+	l.sent.Add(1)
+	if s.Status < 200 || s.Status > 299 {
+		l.rejected.Add(1)
+		return
+	}
+	if l.trigger == nil {
+		return // the sender's outbox is the list of what it accepted
+	}
+	l.accepted.Add(1)
+	if c := l.checker.Load(); c != nil {
+		_ = c.Accept(verdict.Accepted{ID: s.ID, Key: s.Key, Seq: s.Seq, At: s.Started.Add(s.Latency)})
+	}
+}
+
+// onSenderAttempt hears the reference sender's attempts once durable; a
+// final decision may be what the drain waits for.
+func (l *live) onSenderAttempt(r sender.AttemptReport) {
+	if r.Attempt.Err == delivery.ErrRefused && l.inDownWindow(r.Attempt.At) {
+		l.refusedDown.Add(1) // a fault the proxy never saw, for the progress display
+	}
+	if r.Decision != delivery.RetryAt {
+		l.poke()
+	}
+}
+
+// onReceipt hears every request the reference receiver answered.
+func (l *live) onReceipt(rc receiver.Receipt) {
+	if c := l.checker.Load(); c != nil {
+		c.Receipt(verdict.ReceiptRec{ID: rc.ID, At: rc.At, Status: rc.Status, Duplicate: rc.Duplicate, Verified: rc.Verified})
+	}
+	l.poke()
+}
+
+// onProxyAttempt hears every request the chaos proxy handled.
+func (l *live) onProxyAttempt(r chaos.AttemptRecord) {
+	defer l.poke()
+	defer l.proxyRecords.Add(1)
+	c := l.checker.Load()
+	if c == nil || r.EventID == "" && l.trigger == nil && l.endpointURL == "" {
+		return
+	}
+	if l.trigger == nil {
+		if r.Fault != "" {
+			l.faultMu.Lock()
+			l.faultOf[attemptKey{r.EventID, r.Attempt}] = r.Fault
+			l.faultMu.Unlock()
+		}
+	} else {
+		n := r.Attempt
+		l.faultMu.Lock()
+		l.tries[r.EventID]++
+		if n == 0 {
+			n = l.tries[r.EventID] // the user's sender may not number attempts
+		}
+		l.faultMu.Unlock()
+		c.Attempt(verdict.AttemptRec{ID: r.EventID, N: n, At: r.At, Duration: r.Duration,
+			Status: r.ClientStatus, Err: clientErr(r.ClientErr), Fault: r.Fault})
+	}
+	if l.endpointURL != "" && l.journal == nil {
+		// What the user's endpoint answered, copy by copy, is all hookrig
+		// can see of it: a 2xx counts as received.
+		// Each copy's receipt is when its answer came back to the proxy.
+		statuses, ats := r.UpstreamStatuses, r.UpstreamAts
+		if len(statuses) == 0 && r.Forwarded > 0 {
+			statuses, ats = []int{r.UpstreamStatus}, []time.Time{r.UpstreamAt}
+		}
+		for i, st := range statuses {
+			if st != 0 && i < len(ats) {
+				c.Receipt(verdict.ReceiptRec{ID: r.EventID, At: ats[i], Status: st, Verified: true})
+			}
+		}
+	}
+}
+
+// clientErr names what a client got instead of a whole answer, in the
+// sender's terms.
+func clientErr(e string) string {
+	switch e {
+	case "no_answer", "client_gone":
+		return string(delivery.ErrTimeout)
+	case "truncated":
+		return string(delivery.ErrEOF)
+	}
+	return e
+}
+
+// faultFor is the fault behind one of the sender's attempts: the one the
+// proxy injected, or "down" for a connection refused while the timeline
+// had the endpoint down (the proxy never sees those requests).
+func (l *live) faultFor(id string, a sender.Attempt) string {
+	l.faultMu.Lock()
+	f, ok := l.faultOf[attemptKey{id, a.N}]
+	l.faultMu.Unlock()
+	if ok {
+		return f
+	}
+	if a.Err == delivery.ErrRefused && l.inDownWindow(a.At) {
+		return "down"
+	}
+	return ""
+}
+
+// inDownWindow says whether the timeline had the endpoint down at t.
+func (l *live) inDownWindow(t time.Time) bool {
+	off := t.Sub(l.t0)
+	for _, w := range l.downs {
+		if off >= w.Start && (w.End <= w.Start || off < w.End) {
+			return true
+		}
+	}
+	return false
+}
+
+// settled says whether there is nothing left to wait for: the sender has
+// nothing pending or in flight, the proxy has finished every request it
+// read, and the receiver has seen every copy the proxy sent it.
+func (l *live) settled() bool {
+	c := l.checker.Load()
+	if l.host != nil {
+		st, down := l.host.stats()
+		if down || st.Pending > 0 || st.InFlight > 0 {
+			return false
+		}
+	} else if p := c.Progress(); p.Delivered < l.accepted.Load() {
+		return false // the user's sender: wait for every accepted event
+	}
+	ps := l.proxy.Stats()
+	if uint64(l.proxyRecords.Load()) < ps.Requests {
+		return false
+	}
+	return l.rcv == nil || l.rcv.Stats().Received >= ps.Forwarded
+}
+
+// drain waits, once the load has stopped, until the run settles or the
+// scenario's drain timeout passes. It sleeps on the clock between looks
+// and is woken early by final attempts and receipts. A cancelled ctx cuts
+// the drain to Options.InterruptDrain.
+func (l *live) drain(ctx context.Context, interrupted bool) (timedOut, cut bool) {
+	timeout := l.s.Drain.Timeout
+	brief := l.opts.InterruptDrain
+	if brief <= 0 {
+		brief = 3 * time.Second
+	}
+	done := ctx.Done()
+	if interrupted {
+		timeout, done, cut = min(timeout, brief), nil, true
+	}
+	deadline := l.clk.Now().Add(timeout)
+	for {
+		if l.settled() {
+			return false, cut
+		}
+		now := l.clk.Now()
+		if !now.Before(deadline) {
+			return true, cut
+		}
+		t := l.clk.NewTimer(min(100*time.Millisecond, deadline.Sub(now)))
+		select {
+		case <-l.wake:
+		case <-t.C():
+		case <-done:
+			done, cut = nil, true
+			deadline = minTime(deadline, now.Add(brief))
+		}
+		t.Stop()
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// collect feeds the checker what only the end of the run can tell: the
+// sender's accepted events, their attempts and final states, and the
+// receipts of the user's endpoint's journal.
+func (l *live) collect(ctx context.Context, timedOut bool) error {
+	c := l.checker.Load()
+	if l.journal != nil {
+		rs, err := l.journal.read(ctx)
+		if err != nil {
+			return fmt.Errorf("reading your endpoint's receipts: %w", err)
+		}
+		for _, r := range rs {
+			c.Receipt(r)
+		}
+		if n := l.journal.foreign; n > 0 {
+			l.note("%d receipts in your endpoint's journal were for ids of other runs and were left out", n)
+		}
+	}
+	if l.host == nil {
+		l.note("the sender is your own: hookrig cannot see its queue, so an accepted event not received by the end of the drain counts as lost (it may still be retrying)")
+		if timedOut {
+			l.note("the drain timed out after %s with events still unreceived", l.s.Drain.Timeout)
+		}
+		return nil
+	}
+	var ferr error
+	err := l.host.events(func(ev sender.Event) bool {
+		if ferr = c.Accept(verdict.Accepted{ID: ev.ID, Key: ev.Key, Seq: ev.Seq, At: ev.AcceptedAt}); ferr != nil {
+			return false
+		}
+		for _, a := range ev.Attempts {
+			c.Attempt(verdict.AttemptRec{ID: ev.ID, N: a.N, At: a.At, Duration: a.Duration,
+				Status: a.Status, Err: string(a.Err), Fault: l.faultFor(ev.ID, a)})
+		}
+		f := verdict.Final{ID: ev.ID, At: ev.FinalAt, Reason: ev.Reason}
+		switch ev.State {
+		case sender.StateDelivered:
+			f.State = verdict.StateDelivered
+		case sender.StateDeadLettered:
+			f.State = verdict.StateDeadLettered
+		default:
+			f.State = verdict.StatePending
+		}
+		ferr = c.Final(f)
+		return ferr == nil
+	})
+	if err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return fmt.Errorf("reading the sender's outbox: %w", err)
+	}
+	if st, _ := l.host.stats(); st.Interrupted > 0 {
+		l.note("%d attempts were in flight when the sender crashed; their retries may be duplicates, and the sender reports them as interrupted", st.Interrupted)
+	}
+	return nil
+}
+
+// reportProgress calls Options.Progress every ProgressEvery until the
+// returned stop, which sends a last report.
+func (l *live) reportProgress() (stop func()) {
+	if l.opts.Progress == nil {
+		return func() {}
+	}
+	every := l.opts.ProgressEvery
+	if every <= 0 {
+		every = time.Second
+	}
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			t := l.clk.NewTimer(every)
+			select {
+			case <-t.C():
+				l.opts.Progress(l.progress("load"))
+			case <-quit:
+				t.Stop()
+				return
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		<-done
+		l.opts.Progress(l.progress("done"))
+	}
+}
+
+// progress is the run's state now; stage "load" turns into "drain" once
+// the load is over.
+func (l *live) progress(stage string) Progress {
+	elapsed := l.clk.Now().Sub(l.t0)
+	loadEnd := l.s.LoadEnd()
+	if stage == "load" && (elapsed >= loadEnd || l.loadDone.Load()) {
+		stage = "drain"
+	}
+	phase := ""
+	if stage == "load" {
+		phase = plan.PhaseAt(l.s, elapsed)
+	}
+	p := Progress{
+		Stage: stage, Phase: phase, Elapsed: elapsed,
+		LoadEnd: loadEnd, DrainTimeout: l.s.Drain.Timeout,
+		LoadSent: l.sent.Load(), LoadRejected: l.rejected.Load(),
+		FaultsInjected: int64(l.proxyInjected()) + l.refusedDown.Load(),
+		SenderDown:     l.down.Load(),
+	}
+	if l.host != nil {
+		st, _ := l.host.stats()
+		p.Accepted, p.Delivered, p.Pending, p.Attempts = int64(st.Accepted), int64(st.Delivered), int64(st.Pending), int64(st.Attempts)
+	} else {
+		cp := l.checker.Load().Progress()
+		p.Accepted, p.Delivered, p.Attempts = l.accepted.Load(), cp.Delivered, cp.Attempts
+		p.Pending = max(p.Accepted-p.Delivered, 0)
+	}
+	return p
+}
+
+func (l *live) proxyInjected() uint64 {
+	if l.proxy == nil {
+		return 0
+	}
+	return l.proxy.Stats().Injected
+}

@@ -1,0 +1,602 @@
+package virtual
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/hookrig/hookrig/reference/sender/delivery"
+	"github.com/hookrig/hookrig/sim/verdict"
+)
+
+// The reference sender in virtual time. It mirrors the live dispatcher
+// (reference/sender/dispatcher.go) call for call: events join their lane
+// or their endpoint's ready heap once their ingest is durable; a pick
+// takes due events within the endpoint's concurrency, the workers and the
+// circuit breaker (BreakerPolicy.Allow) and claims them in the outbox;
+// each attempt goes out once its claim is durable; its outcome releases
+// the slots at once and goes through delivery.Settle (breaker, policy, a
+// disabled endpoint's dead letter, a 410's disabling), and takes effect
+// once it is durable. A crash loses everything not yet committed, and the
+// restarted sender decides about each pending event with delivery.Recover,
+// the step recover() takes. No decision is written here.
+
+// slotState says where a pending event is.
+type slotState uint8
+
+const (
+	slotFree      slotState = iota
+	slotIngest              // its ingest is queued, not yet durable
+	slotWaiting             // durable, behind the head of its lane
+	slotReady               // durable, in the ready heap
+	slotClaiming            // picked; its claim is queued
+	slotInflight            // claimed; the attempt is under way
+	slotRecording           // its outcome is queued
+	slotDown                // durable, while the sender is down
+)
+
+// pendingEvent is an event the sender has not finished with. Slots are
+// reused once an event is final, so memory follows the pending set, not
+// the run's length.
+type pendingEvent struct {
+	id    string
+	key   string
+	ref   verdict.Ref // the event's place in the checker
+	num   uint64      // the load generator's number (the id's suffix)
+	seq   uint64      // the sender's acceptance order
+	st    delivery.DeliveryState
+	total uint32 // the last webhook-attempt number
+	due   int64
+	// claimN and claimAt are the durable claim of an attempt under way
+	// (claimN 0: none): after a crash it is reported as interrupted.
+	claimN  uint32
+	claimAt int64
+	at      int64 // accepted at
+	phase   int16
+	where   slotState
+}
+
+// senderModel is the sender's state; the world drives it.
+type senderModel struct {
+	policy  delivery.Policy
+	jitter  *delivery.Jitter // the live sender's keyed jitter: the same draws, so the same decisions
+	workers int
+	ordered bool
+
+	gen  uint32 // bumped by each crash: attempts of an older one have no sender to come back to
+	down bool
+
+	// The one endpoint, as the dispatcher runs it (endpointRT).
+	breaker  delivery.BreakerState
+	inflight int
+	ready    readyQueue
+	disabled bool // in memory: set with the 410, before it is durable
+	durable  bool // the endpoint's disabling is on disk (it survives a crash)
+	reason   string
+	lanes    delivery.Lanes
+
+	wakeAt int64 // the earliest wake-up scheduled, -1: none
+	// recovering: restarted, its fixes not yet durable (still not
+	// listening, not dispatching).
+	recovering bool
+
+	slots   chunked[pendingEvent]
+	free    []int32
+	bySeq   []int32 // seq-1 -> slot, -1 once final
+	seq     uint64
+	pending int // accepted and not final
+	inUse   int // slots in use (pending, plus ingests not yet durable)
+}
+
+const endpointID = "ep_sim"
+
+func (sm *senderModel) alloc() int32 {
+	sm.inUse++
+	if n := len(sm.free); n > 0 {
+		i := sm.free[n-1]
+		sm.free = sm.free[:n-1]
+		return i
+	}
+	return int32(sm.slots.grow())
+}
+
+func (sm *senderModel) release(i int32) {
+	*sm.slot(i) = pendingEvent{}
+	sm.free = append(sm.free, i)
+	sm.inUse--
+}
+
+func (sm *senderModel) slot(i int32) *pendingEvent { return sm.slots.at(int(i)) }
+
+// endpoint is what delivery's steps read and change about the endpoint.
+func (sm *senderModel) endpoint() delivery.Endpoint {
+	return delivery.Endpoint{Policy: sm.policy, Breaker: sm.breaker, Disabled: sm.disabled, Reason: sm.reason}
+}
+
+func (sm *senderModel) lane(ev *pendingEvent) delivery.LaneKey {
+	return delivery.LaneKey{Endpoint: endpointID, Key: ev.key}
+}
+
+func (sm *senderModel) inLane(ev *pendingEvent) bool { return sm.ordered && ev.key != "" }
+
+// arrive is an ingest request reaching the sender at now.
+func (w *world) arrive(num uint64, phase int16) {
+	sm := &w.snd
+	now := w.k.now
+	w.sent++
+	if sm.down || sm.disabled {
+		// Refused (nothing listens) or 409 (the endpoint is disabled):
+		// never accepted.
+		w.rejected++
+		w.k.note(num, 0xdead)
+		return
+	}
+	i := sm.alloc()
+	ev := sm.slot(i)
+	ev.num, ev.at, ev.phase, ev.where = num, now, phase, slotIngest
+	// One allocation: the id is the prefix and the number.
+	w.idBuf = strconv.AppendUint(append(w.idBuf[:0], w.idPrefix...), num, 10)
+	ev.id = string(w.idBuf)
+	if len(w.keys) > 0 {
+		ev.key = w.keys[num%uint64(len(w.keys))]
+	}
+	w.ob.submit(write{kind: writeIngest, ref: i})
+	w.kickOutbox()
+}
+
+// ingested makes an event durable: accepted, and ready once due.
+func (w *world) ingested(i int32) {
+	sm := &w.snd
+	ev := sm.slot(i)
+	sm.seq++
+	ev.seq = sm.seq
+	sm.bySeq = append(sm.bySeq, i)
+	sm.pending++
+	ev.st = delivery.DeliveryState{FirstAt: w.time(ev.at)}
+	ev.due = w.off(delivery.FirstDue(sm.policy, ev.st.FirstAt, sm.jitter, ev.id))
+	w.k.note(ev.seq, uint64(ev.at))
+	phase := ""
+	if ev.phase >= 0 {
+		phase = w.phaseNames[ev.phase]
+	}
+	// Ids are unique by construction (the prefix and a number), so the
+	// checker need not index them.
+	ev.ref, _ = w.chk.NewRef(ev.id)
+	_ = w.chk.AcceptRef(ev.ref, verdict.Accepted{Key: ev.key, Seq: ev.seq, At: w.time(ev.at), Phase: phase})
+	if sm.down {
+		ev.where = slotDown // durable; the restarted sender picks it up
+		return
+	}
+	w.add(i)
+}
+
+// add makes a durable event known to the dispatcher.
+func (w *world) add(i int32) {
+	sm := &w.snd
+	ev := sm.slot(i)
+	if sm.inLane(ev) && !sm.lanes.Add(sm.lane(ev), ev.seq) {
+		ev.where = slotWaiting
+		return
+	}
+	ev.where = slotReady
+	sm.ready.push(readyEntry{due: ev.due, seq: ev.seq, slot: i})
+	w.needPick = true
+}
+
+// final forgets an event that reached its final state and lets the next
+// one of its lane go.
+func (w *world) final(i int32, state, reason string) {
+	sm := &w.snd
+	ev := sm.slot(i)
+	now := w.k.now
+	if sm.inLane(ev) && !sm.down {
+		if next, ok := sm.lanes.Done(sm.lane(ev), ev.seq); ok {
+			if j := sm.bySeq[next-1]; j >= 0 && sm.slot(j).where == slotWaiting {
+				n := sm.slot(j)
+				n.due = max(n.due, now)
+				n.where = slotReady
+				sm.ready.push(readyEntry{due: n.due, seq: n.seq, slot: j})
+				w.needPick = true
+			}
+		}
+	}
+	w.k.note(ev.seq, uint64(len(state)))
+	w.k.noteString(reason)
+	_ = w.chk.FinalRef(ev.ref, verdict.Final{State: state, At: w.time(now), Reason: reason})
+	sm.bySeq[ev.seq-1] = -1
+	sm.pending--
+	sm.release(i)
+}
+
+// pick claims every event that may be attempted now, as the dispatcher's
+// pick does, and arranges to look again when the next one is due.
+func (w *world) pick() {
+	sm := &w.snd
+	w.needPick = false
+	if sm.down || sm.disabled {
+		return
+	}
+	now := w.k.now
+	claimed := false
+	for sm.ready.len() > 0 && sm.inflight < sm.policy.Concurrency {
+		if sm.inflight >= sm.workers {
+			break // a finishing attempt wakes us
+		}
+		top := sm.ready.top()
+		i := top.slot
+		if ev := sm.slot(i); ev.where != slotReady || ev.seq != top.seq {
+			sm.ready.pop() // left the queue while in it (dead-lettered)
+			continue
+		}
+		if top.due > now {
+			w.wake(top.due)
+			break
+		}
+		ok, bs := sm.policy.Breaker.Allow(sm.breaker, w.time(now))
+		sm.breaker = bs
+		if !ok {
+			if bs.Phase == delivery.BreakerOpen {
+				w.wake(w.off(bs.OpenUntil))
+			}
+			break // half-open: the probe's outcome wakes us
+		}
+		sm.ready.pop()
+		sm.inflight++
+		ev := sm.slot(i)
+		ev.where = slotClaiming
+		a := w.newAttempt(i, ev, now)
+		w.ob.submit(write{kind: writeClaim, ref: a})
+		claimed = true
+	}
+	if claimed {
+		w.kickOutbox()
+	}
+}
+
+// wake makes sure a pick runs at t.
+func (w *world) wake(t int64) {
+	sm := &w.snd
+	if sm.wakeAt >= 0 && sm.wakeAt <= t {
+		return // one is due no later
+	}
+	sm.wakeAt = t
+	w.k.at(t, evWake, 0)
+}
+
+// claimed starts an attempt whose claim is durable.
+func (w *world) claimed(ai int32) {
+	a := &w.attempts[ai]
+	sm := &w.snd
+	ev := sm.slot(a.slot)
+	ev.claimN, ev.claimAt = a.n, a.claimAt
+	if a.gen != sm.gen {
+		// Committed as the sender died: on restart the claim reads as an
+		// attempt in flight, though nothing was sent.
+		w.dropAttempt(ai)
+		return
+	}
+	ev.where = slotInflight
+	w.send(ai)
+}
+
+// finish is the attempt's outcome reaching the sender: slots free, the
+// breaker and the policy decide, and the outcome is queued for the outbox.
+func (w *world) finish(ai int32) {
+	a := &w.attempts[ai]
+	sm := &w.snd
+	ev := sm.slot(a.slot)
+	now := w.time(w.k.now)
+	sm.inflight--
+	w.needPick = true
+	var es delivery.Endpoint
+	a.dec, a.st, es = delivery.Settle(sm.endpoint(), ev.st, a.out, now, sm.jitter, ev.id)
+	sm.breaker, sm.disabled, sm.reason = es.Breaker, es.Disabled, es.Reason
+	ev.where = slotRecording
+	w.ob.submit(write{kind: writeOutcome, ref: ai})
+	w.kickOutbox()
+}
+
+// recorded applies an outcome that is durable: the event is due again or
+// final, and the attempt is reported.
+func (w *world) recorded(ai int32) {
+	a := &w.attempts[ai]
+	sm := &w.snd
+	i := a.slot
+	ev := sm.slot(i)
+	ev.st, ev.total = a.st, a.n
+	ev.claimN, ev.claimAt = 0, 0
+	w.report(ev, a)
+	dec := a.dec
+	switch dec.Kind {
+	case delivery.RetryAt:
+		ev.due = w.off(dec.At)
+		if sm.down || a.gen != sm.gen {
+			ev.where = slotDown
+		} else {
+			ev.where = slotReady
+			sm.ready.push(readyEntry{due: ev.due, seq: ev.seq, slot: i})
+			w.needPick = true
+		}
+	case delivery.Delivered:
+		w.final(i, verdict.StateDelivered, "")
+	default:
+		w.final(i, verdict.StateDeadLettered, dec.Reason)
+	}
+	if dec.Kind == delivery.DisableEndpoint {
+		sm.disabled, sm.durable, sm.reason = true, true, delivery.GoneReason
+		w.deadLetterWaiting(delivery.GoneReason)
+	}
+	w.dropAttempt(ai)
+}
+
+// deadLetterWaiting dead-letters every durable event not in flight, as
+// disabling an endpoint does in the outbox.
+func (w *world) deadLetterWaiting(reason string) {
+	sm := &w.snd
+	for _, i := range sm.bySeq {
+		if i < 0 {
+			continue
+		}
+		switch sm.slot(i).where {
+		case slotReady, slotWaiting, slotDown:
+			if sm.slot(i).claimN == 0 {
+				w.final(i, verdict.StateDeadLettered, reason)
+			}
+		}
+	}
+}
+
+// report hands a durable attempt to the checker, as the sender's
+// OnAttempt does.
+func (w *world) report(ev *pendingEvent, a *attempt) {
+	o := &a.out
+	w.k.note(uint64(a.n)<<32|uint64(o.Status), uint64(a.outAt))
+	_ = w.chk.AttemptRef(ev.ref, verdict.AttemptRec{N: int(a.n), At: w.time(a.start), Duration: o.Elapsed,
+		Status: o.Status, Err: string(o.Err), Fault: a.fault})
+}
+
+// crash kills the sender as kill -9 would: what was queued for the outbox
+// is lost, attempts under way lose their sender, memory is gone.
+func (w *world) crash(down time.Duration) {
+	sm := &w.snd
+	if sm.down {
+		return
+	}
+	sm.gen++
+	sm.down = true
+	sm.wakeAt = -1
+	for _, wr := range w.ob.drop() {
+		switch wr.kind {
+		case writeIngest:
+			// The load generator's request fails: not accepted.
+			w.rejected++
+			sm.release(wr.ref)
+		case writeClaim, writeOutcome:
+			w.dropAttempt(wr.ref)
+		}
+	}
+	for i := range sm.slots.len() {
+		switch ev := sm.slot(int32(i)); ev.where {
+		case slotFree, slotIngest: // an ingest being committed stays
+		default:
+			ev.where = slotDown
+		}
+	}
+	sm.inflight = 0
+	sm.ready.reset()
+	sm.lanes = delivery.Lanes{}
+	sm.breaker = delivery.BreakerState{}
+	sm.disabled = sm.durable
+	// The commit under way finishes first (Crash waits for the writer).
+	w.k.at(max(w.k.now+int64(down)+int64(w.m.Restart), w.commitEnd), evRestart, 0)
+}
+
+// restart opens the outbox again: attempts claimed and not recorded are
+// interrupted and go through the policy, events of a disabled endpoint are
+// dead-lettered, and once those fixes are durable every pending event is
+// scheduled again, in acceptance order (reference/sender's recover).
+func (w *world) restart() {
+	sm := &w.snd
+	now := w.time(w.k.now)
+	fixes := false
+	ep := sm.endpoint() // as the restarted sender read it back
+	for _, i := range sm.bySeq {
+		if i < 0 {
+			continue
+		}
+		ev := sm.slot(i)
+		if ev.where != slotDown {
+			continue
+		}
+		what, dec, ds := delivery.Recover(&ep, ev.st, ev.claimN != 0, now, sm.jitter, ev.id)
+		switch what {
+		case delivery.Orphan:
+			w.final(i, verdict.StateDeadLettered, dec.Reason)
+			fixes = true
+		case delivery.Interrupted:
+			fixes = true
+			w.k.note(uint64(ev.claimN), uint64(dec.Kind))
+			_ = w.chk.AttemptRef(ev.ref, verdict.AttemptRec{N: int(ev.claimN), At: w.time(ev.claimAt), Err: string(delivery.ErrInterrupted)})
+			ev.st = ds
+			ev.total, ev.claimN, ev.claimAt = ev.claimN, 0, 0
+			if dec.Kind == delivery.RetryAt {
+				ev.due = w.off(dec.At)
+			} else {
+				w.final(i, verdict.StateDeadLettered, dec.Reason)
+			}
+		}
+	}
+	if fixes {
+		// Still down (not listening, not dispatching) until they are
+		// durable.
+		sm.recovering = true
+		w.ob.submit(write{kind: writeRecover})
+		w.kickOutbox()
+		return
+	}
+	w.resume()
+}
+
+// resume schedules every pending event again once the restart's fixes
+// are durable.
+func (w *world) resume() {
+	sm := &w.snd
+	sm.recovering, sm.down = false, false
+	for _, i := range sm.bySeq {
+		if i < 0 {
+			continue
+		}
+		if ev := sm.slot(i); ev.where == slotDown {
+			ev.st = ev.st.Durable() // what the restarted sender read back
+			w.add(i)
+		}
+	}
+	w.needPick = true
+}
+
+// readyQueue is the endpoint's ready events by (due, seq), as the
+// dispatcher's dueHeap, holding plain values: an event that leaves it
+// early (dead-lettered) is skipped when it reaches the top.
+//
+// With a million events waiting out an outage, a heap costs a dozen
+// cache misses per operation. But most pushes come in order within a
+// class — new events, or retries with the same delay (a schedule's step,
+// a Retry-After) — so the queue keeps up to maxRuns FIFO runs, each in
+// order, and puts each push at the end of the run whose last entry is the
+// latest one not after it (patience sorting); only what fits no run goes
+// to a 4-ary heap. The top is the least of the runs' heads and the heap's.
+type readyQueue struct {
+	runs  [maxRuns]readyRun
+	nruns int
+	heap  []readyEntry
+	n     int
+	src   int // where top found the least entry (-1: the heap)
+}
+
+const maxRuns = 16
+
+type readyRun struct {
+	q    []readyEntry
+	head int
+}
+
+type readyEntry struct {
+	due  int64
+	seq  uint64
+	slot int32
+}
+
+func readyLess(a, b *readyEntry) bool {
+	return a.due < b.due || (a.due == b.due && a.seq < b.seq)
+}
+
+func (r *readyQueue) len() int { return r.n }
+
+func (r *readyQueue) reset() {
+	for i := range r.nruns {
+		r.runs[i].q, r.runs[i].head = r.runs[i].q[:0], 0
+	}
+	r.nruns, r.heap, r.n = 0, r.heap[:0], 0
+}
+
+func (r *readyQueue) push(e readyEntry) {
+	r.n++
+	best, empty := -1, -1
+	for i := range r.nruns {
+		run := &r.runs[i]
+		if run.head == len(run.q) {
+			if empty < 0 {
+				empty = i
+			}
+			continue
+		}
+		tail := &run.q[len(run.q)-1]
+		if !readyLess(&e, tail) && (best < 0 || readyLess(&r.runs[best].q[len(r.runs[best].q)-1], tail)) {
+			best = i
+		}
+	}
+	switch {
+	case best >= 0:
+	case empty >= 0:
+		best = empty
+		r.runs[best].q, r.runs[best].head = r.runs[best].q[:0], 0
+	case r.nruns < maxRuns:
+		best = r.nruns
+		r.nruns++
+	default:
+		r.heapPush(e)
+		return
+	}
+	run := &r.runs[best]
+	if run.head > 1024 && run.head*2 > len(run.q) {
+		run.q = run.q[:copy(run.q, run.q[run.head:])]
+		run.head = 0
+	}
+	run.q = append(run.q, e)
+}
+
+// top returns the least entry; pop, with no push in between, removes it.
+func (r *readyQueue) top() readyEntry {
+	var best *readyEntry
+	r.src = -1
+	if len(r.heap) > 0 {
+		best = &r.heap[0]
+	}
+	for i := range r.nruns {
+		run := &r.runs[i]
+		if run.head < len(run.q) && (best == nil || readyLess(&run.q[run.head], best)) {
+			best, r.src = &run.q[run.head], i
+		}
+	}
+	return *best
+}
+
+func (r *readyQueue) pop() {
+	r.n--
+	if r.src >= 0 {
+		r.runs[r.src].head++
+		return
+	}
+	r.heapPop()
+}
+
+func (r *readyQueue) heapPush(e readyEntry) {
+	h := append(r.heap, e)
+	i := len(h) - 1
+	for i > 0 {
+		p := (i - 1) / 4
+		if !readyLess(&h[i], &h[p]) {
+			break
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+	r.heap = h
+}
+
+func (r *readyQueue) heapPop() {
+	h := r.heap
+	last := len(h) - 1
+	h[0] = h[last]
+	h = h[:last]
+	// A 4-ary heap: shallower than a binary one, and its four children
+	// share a cache line or two.
+	i, n := 0, last
+	for {
+		c := 4*i + 1
+		if c >= n {
+			break
+		}
+		best := c
+		for j := c + 1; j < c+4 && j < n; j++ {
+			if readyLess(&h[j], &h[best]) {
+				best = j
+			}
+		}
+		if !readyLess(&h[best], &h[i]) {
+			break
+		}
+		h[i], h[best] = h[best], h[i]
+		i = best
+	}
+	r.heap = h
+}

@@ -1,0 +1,153 @@
+package virtual
+
+import (
+	"math/rand/v2"
+	"net/http"
+	"reflect"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/hookrig/hookrig/chaos"
+	"github.com/hookrig/hookrig/scenarios"
+)
+
+// The simulator decides faults with chaos.Decider (no allocation per
+// request); it must decide exactly as the proxy does, with Rules.Act and
+// RequestRand: the same rule, the same drawn Action.
+func TestDeciderDecidesAsTheProxy(t *testing.T) {
+	p := 0.4
+	rules, err := chaos.Compile([]chaos.RuleSpec{
+		{Name: "late", Match: `attempt > 2`, Fault: []byte(`{"type": "reset"}`)},
+		{Name: "flaky", Probability: &p, Fault: []byte(`{"type": "status", "code": 503}`), After: chaos.Duration(time.Second)},
+		{Name: "slow", Probability: &p, Fault: []byte(`{"type": "latency", "distribution": "lognormal", "median": "200ms", "sigma": 0.5}`)},
+		{Name: "acks", Match: `event_id endsWith "7"`, Fault: []byte(`{"type": "ack_lost"}`)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const seed = 99
+	d := chaos.NewDecider(seed)
+	fired := map[string]int{}
+	for i := range 2000 {
+		r := chaos.Request{Method: http.MethodPost, Path: "/webhooks", EventID: "evt_99_" + strconv.Itoa(i/3), Attempt: 1 + i%4}
+		elapsed := time.Duration(i) * time.Millisecond
+		wantAct, wantRule := rules.Act(r, elapsed, chaos.RequestRand(seed, r, 0))
+		gotAct, gotRule := d.Act(rules, &r, 0, elapsed)
+		if gotRule != wantRule || !reflect.DeepEqual(gotAct, wantAct) {
+			t.Fatalf("request %d: decider %v %+v, proxy %v %+v", i, gotRule, gotAct, wantRule, wantAct)
+		}
+		if gotRule != nil {
+			fired[gotRule.Name()]++
+		}
+	}
+	if len(fired) != 4 {
+		t.Errorf("rules fired %v: the test should exercise all four", fired)
+	}
+	if rules.ReadsBody() {
+		t.Error("no rule reads the body")
+	}
+	withBody, err := chaos.Compile([]chaos.RuleSpec{{Name: "b", Match: `body.type == "x"`, Fault: []byte(`{"type": "reset"}`)}})
+	if err != nil || !withBody.ReadsBody() {
+		t.Errorf("a rule on body.type reads the body (%v)", err)
+	}
+}
+
+// The ready queue pops in (due, seq) order whatever the mix of in-order
+// runs and stragglers pushed into it: each pop is checked against the
+// least entry of a plain list holding the same entries.
+func TestReadyQueueOrder(t *testing.T) {
+	var q readyQueue
+	var list []readyEntry
+	rnd := rand.New(rand.NewPCG(1, 2))
+	var seq uint64
+	sawHeap, pops := false, 0
+	for round := range 200 {
+		// Seventeen in-order streams (a schedule's steps) and noise.
+		for s := range 20 {
+			seq++
+			due := int64(round*10 + s*1000)
+			if s >= 17 {
+				due = rnd.Int64N(300000)
+			}
+			e := readyEntry{due: due, seq: seq, slot: int32(seq)}
+			q.push(e)
+			list = append(list, e)
+		}
+		sawHeap = sawHeap || len(q.heap) > 0
+		n := rnd.IntN(25)
+		if round == 199 {
+			n = len(list)
+		}
+		for ; n > 0 && len(list) > 0; n-- {
+			least := 0
+			for j := range list {
+				if readyLess(&list[j], &list[least]) {
+					least = j
+				}
+			}
+			if got := q.top(); got != list[least] {
+				t.Fatalf("pop %d: got %+v, want %+v", pops, got, list[least])
+			}
+			q.pop()
+			pops++
+			list = append(list[:least], list[least+1:]...)
+		}
+	}
+	if q.len() != 0 || pops != int(seq) {
+		t.Fatalf("popped %d of %d, %d left", pops, seq, q.len())
+	}
+	if q.nruns == 0 || !sawHeap {
+		t.Errorf("runs %d, heap used %v: the test should exercise both", q.nruns, sawHeap)
+	}
+}
+
+func TestReceiverModelDedupeWindow(t *testing.T) {
+	k := newKernel(1)
+	ms := int64(time.Millisecond)
+	rm := newReceiverModel(receiverConfig(time.Second), DefaultModel(), k)
+	if a := rm.receive(3, 0); a.status != 200 || a.duplicate {
+		t.Fatalf("first: %+v", a)
+	}
+	if a := rm.receive(3, 500*ms); a.status != 200 || !a.duplicate {
+		t.Fatalf("within the TTL: %+v", a)
+	}
+	if a := rm.receive(3, 1000*ms); a.duplicate {
+		t.Fatalf("a TTL later the id is forgotten: %+v", a)
+	}
+	rm.maxEntries = 2
+	rm.receive(10, 1100*ms)
+	rm.receive(11, 1101*ms) // evicts 3 (the oldest claim)
+	if a := rm.receive(3, 1102*ms); a.duplicate {
+		t.Fatalf("evicted by size: %+v", a)
+	}
+	if rm.evictions < 2 {
+		t.Errorf("evictions %d", rm.evictions)
+	}
+}
+
+// Processing after the ack queues behind the receiver's workers; a full
+// queue answers 503 with Retry-After before acknowledging.
+func TestReceiverModelQueue(t *testing.T) {
+	k := newKernel(1)
+	rm := newReceiverModel(receiverConfig(0), DefaultModel(), k)
+	rm.duration, rm.async, rm.workers, rm.queueCap = int64(time.Second), true, 2, 3
+	rm.lastEnds = make([]int64, 2)
+	for n := range uint64(3) {
+		if a := rm.receive(n, 0); a.status != 200 {
+			t.Fatalf("event %d: %+v", n, a)
+		}
+	}
+	if a := rm.receive(7, 0); a.status != http.StatusServiceUnavailable || a.retryAfter != "1" {
+		t.Fatalf("a full queue: %+v", a)
+	}
+	if a := rm.receive(1, 0); a.status != 200 || !a.duplicate {
+		t.Fatalf("a duplicate needs no room: %+v", a)
+	}
+	// Two workers: jobs 0 and 1 end at 1 s (plus the ack), job 2 at 2 s.
+	if a := rm.receive(7, int64(time.Second)+2*rm.ack); a.status != 200 {
+		t.Fatalf("room again after a second: %+v", a)
+	}
+}
+
+func receiverConfig(ttl time.Duration) scenarios.Receiver { return scenarios.Receiver{DedupeTTL: ttl} }

@@ -1,0 +1,397 @@
+package virtual
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/hookrig/hookrig/chaos"
+	"github.com/hookrig/hookrig/loadgen"
+	"github.com/hookrig/hookrig/reference/sender"
+	"github.com/hookrig/hookrig/reference/sender/delivery"
+	"github.com/hookrig/hookrig/reference/webhook"
+	"github.com/hookrig/hookrig/scenarios"
+	"github.com/hookrig/hookrig/sim/plan"
+	"github.com/hookrig/hookrig/sim/verdict"
+)
+
+// Options adjust a virtual run. The zero value runs the scenario as
+// written with DefaultModel.
+type Options struct {
+	// Model is the world's timing; the zero value means DefaultModel().
+	Model *Model
+	// IDPrefix starts every event id, as in a live run (default
+	// plan.EventIDPrefix(seed)): the chaos rules' draws depend on the ids, so
+	// the same prefix faults the same events as a live run of the seed.
+	IDPrefix string
+	// Progress, when set, hears how the run is going every
+	// ProgressEvery of virtual time (default one virtual minute) and once
+	// at the end. It runs on the simulating goroutine: keep it quick.
+	Progress      func(Progress)
+	ProgressEvery time.Duration
+}
+
+// Progress is a virtual run's state, for a progress display.
+type Progress struct {
+	// Elapsed is virtual time since the run started; LoadEnd when the
+	// load stops and Deadline when the drain gives up, both virtual.
+	Elapsed, LoadEnd, Deadline  time.Duration
+	Accepted, Pending, Attempts int64
+	// Events is how many kernel events ran so far.
+	Events uint64
+	Done   bool
+}
+
+// Stats describe the work a virtual run did, for benchmarks and
+// the speed-up in a report's footer.
+type Stats struct {
+	Events   uint64        // kernel events run
+	Attempts int64         // delivery attempts simulated
+	Virtual  time.Duration // virtual time covered
+}
+
+// Run executes a scenario in virtual time: the same scenario, the
+// same delivery policy (reference/sender's Policy, BreakerPolicy, Lanes)
+// and the same fault choice (chaos.Rules with the live proxy's per-request
+// draws) as a live run, with the network, disk and receiver modelled (see
+// Model), on one goroutine with no wall clock. The same scenario and seed
+// give the same Result, byte for byte in JSON; the seed is s.Seed (set it
+// to run another).
+//
+// It returns an error for a scenario it cannot simulate (the user's own
+// sender or endpoint, which only a live run can exercise) or when ctx is
+// cancelled. The result is unjudged: sim.RunVirtual evaluates the
+// scenario's assertions on it.
+func Run(ctx context.Context, s *scenarios.Scenario, opts Options) (*verdict.Result, Stats, error) {
+	if s == nil {
+		return nil, Stats{}, errors.New("sim: no scenario")
+	}
+	switch {
+	case s.Sender.Trigger != nil:
+		return nil, Stats{}, fmt.Errorf("sim: scenario %s drives your own sender (sender.trigger); virtual time can only model hookrig's reference sender: use hookrig run", s.Name)
+	case s.Receiver.URL != "":
+		return nil, Stats{}, fmt.Errorf("sim: scenario %s delivers to your own endpoint (receiver.url); virtual time can only model hookrig's reference receiver: use hookrig run", s.Name)
+	}
+	w, err := newWorld(s, opts)
+	if err != nil {
+		return nil, Stats{}, err
+	}
+	if err := w.run(ctx); err != nil {
+		return nil, w.stats(), err
+	}
+	return w.result(), w.stats(), nil
+}
+
+// Event kinds.
+const (
+	evCommit   evKind = iota + 1 // the outbox's commit under way is durable
+	evWake                       // the dispatcher looks for due events
+	evUpstream                   // a copy of an attempt reaches the receiver
+	evOutcome                    // an attempt's outcome reaches the sender
+	evCrash                      // the sender is killed (ref: crash index)
+	evRestart                    // the killed sender starts again
+)
+
+// world is one virtual run: the kernel, the models and the checker.
+type world struct {
+	k   *kernel
+	m   Model
+	s   *scenarios.Scenario
+	chk *verdict.Checker
+
+	seed     uint64
+	idPrefix string
+	idBuf    []byte
+	keys     []string
+
+	phaseNames []string
+	pacer      *loadgen.SequencePacer
+	phaseStart []time.Duration
+
+	snd senderModel
+	ob  outboxModel
+	rcv *receiverModel
+
+	attempts     []attempt
+	freeAttempt  int32
+	liveAttempts int // attempts not yet freed: on the wire, or their outcome not yet durable
+
+	rules   *chaos.Rules
+	decider *chaos.Decider
+	req     chaos.Request
+	// The webhook headers' values in req.Header (when rules read headers):
+	// each attempt writes into them.
+	hdrID, hdrAttempt, hdrTimestamp []string
+	ruleHeaders                     bool
+	ruleBody                        bool
+	payload                         *loadgen.Payload
+
+	needPick  bool
+	commitEnd int64
+
+	sent, rejected int64
+	loadEnd        int64
+	deadline       int64
+	end            int64
+	timedOut       bool
+
+	progress      func(Progress)
+	progressEvery int64
+	nextProgress  int64
+}
+
+func newWorld(s *scenarios.Scenario, opts Options) (*world, error) {
+	m := DefaultModel()
+	if opts.Model != nil {
+		m = *opts.Model
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	policy := delivery.DefaultPolicy()
+	if s.Sender.Policy != nil {
+		policy = *s.Sender.Policy
+	}
+	if err := policy.Validate(); err != nil {
+		return nil, fmt.Errorf("sim: scenario %s: %w", s.Name, err)
+	}
+	workers := s.Sender.Workers
+	if workers <= 0 {
+		workers = sender.DefaultWorkers
+	}
+	pacer, err := plan.LoadPacer(s)
+	if err != nil {
+		return nil, err
+	}
+	specs := plan.Rules(s)
+	rules, err := chaos.Compile(specs)
+	if err != nil {
+		return nil, fmt.Errorf("sim: scenario %s: faults: %w", s.Name, err)
+	}
+	w := &world{
+		k: newKernel(s.Seed), m: m, s: s, seed: s.Seed,
+		chk:         verdict.NewChecker(VirtualEpoch), // fed by Ref: its id index stays empty
+		idPrefix:    opts.IDPrefix,
+		pacer:       pacer,
+		rules:       rules,
+		decider:     chaos.NewDecider(s.Seed),
+		freeAttempt: -1,
+		ob:          outboxModel{commit: float64(m.Commit), sigma: m.CommitSigma, per: int64(m.CommitPerWrite)},
+		loadEnd:     int64(s.LoadEnd()),
+		progress:    opts.Progress,
+	}
+	w.deadline = w.loadEnd + int64(s.Drain.Timeout)
+	if w.idPrefix == "" {
+		w.idPrefix = plan.EventIDPrefix(s.Seed)
+	}
+	w.snd = senderModel{policy: policy, jitter: delivery.NewJitter(s.Seed), workers: workers, ordered: policy.Ordered, wakeAt: -1}
+	w.rcv = newReceiverModel(s.Receiver, m, w.k)
+	for i := range s.Load.Keys {
+		w.keys = append(w.keys, "key-"+strconv.Itoa(i))
+	}
+	for _, p := range s.Load.Phases {
+		w.phaseNames = append(w.phaseNames, p.Name)
+		w.phaseStart = append(w.phaseStart, p.Start)
+	}
+	// The live runner's endpoint is the proxy's URL with this path.
+	w.req = chaos.Request{Method: http.MethodPost, Path: "/webhooks"}
+	for _, spec := range specs {
+		if spec.Match != "" {
+			w.ruleHeaders = true
+		}
+	}
+	if w.ruleHeaders {
+		h := http.Header{"Content-Type": {"application/json"}, "User-Agent": {sender.UserAgent}}
+		for _, k := range []string{webhook.HeaderID, webhook.HeaderAttempt, webhook.HeaderTimestamp} {
+			h.Set(k, "")
+		}
+		// Each attempt writes its values into these slices, which the
+		// header holds: no allocation per attempt.
+		w.hdrID, w.hdrAttempt, w.hdrTimestamp = h.Values(webhook.HeaderID), h.Values(webhook.HeaderAttempt), h.Values(webhook.HeaderTimestamp)
+		w.req.Header = h
+	}
+	if rules.ReadsBody() {
+		w.ruleBody = true
+		w.payload = loadgen.DefaultPayload(s.Load.PayloadBytes)
+	}
+	w.progressEvery = int64(opts.ProgressEvery)
+	if w.progressEvery <= 0 {
+		w.progressEvery = int64(time.Minute)
+	}
+	w.nextProgress = w.progressEvery
+	for i, c := range s.Sender.Crashes {
+		w.k.at(int64(c.At), evCrash, int32(i))
+	}
+	return w, nil
+}
+
+// checkEvery is how many events run between looks at ctx.
+const checkEvery = 1 << 14
+
+// run sends the load, then drains until every accepted event is final or
+// the drain times out.
+func (w *world) run(ctx context.Context) error {
+	ingest := int64(w.m.Ingest)
+	phase := 0
+	var n uint64
+	for num, t := range loadgen.Arrivals(w.pacer, 0) {
+		at := int64(t) + ingest
+		if err := w.until(ctx, at, false); err != nil {
+			return err
+		}
+		w.k.advance(at)
+		for phase+1 < len(w.phaseStart) && t >= w.phaseStart[phase+1] {
+			phase++
+		}
+		w.arrive(num, int16(phase))
+		if w.needPick {
+			w.pick()
+		}
+		if n++; n%checkEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := w.until(ctx, w.loadEnd, false); err != nil {
+		return err
+	}
+	if err := w.until(ctx, w.deadline, true); err != nil {
+		return err
+	}
+	w.end = max(w.loadEnd, w.k.now)
+	if !w.settled() {
+		w.timedOut, w.end = true, w.deadline
+		for _, i := range w.snd.bySeq {
+			if i >= 0 {
+				ev := w.snd.slot(i)
+				_ = w.chk.FinalRef(ev.ref, verdict.Final{State: verdict.StatePending, At: w.time(w.end)})
+			}
+		}
+	}
+	w.progressed(true)
+	return nil
+}
+
+// until runs every event due by t (drain: stopping early once nothing is
+// pending).
+func (w *world) until(ctx context.Context, t int64, drain bool) error {
+	for {
+		if drain && w.settled() {
+			return nil
+		}
+		at, ok := w.k.peek()
+		if !ok || at > t {
+			return nil
+		}
+		w.step(w.k.pop())
+		if w.needPick {
+			w.pick()
+		}
+		if w.k.processed%checkEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if w.progress != nil && w.k.now >= w.nextProgress {
+			w.progressed(false)
+		}
+	}
+}
+
+// settled says whether there is nothing left to wait for, as the live
+// drain judges it: nothing pending or in flight at the sender, and every
+// request on the wire answered and every copy received.
+func (w *world) settled() bool { return w.snd.inUse == 0 && w.liveAttempts == 0 }
+
+// step runs one kernel event.
+func (w *world) step(e kevent) {
+	switch e.kind {
+	case evCommit:
+		w.committed()
+	case evWake:
+		if e.at == w.snd.wakeAt {
+			w.snd.wakeAt = -1
+		}
+		w.needPick = true
+	case evUpstream:
+		w.upstream(e.ref)
+		w.dropAttempt(e.ref)
+	case evOutcome:
+		w.outcome(e.ref)
+		w.dropAttempt(e.ref)
+	case evCrash:
+		w.crash(w.s.Sender.Crashes[e.ref].Down)
+	case evRestart:
+		w.restart()
+	}
+}
+
+// kickOutbox starts a commit if the writer is idle.
+func (w *world) kickOutbox() {
+	if cost := w.ob.start(w.k); cost > 0 {
+		w.commitEnd = w.k.now + cost
+		w.k.at(w.commitEnd, evCommit, 0)
+	}
+}
+
+// committed applies the commit that just became durable, in order.
+func (w *world) committed() {
+	for _, wr := range w.ob.done() {
+		switch wr.kind {
+		case writeIngest:
+			w.ingested(wr.ref)
+		case writeClaim:
+			w.claimed(wr.ref)
+		case writeOutcome:
+			w.recorded(wr.ref)
+		case writeRecover:
+			w.resume()
+		}
+	}
+	w.kickOutbox()
+}
+
+// progressed calls the progress hook.
+func (w *world) progressed(done bool) {
+	if w.progress == nil {
+		return
+	}
+	for w.nextProgress <= w.k.now {
+		w.nextProgress += w.progressEvery
+	}
+	p := w.chk.Progress()
+	w.progress(Progress{
+		Elapsed: time.Duration(w.k.now), LoadEnd: time.Duration(w.loadEnd), Deadline: time.Duration(w.deadline),
+		Accepted: p.Accepted, Pending: int64(w.snd.pending), Attempts: p.Attempts, Events: w.k.processed, Done: done,
+	})
+}
+
+func (w *world) stats() Stats {
+	p := w.chk.Progress()
+	return Stats{Events: w.k.processed, Attempts: p.Attempts, Virtual: time.Duration(max(w.end, w.k.now))}
+}
+
+// result has the checker work out the guarantees (sim judges the
+// scenario's assertions on it).
+func (w *world) result() *verdict.Result {
+	phases, faults := plan.Windows(w.s)
+	res := w.chk.Result(verdict.RunInfo{
+		Scenario: w.s.Name, Description: w.s.Description, Mode: verdict.ModeVirtual, Seed: w.seed,
+		TraceHash: w.k.traceHash(),
+		LoadEnd:   time.Duration(w.loadEnd), End: time.Duration(w.end), DrainTimedOut: w.timedOut,
+		Phases: phases, Faults: faults, LoadSent: w.sent, LoadRejected: w.rejected,
+	})
+	return res
+}
+
+// time is the instant at offset t of the run.
+func (w *world) time(t int64) time.Time { return VirtualEpoch.Add(time.Duration(t)) }
+
+// off is t's offset from the run's start.
+func (w *world) off(t time.Time) int64 { return int64(t.Sub(VirtualEpoch)) }
+
+func uitoa(n uint64) string { return strconv.FormatUint(n, 10) }
