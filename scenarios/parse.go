@@ -4,11 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"sort"
+	"reflect"
 	"strings"
 	"time"
 
-	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 
 	"github.com/hookrig/hookrig/internal/yamlnode"
@@ -74,16 +73,11 @@ type rawPhase struct {
 	pos      Pos                  // the phase's own, for what it leaves out
 }
 
-// UnmarshalYAML decodes a phase and notes where it was written.
-func (p *rawPhase) UnmarshalYAML(n ast.Node) error {
-	type plain rawPhase // without this method
-	var v plain
-	if err := yamlnode.Decode(n, &v, yaml.Strict()); err != nil {
-		return err
-	}
-	*p = rawPhase(v)
+// decodeNode decodes a phase and notes where it was written.
+func (p *rawPhase) decodeNode(d *decoder, n ast.Node, path string) {
+	type plain rawPhase // the same keys, without this method
+	d.mapping(n, reflect.ValueOf((*plain)(p)).Elem(), path)
 	p.pos = posOf(n)
-	return nil
 }
 
 type rawDrain struct {
@@ -97,7 +91,7 @@ type rawNode struct {
 	node ast.Node
 }
 
-func (r *rawNode) UnmarshalYAML(n ast.Node) error { r.node = n; return nil }
+func (r *rawNode) decodeNode(_ *decoder, n ast.Node, _ string) { r.node = n }
 
 // json renders the subtree as JSON for the owning package's decoder.
 func (r *rawNode) json() (json.RawMessage, error) {
@@ -125,10 +119,6 @@ func Parse(data []byte, filename string) (*Scenario, error) {
 		for _, e := range errs {
 			e.File = filename
 		}
-		sort.SliceStable(errs, func(i, j int) bool {
-			a, b := errs[i].Pos, errs[j].Pos
-			return a.Line < b.Line || (a.Line == b.Line && a.Col < b.Col)
-		})
 		return nil, errs
 	}
 	s.File = filename
@@ -145,13 +135,16 @@ func parse(data []byte) (*Scenario, Errors) {
 	if len(file.Docs) != 1 || file.Docs[0].Body == nil {
 		return nil, Errors{errorAt(start, "empty scenario: expected a mapping with at least name and load")}
 	}
+	// Every problem is collected: what the decoder finds (unknown keys,
+	// wrong types) and what the builder checks on the values it could
+	// read, in file order.
+	body := file.Docs[0].Body
+	d := newDecoder(body)
 	var raw rawScenario
-	if err := yamlnode.Decode(file.Docs[0].Body, &raw, yaml.Strict()); err != nil {
-		return nil, Errors{fromYAMLAt(err, orPos(posOf(file.Docs[0].Body), start))}
-	}
+	d.decode(body, reflect.ValueOf(&raw).Elem(), "")
 	b := &builder{}
-	s := b.build(&raw, posOf(file.Docs[0].Body))
-	return s, b.errs
+	s := b.build(&raw, orPos(posOf(body), start))
+	return s, sortErrors(append(d.errs, b.errs...), len(d.errs))
 }
 
 // fromYAMLAt is fromYAML, placed at p when the error says no place.

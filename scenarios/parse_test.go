@@ -86,8 +86,8 @@ func TestParseErrors(t *testing.T) {
 	}{
 		{"unknown top key", "name: a\nlaod:\n  phases: []\n", "2:1: unknown field \"laod\""},
 		{"unknown nested key", "name: a\nload:\n  phases:\n    - pacer: constant:1\n      duraton: 1s\n", "5:7: unknown field \"duraton\""},
-		{"wrong type", "name: a\nseed: lots\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\n", "2:7: got a string, expected a whole number (0 or more)"},
-		{"bad duration", "name: a\nload:\n  phases:\n    - pacer: constant:1\n      duration: ten seconds\n", "5:17: invalid duration \"ten seconds\": expected a duration such as"},
+		{"wrong type", "name: a\nseed: lots\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\n", "2:7: seed: got a string, expected a whole number (0 or more)"},
+		{"bad duration", "name: a\nload:\n  phases:\n    - pacer: constant:1\n      duration: ten seconds\n", "5:17: load.phases[0].duration: invalid duration \"ten seconds\"; expected a duration such as"},
 		{"negative duration", "name: a\nload:\n  phases:\n    - pacer: constant:1\n      duration: -5s\n", "5:17: load.phases[0] (phase-1).duration: -5s is not a positive duration"},
 		{"missing pacer", "name: a\nload:\n  phases:\n    - duration: 1s\n", "4:17: load.phases[0] (phase-1): missing pacer"},
 		// Found by FuzzParse: empty list items have no node of their own

@@ -5,12 +5,9 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
-
-	"github.com/hookrig/hookrig/internal/yamlnode"
 )
 
 // Pos is a place in a scenario file.
@@ -136,28 +133,6 @@ type Field[T any] struct {
 	V   T
 	Pos Pos
 	Set bool
-}
-
-// UnmarshalYAML implements go-yaml's NodeUnmarshaler.
-func (f *Field[T]) UnmarshalYAML(n ast.Node) error {
-	f.Pos = posOf(n)
-	f.Set = true
-	err := yamlnode.Decode(n, &f.V, yaml.Strict())
-	if err == nil {
-		return nil
-	}
-	var ye yaml.Error
-	var ours *Error
-	if errors.As(err, &ye) || errors.As(err, &ours) {
-		return err // it says where already (a field inside this one)
-	}
-	// Some conversions (durations) fail without a position: give them this
-	// field's, and say what was expected.
-	msg := err.Error()
-	if _, ok := any(f.V).(time.Duration); ok {
-		msg = fmt.Sprintf("%s: expected a duration such as 250ms, 30s or 1m30s", strings.TrimPrefix(msg, "time: "))
-	}
-	return errorAt(f.Pos, "%s", msg)
 }
 
 // MarshalYAML writes the bare value.

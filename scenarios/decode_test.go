@@ -1,0 +1,85 @@
+package scenarios
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Every problem in a file is found, structural ones included, and listed
+// in file order.
+func TestParseListsEveryProblemInFileOrder(t *testing.T) {
+	src := `name: several
+sedd: 3
+load:
+  keys: many
+  phases:
+    - pacer: constant:10
+      duraton: 2s
+    - pacer: constant:10
+      duration: ten
+drain: 30s
+faults: {name: x}
+assertions:
+  - lots == 0
+`
+	_, err := Parse([]byte(src), "s.yaml")
+	var es Errors
+	if !errors.As(err, &es) {
+		t.Fatalf("error %v, want Errors", err)
+	}
+	want := []string{
+		`s.yaml:2:1: unknown field "sedd" in the scenario`,
+		`s.yaml:4:9: load.keys: got a string, expected a whole number`,
+		`s.yaml:6:14: load.phases[0] (phase-1): missing duration`,
+		`s.yaml:7:7: unknown field "duraton" in load.phases[0]`,
+		`s.yaml:9:17: load.phases[1].duration: invalid duration "ten"`,
+		`s.yaml:10:8: drain: got the string "30s", expected a mapping (timeout, keep_faults)`,
+		`s.yaml:11:10: faults: got a mapping, expected a list`,
+		`s.yaml:13:5: assertion "lots == 0"`,
+	}
+	if len(es) != len(want) {
+		t.Errorf("%d problems, want %d:\n%v", len(es), len(want), err)
+	}
+	for i, w := range want {
+		if i < len(es) && !strings.HasPrefix(es[i].Error(), w) {
+			t.Errorf("problem %d: %q, want it to start %q", i+1, es[i].Error(), w)
+		}
+	}
+}
+
+// Anchors, aliases and merge keys read as go-yaml reads them (a key
+// written after a merge overrides the merged one); a key written twice is
+// a problem.
+func TestParseAnchorsAndRepeatedKeys(t *testing.T) {
+	s, err := Parse([]byte(`name: anchors
+load:
+  phases:
+    - &phase {pacer: constant:10, duration: 2s}
+    - <<: *phase
+      duration: 3s
+drain: &drain
+  timeout: 5s
+`), "a.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Load.Phases) != 2 || s.Load.Phases[1].Pacer != "constant:10" || s.Load.Phases[1].Duration != 3*time.Second || s.Drain.Timeout != 5*time.Second {
+		t.Errorf("phases %+v, drain %+v", s.Load.Phases, s.Drain)
+	}
+	_, err = Parse([]byte("name: twice\nname: again\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\n"), "t.yaml")
+	if err == nil || !strings.Contains(err.Error(), `t.yaml:2:1: mapping key "name" already defined`) {
+		t.Errorf("error %v", err)
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	keys := []string{"name", "pacer", "start", "duration"}
+	for in, want := range map[string]string{"duraton": "duration", "pacre": "pacer", "Name": "name", "payload": ""} {
+		got := suggest(in, keys)
+		if (want == "") != (got == "") || want != "" && !strings.Contains(got, `"`+want+`"`) {
+			t.Errorf("suggest(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
