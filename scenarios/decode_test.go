@@ -83,3 +83,27 @@ func TestSuggest(t *testing.T) {
 		}
 	}
 }
+
+// What chaos and the sender say about a rule or a policy is put at the key
+// it is about, without JSON positions or Go type names.
+func TestSubtreeErrorsNameTheKey(t *testing.T) {
+	head := "name: a\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\n"
+	cases := []struct{ yaml, want string }{
+		{head + "sender:\n  policy:\n    max_attempts: lots\n", `x.yaml:7:5: sender.policy: max_attempts: got a string, expected a whole number`},
+		{head + "sender:\n  policy:\n    backoff: {base: ten}\n", `x.yaml:7:15: sender.policy: backoff.base: "ten" is not a duration`},
+		{head + "faults:\n  - name: f\n    probabilty: 0.5\n    fault: {type: status, code: 503}\n", `x.yaml:7:5: faults[0] (f): unknown field "probabilty"`},
+		{head + "faults:\n  - name: f\n    probability: high\n    fault: {type: status, code: 503}\n", `x.yaml:7:5: faults[0] (f): probability: got a string, expected a number`},
+		{head + "faults:\n  - name: f\n    fault: {type: status, code: abc}\n", `x.yaml:7:27: faults[0] (f): fault status: field code: got a string, expected a whole number`},
+		{head + "faults:\n  - name: f\n    after: soon\n    fault: {type: status, code: 503}\n", `x.yaml:7:5: faults[0] (f): after: bad duration "soon"`},
+		{head + "faults:\n  - 5\n", `x.yaml:6:5: faults[0]: got 5, expected a rule mapping (name, match, probability, fault, after, for)`},
+		{head + "faults:\n  - {name: 5, fault: {type: drop}}\n", `x.yaml:6:6: fault rule #1 (faults[0]): name: got 5, expected a word`},
+		{head + "faults:\n  - {name: a, fault: {type: status, code: 503}}\n  - {name: b, fault: {type: status, code: 503}}\n  - fault: {type: status, code: 503}\n",
+			`x.yaml:8:5: fault rule #3 (faults[2]) has no name: every rule needs name: <word>, e.g. name: flaky-503`},
+	}
+	for _, c := range cases {
+		_, err := Parse([]byte(c.yaml), "x.yaml")
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "json") || strings.Contains(err.Error(), "Go ") {
+			t.Errorf("%q:\ngot  %v\nwant %q", c.yaml, err, c.want)
+		}
+	}
+}
