@@ -1,7 +1,6 @@
 package loadgen
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -67,35 +66,6 @@ func signer(t *testing.T, secret string) *webhook.Signer {
 	return s
 }
 
-// rawEndpoint listens on 127.0.0.1 and hands each connection to serve; it
-// returns the address.
-func rawEndpoint(t *testing.T, serve func(net.Conn)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go serve(c)
-		}
-	}()
-	return ln.Addr().String()
-}
-
-// readRequest reads one request with its body, so that what the server
-// does next happens after the client has sent everything.
-func readRequest(c net.Conn) {
-	if req, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
-		io.Copy(io.Discard, req.Body)
-	}
-}
-
 // nxdomainResolver is a resolver whose DNS server, on 127.0.0.1, answers
 // every question "no such name", so a DNS failure is tested without
 // leaving the machine.
@@ -153,13 +123,11 @@ func TestProbeClassifiesEndpoints(t *testing.T) {
 	}
 	t.Cleanup(func() { silent.Close() })
 
-	reset := rawEndpoint(t, func(c net.Conn) {
-		readRequest(c)
-		c.(*net.TCPConn).SetLinger(0) // close with RST
-		c.Close()
-	})
-	hangUp := rawEndpoint(t, func(c net.Conn) { readRequest(c); c.Close() })
-	notHTTP := rawEndpoint(t, func(c net.Conn) { readRequest(c); io.WriteString(c, "SSH-2.0-OpenSSH_9.6\r\n"); c.Close() })
+	// Each reads the whole probe before it fails, so the failure is the
+	// answer's, not a race with the request.
+	reset := rawServer(t, "<reset>")
+	hangUp := rawServer(t, "<close>")
+	notHTTP := rawServer(t, "SSH-2.0-OpenSSH_9.6\r\n<close>")
 
 	dnsClient := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{Resolver: nxdomainResolver(t)}).DialContext}}
 
