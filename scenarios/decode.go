@@ -115,6 +115,13 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, path string) {
 			d.decode(item, s.Index(i), fmt.Sprintf("%s[%d]", path, i))
 		}
 		v.Set(s)
+	case reflect.Bool, reflect.Int, reflect.Int64, reflect.Uint64, reflect.Float64, reflect.String:
+		switch n.(type) {
+		case *ast.MappingNode, *ast.SequenceNode:
+			d.errorf(posOf(n), "%s: got %s, expected %s", path, nodeWords(n), typeWords(v.Type().String()))
+			return
+		}
+		d.scalar(n, v, path)
 	default:
 		d.scalar(n, v, path)
 	}

@@ -69,7 +69,7 @@ drain: &drain
 		t.Errorf("phases %+v, drain %+v", s.Load.Phases, s.Drain)
 	}
 	_, err = Parse([]byte("name: twice\nname: again\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\n"), "t.yaml")
-	if err == nil || !strings.Contains(err.Error(), `t.yaml:2:1: mapping key "name" already defined`) {
+	if err == nil || !strings.Contains(err.Error(), "t.yaml:2:1: name is written twice in this mapping (first at line 1); keep one") {
 		t.Errorf("error %v", err)
 	}
 }
@@ -103,6 +103,23 @@ func TestSubtreeErrorsNameTheKey(t *testing.T) {
 	for _, c := range cases {
 		_, err := Parse([]byte(c.yaml), "x.yaml")
 		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "json") || strings.Contains(err.Error(), "Go ") {
+			t.Errorf("%q:\ngot  %v\nwant %q", c.yaml, err, c.want)
+		}
+	}
+}
+
+// The YAML parser's and decoder's complaints say what to do.
+func TestYAMLMessagesSayWhatIsExpected(t *testing.T) {
+	cases := []struct{ yaml, want string }{
+		{"name: a\nname: b\n", "x.yaml:2:1: name is written twice in this mapping (first at line 1); keep one"},
+		{"name: a\nload:\n\t- x\n", "x.yaml:3:1: a tab: YAML indents with spaces only"},
+		{"name: a\n  bad: 1\n", "check this line's indentation"},
+		{"name: a\nsender:\n  workers: [1]\n", "x.yaml:3:12: sender.workers: got a list, expected a whole number"},
+		{"name: a\ndrain:\n  timeout: {s: 1}\n", "x.yaml:3:13: drain.timeout: got a mapping, expected a duration such as 250ms"},
+	}
+	for _, c := range cases {
+		_, err := Parse([]byte(c.yaml), "x.yaml")
+		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q:\ngot  %v\nwant %q", c.yaml, err, c.want)
 		}
 	}
