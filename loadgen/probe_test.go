@@ -3,6 +3,7 @@ package loadgen
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -233,4 +234,19 @@ func TestProbeInputErrors(t *testing.T) {
 	if _, err := Probe(cctx, srv.URL+"/webhooks", ProbeConfig{Clock: clock.Real{}}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled probe: %v, want context.Canceled", err)
 	}
+}
+
+// A preflight before a run: one signed probe webhook, and a one-line
+// reason to stop when the endpoint will not take webhooks.
+func ExampleProbe() {
+	endpoint := httptest.NewServer(http.NotFoundHandler()) // the path is wrong
+	defer endpoint.Close()
+	sign, _ := webhook.NewSigner(probeSecret)
+	res, err := Probe(context.Background(), endpoint.URL+"/webhooks", ProbeConfig{Clock: clock.Real{}, Signer: sign, Timeout: 2 * time.Second})
+	if err != nil {
+		fmt.Println(err) // not a probe at all: a malformed URL, say
+		return
+	}
+	fmt.Println(res.Cause, res.Status, res.OK())
+	// Output: status 404 false
 }

@@ -116,8 +116,14 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, path string) {
 		}
 		v.Set(s)
 	case reflect.Bool, reflect.Int, reflect.Int64, reflect.Uint64, reflect.Float64, reflect.String:
+		_, float := n.(*ast.FloatNode)
+		whole := v.Kind() == reflect.Int || v.Kind() == reflect.Uint64 || v.Kind() == reflect.Int64 && v.Type() != durationType
 		switch n.(type) {
 		case *ast.MappingNode, *ast.SequenceNode:
+			d.errorf(posOf(n), "%s: got %s, expected %s", path, nodeWords(n), typeWords(v.Type().String()))
+			return
+		}
+		if float && whole { // go-yaml would drop the fraction
 			d.errorf(posOf(n), "%s: got %s, expected %s", path, nodeWords(n), typeWords(v.Type().String()))
 			return
 		}

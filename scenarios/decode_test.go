@@ -115,6 +115,7 @@ func TestYAMLMessagesSayWhatIsExpected(t *testing.T) {
 		{"name: a\nload:\n\t- x\n", "x.yaml:3:1: a tab: YAML indents with spaces only"},
 		{"name: a\n  bad: 1\n", "check this line's indentation"},
 		{"name: a\nsender:\n  workers: [1]\n", "x.yaml:3:12: sender.workers: got a list, expected a whole number"},
+		{"name: a\nload:\n  payload_bytes: 1.5\n", "x.yaml:3:18: load.payload_bytes: got 1.5, expected a whole number"},
 		{"name: a\ndrain:\n  timeout: {s: 1}\n", "x.yaml:3:13: drain.timeout: got a mapping, expected a duration such as 250ms"},
 	}
 	for _, c := range cases {
