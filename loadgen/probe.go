@@ -83,7 +83,7 @@ type ProbeResult struct {
 	Status  int           // the HTTP status; 0 when there was no answer
 	Elapsed time.Duration // from sending to the answer (or the failure)
 	Timeout time.Duration // the bound the probe ran under
-	// Location is where a 3xx pointed.
+	// Location is where a 3xx pointed, made absolute.
 	Location string
 	// Detail is the transport error, or the start of an error answer's
 	// body, for a verbose log; "" when there is nothing to add.
@@ -93,6 +93,10 @@ type ProbeResult struct {
 
 // OK reports whether the endpoint is fit to receive the run.
 func (r ProbeResult) OK() bool { return r.Cause == ProbeOK }
+
+// Slow reports an answer that took over half the probe's timeout: the
+// endpoint passed, but a run against it will likely see timeouts.
+func (r ProbeResult) Slow() bool { return r.Status != 0 && r.Elapsed > r.Timeout/2 }
 
 // Err is nil when the probe passed, else an error whose text is String.
 func (r ProbeResult) Err() error {
@@ -121,6 +125,9 @@ func (r ProbeResult) String() string {
 		msg = fmt.Sprintf("%s answered %s %s%s", u, r.Method, status, in)
 		if r.Method != http.MethodPost && (r.Status < 200 || r.Status > 299) {
 			msg += fmt.Sprintf(" (the path exists; a %s probe is unsigned, so the secret is not checked)", r.Method)
+		}
+		if r.Slow() {
+			msg += fmt.Sprintf(": slow, over half the %s timeout for one tiny webhook; under load its answers may time out", r.Timeout)
 		}
 	case ProbeRefused:
 		msg = u + " refused the connection (nothing listening?)"
@@ -221,7 +228,9 @@ func Probe(ctx context.Context, endpoint string, cfg ProbeConfig) (ProbeResult, 
 	excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, 120))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection finish cleanly
 	res.Status = resp.StatusCode
-	res.Location = resp.Header.Get("Location")
+	if loc, err := resp.Location(); err == nil {
+		res.Location = loc.String() // absolute: the URL to give instead
+	}
 	res.Cause = statusCause(res.Method, res.Status)
 	if res.Cause != ProbeOK {
 		res.Detail = printable(excerpt)

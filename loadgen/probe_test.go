@@ -149,7 +149,7 @@ func TestProbeClassifiesEndpoints(t *testing.T) {
 		{"unsigned", srv.URL + "/webhooks", ProbeConfig{}, ProbeStatus, 401, "the probe was unsigned"},
 		{"forbidden", srv.URL + "/forbidden", ProbeConfig{Signer: good}, ProbeStatus, 403, "the secret is probably wrong"},
 		{"server error", srv.URL + "/broken", ProbeConfig{Signer: good}, ProbeStatus, 500, `its logs should say why (it said "database is down traceback...")`},
-		{"redirect", srv.URL + "/old", ProbeConfig{Signer: good}, ProbeStatus, 308, "a redirect to /webhooks, not followed"},
+		{"redirect", srv.URL + "/old", ProbeConfig{Signer: good}, ProbeStatus, 308, "a redirect to " + srv.URL + "/webhooks, not followed"},
 		{"silent", "http://" + silent.Addr().String() + "/webhooks", ProbeConfig{Signer: good, Timeout: 100 * time.Millisecond}, ProbeTimeout, 0,
 			"did not answer within 100ms (timeout)"},
 		{"reset", "http://" + reset + "/webhooks", ProbeConfig{Signer: good}, ProbeReset, 0, "reset the connection before answering"},
@@ -207,6 +207,29 @@ func TestProbeTakesItsTimeFromTheClock(t *testing.T) {
 	}
 	if res.Elapsed != 0 || res.Status != http.StatusUnauthorized {
 		t.Errorf("elapsed %s, status %d; want 0 and 401 (a 2001 timestamp)", res.Elapsed, res.Status)
+	}
+}
+
+// steppingClock reads a step later at every look, so the probe's elapsed
+// time is known without waiting for it.
+type steppingClock struct {
+	clock.Real
+	now  *time.Time
+	step time.Duration
+}
+
+func (c steppingClock) Now() time.Time { *c.now = c.now.Add(c.step); return *c.now }
+
+func TestProbeNamesASlowAnswer(t *testing.T) {
+	srv, _ := webhookEndpoint(t)
+	now := time.Now()
+	clk := steppingClock{now: &now, step: 3 * time.Second}
+	res, err := Probe(context.Background(), srv.URL+"/webhooks", ProbeConfig{Clock: clk, Signer: signer(t, probeSecret), Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.OK() || !res.Slow() || res.Elapsed != 3*time.Second || !strings.Contains(res.String(), "in 3s: slow, over half the 5s timeout") {
+		t.Errorf("ok %v, slow %v, elapsed %s: %s", res.OK(), res.Slow(), res.Elapsed, res)
 	}
 }
 
