@@ -15,7 +15,8 @@ import (
 // rawServer answers each request on a connection with the next canned
 // response, byte for byte, so the client meets exactly what a server may
 // send: chunks, interim answers, missing lengths, garbage. An answer ending
-// in <close> is followed by closing the connection.
+// in <close> is followed by closing the connection, one ending in <reset>
+// by resetting it.
 func rawServer(t *testing.T, answers ...string) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -39,7 +40,11 @@ func rawServer(t *testing.T, answers ...string) string {
 					}
 					io.Copy(io.Discard, req.Body)
 					a, closeAfter := strings.CutSuffix(a, "<close>")
-					if _, err := io.WriteString(c, a); err != nil || closeAfter {
+					a, resetAfter := strings.CutSuffix(a, "<reset>")
+					if resetAfter {
+						c.(*net.TCPConn).SetLinger(0) // Close sends RST
+					}
+					if _, err := io.WriteString(c, a); err != nil || closeAfter || resetAfter {
 						return
 					}
 				}

@@ -4,11 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"sort"
+	"reflect"
+	"regexp"
 	"strings"
 	"time"
+	"unicode"
 
-	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 
 	"github.com/hookrig/hookrig/internal/yamlnode"
@@ -74,16 +75,11 @@ type rawPhase struct {
 	pos      Pos                  // the phase's own, for what it leaves out
 }
 
-// UnmarshalYAML decodes a phase and notes where it was written.
-func (p *rawPhase) UnmarshalYAML(n ast.Node) error {
-	type plain rawPhase // without this method
-	var v plain
-	if err := yamlnode.Decode(n, &v, yaml.Strict()); err != nil {
-		return err
-	}
-	*p = rawPhase(v)
+// decodeNode decodes a phase and notes where it was written.
+func (p *rawPhase) decodeNode(d *decoder, n ast.Node, path string) {
+	type plain rawPhase // the same keys, without this method
+	d.mapping(n, reflect.ValueOf((*plain)(p)).Elem(), path)
 	p.pos = posOf(n)
-	return nil
 }
 
 type rawDrain struct {
@@ -97,7 +93,7 @@ type rawNode struct {
 	node ast.Node
 }
 
-func (r *rawNode) UnmarshalYAML(n ast.Node) error { r.node = n; return nil }
+func (r *rawNode) decodeNode(_ *decoder, n ast.Node, _ string) { r.node = n }
 
 // json renders the subtree as JSON for the owning package's decoder.
 func (r *rawNode) json() (json.RawMessage, error) {
@@ -125,10 +121,6 @@ func Parse(data []byte, filename string) (*Scenario, error) {
 		for _, e := range errs {
 			e.File = filename
 		}
-		sort.SliceStable(errs, func(i, j int) bool {
-			a, b := errs[i].Pos, errs[j].Pos
-			return a.Line < b.Line || (a.Line == b.Line && a.Col < b.Col)
-		})
 		return nil, errs
 	}
 	s.File = filename
@@ -145,13 +137,16 @@ func parse(data []byte) (*Scenario, Errors) {
 	if len(file.Docs) != 1 || file.Docs[0].Body == nil {
 		return nil, Errors{errorAt(start, "empty scenario: expected a mapping with at least name and load")}
 	}
+	// Every problem is collected: what the decoder finds (unknown keys,
+	// wrong types) and what the builder checks on the values it could
+	// read, in file order.
+	body := file.Docs[0].Body
+	d := newDecoder(body)
 	var raw rawScenario
-	if err := yamlnode.Decode(file.Docs[0].Body, &raw, yaml.Strict()); err != nil {
-		return nil, Errors{fromYAMLAt(err, orPos(posOf(file.Docs[0].Body), start))}
-	}
+	d.decode(body, reflect.ValueOf(&raw).Elem(), "")
 	b := &builder{}
-	s := b.build(&raw, posOf(file.Docs[0].Body))
-	return s, b.errs
+	s := b.build(&raw, orPos(posOf(body), start))
+	return s, sortErrors(append(d.errs, b.errs...), len(d.errs))
 }
 
 // fromYAMLAt is fromYAML, placed at p when the error says no place.
@@ -242,7 +237,7 @@ func (b *builder) sender(raw *rawSender, s *Sender) {
 		if err != nil {
 			b.errs = append(b.errs, fromYAML(err))
 		} else if p, err := parsePolicy(js); err != nil {
-			b.errorf(posOf(raw.Policy.node), "sender.policy: %v", err)
+			b.subtreeError(raw.Policy.node, "sender.policy", err)
 		} else {
 			s.Policy = &p
 		}
@@ -395,23 +390,28 @@ func (b *builder) faults(raws Field[[]rawNode], s *Scenario) {
 			continue
 		}
 		var head struct {
-			Name string `json:"name"`
+			Name any `json:"name"`
 		}
 		if err := json.Unmarshal(js, &head); err != nil {
-			b.errorf(p, "faults[%d]: expected a rule mapping (name, match, probability, fault, after, for): %v", i, err)
+			b.errorf(p, "faults[%d]: got %s, expected a rule mapping (name, match, probability, fault, after, for)", i, nodeWords(rn.node))
 			continue
 		}
-		if head.Name == "" {
-			b.errorf(p, "faults[%d]: missing name", i)
+		name, isText := head.Name.(string)
+		if head.Name != nil && !isText {
+			b.errorf(orPos(keyPos(rn.node, "name"), p), "fault rule #%d (faults[%d]): name: got %v, expected a word (quote it if it is a number: name: \"%v\")", i+1, i, head.Name, head.Name)
 			continue
 		}
-		if names[head.Name] {
-			b.errorf(p, "faults[%d]: name %q is used twice", i, head.Name)
+		if strings.TrimSpace(name) == "" {
+			b.errorf(p, "fault rule #%d (faults[%d]) has no name: every rule needs name: <word>, e.g. name: flaky-503", i+1, i)
+			continue
 		}
-		names[head.Name] = true
+		if names[name] {
+			b.errorf(p, "faults[%d]: name %q is used twice", i, name)
+		}
+		names[name] = true
 		spec, err := ruleSpec(js)
 		if err != nil {
-			b.errorf(p, "faults[%d] (%s): %v", i, head.Name, err)
+			b.subtreeError(rn.node, fmt.Sprintf("faults[%d] (%s)", i, name), err)
 			continue
 		}
 		f := Fault{Name: spec.Name, Spec: js, Rule: spec, After: time.Duration(spec.After), For: time.Duration(spec.For), pos: p}
@@ -424,4 +424,85 @@ func (b *builder) faults(raws Field[[]rawNode], s *Scenario) {
 		}
 		s.Faults = append(s.Faults, f)
 	}
+}
+
+// subtreeError reports a problem that the package owning a subtree's
+// schema found (chaos in a fault rule, the sender in its policy). Those
+// packages read JSON rendered from the YAML, so their messages carry JSON
+// positions and Go types; here the message is put at the key it is about,
+// in the scenario's words, under what (e.g. "sender.policy").
+func (b *builder) subtreeError(n ast.Node, what string, err error) {
+	// One line: expr's caret drawing under a match is dropped (its
+	// first line says the column).
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	msg = jsonPlace.ReplaceAllString(msg, "")
+	msg = strings.TrimPrefix(strings.TrimPrefix(msg, "policy: "), "policy.")
+	key := ""
+	if m := unknownField.FindStringSubmatch(msg); m != nil {
+		key = m[1]
+	} else if m := goField.FindStringSubmatch(msg); m != nil {
+		key = snakeCase(m[2])
+		msg = fmt.Sprintf("%s: got a %s, expected %s", key, m[1], typeWords(m[3]))
+	} else if m := leadingKey.FindStringSubmatch(msg); m != nil {
+		key = m[1] + m[3] // whichever form matched
+	}
+	if m := jsonType.FindStringSubmatch(msg); m != nil {
+		msg = strings.Replace(msg, m[0], fmt.Sprintf("got a %s, expected %s", m[1], typeWords(m[2])), 1)
+	}
+	p := posOf(n)
+	if key != "" {
+		p = orPos(keyPos(n, key), p)
+	}
+	b.errorf(p, "%s: %s", what, msg)
+}
+
+var (
+	// `:1:50: rule "a": ` — chaos's place in the JSON and the rule's
+	// name, both said already by the scenario's message.
+	jsonPlace    = regexp.MustCompile(`^(:\d+:\d+: )?(rule "[^"]*": )?`)
+	unknownField = regexp.MustCompile(`unknown field "([^"]+)"`)
+	goField      = regexp.MustCompile(`cannot unmarshal (\w+) into Go struct field \w+\.(\w+) of type \*?(\S+)`)
+	jsonType     = regexp.MustCompile(`got JSON (\w+), expected \*?(\w+)`)
+	// "after: ...", "backoff.base: ...", "fault status: field code: ..."
+	leadingKey = regexp.MustCompile(`^(?:fault \w+: field (\w+)|([a-z_.]*\.)?([a-z_]+)):`)
+)
+
+// keyPos finds where key is written in the subtree n (the first such key,
+// depth first), or the zero Pos.
+func keyPos(n ast.Node, key string) Pos {
+	var found Pos
+	ast.Walk(keyFinder{key: key, found: &found}, n)
+	return found
+}
+
+type keyFinder struct {
+	key   string
+	found *Pos
+}
+
+func (k keyFinder) Visit(n ast.Node) ast.Visitor {
+	if k.found.Line != 0 {
+		return nil
+	}
+	if mv, ok := n.(*ast.MappingValueNode); ok && keyText(mv.Key) == k.key {
+		*k.found = posOf(mv.Key)
+		return nil
+	}
+	return k
+}
+
+// snakeCase turns a Go field name into its JSON key (RetryAfterMax →
+// retry_after_max), as the owning packages' tags spell them.
+func snakeCase(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if unicode.IsUpper(r) {
+			if i > 0 {
+				b.WriteByte('_')
+			}
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -86,8 +86,8 @@ func TestParseErrors(t *testing.T) {
 	}{
 		{"unknown top key", "name: a\nlaod:\n  phases: []\n", "2:1: unknown field \"laod\""},
 		{"unknown nested key", "name: a\nload:\n  phases:\n    - pacer: constant:1\n      duraton: 1s\n", "5:7: unknown field \"duraton\""},
-		{"wrong type", "name: a\nseed: lots\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\n", "2:7: got a string, expected a whole number (0 or more)"},
-		{"bad duration", "name: a\nload:\n  phases:\n    - pacer: constant:1\n      duration: ten seconds\n", "5:17: invalid duration \"ten seconds\": expected a duration such as"},
+		{"wrong type", "name: a\nseed: lots\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\n", "2:7: seed: got a string, expected a whole number (0 or more)"},
+		{"bad duration", "name: a\nload:\n  phases:\n    - pacer: constant:1\n      duration: ten seconds\n", "5:17: load.phases[0].duration: invalid duration \"ten seconds\"; expected a duration such as"},
 		{"negative duration", "name: a\nload:\n  phases:\n    - pacer: constant:1\n      duration: -5s\n", "5:17: load.phases[0] (phase-1).duration: -5s is not a positive duration"},
 		{"missing pacer", "name: a\nload:\n  phases:\n    - duration: 1s\n", "4:17: load.phases[0] (phase-1): missing pacer"},
 		// Found by FuzzParse: empty list items have no node of their own
@@ -107,7 +107,7 @@ func TestParseErrors(t *testing.T) {
 		{"ratio out of range", "name: a\nreceiver:\n  processing:\n    failure_ratio: 1.5\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\n", "4:20: receiver.processing.failure_ratio: 1.5; expected a number from 0 to 1"},
 		{"bad receiver url", "name: a\nreceiver:\n  url: ftp://x\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\n", "3:8: receiver.url: \"ftp://x\" is not an http:// or https:// URL"},
 		{"fault after the run", "name: a\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\nfaults:\n  - name: late\n    fault: {type: status, code: 503}\n    after: 1h\n", "6:5: faults[0] (late): starts at 1h0m0s, after the run ends"},
-		{"fault without name", "name: a\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\nfaults:\n  - fault: {type: status, code: 503}\n", "6:5: faults[0]: missing name"},
+		{"fault without name", "name: a\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\nfaults:\n  - fault: {type: status, code: 503}\n", "6:5: fault rule #1 (faults[0]) has no name: every rule needs name: <word>"},
 		{"yaml syntax", "name: a\nload: [\n", "2:"},
 		{"empty", "", "empty scenario"},
 	}
@@ -229,7 +229,7 @@ func TestDelegatedChecks(t *testing.T) {
 		{"name: a\nload:\n  phases:\n    - pacer: constant:-5\n      duration: 1s\n", "x.yaml:4:14: load.phases[0] (phase-1): "},
 		{head + "faults:\n  - name: f\n    fault: {type: explode}\n", "x.yaml:6:5: faults[0] (f): "},
 		{head + "faults:\n  - name: f\n    probability: 1.5\n    fault: {type: status, code: 503}\n", "x.yaml:6:5: faults[0] (f): "},
-		{head + "faults:\n  - name: f\n    match: 'method ==== 1'\n    fault: {type: status, code: 503}\n", "x.yaml:6:5: faults[0] (f): "},
+		{head + "faults:\n  - name: f\n    match: 'method ==== 1'\n    fault: {type: status, code: 503}\n", "x.yaml:7:5: faults[0] (f): match: "},
 	}
 	for _, c := range cases {
 		_, err := Parse([]byte(c.yaml), "x.yaml")

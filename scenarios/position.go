@@ -5,12 +5,9 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
-
-	"github.com/hookrig/hookrig/internal/yamlnode"
 )
 
 // Pos is a place in a scenario file.
@@ -107,8 +104,20 @@ func cleanYAMLMessage(m string) string {
 	if sub := typeMismatch.FindStringSubmatch(m); sub != nil {
 		m = fmt.Sprintf("got a %s, expected %s", sub[1], typeWords(sub[2]))
 	}
+	// The parser's own words, with what to do about them.
+	if sub := repeatedKey.FindStringSubmatch(m); sub != nil {
+		m = fmt.Sprintf("%s is written twice in this mapping (first at line %s); keep one", sub[1], sub[2])
+	}
+	switch {
+	case strings.Contains(m, "mapping value is not allowed in this context"):
+		m += " (a key: value where none can be: check this line's indentation, or quote a value that holds \": \")"
+	case strings.Contains(m, "found character '\t'"):
+		m = "a tab: YAML indents with spaces only"
+	}
 	return m
 }
+
+var repeatedKey = regexp.MustCompile(`^mapping key "([^"]*)" already defined at \[(\d+):\d+\]`)
 
 var typeMismatch = regexp.MustCompile(`cannot unmarshal (\S+) into Go (?:struct field \S+|value) of type (.+)$`)
 
@@ -125,6 +134,8 @@ func typeWords(t string) string {
 		return "a string"
 	case "bool":
 		return "true or false"
+	case "time.Duration":
+		return "a duration such as 250ms, 30s or 1m30s"
 	}
 	return t
 }
@@ -136,28 +147,6 @@ type Field[T any] struct {
 	V   T
 	Pos Pos
 	Set bool
-}
-
-// UnmarshalYAML implements go-yaml's NodeUnmarshaler.
-func (f *Field[T]) UnmarshalYAML(n ast.Node) error {
-	f.Pos = posOf(n)
-	f.Set = true
-	err := yamlnode.Decode(n, &f.V, yaml.Strict())
-	if err == nil {
-		return nil
-	}
-	var ye yaml.Error
-	var ours *Error
-	if errors.As(err, &ye) || errors.As(err, &ours) {
-		return err // it says where already (a field inside this one)
-	}
-	// Some conversions (durations) fail without a position: give them this
-	// field's, and say what was expected.
-	msg := err.Error()
-	if _, ok := any(f.V).(time.Duration); ok {
-		msg = fmt.Sprintf("%s: expected a duration such as 250ms, 30s or 1m30s", strings.TrimPrefix(msg, "time: "))
-	}
-	return errorAt(f.Pos, "%s", msg)
 }
 
 // MarshalYAML writes the bare value.

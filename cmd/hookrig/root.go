@@ -108,5 +108,6 @@ scripted timeline; every run ends in a delivery-guarantee report.`,
 		newScenariosCmd(e),
 		newSimCmd(e),
 	)
+	addVersion(root)
 	return root
 }

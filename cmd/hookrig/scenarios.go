@@ -111,7 +111,10 @@ func validateScenario(e *env, name string) error {
 	if err != nil {
 		var es scenarios.Errors
 		if errors.As(err, &es) {
-			return es // one problem a line, each file:line:column
+			// One problem a line, each file:line:column, in file order,
+			// then how many: a long list is not mistaken for the first
+			// few.
+			return fmt.Errorf("%w\n%s: %d %s", es, name, len(es), plural(len(es), "problem", "problems"))
 		}
 		return err
 	}
