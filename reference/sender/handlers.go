@@ -2,6 +2,7 @@ package sender
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -10,14 +11,50 @@ import (
 	"github.com/hookrig/hookrig/internal/httpapi"
 )
 
-// handler adapts a function that returns an error; httpapi.WriteError is
-// the one place errors become statuses.
+// handler adapts a function that returns an error; writeError is the one
+// place errors become statuses.
 type handler func(w http.ResponseWriter, r *http.Request) error
 
 func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := h(w, r); err != nil {
-		httpapi.WriteError(w, err)
+		writeError(w, err)
 	}
+}
+
+// retryAfterFull is the Retry-After sent with a 507: space is rarely
+// freed within seconds, and a client hammering a full disk helps nobody.
+const retryAfterFull = "30"
+
+// statusOf maps a domain error's code to its HTTP status. Errors from
+// reading the request (httpapi's) carry their own status.
+func statusOf(err error) int {
+	var ae *httpapi.Error
+	if errors.As(err, &ae) {
+		return ae.Status
+	}
+	switch ErrorCode(err) {
+	case EINVALID:
+		return http.StatusBadRequest
+	case ENOTFOUND:
+		return http.StatusNotFound
+	case ECONFLICT:
+		return http.StatusConflict
+	case EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	case ENOSPACE:
+		return http.StatusInsufficientStorage
+	}
+	return httpapi.StatusOf(err)
+}
+
+// writeError answers err with its status; a full disk also says when to
+// come back.
+func writeError(w http.ResponseWriter, err error) {
+	status := statusOf(err)
+	if status == http.StatusInsufficientStorage {
+		w.Header().Set("Retry-After", retryAfterFull)
+	}
+	httpapi.WriteJSON(w, status, httpapi.ErrorBody{Error: err.Error()})
 }
 
 // endpointView is an endpoint as the API shows it after creation: the

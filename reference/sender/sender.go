@@ -13,7 +13,6 @@ package sender
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -21,10 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/hookrig/hookrig/internal/clock"
-	"github.com/hookrig/hookrig/internal/httpapi"
 	"github.com/hookrig/hookrig/reference/webhook"
 )
 
@@ -215,20 +211,16 @@ func (s *Sender) stop(crash bool) {
 func (s *Sender) usable() error {
 	switch s.state.Load() {
 	case stateClosing:
-		return httpapi.Errorf(http.StatusServiceUnavailable, "%v", ErrClosed)
+		return errorf(EUNAVAILABLE, "%v", ErrClosed)
 	case stateCrashed:
-		return httpapi.Errorf(http.StatusServiceUnavailable, "%v", ErrCrashed)
+		return errorf(EUNAVAILABLE, "%v", ErrCrashed)
 	}
 	return nil
 }
 
-// stopped turns the outbox's stop errors into API errors (503).
-func (s *Sender) stopped(err error) error {
-	if errors.Is(err, ErrClosed) || errors.Is(err, ErrCrashed) || errors.Is(err, bolt.ErrDatabaseNotOpen) {
-		return httpapi.Errorf(http.StatusServiceUnavailable, "%v", err)
-	}
-	return err
-}
+// stopped gives the outbox's write errors their domain code (stopped,
+// disk full; see ErrorCode) with a message that says what to do.
+func (s *Sender) stopped(err error) error { return outboxError(err) }
 
 // newEndpointRT builds the dispatcher's view of an endpoint.
 func newEndpointRT(r *Endpoint) (*endpointRT, error) {

@@ -3,11 +3,9 @@ package sender
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 
-	"github.com/hookrig/hookrig/internal/httpapi"
 	"github.com/hookrig/hookrig/reference/webhook"
 )
 
@@ -20,18 +18,6 @@ const (
 	MaxBatch   = 10_000
 	MaxURLLen  = 2048
 )
-
-func invalid(format string, args ...any) error {
-	return httpapi.Errorf(http.StatusBadRequest, format, args...)
-}
-
-func notFound(format string, args ...any) error {
-	return httpapi.Errorf(http.StatusNotFound, format, args...)
-}
-
-func conflict(format string, args ...any) error {
-	return httpapi.Errorf(http.StatusConflict, format, args...)
-}
 
 // checkEndpointURL accepts an absolute http or https URL with a host.
 func checkEndpointURL(raw string) (string, error) {
