@@ -49,6 +49,18 @@ type Config struct {
 	// before cutting them off (default 5s). Cut-off attempts are
 	// reported as interrupted on the next start.
 	ShutdownGrace time.Duration
+	// APIToken, when set, is the bearer token every API request must
+	// carry. A sender whose API listens beyond loopback needs one (the
+	// command refuses to start without it).
+	APIToken string
+	// RefusePrivate refuses endpoints on loopback and private addresses,
+	// at creation and at every dial; link-local, metadata and unspecified
+	// addresses are refused always (see targets.go). The command sets it
+	// when the API listens beyond loopback, unless --allow-private.
+	RefusePrivate bool
+	// MaxAttemptTimeout bounds an endpoint's attempt_timeout (default
+	// DefaultMaxAttemptTimeout).
+	MaxAttemptTimeout time.Duration
 }
 
 // Defaults.
@@ -118,7 +130,7 @@ func Open(cfg Config) (*Sender, error) {
 		return nil, fmt.Errorf("default %w", err)
 	}
 	if cfg.Transport == nil {
-		cfg.Transport = NewTransport(cfg.Workers)
+		cfg.Transport = newGuardedTransport(cfg.Workers, targetGuard{refusePrivate: cfg.RefusePrivate})
 	}
 	ob, err := openOutbox(cfg.DataDir, cfg.Logger)
 	if err != nil {
