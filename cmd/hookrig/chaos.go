@@ -102,6 +102,9 @@ func runChaos(ctx context.Context, e *env, o chaosOptions) error {
 		ln.Close()
 		return err
 	}
+	if o.token == "" && httpapi.Exposed(ln.Addr()) {
+		fmt.Fprintf(e.stderr, "warning: the control API listens on %s, beyond loopback, without a token: anyone who reaches it can change the faults; set --control-token (or $HOOKRIG_CONTROL_TOKEN)\n", ln.Addr())
+	}
 	defer p.Close()
 	fmt.Fprintf(e.stdout, "chaos listening on %s\n", p.URL())
 	fmt.Fprintf(e.stdout, "upstream %s · control http://%s · seed %d · %d rules\n", o.upstream, ln.Addr(), o.seed, rules.Len())

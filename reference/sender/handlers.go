@@ -55,7 +55,7 @@ func writeError(w http.ResponseWriter, err error) {
 	if status == http.StatusInsufficientStorage {
 		w.Header().Set("Retry-After", retryAfterFull)
 	}
-	httpapi.WriteJSON(w, status, httpapi.ErrorBody{Error: err.Error()})
+	httpapi.WriteJSON(w, status, httpapi.ErrorBody{Error: httpapi.Clip(err.Error(), httpapi.MaxErrorLen)})
 }
 
 // endpointView is an endpoint as the API shows it after creation: the
