@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/hookrig/hookrig/internal/apitest"
 )
 
 // Whatever a script sends the control API, the answer is 2xx or a 4xx
@@ -35,7 +37,7 @@ func FuzzControl(f *testing.F) {
 	f.Add(strings.Repeat("M", 100_000), "/v1/rules", ``, js)
 	f.Add("POST", "/v1/rules", `{}`, strings.Repeat("t", 100_000))
 	f.Fuzz(func(t *testing.T, method, target, body, contentType string) {
-		if !validMethod(method) || !validHeaderValue(contentType) {
+		if !apitest.ValidMethod(method) || !apitest.ValidHeaderValue(contentType) {
 			return // net/http refuses such requests before any handler
 		}
 		if _, err := url.ParseRequestURI(target); err != nil || !strings.HasPrefix(target, "/") || strings.ContainsAny(target, " \r\n\t") {
@@ -47,7 +49,7 @@ func FuzzControl(f *testing.F) {
 		req.Method = method
 		req.Header.Set("Content-Type", contentType)
 		h.ServeHTTP(rec, req)
-		if rec.Code >= 400 && rec.Body.Len() > maxErrorAnswer {
+		if rec.Code >= 400 && rec.Body.Len() > apitest.MaxErrorAnswer {
 			t.Fatalf("%d answer of %d bytes to a %d-byte method, %d-byte type, %d-byte body", rec.Code, rec.Body.Len(), len(method), len(contentType), len(body))
 		}
 		switch code := rec.Code; {
@@ -63,19 +65,4 @@ func FuzzControl(f *testing.F) {
 			}
 		}
 	})
-}
-
-// maxErrorAnswer bounds an error answer: a JSON envelope around a message
-// of at most httpapi.MaxErrorLen bytes plus the "…(N bytes)" note.
-const maxErrorAnswer = 640
-
-// validMethod is what net/http accepts as a method: a non-empty token.
-func validMethod(m string) bool {
-	return m != "" && strings.Trim(m, "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") == ""
-}
-
-// validHeaderValue is what can travel in a header: no control bytes but
-// tab.
-func validHeaderValue(v string) bool {
-	return strings.IndexFunc(v, func(r rune) bool { return r != '\t' && (r < ' ' || r == 0x7f) }) < 0
 }

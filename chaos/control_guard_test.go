@@ -1,27 +1,11 @@
 package chaos
 
 import (
-	"io"
-	"net/http"
 	"strings"
 	"testing"
-)
 
-// send makes one control request with the given headers.
-func send(t *testing.T, method, url, body string, header map[string]string) (int, string) {
-	t.Helper()
-	req, _ := http.NewRequest(method, url, strings.NewReader(body))
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := (&http.Client{Timeout: wait}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
+	"github.com/hookrig/hookrig/internal/apitest"
+)
 
 const downRule = `{"name": "down", "fault": {"type": "down"}}`
 
@@ -49,7 +33,7 @@ func TestControlRefusesBrowsersAndWebhooks(t *testing.T) {
 		{"no token", map[string]string{"Content-Type": "application/json"}, 401, "bearer token"},
 	}
 	for _, c := range cases {
-		if code, body := send(t, "POST", api+"/v1/rules", downRule, c.header); code != c.want || !strings.Contains(body, c.says) {
+		if code, body := apitest.Request(t, "POST", api+"/v1/rules", downRule, c.header); code != c.want || !strings.Contains(body, c.says) {
 			t.Errorf("%s: %d %s, want %d saying %q", c.name, code, body, c.want, c.says)
 		}
 	}
@@ -58,12 +42,12 @@ func TestControlRefusesBrowsersAndWebhooks(t *testing.T) {
 	}
 	for _, scheme := range []string{"bearer", "BEARER", "Bearer"} {
 		hdr := map[string]string{"Authorization": scheme + " s3cret", "Content-Type": "application/json; charset=utf-8"}
-		if code, body := send(t, "GET", api+"/v1/rules", "", hdr); code != 200 {
+		if code, body := apitest.Request(t, "GET", api+"/v1/rules", "", hdr); code != 200 {
 			t.Errorf("scheme %q: %d %s", scheme, code, body)
 		}
 	}
 	hdr := map[string]string{"Authorization": auth, "Content-Type": "application/yaml", "Origin": api}
-	if code, body := send(t, "PUT", api+"/v1/rules", "rules: []\n", hdr); code != 200 {
+	if code, body := apitest.Request(t, "PUT", api+"/v1/rules", "rules: []\n", hdr); code != 200 {
 		t.Errorf("YAML from the API's own origin: %d %s", code, body)
 	}
 }

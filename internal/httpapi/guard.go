@@ -87,7 +87,6 @@ func Clip(s string, n int) string {
 	return strings.ToValidUTF8(s[:n], "?") + "…(" + strconv.Itoa(len(s)) + " bytes)"
 }
 
-
 // Exposed reports whether a listener is reachable beyond loopback.
 func Exposed(addr net.Addr) bool {
 	ta, ok := addr.(*net.TCPAddr)

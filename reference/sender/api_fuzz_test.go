@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/hookrig/hookrig/internal/apitest"
 )
 
 // Whatever a client posts to the API, the answer is a 2xx or a 4xx with
@@ -49,7 +51,7 @@ func FuzzAPI(f *testing.F) {
 		if _, err := url.ParseRequestURI(path); err != nil || !strings.HasPrefix(path, "/") || strings.ContainsAny(path, " \r\n\t") {
 			return // net/http answers 400 before any handler: not ours to test
 		}
-		if !validMethod(method) || !validHeaderValue(contentType) {
+		if !apitest.ValidMethod(method) || !apitest.ValidHeaderValue(contentType) {
 			return // net/http refuses these before any handler
 		}
 		before := s.Stats().Accepted
@@ -59,7 +61,7 @@ func FuzzAPI(f *testing.F) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		code := rec.Code
-		if code >= 400 && rec.Body.Len() > maxErrorAnswer {
+		if code >= 400 && rec.Body.Len() > apitest.MaxErrorAnswer {
 			t.Fatalf("%d answer of %d bytes to a %d-byte method, %d-byte type, %d-byte body", code, rec.Body.Len(), len(method), len(contentType), len(body))
 		}
 		if code >= 500 {
@@ -72,19 +74,4 @@ func FuzzAPI(f *testing.F) {
 			t.Fatalf("accepted went from %d to %d", before, after)
 		}
 	})
-}
-
-// maxErrorAnswer bounds an error answer: a JSON envelope around a message
-// of at most httpapi.MaxErrorLen bytes plus the "…(N bytes)" note.
-const maxErrorAnswer = 640
-
-// validMethod is what net/http accepts as a method: a non-empty token.
-func validMethod(m string) bool {
-	return m != "" && strings.Trim(m, "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") == ""
-}
-
-// validHeaderValue is what can travel in a header: no control bytes but
-// tab.
-func validHeaderValue(v string) bool {
-	return strings.IndexFunc(v, func(r rune) bool { return r != '\t' && (r < ' ' || r == 0x7f) }) < 0
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -13,28 +12,9 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/hookrig/hookrig/internal/apitest"
 	"github.com/hookrig/hookrig/internal/clock"
 )
-
-// request makes one API request with the given headers and returns the
-// status and body.
-func request(t *testing.T, method, url, body string, header map[string]string) (int, string) {
-	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := (&http.Client{Timeout: wait}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
 
 // Issue 17 finding 4: the API took text/plain (any web page can post it
 // through the browser) and had no token. With APIToken set every route
@@ -62,14 +42,14 @@ func TestAPITokenAndJSONOnly(t *testing.T) {
 		{"upper-case bearer", map[string]string{"Content-Type": "application/json; charset=utf-8", "Authorization": "BEARER tok"}, 201, `"id":"ep_`},
 	}
 	for _, c := range cases {
-		if code, got := request(t, "POST", srv.URL+"/v1/endpoints", body, c.header); code != c.want || !strings.Contains(got, c.says) {
+		if code, got := apitest.Request(t, "POST", srv.URL+"/v1/endpoints", body, c.header); code != c.want || !strings.Contains(got, c.says) {
 			t.Errorf("%s: %d %s, want %d saying %q", c.name, code, got, c.want, c.says)
 		}
 	}
 	if eps, _ := h.Endpoints(); len(eps) != 2 {
 		t.Errorf("%d endpoints created, want the 2 authorised ones", len(eps))
 	}
-	if code, got := request(t, "GET", srv.URL+"/v1/nowhere", "", nil); code != 401 {
+	if code, got := apitest.Request(t, "GET", srv.URL+"/v1/nowhere", "", nil); code != 401 {
 		t.Errorf("an unknown route without the token: %d %s (404 would tell routes apart)", code, got)
 	}
 }
@@ -168,7 +148,7 @@ func TestAttemptDetailsNotShown(t *testing.T) {
 	srv := httptest.NewServer(h.Handler())
 	defer srv.Close()
 	for i, id := range ids {
-		code, body := request(t, "GET", srv.URL+"/v1/events/"+id, "", nil)
+		code, body := apitest.Request(t, "GET", srv.URL+"/v1/events/"+id, "", nil)
 		if code != 200 || strings.Contains(body, "internal-only") || strings.Contains(body, "connect:") || strings.Contains(body, closed.Addr().String()) {
 			t.Errorf("event %d shows what the endpoint said: %s", i, body)
 		}
@@ -178,7 +158,7 @@ func TestAttemptDetailsNotShown(t *testing.T) {
 			t.Errorf("event %d: attempts %+v, want the status or the class", i, e.Attempts)
 		}
 	}
-	_, list := request(t, "GET", srv.URL+"/v1/events", "", nil)
+	_, list := apitest.Request(t, "GET", srv.URL+"/v1/events", "", nil)
 	if strings.Contains(list, "internal-only") {
 		t.Errorf("the event list shows answer bodies: %s", list)
 	}
@@ -207,12 +187,12 @@ func TestPolicyBounds(t *testing.T) {
 		{`{"breaker": {"failures": 5, "cooldown": "1000h"}}`, "policy.breaker.cooldown: 1000h0m0s is over the bound of 24h0m0s"},
 	}
 	for _, c := range cases {
-		code, body := request(t, "POST", srv.URL+"/v1/endpoints", `{"url": "http://127.0.0.1:9/x", "policy": `+c.policy+`}`, js)
+		code, body := apitest.Request(t, "POST", srv.URL+"/v1/endpoints", `{"url": "http://127.0.0.1:9/x", "policy": `+c.policy+`}`, js)
 		if code != 400 || !strings.Contains(body, c.says) {
 			t.Errorf("%s: %d %s, want 400 saying %q", c.policy, code, body, c.says)
 		}
 	}
-	code, body := request(t, "POST", srv.URL+"/v1/endpoints", `{"url": "http://127.0.0.1:9/x", "policy": {"attempt_timeout": "60s", "concurrency": 8}}`, js)
+	code, body := apitest.Request(t, "POST", srv.URL+"/v1/endpoints", `{"url": "http://127.0.0.1:9/x", "policy": {"attempt_timeout": "60s", "concurrency": 8}}`, js)
 	if code != 201 {
 		t.Errorf("a policy at the bounds: %d %s", code, body)
 	}
