@@ -72,6 +72,7 @@ func TestEndpointTargetsRefused(t *testing.T) {
 		{"http://0177.0.0.1/x", "dotted quad"},
 		{"http://user:pass@127.0.0.1:9/x", "credentials"},
 		{"http://[fd00:ec2::254]/x", "metadata"},
+		{"http://[64:ff9b::a9fe:a9fe]/x", "169.254.0.0/16"},
 	}
 	for _, refuse := range []bool{false, true} {
 		h := openHarness(t, t.TempDir(), Config{RefusePrivate: refuse})

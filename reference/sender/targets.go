@@ -45,6 +45,10 @@ var alwaysRefused = []refusedRange{
 	{netip.MustParsePrefix("255.255.255.255/32"), "the broadcast address is never an endpoint"},
 }
 
+// nat64 is the well-known NAT64 prefix (RFC 6052): its addresses carry an
+// IPv4 address in their last 32 bits.
+var nat64 = netip.MustParsePrefix("64:ff9b::/96")
+
 // privateRanges are refused when the API is exposed, unless allowed.
 var privateRanges = []refusedRange{
 	{netip.MustParsePrefix("127.0.0.0/8"), "loopback"},
@@ -69,6 +73,12 @@ func (g targetGuard) checkAddr(ip netip.Addr) error {
 		return fmt.Errorf("an address with a zone (%%%s) names a local interface; endpoints are never link-local", ip.Zone())
 	}
 	ip = ip.Unmap()
+	if nat64.Contains(ip) {
+		// 64:ff9b::a9fe:a9fe reaches 169.254.169.254 through a NAT64
+		// gateway: judge the IPv4 address it carries.
+		b := ip.As16()
+		ip = netip.AddrFrom4([4]byte(b[12:]))
+	}
 	for _, r := range alwaysRefused {
 		if r.prefix.Contains(ip) {
 			return fmt.Errorf("%s is refused: %s", ip, r.rule)
