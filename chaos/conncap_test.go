@@ -95,7 +95,7 @@ func TestConnectionCapKeepsProbesAnswered(t *testing.T) {
 	t.Logf("%d connections opened, %d answered", len(conns), answered)
 
 	for i := range 3 {
-		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 		resp, err := client.Get("http://" + addr + "/probe")
 		if err != nil {
 			t.Fatalf("probe %d with %d idle connections open: %v", i, len(conns), err)
