@@ -29,7 +29,9 @@ type Config struct {
 	DataDir string      // where outbox.db lives (created if missing)
 	Clock   clock.Clock // nil: the wall clock
 	Seed    uint64      // seeds retry jitter
-	// Transport sends attempts; nil uses NewTransport(Workers).
+	// Transport sends attempts; nil uses NewTransport(Workers) with the
+	// dial-time address check of targets.go. A Transport given here
+	// dials as it likes: the check at endpoint creation still applies.
 	Transport http.RoundTripper
 	Logger    *slog.Logger // nil: discard
 	// Workers bounds attempts in flight over all endpoints (default 64).
