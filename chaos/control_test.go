@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hookrig/hookrig/internal/apitest"
 )
 
 func startControl(t *testing.T, tp *testProxy) *httptest.Server {
@@ -22,17 +24,14 @@ func startControl(t *testing.T, tp *testProxy) *httptest.Server {
 
 func call(t *testing.T, method, url, token, body string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	header := map[string]string{}
+	if body != "" {
+		header["Content-Type"] = "application/json"
+	}
 	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+		header["Authorization"] = "Bearer " + token
 	}
-	resp, err := (&http.Client{Timeout: wait}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return apitest.Request(t, method, url, body, header)
 }
 
 func TestControlAPIRules(t *testing.T) {

@@ -49,6 +49,13 @@ type Config struct {
 	// wall clock. It is not Clock so that a test driving faults with a
 	// fake Clock still has sockets that time out in real time.
 	NetClock clock.Clock
+	// MaxConns caps the client connections open at once (default
+	// DefaultMaxConns). At the cap, a new connection closes the client
+	// connection idle the longest; with none idle it is answered 503 and
+	// closed. Below the process's descriptor limit, it keeps the proxy
+	// able to accept, dial its upstream and answer probes whatever
+	// clients hold open.
+	MaxConns int
 
 	// onGate, for tests, hears the listener go down (true) and up.
 	onGate func(down bool)
@@ -84,7 +91,13 @@ type Proxy struct {
 	serving  sync.WaitGroup // a goroutine per client connection
 	stopping atomic.Bool
 	inbounds sync.Pool // *inbound
+	clients  connSet   // client connections only, for the cap
 }
+
+// DefaultMaxConns is the client connection cap when Config.MaxConns is 0:
+// half of a common 1024-descriptor limit, leaving the rest for upstream
+// connections, the control API and the process.
+const DefaultMaxConns = 448
 
 // ruleSet is the rules in force with their counters, swapped as one.
 type ruleSet struct {
@@ -123,6 +136,12 @@ func New(cfg Config) (*Proxy, error) {
 	}
 	if cfg.NetClock == nil {
 		cfg.NetClock = clock.Real{}
+	}
+	if cfg.MaxConns == 0 {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	if cfg.MaxConns < 0 {
+		return nil, fmt.Errorf("max conns %d: must not be negative", cfg.MaxConns)
 	}
 	up, err := newUpstream(cfg.Upstream, cfg.UpstreamTimeout)
 	if err != nil {

@@ -1,10 +1,10 @@
 package chaos
 
 import (
-	"crypto/subtle"
 	"net/http"
 
 	"github.com/hookrig/hookrig/internal/httpapi"
+	"github.com/hookrig/hookrig/reference/webhook"
 )
 
 // ControlHandler is the control API, for people and scripts steering the
@@ -35,19 +35,24 @@ func (p *Proxy) ControlHandler() http.Handler {
 	r.Handle("/v1/faults", handleFaults()).Methods(http.MethodGet)
 	// Wrapped around the router, not r.Use: mux middleware does not run
 	// on 404/405, and those must not answer without the token either.
-	return requireToken(p.cfg.ControlToken, r)
+	// JSON (or YAML) bodies only and no foreign Origin, so a web page
+	// cannot post rules; no webhook either, so a sender whose endpoint
+	// points here cannot inject them.
+	return httpapi.RequireBearer(p.cfg.ControlToken, "hookrig chaos",
+		refuseWebhooks(httpapi.RequireJSON(r, controlTypes...)))
 }
 
-func requireToken(token string, next http.Handler) http.Handler {
-	if token == "" {
-		return next
-	}
-	want := []byte("Bearer " + token)
+// controlTypes are the bodies the control API reads: rules in JSON or
+// YAML. None is a type a web page may post without asking first.
+var controlTypes = []string{"application/json", "application/yaml", "application/x-yaml", "text/yaml"}
+
+// refuseWebhooks answers 403 to a signed webhook: a sender whose endpoint
+// URL names the control API (by mistake or by an attacker's choice) must
+// not steer the proxy with its payloads.
+func refuseWebhooks(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := []byte(r.Header.Get("Authorization"))
-		if subtle.ConstantTimeCompare(got, want) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="hookrig chaos"`)
-			httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, "missing or wrong bearer token: send Authorization: Bearer <control token>"))
+		if r.Header.Get(webhook.HeaderID) != "" || r.Header.Get(webhook.HeaderSignature) != "" {
+			httpapi.WriteError(w, httpapi.Errorf(http.StatusForbidden, "a webhook is not a control request: point the sender at the proxy's listen address, not its control API"))
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -76,12 +76,55 @@ func (p *Proxy) accept() {
 			continue
 		}
 		backoff = 0
+		if p.clients.len() >= p.cfg.MaxConns && !p.evictIdle() {
+			p.refuse(c)
+			continue
+		}
 		w := newWireConn(c, readBufferSize)
 		w.setWatch(phaseOpened, p.dog.now())
 		p.conns.add(w)
+		p.clients.add(w)
 		p.serving.Add(1)
 		go p.serveConn(w)
 	}
+}
+
+// evictIdle makes room at the connection cap: it ends the client
+// connection that has waited longest for a request (kept alive after an
+// answer, or opened and silent), as its own idle timeout would, and
+// reports whether there was one. Ended, such a connection loses no
+// request. The newcomer is admitted at once; the cap may be passed by the
+// few evictions still closing.
+func (p *Proxy) evictIdle() bool {
+	var oldest *wireConn
+	var oldestWatch uint64
+	p.clients.each(func(w *wireConn) {
+		v := w.watch.Load()
+		if v == cutMark {
+			return
+		}
+		if ph := watchPhase(v >> 32); ph != phaseIdle && ph != phaseOpened {
+			return
+		}
+		if oldest == nil || p.dog.now()-uint32(v) > p.dog.now()-uint32(oldestWatch) {
+			oldest, oldestWatch = w, v
+		}
+	})
+	if oldest == nil {
+		return false
+	}
+	oldest.cutIf(oldestWatch)
+	return true
+}
+
+// busyAnswer is what a client gets when every connection is busy.
+var busyAnswer = []byte("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n")
+
+// refuse answers a connection over the cap 503 and closes it, without
+// waiting for its request.
+func (p *Proxy) refuse(c net.Conn) {
+	c.Write(busyAnswer) // a fresh socket's send buffer takes it: cannot block
+	c.Close()
 }
 
 // serveConn reads requests from one client connection and answers them
@@ -92,6 +135,7 @@ func (p *Proxy) serveConn(w *wireConn) {
 	s.conn = w
 	defer func() {
 		p.conns.remove(w)
+		p.clients.remove(w)
 		w.Close()
 		s.req.Reset()
 		s.resp.Reset()

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,7 +20,7 @@ import (
 type chaosOptions struct {
 	listen, upstream, control, rules, token string
 	seed                                    uint64
-	attemptLog, maxBody                     int
+	attemptLog, maxBody, maxConns           int
 	upstreamTimeout                         time.Duration
 	verbose                                 bool
 }
@@ -60,6 +63,7 @@ it runs through the control API (GET/PUT/POST /v1/rules, DELETE
 	f.StringVar(&o.token, "control-token", "", "bearer token the control API requires (or $HOOKRIG_CONTROL_TOKEN)")
 	f.IntVar(&o.attemptLog, "attempt-log", 10000, "attempt records kept for GET /v1/attempts")
 	f.IntVar(&o.maxBody, "max-body", 4<<20, "largest request body accepted, in bytes")
+	f.IntVar(&o.maxConns, "max-conns", 0, "client connections open at once; past it the longest-idle one is closed, or the newcomer gets 503 (0: from the descriptor limit, raised to its hard maximum at start)")
 	f.DurationVar(&o.upstreamTimeout, "upstream-timeout", 60*time.Second, "bound on each upstream round trip")
 	f.BoolVar(&o.verbose, "verbose", false, "log match failures and connection errors to stderr")
 	cmd.MarkFlagRequired("upstream")
@@ -85,11 +89,14 @@ func runChaos(ctx context.Context, e *env, o chaosOptions) error {
 	if o.verbose {
 		level = slog.LevelDebug
 	}
+	if o.maxConns == 0 {
+		o.maxConns = dataConnCap(raiseFileLimit())
+	}
 	p, err := chaos.New(chaos.Config{
 		Upstream: o.upstream, Rules: rules, Seed: o.seed, Clock: e.clock,
 		Logger:     slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})),
 		AttemptLog: o.attemptLog, ControlToken: o.token, MaxBody: o.maxBody,
-		UpstreamTimeout: o.upstreamTimeout,
+		UpstreamTimeout: o.upstreamTimeout, MaxConns: o.maxConns,
 	})
 	if err != nil {
 		return err
@@ -102,12 +109,88 @@ func runChaos(ctx context.Context, e *env, o chaosOptions) error {
 		ln.Close()
 		return err
 	}
+	if o.token == "" && httpapi.Exposed(ln.Addr()) {
+		fmt.Fprintf(e.stderr, "warning: the control API listens on %s, beyond loopback, without a token: anyone who reaches it can change the faults; set --control-token (or $HOOKRIG_CONTROL_TOKEN)\n", ln.Addr())
+	}
 	defer p.Close()
 	fmt.Fprintf(e.stdout, "chaos listening on %s\n", p.URL())
 	fmt.Fprintf(e.stdout, "upstream %s · control http://%s · seed %d · %d rules\n", o.upstream, ln.Addr(), o.seed, rules.Len())
-	err = httpapi.Serve(ctx, httpapi.NewServer(p.ControlHandler()), ln, 5*time.Second)
+	err = httpapi.Serve(ctx, httpapi.NewServer(p.ControlHandler()), capConns(ln, controlConnCap), 5*time.Second)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("control: %w", err)
 	}
 	return nil
+}
+
+// Descriptor budget. The data path may hold two descriptors per client
+// (its connection and an upstream one); the control API gets a small
+// fixed share; the rest is the process's (listeners, the rules file,
+// logs).
+const (
+	controlConnCap = 64
+	reservedFiles  = 64
+)
+
+// raiseFileLimit lifts the soft descriptor limit to the hard one (a
+// default soft limit of 1024 is far below what a proxy under load holds)
+// and returns the limit in force.
+func raiseFileLimit() uint64 {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 1024
+	}
+	if lim.Cur < lim.Max {
+		raised := lim
+		raised.Cur = raised.Max
+		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &raised) == nil {
+			lim = raised
+		}
+	}
+	return lim.Cur
+}
+
+// dataConnCap is the proxy's client connection cap for a descriptor
+// limit: what is left after the control API and the reserve, halved.
+func dataConnCap(files uint64) int {
+	spare := int64(files) - controlConnCap - reservedFiles
+	return int(max(16, min(spare/2, 1<<20)))
+}
+
+// capConns refuses connections past n open at once: they are closed as
+// soon as accepted, so the server keeps descriptors for the ones it
+// serves and never fails in accept.
+func capConns(ln net.Listener, n int) net.Listener {
+	return &cappedListener{Listener: ln, slots: make(chan struct{}, n)}
+}
+
+type cappedListener struct {
+	net.Listener
+	slots chan struct{}
+}
+
+func (l *cappedListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		select {
+		case l.slots <- struct{}{}:
+			return &cappedConn{Conn: c, release: l.slots}, nil
+		default:
+			c.Close()
+		}
+	}
+}
+
+type cappedConn struct {
+	net.Conn
+	release chan struct{}
+	once    sync.Once
+}
+
+func (c *cappedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { <-c.release })
+	return err
 }

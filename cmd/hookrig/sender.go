@@ -29,6 +29,7 @@ func newSenderCmd(e *env) *cobra.Command {
 		seed       uint64
 		noDispatch bool
 		quiet      bool
+		apiAccess  senderAccess
 	)
 	cmd := &cobra.Command{
 		Use:   "sender",
@@ -95,7 +96,11 @@ The policy flags set the default policy of endpoints created without one;
 			cfg.Seed = seed
 			cfg.Logger = log
 			cfg.ShutdownGrace = grace
-			return runSender(cmd.Context(), e, listen, cfg, grace, !noDispatch, log)
+			if apiAccess.token == "" {
+				apiAccess.token = e.getenv("HOOKRIG_API_TOKEN")
+			}
+			cfg.APIToken = apiAccess.token
+			return runSender(cmd.Context(), e, listen, cfg, grace, !noDispatch, apiAccess.allowPrivate, log)
 		},
 	}
 	f := cmd.Flags()
@@ -107,6 +112,9 @@ The policy flags set the default policy of endpoints created without one;
 	f.DurationVar(&grace, "grace", 10*time.Second, "on SIGINT/SIGTERM, time left for API requests and attempts in flight")
 	f.BoolVar(&noDispatch, "no-dispatch", false, "accept events but deliver nothing (maintenance, ingest benchmarks)")
 	f.BoolVar(&quiet, "quiet", false, "log warnings and errors only")
+	f.StringVar(&apiAccess.token, "api-token", "", "bearer token every API request must carry (or $HOOKRIG_API_TOKEN); required when --listen is beyond loopback")
+	f.BoolVar(&apiAccess.allowPrivate, "allow-private", false, "with --listen beyond loopback, still let endpoints point at loopback and private addresses (10/8, 172.16/12, 192.168/16, fc00::/7)")
+	f.DurationVar(&cfg.MaxAttemptTimeout, "max-attempt-timeout", sender.DefaultMaxAttemptTimeout, "largest attempt_timeout a client may give an endpoint")
 
 	f.DurationVar(&policy.Backoff.Base, "backoff-base", policy.Backoff.Base, "first retry delay ceiling (full jitter: the delay is drawn from 0 to the ceiling)")
 	f.Float64Var(&policy.Backoff.Factor, "backoff-factor", policy.Backoff.Factor, "ceiling growth per failed attempt")
@@ -140,13 +148,30 @@ func parseSchedule(s string) ([]time.Duration, error) {
 	return out, nil
 }
 
+// senderAccess is who may use the API and where endpoints may point.
+type senderAccess struct {
+	token        string
+	allowPrivate bool
+}
+
 // runSender serves until ctx ends, then shuts down gracefully: the API
 // first (requests in progress finish), then the sender (attempts in flight
 // get the grace, every outcome is written, the outbox is closed).
-func runSender(ctx context.Context, e *env, listen string, cfg sender.Config, grace time.Duration, dispatch bool, log *slog.Logger) error {
+func runSender(ctx context.Context, e *env, listen string, cfg sender.Config, grace time.Duration, dispatch, allowPrivate bool, log *slog.Logger) error {
 	ln, err := httpapi.Listen(listen)
 	if err != nil {
 		return &exitCodeError{exitError, fmt.Errorf("sender: %w", err)}
+	}
+	// Beyond loopback, anyone who can reach the port could make the
+	// sender post anywhere it can reach: a token is required, and
+	// endpoints on loopback and private addresses are refused unless
+	// asked for.
+	if httpapi.Exposed(ln.Addr()) {
+		if cfg.APIToken == "" {
+			ln.Close()
+			return &exitCodeError{exitError, fmt.Errorf("sender: the API would listen on %s, beyond loopback, without a token: set --api-token (or $HOOKRIG_API_TOKEN), or listen on 127.0.0.1", ln.Addr())}
+		}
+		cfg.RefusePrivate = !allowPrivate
 	}
 	s, err := sender.Open(cfg)
 	if err != nil {

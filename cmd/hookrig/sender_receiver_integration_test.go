@@ -248,6 +248,9 @@ func apiCall(t *testing.T, client *http.Client, method, url, body string, want i
 	if err != nil {
 		t.Fatal(err)
 	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -50,6 +50,7 @@ func TestSenderCommandErrors(t *testing.T) {
 		{[]string{"--backoff-factor", "0.5"}, "policy.backoff.factor"},
 		{[]string{"--max-body", "lots"}, "want a positive size"},
 		{[]string{"--listen", "nonsense"}, "host:port"},
+		{[]string{"--listen", "0.0.0.0:0"}, "without a token"},
 		{[]string{"--data", "/dev/null/x"}, "data directory"},
 		{[]string{"extra"}, "unknown command"},
 	}

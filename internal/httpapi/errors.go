@@ -37,9 +37,15 @@ func StatusOf(err error) int {
 	return http.StatusInternalServerError
 }
 
-// WriteError answers {"error": "..."} with err's status.
+// MaxErrorLen bounds an error answer's message: messages quote what the
+// client sent (a method, a path, a field), and an answer must not grow
+// with it.
+const MaxErrorLen = 512
+
+// WriteError answers {"error": "..."} with err's status, the message
+// clipped to MaxErrorLen.
 func WriteError(w http.ResponseWriter, err error) {
-	WriteJSON(w, StatusOf(err), ErrorBody{Error: err.Error()})
+	WriteJSON(w, StatusOf(err), ErrorBody{Error: Clip(err.Error(), MaxErrorLen)})
 }
 
 // ErrorBody is the JSON shape of every error answer.

@@ -1,6 +1,7 @@
 package sender
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"time"
@@ -14,7 +15,7 @@ func (s *Sender) CreateEndpoint(spec EndpointSpec) (Endpoint, error) {
 	if err := s.usable(); err != nil {
 		return Endpoint{}, err
 	}
-	u, err := checkEndpointURL(spec.URL)
+	u, err := targetGuard{refusePrivate: s.cfg.RefusePrivate}.checkEndpointURL(context.Background(), spec.URL)
 	if err != nil {
 		return Endpoint{}, err
 	}
@@ -28,6 +29,9 @@ func (s *Sender) CreateEndpoint(spec EndpointSpec) (Endpoint, error) {
 	}
 	if err := policy.Validate(); err != nil {
 		return Endpoint{}, invalid("%v", err)
+	}
+	if err := s.checkPolicyBounds(policy); err != nil {
+		return Endpoint{}, err
 	}
 	now := s.clock.Now()
 	rec := &Endpoint{ID: newID("ep_", now), URL: u, Secret: secret, Policy: policy, CreatedAt: now.UTC()}

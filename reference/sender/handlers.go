@@ -2,7 +2,9 @@ package sender
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/gorilla/mux"
@@ -10,21 +12,80 @@ import (
 	"github.com/hookrig/hookrig/internal/httpapi"
 )
 
-// handler adapts a function that returns an error; httpapi.WriteError is
-// the one place errors become statuses.
+// handler adapts a function that returns an error; writeError is the one
+// place errors become statuses.
 type handler func(w http.ResponseWriter, r *http.Request) error
 
 func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := h(w, r); err != nil {
-		httpapi.WriteError(w, err)
+		writeError(w, err)
 	}
 }
 
+// retryAfterFull is the Retry-After sent with a 507: space is rarely
+// freed within seconds, and a client hammering a full disk helps nobody.
+const retryAfterFull = "30"
+
+// statusOf maps a domain error's code to its HTTP status. Errors from
+// reading the request (httpapi's) carry their own status.
+func statusOf(err error) int {
+	var ae *httpapi.Error
+	if errors.As(err, &ae) {
+		return ae.Status
+	}
+	switch ErrorCode(err) {
+	case EINVALID:
+		return http.StatusBadRequest
+	case ENOTFOUND:
+		return http.StatusNotFound
+	case ECONFLICT:
+		return http.StatusConflict
+	case EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	case ENOSPACE:
+		return http.StatusInsufficientStorage
+	}
+	return httpapi.StatusOf(err)
+}
+
+// writeError answers err with its status; a full disk also says when to
+// come back.
+func writeError(w http.ResponseWriter, err error) {
+	status := statusOf(err)
+	if status == http.StatusInsufficientStorage {
+		w.Header().Set("Retry-After", retryAfterFull)
+	}
+	httpapi.WriteJSON(w, status, httpapi.ErrorBody{Error: httpapi.Clip(err.Error(), httpapi.MaxErrorLen)})
+}
+
 // endpointView is an endpoint as the API shows it after creation: the
-// secret is only returned by POST /v1/endpoints.
+// secret is only returned by POST /v1/endpoints, and a password in a URL
+// stored before credentials were refused is masked.
 type endpointView struct {
 	Endpoint
 	Secret string `json:"secret,omitempty"`
+}
+
+func viewEndpoint(ep Endpoint) endpointView {
+	if u, err := url.Parse(ep.URL); err == nil {
+		ep.URL = u.Redacted()
+	}
+	return endpointView{Endpoint: ep}
+}
+
+// eventView is an event as the API shows it: what an endpoint answered
+// (the start of a non-2xx body, a transport error's text) stays in the
+// outbox and the logs. Shown, it would let an API caller read services
+// the sender can reach and they cannot, or scan ports by error text; the
+// status and the error class (refused, timeout, ...) say what happened.
+func eventView(e Event) Event {
+	attempts := make([]Attempt, len(e.Attempts))
+	for i, a := range e.Attempts {
+		a.Detail = ""
+		attempts[i] = a
+	}
+	e.Attempts = attempts
+	return e
 }
 
 func (s *Sender) handleCreateEndpoint() http.Handler {
@@ -64,7 +125,7 @@ func (s *Sender) handleListEndpoints() http.Handler {
 		}
 		views := make([]endpointView, len(eps))
 		for i, ep := range eps {
-			views[i] = endpointView{Endpoint: ep}
+			views[i] = viewEndpoint(ep)
 		}
 		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"endpoints": views})
 		return nil
@@ -77,7 +138,7 @@ func (s *Sender) handleGetEndpoint() http.Handler {
 		if err != nil {
 			return err
 		}
-		httpapi.WriteJSON(w, http.StatusOK, endpointView{Endpoint: ep})
+		httpapi.WriteJSON(w, http.StatusOK, viewEndpoint(ep))
 		return nil
 	})
 }
@@ -99,7 +160,7 @@ func (s *Sender) handleEnableEndpoint() http.Handler {
 		if err != nil {
 			return err
 		}
-		httpapi.WriteJSON(w, http.StatusOK, endpointView{Endpoint: ep})
+		httpapi.WriteJSON(w, http.StatusOK, viewEndpoint(ep))
 		return nil
 	})
 }
@@ -147,7 +208,7 @@ func (s *Sender) handleGetEvent() http.Handler {
 		if err != nil {
 			return err
 		}
-		httpapi.WriteJSON(w, http.StatusOK, e)
+		httpapi.WriteJSON(w, http.StatusOK, eventView(e))
 		return nil
 	})
 }
@@ -178,6 +239,9 @@ func (s *Sender) handleListEvents() http.Handler {
 		events, err := s.EventsPage(after, limit)
 		if err != nil {
 			return err
+		}
+		for i := range events {
+			events[i] = eventView(events[i])
 		}
 		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"events": events})
 		return nil

@@ -24,5 +24,8 @@ func (s *Sender) routes() http.Handler {
 	r.Handle("/v1/dlq/replay", s.handleReplay()).Methods(http.MethodPost)
 
 	r.Handle("/v1/stats", s.handleStats()).Methods(http.MethodGet)
-	return r
+	// Around the router, not r.Use: 404 and 405 need the token too. JSON
+	// bodies only and no foreign Origin, so a web page open in a browser
+	// on the sender's host cannot post to it.
+	return httpapi.RequireBearer(s.cfg.APIToken, "hookrig sender", httpapi.RequireJSON(r))
 }

@@ -13,7 +13,6 @@ package sender
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -21,10 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/hookrig/hookrig/internal/clock"
-	"github.com/hookrig/hookrig/internal/httpapi"
 	"github.com/hookrig/hookrig/reference/sender/delivery"
 	"github.com/hookrig/hookrig/reference/webhook"
 )
@@ -34,7 +30,9 @@ type Config struct {
 	DataDir string      // where outbox.db lives (created if missing)
 	Clock   clock.Clock // nil: the wall clock
 	Seed    uint64      // seeds retry jitter
-	// Transport sends attempts; nil uses NewTransport(Workers).
+	// Transport sends attempts; nil uses NewTransport(Workers) with the
+	// dial-time address check of targets.go. A Transport given here
+	// dials as it likes: the check at endpoint creation still applies.
 	Transport http.RoundTripper
 	Logger    *slog.Logger // nil: discard
 	// Workers bounds attempts in flight over all endpoints (default 64).
@@ -54,6 +52,18 @@ type Config struct {
 	// before cutting them off (default 5s). Cut-off attempts are
 	// reported as interrupted on the next start.
 	ShutdownGrace time.Duration
+	// APIToken, when set, is the bearer token every API request must
+	// carry. A sender whose API listens beyond loopback needs one (the
+	// command refuses to start without it).
+	APIToken string
+	// RefusePrivate refuses endpoints on loopback and private addresses,
+	// at creation and at every dial; link-local, metadata and unspecified
+	// addresses are refused always (see targets.go). The command sets it
+	// when the API listens beyond loopback, unless --allow-private.
+	RefusePrivate bool
+	// MaxAttemptTimeout bounds an endpoint's attempt_timeout (default
+	// DefaultMaxAttemptTimeout).
+	MaxAttemptTimeout time.Duration
 }
 
 // Defaults.
@@ -123,7 +133,7 @@ func Open(cfg Config) (*Sender, error) {
 		return nil, fmt.Errorf("default %w", err)
 	}
 	if cfg.Transport == nil {
-		cfg.Transport = NewTransport(cfg.Workers)
+		cfg.Transport = newGuardedTransport(cfg.Workers, targetGuard{refusePrivate: cfg.RefusePrivate})
 	}
 	ob, err := openOutbox(cfg.DataDir, cfg.Logger)
 	if err != nil {
@@ -216,20 +226,16 @@ func (s *Sender) stop(crash bool) {
 func (s *Sender) usable() error {
 	switch s.state.Load() {
 	case stateClosing:
-		return httpapi.Errorf(http.StatusServiceUnavailable, "%v", ErrClosed)
+		return errorf(EUNAVAILABLE, "%v", ErrClosed)
 	case stateCrashed:
-		return httpapi.Errorf(http.StatusServiceUnavailable, "%v", ErrCrashed)
+		return errorf(EUNAVAILABLE, "%v", ErrCrashed)
 	}
 	return nil
 }
 
-// stopped turns the outbox's stop errors into API errors (503).
-func (s *Sender) stopped(err error) error {
-	if errors.Is(err, ErrClosed) || errors.Is(err, ErrCrashed) || errors.Is(err, bolt.ErrDatabaseNotOpen) {
-		return httpapi.Errorf(http.StatusServiceUnavailable, "%v", err)
-	}
-	return err
-}
+// stopped gives the outbox's write errors their domain code (stopped,
+// disk full; see ErrorCode) with a message that says what to do.
+func (s *Sender) stopped(err error) error { return outboxError(err) }
 
 // newEndpointRT builds the dispatcher's view of an endpoint.
 func newEndpointRT(r *Endpoint) (*endpointRT, error) {
