@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hookrig/hookrig/chaos/fault"
 )
 
 func startControl(t *testing.T, tp *testProxy) *httptest.Server {
@@ -98,8 +100,8 @@ func TestBadRulesKeepThePreviousRules(t *testing.T) {
 		if code != 400 || !strings.Contains(body, `rule \"x\"`) {
 			t.Errorf("%s: PUT %d %s", what, code, body)
 		}
-		if what != "bad duration" { // a bad duration cannot even become a RuleSpec
-			if err := tp.ReplaceRules([]RuleSpec{mustSpec(t, rule)}); err == nil || !strings.Contains(err.Error(), `rule "x"`) {
+		if what != "bad duration" { // a bad duration cannot even become a fault.RuleSpec
+			if err := tp.ReplaceRules([]fault.RuleSpec{mustSpec(t, rule)}); err == nil || !strings.Contains(err.Error(), `rule "x"`) {
 				t.Errorf("%s: ReplaceRules said %v", what, err)
 			}
 		}
@@ -115,8 +117,8 @@ func TestBadRulesKeepThePreviousRules(t *testing.T) {
 	}
 }
 
-func mustSpec(t *testing.T, rule string) RuleSpec {
-	var s RuleSpec
+func mustSpec(t *testing.T, rule string) fault.RuleSpec {
+	var s fault.RuleSpec
 	if err := json.Unmarshal([]byte(rule), &s); err != nil {
 		t.Fatal(err)
 	}

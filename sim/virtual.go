@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hookrig/hookrig/chaos"
+	"github.com/hookrig/hookrig/chaos/fault"
 	"github.com/hookrig/hookrig/loadgen"
 	"github.com/hookrig/hookrig/reference/sender"
 	"github.com/hookrig/hookrig/scenarios"
@@ -55,7 +55,7 @@ type VirtualStats struct {
 
 // RunVirtual executes a scenario in virtual time: the same scenario, the
 // same delivery policy (reference/sender's Policy, BreakerPolicy, Lanes)
-// and the same fault choice (chaos.Rules with the live proxy's per-request
+// and the same fault choice (fault.Rules with the live proxy's per-request
 // draws) as a live run, with the network, disk and receiver modelled (see
 // Model), on one goroutine with no wall clock. The same scenario and seed
 // give the same Result, byte for byte in JSON; the seed is s.Seed (set it
@@ -119,9 +119,9 @@ type world struct {
 	freeAttempt  int32
 	liveAttempts int // attempts not yet freed: on the wire, or their outcome not yet durable
 
-	rules       *chaos.Rules
-	decider     *chaos.Decider
-	req         chaos.Request
+	rules       *fault.Rules
+	decider     *fault.Decider
+	req         fault.Request
 	ruleHeaders bool
 	ruleBody    bool
 	payload     *loadgen.Payload
@@ -171,7 +171,7 @@ func newWorld(s *scenarios.Scenario, opts VirtualOptions) (*world, error) {
 		return nil, err
 	}
 	specs := Rules(s)
-	rules, err := chaos.Compile(specs)
+	rules, err := fault.Compile(specs)
 	if err != nil {
 		return nil, fmt.Errorf("sim: scenario %s: faults: %w", s.Name, err)
 	}
@@ -182,7 +182,7 @@ func newWorld(s *scenarios.Scenario, opts VirtualOptions) (*world, error) {
 		replay:      opts.Replay,
 		pacer:       pacer,
 		rules:       rules,
-		decider:     chaos.NewDecider(s.Seed),
+		decider:     fault.NewDecider(s.Seed),
 		freeAttempt: -1,
 		ob:          outboxModel{commit: float64(m.Commit), sigma: m.CommitSigma, per: int64(m.CommitPerWrite)},
 		loadEnd:     int64(s.LoadEnd()),
@@ -205,7 +205,7 @@ func newWorld(s *scenarios.Scenario, opts VirtualOptions) (*world, error) {
 		w.phaseStart = append(w.phaseStart, p.Start)
 	}
 	// The live runner's endpoint is the proxy's URL with this path.
-	w.req = chaos.Request{Method: http.MethodPost, Path: "/webhooks"}
+	w.req = fault.Request{Method: http.MethodPost, Path: "/webhooks"}
 	for _, spec := range specs {
 		if spec.Match != "" {
 			w.ruleHeaders = true

@@ -1,4 +1,4 @@
-package chaos
+package fault
 
 import (
 	"encoding/json"
@@ -143,7 +143,7 @@ func compileRule(s RuleSpec, i int) (*Rule, error) {
 	if s.For > 0 {
 		r.until = s.After.D() + s.For.D()
 	}
-	f, err := DecodeFault(s.Fault)
+	f, err := Decode(s.Fault)
 	if err != nil {
 		return nil, err
 	}
