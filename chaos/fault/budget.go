@@ -29,9 +29,9 @@ import (
 //     error: a range drawn from the request (1..attempt) cannot grow
 //     either;
 //   - the builtins that make a value much larger than their arguments, or
-//     keep one value per element, are disabled: repeat, replace (with an
-//     empty pattern it multiplies the length), reduce (its accumulator can
-//     double at every step), map; and now, which would read the wall
+//     keep one new value per element, are refused: repeat, replace (with
+//     an empty pattern it multiplies the length), reduce (its accumulator
+//     can double at every step), map; and now, which would read the wall
 //     clock (time comes in as elapsed).
 //
 // A match that breaks a rule above is refused with the limit it broke; one
@@ -48,16 +48,27 @@ const (
 	maxBuilt = 10_000
 )
 
-// disabledBuiltins are the expr builtins a match may not call, and why
-// (see above).
+// disabledBuiltins are the expr builtins a match may not call (see
+// above). expr parses its predicates (map, reduce, all, ...) whatever is
+// disabled, so checkBudget refuses refusedPredicates itself.
 func disabledBuiltins() []expr.Option {
 	return []expr.Option{
 		expr.DisableBuiltin("now"),
 		expr.DisableBuiltin("repeat"),
 		expr.DisableBuiltin("replace"),
-		expr.DisableBuiltin("reduce"),
-		expr.DisableBuiltin("map"),
 	}
+}
+
+// refusedPredicate says why a predicate builtin is refused, "" if it is
+// allowed.
+func refusedPredicate(name string) string {
+	switch name {
+	case "map":
+		return "map is not allowed (it keeps a new value per element; a match needs any, all, filter or count)"
+	case "reduce":
+		return "reduce is not allowed (its accumulator can double at every step)"
+	}
+	return ""
 }
 
 // checkBudget finds what in src (which expr compiled) breaks the
@@ -89,6 +100,10 @@ func checkBudget(src string) error {
 		case *ast.PredicateNode:
 			if depth := predicateDepth(v); depth > maxPredicateDepth {
 				add(fmt.Sprintf("predicates nest %d deep, over the limit of %d (a predicate inside all/any/filter/... walks a collection once per element of the outer one)", depth, maxPredicateDepth))
+			}
+		case *ast.BuiltinNode:
+			if why := refusedPredicate(v.Name); why != "" {
+				add(why)
 			}
 		case *ast.VariableDeclaratorNode:
 			add(fmt.Sprintf("variable %q: let is not allowed (a match is one predicate; variables let a value be built from copies of itself)", v.Name))
