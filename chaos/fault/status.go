@@ -17,9 +17,9 @@ func init() { register("status", func() Fault { return new(Status) }) }
 //
 // Without "body" the answer says, in plain text, that hookrig made it up.
 type Status struct {
-	Code    int                    `json:"code"`
-	Body    *string                `json:"body,omitempty"`
-	Headers map[string]HeaderValue `json:"headers,omitempty"`
+	Code    int                    `json:"code"`              // the status, 200 to 599, required
+	Body    *string                `json:"body,omitempty"`    // the body (default: a plain-text line saying hookrig injected the status)
+	Headers map[string]HeaderValue `json:"headers,omitempty"` // header fields of the answer, name: value (e.g. Retry-After: 2)
 
 	response Response
 }
