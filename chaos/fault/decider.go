@@ -16,7 +16,7 @@ type Decider struct {
 	// Seen, when set, hears of every rule that was active for a request
 	// and whose match was true (err nil) or failed at run time (err set:
 	// a type error, or the rule went over its evaluation budget, see
-	// Budget), before the rule's probability roll. The proxy counts
+	// budget.go), before the rule's probability roll. The proxy counts
 	// matches and rule errors in its stats this way.
 	Seen func(rule *Rule, err error)
 
@@ -46,10 +46,7 @@ func (d *Decider) Act(rs *Rules, r *Request, seq uint64, elapsed time.Duration) 
 	seedDraws(&d.pcg, d.seed, r.EventID, r.Attempt, seq)
 	rule := rs.choose(d.ev, r, elapsed, d.rnd, d.Seen)
 	d.ev.release()
-	if rule == nil {
-		return Pass(), nil
-	}
-	return rule.fault.Plan(d.rnd), rule
+	return planRule(rule, d.rnd)
 }
 
 // ReadsBody reports whether any rule's match reads the request body, so
