@@ -1,18 +1,19 @@
 package chaos
 
 import (
-	"math/rand/v2"
 	"net"
 	"os"
 	"testing"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/hookrig/hookrig/chaos/fault"
 )
 
 // notFiring loads the rules that are evaluated on every request but never
 // fault one: the "rules loaded but not firing" case of the speed goal,
 // shared with bench/chaos.sh.
-func notFiring(b *testing.B) *Rules {
+func notFiring(b *testing.B) *fault.Rules {
 	b.Helper()
 	data, err := os.ReadFile("../bench/chaos-not-firing.yaml")
 	if err != nil {
@@ -70,22 +71,5 @@ func BenchmarkProxy(b *testing.B) {
 			defer p.Close()
 			run(b, p.Addr())
 		})
-	}
-}
-
-// BenchmarkChoose is the rule evaluation alone: what loaded rules cost a
-// request that none of them faults.
-func BenchmarkChoose(b *testing.B) {
-	rs := notFiring(b)
-	ev := newEvaluator()
-	var pcg rand.PCG
-	rnd := rand.New(&pcg)
-	req := post("/webhooks", map[string]string{"webhook-id": "evt_1", "webhook-attempt": "1"}, string(benchBody))
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		seedDraws(&pcg, 1, req.EventID, req.Attempt, uint64(i))
-		if r := rs.choose(ev, &req, 0, rnd, nil); r != nil {
-			b.Fatal("a rule fired")
-		}
 	}
 }

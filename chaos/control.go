@@ -7,6 +7,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/hookrig/hookrig/chaos/fault"
 	"github.com/hookrig/hookrig/internal/httpapi"
 )
 
@@ -15,7 +16,7 @@ const maxControlBody = 1 << 20
 
 // rulesBody is the shape of GET and PUT /v1/rules.
 type rulesBody struct {
-	Rules []RuleSpec `json:"rules"`
+	Rules []fault.RuleSpec `json:"rules"`
 }
 
 func (p *Proxy) handleGetRules() http.Handler {
@@ -26,7 +27,7 @@ func (p *Proxy) handleGetRules() http.Handler {
 
 func (p *Proxy) handlePutRules() http.Handler {
 	return p.rulesFromBody(http.StatusOK, func(b []byte) error {
-		specs, err := ParseRules(b, "request body")
+		specs, err := fault.ParseRules(b, "request body")
 		if err != nil {
 			return err
 		}
@@ -36,7 +37,7 @@ func (p *Proxy) handlePutRules() http.Handler {
 
 func (p *Proxy) handleAddRule() http.Handler {
 	return p.rulesFromBody(http.StatusCreated, func(b []byte) error {
-		spec, err := ParseRule(b, "request body")
+		spec, err := fault.ParseRule(b, "request body")
 		if err != nil {
 			return err
 		}
@@ -118,7 +119,7 @@ func (p *Proxy) handleAttempts() http.Handler {
 
 func handleFaults() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		httpapi.WriteJSON(w, http.StatusOK, map[string][]string{"faults": FaultTypes()})
+		httpapi.WriteJSON(w, http.StatusOK, map[string][]string{"faults": fault.Types()})
 	})
 }
 

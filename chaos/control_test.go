@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookrig/hookrig/chaos/fault"
 	"github.com/hookrig/hookrig/internal/apitest"
 )
 
@@ -97,8 +98,8 @@ func TestBadRulesKeepThePreviousRules(t *testing.T) {
 		if code != 400 || !strings.Contains(body, `rule \"x\"`) {
 			t.Errorf("%s: PUT %d %s", what, code, body)
 		}
-		if what != "bad duration" { // a bad duration cannot even become a RuleSpec
-			if err := tp.ReplaceRules([]RuleSpec{mustSpec(t, rule)}); err == nil || !strings.Contains(err.Error(), `rule "x"`) {
+		if what != "bad duration" { // a bad duration cannot even become a fault.RuleSpec
+			if err := tp.ReplaceRules([]fault.RuleSpec{mustSpec(t, rule)}); err == nil || !strings.Contains(err.Error(), `rule "x"`) {
 				t.Errorf("%s: ReplaceRules said %v", what, err)
 			}
 		}
@@ -114,8 +115,8 @@ func TestBadRulesKeepThePreviousRules(t *testing.T) {
 	}
 }
 
-func mustSpec(t *testing.T, rule string) RuleSpec {
-	var s RuleSpec
+func mustSpec(t *testing.T, rule string) fault.RuleSpec {
+	var s fault.RuleSpec
 	if err := json.Unmarshal([]byte(rule), &s); err != nil {
 		t.Fatal(err)
 	}

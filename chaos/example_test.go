@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/hookrig/hookrig/chaos"
+	"github.com/hookrig/hookrig/chaos/fault"
 )
 
 // A proxy in front of a test server: the first delivery attempt of every
@@ -17,7 +18,7 @@ func Example() {
 	}))
 	defer receiver.Close()
 
-	specs, err := chaos.ParseRules([]byte(`
+	specs, err := fault.ParseRules([]byte(`
 rules:
   - name: first-attempt-fails
     match: attempt == 1
@@ -26,7 +27,7 @@ rules:
 	if err != nil {
 		panic(err)
 	}
-	rules, err := chaos.Compile(specs)
+	rules, err := fault.Compile(specs)
 	if err != nil {
 		panic(err)
 	}

@@ -3,35 +3,30 @@ package chaos
 import (
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/hookrig/hookrig/chaos/fault"
 	"github.com/hookrig/hookrig/reference/webhook"
 )
 
-// exchange is the per-request scratch space for choosing a fault, pooled
-// so the data path does not allocate an evaluator, a VM or a random source
-// per request.
+// exchange is the per-request scratch space for the decision, pooled so
+// the data path allocates no evaluator, VM or random source per request:
+// a fault.Decider (the one the simulator decides with) and the Request it
+// reads.
 type exchange struct {
-	ev   *evaluator
-	req  Request
-	pcg  rand.PCG
-	rnd  *rand.Rand
-	call *inbound
-	set  *ruleSet
-	// seen is bound once: it counts matches and match errors in set's
-	// counters.
-	seen func(*Rule, error)
+	dec *fault.Decider
+	req fault.Request
+	set *ruleSet // the rules the decision is made under, for its counters
 }
 
 func (p *Proxy) newExchange() any {
-	x := &exchange{ev: newEvaluator()}
-	x.rnd = rand.New(&x.pcg)
-	x.req.peek = x.peek
-	x.seen = func(r *Rule, err error) {
-		c := x.set.counters[r.index]
+	x := &exchange{dec: fault.NewDecider(p.cfg.Seed)}
+	// Bound once: it counts matches and rule errors (a match that failed
+	// at run time or went over its budget) in set's counters.
+	x.dec.Seen = func(r *fault.Rule, err error) {
+		c := x.set.counters[r.Index()]
 		if err != nil {
 			c.matchErrors.Add(1)
 			p.log.Debug("chaos: match failed", "err", err)
@@ -42,9 +37,15 @@ func (p *Proxy) newExchange() any {
 	return x
 }
 
-func (x *exchange) peek(name string) string { return string(x.call.req.Header.Peek(name)) }
+// requestHeader lets a rule read the header fasthttp parsed (fault.Headers)
+// without building a map per request.
+type requestHeader fasthttp.RequestHeader
 
-// handle is the data path: read, choose, carry out, record.
+func (h *requestHeader) Get(name string) string {
+	return string((*fasthttp.RequestHeader)(h).Peek(name))
+}
+
+// handle is the data path: read, decide, carry out, record.
 func (p *Proxy) handle(c *inbound) {
 	t0 := p.clock.Now()
 	tot := p.totals.Load()
@@ -59,29 +60,38 @@ func (p *Proxy) handle(c *inbound) {
 		rec.EventID = string(id)
 	}
 	if a := c.req.Header.Peek(webhook.HeaderAttempt); len(a) > 0 {
-		rec.Attempt = ParseAttempt(string(a))
+		rec.Attempt = fault.ParseAttempt(string(a))
 	}
-
-	act, rc := Pass(), (*ruleCounters)(nil)
-	if set := p.rules.Load(); set.rules.Len() > 0 {
-		x := p.scratch.Get().(*exchange)
-		x.call, x.set = c, set
-		x.req.Method, x.req.Path, x.req.Body = rec.Method, rec.Path, c.req.Body()
-		x.req.EventID, x.req.Attempt = rec.EventID, rec.Attempt
-		seedDraws(&x.pcg, p.cfg.Seed, rec.EventID, rec.Attempt, rec.Request)
-		rule := set.rules.choose(x.ev, &x.req, t0.Sub(*p.start.Load()), x.rnd, x.seen)
-		if rule != nil {
-			act = rule.fault.Plan(x.rnd)
-			rec.Rule, rec.Fault = rule.Name(), rule.fault.Type()
-			rc = set.counters[rule.index]
-			rc.injected.Add(1)
-			tot.injected.Add(1)
-		}
-		x.call, x.set, x.req.Body = nil, nil, nil
-		x.ev.req = nil
-		p.scratch.Put(x)
-	}
+	act, rc := p.decide(c, &rec, t0, tot)
 	p.carryOut(c, &rec, act, tot, rc)
+}
+
+// decide asks the rules in force what happens to the request in c, read
+// at t0, through the Decider, and notes the rule that fired in rec and in
+// the counters (which it returns, nil when none fired).
+func (p *Proxy) decide(c *inbound, rec *AttemptRecord, t0 time.Time, tot *totals) (fault.Action, *ruleCounters) {
+	set := p.rules.Load()
+	if set.rules.Len() == 0 {
+		return fault.Pass(), nil
+	}
+	x := p.scratch.Get().(*exchange)
+	defer p.scratch.Put(x)
+	x.set = set
+	x.req = fault.Request{
+		Method: rec.Method, Path: rec.Path, Body: c.req.Body(),
+		Header:  (*requestHeader)(&c.req.Header),
+		EventID: rec.EventID, Attempt: rec.Attempt,
+	}
+	act, rule := x.dec.Act(set.rules, &x.req, rec.Request, p.elapsed(t0))
+	x.set, x.req = nil, fault.Request{}
+	if rule == nil {
+		return act, nil
+	}
+	rec.Rule, rec.Fault = rule.Name(), rule.Fault().Type()
+	rc := set.counters[rule.Index()]
+	rc.injected.Add(1)
+	tot.injected.Add(1)
+	return act, rc
 }
 
 // unreadable answers a request the proxy could not read (too large, bad
@@ -108,7 +118,7 @@ func (p *Proxy) unreadable(c *inbound, err error) {
 		Request: p.arrivals.Add(1), At: p.clock.Now(),
 		Method: methodString(c.req.Header.Method()), Path: string(c.req.URI().Path()),
 		EventID:      string(c.req.Header.Peek(webhook.HeaderID)),
-		Attempt:      ParseAttempt(string(c.req.Header.Peek(webhook.HeaderAttempt))),
+		Attempt:      fault.ParseAttempt(string(c.req.Header.Peek(webhook.HeaderAttempt))),
 		ClientStatus: status,
 	}
 	p.finish(&rec, tot, nil)
@@ -132,8 +142,8 @@ func (p *Proxy) finishAt(rec *AttemptRecord, tot *totals, rc *ruleCounters, end 
 
 // carryOut executes act for the request in c (see Action for the
 // phases). Nothing here knows which fault planned act.
-func (p *Proxy) carryOut(c *inbound, rec *AttemptRecord, act Action, tot *totals, rc *ruleCounters) {
-	if act.Answer == AnswerRefuse {
+func (p *Proxy) carryOut(c *inbound, rec *AttemptRecord, act fault.Action, tot *totals, rc *ruleCounters) {
+	if act.Answer == fault.AnswerRefuse {
 		c.end = endReset
 		rec.ClientErr = "reset"
 		p.finish(rec, tot, rc)
@@ -159,7 +169,7 @@ func (p *Proxy) carryOut(c *inbound, rec *AttemptRecord, act Action, tot *totals
 		if dup != nil {
 			close(dup.first) // copies 2.. start now, in the background
 		}
-	} else if act.Answer == AnswerUpstream {
+	} else if act.Answer == fault.AnswerUpstream {
 		badGateway(&c.resp, "nothing was forwarded")
 	}
 	if !p.wait(act.Delay) {
@@ -168,7 +178,7 @@ func (p *Proxy) carryOut(c *inbound, rec *AttemptRecord, act Action, tot *totals
 		return
 	}
 	switch act.Answer {
-	case AnswerRespond:
+	case fault.AnswerRespond:
 		c.resp.Reset()
 		c.resp.SetStatusCode(act.Response.Status)
 		for k, vs := range act.Response.Header {
@@ -177,10 +187,10 @@ func (p *Proxy) carryOut(c *inbound, rec *AttemptRecord, act Action, tot *totals
 			}
 		}
 		c.resp.SetBody(act.Response.Body)
-	case AnswerReset:
+	case fault.AnswerReset:
 		c.end = endReset
 		rec.ClientErr = "reset"
-	case AnswerSilence:
+	case fault.AnswerSilence:
 		rec.ClientErr = p.silence(c, act.MaxHold)
 	}
 	if rec.ClientErr == "" {
@@ -189,7 +199,7 @@ func (p *Proxy) carryOut(c *inbound, rec *AttemptRecord, act Action, tot *totals
 			rec.ClientErr = p.writePaced(c, act)
 		}
 	}
-	if dup == nil && !end.IsZero() && act.Delay == 0 && act.Answer == AnswerUpstream && act.BodyRate == 0 && !act.Truncate {
+	if dup == nil && !end.IsZero() && act.Delay == 0 && act.Answer == fault.AnswerUpstream && act.BodyRate == 0 && !act.Truncate {
 		p.finishAt(rec, tot, rc, end) // the plain path: nothing happened since
 		return
 	}

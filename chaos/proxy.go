@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hookrig/hookrig/chaos/fault"
 	"github.com/hookrig/hookrig/internal/clock"
 	"github.com/hookrig/hookrig/internal/httpapi"
 )
@@ -18,7 +19,7 @@ type Config struct {
 	// Upstream is where requests go: http[s]://host[:port][/path prefix].
 	Upstream string
 	// Rules to start with; nil for none.
-	Rules *Rules
+	Rules *fault.Rules
 	// Seed for every fault draw (see RequestRand).
 	Seed uint64
 	// Clock times holds, delays, pacing and rule windows; nil means the
@@ -101,7 +102,7 @@ const DefaultMaxConns = 448
 
 // ruleSet is the rules in force with their counters, swapped as one.
 type ruleSet struct {
-	rules    *Rules
+	rules    *fault.Rules
 	counters []*ruleCounters // by rule index
 }
 
@@ -159,7 +160,7 @@ func New(cfg Config) (*Proxy, error) {
 	}
 	p.start.Store(&start)
 	p.totals.Store(new(totals))
-	p.rules.Store(&ruleSet{rules: &Rules{}})
+	p.rules.Store(&ruleSet{rules: &fault.Rules{}})
 	p.SetRules(cfg.Rules)
 	p.scratch.New = func() any { return p.newExchange() }
 	p.inbounds.New = newInbound
@@ -272,9 +273,9 @@ func (p *Proxy) wait(d time.Duration) bool { return clock.Sleep(p.clock, d, p.cl
 // SetRules puts compiled rules in force at once (nil: none). Requests in
 // flight finish under the rules they started with; counters carry over
 // for rules that keep their name.
-func (p *Proxy) SetRules(rs *Rules) {
+func (p *Proxy) SetRules(rs *fault.Rules) {
 	if rs == nil {
-		rs = &Rules{}
+		rs = &fault.Rules{}
 	}
 	p.rulesMu.Lock()
 	defer p.rulesMu.Unlock()
@@ -282,7 +283,7 @@ func (p *Proxy) SetRules(rs *Rules) {
 }
 
 // storeRules swaps rs in; the caller holds rulesMu.
-func (p *Proxy) storeRules(rs *Rules) {
+func (p *Proxy) storeRules(rs *fault.Rules) {
 	old := p.rules.Load()
 	byName := make(map[string]*ruleCounters, old.rules.Len())
 	for i, r := range old.rules.List() {
@@ -304,12 +305,12 @@ func (p *Proxy) storeRules(rs *Rules) {
 }
 
 // Rules returns the rules in force, as written.
-func (p *Proxy) Rules() []RuleSpec { return p.rules.Load().rules.Specs() }
+func (p *Proxy) Rules() []fault.RuleSpec { return p.rules.Load().rules.Specs() }
 
 // ReplaceRules compiles specs and puts them in force; on any error the
 // rules in force stay as they were.
-func (p *Proxy) ReplaceRules(specs []RuleSpec) error {
-	rs, err := Compile(specs)
+func (p *Proxy) ReplaceRules(specs []fault.RuleSpec) error {
+	rs, err := fault.Compile(specs)
 	if err != nil {
 		return err
 	}
@@ -318,8 +319,8 @@ func (p *Proxy) ReplaceRules(specs []RuleSpec) error {
 }
 
 // AddRule appends one rule (its name must be new).
-func (p *Proxy) AddRule(spec RuleSpec) error {
-	return p.editRules(func(specs []RuleSpec) ([]RuleSpec, error) {
+func (p *Proxy) AddRule(spec fault.RuleSpec) error {
+	return p.editRules(func(specs []fault.RuleSpec) ([]fault.RuleSpec, error) {
 		for _, s := range specs {
 			if s.Name == spec.Name {
 				return nil, fmt.Errorf("rule %q: %w", spec.Name, ErrRuleExists)
@@ -331,7 +332,7 @@ func (p *Proxy) AddRule(spec RuleSpec) error {
 
 // DeleteRule removes the named rule.
 func (p *Proxy) DeleteRule(name string) error {
-	return p.editRules(func(specs []RuleSpec) ([]RuleSpec, error) {
+	return p.editRules(func(specs []fault.RuleSpec) ([]fault.RuleSpec, error) {
 		for i, s := range specs {
 			if s.Name == name {
 				return append(specs[:i], specs[i+1:]...), nil
@@ -341,14 +342,14 @@ func (p *Proxy) DeleteRule(name string) error {
 	})
 }
 
-func (p *Proxy) editRules(edit func([]RuleSpec) ([]RuleSpec, error)) error {
+func (p *Proxy) editRules(edit func([]fault.RuleSpec) ([]fault.RuleSpec, error)) error {
 	p.rulesMu.Lock()
 	defer p.rulesMu.Unlock()
 	specs, err := edit(p.rules.Load().rules.Specs())
 	if err != nil {
 		return err
 	}
-	rs, err := Compile(specs)
+	rs, err := fault.Compile(specs)
 	if err != nil {
 		return err
 	}
@@ -377,8 +378,8 @@ func (p *Proxy) Reset() {
 	p.arrivals.Store(0)
 	p.totals.Store(new(totals))
 	p.attempts.reset()
-	p.rules.Store(&ruleSet{rules: &Rules{}})
-	p.storeRules(&Rules{})
+	p.rules.Store(&ruleSet{rules: &fault.Rules{}})
+	p.storeRules(&fault.Rules{})
 }
 
 // Stats returns the counters so far.
@@ -392,7 +393,7 @@ func (p *Proxy) Stats() Stats {
 		Injected:       t.injected.Load(),
 		Outcomes:       t.outcomes.snapshot(),
 		Rules:          make([]RuleStats, 0, set.rules.Len()),
-		Elapsed:        Duration(p.elapsed(p.clock.Now())),
+		Elapsed:        fault.Duration(p.elapsed(p.clock.Now())),
 	}
 	if p.gate != nil {
 		s.Down = p.gate.isDown()

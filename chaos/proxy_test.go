@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookrig/hookrig/chaos/fault"
 	"github.com/hookrig/hookrig/internal/clock"
 )
 
@@ -52,6 +53,20 @@ type testProxy struct {
 	*Proxy
 	records chan AttemptRecord
 	client  *http.Client
+}
+
+// mustRules compiles a rule file the test wrote.
+func mustRules(t testing.TB, src string) *fault.Rules {
+	t.Helper()
+	specs, err := fault.ParseRules([]byte(src), "test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := fault.Compile(specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
 }
 
 func startProxy(t *testing.T, upstreamURL, rules string, cfg Config) *testProxy {
@@ -665,7 +680,7 @@ func TestStartPinsTheRuleWindows(t *testing.T) {
 	if got := status(); got != 503 {
 		t.Errorf("5s after Config.Start: %d, want 503", got)
 	}
-	if e := tp.Stats().Elapsed; e != Duration(5*time.Second) {
+	if e := tp.Stats().Elapsed; e != fault.Duration(5*time.Second) {
 		t.Errorf("elapsed %s, want 5s", time.Duration(e))
 	}
 	tp.SetStart(clk.Now())

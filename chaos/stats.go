@@ -3,6 +3,8 @@ package chaos
 import (
 	"strconv"
 	"sync/atomic"
+
+	"github.com/hookrig/hookrig/chaos/fault"
 )
 
 // Stats counts what the proxy did since it started (or was reset).
@@ -16,8 +18,8 @@ type Stats struct {
 	Outcomes map[string]uint64 `json:"outcomes"`
 	Rules    []RuleStats       `json:"rules"`
 	// Down says whether the listener is refusing connections right now.
-	Down    bool     `json:"down"`
-	Elapsed Duration `json:"elapsed"`
+	Down    bool           `json:"down"`
+	Elapsed fault.Duration `json:"elapsed"`
 }
 
 // RuleStats counts one rule's work. Counts survive rule replacement for

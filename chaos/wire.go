@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"io"
 	"time"
+
+	"github.com/hookrig/hookrig/chaos/fault"
 )
 
 // These carry out the answers that are not a plain HTTP response. They
@@ -35,7 +37,7 @@ func (p *Proxy) silence(c *inbound, maxHold time.Duration) string {
 
 // writePaced writes c.resp itself: its body at act.BodyRate bytes/s
 // and/or cut short (see Action, step 6). It returns the record's ClientErr.
-func (p *Proxy) writePaced(c *inbound, act Action) string {
+func (p *Proxy) writePaced(c *inbound, act fault.Action) string {
 	if c.req.Header.IsHead() {
 		c.resp.SkipBody = true
 	}

@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/hookrig/hookrig/chaos"
+	"github.com/hookrig/hookrig/chaos/fault"
 	"github.com/hookrig/hookrig/loadgen"
 	"github.com/hookrig/hookrig/reference/sender/delivery"
 )
@@ -22,15 +22,15 @@ func checkPacer(spec string, over time.Duration) error {
 }
 
 // ruleSpec decodes and compiles one chaos rule, as the proxy would.
-func ruleSpec(js json.RawMessage) (chaos.RuleSpec, error) {
-	spec, err := chaos.ParseRule(js, "")
+func ruleSpec(js json.RawMessage) (fault.RuleSpec, error) {
+	spec, err := fault.ParseRule(js, "")
 	if err != nil {
 		return spec, err
 	}
 	spec.Pos = "" // the scenario's error carries the file position
-	if _, err = chaos.Compile([]chaos.RuleSpec{spec}); err != nil {
+	if _, err = fault.Compile([]fault.RuleSpec{spec}); err != nil {
 		// The scenario's message already names the rule.
-		var re *chaos.RuleError
+		var re *fault.RuleError
 		if errors.As(err, &re) {
 			return spec, re.Err
 		}

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hookrig/hookrig/chaos"
+	"github.com/hookrig/hookrig/chaos/fault"
 )
 
 // The built-in library: one YAML file per scenario, embedded in the
@@ -129,7 +129,7 @@ func (s *Scenario) Shortened(f float64) *Scenario {
 	for i := range out.Faults {
 		ft := &out.Faults[i]
 		ft.After, ft.For = scale(ft.After), scale(ft.For)
-		ft.Rule.After, ft.Rule.For = chaos.Duration(scale(ft.Rule.After.D())), chaos.Duration(scale(ft.Rule.For.D()))
+		ft.Rule.After, ft.Rule.For = fault.Duration(scale(ft.Rule.After.D())), fault.Duration(scale(ft.Rule.For.D()))
 	}
 	out.Sender.Crashes = slices.Clone(s.Sender.Crashes)
 	for i := range out.Sender.Crashes {

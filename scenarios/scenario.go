@@ -10,7 +10,7 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/hookrig/hookrig/chaos"
+	"github.com/hookrig/hookrig/chaos/fault"
 	"github.com/hookrig/hookrig/reference/sender/delivery"
 )
 
@@ -110,7 +110,7 @@ type Fault struct {
 	// Spec is the rule as JSON, as written; Rule is it decoded and
 	// checked by the chaos package (what the proxy and sim load).
 	Spec json.RawMessage
-	Rule chaos.RuleSpec
+	Rule fault.RuleSpec
 	pos  Pos
 }
 

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookrig/hookrig/chaos"
+	"github.com/hookrig/hookrig/chaos/fault"
 	"github.com/hookrig/hookrig/scenarios"
 	"github.com/hookrig/hookrig/sim"
 	"github.com/hookrig/hookrig/sim/internal/simtest"
@@ -58,7 +58,7 @@ func TestAgreementWithLiveRuns(t *testing.T) {
 			s.Load.Phases[2].Start, s.Load.Phases[2].Duration = 5*time.Second, time.Second
 			f := &s.Faults[0]
 			f.After, f.For = time.Second, 4*time.Second
-			f.Rule.After, f.Rule.For = chaos.Duration(f.After), chaos.Duration(f.For)
+			f.Rule.After, f.Rule.For = fault.Duration(f.After), fault.Duration(f.For)
 			return s
 		},
 	}

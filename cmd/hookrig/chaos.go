@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hookrig/hookrig/chaos"
+	"github.com/hookrig/hookrig/chaos/fault"
 	"github.com/hookrig/hookrig/internal/httpapi"
 )
 
@@ -71,17 +72,17 @@ it runs through the control API (GET/PUT/POST /v1/rules, DELETE
 }
 
 func runChaos(ctx context.Context, e *env, o chaosOptions) error {
-	var rules *chaos.Rules
+	var rules *fault.Rules
 	if o.rules != "" {
 		data, err := os.ReadFile(o.rules)
 		if err != nil {
 			return fmt.Errorf("rules: %w", err)
 		}
-		specs, err := chaos.ParseRules(data, o.rules)
+		specs, err := fault.ParseRules(data, o.rules)
 		if err != nil {
 			return err
 		}
-		if rules, err = chaos.Compile(specs); err != nil {
+		if rules, err = fault.Compile(specs); err != nil {
 			return err
 		}
 	}

@@ -1,13 +1,13 @@
 package httpapi
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
+
+	"github.com/hookrig/hookrig/internal/strictjson"
 )
 
 // WriteJSON answers v as JSON with the given status.
@@ -57,49 +57,8 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 // Unmarshal decodes b into v strictly (unknown fields, trailing data and
 // type mismatches are errors) and explains what was wrong as a 400 *Error.
 func Unmarshal(b []byte, v any) error {
-	if len(bytes.TrimSpace(b)) == 0 {
-		return Errorf(http.StatusBadRequest, "empty body: expected a JSON object")
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return Errorf(http.StatusBadRequest, "%s", describeJSONError(b, err))
-	}
-	if dec.More() {
-		return Errorf(http.StatusBadRequest, "unexpected data after the JSON object at byte %d", dec.InputOffset())
+	if err := strictjson.Unmarshal(b, v); err != nil {
+		return Errorf(http.StatusBadRequest, "%s", err)
 	}
 	return nil
-}
-
-func describeJSONError(b []byte, err error) string {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syn):
-		// Offset counts the bytes read, the offending one included.
-		line, col := position(b, syn.Offset-1)
-		return fmt.Sprintf("malformed JSON at line %d, column %d: %v", line, col, syn)
-	case errors.As(err, &typ):
-		field := typ.Field
-		if field == "" {
-			field = "(top level)"
-		}
-		return fmt.Sprintf("field %s: got JSON %s, expected %s", field, typ.Value, typ.Type)
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return "malformed JSON: unexpected end of input"
-	default:
-		return "invalid JSON: " + err.Error()
-	}
-}
-
-func position(b []byte, off int64) (line, col int) {
-	line, col = 1, 1
-	for i := int64(0); i < off && i < int64(len(b)); i++ {
-		if b[i] == '\n' {
-			line, col = line+1, 1
-		} else {
-			col++
-		}
-	}
-	return line, col
 }

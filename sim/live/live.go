@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hookrig/hookrig/chaos"
+	"github.com/hookrig/hookrig/chaos/fault"
 	"github.com/hookrig/hookrig/internal/clock"
 	"github.com/hookrig/hookrig/internal/httpapi"
 	"github.com/hookrig/hookrig/loadgen"
@@ -52,7 +53,7 @@ type live struct {
 	rcv       *receiver.Receiver
 	rcvSrv    *loopServer
 	proxy     *chaos.Proxy
-	rules     []chaos.RuleSpec      // Rules(s): windows relative to t0
+	rules     []fault.RuleSpec      // Rules(s): windows relative to t0
 	downs     []verdict.FaultWindow // the timeline's down windows, for refused attempts
 	host      *senderHost
 	deliverTo string         // the URL the sender delivers to (on the proxy)
@@ -251,7 +252,7 @@ func (l *live) startReceiver() (upstream, path string, err error) {
 func (l *live) startProxy(upstream string) error {
 	// The rules are checked now, so a bad one fails the run before
 	// anything is sent; they are put in force at t0.
-	if _, err := chaos.Compile(l.rules); err != nil {
+	if _, err := fault.Compile(l.rules); err != nil {
 		return fmt.Errorf("fault rules: %w", err)
 	}
 	p, err := chaos.New(chaos.Config{

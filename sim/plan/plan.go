@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hookrig/hookrig/chaos"
+	"github.com/hookrig/hookrig/chaos/fault"
 	"github.com/hookrig/hookrig/scenarios"
 	"github.com/hookrig/hookrig/sim/verdict"
 )
@@ -17,9 +17,9 @@ import (
 // the load unless the drain keeps faults: faults are switched off by the
 // timeline itself, so the live proxy and the virtual model need no
 // separate "drain started" switch.
-func Rules(s *scenarios.Scenario) []chaos.RuleSpec {
+func Rules(s *scenarios.Scenario) []fault.RuleSpec {
 	loadEnd := s.LoadEnd()
-	specs := make([]chaos.RuleSpec, 0, len(s.Faults))
+	specs := make([]fault.RuleSpec, 0, len(s.Faults))
 	for _, f := range s.Faults {
 		spec := f.Rule
 		if !s.Drain.KeepFaults {
@@ -30,7 +30,7 @@ func Rules(s *scenarios.Scenario) []chaos.RuleSpec {
 			if end <= f.After {
 				continue // validation refuses these; keep the runner safe anyway
 			}
-			spec.For = chaos.Duration(end - f.After)
+			spec.For = fault.Duration(end - f.After)
 		}
 		specs = append(specs, spec)
 	}

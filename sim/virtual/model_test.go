@@ -8,18 +8,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookrig/hookrig/chaos"
+	"github.com/hookrig/hookrig/chaos/fault"
 	"github.com/hookrig/hookrig/scenarios"
 )
 
-// The simulator decides faults with chaos.Decider (no allocation per
+// The simulator decides faults with fault.Decider (no allocation per
 // request); it must decide exactly as the proxy does, with Rules.Act and
 // RequestRand: the same rule, the same drawn Action.
 func TestDeciderDecidesAsTheProxy(t *testing.T) {
 	p := 0.4
-	rules, err := chaos.Compile([]chaos.RuleSpec{
+	rules, err := fault.Compile([]fault.RuleSpec{
 		{Name: "late", Match: `attempt > 2`, Fault: []byte(`{"type": "reset"}`)},
-		{Name: "flaky", Probability: &p, Fault: []byte(`{"type": "status", "code": 503}`), After: chaos.Duration(time.Second)},
+		{Name: "flaky", Probability: &p, Fault: []byte(`{"type": "status", "code": 503}`), After: fault.Duration(time.Second)},
 		{Name: "slow", Probability: &p, Fault: []byte(`{"type": "latency", "distribution": "lognormal", "median": "200ms", "sigma": 0.5}`)},
 		{Name: "acks", Match: `event_id endsWith "7"`, Fault: []byte(`{"type": "ack_lost"}`)},
 	})
@@ -27,12 +27,12 @@ func TestDeciderDecidesAsTheProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	const seed = 99
-	d := chaos.NewDecider(seed)
+	d := fault.NewDecider(seed)
 	fired := map[string]int{}
 	for i := range 2000 {
-		r := chaos.Request{Method: http.MethodPost, Path: "/webhooks", EventID: "evt_99_" + strconv.Itoa(i/3), Attempt: 1 + i%4}
+		r := fault.Request{Method: http.MethodPost, Path: "/webhooks", EventID: "evt_99_" + strconv.Itoa(i/3), Attempt: 1 + i%4}
 		elapsed := time.Duration(i) * time.Millisecond
-		wantAct, wantRule := rules.Act(r, elapsed, chaos.RequestRand(seed, r, 0))
+		wantAct, wantRule := rules.Act(r, elapsed, fault.RequestRand(seed, r, 0))
 		gotAct, gotRule := d.Act(rules, &r, 0, elapsed)
 		if gotRule != wantRule || !reflect.DeepEqual(gotAct, wantAct) {
 			t.Fatalf("request %d: decider %v %+v, proxy %v %+v", i, gotRule, gotAct, wantRule, wantAct)
@@ -47,7 +47,7 @@ func TestDeciderDecidesAsTheProxy(t *testing.T) {
 	if rules.ReadsBody() {
 		t.Error("no rule reads the body")
 	}
-	withBody, err := chaos.Compile([]chaos.RuleSpec{{Name: "b", Match: `body.type == "x"`, Fault: []byte(`{"type": "reset"}`)}})
+	withBody, err := fault.Compile([]fault.RuleSpec{{Name: "b", Match: `body.type == "x"`, Fault: []byte(`{"type": "reset"}`)}})
 	if err != nil || !withBody.ReadsBody() {
 		t.Errorf("a rule on body.type reads the body (%v)", err)
 	}

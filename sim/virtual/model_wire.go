@@ -4,14 +4,14 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/hookrig/hookrig/chaos"
+	"github.com/hookrig/hookrig/chaos/fault"
 	"github.com/hookrig/hookrig/reference/sender/delivery"
 	"github.com/hookrig/hookrig/sim/verdict"
 )
 
 // The wire in virtual time: one attempt from the sender through the chaos
 // proxy to the receiver and back. The proxy's decision is the live one
-// (chaos.Rules.Act with the same per-request random source, so the same
+// (fault.Rules.Act with the same per-request random source, so the same
 // seed faults the same attempts live and virtual), and the resulting
 // Action is carried out as its doc comment describes, step by step, with
 // the model's network and receiver times in between. The sender's side
@@ -32,7 +32,7 @@ type attempt struct {
 
 	start    int64 // sent (its claim durable)
 	deadline int64 // start + the attempt timeout
-	act      chaos.Action
+	act      fault.Action
 	fault    string
 	copies   int // upstream copies sent so far
 	resolved bool
@@ -92,20 +92,20 @@ func (w *world) send(ai int32) {
 		// A down window closes the proxy's listener: the connection is
 		// refused before any request is read or any rule consulted, and
 		// the RST comes straight back.
-		a.fault = (*chaos.Down)(nil).Type() // as the live runner labels them
+		a.fault = (*fault.Down)(nil).Type() // as the live runner labels them
 		w.resolve(ai, delivery.Outcome{Err: delivery.ErrRefused}, t0+net)
 		return
 	}
-	act := chaos.Pass()
+	act := fault.Pass()
 	if w.rules.Len() > 0 {
-		var rule *chaos.Rule
+		var rule *fault.Rule
 		act, rule = w.act(a, t0)
 		if rule != nil {
 			a.fault = rule.Fault().Type()
 		}
 	}
 	a.act = act
-	if act.Answer == chaos.AnswerRefuse {
+	if act.Answer == fault.AnswerRefuse {
 		w.resolve(ai, delivery.Outcome{Err: delivery.ErrRefused}, t0+net)
 		return
 	}
@@ -125,7 +125,7 @@ func (w *world) send(ai int32) {
 
 // act asks the chaos rules what happens to the attempt, as the proxy would
 // at t0.
-func (w *world) act(a *attempt, t0 int64) (chaos.Action, *chaos.Rule) {
+func (w *world) act(a *attempt, t0 int64) (fault.Action, *fault.Rule) {
 	r := &w.req
 	r.EventID, r.Attempt = a.id, int(a.n)
 	if w.ruleHeaders {
@@ -162,7 +162,7 @@ func (w *world) upstream(ai int32) {
 }
 
 // answer works out what the sender gets from the proxy's answer, which
-// starts at at (step 5 and 6 of chaos.Action); up is copy 1's answer,
+// starts at at (step 5 and 6 of fault.Action); up is copy 1's answer,
 // nil when nothing was forwarded.
 func (w *world) answer(ai int32, at int64, up *answer) {
 	a := &w.attempts[ai]
@@ -171,15 +171,15 @@ func (w *world) answer(ai int32, at int64, up *answer) {
 	var status, bodyLen int
 	var retryAfter string
 	switch act.Answer {
-	case chaos.AnswerReset:
+	case fault.AnswerReset:
 		w.resolve(ai, delivery.Outcome{Err: delivery.ErrReset}, at+net)
 		return
-	case chaos.AnswerSilence:
+	case fault.AnswerSilence:
 		// Nothing until the proxy lets go (FIN, no response) or the
 		// sender's own timeout.
 		w.resolve(ai, delivery.Outcome{Err: delivery.ErrEOF}, at+int64(act.MaxHold)+net)
 		return
-	case chaos.AnswerRespond:
+	case fault.AnswerRespond:
 		status, bodyLen = act.Response.Status, len(act.Response.Body)
 		retryAfter = act.Response.Header.Get("Retry-After")
 	default: // AnswerUpstream

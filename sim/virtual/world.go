@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/hookrig/hookrig/chaos"
+	"github.com/hookrig/hookrig/chaos/fault"
 	"github.com/hookrig/hookrig/loadgen"
 	"github.com/hookrig/hookrig/reference/sender"
 	"github.com/hookrig/hookrig/reference/sender/delivery"
@@ -55,7 +55,7 @@ type Stats struct {
 
 // Run executes a scenario in virtual time: the same scenario, the
 // same delivery policy (reference/sender's Policy, BreakerPolicy, Lanes)
-// and the same fault choice (chaos.Rules with the live proxy's per-request
+// and the same fault choice (fault.Rules with the live proxy's per-request
 // draws) as a live run, with the network, disk and receiver modelled (see
 // Model), on one goroutine with no wall clock. The same scenario and seed
 // give the same Result, byte for byte in JSON; the seed is s.Seed (set it
@@ -119,9 +119,9 @@ type world struct {
 	freeAttempt  int32
 	liveAttempts int // attempts not yet freed: on the wire, or their outcome not yet durable
 
-	rules   *chaos.Rules
-	decider *chaos.Decider
-	req     chaos.Request
+	rules   *fault.Rules
+	decider *fault.Decider
+	req     fault.Request
 	// The webhook headers' values in req.Header (when rules read headers):
 	// each attempt writes into them.
 	hdrID, hdrAttempt, hdrTimestamp []string
@@ -167,7 +167,7 @@ func newWorld(s *scenarios.Scenario, opts Options) (*world, error) {
 		return nil, err
 	}
 	specs := plan.Rules(s)
-	rules, err := chaos.Compile(specs)
+	rules, err := fault.Compile(specs)
 	if err != nil {
 		return nil, fmt.Errorf("sim: scenario %s: faults: %w", s.Name, err)
 	}
@@ -177,7 +177,7 @@ func newWorld(s *scenarios.Scenario, opts Options) (*world, error) {
 		idPrefix:    opts.IDPrefix,
 		pacer:       pacer,
 		rules:       rules,
-		decider:     chaos.NewDecider(s.Seed),
+		decider:     fault.NewDecider(s.Seed),
 		freeAttempt: -1,
 		ob:          outboxModel{commit: float64(m.Commit), sigma: m.CommitSigma, per: int64(m.CommitPerWrite)},
 		loadEnd:     int64(s.LoadEnd()),
@@ -197,7 +197,7 @@ func newWorld(s *scenarios.Scenario, opts Options) (*world, error) {
 		w.phaseStart = append(w.phaseStart, p.Start)
 	}
 	// The live runner's endpoint is the proxy's URL with this path.
-	w.req = chaos.Request{Method: http.MethodPost, Path: "/webhooks"}
+	w.req = fault.Request{Method: http.MethodPost, Path: "/webhooks"}
 	for _, spec := range specs {
 		if spec.Match != "" {
 			w.ruleHeaders = true

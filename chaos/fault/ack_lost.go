@@ -1,4 +1,4 @@
-package chaos
+package fault
 
 import (
 	"fmt"
@@ -14,9 +14,9 @@ func init() { register("ack_lost", func() Fault { return new(AckLost) }) }
 // ("answer": "timeout", the proxy lets go after "max", default 30s). The
 // sender retries, and the receiver sees a duplicate.
 type AckLost struct {
-	Answer string   `json:"answer,omitempty"`
-	Code   int      `json:"code,omitempty"`
-	Max    Duration `json:"max,omitempty"`
+	Answer string   `json:"answer,omitempty"` // what the sender gets instead of the upstream's answer: "status" (default), "reset" or "timeout"
+	Code   int      `json:"code,omitempty"`   // the status for "answer": "status", 200 to 599 (default 502)
+	Max    Duration `json:"max,omitempty"`    // for "answer": "timeout", when the proxy lets go (default 30s)
 
 	response Response
 }

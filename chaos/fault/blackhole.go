@@ -1,4 +1,4 @@
-package chaos
+package fault
 
 import (
 	"math/rand/v2"
@@ -16,7 +16,7 @@ const defaultMaxHold = 30 * time.Second
 // its own timeout. The proxy lets go after "max" (default 30s) by closing
 // the connection. The upstream never sees the request.
 type Blackhole struct {
-	Max Duration `json:"max,omitempty"`
+	Max Duration `json:"max,omitempty"` // when the proxy closes the connection (default 30s)
 }
 
 func (*Blackhole) Type() string { return "blackhole" }

@@ -1,8 +1,7 @@
-package chaos
+package fault
 
 import (
 	"math/rand/v2"
-	"net/http"
 	"strconv"
 
 	"github.com/hookrig/hookrig/reference/webhook"
@@ -12,33 +11,28 @@ import (
 type Request struct {
 	Method string
 	Path   string
-	Header http.Header
+	Header Headers // nil: no header fields
 	Body   []byte
 	// EventID is the webhook-id header ("" when absent).
 	EventID string
 	// Attempt is the webhook-attempt header (0 when absent or not a
 	// positive integer).
 	Attempt int
-
-	// peek, when set, looks a header up without building Header (the
-	// proxy's data path); otherwise Header.Get is used.
-	peek func(name string) string
 }
 
 // NewRequest builds a Request from its parts, reading EventID and Attempt
 // from the Standard Webhooks headers the same way the proxy does.
-func NewRequest(method, path string, h http.Header, body []byte) Request {
-	return Request{
-		Method: method, Path: path, Header: h, Body: body,
-		EventID: h.Get(webhook.HeaderID),
-		Attempt: ParseAttempt(h.Get(webhook.HeaderAttempt)),
-	}
+func NewRequest(method, path string, h Headers, body []byte) Request {
+	r := Request{Method: method, Path: path, Header: h, Body: body}
+	r.EventID = r.HeaderValue(webhook.HeaderID)
+	r.Attempt = ParseAttempt(r.HeaderValue(webhook.HeaderAttempt))
+	return r
 }
 
 // HeaderValue returns the first value of the named header ("" if absent).
 func (r *Request) HeaderValue(name string) string {
-	if r.peek != nil {
-		return r.peek(name)
+	if r.Header == nil {
+		return ""
 	}
 	return r.Header.Get(name)
 }

@@ -1,4 +1,4 @@
-package chaos
+package fault
 
 import (
 	"fmt"
@@ -14,8 +14,8 @@ const maxCopies = 100
 // copy "gap" after the previous one finished, and answers the client with
 // the first copy's response as soon as it arrives.
 type Duplicate struct {
-	Copies int      `json:"copies,omitempty"`
-	Gap    Duration `json:"gap,omitempty"`
+	Copies int      `json:"copies,omitempty"` // how many times the upstream gets the request, 2 to 100 (default 2)
+	Gap    Duration `json:"gap,omitempty"`    // the wait between one copy's answer and the next copy (default 0)
 }
 
 func (*Duplicate) Type() string { return "duplicate" }

@@ -1,4 +1,4 @@
-package chaos
+package fault
 
 import (
 	"fmt"
@@ -11,7 +11,7 @@ func init() { register("reset", func() Fault { return new(Reset) }) }
 // forwarding ("when": "before", the default; the upstream never sees the
 // request) or after the upstream answered ("when": "after").
 type Reset struct {
-	When string `json:"when,omitempty"`
+	When string `json:"when,omitempty"` // "before" (default): the upstream never sees the request; "after": reset once it answered
 }
 
 func (*Reset) Type() string { return "reset" }

@@ -1,4 +1,4 @@
-package chaos
+package fault
 
 import (
 	"fmt"
@@ -11,7 +11,7 @@ func init() { register("truncate", func() Fault { return new(Truncate) }) }
 // headers and only the first "bytes" bytes of its body (never the whole
 // body) before closing the connection.
 type Truncate struct {
-	Bytes int `json:"bytes,omitempty"`
+	Bytes int `json:"bytes,omitempty"` // body bytes that reach the client (default 0)
 }
 
 func (*Truncate) Type() string { return "truncate" }

@@ -1,7 +1,8 @@
-package chaos
+package fault
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/expr-lang/expr"
@@ -21,24 +22,16 @@ type matchEnv struct {
 	Header  func(string) string `expr:"header"`
 }
 
-// maxMatchNodes bounds an expression's size: a match is a short predicate,
-// and a runaway one (generated, pasted) should fail at load, not slow
-// every request.
-const maxMatchNodes = 500
-
 // compileMatch compiles a match expression once and says what it needs of
 // the request body, so the body is parsed only for rules that name it, and
 // only as far as they look.
 func compileMatch(src string) (prog *vm.Program, body bodyUse, err error) {
-	prog, err = expr.Compile(src,
-		expr.Env(matchEnv{}),
-		expr.AsBool(),
-		// now() would make a rule's result depend on the wall clock; time
-		// comes in as elapsed.
-		expr.DisableBuiltin("now"),
-		expr.MaxNodes(maxMatchNodes),
-	)
+	opts := append([]expr.Option{expr.Env(matchEnv{}), expr.AsBool(), expr.MaxNodes(maxMatchNodes)}, disabledBuiltins()...)
+	prog, err = expr.Compile(src, opts...)
 	if err != nil {
+		return nil, body, err
+	}
+	if err := checkBudget(src); err != nil {
 		return nil, body, err
 	}
 	body.scan(prog.Node())
@@ -60,8 +53,14 @@ type evaluator struct {
 func newEvaluator() *evaluator {
 	e := &evaluator{fields: map[string]any{}}
 	e.env.Header = e.header // bound once, not per request
+	// The VM fails when it has built this many elements (it stops at >=).
+	e.vm.MemoryBudget = maxBuilt + 1
 	return e
 }
+
+// release lets go of the request, so a pooled evaluator does not keep its
+// body or header alive.
+func (e *evaluator) release() { e.req = nil }
 
 func (e *evaluator) reset(r *Request, elapsed time.Duration, body *bodyUse) {
 	e.req, e.body = r, body
@@ -82,6 +81,9 @@ func (e *evaluator) match(r *Rule) (bool, error) {
 	}
 	out, err := e.vm.Run(r.match, &e.env)
 	if err != nil {
+		if strings.Contains(err.Error(), "memory budget exceeded") {
+			return false, fmt.Errorf("rule %q: match: over the rule budget of %d elements built per request: %w", r.spec.Name, maxBuilt, err)
+		}
 		return false, fmt.Errorf("rule %q: match: %w", r.spec.Name, err)
 	}
 	return out == true, nil

@@ -1,4 +1,4 @@
-package chaos
+package fault
 
 import (
 	"encoding/json"
@@ -11,7 +11,7 @@ import (
 
 func plan(t *testing.T, fault string) Action {
 	t.Helper()
-	f, err := DecodeFault(json.RawMessage(fault))
+	f, err := Decode(json.RawMessage(fault))
 	if err != nil {
 		t.Fatalf("%s: %v", fault, err)
 	}
@@ -57,7 +57,7 @@ func TestFaultPlans(t *testing.T) {
 	if a.Answer != AnswerRespond || a.Forward != 1 || a.Response.Status != 502 {
 		t.Errorf("ack_lost planned %+v", a)
 	}
-	if got := FaultTypes(); !slices.Equal(got, []string{"ack_lost", "blackhole", "down", "duplicate", "latency", "reorder", "reset", "slow_body", "status", "truncate"}) {
+	if got := Types(); !slices.Equal(got, []string{"ack_lost", "blackhole", "down", "duplicate", "latency", "reorder", "reset", "slow_body", "status", "truncate"}) {
 		t.Errorf("catalogue %v", got)
 	}
 }
@@ -79,7 +79,7 @@ func TestLatencyDistributions(t *testing.T) {
 		{`{"type":"reorder","distribution":"lognormal","median":"1s","sigma":1}`, time.Second, 3602 * time.Millisecond},
 	}
 	for _, c := range cases {
-		f, err := DecodeFault(json.RawMessage(c.fault))
+		f, err := Decode(json.RawMessage(c.fault))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -113,8 +113,8 @@ func TestLatencyDistributions(t *testing.T) {
 }
 
 func TestDelayCapAndClamp(t *testing.T) {
-	f, _ := DecodeFault(json.RawMessage(`{"type":"latency","distribution":"pareto","scale":"1s","shape":0.5,"cap":"5s"}`))
-	n, _ := DecodeFault(json.RawMessage(`{"type":"latency","distribution":"normal","mean":"10ms","stddev":"1s"}`))
+	f, _ := Decode(json.RawMessage(`{"type":"latency","distribution":"pareto","scale":"1s","shape":0.5,"cap":"5s"}`))
+	n, _ := Decode(json.RawMessage(`{"type":"latency","distribution":"normal","mean":"10ms","stddev":"1s"}`))
 	rnd := rand.New(rand.NewPCG(5, 6))
 	capped := 0
 	for range 1000 {

@@ -1,4 +1,4 @@
-package chaos
+package fault
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/hookrig/hookrig/internal/httpapi"
+	"github.com/hookrig/hookrig/internal/strictjson"
 )
 
 // Fault is one kind of breakage with its parameters, decoded from a rule's
@@ -33,13 +33,13 @@ var catalogue = map[string]func() Fault{}
 
 func register(name string, newFault func() Fault) {
 	if _, dup := catalogue[name]; dup {
-		panic("chaos: fault " + name + " registered twice")
+		panic("fault: " + name + " registered twice")
 	}
 	catalogue[name] = newFault
 }
 
-// FaultTypes lists the registered fault types, sorted.
-func FaultTypes() []string {
+// Types lists the registered fault types, sorted.
+func Types() []string {
 	names := make([]string, 0, len(catalogue))
 	for n := range catalogue {
 		names = append(names, n)
@@ -48,12 +48,12 @@ func FaultTypes() []string {
 	return names
 }
 
-// DecodeFault reads a fault object ({"type": "status", "code": 503, ...}):
+// Decode reads a fault object ({"type": "status", "code": 503, ...}):
 // unknown types, unknown or mistyped parameters and invalid values are
 // errors that say what was expected.
-func DecodeFault(raw json.RawMessage) (Fault, error) {
+func Decode(raw json.RawMessage) (Fault, error) {
 	if len(bytes.TrimSpace(raw)) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
-		return nil, fmt.Errorf("missing fault: want an object with a type (one of %s)", strings.Join(FaultTypes(), ", "))
+		return nil, fmt.Errorf("missing fault: want an object with a type (one of %s)", strings.Join(Types(), ", "))
 	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &fields); err != nil {
@@ -61,17 +61,17 @@ func DecodeFault(raw json.RawMessage) (Fault, error) {
 	}
 	var typ string
 	if err := json.Unmarshal(fields["type"], &typ); err != nil || typ == "" {
-		return nil, fmt.Errorf("fault: missing type (one of %s)", strings.Join(FaultTypes(), ", "))
+		return nil, fmt.Errorf("fault: missing type (one of %s)", strings.Join(Types(), ", "))
 	}
 	newFault, ok := catalogue[typ]
 	if !ok {
-		return nil, fmt.Errorf("unknown fault type %q (known: %s)", typ, strings.Join(FaultTypes(), ", "))
+		return nil, fmt.Errorf("unknown fault type %q (known: %s)", typ, strings.Join(Types(), ", "))
 	}
 	delete(fields, "type")
 	params, _ := json.Marshal(fields)
 	f := newFault()
 	if len(fields) > 0 {
-		if err := httpapi.Unmarshal(params, f); err != nil {
+		if err := strictjson.Unmarshal(params, f); err != nil {
 			return nil, fmt.Errorf("fault %s: %v", typ, err)
 		}
 	}

@@ -1,4 +1,4 @@
-package chaos
+package fault
 
 import (
 	"fmt"
@@ -14,7 +14,7 @@ func init() { register("latency", func() Fault { return new(Latency) }) }
 //	{"type": "latency", "distribution": "lognormal", "median": "200ms", "sigma": 0.5}
 type Latency struct {
 	Delay
-	Apply string `json:"apply,omitempty"`
+	Apply string `json:"apply,omitempty"` // "request" (default): hold before forwarding; "response": delay the answer
 }
 
 func (*Latency) Type() string { return "latency" }

@@ -1,4 +1,4 @@
-package chaos
+package fault
 
 import (
 	"fmt"
@@ -10,7 +10,7 @@ func init() { register("slow_body", func() Fault { return new(SlowBody) }) }
 // SlowBody forwards the request and sends the upstream's response body to
 // the client at "rate" bytes per second.
 type SlowBody struct {
-	Rate int `json:"rate"`
+	Rate int `json:"rate"` // body bytes per second, required
 }
 
 func (*SlowBody) Type() string { return "slow_body" }

@@ -1,4 +1,4 @@
-package chaos
+package fault
 
 import "math/rand/v2"
 

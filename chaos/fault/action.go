@@ -1,8 +1,7 @@
-package chaos
+package fault
 
 import (
 	"fmt"
-	"net/http"
 	"time"
 )
 
@@ -78,9 +77,9 @@ type Action struct {
 
 // Response is an answer the proxy makes up instead of the upstream's.
 type Response struct {
-	Status int         `json:"status"`
-	Header http.Header `json:"header,omitempty"`
-	Body   []byte      `json:"body,omitempty"`
+	Status int    `json:"status"`
+	Header Header `json:"header,omitempty"`
+	Body   []byte `json:"body,omitempty"`
 }
 
 // Pass is the Action for a request no rule faults: forward once, answer

@@ -1,4 +1,4 @@
-package chaos
+package fault
 
 import (
 	"encoding/json"
@@ -143,7 +143,7 @@ func compileRule(s RuleSpec, i int) (*Rule, error) {
 	if s.For > 0 {
 		r.until = s.After.D() + s.For.D()
 	}
-	f, err := DecodeFault(s.Fault)
+	f, err := Decode(s.Fault)
 	if err != nil {
 		return nil, err
 	}
@@ -220,14 +220,19 @@ func (rs *Rules) Choose(r Request, elapsed time.Duration, rnd *rand.Rand) (Fault
 }
 
 // Act is Choose followed by the fault's Plan with the same rnd: the Action
-// for the request, Pass() when no rule fires. The proxy and the simulator
-// both decide this way.
+// for the request, Pass() when no rule fires. Decider.Act is the same
+// decision without allocating, and what the proxy and the simulator call.
 func (rs *Rules) Act(r Request, elapsed time.Duration, rnd *rand.Rand) (Action, *Rule) {
-	f, rule := rs.Choose(r, elapsed, rnd)
-	if f == nil {
+	return planRule(rs.choose(newEvaluator(), &r, elapsed, rnd, nil), rnd)
+}
+
+// planRule is the decision's last step: the fired rule's fault plans the
+// Action with the draws that follow the rolls.
+func planRule(rule *Rule, rnd *rand.Rand) (Action, *Rule) {
+	if rule == nil {
 		return Pass(), nil
 	}
-	return f.Plan(rnd), rule
+	return rule.fault.Plan(rnd), rule
 }
 
 // choose is Choose with a reusable evaluator and a hook (may be nil) told

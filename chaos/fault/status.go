@@ -1,10 +1,9 @@
-package chaos
+package fault
 
 import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"strconv"
 )
 
@@ -18,9 +17,9 @@ func init() { register("status", func() Fault { return new(Status) }) }
 //
 // Without "body" the answer says, in plain text, that hookrig made it up.
 type Status struct {
-	Code    int                    `json:"code"`
-	Body    *string                `json:"body,omitempty"`
-	Headers map[string]HeaderValue `json:"headers,omitempty"`
+	Code    int                    `json:"code"`              // the status, 200 to 599, required
+	Body    *string                `json:"body,omitempty"`    // the body (default: a plain-text line saying hookrig injected the status)
+	Headers map[string]HeaderValue `json:"headers,omitempty"` // header fields of the answer, name: value (e.g. Retry-After: 2)
 
 	response Response
 }
@@ -42,7 +41,7 @@ func (s *Status) Plan(*rand.Rand) Action {
 
 // madeUpResponse builds an answer the upstream never gave.
 func madeUpResponse(code int, body *string, headers map[string]HeaderValue) (Response, error) {
-	h := make(http.Header, len(headers)+1)
+	h := make(Header, len(headers)+1)
 	for k, v := range headers {
 		if !validHeaderName(k) {
 			return Response{}, fmt.Errorf("header name %q is not a valid HTTP header name", k)
@@ -53,7 +52,7 @@ func madeUpResponse(code int, body *string, headers map[string]HeaderValue) (Res
 	if body != nil {
 		r.Body = []byte(*body)
 	} else {
-		r.Body = fmt.Appendf(nil, "hookrig chaos: injected %d %s\n", code, http.StatusText(code))
+		r.Body = fmt.Appendf(nil, "hookrig chaos: injected %d %s\n", code, statusText(code))
 		if h.Get("Content-Type") == "" {
 			h.Set("Content-Type", "text/plain; charset=utf-8")
 		}
@@ -66,8 +65,7 @@ func validHeaderName(k string) bool {
 		return false
 	}
 	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if c <= ' ' || c >= 0x7f || c == ':' {
+		if !isToken(k[i]) {
 			return false
 		}
 	}

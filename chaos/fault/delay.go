@@ -1,4 +1,4 @@
-package chaos
+package fault
 
 import (
 	"errors"
@@ -19,17 +19,17 @@ import (
 //
 // "cap" optionally bounds every draw (useful for pareto's long tail).
 type Delay struct {
-	Fixed        *Duration `json:"delay,omitempty"`
-	Distribution string    `json:"distribution,omitempty"`
-	Min          Duration  `json:"min,omitempty"`
-	Max          Duration  `json:"max,omitempty"`
-	Mean         Duration  `json:"mean,omitempty"`
-	Stddev       Duration  `json:"stddev,omitempty"`
-	Median       Duration  `json:"median,omitempty"`
-	Sigma        float64   `json:"sigma,omitempty"`
-	Scale        Duration  `json:"scale,omitempty"`
-	Shape        float64   `json:"shape,omitempty"`
-	Cap          Duration  `json:"cap,omitempty"`
+	Fixed        *Duration `json:"delay,omitempty"`        // a fixed delay, or give "distribution"
+	Distribution string    `json:"distribution,omitempty"` // uniform, normal, lognormal or pareto
+	Min          Duration  `json:"min,omitempty"`          // uniform: the smallest delay
+	Max          Duration  `json:"max,omitempty"`          // uniform: the largest delay (above min)
+	Mean         Duration  `json:"mean,omitempty"`         // normal: the mean
+	Stddev       Duration  `json:"stddev,omitempty"`       // normal: the standard deviation (draws below 0 are 0)
+	Median       Duration  `json:"median,omitempty"`       // lognormal: the median
+	Sigma        float64   `json:"sigma,omitempty"`        // lognormal: the shape (σ of the underlying normal)
+	Scale        Duration  `json:"scale,omitempty"`        // pareto: the smallest delay
+	Shape        float64   `json:"shape,omitempty"`        // pareto: the tail index (smaller is heavier)
+	Cap          Duration  `json:"cap,omitempty"`          // optional upper bound on every draw
 }
 
 func (d *Delay) validate() error {
