@@ -72,4 +72,21 @@ for (const [name, lib, prefix] of [["svix", svix, "svix"], ["standard", standard
   });
 }
 
+// Shopify publishes no signed example and no small official signing
+// library; this vector follows the recipe in Shopify's verification guide
+// (https://shopify.dev/docs/apps/build/webhooks/verify-deliveries):
+// base64 HMAC-SHA256 of the raw body keyed by the client secret, computed by
+// node's own crypto, so that a Go mistake that signs and verifies
+// symmetrically (hex for base64, say) still fails.
+out.libraries["node:crypto"] = process.version;
+{
+  const { createHmac } = await import("node:crypto");
+  const secret = "hush-shopify-client-secret";
+  bodies.forEach((body, i) => {
+    const id = `b54557e4-bdd9-4b37-8a5f-bf7d70bcd04${i}`;
+    const sig = createHmac("sha256", secret).update(body, "utf8").digest("base64");
+    out.vectors.push({ scheme: "shopify", library: "node:crypto", secrets: [secret], id, body, headers: { "X-Shopify-Hmac-Sha256": sig, "X-Shopify-Webhook-Id": id } });
+  });
+}
+
 process.stdout.write(JSON.stringify(out, null, 2) + "\n");
