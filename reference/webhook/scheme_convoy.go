@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"strconv"
 	"strings"
 	"time"
 )
@@ -76,24 +75,19 @@ func (s *convoyScheme) Tolerance() time.Duration {
 	return 0
 }
 
+// convoyLayout: "t=<ts>,v1=<hex>", signed "<ts>,<body>".
+var convoyLayout = tvLayout{scheme: "convoy", header: ConvoySignatureHeader, sep: ",", base64OK: true}
+
 // Sign writes X-Convoy-Event-ID with the id, as Convoy does with trace
 // headers on, and the signature: advanced with one v1 per secret, simple
 // with the first secret.
 func (s *convoyScheme) Sign(h HeaderSetter, id string, at time.Time, body []byte) {
 	h.Set(ConvoyEventIDHeader, id)
-	if !s.advanced {
-		h.Set(ConvoySignatureHeader, hexMAC(s.keys[0], body))
+	if s.advanced {
+		h.Set(ConvoySignatureHeader, convoyLayout.sign(s.keys, at, body))
 		return
 	}
-	ts := strconv.FormatInt(at.Unix(), 10)
-	var b strings.Builder
-	b.WriteString("t=")
-	b.WriteString(ts)
-	for _, k := range s.keys {
-		b.WriteString(",v1=")
-		b.WriteString(hexMAC(k, []byte(ts), []byte(","), body))
-	}
-	h.Set(ConvoySignatureHeader, b.String())
+	h.Set(ConvoySignatureHeader, hexMAC(s.keys[0], body))
 }
 
 func (s *convoyScheme) Verify(h HeaderGetter, body []byte, now time.Time) (Verified, error) {
@@ -104,41 +98,16 @@ func (s *convoyScheme) Verify(h HeaderGetter, body []byte, now time.Time) (Verif
 	}
 	// The event id header is optional (see above): absent means "".
 	id := h.Get(ConvoyEventIDHeader)
-	if !s.advanced {
-		if !anyMatch(s.keys, []string{strings.TrimSpace(v[0])}, body) {
-			return Verified{}, &VerifyError{Scheme: name, Failure: Mismatch, Field: ConvoySignatureHeader,
-				Detail: "want the hex (or base64) HMAC-SHA256 of the body keyed by the secret's bytes"}
+	if s.advanced {
+		at, err := convoyLayout.verify(s.keys, v[0], body, now, s.tolerance)
+		if err != nil {
+			return Verified{}, err
 		}
-		return Verified{ID: id}, nil
+		return Verified{ID: id, Timestamp: at}, nil
 	}
-	tv, err := parseTV(name, ConvoySignatureHeader, v[0])
-	if err != nil {
-		return Verified{}, err
-	}
-	at, err := checkTimestamp(name, ConvoySignatureHeader+" t=", tv.t, now, s.tolerance)
-	if err != nil {
-		return Verified{}, err
-	}
-	if !anyMatch(s.keys, tv.sigs, []byte(tv.t), []byte(","), body) {
+	if !anyMatch(s.keys, []string{strings.TrimSpace(v[0])}, true, body) {
 		return Verified{}, &VerifyError{Scheme: name, Failure: Mismatch, Field: ConvoySignatureHeader,
-			Detail: "no v1 matches the hex (or base64) HMAC-SHA256 of \"t,body\" (a comma) keyed by the secret's bytes"}
+			Detail: "want the hex (or base64) HMAC-SHA256 of the body keyed by the secret's bytes"}
 	}
-	return Verified{ID: id, Timestamp: at}, nil
-}
-
-// anyMatch is anyHexMatch that also accepts the base64 spelling, for the
-// Convoy projects configured with base64 encoding.
-func anyMatch(keys [][]byte, sigs []string, parts ...[]byte) bool {
-	if anyHexMatch(keys, sigs, parts...) {
-		return true
-	}
-	for _, k := range keys {
-		want := base64MAC(k, parts...)
-		for _, sig := range sigs {
-			if equalString(want, sig) {
-				return true
-			}
-		}
-	}
-	return false
+	return Verified{ID: id}, nil
 }

@@ -1,6 +1,8 @@
 package webhook
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -21,6 +23,21 @@ func testSecrets(scheme string) (old, cur string) {
 		return "whsec_old_test_secret", "whsec_new_test_secret"
 	}
 	return "old-" + scheme + "-secret", "new-" + scheme + "-secret"
+}
+
+// eachScheme runs f on every registered scheme, keyed with its current
+// test secret, as a subtest named after it.
+func eachScheme(t *testing.T, f func(t *testing.T, s Scheme)) {
+	for _, name := range SchemeNames() {
+		t.Run(name, func(t *testing.T) {
+			_, cur := testSecrets(name)
+			s := mustScheme(t, name, cur)
+			if s.Name() != name {
+				t.Fatalf("NewScheme(%q).Name() = %q", name, s.Name())
+			}
+			f(t, s)
+		})
+	}
 }
 
 // thirdSecret is neither of testSecrets.
@@ -73,48 +90,37 @@ func wantFailure(t *testing.T, err error, want Failure) {
 }
 
 func TestSchemeRoundTrip(t *testing.T) {
-	for _, name := range SchemeNames() {
-		t.Run(name, func(t *testing.T) {
-			_, cur := testSecrets(name)
-			s := mustScheme(t, name, cur)
-			if s.Name() != name {
-				t.Fatalf("Name() = %q", s.Name())
-			}
-			got, err := s.Verify(signed(s, testID, testAt, testBody), testBody, testAt)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.ID != wantID(s) {
-				t.Errorf("ID = %q, want %q (id from %s)", got.ID, wantID(s), s.IDFrom())
-			}
-			wantTS := time.Time{}
-			if s.TimestampHeader() != "" {
-				wantTS = testAt
-			}
-			if !got.Timestamp.Equal(wantTS) {
-				t.Errorf("Timestamp = %v, want %v", got.Timestamp, wantTS)
-			}
-			if (s.TimestampHeader() == "") != (s.Tolerance() == 0) {
-				t.Errorf("TimestampHeader %q but Tolerance %s: a tolerance only makes sense with a signed timestamp", s.TimestampHeader(), s.Tolerance())
-			}
-		})
-	}
+	eachScheme(t, func(t *testing.T, s Scheme) {
+		got, err := s.Verify(signed(s, testID, testAt, testBody), testBody, testAt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ID != wantID(s) {
+			t.Errorf("ID = %q, want %q (id from %s)", got.ID, wantID(s), s.IDFrom())
+		}
+		wantTS := time.Time{}
+		if s.TimestampHeader() != "" {
+			wantTS = testAt
+		}
+		if !got.Timestamp.Equal(wantTS) {
+			t.Errorf("Timestamp = %v, want %v", got.Timestamp, wantTS)
+		}
+		if (s.TimestampHeader() == "") != (s.Tolerance() == 0) {
+			t.Errorf("TimestampHeader %q but Tolerance %s: a tolerance only makes sense with a signed timestamp", s.TimestampHeader(), s.Tolerance())
+		}
+	})
 }
 
 func TestSchemeTamperedBody(t *testing.T) {
-	for _, name := range SchemeNames() {
-		t.Run(name, func(t *testing.T) {
-			_, cur := testSecrets(name)
-			s := mustScheme(t, name, cur)
-			h := signed(s, testID, testAt, testBody)
-			tampered := []byte(strings.Replace(string(testBody), "invoice.paid", "invoice.void", 1))
-			_, err := s.Verify(h, tampered, testAt)
-			wantFailure(t, err, Mismatch)
-			if !errors.Is(err, ErrNoMatch) {
-				t.Errorf("errors.Is(err, ErrNoMatch) = false for %v", err)
-			}
-		})
-	}
+	eachScheme(t, func(t *testing.T, s Scheme) {
+		h := signed(s, testID, testAt, testBody)
+		tampered := []byte(strings.Replace(string(testBody), "invoice.paid", "invoice.void", 1))
+		_, err := s.Verify(h, tampered, testAt)
+		wantFailure(t, err, Mismatch)
+		if !errors.Is(err, ErrNoMatch) {
+			t.Errorf("errors.Is(err, ErrNoMatch) = false for %v", err)
+		}
+	})
 }
 
 // TestSchemeTamperedID changes the event id after signing. Where the id is
@@ -123,32 +129,28 @@ func TestSchemeTamperedBody(t *testing.T) {
 // headers: the changed id verifies, and the test pins that down, because it
 // is the replay risk docs/schemes.md states for those schemes.
 func TestSchemeTamperedID(t *testing.T) {
-	for _, name := range SchemeNames() {
-		t.Run(name, func(t *testing.T) {
-			_, cur := testSecrets(name)
-			s := mustScheme(t, name, cur)
-			h := signed(s, testID, testAt, testBody)
-			body := testBody
-			src := s.IDFrom()
-			switch {
-			case src.IsNone():
-				t.Skip("slack carries no id")
-			case src.Header != "":
-				h.Set(src.Header, testID+"-forged")
-			case src.JSONPath != "":
-				body = []byte(strings.Replace(string(testBody), testID, testID+"-forged", 1))
+	eachScheme(t, func(t *testing.T, s Scheme) {
+		h := signed(s, testID, testAt, testBody)
+		body := testBody
+		src := s.IDFrom()
+		switch {
+		case src.IsNone():
+			t.Skip("slack carries no id")
+		case src.Header != "":
+			h.Set(src.Header, testID+"-forged")
+		case src.JSONPath != "":
+			body = []byte(strings.Replace(string(testBody), testID, testID+"-forged", 1))
+		}
+		got, err := s.Verify(h, body, testAt)
+		switch s.Name() {
+		case "github", "shopify", "convoy", "convoy-simple":
+			if err != nil || got.ID != testID+"-forged" {
+				t.Fatalf("unsigned id header: got %+v, %v; want the forged id to verify (the documented risk)", got, err)
 			}
-			got, err := s.Verify(h, body, testAt)
-			switch name {
-			case "github", "shopify", "convoy", "convoy-simple":
-				if err != nil || got.ID != testID+"-forged" {
-					t.Fatalf("unsigned id header: got %+v, %v; want the forged id to verify (the documented risk)", got, err)
-				}
-			default:
-				wantFailure(t, err, Mismatch)
-			}
-		})
-	}
+		default:
+			wantFailure(t, err, Mismatch)
+		}
+	})
 }
 
 func timestampSchemes(t *testing.T) []Scheme {
@@ -220,29 +222,25 @@ func TestSchemeStaleAndFuture(t *testing.T) {
 }
 
 func TestSchemeMissingHeaders(t *testing.T) {
-	for _, name := range SchemeNames() {
-		t.Run(name, func(t *testing.T) {
-			_, cur := testSecrets(name)
-			s := mustScheme(t, name, cur)
-			full := signed(s, testID, testAt, testBody)
-			for k := range full {
-				h := full.Clone()
-				h.Del(k)
-				_, err := s.Verify(h, testBody, testAt)
-				if http.CanonicalHeaderKey(k) == http.CanonicalHeaderKey(ConvoyEventIDHeader) {
-					// Convoy sends it only with trace headers on.
-					if err != nil {
-						t.Errorf("without %s: %v, want verified with no id", k, err)
-					}
-					continue
+	eachScheme(t, func(t *testing.T, s Scheme) {
+		full := signed(s, testID, testAt, testBody)
+		for k := range full {
+			h := full.Clone()
+			h.Del(k)
+			_, err := s.Verify(h, testBody, testAt)
+			if http.CanonicalHeaderKey(k) == http.CanonicalHeaderKey(ConvoyEventIDHeader) {
+				// Convoy sends it only with trace headers on.
+				if err != nil {
+					t.Errorf("without %s: %v, want verified with no id", k, err)
 				}
-				wantFailure(t, err, MissingHeader)
-				if !errors.Is(err, ErrMissingHeader) || !strings.Contains(strings.ToLower(err.Error()), strings.ToLower(k)) {
-					t.Errorf("without %s: %v, want ErrMissingHeader naming it", k, err)
-				}
+				continue
 			}
-		})
-	}
+			wantFailure(t, err, MissingHeader)
+			if !errors.Is(err, ErrMissingHeader) || !strings.Contains(strings.ToLower(err.Error()), strings.ToLower(k)) {
+				t.Errorf("without %s: %v, want ErrMissingHeader naming it", k, err)
+			}
+		}
+	})
 }
 
 func TestSchemeBadFormat(t *testing.T) {
@@ -511,4 +509,43 @@ func TestStandardSchemeMatchesSigner(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestSchemeHostileHeaders feeds every header a scheme reads with values a
+// fuzzer or an attacker would send: each is refused with a VerifyError,
+// none panics or verifies.
+func TestSchemeHostileHeaders(t *testing.T) {
+	hostile := []string{" ", "=", ",", "t=", "v1=", "t=,v1=", "t=1,v1", "sha256=", "v0=", "v1,", "t=99999999999999999999,v1=00",
+		"t=-1,v1=00", "t=1700000000,v1=" + strings.Repeat("a", 64), strings.Repeat("t=1,", 1000), "\x00\xff", "v1=,t=1700000000,v1="}
+	eachScheme(t, func(t *testing.T, s Scheme) {
+		full := signed(s, testID, testAt, testBody)
+		for k := range full {
+			if http.CanonicalHeaderKey(k) == http.CanonicalHeaderKey(s.IDFrom().Header) {
+				continue // any id verifies where the id is unsigned; TestSchemeTamperedID covers it
+			}
+			for _, v := range hostile {
+				h := full.Clone()
+				h.Set(k, v)
+				_, err := s.Verify(h, testBody, testAt)
+				if FailureOf(err) == 0 {
+					t.Errorf("%s: %q: %v, want a VerifyError", k, v, err)
+				}
+			}
+		}
+	})
+}
+
+// TestStripeHexOnly: Stripe writes v1 in hex only; the base64 spelling of
+// the same HMAC, which Convoy accepts, is not a Stripe signature.
+func TestStripeHexOnly(t *testing.T) {
+	s := mustScheme(t, "stripe", "whsec_test")
+	h := signed(s, "", testAt, testBody)
+	_, v1, _ := strings.Cut(h.Get(StripeSignatureHeader), ",v1=")
+	sum, err := hex.DecodeString(v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Set(StripeSignatureHeader, "t="+strconv.FormatInt(testAt.Unix(), 10)+",v1="+base64.StdEncoding.EncodeToString(sum))
+	_, err = s.Verify(h, testBody, testAt)
+	wantFailure(t, err, Mismatch)
 }

@@ -85,6 +85,70 @@ func parseTV(scheme, header, value string) (tvHeader, error) {
 	return tv, nil
 }
 
+// tvLayout is a Stripe-style scheme: its name, its header, and what joins
+// the timestamp to the body in the signed string ("." for Stripe, "," for
+// Convoy). Convoy projects may encode signatures in base64 instead of hex.
+type tvLayout struct {
+	scheme, header, sep string
+	base64OK            bool
+}
+
+// sign writes "t=<ts>,v1=<hex>" with one v1 per key.
+func (l tvLayout) sign(keys [][]byte, at time.Time, body []byte) string {
+	ts := strconv.FormatInt(at.Unix(), 10)
+	var b strings.Builder
+	b.WriteString("t=")
+	b.WriteString(ts)
+	for _, k := range keys {
+		b.WriteString(",v1=")
+		b.WriteString(hexMAC(k, []byte(ts), []byte(l.sep), body))
+	}
+	return b.String()
+}
+
+// verify checks the header's value: its layout, its timestamp, then that
+// some v1 matches under some key. It returns the signed time.
+func (l tvLayout) verify(keys [][]byte, value string, body []byte, now time.Time, tol time.Duration) (time.Time, error) {
+	tv, err := parseTV(l.scheme, l.header, value)
+	if err != nil {
+		return time.Time{}, err
+	}
+	at, err := checkTimestamp(l.scheme, l.header+" t=", tv.t, now, tol)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if !anyMatch(keys, tv.sigs, l.base64OK, []byte(tv.t), []byte(l.sep), body) {
+		enc := "hex"
+		if l.base64OK {
+			enc = "hex (or base64)"
+		}
+		return time.Time{}, &VerifyError{Scheme: l.scheme, Failure: Mismatch, Field: l.header,
+			Detail: fmt.Sprintf("no v1 matches the %s HMAC-SHA256 of \"t%sbody\" keyed by the secret's bytes, a whsec_ prefix included", enc, l.sep)}
+	}
+	return at, nil
+}
+
+// anyMatch reports whether any signature equals the HMAC of the parts under
+// any key, in hex or, with base64OK, in base64 (several keys: the receiver
+// rotates; several signatures: the sender rotates).
+func anyMatch(keys [][]byte, sigs []string, base64OK bool, parts ...[]byte) bool {
+	for _, k := range keys {
+		sum := mac(k, parts...)
+		want := []string{hex.EncodeToString(sum)}
+		if base64OK {
+			want = append(want, base64.StdEncoding.EncodeToString(sum))
+		}
+		for _, w := range want {
+			for _, sig := range sigs {
+				if equalString(w, sig) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 // checkTimestamp reads whole Unix seconds and refuses a time further than
 // tol from now in either direction. The comparison is in seconds because a
 // time.Duration overflows for the absurd timestamps a fuzzer sends.
