@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"errors"
+	"net/textproto"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +21,9 @@ import (
 type standardScheme struct {
 	name           string
 	idH, tsH, sigH string
+	// get holds the three names in canonical form: http.Header.Get
+	// allocates to canonicalise any other spelling.
+	get      [3]string
 	signer         *Signer
 	verifier       *Verifier
 }
@@ -48,7 +52,8 @@ func newStandardLike(name, idH, tsH, sigH string, o Options) (Scheme, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &standardScheme{name: name, idH: idH, tsH: tsH, sigH: sigH, signer: signer, verifier: verifier}, nil
+	get := [3]string{textproto.CanonicalMIMEHeaderKey(idH), textproto.CanonicalMIMEHeaderKey(tsH), textproto.CanonicalMIMEHeaderKey(sigH)}
+	return &standardScheme{name: name, idH: idH, tsH: tsH, sigH: sigH, get: get, signer: signer, verifier: verifier}, nil
 }
 
 func (s *standardScheme) Name() string             { return s.name }
@@ -61,7 +66,7 @@ func (s *standardScheme) Sign(h HeaderSetter, id string, at time.Time, body []by
 }
 
 func (s *standardScheme) Verify(h HeaderGetter, body []byte, now time.Time) (Verified, error) {
-	v, err := required(s.name, h, s.idH, s.tsH, s.sigH)
+	v, err := required(s.name, h, s.get[0], s.get[1], s.get[2])
 	if err != nil {
 		return Verified{}, err
 	}

@@ -167,14 +167,16 @@ func checkTimestamp(scheme, field, value string, now time.Time, tol time.Duratio
 	return time.Unix(ts, 0), nil
 }
 
-// required returns the value of each named header, or a MissingHeader error
-// for the first one that is absent.
-func required(scheme string, h HeaderGetter, names ...string) ([]string, error) {
-	vals := make([]string, len(names))
+// required returns the values of up to three named headers, or a
+// MissingHeader error for the first one that is absent. An array rather
+// than a slice: the standard scheme's Verify stays allocation-free, as the
+// receiver's hot path needs.
+func required(scheme string, h HeaderGetter, names ...string) ([3]string, error) {
+	var vals [3]string
 	for i, n := range names {
 		vals[i] = h.Get(n)
 		if vals[i] == "" {
-			return nil, &VerifyError{Scheme: scheme, Failure: MissingHeader, Field: n}
+			return vals, &VerifyError{Scheme: scheme, Failure: MissingHeader, Field: n}
 		}
 	}
 	return vals, nil
