@@ -24,8 +24,8 @@ type standardScheme struct {
 	// get holds the three names in canonical form: http.Header.Get
 	// allocates to canonicalise any other spelling.
 	get      [3]string
-	signer         *Signer
-	verifier       *Verifier
+	signer   *Signer
+	verifier *Verifier
 }
 
 func newStandardScheme(o Options) (Scheme, error) {
