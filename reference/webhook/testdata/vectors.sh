@@ -7,6 +7,8 @@
 #
 #   reference/webhook/testdata/vectors.sh            # rewrite vectors.json
 #   reference/webhook/testdata/vectors.sh -          # print to stdout only
+#   reference/webhook/testdata/vectors.sh receiver --scheme stripe --secret whsec_...
+#                      # run official-receiver.mjs (verifies with the libraries)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 command -v node >/dev/null || { echo "vectors.sh: node not found (need node >= 18 and npm)" >&2; exit 2; }
@@ -24,7 +26,12 @@ if [ ! -d "$dir/node_modules/stripe" ] || [ ! -d "$dir/node_modules/@octokit/web
 	(cd "$dir" && [ -f package.json ] || echo '{"private":true}' >"$dir/package.json")
 	(cd "$dir" && npm install --no-audit --no-fund --silent stripe @octokit/webhooks-methods svix standardwebhooks) >&2
 fi
-if [ "${1:-}" = "-" ]; then
+if [ "${1:-}" = "receiver" ]; then
+	shift
+	# exec, so that a kill of this script's pid stops the receiver (a temp
+	# install dir is then left behind; pass VECTORS_NODE_DIR to reuse one).
+	VECTORS_NODE_DIR=$dir exec node "$here/official-receiver.mjs" "$@"
+elif [ "${1:-}" = "-" ]; then
 	VECTORS_NODE_DIR=$dir node "$here/vectors.mjs"
 else
 	VECTORS_NODE_DIR=$dir node "$here/vectors.mjs" >"$here/vectors.json.tmp"
