@@ -201,10 +201,16 @@ type HeaderSetter interface {
 // SetHeaders writes the three Standard Webhooks headers for a message sent at
 // time at.
 func (s *Signer) SetHeaders(h HeaderSetter, id string, at time.Time, body []byte) {
+	s.setHeadersAs(h, HeaderID, HeaderTimestamp, HeaderSignature, id, at, body)
+}
+
+// setHeadersAs writes the three headers under the given names: Svix sends
+// the same scheme as svix-id, svix-timestamp and svix-signature.
+func (s *Signer) setHeadersAs(h HeaderSetter, idH, tsH, sigH, id string, at time.Time, body []byte) {
 	ts := at.Unix()
-	h.Set(HeaderID, id)
-	h.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
-	h.Set(HeaderSignature, s.Signature(id, ts, body))
+	h.Set(idH, id)
+	h.Set(tsH, strconv.FormatInt(ts, 10))
+	h.Set(sigH, s.Signature(id, ts, body))
 }
 
 // HeaderGetter is the part of http.Header that Verify needs.
