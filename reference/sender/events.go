@@ -55,8 +55,9 @@ func (s *Sender) enqueue(specs []EventSpec, batch bool) ([]string, error) {
 			return nil, invalid("%sendpoint: no endpoint %q", where(i), e.Endpoint)
 		}
 		if ep.disabled {
+			reason := ep.reason // read under mu: finish writes it
 			s.d.mu.Unlock()
-			return nil, conflict("%sendpoint: %q is disabled (%s); enable it with POST /v1/endpoints/%s/enable", where(i), e.Endpoint, ep.reason, e.Endpoint)
+			return nil, conflict("%sendpoint: %q is disabled (%s); enable it with POST /v1/endpoints/%s/enable", where(i), e.Endpoint, reason, e.Endpoint)
 		}
 		id := e.ID
 		if id == "" {

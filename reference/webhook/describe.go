@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"net/textproto"
 	"slices"
 	"strings"
 	"time"
@@ -30,8 +29,8 @@ type Description struct {
 // map with canonical keys, as http.Header, without importing net/http.
 type probeHeaders map[string]string
 
-func (p probeHeaders) Set(k, v string)     { p[textproto.CanonicalMIMEHeaderKey(k)] = v }
-func (p probeHeaders) Get(k string) string { return p[textproto.CanonicalMIMEHeaderKey(k)] }
+func (p probeHeaders) Set(k, v string)     { p[canonicalKey(k)] = v }
+func (p probeHeaders) Get(k string) string { return p[canonicalKey(k)] }
 
 // Describe derives a Description by signing a probe message and then
 // tampering with its id, so a new scheme cannot state its properties

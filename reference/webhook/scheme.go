@@ -214,3 +214,22 @@ func FailureOf(err error) Failure {
 	}
 	return 0
 }
+
+// canonicalKey is a header name in the form http.Header keeps it
+// (textproto.CanonicalMIMEHeaderKey for the token characters header names
+// use), written here so that this package, which chaos/fault links, does
+// not link net/textproto.
+func canonicalKey(s string) string {
+	b := []byte(s)
+	upper := true
+	for i, c := range b {
+		switch {
+		case upper && 'a' <= c && c <= 'z':
+			b[i] = c - ('a' - 'A')
+		case !upper && 'A' <= c && c <= 'Z':
+			b[i] = c + ('a' - 'A')
+		}
+		upper = c == '-'
+	}
+	return string(b)
+}

@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"errors"
-	"net/textproto"
 	"strconv"
 	"strings"
 	"time"
@@ -52,7 +51,7 @@ func newStandardLike(name, idH, tsH, sigH string, o Options) (Scheme, error) {
 	if err != nil {
 		return nil, err
 	}
-	get := [3]string{textproto.CanonicalMIMEHeaderKey(idH), textproto.CanonicalMIMEHeaderKey(tsH), textproto.CanonicalMIMEHeaderKey(sigH)}
+	get := [3]string{canonicalKey(idH), canonicalKey(tsH), canonicalKey(sigH)}
 	return &standardScheme{name: name, idH: idH, tsH: tsH, sigH: sigH, get: get, signer: signer, verifier: verifier}, nil
 }
 
