@@ -106,7 +106,7 @@ The policy flags set the default policy of endpoints created without one;
 	f.Uint64Var(&seed, "seed", 0, "seed of the retry jitter (default: from the clock)")
 	f.DurationVar(&grace, "grace", 10*time.Second, "on SIGINT/SIGTERM, time left for API requests and attempts in flight")
 	f.BoolVar(&noDispatch, "no-dispatch", false, "accept events but deliver nothing (maintenance, ingest benchmarks)")
-	f.BoolVar(&quiet, "quiet", false, "log warnings and errors only")
+	f.BoolVarP(&quiet, "quiet", "q", false, "log warnings and errors only")
 
 	f.DurationVar(&policy.Backoff.Base, "backoff-base", policy.Backoff.Base, "first retry delay ceiling (full jitter: the delay is drawn from 0 to the ceiling)")
 	f.Float64Var(&policy.Backoff.Factor, "backoff-factor", policy.Backoff.Factor, "ceiling growth per failed attempt")
