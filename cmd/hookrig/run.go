@@ -25,6 +25,10 @@ type runOptions struct {
 	scenarioFlags
 	receiver, receipts, trigger string
 	secret, secretEnv           string
+	// secretRef is the variable the replay line names for the secret
+	// (set by runSecret): --secret-env's, or HOOKRIG_SECRET; "" for a
+	// fresh secret.
+	secretRef string
 	proxy, data                 string
 	keep, verbose, noPreflight  bool
 }
@@ -100,6 +104,9 @@ func runScenario(cmd *cobra.Command, e *env, name string, o runOptions) error {
 	if err != nil {
 		return fail("%w", err)
 	}
+	if o.secret != "" && !o.quiet {
+		fmt.Fprintf(e.stderr, "hookrig: the replay line names the secret by reference, --secret-env %s: set it to the secret to replay (or use --secret-env NAME instead of --secret)\n", secretEnvDefault)
+	}
 	opts := live.Options{
 		ReceiverURL: o.receiver,
 		ReceiptsURL: o.receipts,
@@ -134,7 +141,7 @@ func runScenario(cmd *cobra.Command, e *env, name string, o runOptions) error {
 			return fail("%w", err)
 		}
 		if err := preflight(cmd.Context(), e, endpoint, signer, false, o.quiet); err != nil {
-			return fmt.Errorf("run: %w", err)
+			return fail("%w", err)
 		}
 	}
 	var show runProgress
@@ -198,6 +205,7 @@ func (o *runOptions) runSecret(e *env) (string, error) {
 	if secret == "" {
 		return sender.NewSecret(), nil
 	}
+	o.secretRef = cmp.Or(o.secretEnv, secretEnvDefault) // a --secret value is never written down
 	if _, err := webhook.ParseSecret(secret); err != nil {
 		// The message names where the secret came from, never its value.
 		return "", fmt.Errorf("%s: expected a Standard Webhooks secret, whsec_ followed by base64 (%v)", from, err)
@@ -219,12 +227,7 @@ func (o *runOptions) replayFlags() []string {
 	add("--receipts", o.receipts)
 	add("--trigger", o.trigger)
 	add("--proxy", o.proxy)
-	switch {
-	case o.secretEnv != "":
-		add("--secret-env", o.secretEnv)
-	case o.secret != "":
-		add("--secret-env", secretEnvDefault) // the value given is not written down
-	}
+	add("--secret-env", o.secretRef)
 	if o.noPreflight {
 		out = append(out, "--no-preflight")
 	}
