@@ -28,9 +28,9 @@ type runOptions struct {
 	// secretRef is the variable the replay line names for the secret
 	// (set by runSecret): --secret-env's, or HOOKRIG_SECRET; "" for a
 	// fresh secret.
-	secretRef string
-	proxy, data                 string
-	keep, verbose, noPreflight  bool
+	secretRef                  string
+	proxy, data                string
+	keep, verbose, noPreflight bool
 }
 
 // secretEnvDefault is the variable a run's secret is read from when no
