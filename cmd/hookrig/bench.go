@@ -143,7 +143,7 @@ func runBench(cmd *cobra.Command, e *env, url string, f *benchFlags) error {
 	if f.ingest == "" && !f.noPreflight {
 		// One probe before any load: an endpoint that is down or keyed
 		// with another secret fails in seconds, not after --duration.
-		if err := preflight(cmd.Context(), e, url, cfg.Signer, f.insecure, f.quiet); err != nil {
+		if err := preflight(cmd.Context(), e, url, cfg.Signer, cfg.Target.Header, f.insecure, f.quiet); err != nil {
 			return err
 		}
 	}
@@ -160,7 +160,18 @@ func runBench(cmd *cobra.Command, e *env, url string, f *benchFlags) error {
 			stop = loadgen.Watch(e.clock, f.every, runner, loadgen.NewLineProgress(e.stderr))
 		}
 	}
+	var rates *rateRecorder
+	stopRates := func() {}
+	if format == report.HTML {
+		total := cfg.Duration
+		if total == 0 && cfg.Pacer != nil {
+			total, _ = loadgen.Length(cfg.Pacer)
+		}
+		rates = &rateRecorder{}
+		stopRates = loadgen.Watch(e.clock, rateEvery(total), runner, rates)
+	}
 	res, err := runner.Run(cmd.Context())
+	stopRates()
 	if stop != nil {
 		stop()
 	}
@@ -168,7 +179,7 @@ func runBench(cmd *cobra.Command, e *env, url string, f *benchFlags) error {
 		return err
 	}
 	checks := benchChecks(res, f.maxP99, f.minSuccess)
-	if err := emitBench(cmd, e, res, checks, format, f.output); err != nil {
+	if err := emitBench(cmd, e, res, checks, rates.series(), format, f.output); err != nil {
 		return err
 	}
 	if err := out.write(res); err != nil {
@@ -361,13 +372,13 @@ func benchFormat(cmd *cobra.Command, text string) (report.Format, error) {
 
 // emitBench writes the report in format to out (stdout when ""), and
 // the text to stdout as well under the deprecated --output.
-func emitBench(cmd *cobra.Command, e *env, res *loadgen.Result, checks []benchCheck, format report.Format, out string) error {
+func emitBench(cmd *cobra.Command, e *env, res *loadgen.Result, checks []benchCheck, rates []ratePoint, format report.Format, out string) error {
 	var buf bytes.Buffer
-	if err := renderBench(&buf, res, checks, format); err != nil {
+	if err := renderBench(&buf, res, checks, rates, format); err != nil {
 		return err
 	}
 	if cmd.Flags().Changed("output") && !cmd.Flags().Changed("report") {
-		if err := renderBench(e.stdout, res, nil, report.Text); err != nil {
+		if err := renderBench(e.stdout, res, nil, nil, report.Text); err != nil {
 			return err
 		}
 	}
@@ -473,7 +484,7 @@ percentiles are those of all requests together.`,
 			if mergeErr != nil && !errors.As(mergeErr, &missing) {
 				return mergeErr
 			}
-			if err := emitBench(cmd, e, merged, nil, f, output); err != nil {
+			if err := emitBench(cmd, e, merged, nil, nil, f, output); err != nil {
 				return err
 			}
 			if err := out.write(merged); err != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hookrig/hookrig/loadgen"
@@ -59,8 +60,47 @@ func isBenchResult(data []byte) bool {
 	return json.Unmarshal(data, &head) == nil && head.Tool == "hookrig bench"
 }
 
-// renderBench writes res in format f.
-func renderBench(w io.Writer, res *loadgen.Result, checks []benchCheck, f report.Format) error {
+// ratePoint is the answer rate over one stretch of a run, for the HTML
+// page's rate over time.
+type ratePoint struct {
+	At   time.Duration // the end of the stretch, since the run started
+	Rate float64       // answers per second over it
+}
+
+// rateRecorder is a loadgen.Progress that keeps the rate at each update.
+// A saved result holds no series, so only a page written by the run
+// itself shows the rate over time.
+type rateRecorder struct {
+	mu     sync.Mutex
+	points []ratePoint
+}
+
+func (r *rateRecorder) Update(s loadgen.Snapshot, rate float64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.points = append(r.points, ratePoint{At: s.Elapsed, Rate: rate})
+}
+
+func (r *rateRecorder) Close(loadgen.Snapshot) {}
+
+func (r *rateRecorder) series() []ratePoint {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.points)
+}
+
+// rateEvery is how often the rate over time is sampled: about 60 points
+// over the run, at least every 100 ms.
+func rateEvery(total time.Duration) time.Duration {
+	return max(total/60, 100*time.Millisecond)
+}
+
+// renderBench writes res in format f; rates (the rate over time) only
+// the HTML page shows, when the run recorded them.
+func renderBench(w io.Writer, res *loadgen.Result, checks []benchCheck, rates []ratePoint, f report.Format) error {
 	switch f {
 	case report.Text:
 		if err := loadgen.WriteReport(w, res); err != nil {
@@ -86,7 +126,7 @@ func renderBench(w io.Writer, res *loadgen.Result, checks []benchCheck, f report
 	case report.JUnit:
 		return benchJUnit(w, res, checks)
 	case report.HTML:
-		return benchHTML(w, res, checks)
+		return benchHTML(w, res, checks, rates)
 	}
 	return fmt.Errorf("unknown report format %q", f)
 }
@@ -182,13 +222,20 @@ var benchPage = template.Must(template.New("bench").Parse(`<!doctype html>
 {{if .Checks}}<h2>Thresholds</h2><table>{{range .Checks}}<tr><td>--{{.Name}} {{.Want}}</td><td>{{.Got}}</td><td>{{if .Passed}}<span class="ok">held</span>{{else}}<span class="fail">FAILED: {{.Message}}</span>{{end}}</td></tr>{{end}}</table>{{end}}
 <h2>Latency (corrected: from each request's intended send time)</h2>
 <table>{{range .Bars}}<tr><th>{{.Label}}</th><td>{{.Value}}</td><td style="width:30em"><div class="bar" style="width:{{printf "%.1f" .Width}}%"></div></td></tr>{{end}}</table>
+<h2>Answers per second over the run</h2>
+{{if .RatePoints}}<svg xmlns="http://www.w3.org/2000/svg" width="640" height="180" viewBox="0 0 640 180" role="img" aria-label="answers per second over time">
+<rect x="40" y="10" width="590" height="140" fill="none" stroke="#ccc"/>
+<polyline fill="none" stroke="#4a7fb0" stroke-width="2" points="{{.RatePoints}}"/>
+<text x="36" y="20" font-size="11" text-anchor="end">{{.RateMax}}/s</text><text x="36" y="150" font-size="11" text-anchor="end">0</text>
+<text x="40" y="166" font-size="11">0 s</text><text x="630" y="166" font-size="11" text-anchor="end">{{.RateEnd}}</text>
+</svg>{{else}}<p>Not recorded: a saved result keeps no series; <code>hookrig bench --report html</code> draws it during the run.</p>{{end}}
 <h2>Answers</h2><table>{{range .Answers}}<tr><td>{{index . 0}}</td><td>{{index . 1}}</td></tr>{{end}}</table>
 </body></html>
 `))
 
 // benchHTML writes one self-contained page: the run, the thresholds and
 // the corrected latency at each percentile as bars.
-func benchHTML(w io.Writer, res *loadgen.Result, checks []benchCheck) error {
+func benchHTML(w io.Writer, res *loadgen.Result, checks []benchCheck, rates []ratePoint) error {
 	sum := loadgen.Summarize(res.Corrected)
 	pts := []struct {
 		label string
@@ -210,10 +257,34 @@ func benchHTML(w io.Writer, res *loadgen.Result, checks []benchCheck) error {
 		answers = append(answers, [2]string{kind, fmt.Sprint(n)})
 	}
 	slices.SortFunc(answers, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
+	points, top, end := rateChart(rates)
 	return benchPage.Execute(w, map[string]any{
+		"RatePoints": points, "RateMax": fmt.Sprintf("%.0f", top), "RateEnd": end.Round(100 * time.Millisecond).String(),
 		"Target": res.Target, "Mode": res.Mode, "Pacer": res.Pacer, "Requests": res.Requests,
 		"Duration": res.Duration.Round(time.Millisecond), "Rate": fmt.Sprintf("%.1f/s", res.RateAchieved),
 		"Success": fmt.Sprintf("%.2f%%", 100*res.Success()), "Interrupted": res.Interrupted,
 		"Checks": checks, "Bars": bars, "Answers": answers,
 	})
+}
+
+// rateChart places the rate over time in the page's plot area (x 40 to
+// 630, y 150 down to 10): the polyline's points, the top of the scale and
+// the time at the right edge. "" when there are fewer than two points.
+func rateChart(rates []ratePoint) (points string, top float64, end time.Duration) {
+	if len(rates) < 2 {
+		return "", 0, 0
+	}
+	for _, p := range rates {
+		top, end = max(top, p.Rate), max(end, p.At)
+	}
+	if top <= 0 || end <= 0 {
+		return "", 0, 0
+	}
+	var b strings.Builder
+	for _, p := range rates {
+		x := 40 + 590*float64(p.At)/float64(end)
+		y := 150 - 140*p.Rate/top
+		fmt.Fprintf(&b, "%.1f,%.1f ", x, y)
+	}
+	return strings.TrimSpace(b.String()), top, end
 }

@@ -328,8 +328,12 @@ func TestBenchReportsAndReportRendersThem(t *testing.T) {
 	if err := xml.Unmarshal([]byte(junit), &suites); err != nil || code != exitAssertion || suites.Tests != 2 || suites.Failures != 1 {
 		t.Errorf("bench --report junit: exit %d, %+v (%v)\n%s\n%s", code, suites, err, junit, stderr)
 	}
-	if code, page, _ := runCLI(t, append(base, "-r", "html")...); code != exitOK || !strings.Contains(page, "<!doctype html>") || !strings.Contains(page, "p99") {
-		t.Errorf("bench --report html: exit %d\n%.400s", code, page)
+	// 100/s for 1.5 s: the page has the latency percentiles and the rate
+	// over time (a polyline of at least two points).
+	html := append([]string{"bench", ep.URL, "--rate", "100", "--duration", "1500ms", "--secret", endpointSecret, "-q"}, "-r", "html")
+	if code, page, _ := runCLI(t, html...); code != exitOK || !strings.Contains(page, "<!doctype html>") || !strings.Contains(page, "p99") ||
+		!strings.Contains(page, `<polyline fill="none" stroke="#4a7fb0" stroke-width="2" points="`) {
+		t.Errorf("bench --report html: exit %d\n%s", code, page)
 	}
 	if code, text, stderr := runCLI(t, "report", saved); code != exitOK || !strings.Contains(text, ep.URL) {
 		t.Errorf("report bench.json: exit %d\n%s\n%s", code, text, stderr)

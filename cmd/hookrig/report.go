@@ -105,7 +105,7 @@ func renderSavedBench(e *env, data []byte, label string, f report.Format, out st
 		return &exitCodeError{exitError, fmt.Errorf("report: %s: %v", label, err)}
 	}
 	var buf bytes.Buffer
-	if err := renderBench(&buf, &r, nil, f); err != nil {
+	if err := renderBench(&buf, &r, nil, nil, f); err != nil {
 		return &exitCodeError{exitError, fmt.Errorf("report: %s: %w", label, err)}
 	}
 	if err := writeOutput(e, buf.Bytes(), out); err != nil {
