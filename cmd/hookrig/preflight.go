@@ -24,8 +24,12 @@ func preflight(ctx context.Context, e *env, url string, signer *webhook.Signer, 
 	if !res.OK() {
 		return fmt.Errorf("%s (skip this check with --no-preflight)", res)
 	}
-	if res.Slow() && !quiet {
+	switch {
+	case quiet:
+	case res.Slow():
 		fmt.Fprintf(e.stderr, "hookrig: warning: %s\n", res)
+	default:
+		fmt.Fprintf(e.stderr, "hookrig: %s\n", res) // which URL the run goes to, and that it answers
 	}
 	return nil
 }
