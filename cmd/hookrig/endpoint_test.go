@@ -292,6 +292,10 @@ func TestOneFlagVocabulary(t *testing.T) {
 			t.Errorf("chaos --max-body %s: %v, %s", in, err, mb.Lookup("max-body").Value)
 		}
 	}
+	code, _, stderr := runCLI(t, "chaos", "--upstream", "http://127.0.0.1:1", "--max-body", "lots")
+	if code != exitError || !strings.HasPrefix(stderr, `hookrig: --max-body "lots": want a positive size such as`) {
+		t.Errorf("chaos --max-body lots: exit %d, stderr %q", code, stderr)
+	}
 	// A deprecated name works, says so on stderr, and stays out of --help.
 	dir := t.TempDir()
 	quick := writeScenario(t, "quick.yaml", quickScenario)

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -66,7 +68,8 @@ func expectedForm(iv *pflag.InvalidValueError) string {
 	case "bool":
 		return "expected true or false"
 	}
-	return iv.Unwrap().Error() // a Value of hookrig's own says it itself
+	// A Value of hookrig's own says it itself, perhaps after the value.
+	return strings.TrimPrefix(iv.Unwrap().Error(), strconv.Quote(iv.GetValue())+": ")
 }
 
 // checkWritable says, before a run, whether the report can be written to
