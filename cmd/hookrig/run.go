@@ -148,6 +148,9 @@ func runScenario(cmd *cobra.Command, e *env, name string, o runOptions) error {
 	if !o.quiet {
 		fmt.Fprintf(e.stderr, "hookrig: running %s (seed %d): load for %s, then a drain of up to %s\n",
 			s.Name, s.Seed, s.LoadEnd(), s.Drain.Timeout)
+		if note := o.profileNote(); note != "" {
+			fmt.Fprintf(e.stderr, "hookrig: %s\n", note)
+		}
 		if s.LoadEnd() > 10*time.Minute {
 			fmt.Fprintf(e.stderr, "hookrig: this scenario takes %s of real time; `hookrig sim %s` runs it in virtual time\n", s.LoadEnd(), name)
 		}
