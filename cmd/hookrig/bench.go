@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/hookrig/hookrig/loadgen"
 	"github.com/hookrig/hookrig/reference/webhook"
+	"github.com/hookrig/hookrig/sim/report"
 )
 
 // benchFlags are the flags of `hookrig bench`.
@@ -38,8 +40,10 @@ type benchFlags struct {
 	ingest      string
 	shard       string
 	seed        uint64
+	format      string
 	output      string
 	hgrm        string
+	noPreflight bool
 	insecure    bool
 	quiet       bool
 	every       time.Duration
@@ -72,7 +76,7 @@ of events with the same id, to exercise a receiver's idempotency.
 		Example: `  hookrig bench http://127.0.0.1:8080/hook --rate 2000 --duration 30s
   hookrig bench http://127.0.0.1:8080/hook --pacer linear:100..5000 --duration 1m --secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
   hookrig bench http://127.0.0.1:8080/hook --concurrency 64 --duration 10s       # closed loop, maximum throughput
-  hookrig bench http://127.0.0.1:8080/hook --rate 5000 --shard 0/4 --output shard0.json
+  hookrig bench http://127.0.0.1:8080/hook --rate 5000 --shard 0/4 --report json --out shard0.json
   hookrig bench merge shard0.json shard1.json shard2.json shard3.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -99,10 +103,13 @@ of events with the same id, to exercise a receiver's idempotency.
 	fl.StringVar(&f.ingest, "ingest", "", "ingest mode: URL is hookrig's reference sender; post events to its /v1/events for this endpoint id")
 	fl.StringVar(&f.shard, "shard", "", "run shard i of n (i from 0), e.g. 0/4: 1/n of the rate; merge the results with 'bench merge'")
 	fl.Uint64Var(&f.seed, "seed", 1, "seed for random payload fields, duplicates and the poisson pacer")
-	fl.StringVar(&f.output, "output", "", "write the result as JSON to this file")
+	fl.StringVarP(&f.format, "report", "r", string(report.Text), "report format: text, json (the result bench merge reads), junit (one testcase per threshold) or html")
+	fl.StringVarP(&f.output, "out", "o", "", "write the report to `FILE` instead of stdout")
+	alias(fl, e.stderr, "output", "", "out")
 	fl.StringVar(&f.hgrm, "hgrm", "", "write the corrected latency distribution (.hgrm, for HdrHistogram's plotter) to this file")
 	fl.BoolVar(&f.insecure, "insecure", false, "do not verify TLS certificates")
-	fl.BoolVar(&f.quiet, "quiet", false, "no progress")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress")
+	fl.BoolVar(&f.noPreflight, "no-preflight", false, "do not probe URL with one request before the load")
 	fl.DurationVar(&f.every, "progress-every", 5*time.Second, "how often to print a progress line when stdout is not a terminal")
 	fl.DurationVar(&f.maxP99, "max-p99", 0, "exit 1 if the corrected p99 latency is above this")
 	fl.Float64Var(&f.minSuccess, "min-success", 0, "exit 1 if the share of 2xx answers is below this, e.g. 0.999")
@@ -111,6 +118,10 @@ of events with the same id, to exercise a receiver's idempotency.
 }
 
 func runBench(cmd *cobra.Command, e *env, url string, f *benchFlags) error {
+	format, err := benchFormat(cmd, f.format)
+	if err != nil {
+		return err
+	}
 	cfg, err := benchConfig(cmd, e, url, f)
 	if err != nil {
 		return err
@@ -119,17 +130,27 @@ func runBench(cmd *cobra.Command, e *env, url string, f *benchFlags) error {
 	if err != nil {
 		return err
 	}
-	// Open the output files now: a path that cannot be written is a
-	// mistake to report before the run, not after it.
-	out, err := createOutputs(f.output, f.hgrm)
+	// The output paths are checked now: a path that cannot be written is
+	// a mistake to report before the run, not after it.
+	if err := checkWritable("out", f.output); err != nil {
+		return err
+	}
+	out, err := createOutputs("", f.hgrm)
 	if err != nil {
 		return err
 	}
 	defer out.close()
+	if f.ingest == "" && !f.noPreflight {
+		// One probe before any load: an endpoint that is down or keyed
+		// with another secret fails in seconds, not after --duration.
+		if err := preflight(cmd.Context(), e, url, cfg.Signer, cfg.Target.Header, f.insecure, f.quiet); err != nil {
+			return err
+		}
+	}
 
 	var stop func()
 	if !f.quiet {
-		if e.stdoutTTY {
+		if e.stdoutTTY && f.output == "" && format == report.Text {
 			total := cfg.Duration
 			if total == 0 && cfg.Pacer != nil {
 				total, _ = loadgen.Length(cfg.Pacer)
@@ -139,23 +160,41 @@ func runBench(cmd *cobra.Command, e *env, url string, f *benchFlags) error {
 			stop = loadgen.Watch(e.clock, f.every, runner, loadgen.NewLineProgress(e.stderr))
 		}
 	}
+	var rates *rateRecorder
+	stopRates := func() {}
+	if format == report.HTML {
+		total := cfg.Duration
+		if total == 0 && cfg.Pacer != nil {
+			total, _ = loadgen.Length(cfg.Pacer)
+		}
+		rates = &rateRecorder{}
+		stopRates = loadgen.Watch(e.clock, rateEvery(total), runner, rates)
+	}
 	res, err := runner.Run(cmd.Context())
+	stopRates()
 	if stop != nil {
 		stop()
 	}
 	if err != nil {
 		return err
 	}
-	if err := loadgen.WriteReport(e.stdout, res); err != nil {
+	checks := benchChecks(res, f.maxP99, f.minSuccess)
+	if err := emitBench(cmd, e, res, checks, rates.series(), format, f.output); err != nil {
 		return err
 	}
 	if err := out.write(res); err != nil {
 		return err
 	}
-	if err := checkThresholds(res, f); err != nil {
+	var failed []string
+	for _, c := range checks {
+		if !c.Passed {
+			failed = append(failed, c.Message)
+		}
+	}
+	if len(failed) > 0 {
 		// An assertion's exit status carries no message of its own.
-		fmt.Fprintf(e.stderr, "bench: FAILED: %v\n", err)
-		return err
+		fmt.Fprintf(e.stderr, "bench: FAILED: %s\n", strings.Join(failed, "; "))
+		return &exitCodeError{code: exitAssertion, err: errors.New(strings.Join(failed, "; "))}
 	}
 	return nil
 }
@@ -317,20 +356,36 @@ func runID() string {
 	return string(out)
 }
 
-func checkThresholds(res *loadgen.Result, f *benchFlags) error {
-	var failed []string
-	if f.maxP99 > 0 {
-		if p99 := loadgen.Summarize(res.Corrected).P99; p99 > f.maxP99 {
-			failed = append(failed, fmt.Sprintf("corrected p99 %v is above --max-p99 %v", p99, f.maxP99))
+// benchFormat reads --report. The deprecated --output wrote the JSON
+// result to its file and the text to stdout: it still does, for one
+// release, when --report is not given.
+func benchFormat(cmd *cobra.Command, text string) (report.Format, error) {
+	if cmd.Flags().Changed("output") && !cmd.Flags().Changed("report") {
+		return report.JSON, nil
+	}
+	f, err := report.ParseFormat(text)
+	if err != nil {
+		return "", fmt.Errorf("--report: %w", err)
+	}
+	return f, nil
+}
+
+// emitBench writes the report in format to out (stdout when ""), and
+// the text to stdout as well under the deprecated --output.
+func emitBench(cmd *cobra.Command, e *env, res *loadgen.Result, checks []benchCheck, rates []ratePoint, format report.Format, out string) error {
+	var buf bytes.Buffer
+	if err := renderBench(&buf, res, checks, rates, format); err != nil {
+		return err
+	}
+	if cmd.Flags().Changed("output") && !cmd.Flags().Changed("report") {
+		if err := renderBench(e.stdout, res, nil, nil, report.Text); err != nil {
+			return err
 		}
 	}
-	if f.minSuccess > 0 && res.Success() < f.minSuccess {
-		failed = append(failed, fmt.Sprintf("success %.4f is below --min-success %v", res.Success(), f.minSuccess))
+	if err := writeOutput(e, buf.Bytes(), out); err != nil {
+		return fmt.Errorf("--out %s: %v", out, pathErr(err))
 	}
-	if len(failed) == 0 {
-		return nil
-	}
-	return &exitCodeError{code: exitAssertion, err: errors.New(strings.Join(failed, "; "))}
+	return nil
 }
 
 // benchOutputs are the result files, opened before the run.
@@ -390,16 +445,23 @@ func (o *benchOutputs) close() {
 }
 
 func newBenchMergeCmd(e *env) *cobra.Command {
-	var output, hgrm string
+	var format, output, hgrm string
 	cmd := &cobra.Command{
 		Use:   "merge RESULT.json...",
 		Short: "Merge the JSON results of shards (or runs side by side) into one report",
-		Long: `merge adds up the results of several 'hookrig bench --output' runs that
-ran at the same time — typically the shards of one run on several machines
-(--shard i/n) — and merges their HDR histograms exactly, so the percentiles
-are those of all requests together.`,
+		Long: `merge adds up the results of several 'hookrig bench --report json' runs
+that ran at the same time — typically the shards of one run on several
+machines (--shard i/n) — and merges their HDR histograms exactly, so the
+percentiles are those of all requests together.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := benchFormat(cmd, format)
+			if err != nil {
+				return err
+			}
+			if err := checkWritable("out", output); err != nil {
+				return err
+			}
 			var results []*loadgen.Result
 			for _, path := range args {
 				b, err := os.ReadFile(path)
@@ -412,7 +474,7 @@ are those of all requests together.`,
 				}
 				results = append(results, &r)
 			}
-			out, err := createOutputs(output, hgrm)
+			out, err := createOutputs("", hgrm)
 			if err != nil {
 				return err
 			}
@@ -422,7 +484,7 @@ are those of all requests together.`,
 			if mergeErr != nil && !errors.As(mergeErr, &missing) {
 				return mergeErr
 			}
-			if err := loadgen.WriteReport(e.stdout, merged); err != nil {
+			if err := emitBench(cmd, e, merged, nil, nil, f, output); err != nil {
 				return err
 			}
 			if err := out.write(merged); err != nil {
@@ -431,7 +493,10 @@ are those of all requests together.`,
 			return mergeErr
 		},
 	}
-	cmd.Flags().StringVar(&output, "output", "", "write the merged result as JSON to this file")
-	cmd.Flags().StringVar(&hgrm, "hgrm", "", "write the merged corrected latency distribution (.hgrm) to this file")
+	fl := cmd.Flags()
+	fl.StringVarP(&format, "report", "r", string(report.Text), "report format: text, json, junit or html")
+	fl.StringVarP(&output, "out", "o", "", "write the merged report to `FILE` instead of stdout")
+	alias(fl, e.stderr, "output", "", "out")
+	fl.StringVar(&hgrm, "hgrm", "", "write the merged corrected latency distribution (.hgrm) to this file")
 	return cmd
 }

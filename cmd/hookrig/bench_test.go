@@ -11,9 +11,12 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/hookrig/hookrig/loadgen"
 )
 
-// benchTarget is a loopback endpoint counting the requests it gets.
+// benchTarget is a loopback endpoint counting the requests it gets (not
+// the preflight probe, which it answers 200).
 type benchTarget struct {
 	*httptest.Server
 	hits atomic.Int64
@@ -22,6 +25,9 @@ type benchTarget struct {
 func newBenchTarget(t *testing.T, onHit func(n int64)) *benchTarget {
 	bt := &benchTarget{}
 	bt.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get(loadgen.ProbeHeader) != "" {
+			return
+		}
 		n := bt.hits.Add(1)
 		io.Copy(io.Discard, r.Body)
 		if onHit != nil {
@@ -51,7 +57,7 @@ func TestBenchBadInputIsRefusedBeforeAnyRequest(t *testing.T) {
 		{"pacer syntax", []string{bt.URL, "--pacer", "steps:100,200"}, "steps:R1,R2,...@EACH"},
 		{"negative rate", []string{bt.URL, "--rate", "-5"}, "negative"},
 		{"rate not a number", []string{bt.URL, "--rate", "fast"}, "not a number"},
-		{"unparseable duration", []string{bt.URL, "--duration", "soon"}, `invalid argument "soon" for "--duration"`},
+		{"unparseable duration", []string{bt.URL, "--duration", "soon"}, `--duration "soon": expected a duration such as 500ms`},
 		{"zero duration", []string{bt.URL, "--duration", "0s"}, "positive duration"},
 		{"bad URL", []string{"http://[::1", "--rate", "10"}, "target URL"},
 		{"not a URL", []string{"localhost:8080", "--rate", "10"}, "http:// or https://"},

@@ -21,7 +21,8 @@ import (
 type chaosOptions struct {
 	listen, upstream, control, rules, token string
 	seed                                    uint64
-	attemptLog, maxBody, maxConns           int
+	attemptLog, maxConns                    int
+	maxBody                                 byteSize
 	upstreamTimeout                         time.Duration
 	verbose                                 bool
 }
@@ -63,10 +64,11 @@ it runs through the control API (GET/PUT/POST /v1/rules, DELETE
 	f.Uint64Var(&o.seed, "seed", 0, "seed for every fault draw (default: from the clock, printed)")
 	f.StringVar(&o.token, "control-token", "", "bearer token the control API requires (or $HOOKRIG_CONTROL_TOKEN)")
 	f.IntVar(&o.attemptLog, "attempt-log", 10000, "attempt records kept for GET /v1/attempts")
-	f.IntVar(&o.maxBody, "max-body", 4<<20, "largest request body accepted, in bytes")
+	o.maxBody = 4 << 20
+	f.Var(&o.maxBody, "max-body", "largest request body accepted, e.g. 4MiB, 64KiB, 2000 (a bare number is bytes)")
 	f.IntVar(&o.maxConns, "max-conns", 0, "client connections open at once; past it the longest-idle one is closed, or the newcomer gets 503 (0: from the descriptor limit, raised to its hard maximum at start)")
 	f.DurationVar(&o.upstreamTimeout, "upstream-timeout", 60*time.Second, "bound on each upstream round trip")
-	f.BoolVar(&o.verbose, "verbose", false, "log match failures and connection errors to stderr")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "log match failures and connection errors to stderr")
 	cmd.MarkFlagRequired("upstream")
 	return cmd
 }
@@ -96,7 +98,7 @@ func runChaos(ctx context.Context, e *env, o chaosOptions) error {
 	p, err := chaos.New(chaos.Config{
 		Upstream: o.upstream, Rules: rules, Seed: o.seed, Clock: e.clock,
 		Logger:     slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})),
-		AttemptLog: o.attemptLog, ControlToken: o.token, MaxBody: o.maxBody,
+		AttemptLog: o.attemptLog, ControlToken: o.token, MaxBody: int(o.maxBody),
 		UpstreamTimeout: o.upstreamTimeout, MaxConns: o.maxConns,
 	})
 	if err != nil {

@@ -98,7 +98,7 @@ given, from $HOOKRIG_SECRET (space-separated).`,
 	f.IntVar(&cfg.Processing.Queue, "process-queue", receiver.DefaultProcessingQueue, "acknowledged webhooks not yet processed, at most (503 past it)")
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the processing failure draws")
 	f.DurationVar(&grace, "grace", 10*time.Second, "on SIGINT/SIGTERM, time left for requests and processing to finish")
-	f.BoolVar(&quiet, "quiet", false, "log warnings and errors only")
+	f.BoolVarP(&quiet, "quiet", "q", false, "log warnings and errors only")
 	return cmd
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hookrig/hookrig/loadgen"
 	"github.com/hookrig/hookrig/sim/report"
 	"github.com/hookrig/hookrig/sim/verdict"
 )
@@ -29,25 +31,37 @@ first: counts add up and latency histograms merge exactly. Assertions are
 per run, so a merged result lists none.
 
 A sweep saved with "hookrig sim NAME --seeds N --report json" is rendered
-again in any format (on its own: sweeps are not merged).
+again in any format (on its own: sweeps are not merged), and so is a bench
+result saved with "hookrig bench URL --report json".
 
 The exit status is 0 when the report was written, whatever the run's
 verdict; 2 when a file could not be read or is not a hookrig result.`,
 		Example: `  hookrig run flaky-5xx --report json --out result.json
   hookrig report result.json
-  hookrig report result.json --format html --out report.html
-  hookrig report shard-*.json --format junit --out junit.xml`,
+  hookrig report result.json --report html --out report.html
+  hookrig report shard-*.json --report junit --out junit.xml
+  hookrig bench http://127.0.0.1:8080/hook --report json --out bench.json && hookrig report bench.json --report html --out bench.html`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := report.ParseFormat(format)
 			if err != nil {
-				return &exitCodeError{exitError, fmt.Errorf("report: --format: %w", err)}
+				return &exitCodeError{exitError, fmt.Errorf("report: --report: %w", err)}
+			}
+			if err := checkWritable("out", out); err != nil {
+				return &exitCodeError{exitError, fmt.Errorf("report: %w", err)}
 			}
 			results := make([]*verdict.Result, 0, len(args))
 			for _, name := range args {
 				data, label, err := readSaved(e, name)
 				if err != nil {
 					return &exitCodeError{exitError, fmt.Errorf("report: %w", err)}
+				}
+				if isBenchResult(data) {
+					// What kind of document it is decides how to read it.
+					if len(args) > 1 {
+						return &exitCodeError{exitError, fmt.Errorf("report: %s is a bench result: render it on its own (hookrig bench merge merges shards)", label)}
+					}
+					return renderSavedBench(e, data, label, f, out)
 				}
 				if report.IsSweep(data) {
 					if len(args) > 1 {
@@ -73,13 +87,32 @@ verdict; 2 when a file could not be read or is not a hookrig result.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&format, "format", "f", string(report.Text), "output format: text, json, junit or html")
-	cmd.Flags().StringVarP(&out, "out", "o", "", "write the report to `FILE` instead of stdout")
+	fl := cmd.Flags()
+	fl.StringVarP(&format, "report", "r", string(report.Text), "report format: text, json, junit or html")
+	fl.StringVarP(&out, "out", "o", "", "write the report to `FILE` instead of stdout")
+	alias(fl, e.stderr, "format", "f", "report")
 	return cmd
 }
 
 // maxResultSize bounds a result file: a real one is tens of KB.
 const maxResultSize = 64 << 20
+
+// renderSavedBench re-renders a saved bench result (its thresholds were
+// the command line's and are not saved: the JUnit has one testcase).
+func renderSavedBench(e *env, data []byte, label string, f report.Format, out string) error {
+	var r loadgen.Result
+	if err := json.Unmarshal(data, &r); err != nil {
+		return &exitCodeError{exitError, fmt.Errorf("report: %s: %v", label, err)}
+	}
+	var buf bytes.Buffer
+	if err := renderBench(&buf, &r, nil, nil, f); err != nil {
+		return &exitCodeError{exitError, fmt.Errorf("report: %s: %w", label, err)}
+	}
+	if err := writeOutput(e, buf.Bytes(), out); err != nil {
+		return &exitCodeError{exitError, fmt.Errorf("report: %w", err)}
+	}
+	return nil
+}
 
 // renderSweep re-renders a saved sweep (text, json or junit).
 func renderSweep(e *env, data []byte, label string, f report.Format, out string) error {
@@ -137,10 +170,18 @@ func writeReport(e *env, r *verdict.Result, f report.Format, out string) error {
 // writeOutput writes b to stdout, or whole to the file out (through a
 // temporary file renamed into place).
 func writeOutput(e *env, b []byte, out string) error {
-	if out == "" {
+	if out == "" || out == "-" {
 		_, err := e.stdout.Write(b)
 		return err
 	}
+	if err := writeFile(b, out); err != nil {
+		// The path the user gave, never the temporary file's name.
+		return fmt.Errorf("%s: %v", out, pathErr(err))
+	}
+	return nil
+}
+
+func writeFile(b []byte, out string) error {
 	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*")
 	if err != nil {
 		return err

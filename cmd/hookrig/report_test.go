@@ -56,12 +56,12 @@ func runReport(t *testing.T, stdin string, args ...string) (int, string, string)
 func TestReportCommandRoundTripsJSON(t *testing.T) {
 	dir := t.TempDir()
 	path, saved := reportFixture(t, dir, 0, 500)
-	code, out, stderr := runReport(t, "", path, "--format", "json")
+	code, out, stderr := runReport(t, "", path, "--report", "json")
 	if code != exitOK || out != string(saved) {
 		t.Fatalf("exit %d, stderr %q; JSON re-rendered identical: %v", code, stderr, out == string(saved))
 	}
 	// From stdin too.
-	if code, out, _ := runReport(t, string(saved), "-", "-f", "json"); code != exitOK || out != string(saved) {
+	if code, out, _ := runReport(t, string(saved), "-", "-r", "json"); code != exitOK || out != string(saved) {
 		t.Fatalf("from stdin: exit %d, identical %v", code, out == string(saved))
 	}
 }
@@ -76,7 +76,7 @@ func TestReportCommandFormats(t *testing.T) {
 	}
 
 	html := filepath.Join(dir, "report.html")
-	if code, out, stderr := runReport(t, "", path, "--format", "html", "--out", html); code != exitOK || out != "" {
+	if code, out, stderr := runReport(t, "", path, "--report", "html", "--out", html); code != exitOK || out != "" {
 		t.Fatalf("html: exit %d, stdout %q, stderr %q", code, out, stderr)
 	}
 	b, err := os.ReadFile(html)
@@ -84,7 +84,7 @@ func TestReportCommandFormats(t *testing.T) {
 		t.Errorf("html file: err %v, %d charts", err, strings.Count(string(b), "<svg"))
 	}
 
-	code, out, _ = runReport(t, "", path, "--format", "junit")
+	code, out, _ = runReport(t, "", path, "--report", "junit")
 	var doc struct {
 		Tests    int `xml:"tests,attr"`
 		Failures int `xml:"failures,attr"`
@@ -99,7 +99,7 @@ func TestReportCommandMergesShards(t *testing.T) {
 	a, _ := reportFixture(t, dir, 0, 300)
 	b, _ := reportFixture(t, dir, 300, 200)
 	_, whole := reportFixture(t, t.TempDir(), 0, 500)
-	code, out, stderr := runReport(t, "", a, b, "--format", "json")
+	code, out, stderr := runReport(t, "", a, b, "--report", "json")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -137,9 +137,9 @@ func TestReportCommandErrors(t *testing.T) {
 		{"no file", nil, "requires at least 1 arg"},
 		{"missing", []string{filepath.Join(dir, "nope.json")}, "no such file"},
 		{"malformed", []string{bad, "--out", out}, "bad.json: malformed JSON at line 3, column 3"},
-		{"format", []string{path, "--format", "pdf"}, `unknown report format "pdf"`},
+		{"format", []string{path, "--report", "pdf"}, `unknown report format "pdf"`},
 		{"different scenarios", []string{path, other}, "only results of one scenario merge"},
-		{"out dir missing", []string{path, "--out", filepath.Join(dir, "no", "dir", "r.txt")}, "no such file"},
+		{"out dir missing", []string{path, "--out", filepath.Join(dir, "no", "dir", "r.txt")}, "r.txt: the directory " + filepath.Join(dir, "no", "dir") + " does not exist"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := runReport(t, "", tc.args...)
@@ -165,16 +165,16 @@ func TestReportSweep(t *testing.T) {
 	if err := os.WriteFile(file, []byte(saved), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if code, out, stderr := runCLI(t, "report", file, "--format", "json"); code != exitOK || out != saved {
+	if code, out, stderr := runCLI(t, "report", file, "--report", "json"); code != exitOK || out != saved {
 		t.Errorf("json again: exit %d, same bytes %v\n%s", code, out == saved, stderr)
 	}
 	if code, out, _ := runCLI(t, "report", file); code != exitOK || !strings.Contains(out, "PASS  every assertion held for all 4 seeds") {
 		t.Errorf("text: exit %d\n%s", code, out)
 	}
-	if code, out, _ := runCLI(t, "report", file, "-f", "junit"); code != exitOK || strings.Count(out, "<testcase ") != 4 {
+	if code, out, _ := runCLI(t, "report", file, "-r", "junit"); code != exitOK || strings.Count(out, "<testcase ") != 4 {
 		t.Errorf("junit: exit %d\n%s", code, out)
 	}
-	if code, out, _ := runCLI(t, "report", file, "-f", "html"); code != exitOK || !strings.Contains(out, "<!doctype html>") {
+	if code, out, _ := runCLI(t, "report", file, "-r", "html"); code != exitOK || !strings.Contains(out, "<!doctype html>") {
 		t.Errorf("html: exit %d\n%.500s", code, out)
 	}
 	if code, _, stderr := runCLI(t, "report", file, file); code != exitError || !strings.Contains(stderr, "render it on its own") {

@@ -94,10 +94,8 @@ scripted timeline; every run ends in a delivery-guarantee report.`,
 	root.SetIn(e.stdin)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
-	// Flag errors are usage errors: show the usage with them.
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath())
-	})
+	// A flag error is one line: the flag, the value and the form expected.
+	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(
 		newReceiverCmd(e),
 		newSenderCmd(e),

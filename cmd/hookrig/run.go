@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vbauerster/mpb/v8"
 
+	"github.com/hookrig/hookrig/reference/sender"
+	"github.com/hookrig/hookrig/reference/webhook"
 	"github.com/hookrig/hookrig/scenarios"
 	"github.com/hookrig/hookrig/sim"
 	"github.com/hookrig/hookrig/sim/live"
@@ -21,9 +24,18 @@ import (
 type runOptions struct {
 	scenarioFlags
 	receiver, receipts, trigger string
-	secret, proxy, data         string
-	keep, verbose               bool
+	secret, secretEnv           string
+	// secretRef is the variable the replay line names for the secret
+	// (set by runSecret): --secret-env's, or HOOKRIG_SECRET; "" for a
+	// fresh secret.
+	secretRef                  string
+	proxy, data                string
+	keep, verbose, noPreflight bool
 }
+
+// secretEnvDefault is the variable a run's secret is read from when no
+// flag gives one.
+const secretEnvDefault = "HOOKRIG_SECRET"
 
 // newRunCmd runs a scenario live and prints its delivery-guarantee report.
 func newRunCmd(e *env) *cobra.Command {
@@ -51,7 +63,8 @@ be done (bad scenario, port in use, interrupted).
 		Example: `  hookrig run
   hookrig run flaky-5xx --report json --out result.json
   hookrig run my-scenario.yaml --report junit --out junit.xml
-  hookrig run outage-recovery --receiver http://127.0.0.1:3000/webhooks --secret whsec_...
+  HOOKRIG_SECRET=whsec_... hookrig run --receiver http://127.0.0.1:3000/webhooks --report junit --out report.xml
+  hookrig run outage-recovery --receiver http://127.0.0.1:3000/webhooks --secret-env MY_SECRET --assert +'delivery.p99 < 2s'
   hookrig run baseline --trigger @emit.http --secret whsec_... --proxy 127.0.0.1:8081`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -67,7 +80,9 @@ be done (bad scenario, port in use, interrupted).
 	f.StringVar(&o.receiver, "receiver", "", "your endpoint's `URL`, put behind the chaos proxy instead of the reference receiver")
 	f.StringVar(&o.receipts, "receipts", "", "with --receiver: `URL` of your endpoint's journal in the reference receiver's GET /v1/receipts format, to catch webhooks acknowledged and then dropped")
 	f.StringVar(&o.trigger, "trigger", "", "drive your own sender: an HTTP request template per event, inline or @file (see above)")
-	f.StringVar(&o.secret, "secret", "", "Standard Webhooks `secret` (whsec_...) shared by sender and receiver (default: a fresh one; set it when either end is yours)")
+	f.StringVar(&o.secret, "secret", "", "Standard Webhooks `secret` (whsec_...) shared by sender and receiver (default: $HOOKRIG_SECRET, else a fresh one; set it when either end is yours)")
+	f.StringVar(&o.secretEnv, "secret-env", "", "read the secret from the environment variable `NAME` (the replay line names it, never the secret)")
+	f.BoolVar(&o.noPreflight, "no-preflight", false, "with --receiver: do not probe the endpoint with one signed webhook before the load")
 	f.StringVar(&o.proxy, "proxy", "", "`address` for the chaos proxy (default 127.0.0.1 and a free port); fix it to point your sender at it")
 	f.StringVar(&o.data, "data", "", "`directory` for the sender's outbox and the receiver's journal (default: a temporary one)")
 	f.BoolVar(&o.keep, "keep", false, "keep the data directory (outbox.db, receipts.jsonl) after the run")
@@ -79,14 +94,23 @@ func runScenario(cmd *cobra.Command, e *env, name string, o runOptions) error {
 	fail := func(format string, args ...any) error {
 		return &exitCodeError{exitError, fmt.Errorf("run: "+format, args...)}
 	}
+	// Everything the flags say is checked before anything starts.
+	o.endpoint = o.receiver != ""
 	s, format, err := o.open(cmd, "run", name)
 	if err != nil {
 		return err
 	}
+	secret, err := o.runSecret(e)
+	if err != nil {
+		return fail("%w", err)
+	}
+	if o.secret != "" && !o.quiet {
+		fmt.Fprintf(e.stderr, "hookrig: the replay line names the secret by reference, --secret-env %s: set it to the secret to replay (or use --secret-env NAME instead of --secret)\n", secretEnvDefault)
+	}
 	opts := live.Options{
 		ReceiverURL: o.receiver,
 		ReceiptsURL: o.receipts,
-		Secret:      o.secret,
+		Secret:      secret,
 		ProxyAddr:   o.proxy,
 		DataDir:     o.data,
 		Keep:        o.keep,
@@ -105,15 +129,28 @@ func runScenario(cmd *cobra.Command, e *env, name string, o runOptions) error {
 			return fail("%w", err)
 		}
 	}
+	o.runFlags = o.replayFlags()
 	level := slog.LevelError
 	if o.verbose {
 		level = slog.LevelInfo
 	}
 	opts.Logger = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	if endpoint := cmp.Or(o.receiver, s.Receiver.URL); endpoint != "" && !o.noPreflight {
+		signer, err := webhook.NewSigner(secret)
+		if err != nil {
+			return fail("%w", err)
+		}
+		if err := preflight(cmd.Context(), e, endpoint, signer, nil, false, o.quiet); err != nil {
+			return fail("%w", err)
+		}
+	}
 	var show runProgress
 	if !o.quiet {
 		fmt.Fprintf(e.stderr, "hookrig: running %s (seed %d): load for %s, then a drain of up to %s\n",
 			s.Name, s.Seed, s.LoadEnd(), s.Drain.Timeout)
+		if note := o.profileNote(); note != "" {
+			fmt.Fprintf(e.stderr, "hookrig: %s\n", note)
+		}
 		if s.LoadEnd() > 10*time.Minute {
 			fmt.Fprintf(e.stderr, "hookrig: this scenario takes %s of real time; `hookrig sim %s` runs it in virtual time\n", s.LoadEnd(), name)
 		}
@@ -134,6 +171,9 @@ func runScenario(cmd *cobra.Command, e *env, name string, o runOptions) error {
 		return fail("%w", err)
 	}
 	res.Replay = o.replay(cmd, name, res.Mode, res.Seed)
+	if note := o.profileNote(); note != "" {
+		res.Notes = append(res.Notes, note)
+	}
 	if werr := writeReport(e, res, format, o.out); werr != nil {
 		return fail("writing the report: %w", werr)
 	}
@@ -149,6 +189,66 @@ func runScenario(cmd *cobra.Command, e *env, name string, o runOptions) error {
 	return nil
 }
 
+// runSecret is the run's Standard Webhooks secret, checked: --secret, or
+// the variable --secret-env names, or $HOOKRIG_SECRET; else a fresh one
+// (the preflight probe and the run must sign with the same).
+func (o *runOptions) runSecret(e *env) (string, error) {
+	secret, from := o.secret, "--secret"
+	switch {
+	case o.secret != "" && o.secretEnv != "":
+		return "", errors.New("give --secret or --secret-env, not both")
+	case o.secretEnv != "":
+		secret, from = e.getenv(o.secretEnv), "--secret-env "+o.secretEnv
+		if secret == "" {
+			return "", fmt.Errorf("--secret-env %s: the variable is not set or empty", o.secretEnv)
+		}
+	case secret == "":
+		secret, from = e.getenv(secretEnvDefault), "$"+secretEnvDefault
+	}
+	if secret == "" {
+		return sender.NewSecret(), nil
+	}
+	o.secretRef = cmp.Or(o.secretEnv, secretEnvDefault) // a --secret value is never written down
+	if _, err := webhook.ParseSecret(secret); err != nil {
+		// The message names where the secret came from, never its value.
+		return "", fmt.Errorf("%s: expected a Standard Webhooks secret, whsec_ followed by base64 (%v)", from, err)
+	}
+	return secret, nil
+}
+
+// replayFlags are run's own flags that determine the run, for the replay
+// line: the ends that are the user's, the proxy's address and the secret
+// by reference (the variable that holds it; its value never).
+func (o *runOptions) replayFlags() []string {
+	var out []string
+	add := func(flag, v string) {
+		if v != "" {
+			out = append(out, flag+" "+shellQuote(v))
+		}
+	}
+	add("--receiver", o.receiver)
+	add("--receipts", o.receipts)
+	add("--trigger", o.trigger)
+	add("--proxy", o.proxy)
+	add("--secret-env", o.secretRef)
+	if o.noPreflight {
+		out = append(out, "--no-preflight")
+	}
+	return out
+}
+
+// profileNote says in the report which assertions judged the run when
+// they are not the scenario's own.
+func (o *scenarioFlags) profileNote() string {
+	switch o.profile {
+	case scenarios.EndpointProfile:
+		return "assertions: the endpoint profile (your own endpoint is judged on reliability only: nothing lost, dead-lettered or pending, redeliveries acknowledged; add latency thresholds with --assert +EXPR)"
+	case "":
+		return ""
+	}
+	return "assertions: from the command line (--assert), instead of the scenario's"
+}
+
 // runProgress shows a run's progress on stderr.
 type runProgress interface {
 	update(live.Progress)
@@ -161,8 +261,10 @@ func progressText(p live.Progress) string {
 	switch {
 	case p.Stage == "done":
 		fmt.Fprintf(&b, "done in %s", p.Elapsed.Round(100*time.Millisecond))
+	case p.Stage == "drain" && p.Interrupted:
+		fmt.Fprintf(&b, "interrupted at %s: faults stopped, draining for up to %s", p.Elapsed.Round(100*time.Millisecond), p.DrainTimeout)
 	case p.Stage == "drain":
-		fmt.Fprintf(&b, "draining %s (up to %s)", (p.Elapsed - p.LoadEnd).Round(100*time.Millisecond), p.DrainTimeout)
+		fmt.Fprintf(&b, "draining %s (up to %s)", max(p.Elapsed-p.DrainStart, 0).Round(100*time.Millisecond), p.DrainTimeout)
 	default:
 		fmt.Fprintf(&b, "%s/%s", p.Elapsed.Round(100*time.Millisecond), p.LoadEnd)
 		if p.Phase != "" {

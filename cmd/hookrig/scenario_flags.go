@@ -20,8 +20,22 @@ type scenarioFlags struct {
 	format, out string
 	seed        uint64
 	drain       time.Duration
+	duration    time.Duration
 	quiet       bool
 	sets        []string
+	asserts     []string
+	// profile names the assertions the run is judged by when they are
+	// not the scenario's own: "command line" for --assert,
+	// scenarios.EndpointProfile against the user's endpoint; "" for the
+	// scenario's.
+	profile string
+	// endpoint says the run's receiving end is the user's: without an
+	// --assert that replaces them, the endpoint profile judges it.
+	endpoint bool
+	// runFlags are the flags of the command's own that determine the
+	// run (hookrig run's endpoint, trigger, proxy, secret by reference),
+	// as they go into the replay line.
+	runFlags []string
 }
 
 func (o *scenarioFlags) register(cmd *cobra.Command) {
@@ -32,6 +46,8 @@ func (o *scenarioFlags) register(cmd *cobra.Command) {
 	f.DurationVar(&o.drain, "drain", 0, "override the scenario's drain.timeout")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress on stderr, only errors")
 	f.StringArrayVar(&o.sets, "set", nil, "override a scenario value: `PATH=VALUE`, e.g. sender.policy.max_attempts=4 or faults[0].probability=0.5 (repeatable)")
+	f.StringArrayVar(&o.asserts, "assert", nil, "judge the run by this assertion instead of the scenario's, e.g. 'lost == 0' or 'delivery.p99 < 2s'; +EXPR adds to them (repeatable)")
+	f.DurationVar(&o.duration, "duration", 0, "scale the load phases (and the fault timeline with them) to last `D` in total")
 }
 
 // open parses the report format and opens the scenario (a built-in name or
@@ -41,6 +57,9 @@ func (o *scenarioFlags) open(cmd *cobra.Command, verb, name string) (*scenarios.
 	format, err := report.ParseFormat(o.format)
 	if err != nil {
 		return nil, "", &exitCodeError{exitError, fmt.Errorf("%s: --report: %w", verb, err)}
+	}
+	if err := checkWritable("out", o.out); err != nil {
+		return nil, "", &exitCodeError{exitError, fmt.Errorf("%s: %w", verb, err)}
 	}
 	s, err := o.scenario(cmd, verb, name)
 	return s, format, err
@@ -77,7 +96,43 @@ func (o *scenarioFlags) scenario(cmd *cobra.Command, verb, name string, extra ..
 		}
 		s.Drain.Timeout = o.drain
 	}
+	if cmd.Flags().Changed("duration") {
+		if s, err = s.WithLoadDuration(o.duration); err != nil {
+			return nil, fail("--duration: %w", err)
+		}
+	}
+	if err := o.judgeBy(s); err != nil {
+		return nil, fail("%w", err)
+	}
 	return s, nil
+}
+
+// judgeBy applies --assert: EXPR replaces the scenario's assertions (the
+// first one given does), +EXPR adds to them.
+func (o *scenarioFlags) judgeBy(s *scenarios.Scenario) error {
+	var replace, add []scenarios.Assertion
+	for _, text := range o.asserts {
+		src, plus := strings.CutPrefix(strings.TrimSpace(text), "+")
+		a, err := scenarios.ParseAssertion(src)
+		if err != nil {
+			return fmt.Errorf("--assert: %w", err)
+		}
+		if plus {
+			add = append(add, a)
+		} else {
+			replace = append(replace, a)
+		}
+	}
+	switch {
+	case len(replace) > 0:
+		s.Assertions = replace
+		o.profile = "command line"
+	case o.endpoint:
+		s.Assertions = scenarios.EndpointAssertions()
+		o.profile = scenarios.EndpointProfile
+	}
+	s.Assertions = append(slices.Clip(s.Assertions), add...)
+	return nil
 }
 
 // replayLine is what determines a run, enough to run it again: the mode
@@ -91,7 +146,10 @@ type replayLine struct {
 	scenario string
 	seed     uint64
 	drain    time.Duration // 0: the scenario's own drain.timeout
+	duration time.Duration // 0: the scenario's own length
 	sets     []string      // --set PATH=VALUE, in the order given
+	asserts  []string      // --assert EXPR, in the order given
+	flags    []string      // the command's own, already written (--receiver URL, ...)
 }
 
 // String is the command line, each word quoted for a POSIX shell when it
@@ -105,18 +163,29 @@ func (l replayLine) String() string {
 	if l.drain > 0 {
 		parts = append(parts, "--drain "+l.drain.String())
 	}
+	if l.duration > 0 {
+		parts = append(parts, "--duration "+l.duration.String())
+	}
 	for _, s := range l.sets {
 		parts = append(parts, "--set "+shellQuote(s))
 	}
+	for _, a := range l.asserts {
+		parts = append(parts, "--assert "+shellQuote(a))
+	}
+	parts = append(parts, l.flags...)
 	return strings.Join(parts, " ")
 }
 
 // replay is the command line that runs the named scenario again in mode
 // with seed, with the flags that changed it and then extra --set values.
 func (o *scenarioFlags) replay(cmd *cobra.Command, name, mode string, seed uint64, extra ...string) string {
-	l := replayLine{mode: mode, scenario: name, seed: seed, sets: append(slices.Clip(o.sets), extra...)}
+	l := replayLine{mode: mode, scenario: name, seed: seed, sets: append(slices.Clip(o.sets), extra...),
+		asserts: o.asserts, flags: o.runFlags}
 	if cmd.Flags().Changed("drain") {
 		l.drain = o.drain
+	}
+	if cmd.Flags().Changed("duration") {
+		l.duration = o.duration
 	}
 	return l.String()
 }

@@ -111,7 +111,7 @@ The policy flags set the default policy of endpoints created without one;
 	f.Uint64Var(&seed, "seed", 0, "seed of the retry jitter (default: from the clock)")
 	f.DurationVar(&grace, "grace", 10*time.Second, "on SIGINT/SIGTERM, time left for API requests and attempts in flight")
 	f.BoolVar(&noDispatch, "no-dispatch", false, "accept events but deliver nothing (maintenance, ingest benchmarks)")
-	f.BoolVar(&quiet, "quiet", false, "log warnings and errors only")
+	f.BoolVarP(&quiet, "quiet", "q", false, "log warnings and errors only")
 	f.StringVar(&apiAccess.token, "api-token", "", "bearer token every API request must carry (or $HOOKRIG_API_TOKEN); required when --listen is beyond loopback")
 	f.BoolVar(&apiAccess.allowPrivate, "allow-private", false, "with --listen beyond loopback, still let endpoints point at loopback and private addresses (10/8, 172.16/12, 192.168/16, fc00::/7)")
 	f.DurationVar(&cfg.MaxAttemptTimeout, "max-attempt-timeout", sender.DefaultMaxAttemptTimeout, "largest attempt_timeout a client may give an endpoint")

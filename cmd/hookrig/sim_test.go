@@ -89,7 +89,7 @@ func TestSimCannotBeDoneExitsTwo(t *testing.T) {
 		{"compare prints text", []string{"sim", quick, "--compare", "--report", "json"}, "--compare prints a table"},
 		{"your own endpoint", []string{"sim", theirs}, "use hookrig run"},
 		{"bad drain", []string{"sim", quick, "--drain", "-1s"}, "--drain"},
-		{"bad seed", []string{"sim", quick, "--seed", "x"}, "invalid argument"},
+		{"bad seed", []string{"sim", quick, "--seed", "x"}, `--seed "x": expected a whole number`},
 		{"no seeds", []string{"sim", quick, "--seeds", "0"}, "at least one seed"},
 		{"seeds and compare", []string{"sim", quick, "--seeds", "3", "--compare"}, "do not go together"},
 		{"seeds on your own endpoint", []string{"sim", theirs, "--seeds", "3"}, "use hookrig run"},

@@ -77,6 +77,15 @@ type live struct {
 	loadDone     atomic.Bool  // the load has stopped (maybe early)
 	refusedDown  atomic.Int64 // attempts refused in a down window
 
+	// The drain and the interrupt (interrupt.go): when the drain began
+	// and its bound (for the progress display), and whether ctx was
+	// cancelled, told once to the progress goroutine through interruptCh.
+	drainStart    atomic.Int64 // time.Duration since t0
+	drainBound    atomic.Int64 // time.Duration; 0 before the drain
+	interrupted   atomic.Bool
+	interruptOnce sync.Once
+	interruptCh   chan struct{}
+
 	notes []string
 }
 
@@ -94,6 +103,7 @@ func newLive(s *scenarios.Scenario, opts Options) (*live, error) {
 		trigger:     s.Sender.Trigger,
 		endpointURL: s.Receiver.URL,
 		wake:        make(chan struct{}, 1),
+		interruptCh: make(chan struct{}, 1),
 		faultOf:     map[attemptKey]string{},
 		tries:       map[string]int{},
 	}

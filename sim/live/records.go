@@ -174,18 +174,24 @@ func (l *live) settled() bool {
 // drain waits, once the load has stopped, until the run settles or the
 // scenario's drain timeout passes. It sleeps on the clock between looks
 // and is woken early by final attempts and receipts. A cancelled ctx cuts
-// the drain to Options.InterruptDrain.
+// the drain to Options.InterruptDrain and stops the faults (interrupt).
 func (l *live) drain(ctx context.Context, interrupted bool) (timedOut, cut bool) {
 	timeout := l.s.Drain.Timeout
 	brief := l.opts.InterruptDrain
 	if brief <= 0 {
 		brief = 3 * time.Second
 	}
+	brief = min(brief, timeout)
 	done := ctx.Done()
 	if interrupted {
-		timeout, done, cut = min(timeout, brief), nil, true
+		timeout, done, cut = brief, nil, true
 	}
-	deadline := l.clk.Now().Add(timeout)
+	start := l.clk.Now()
+	deadline := start.Add(timeout)
+	l.beginDrain(start, timeout)
+	if interrupted {
+		l.interrupt()
+	}
 	for {
 		if l.settled() {
 			return false, cut
@@ -201,6 +207,8 @@ func (l *live) drain(ctx context.Context, interrupted bool) (timedOut, cut bool)
 		case <-done:
 			done, cut = nil, true
 			deadline = minTime(deadline, now.Add(brief))
+			l.drainBound.Store(int64(deadline.Sub(start)))
+			l.interrupt()
 		}
 		t.Stop()
 	}
@@ -271,7 +279,8 @@ func (l *live) collect(ctx context.Context, timedOut bool) error {
 }
 
 // reportProgress calls Options.Progress every ProgressEvery until the
-// returned stop, which sends a last report.
+// returned stop, which sends a last report. After an interrupt it reports
+// once, at the moment, and then only the last report.
 func (l *live) reportProgress() (stop func()) {
 	if l.opts.Progress == nil {
 		return func() {}
@@ -283,15 +292,26 @@ func (l *live) reportProgress() (stop func()) {
 	quit, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
+		ticks := true
 		for {
+			var tc <-chan time.Time
 			t := l.clk.NewTimer(every)
+			if ticks {
+				tc = t.C()
+			}
 			select {
-			case <-t.C():
-				l.opts.Progress(l.progress("load"))
+			case <-tc:
+				if !l.interrupted.Load() {
+					l.opts.Progress(l.progress("load"))
+				}
+			case <-l.interruptCh:
+				l.opts.Progress(l.progress("drain"))
+				ticks = false
 			case <-quit:
 				t.Stop()
 				return
 			}
+			t.Stop()
 		}
 	}()
 	return func() {
@@ -315,10 +335,14 @@ func (l *live) progress(stage string) Progress {
 	}
 	p := Progress{
 		Stage: stage, Phase: phase, Elapsed: elapsed,
-		LoadEnd: loadEnd, DrainTimeout: l.s.Drain.Timeout,
+		LoadEnd: loadEnd, DrainTimeout: l.s.Drain.Timeout, DrainStart: loadEnd,
 		LoadSent: l.sent.Load(), LoadRejected: l.rejected.Load(),
 		FaultsInjected: int64(l.proxyInjected()) + l.refusedDown.Load(),
 		SenderDown:     l.down.Load(),
+		Interrupted:    l.interrupted.Load(),
+	}
+	if b := l.drainBound.Load(); b > 0 {
+		p.DrainStart, p.DrainTimeout = time.Duration(l.drainStart.Load()), time.Duration(b)
 	}
 	if l.host != nil {
 		st, _ := l.host.stats()

@@ -62,7 +62,8 @@ type Options struct {
 	// Clock tells the time and paces everything. Nil: the wall clock.
 	Clock clock.Clock
 	// InterruptDrain bounds the drain after ctx is cancelled (default
-	// 3s, never more than the scenario's drain.timeout).
+	// 3s, never more than the scenario's drain.timeout). The fault
+	// timeline stops at the interrupt, so retries may succeed meanwhile.
 	InterruptDrain time.Duration
 }
 
@@ -73,10 +74,18 @@ type Progress struct {
 	// Phase names the load phase running ("" between phases and after).
 	Phase string
 	// Elapsed is the time since the run started; LoadEnd when the load
-	// is planned to stop; DrainTimeout the most the drain may take.
+	// is planned to stop; DrainTimeout the most the drain may take (the
+	// interrupt's shorter bound once interrupted).
 	Elapsed      time.Duration
 	LoadEnd      time.Duration
 	DrainTimeout time.Duration
+	// DrainStart is when the drain began: LoadEnd, or earlier when the
+	// load was interrupted. Zero before the drain.
+	DrainStart time.Duration
+	// Interrupted says ctx was cancelled: the faults are stopped and the
+	// run drains for at most DrainTimeout. Progress reports it once, at
+	// the moment, and then only the end ("done").
+	Interrupted bool
 	// Accepted, Delivered and Pending are the sender's counts (for the
 	// user's sender: triggers acknowledged, and events received).
 	Accepted  int64
@@ -106,8 +115,8 @@ var ErrInterrupted = errors.New("run interrupted")
 //
 // The error is for a run that could not be done (bad options, a port in
 // use, a component that failed to start). When ctx is cancelled Run
-// stops the load, drains briefly and returns the result of what ran with
-// ErrInterrupted.
+// stops the load and the faults, drains briefly and returns the result
+// of what ran with ErrInterrupted.
 func Run(ctx context.Context, s *scenarios.Scenario, opts Options) (*verdict.Result, error) {
 	if s == nil {
 		return nil, errors.New("sim: no scenario")
