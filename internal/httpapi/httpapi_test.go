@@ -214,7 +214,12 @@ func TestReadTimeoutSparesSlowHandlers(t *testing.T) {
 
 func TestNewServerDefaults(t *testing.T) {
 	s := NewServer(http.NotFoundHandler())
-	if s.ReadTimeout != DefaultReadTimeout || s.ReadHeaderTimeout == 0 || s.IdleTimeout == 0 {
-		t.Errorf("timeouts: read %v header %v idle %v", s.ReadTimeout, s.ReadHeaderTimeout, s.IdleTimeout)
+	if s.ReadTimeout != DefaultReadTimeout || s.ReadHeaderTimeout == 0 || s.IdleTimeout != DefaultIdleTimeout ||
+		s.WriteTimeout != DefaultWriteTimeout || s.MaxHeaderBytes != DefaultMaxHeaderBytes {
+		t.Errorf("limits: read %v header %v idle %v write %v header bytes %d", s.ReadTimeout, s.ReadHeaderTimeout, s.IdleTimeout, s.WriteTimeout, s.MaxHeaderBytes)
+	}
+	// A shorter read timeout shortens the write timeout with it.
+	if s := NewServer(http.NotFoundHandler(), WithReadTimeout(time.Second)); s.WriteTimeout != time.Second+writeSlack {
+		t.Errorf("write timeout %v after WithReadTimeout(1s)", s.WriteTimeout)
 	}
 }
