@@ -145,23 +145,36 @@ func lineSeq(b []byte) (uint64, bool) {
 // append gives rc its seq and records it. It reports false once the
 // journal is closed.
 func (j *journal) append(rc *Receipt) bool {
+	_, ok := j.appendAt(rc)
+	return ok
+}
+
+// statusKey precedes the status digits in a journal line; it occurs once
+// per line, since inside the JSON strings before it every quote is escaped.
+const statusKey = `","status":`
+
+// appendAt is append that also returns the file offset of the line's
+// status digits (-1 without a file), for void.
+func (j *journal) appendAt(rc *Receipt) (statusOff int64, ok bool) {
 	j.mu.Lock()
 	for len(j.buf) >= journalMaxBuffered && !j.closed {
 		j.drained.Wait() // the disk is behind: hold requests rather than memory
 	}
 	if j.closed {
 		j.mu.Unlock()
-		return false
+		return -1, false
 	}
 	rc.Seq = j.next
 	j.next++
 	kick := false
+	statusOff = -1
 	if j.f != nil {
 		if len(j.marks) == 0 || rc.Seq-j.marks[len(j.marks)-1].seq >= markEvery {
 			j.marks = append(j.marks, mark{seq: rc.Seq, off: j.end})
 		}
 		n := len(j.buf)
 		j.buf = rc.appendJSON(j.buf)
+		statusOff = j.end + int64(bytes.Index(j.buf[n:], []byte(statusKey))+len(statusKey))
 		j.end += int64(len(j.buf) - n)
 		kick = len(j.buf) >= journalFlushAt
 	}
@@ -173,7 +186,49 @@ func (j *journal) append(rc *Receipt) bool {
 		default:
 		}
 	}
-	return true
+	return statusOff, true
+}
+
+// void rewrites the status of a receipt already appended (rc carries its
+// seq and the status the client actually got, e.g. 503 after a failed
+// fsync) so that the journal never says 200 for an answer that was not.
+// The line keeps its length: only the three status digits change, in the
+// buffer or, for the part already written, in the file (overwriting bytes
+// in place needs no new space on a full disk). The ring gets rc whole.
+func (j *journal) void(rc Receipt, statusOff int64) error {
+	digits := strconv.Itoa(rc.Status)
+	j.wmu.Lock() // no flush is moving bytes from the buffer to the file
+	defer j.wmu.Unlock()
+	j.mu.Lock()
+	if i := rc.Seq % uint64(len(j.ring)); j.ring[i].Seq == rc.Seq {
+		j.ring[i] = rc
+	}
+	f := j.f
+	var inFile []int64
+	if f != nil && statusOff >= 0 && len(digits) == 3 {
+		bufStart := j.end - int64(len(j.buf))
+		for k := range int64(3) {
+			if o := statusOff + k; o >= bufStart {
+				j.buf[o-bufStart] = digits[k]
+			} else {
+				inFile = append(inFile, k)
+			}
+		}
+	}
+	j.mu.Unlock()
+	var err error
+	for _, k := range inFile {
+		if _, werr := f.WriteAt([]byte{digits[k]}, statusOff+k); werr != nil {
+			err = werr
+		}
+	}
+	if len(inFile) > 0 && err == nil {
+		err = f.Sync()
+	}
+	if err != nil {
+		return fmt.Errorf("journal %s: correcting seq %d to status %s: %w", j.path, rc.Seq, digits, err)
+	}
+	return nil
 }
 
 // flush writes the buffered lines to the file; with sync it also fsyncs.
@@ -192,9 +247,14 @@ func (j *journal) flush(sync bool) error {
 	j.mu.Unlock()
 	if len(buf) > 0 {
 		if n, err := f.Write(buf); err != nil {
-			// Keep the unwritten lines, in order, for the next try.
+			// Keep the unwritten lines, in order, for the next try: the
+			// newer lines go after them in buf's own array, so a disk
+			// that stays full costs a copy of what arrived meanwhile, not
+			// of the whole backlog, per try.
 			j.mu.Lock()
-			j.buf = append(append([]byte(nil), buf[n:]...), j.buf...)
+			newer := j.buf
+			j.buf = append(buf[n:], newer...)
+			j.spare = newer[:0]
 			j.mu.Unlock()
 			return fmt.Errorf("journal %s: %w", j.path, err)
 		}

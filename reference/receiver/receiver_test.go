@@ -75,7 +75,7 @@ func TestStatusCodes(t *testing.T) {
 				t.Errorf("receipt %+v", rc)
 			}
 			if c.reason == "" {
-				if !rc.Verified || rc.Error != "" || string(a.Body) != ackFresh {
+				if !rc.Verified || rc.Error != "" || string(a.Body) != AckFresh {
 					t.Errorf("accepted: receipt %+v, answer %s", rc, a.Body)
 				}
 				return
@@ -155,7 +155,7 @@ func TestDuplicateIsAcknowledgedNotProcessedAgain(t *testing.T) {
 	first := g.post("msg_dup", 1)
 	g.clock.Advance(2 * time.Hour) // a retry, hours later, with a fresh timestamp
 	second := g.post("msg_dup", 2)
-	if first.Status != 200 || second.Status != 200 || string(first.Body) != ackFresh || string(second.Body) != ackDuplicate {
+	if first.Status != 200 || second.Status != 200 || string(first.Body) != AckFresh || string(second.Body) != AckDuplicate {
 		t.Fatalf("answers %d %s / %d %s", first.Status, first.Body, second.Status, second.Body)
 	}
 	rs := g.r.Receipts(0, 0)
