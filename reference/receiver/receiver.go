@@ -137,15 +137,15 @@ type Receiver struct {
 	serving sync.RWMutex
 	closed  bool
 
-	flushMu   sync.Mutex // one journal/store write-out at a time
+	flushMu sync.Mutex // one journal/store write-out at a time
 	// unwritable is set when a flush fails and cleared when one succeeds:
 	// meanwhile verified webhooks are answered 503, not acknowledged.
 	unwritable atomic.Bool
-	sync      groupSync  // SyncAck's group commit
-	stopFlush chan struct{}
-	flushDone chan struct{}
-	shutOnce  sync.Once
-	shutErr   error
+	sync       groupSync // SyncAck's group commit
+	stopFlush  chan struct{}
+	flushDone  chan struct{}
+	shutOnce   sync.Once
+	shutErr    error
 
 	counts counters
 }
