@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+
+	"github.com/hookrig/hookrig/internal/echo"
 )
 
 // journal records every receipt: a line of JSON in a file (when a path is
@@ -381,6 +383,9 @@ func (j *journal) readFile(since uint64, limit int) ([]Receipt, error) {
 		if err := json.Unmarshal(b, &rc); err != nil {
 			return nil, fmt.Errorf("journal %s: seq %d: %w", j.path, seq, err)
 		}
+		// A journal written before reasons were bounded may hold
+		// megabyte-long ones: they are not served whole.
+		rc.Error = echo.Message(rc.Error)
 		out = append(out, rc)
 	}
 	return out, nil
