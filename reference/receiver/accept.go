@@ -30,6 +30,9 @@ const (
 
 // maxJournaledID bounds how much of an unverified webhook-id a rejection
 // journals: a forged request must not be able to write megabytes per line.
+// It is also the longest webhook-id accepted at all (400 past it): ids are
+// short tokens ("msg_..."), and a longer one, signed or not, would make
+// every receipt and dedupe entry of it as long.
 const maxJournaledID = 256
 
 // maxPooledBody keeps rare huge bodies from pinning memory in the pool.
@@ -51,6 +54,11 @@ func (r *Receiver) serveWebhook(w http.ResponseWriter, req *http.Request) {
 		w.Header().Set("Allow", http.MethodPost)
 		r.reject(w, &rc, &r.counts.badMethod, httpapi.Errorf(http.StatusMethodNotAllowed,
 			"webhooks are delivered with POST, not %s (the receiver's own API is under /v1/)", echo.Quote(req.Method)))
+		return
+	}
+	if len(rc.ID) > maxJournaledID {
+		r.reject(w, &rc, &r.counts.longID, httpapi.Errorf(http.StatusBadRequest,
+			"webhook-id of %d bytes is over the limit of %d bytes", len(rc.ID), maxJournaledID))
 		return
 	}
 	body, buf, err := r.readBody(req)

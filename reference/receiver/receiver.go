@@ -154,7 +154,7 @@ type Receiver struct {
 type counters struct {
 	received, unique, duplicates, conflicts, failed, overloaded atomic.Uint64
 	badSignature, badTimestamp, tooLarge, unreadable, notJSON   atomic.Uint64
-	badMethod, unkept                                           atomic.Uint64
+	badMethod, longID, unkept                                   atomic.Uint64
 	flushErrors                                                 atomic.Uint64
 }
 
@@ -370,6 +370,7 @@ type RejectedStats struct {
 	Unreadable uint64 `json:"unreadable"` // 400: the body could not be read (cut short, bad chunking)
 	NotJSON    uint64 `json:"not_json"`   // 400
 	Method     uint64 `json:"method"`     // 405: not a POST
+	LongID     uint64 `json:"long_id"`    // 400: a webhook-id over 256 bytes
 }
 
 // ProcessingStats counts processing steps.
@@ -412,6 +413,7 @@ func (r *Receiver) Stats() Stats {
 			Unreadable: c.unreadable.Load(),
 			NotJSON:    c.notJSON.Load(),
 			Method:     c.badMethod.Load(),
+			LongID:     c.longID.Load(),
 		},
 		Window: size,
 		Processing: ProcessingStats{
@@ -423,6 +425,6 @@ func (r *Receiver) Stats() Stats {
 		Journal: JournalStats{Path: r.cfg.JournalPath, LastSeq: last, Buffered: buffered, FlushErrors: c.flushErrors.Load(), Unwritable: r.unwritable.Load()},
 	}
 	rb := s.RejectedBy
-	s.Rejected = rb.Signature + rb.Timestamp + rb.TooLarge + rb.Unreadable + rb.NotJSON + rb.Method
+	s.Rejected = rb.Signature + rb.Timestamp + rb.TooLarge + rb.Unreadable + rb.NotJSON + rb.Method + rb.LongID
 	return s
 }

@@ -104,8 +104,8 @@ func TestOversizedIDIsTruncatedInTheJournal(t *testing.T) {
 	g := newRig(t, Config{})
 	req := g.webhookReq("/", strings.Repeat("i", 5000), []byte(`{}`))
 	req.Header.Set(webhook.HeaderSignature, "v1,AAAA")
-	if a := g.do(req); a.Status != 401 {
-		t.Fatalf("status %d", a.Status)
+	if a := g.do(req); a.Status != 400 || !strings.Contains(a.errorText(), "webhook-id of 5000 bytes is over the limit of 256 bytes") {
+		t.Fatalf("status %d %s", a.Status, a.Body)
 	}
 	if rc := g.lastReceipt(); len(rc.ID) != maxJournaledID {
 		t.Fatalf("journaled id of %d bytes, want %d", len(rc.ID), maxJournaledID)
