@@ -1,11 +1,13 @@
 package httpapi
 
 import (
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"syscall"
 )
 
 // DefaultMaxConns is the connection cap Listen puts on a listener: far
@@ -128,6 +130,19 @@ type limitedConn struct {
 	l    *ConnLimiter
 	once sync.Once
 }
+
+// SyscallConn and UnsafeConn keep the wrapper transparent to code that
+// reaches for the socket itself (the chaos proxy's raw-fd fast path, its
+// TCP RST fault).
+func (c *limitedConn) SyscallConn() (syscall.RawConn, error) {
+	if sc, ok := c.Conn.(syscall.Conn); ok {
+		return sc.SyscallConn()
+	}
+	return nil, errors.New("connection has no file descriptor")
+}
+
+// UnsafeConn returns the accepted connection under the wrapper.
+func (c *limitedConn) UnsafeConn() net.Conn { return c.Conn }
 
 func (c *limitedConn) Close() error {
 	err := c.Conn.Close()

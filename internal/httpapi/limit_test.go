@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -228,5 +229,37 @@ func TestConnCapFor(t *testing.T) {
 	}
 	if n, err := RaiseOpenFileLimit(); err != nil || n == 0 {
 		t.Errorf("RaiseOpenFileLimit() = %d, %v", n, err)
+	}
+}
+
+// The wrapper hides nothing that code reaching for the socket needs.
+func TestLimitedConnIsTransparent(t *testing.T) {
+	ln, err := ListenCapped("127.0.0.1:0", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		if c, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+			defer c.Close()
+			c.Read(make([]byte, 1))
+		}
+	}()
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if sc, ok := c.(syscall.Conn); !ok {
+		t.Error("not a syscall.Conn")
+	} else if _, err := sc.SyscallConn(); err != nil {
+		t.Error(err)
+	}
+	u, ok := c.(interface{ UnsafeConn() net.Conn })
+	if !ok {
+		t.Fatal("no UnsafeConn")
+	}
+	if _, ok := u.UnsafeConn().(*net.TCPConn); !ok {
+		t.Errorf("UnsafeConn is %T, want *net.TCPConn", u.UnsafeConn())
 	}
 }
