@@ -254,7 +254,7 @@ func (r *Receiver) keep(w http.ResponseWriter, rc *Receipt) bool {
 		r.record(rc)
 		return true
 	}
-	statusOff, ok := r.journal.appendAt(rc)
+	statusOff, ok := r.journal.appendAt(rc, true)
 	if ok && rc.Seq > 0 {
 		if err := r.durable(rc.Seq); err != nil {
 			const why = "the receipt could not be written to disk; retry later"

@@ -147,7 +147,7 @@ func lineSeq(b []byte) (uint64, bool) {
 // append gives rc its seq and records it. It reports false once the
 // journal is closed.
 func (j *journal) append(rc *Receipt) bool {
-	_, ok := j.appendAt(rc)
+	_, ok := j.appendAt(rc, false)
 	return ok
 }
 
@@ -155,9 +155,9 @@ func (j *journal) append(rc *Receipt) bool {
 // per line, since inside the JSON strings before it every quote is escaped.
 const statusKey = `","status":`
 
-// appendAt is append that also returns the file offset of the line's
-// status digits (-1 without a file), for void.
-func (j *journal) appendAt(rc *Receipt) (statusOff int64, ok bool) {
+// appendAt is append that, with wantStatus, also returns the file offset
+// of the line's status digits (-1 without a file), for void.
+func (j *journal) appendAt(rc *Receipt, wantStatus bool) (statusOff int64, ok bool) {
 	j.mu.Lock()
 	for len(j.buf) >= journalMaxBuffered && !j.closed {
 		j.drained.Wait() // the disk is behind: hold requests rather than memory
@@ -176,7 +176,9 @@ func (j *journal) appendAt(rc *Receipt) (statusOff int64, ok bool) {
 		}
 		n := len(j.buf)
 		j.buf = rc.appendJSON(j.buf)
-		statusOff = j.end + int64(bytes.Index(j.buf[n:], []byte(statusKey))+len(statusKey))
+		if wantStatus {
+			statusOff = j.end + int64(bytes.Index(j.buf[n:], []byte(statusKey))+len(statusKey))
+		}
 		j.end += int64(len(j.buf) - n)
 		kick = len(j.buf) >= journalFlushAt
 	}
