@@ -33,6 +33,21 @@ func serveCapped(t *testing.T, h http.Handler, n int) (string, *ConnLimiter) {
 	return ln.Addr().String(), cl
 }
 
+// dialAndSend opens a connection to addr and writes req on it; the
+// connection is closed when the test ends.
+func dialAndSend(t *testing.T, addr, req string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // rawGet sends one GET on c and reads the answer (bounded by a deadline).
 func rawGet(t *testing.T, c net.Conn, br *bufio.Reader) (int, string) {
 	t.Helper()
@@ -92,15 +107,7 @@ func TestConnectionCap(t *testing.T) {
 	}
 	busy := make([]net.Conn, 0, capN)
 	for range capN {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		if _, err := io.WriteString(c, "GET /busy HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
-			t.Fatal(err)
-		}
-		busy = append(busy, c)
+		busy = append(busy, dialAndSend(t, addr, "GET /busy HTTP/1.1\r\nHost: x\r\n\r\n"))
 	}
 	// The listener may still be counting the closed idle ones out; what
 	// matters is that the over-cap client is answered, not left waiting.
@@ -159,14 +166,7 @@ func TestWriteTimeoutCutsOffNonReaders(t *testing.T) {
 	served := make(chan error, 1)
 	go func() { served <- Serve(ctx, srv, ln, time.Second) }()
 	defer func() { cancel(); <-served }()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := io.WriteString(c, "GET /receipts HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
-		t.Fatal(err)
-	}
+	c := dialAndSend(t, ln.Addr().String(), "GET /receipts HTTP/1.1\r\nHost: x\r\n\r\n")
 	select {
 	case err := <-writeErr:
 		if err == nil {
