@@ -27,6 +27,16 @@ func Quote(s string) string {
 	return strconv.Quote(cut(s, Max)+"…") + " (" + strconv.Itoa(len(s)) + " bytes)"
 }
 
+// Value returns s as it is up to Max bytes, else as Quote cuts it: for
+// messages that name a short value bare ("method PUT not allowed") and
+// must stay bounded for a long one.
+func Value(s string) string {
+	if len(s) <= Max {
+		return s
+	}
+	return Quote(s)
+}
+
 // Message returns msg unchanged up to MaxMessage bytes, else its first
 // MaxMessage bytes, "…" and the full length: the last guard for texts
 // that embed a value without Quote.

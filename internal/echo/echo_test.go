@@ -25,6 +25,15 @@ func TestQuote(t *testing.T) {
 	}
 }
 
+func TestValue(t *testing.T) {
+	if got := Value("PUT"); got != "PUT" {
+		t.Errorf("Value(PUT) = %s", got)
+	}
+	if got := Value(strings.Repeat("M", 100)); got != Quote(strings.Repeat("M", 100)) {
+		t.Errorf("Value(100 bytes) = %s", got)
+	}
+}
+
 func TestMessage(t *testing.T) {
 	if got := Message("short"); got != "short" {
 		t.Errorf("Message(short) = %q", got)

@@ -51,17 +51,17 @@ type ErrorBody struct {
 
 // NotFound and MethodNotAllowed answer in the same JSON shape as every
 // other error (gorilla/mux's defaults answer in plain text). The method
-// and path are echoed bounded (echo.Quote): a 60 KB method gets a small
+// and path are echoed bounded (echo.Value): a 60 KB method gets a small
 // answer.
 func NotFound() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		WriteError(w, Errorf(http.StatusNotFound, "no such route: %s %s", echo.Quote(r.Method), echo.Quote(r.URL.Path)))
+		WriteError(w, Errorf(http.StatusNotFound, "no such route: %s %s", echo.Value(r.Method), echo.Value(r.URL.Path)))
 	})
 }
 
 // MethodNotAllowed answers 405 in JSON.
 func MethodNotAllowed() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		WriteError(w, Errorf(http.StatusMethodNotAllowed, "method %s not allowed on %s", echo.Quote(r.Method), echo.Quote(r.URL.Path)))
+		WriteError(w, Errorf(http.StatusMethodNotAllowed, "method %s not allowed on %s", echo.Value(r.Method), echo.Value(r.URL.Path)))
 	})
 }

@@ -53,7 +53,7 @@ func (r *Receiver) serveWebhook(w http.ResponseWriter, req *http.Request) {
 	if req.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		r.reject(w, &rc, &r.counts.badMethod, httpapi.Errorf(http.StatusMethodNotAllowed,
-			"webhooks are delivered with POST, not %s (the receiver's own API is under /v1/)", echo.Quote(req.Method)))
+			"webhooks are delivered with POST, not %s (the receiver's own API is under /v1/)", echo.Value(req.Method)))
 		return
 	}
 	if len(rc.ID) > maxJournaledID {
