@@ -87,11 +87,12 @@ func (r *Receiver) serveWebhook(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	rc.Verified = true
-	if r.unwritable.Load() {
-		// A flush failed (disk full?) and none has succeeded since: what
-		// would be acknowledged now could not be kept. Not even a
-		// duplicate is acknowledged, and nothing is claimed.
-		r.unkept(w, &rc, "the journal cannot be written (a flush failed; disk full?); retry later")
+	if r.unwritable.Load() || !r.journal.room() {
+		// A flush failed (disk full?) and none has succeeded since, or no
+		// disk space is reserved for the receipt: what would be
+		// acknowledged now might not be kept. Not even a duplicate is
+		// acknowledged, and nothing is claimed.
+		r.unkept(w, &rc, "the journal cannot be written (disk full?); retry later")
 		return
 	}
 	r.accept(w, req, &rc, body)
@@ -278,10 +279,12 @@ func (r *Receiver) keep(w http.ResponseWriter, rc *Receipt) bool {
 }
 
 // record journals rc (giving it its seq) and tells OnReceipt. While the
-// journal cannot be written, receipts that acknowledge nothing are only
-// counted: they would pile up in memory behind the ones that matter.
+// journal cannot be written, or its reserved space is down to the margin
+// kept for acknowledgements, receipts that acknowledge nothing are only
+// counted: they would pile up in memory, or eat the space, ahead of the
+// ones that matter.
 func (r *Receiver) record(rc *Receipt) {
-	if !rc.Acked() && r.unwritable.Load() {
+	if !rc.Acked() && (r.unwritable.Load() || !r.journal.hasRoom()) {
 		return
 	}
 	if r.journal.append(rc) && r.cfg.OnReceipt != nil {

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sort"
 	"strconv"
@@ -33,6 +35,10 @@ type journal struct {
 	marks   []mark     // every markEvery-th line's seq and offset, ascending
 	closed  bool
 	kick    chan struct{} // wakes the flusher early
+	// reserved is the file offset up to which disk space is allocated
+	// ahead of the lines (see reserve); math.MaxInt64 without a file or
+	// where the filesystem cannot reserve.
+	reserved int64
 
 	// The file side, serialised by wmu (the flusher, Flush, Receipts).
 	wmu   sync.Mutex
@@ -46,6 +52,22 @@ type mark struct {
 	off int64
 }
 
+// Space reserved ahead of the journal's lines. A webhook is acknowledged
+// (without --sync) only while at least reserveMargin of reserved space is
+// left past the lines encoded so far, so the lines of every acknowledged
+// webhook have their blocks before the ack goes out: a disk that fills up
+// afterwards cannot keep them from the file, even if it stays full
+// through shutdown. The margin covers the requests admitted concurrently
+// (a line is at most a few KiB, with bounded fields; usually ~200 bytes).
+const (
+	reserveAhead  = 1 << 20
+	reserveMargin = 256 << 10
+	reserveMin    = 64 << 10
+)
+
+// errNoReserve: the filesystem cannot allocate ahead (no fallocate).
+var errNoReserve = errors.New("the filesystem cannot reserve space")
+
 const (
 	journalFlushAt     = 256 << 10
 	journalMaxBuffered = 16 << 20
@@ -57,7 +79,7 @@ const (
 // openJournal opens (or creates) the journal at path, carrying on from the
 // last seq it holds; path "" keeps receipts in memory only.
 func openJournal(path string, ringSize int) (*journal, string, error) {
-	j := &journal{path: path, next: 1, ring: make([]Receipt, ringSize), kick: make(chan struct{}, 1)}
+	j := &journal{path: path, next: 1, ring: make([]Receipt, ringSize), kick: make(chan struct{}, 1), reserved: math.MaxInt64}
 	j.drained = sync.NewCond(&j.mu)
 	note := ""
 	if path != "" {
@@ -75,6 +97,8 @@ func openJournal(path string, ringSize int) (*journal, string, error) {
 			return nil, "", fmt.Errorf("journal: %w", err)
 		}
 		j.f = f
+		j.reserved = j.end
+		j.reserve()
 	}
 	j.first = j.next
 	return j, note, nil
@@ -269,7 +293,57 @@ func (j *journal) flush(sync bool) error {
 			return fmt.Errorf("journal %s: %w", j.path, err)
 		}
 	}
-	return nil
+	return j.reserve()
+}
+
+// room reports whether a webhook may be acknowledged now: enough space is
+// reserved past the lines encoded so far. When not, it wakes the flusher,
+// which tries to reserve more.
+func (j *journal) room() bool {
+	ok := j.hasRoom()
+	if !ok {
+		select {
+		case j.kick <- struct{}{}:
+		default:
+		}
+	}
+	return ok
+}
+
+// hasRoom is room without waking the flusher.
+func (j *journal) hasRoom() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.reserved-j.end >= reserveMargin
+}
+
+// reserve allocates up to reserveAhead past the lines once less than half
+// of it is left, halving the request down to reserveMin on a full disk.
+// Callers hold wmu (or own the journal, at open). It reports whether the
+// disk refused.
+func (j *journal) reserve() error {
+	j.mu.Lock()
+	end, reserved, f, closed := j.end, j.reserved, j.f, j.closed
+	j.mu.Unlock()
+	if f == nil || closed || reserved == math.MaxInt64 || reserved-end >= reserveAhead/2 {
+		return nil
+	}
+	var err error
+	for n := int64(reserveAhead); n >= reserveMin; n /= 2 {
+		if err = allocate(f, end, n); err == nil {
+			j.mu.Lock()
+			j.reserved = max(j.reserved, end+n)
+			j.mu.Unlock()
+			return nil
+		}
+		if errors.Is(err, errNoReserve) {
+			j.mu.Lock()
+			j.reserved = math.MaxInt64 // acknowledge as without reservation
+			j.mu.Unlock()
+			return nil
+		}
+	}
+	return fmt.Errorf("journal %s: reserving space: %w", j.path, err)
 }
 
 // close refuses further appends, then flushes, fsyncs and closes the file.
