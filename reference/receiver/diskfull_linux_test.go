@@ -277,3 +277,42 @@ func TestDiskFullWithoutSync(t *testing.T) {
 	}
 	checkJournal(t, journal, answered)
 }
+
+// A dedupe store written on a full disk (part of a write taken, the rest
+// refused) and then given space again is read back whole at the next
+// start, every acknowledged id remembered.
+func TestDedupeStoreDiskFull(t *testing.T) {
+	disk := mountSmallDisk(t)
+	path := filepath.Join(disk.dir, "dedupe.log")
+	fake := fakeAt(t0)
+	g := newRig(t, Config{Dedupe: DedupeConfig{Path: path}, Clock: fake})
+	disk.fill()
+	var acked []string
+	for i := range 2000 { // ~80 KB of store lines: more than the file's last page holds
+		id := fmt.Sprintf("msg_store_%d", i)
+		if a := g.post(id, 1); a.Status == 200 {
+			acked = append(acked, id)
+		}
+	}
+	g.flushTick(time.Second) // part of the lines fit, the rest is refused
+	if st := g.r.Stats(); !st.Journal.Unwritable {
+		t.Fatalf("the store's flush on a full disk did not fail: %+v", st.Journal)
+	}
+	disk.free()
+	for try := 0; try < 5 && g.r.Stats().Journal.Unwritable; try++ {
+		g.flushTick(time.Second)
+	}
+	if err := g.r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r2, err := New(Config{Secrets: []string{secretA}, Dedupe: DedupeConfig{Path: path}, Clock: fake})
+	if err != nil {
+		t.Fatalf("restart on the store written through a full disk: %v", err)
+	}
+	defer r2.Close()
+	for _, id := range acked {
+		if !r2.window.seen(id, fake.Now()) {
+			t.Fatalf("%s acknowledged before the restart, forgotten after it", id)
+		}
+	}
+}

@@ -174,10 +174,13 @@ func (s *store) flush(w *window, sync bool) error {
 		return s.rewrite(snap)
 	}
 	if len(buf) > 0 {
-		if _, err := s.f.Write(buf); err != nil {
-			// Put the lines back in front of newer ones and try again later.
+		if n, err := s.f.Write(buf); err != nil {
+			// Put the unwritten bytes back in front of newer lines and try
+			// again later. Only those: a full disk takes part of a write,
+			// and writing that part again would leave a broken line in
+			// the middle of the file, which the next start refuses.
 			w.mu.Lock()
-			s.pending = append(buf, s.pending...)
+			s.pending = append(buf[n:], s.pending...)
 			w.mu.Unlock()
 			s.spare = nil
 			return fmt.Errorf("dedupe store %s: %w", s.path, err)
