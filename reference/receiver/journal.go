@@ -39,6 +39,10 @@ type journal struct {
 	// ahead of the lines (see reserve); math.MaxInt64 without a file or
 	// where the filesystem cannot reserve.
 	reserved int64
+	// roomy is signalled when a reservation attempt ends; noRoom says the
+	// last one was refused (the disk is full), so nobody should wait.
+	roomy  *sync.Cond
+	noRoom bool
 
 	// The file side, serialised by wmu (the flusher, Flush, Receipts).
 	wmu   sync.Mutex
@@ -60,8 +64,8 @@ type mark struct {
 // through shutdown. The margin covers the requests admitted concurrently
 // (a line is at most a few KiB, with bounded fields; usually ~200 bytes).
 const (
-	reserveAhead  = 1 << 20
-	reserveMargin = 256 << 10
+	reserveAhead  = 4 << 20
+	reserveMargin = 128 << 10
 	reserveMin    = 64 << 10
 )
 
@@ -81,6 +85,7 @@ const (
 func openJournal(path string, ringSize int) (*journal, string, error) {
 	j := &journal{path: path, next: 1, ring: make([]Receipt, ringSize), kick: make(chan struct{}, 1), reserved: math.MaxInt64}
 	j.drained = sync.NewCond(&j.mu)
+	j.roomy = sync.NewCond(&j.mu)
 	note := ""
 	if path != "" {
 		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
@@ -275,6 +280,7 @@ func (j *journal) flush(sync bool) error {
 	j.mu.Unlock()
 	if len(buf) > 0 {
 		if n, err := f.Write(buf); err != nil {
+			j.refuseRoom() // nothing written can be promised now
 			// Keep the unwritten lines, in order, for the next try: the
 			// newer lines go after them in buf's own array, so a disk
 			// that stays full costs a copy of what arrived meanwhile, not
@@ -290,6 +296,7 @@ func (j *journal) flush(sync bool) error {
 	j.spare = buf[:0]
 	if sync {
 		if err := f.Sync(); err != nil {
+			j.refuseRoom()
 			return fmt.Errorf("journal %s: %w", j.path, err)
 		}
 	}
@@ -297,17 +304,33 @@ func (j *journal) flush(sync bool) error {
 }
 
 // room reports whether a webhook may be acknowledged now: enough space is
-// reserved past the lines encoded so far. When not, it wakes the flusher,
-// which tries to reserve more.
+// reserved past the lines encoded so far. When not, it wakes the flusher
+// and waits for its attempt to reserve more (backpressure while the disk
+// keeps up, as append's wait for a drained buffer), unless the last
+// attempt was refused: then the answer is no at once.
 func (j *journal) room() bool {
-	ok := j.hasRoom()
-	if !ok {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for j.reserved-j.end < reserveMargin {
+		if j.noRoom || j.closed {
+			return false
+		}
 		select {
 		case j.kick <- struct{}{}:
 		default:
 		}
+		j.roomy.Wait()
 	}
-	return ok
+	return true
+}
+
+// refuseRoom records a write the disk refused: room says no at once (and
+// wakes those waiting) until a reservation succeeds again.
+func (j *journal) refuseRoom() {
+	j.mu.Lock()
+	j.noRoom = true
+	j.roomy.Broadcast()
+	j.mu.Unlock()
 }
 
 // hasRoom is room without waking the flusher.
@@ -328,22 +351,40 @@ func (j *journal) reserve() error {
 	if f == nil || closed || reserved == math.MaxInt64 || reserved-end >= reserveAhead/2 {
 		return nil
 	}
+	// Extend the reservation from where it ends (allocating inside it
+	// again would succeed without adding room), halving on a full disk.
 	var err error
-	for n := int64(reserveAhead); n >= reserveMin; n /= 2 {
-		if err = allocate(f, end, n); err == nil {
-			j.mu.Lock()
-			j.reserved = max(j.reserved, end+n)
-			j.mu.Unlock()
-			return nil
+	for n := reserveAhead - (reserved - end); n >= reserveMin; n /= 2 {
+		err = allocate(f, reserved, n)
+		if err != nil && !errors.Is(err, errNoReserve) {
+			continue
 		}
-		if errors.Is(err, errNoReserve) {
-			j.mu.Lock()
+		j.mu.Lock()
+		if err == nil {
+			j.reserved = max(j.reserved, reserved+n)
+		} else {
 			j.reserved = math.MaxInt64 // acknowledge as without reservation
-			j.mu.Unlock()
-			return nil
 		}
+		left := j.reserved - j.end
+		j.noRoom = left < reserveMargin
+		j.roomy.Broadcast()
+		j.mu.Unlock()
+		if left < reserveMargin {
+			return fmt.Errorf("journal %s: only %d bytes of disk space could be reserved ahead, want %d", j.path, left, reserveMargin)
+		}
+		return nil
 	}
-	return fmt.Errorf("journal %s: reserving space: %w", j.path, err)
+	// The disk gave nothing more: that is only a failure once what is
+	// reserved is down to the margin.
+	j.mu.Lock()
+	j.noRoom = j.reserved-j.end < reserveMargin
+	j.roomy.Broadcast()
+	noRoom := j.noRoom
+	j.mu.Unlock()
+	if noRoom {
+		return fmt.Errorf("journal %s: reserving space: %w", j.path, err)
+	}
+	return nil
 }
 
 // close refuses further appends, then flushes, fsyncs and closes the file.
@@ -351,6 +392,7 @@ func (j *journal) close() error {
 	j.mu.Lock()
 	j.closed = true
 	j.drained.Broadcast()
+	j.roomy.Broadcast()
 	j.mu.Unlock()
 	err := j.flush(true)
 	j.wmu.Lock()
