@@ -223,16 +223,24 @@ func checkJournal(t *testing.T, path string, answered map[string]int) {
 	}
 }
 
+// fullJournalRig starts a receiver (without --sync) journaling to a small
+// disk, then fills the disk.
+func fullJournalRig(t *testing.T) (*smallDisk, string, *rig) {
+	t.Helper()
+	disk := mountSmallDisk(t)
+	journal := filepath.Join(disk.dir, "receipts.jsonl")
+	g := newRig(t, Config{JournalPath: journal})
+	disk.fill()
+	return disk, journal, g
+}
+
 // Finding 2: without --sync a webhook is acknowledged only while disk
 // space is reserved for its receipt, so a disk that fills up stops the
 // acks (503 with Retry-After) before any acknowledged receipt is at risk:
 // every webhook answered 2xx is in the journal after shutdown even when
 // the disk is still full then, and none answered 503 is remembered.
 func TestDiskFullThroughShutdown(t *testing.T) {
-	disk := mountSmallDisk(t)
-	journal := filepath.Join(disk.dir, "receipts.jsonl")
-	g := newRig(t, Config{JournalPath: journal})
-	disk.fill()
+	_, journal, g := fullJournalRig(t)
 	answered, refused := postUntilRefused(g, "msg", 200)
 	st := g.r.Stats()
 	checkBalance(t, st)
@@ -252,10 +260,7 @@ func TestDiskFullThroughShutdown(t *testing.T) {
 // Finding 2, continued: once space comes back the receiver acknowledges
 // again, after its own (backed-off) flush; nothing is lost on the way.
 func TestDiskFullWithoutSync(t *testing.T) {
-	disk := mountSmallDisk(t)
-	journal := filepath.Join(disk.dir, "receipts.jsonl")
-	g := newRig(t, Config{JournalPath: journal})
-	disk.fill()
+	disk, journal, g := fullJournalRig(t)
 	answered, _ := postUntilRefused(g, "msg_a", 50)
 	disk.free()
 	// The flusher's next try (at most a FlushInterval away) reserves
