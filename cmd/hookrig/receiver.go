@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
+	"io"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/hookrig/hookrig/internal/httpapi"
 	"github.com/hookrig/hookrig/reference/receiver"
+	"github.com/hookrig/hookrig/reference/webhook"
 )
 
 // newReceiverCmd runs the reference webhook receiver.
@@ -54,6 +57,9 @@ given, from $HOOKRIG_SECRET (space-separated).`,
 			}
 			if len(secrets) == 0 {
 				return &exitCodeError{exitError, fmt.Errorf("receiver: no secret: give --secret whsec_... (or set HOOKRIG_SECRET)")}
+			}
+			if err := checkSecrets(secrets, e.stderr); err != nil {
+				return &exitCodeError{exitError, err}
 			}
 			// Zero would quietly mean "the default" to the library: say so.
 			for _, f := range []struct {
@@ -106,7 +112,15 @@ given, from $HOOKRIG_SECRET (space-separated).`,
 // server first (in-flight requests finish), then the receiver (processing
 // drains, the journal is flushed and fsynced).
 func runReceiver(ctx context.Context, e *env, listen string, cfg receiver.Config, grace time.Duration, log *slog.Logger) error {
-	ln, err := httpapi.Listen(listen)
+	// One descriptor per connection: raise the soft limit to the hard one,
+	// and cap connections below it, so that a flood of idle connections
+	// meets the cap (an idle one is closed to make room) instead of
+	// "accept: too many open files" for every client.
+	files, err := httpapi.RaiseOpenFileLimit()
+	if err != nil {
+		log.Warn("open-file limit", "err", err)
+	}
+	ln, err := httpapi.ListenCapped(listen, httpapi.ConnCapFor(files))
 	if err != nil {
 		return &exitCodeError{exitError, fmt.Errorf("receiver: %w", err)}
 	}
@@ -116,6 +130,8 @@ func runReceiver(ctx context.Context, e *env, listen string, cfg receiver.Config
 		return &exitCodeError{exitError, err}
 	}
 	fmt.Fprintf(e.stdout, "receiver listening on http://%s\n", ln.Addr())
+	log.Info("limits", "open_files", files, "max_connections", httpapi.ConnCapFor(files),
+		"max_header_bytes", httpapi.DefaultMaxHeaderBytes, "idle_timeout", httpapi.DefaultIdleTimeout)
 	srv := httpapi.NewServer(rcv.Handler())
 	serveErr := httpapi.Serve(ctx, srv, ln, grace)
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
@@ -128,6 +144,31 @@ func runReceiver(ctx context.Context, e *env, listen string, cfg receiver.Config
 		return fmt.Errorf("receiver: %w", serveErr)
 	}
 	return closeErr
+}
+
+// minSecretBytes is the shortest key the Standard Webhooks specification
+// allows (24 to 64 bytes); a shorter one still works, with a warning.
+const minSecretBytes = 24
+
+// checkSecrets refuses what is not a whsec_ secret, in one line naming
+// which --secret and what is expected (without repeating the secret), and
+// warns on stderr about keys short enough to guess.
+func checkSecrets(secrets []string, stderr io.Writer) error {
+	for i, s := range secrets {
+		n := i + 1
+		if !strings.HasPrefix(strings.TrimSpace(s), webhook.SecretPrefix) {
+			return fmt.Errorf("receiver: secret #%d does not start with %s: want whsec_ followed by base64 of %d to 64 random bytes", n, webhook.SecretPrefix, minSecretBytes)
+		}
+		if _, err := webhook.ParseSecret(s); err != nil {
+			return fmt.Errorf("receiver: secret #%d: %w", n, err)
+		}
+		// ParseSecret accepted it, so this decodes.
+		key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(strings.TrimSpace(s), webhook.SecretPrefix))
+		if k := len(key); k < minSecretBytes {
+			fmt.Fprintf(stderr, "receiver: warning: secret #%d has a %d-byte key: signatures made with it can be guessed; use %d to 64 random bytes\n", n, k, minSecretBytes)
+		}
+	}
+	return nil
 }
 
 // byteSize is a flag holding a number of bytes: 1048576, 1MiB, 64KiB, 1MB.

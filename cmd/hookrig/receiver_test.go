@@ -68,6 +68,8 @@ func TestReceiverCommandErrors(t *testing.T) {
 	}{
 		{nil, "no secret"},
 		{[]string{"--secret", "whsec_!!!"}, "invalid secret"},
+		{[]string{"--secret", "nope"}, "secret #1 does not start with whsec_: want whsec_ followed by base64 of 24 to 64 random bytes"},
+		{[]string{"--secret", recvTestSecret, "--secret", "whsec_"}, "secret #2: invalid secret: empty"},
 		{[]string{"--secret", recvTestSecret, "--listen", "nonsense"}, "host:port"},
 		{[]string{"--secret", recvTestSecret, "--max-body", "lots"}, "want a positive size"},
 		{[]string{"--secret", recvTestSecret, "--process-failure-ratio", "2"}, "outside 0..1"},
@@ -79,5 +81,17 @@ func TestReceiverCommandErrors(t *testing.T) {
 		if got != exitError || !strings.Contains(stderr, c.want) {
 			t.Errorf("%v: exit %d, stderr %q, want exit %d mentioning %q", c.args, got, stderr, exitError, c.want)
 		}
+		if strings.Contains(stderr, "nope") {
+			t.Errorf("%v: the error repeats the secret: %q", c.args, stderr)
+		}
+	}
+}
+
+// Finding 9: a 1-byte secret starts, with a warning on stderr.
+func TestReceiverWarnsOfShortSecret(t *testing.T) {
+	s := startServer(t, nil, 1, "receiver", "--listen", "127.0.0.1:0", "--secret", "whsec_AA==", "--quiet")
+	s.stop(t)
+	if got := s.stderr.String(); !strings.Contains(got, "receiver: warning: secret #1 has a 1-byte key") {
+		t.Errorf("stderr %q, want a warning about the 1-byte secret", got)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/hookrig/hookrig/internal/echo"
 )
 
 // Error is an API error that knows its HTTP status. Handlers return it;
@@ -54,16 +56,18 @@ type ErrorBody struct {
 }
 
 // NotFound and MethodNotAllowed answer in the same JSON shape as every
-// other error (gorilla/mux's defaults answer in plain text).
+// other error (gorilla/mux's defaults answer in plain text). The method
+// and path are echoed bounded (echo.Value): a 60 KB method gets a small
+// answer.
 func NotFound() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		WriteError(w, Errorf(http.StatusNotFound, "no such route: %s %s", r.Method, r.URL.Path))
+		WriteError(w, Errorf(http.StatusNotFound, "no such route: %s %s", echo.Value(r.Method), echo.Value(r.URL.Path)))
 	})
 }
 
 // MethodNotAllowed answers 405 in JSON.
 func MethodNotAllowed() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		WriteError(w, Errorf(http.StatusMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path))
+		WriteError(w, Errorf(http.StatusMethodNotAllowed, "method %s not allowed on %s", echo.Value(r.Method), echo.Value(r.URL.Path)))
 	})
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -156,14 +155,7 @@ func TestStalledBodyIsCutOff(t *testing.T) {
 			WriteError(w, err)
 		}
 	}), WithReadTimeout(200*time.Millisecond))
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := io.WriteString(c, "POST /events HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"events\":[1,"); err != nil {
-		t.Fatal(err)
-	}
+	c := dialAndSend(t, addr, "POST /events HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"events\":[1,")
 	// Then nothing more. The deadline only bounds the test if the server
 	// never cuts the client off.
 	c.SetReadDeadline(time.Now().Add(20 * time.Second))
@@ -214,7 +206,12 @@ func TestReadTimeoutSparesSlowHandlers(t *testing.T) {
 
 func TestNewServerDefaults(t *testing.T) {
 	s := NewServer(http.NotFoundHandler())
-	if s.ReadTimeout != DefaultReadTimeout || s.ReadHeaderTimeout == 0 || s.IdleTimeout == 0 {
-		t.Errorf("timeouts: read %v header %v idle %v", s.ReadTimeout, s.ReadHeaderTimeout, s.IdleTimeout)
+	if s.ReadTimeout != DefaultReadTimeout || s.ReadHeaderTimeout == 0 || s.IdleTimeout != DefaultIdleTimeout ||
+		s.WriteTimeout != DefaultWriteTimeout || s.MaxHeaderBytes != DefaultMaxHeaderBytes {
+		t.Errorf("limits: read %v header %v idle %v write %v header bytes %d", s.ReadTimeout, s.ReadHeaderTimeout, s.IdleTimeout, s.WriteTimeout, s.MaxHeaderBytes)
+	}
+	// A shorter read timeout shortens the write timeout with it.
+	if s := NewServer(http.NotFoundHandler(), WithReadTimeout(time.Second)); s.WriteTimeout != time.Second+writeSlack {
+		t.Errorf("write timeout %v after WithReadTimeout(1s)", s.WriteTimeout)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync/atomic"
 
+	"github.com/hookrig/hookrig/internal/echo"
 	"github.com/hookrig/hookrig/internal/httpapi"
 	"github.com/hookrig/hookrig/reference/webhook"
 )
@@ -20,14 +21,18 @@ const (
 	keyAttempt   = "Webhook-Attempt"
 )
 
-// Answers to an acknowledged webhook.
+// Answers to an acknowledged webhook: the live receiver writes them, the
+// virtual-time model counts their bytes.
 const (
-	ackFresh     = `{"received":true,"duplicate":false}` + "\n"
-	ackDuplicate = `{"received":true,"duplicate":true}` + "\n"
+	AckFresh     = `{"received":true,"duplicate":false}` + "\n"
+	AckDuplicate = `{"received":true,"duplicate":true}` + "\n"
 )
 
 // maxJournaledID bounds how much of an unverified webhook-id a rejection
 // journals: a forged request must not be able to write megabytes per line.
+// It is also the longest webhook-id accepted at all (400 past it): ids are
+// short tokens ("msg_..."), and a longer one, signed or not, would make
+// every receipt and dedupe entry of it as long.
 const maxJournaledID = 256
 
 // maxPooledBody keeps rare huge bodies from pinning memory in the pool.
@@ -48,7 +53,12 @@ func (r *Receiver) serveWebhook(w http.ResponseWriter, req *http.Request) {
 	if req.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		r.reject(w, &rc, &r.counts.badMethod, httpapi.Errorf(http.StatusMethodNotAllowed,
-			"webhooks are delivered with POST, not %s (the receiver's own API is under /v1/)", req.Method))
+			"webhooks are delivered with POST, not %s (the receiver's own API is under /v1/)", echo.Value(req.Method)))
+		return
+	}
+	if len(rc.ID) > maxJournaledID {
+		r.reject(w, &rc, &r.counts.longID, httpapi.Errorf(http.StatusBadRequest,
+			"webhook-id of %d bytes is over the limit of %d bytes", len(rc.ID), maxJournaledID))
 		return
 	}
 	body, buf, err := r.readBody(req)
@@ -77,6 +87,14 @@ func (r *Receiver) serveWebhook(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	rc.Verified = true
+	if r.unwritable.Load() || !r.journal.room() {
+		// A flush failed (disk full?) and none has succeeded since, or no
+		// disk space is reserved for the receipt: what would be
+		// acknowledged now might not be kept. Not even a duplicate is
+		// acknowledged, and nothing is claimed.
+		r.unkept(w, &rc, "the journal cannot be written (disk full?); retry later")
+		return
+	}
 	r.accept(w, req, &rc, body)
 }
 
@@ -106,17 +124,38 @@ func (r *Receiver) accept(w http.ResponseWriter, req *http.Request, rc *Receipt,
 			"processing queue full (%d webhooks acknowledged and not yet processed); retry later", r.cfg.Processing.Queue))
 		return
 	}
-	if r.window.claim(rc.ID, rc.At, true) != claimFresh {
+	// With SyncAck the claim stays pending until the receipt is on disk:
+	// a copy arriving meanwhile is told to come back (409), and a failed
+	// fsync releases the id so that the retry is processed.
+	var c Sighting
+	if r.cfg.SyncAck {
+		c = r.window.claimDurable(rc.ID, rc.At)
+	} else {
+		c = r.window.claim(rc.ID, rc.At, true)
+	}
+	if c != Fresh {
 		p.unreserve()
+		if c == InFlight {
+			r.conflict(w, rc)
+			return
+		}
 		r.duplicate(w, rc)
 		return
 	}
 	rc.Status = http.StatusOK
-	r.counts.unique.Add(1)
-	// The ack is on the wire before processing starts.
-	if !r.acknowledge(w, rc, ackFresh, true) {
+	if !r.keep(w, rc) {
+		if r.cfg.SyncAck {
+			r.window.settle(rc.ID, false)
+		}
+		p.unreserve()
 		return
 	}
+	if r.cfg.SyncAck {
+		r.window.settle(rc.ID, true)
+	}
+	r.counts.unique.Add(1)
+	// The ack is on the wire before processing starts.
+	writeAck(w, AckFresh, true)
 	d.Receipt = *rc
 	p.submit(d)
 }
@@ -125,17 +164,11 @@ func (r *Receiver) accept(w http.ResponseWriter, req *http.Request, rc *Receipt,
 // answer waits for processing, and its outcome decides the status.
 func (r *Receiver) acceptBeforeAck(w http.ResponseWriter, req *http.Request, rc *Receipt, d Delivery) {
 	switch r.window.claim(rc.ID, rc.At, false) {
-	case claimDuplicate:
+	case Duplicate:
 		r.duplicate(w, rc)
 		return
-	case claimInFlight:
-		// The first delivery is still being processed and may yet fail:
-		// calling this one a duplicate could lose the webhook, processing
-		// it could do it twice. Ask the sender to come back.
-		rc.Duplicate = true
-		r.counts.conflicts.Add(1)
-		w.Header().Set("Retry-After", "1")
-		r.answerError(w, rc, httpapi.Errorf(http.StatusConflict, "webhook %s is still being processed; retry later", rc.ID))
+	case InFlight:
+		r.conflict(w, rc)
 		return
 	}
 	d.Receipt = *rc
@@ -145,20 +178,54 @@ func (r *Receiver) acceptBeforeAck(w http.ResponseWriter, req *http.Request, rc 
 		r.answerError(w, rc, httpapi.Errorf(http.StatusInternalServerError, "processing before the ack failed: %v", err))
 		return
 	}
-	r.window.commit(rc.ID)
 	rc.Status = http.StatusOK
-	r.counts.unique.Add(1)
-	r.acknowledge(w, rc, ackFresh, false)
+	if !r.cfg.SyncAck {
+		r.window.commit(rc.ID)
+		r.counts.unique.Add(1)
+		if r.keep(w, rc) {
+			writeAck(w, AckFresh, false)
+		}
+		return
+	}
+	r.window.persist(rc.ID)
+	kept := r.keep(w, rc)
+	r.window.settle(rc.ID, kept)
+	if kept {
+		r.counts.unique.Add(1)
+		writeAck(w, AckFresh, false)
+	}
+}
+
+// conflict answers a copy of a webhook whose first delivery has not been
+// answered yet (it is processed before its ack, or its receipt waits for
+// an fsync) and may yet fail: calling this one a duplicate could lose the
+// webhook, processing it could do it twice. The sender comes back.
+func (r *Receiver) conflict(w http.ResponseWriter, rc *Receipt) {
+	rc.Duplicate = true
+	r.counts.conflicts.Add(1)
+	w.Header().Set("Retry-After", "1")
+	r.answerError(w, rc, httpapi.Errorf(http.StatusConflict, "webhook %s is still being processed; retry later", echo.Quote(rc.ID)))
 }
 
 // duplicate acknowledges a repeat without processing it again.
 func (r *Receiver) duplicate(w http.ResponseWriter, rc *Receipt) {
 	rc.Duplicate, rc.Status = true, http.StatusOK
-	r.counts.duplicates.Add(1)
-	r.acknowledge(w, rc, ackDuplicate, false)
+	if r.keep(w, rc) {
+		r.counts.duplicates.Add(1)
+		writeAck(w, AckDuplicate, false)
+	}
 }
 
-// reject answers bad input with a 4xx and journals it unverified.
+// unkept answers 503 with Retry-After to a verified webhook that cannot be
+// kept now; it is counted, and journaled only if the journal is writable.
+func (r *Receiver) unkept(w http.ResponseWriter, rc *Receipt, why string) {
+	r.counts.unkept.Add(1)
+	w.Header().Set("Retry-After", "1")
+	r.answerError(w, rc, httpapi.Errorf(http.StatusServiceUnavailable, "%s", why))
+}
+
+// reject answers bad input with a 4xx and journals it unverified, with
+// bounded fields: a forged request must not write megabytes per line.
 func (r *Receiver) reject(w http.ResponseWriter, rc *Receipt, counter *atomic.Uint64, err error) {
 	counter.Add(1)
 	if len(rc.ID) > maxJournaledID {
@@ -167,32 +234,59 @@ func (r *Receiver) reject(w http.ResponseWriter, rc *Receipt, counter *atomic.Ui
 	r.answerError(w, rc, err)
 }
 
-// answerError journals rc with err's status and reason, then answers.
+// answerError journals rc with err's status and reason, then answers. The
+// reason is bounded (echo.Message): library errors quote their input in
+// full (a 1 MB webhook-timestamp), and neither the journal nor the answer
+// may grow with it.
 func (r *Receiver) answerError(w http.ResponseWriter, rc *Receipt, err error) {
 	rc.Status = httpapi.StatusOf(err)
-	rc.Error = err.Error()
+	rc.Error = echo.Message(err.Error())
 	r.record(rc)
-	httpapi.WriteError(w, err)
+	httpapi.WriteError(w, &httpapi.Error{Status: rc.Status, Msg: rc.Error})
 }
 
-// acknowledge journals rc and answers 200 with body (see writeAck); with
-// SyncAck, only once rc is on disk. It reports false if the receipt could
-// not be made durable: then the answer is a 503 and the sender retries.
-func (r *Receiver) acknowledge(w http.ResponseWriter, rc *Receipt, body string, flush bool) bool {
-	r.record(rc)
-	if r.cfg.SyncAck && rc.Seq > 0 {
+// keep journals rc (an acknowledgement about to be written) and, with
+// SyncAck, waits until it is on disk. When it cannot be made durable it
+// answers 503 with Retry-After itself, turns rc into that answer (in the
+// journal too, see journal.void), counts it unkept and reports false: the
+// caller must then neither acknowledge nor remember the webhook.
+func (r *Receiver) keep(w http.ResponseWriter, rc *Receipt) bool {
+	if !r.cfg.SyncAck {
+		r.record(rc)
+		return true
+	}
+	statusOff, ok := r.journal.appendAt(rc, true)
+	if ok && rc.Seq > 0 {
 		if err := r.durable(rc.Seq); err != nil {
+			const why = "the receipt could not be written to disk; retry later"
+			rc.Status, rc.Error, rc.Duplicate = http.StatusServiceUnavailable, why, false
+			if verr := r.journal.void(*rc, statusOff); verr != nil {
+				r.log.Error("journal", "err", verr)
+			}
+			r.counts.unkept.Add(1)
+			if r.cfg.OnReceipt != nil {
+				r.cfg.OnReceipt(*rc)
+			}
 			w.Header().Set("Retry-After", "1")
-			httpapi.WriteError(w, httpapi.Errorf(http.StatusServiceUnavailable, "the receipt could not be written to disk; retry later"))
+			httpapi.WriteError(w, httpapi.Errorf(http.StatusServiceUnavailable, "%s", why))
 			return false
 		}
 	}
-	writeAck(w, body, flush)
+	if ok && r.cfg.OnReceipt != nil {
+		r.cfg.OnReceipt(*rc)
+	}
 	return true
 }
 
-// record journals rc (giving it its seq) and tells OnReceipt.
+// record journals rc (giving it its seq) and tells OnReceipt. While the
+// journal cannot be written, or its reserved space is down to the margin
+// kept for acknowledgements, receipts that acknowledge nothing are only
+// counted: they would pile up in memory, or eat the space, ahead of the
+// ones that matter.
 func (r *Receiver) record(rc *Receipt) {
+	if !rc.Acked() && (r.unwritable.Load() || !r.journal.hasRoom()) {
+		return
+	}
 	if r.journal.append(rc) && r.cfg.OnReceipt != nil {
 		r.cfg.OnReceipt(*rc)
 	}

@@ -25,17 +25,18 @@ const (
 	DefaultDedupeMaxEntries = 1_000_000
 )
 
-// claim is what the window says about an arriving id.
-type claim int
+// Sighting is what the dedupe window says about an arriving webhook-id.
+type Sighting int
 
 const (
-	// claimFresh: first sighting; the id is now held by the caller.
-	claimFresh claim = iota
-	// claimDuplicate: the id was acknowledged before.
-	claimDuplicate
-	// claimInFlight: another request holds the id and has not answered
-	// yet (processing before the ack); the outcome is still open.
-	claimInFlight
+	// Fresh: first sighting; the id is now held by the caller.
+	Fresh Sighting = iota
+	// Duplicate: the id was acknowledged before.
+	Duplicate
+	// InFlight: another request holds the id and has not answered yet
+	// (processing before the ack, or waiting for its receipt's fsync);
+	// the outcome is still open.
+	InFlight
 )
 
 // slot is what the window keeps per id.
@@ -53,12 +54,16 @@ type queued struct {
 	gen uint64 // a released and re-claimed id has two entries: gen tells the live one
 }
 
-// window is the dedupe set: a map for lookups and a FIFO for eviction,
-// under one mutex. Claiming and committing an id in the same critical
-// section is what makes two concurrent deliveries of one id produce exactly
-// one non-duplicate.
-type window struct {
-	mu    sync.Mutex
+// Window is the dedupe decision, pure: a map for lookups and a FIFO for
+// eviction, over (webhook-id, time). It does no I/O, reads no clock (the
+// caller passes the time) and takes no lock (the caller holds one), so the
+// live receiver and the virtual-time model decide alike.
+//
+// An id is claimed (Fresh: the caller holds it), then either committed
+// (remembered: later sightings are Duplicate) or released (forgotten: a
+// retry is Fresh again). A claim may be final at once when the ack does
+// not depend on anything that could still fail.
+type Window struct {
 	ttl   int64
 	max   int
 	ids   map[string]slot
@@ -68,31 +73,24 @@ type window struct {
 	gen   uint64 // last generation handed out
 
 	evictions uint64
-	store     *store // nil without persistence; appended to under mu
 }
 
-func newWindow(cfg DedupeConfig) *window {
-	return &window{
-		ttl: int64(cfg.TTL),
-		max: cfg.MaxEntries,
-		ids: make(map[string]slot),
-	}
+// NewWindow remembers ids for ttl, at most maxEntries of them.
+func NewWindow(ttl time.Duration, maxEntries int) *Window {
+	return &Window{ttl: int64(ttl), max: maxEntries, ids: make(map[string]slot)}
 }
 
-// claim looks id up at time now. A fresh id is inserted, committed at once
-// when final is set (the ack goes out regardless of processing), else
-// pending until commit or release.
-func (w *window) claim(id string, now time.Time, final bool) claim {
+// Claim looks id up at time now. A fresh id is inserted, committed at once
+// when final is set, else pending until Commit or Release.
+func (w *Window) Claim(id string, now time.Time, final bool) Sighting {
 	t := now.UnixNano()
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	w.expire(t)
 	if s, ok := w.ids[id]; ok {
 		if t-s.at < w.ttl {
 			if s.pending {
-				return claimInFlight
+				return InFlight
 			}
-			return claimDuplicate
+			return Duplicate
 		}
 		// Expired but not yet popped (the clock went backwards or the
 		// queue head is younger): forget it now.
@@ -103,53 +101,54 @@ func (w *window) claim(id string, now time.Time, final bool) claim {
 	w.gen++
 	w.ids[id] = slot{at: t, gen: w.gen, pending: !final}
 	w.queue = append(w.queue, queued{id: id, at: t, gen: w.gen})
-	if final && w.store != nil {
-		w.store.append(id, t)
-	}
 	for len(w.ids) > w.max {
 		w.popHead(true)
 	}
-	return claimFresh
+	return Fresh
 }
 
-// seen reports whether id is remembered (acknowledged or pending) at now,
+// Seen reports whether id is remembered (acknowledged or pending) at now,
 // without claiming it.
-func (w *window) seen(id string, now time.Time) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+func (w *Window) Seen(id string, now time.Time) bool {
 	s, ok := w.ids[id]
 	return ok && now.UnixNano()-s.at < w.ttl
 }
 
-// commit turns a pending claim into a remembered id.
-func (w *window) commit(id string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+// Commit turns a pending claim into a remembered id and returns its claim
+// time; ok is false if there was no pending claim (evicted meanwhile by
+// the size bound: nothing to remember).
+func (w *Window) Commit(id string) (at int64, ok bool) {
 	s, ok := w.ids[id]
 	if !ok || !s.pending {
-		return // evicted meanwhile (size bound): nothing to remember
+		return 0, false
 	}
 	s.pending = false
 	w.ids[id] = s
-	if w.store != nil {
-		w.store.append(id, s.at)
-	}
+	return s.at, true
 }
 
-// release forgets a pending claim: the webhook was not acknowledged, so
-// its retry must be processed, not called a duplicate.
-func (w *window) release(id string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if s, ok := w.ids[id]; ok && s.pending {
-		delete(w.ids, id)
-		w.stale++
-		w.compactQueue()
+// Release forgets a pending claim, returning its claim time: the webhook
+// was not acknowledged, so its retry must be processed, not called a
+// duplicate. ok is false if there was no pending claim.
+func (w *Window) Release(id string) (at int64, ok bool) {
+	s, ok := w.ids[id]
+	if !ok || !s.pending {
+		return 0, false
 	}
+	delete(w.ids, id)
+	w.stale++
+	w.compactQueue()
+	return s.at, true
 }
 
-// expire pops ids older than the TTL. Callers hold mu.
-func (w *window) expire(now int64) {
+// Len is the number of ids held (remembered or pending).
+func (w *Window) Len() int { return len(w.ids) }
+
+// Evictions counts ids dropped by the TTL or the size bound.
+func (w *Window) Evictions() uint64 { return w.evictions }
+
+// expire pops ids older than the TTL.
+func (w *Window) expire(now int64) {
 	for w.head < len(w.queue) && now-w.queue[w.head].at >= w.ttl {
 		w.popHead(false)
 	}
@@ -157,8 +156,8 @@ func (w *window) expire(now int64) {
 
 // popHead removes the oldest queue entry, evicting its id unless the entry
 // is stale. With force it keeps popping stale entries until one id is
-// evicted. Callers hold mu.
-func (w *window) popHead(force bool) {
+// evicted.
+func (w *Window) popHead(force bool) {
 	for w.head < len(w.queue) {
 		q := w.queue[w.head]
 		w.queue[w.head] = queued{}
@@ -184,8 +183,8 @@ func (w *window) popHead(force bool) {
 }
 
 // compactQueue drops stale entries once they outnumber live ones, so
-// releases cannot grow the queue without bound. Callers hold mu.
-func (w *window) compactQueue() {
+// releases cannot grow the queue without bound.
+func (w *Window) compactQueue() {
 	if w.stale < 1024 || w.stale < len(w.ids) {
 		return
 	}
@@ -199,11 +198,8 @@ func (w *window) compactQueue() {
 	w.queue, w.head, w.stale = kept, 0, 0
 }
 
-// load inserts remembered ids (oldest first) without counting them as
-// evictions or writing them back to the store.
-func (w *window) load(entries []queued) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+// load inserts remembered ids (oldest first).
+func (w *Window) load(entries []queued) {
 	for _, e := range entries {
 		w.gen++
 		e.gen = w.gen
@@ -212,9 +208,8 @@ func (w *window) load(entries []queued) {
 	}
 }
 
-// snapshot copies the committed ids, oldest first, for the store to
-// rewrite itself from. Callers hold mu.
-func (w *window) snapshot() []queued {
+// snapshot copies the committed ids, oldest first.
+func (w *Window) snapshot() []queued {
 	out := make([]queued, 0, len(w.ids))
 	for _, q := range w.queue[w.head:] {
 		if s, ok := w.ids[q.id]; ok && s.gen == q.gen && !s.pending {
@@ -224,9 +219,105 @@ func (w *window) snapshot() []queued {
 	return out
 }
 
-// size and evicted report the window for Stats.
+// window is the receiver's Window: under one mutex (claiming and
+// committing an id in one critical section is what makes two concurrent
+// deliveries of one id produce exactly one non-duplicate), and written to
+// the dedupe store (when there is one) as ids become remembered.
+type window struct {
+	mu    sync.Mutex
+	core  *Window
+	store *store // nil without persistence; appended to under mu
+}
+
+func newWindow(cfg DedupeConfig) *window {
+	return &window{core: NewWindow(cfg.TTL, cfg.MaxEntries)}
+}
+
+// claim claims id at now; a final claim is written to the store at once.
+func (w *window) claim(id string, now time.Time, final bool) Sighting {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c := w.core.Claim(id, now, final)
+	if c == Fresh && final && w.store != nil {
+		w.store.append(id, now.UnixNano())
+	}
+	return c
+}
+
+// claimDurable claims id, pending, and writes it to the store already, so
+// that the fsync a SyncAck answer waits for covers it; settle then
+// commits it (kept) or releases it and writes a tombstone (not kept).
+func (w *window) claimDurable(id string, now time.Time) Sighting {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c := w.core.Claim(id, now, false)
+	if c == Fresh && w.store != nil {
+		w.store.append(id, now.UnixNano())
+	}
+	return c
+}
+
+// persist writes a pending claim to the store without committing it (see
+// claimDurable).
+func (w *window) persist(id string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if s, ok := w.core.ids[id]; ok && s.pending && w.store != nil {
+		w.store.append(id, s.at)
+	}
+}
+
+// settle ends a claim made by claimDurable (or persisted): committed when
+// its receipt was kept, else released with a tombstone in the store.
+func (w *window) settle(id string, kept bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if kept {
+		w.core.Commit(id)
+		return
+	}
+	if at, ok := w.core.Release(id); ok && w.store != nil {
+		w.store.tombstone(id, at)
+	}
+}
+
+// seen reports whether id is held at now.
+func (w *window) seen(id string, now time.Time) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.core.Seen(id, now)
+}
+
+// commit turns a pending claim into a remembered id, in the store too.
+func (w *window) commit(id string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if at, ok := w.core.Commit(id); ok && w.store != nil {
+		w.store.append(id, at)
+	}
+}
+
+// release forgets a pending claim.
+func (w *window) release(id string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.core.Release(id)
+}
+
+// load inserts remembered ids (oldest first) without counting them as
+// evictions or writing them back to the store.
+func (w *window) load(entries []queued) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.core.load(entries)
+}
+
+// snapshot copies the committed ids for the store. Callers hold mu.
+func (w *window) snapshot() []queued { return w.core.snapshot() }
+
+// counts reports the window for Stats.
 func (w *window) counts() (size int, evictions uint64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return len(w.ids), w.evictions
+	return w.core.Len(), w.core.Evictions()
 }

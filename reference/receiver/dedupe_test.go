@@ -14,7 +14,7 @@ func TestWindow(t *testing.T) {
 		op   string // claim (final), pend (claim, pending), commit, release
 		id   string
 		at   time.Duration
-		want claim
+		want Sighting
 	}
 	cases := []struct {
 		name      string
@@ -25,27 +25,27 @@ func TestWindow(t *testing.T) {
 		evictions uint64
 	}{
 		{"repeat inside the TTL", time.Hour, 10, []step{
-			{"claim", "a", 0, claimFresh}, {"claim", "a", 59 * time.Minute, claimDuplicate},
+			{"claim", "a", 0, Fresh}, {"claim", "a", 59 * time.Minute, Duplicate},
 		}, 1, 0},
 		{"repeat at the TTL is fresh", time.Hour, 10, []step{
-			{"claim", "a", 0, claimFresh}, {"claim", "b", 30 * time.Minute, claimFresh},
-			{"claim", "a", time.Hour, claimFresh}, {"claim", "b", time.Hour, claimDuplicate},
+			{"claim", "a", 0, Fresh}, {"claim", "b", 30 * time.Minute, Fresh},
+			{"claim", "a", time.Hour, Fresh}, {"claim", "b", time.Hour, Duplicate},
 		}, 2, 1},
 		{"size evicts the oldest", time.Hour, 2, []step{
-			{"claim", "a", 0, claimFresh}, {"claim", "b", 1, claimFresh}, {"claim", "c", 2, claimFresh},
-			{"claim", "b", 3, claimDuplicate}, {"claim", "a", 4, claimFresh},
+			{"claim", "a", 0, Fresh}, {"claim", "b", 1, Fresh}, {"claim", "c", 2, Fresh},
+			{"claim", "b", 3, Duplicate}, {"claim", "a", 4, Fresh},
 		}, 2, 2},
 		{"pending is in flight until committed", time.Hour, 10, []step{
-			{"pend", "a", 0, claimFresh}, {"claim", "a", 1, claimInFlight},
-			{"commit", "a", 2, 0}, {"claim", "a", 3, claimDuplicate},
+			{"pend", "a", 0, Fresh}, {"claim", "a", 1, InFlight},
+			{"commit", "a", 2, 0}, {"claim", "a", 3, Duplicate},
 		}, 1, 0},
 		{"released is forgotten", time.Hour, 10, []step{
-			{"pend", "a", 0, claimFresh}, {"release", "a", 1, 0}, {"pend", "a", 1, claimFresh},
-			{"commit", "a", 2, 0}, {"claim", "a", 3, claimDuplicate},
+			{"pend", "a", 0, Fresh}, {"release", "a", 1, 0}, {"pend", "a", 1, Fresh},
+			{"commit", "a", 2, 0}, {"claim", "a", 3, Duplicate},
 		}, 1, 0},
 		{"a stale queue entry does not evict a re-claimed id", time.Hour, 10, []step{
-			{"pend", "a", 0, claimFresh}, {"release", "a", 0, 0}, {"claim", "a", 0, claimFresh},
-			{"claim", "b", 59 * time.Minute, claimFresh}, {"claim", "a", 59 * time.Minute, claimDuplicate},
+			{"pend", "a", 0, Fresh}, {"release", "a", 0, 0}, {"claim", "a", 0, Fresh},
+			{"claim", "b", 59 * time.Minute, Fresh}, {"claim", "a", 59 * time.Minute, Duplicate},
 		}, 2, 0},
 	}
 	for _, c := range cases {
@@ -84,8 +84,9 @@ func TestWindowMemoryIsBounded(t *testing.T) {
 			w.release(id)
 		}
 	}
-	if len(w.ids) > 100 || len(w.queue)-w.head > 2200 || cap(w.queue) > 8192 {
-		t.Fatalf("ids %d, queue %d live of %d (cap %d)", len(w.ids), len(w.queue)-w.head, len(w.queue), cap(w.queue))
+	c := w.core
+	if len(c.ids) > 100 || len(c.queue)-c.head > 2200 || cap(c.queue) > 8192 {
+		t.Fatalf("ids %d, queue %d live of %d (cap %d)", len(c.ids), len(c.queue)-c.head, len(c.queue), cap(c.queue))
 	}
 }
 
@@ -93,16 +94,16 @@ func TestEvictionThroughTheReceiver(t *testing.T) {
 	g := newRig(t, Config{Dedupe: DedupeConfig{TTL: 72 * time.Hour, MaxEntries: 2}})
 	g.post("msg_1", 1)
 	g.clock.Advance(71 * time.Hour)
-	if a := g.post("msg_1", 2); string(a.Body) != ackDuplicate {
+	if a := g.post("msg_1", 2); string(a.Body) != AckDuplicate {
 		t.Fatalf("retry inside 3 days: %s", a.Body)
 	}
 	g.clock.Advance(time.Hour) // 72h after the first sighting
-	if a := g.post("msg_1", 3); string(a.Body) != ackFresh {
+	if a := g.post("msg_1", 3); string(a.Body) != AckFresh {
 		t.Fatalf("after the TTL: %s", a.Body)
 	}
 	g.post("msg_2", 1)
 	g.post("msg_3", 1) // evicts msg_1 by size
-	if a := g.post("msg_1", 4); string(a.Body) != ackFresh {
+	if a := g.post("msg_1", 4); string(a.Body) != AckFresh {
 		t.Fatalf("after a size eviction: %s", a.Body)
 	}
 	if s := g.r.Stats(); s.Evictions != 3 || s.Window != 2 || s.Unique != 5 {
@@ -126,7 +127,7 @@ func TestDedupeSurvivesRestart(t *testing.T) {
 	g.clock.Advance(time.Hour)
 	g2 := newRig(t, cfg)
 	for _, id := range []string{"msg_old", "msg_new"} {
-		if a := g2.post(id, 2); string(a.Body) != ackDuplicate {
+		if a := g2.post(id, 2); string(a.Body) != AckDuplicate {
 			t.Fatalf("%s after restart: %s", id, a.Body)
 		}
 	}
@@ -138,10 +139,10 @@ func TestDedupeSurvivesRestart(t *testing.T) {
 	// Restarted past msg_old's TTL: it is dropped at load, msg_new kept.
 	g.clock.Advance(24 * time.Hour)
 	g3 := newRig(t, cfg)
-	if a := g3.post("msg_old", 3); string(a.Body) != ackFresh {
+	if a := g3.post("msg_old", 3); string(a.Body) != AckFresh {
 		t.Fatalf("msg_old past its TTL: %s", a.Body)
 	}
-	if a := g3.post("msg_new", 3); string(a.Body) != ackDuplicate {
+	if a := g3.post("msg_new", 3); string(a.Body) != AckDuplicate {
 		t.Fatalf("msg_new: %s", a.Body)
 	}
 	g3.r.Close()
@@ -210,7 +211,7 @@ func TestStoreCompacts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r2.Close()
-	if got := r2.window.claim(fmt.Sprintf("id%d", 3*storeCompactMin-1), t0, true); got != claimDuplicate {
+	if got := r2.window.claim(fmt.Sprintf("id%d", 3*storeCompactMin-1), t0, true); got != Duplicate {
 		t.Fatalf("the newest id was lost in compaction: %v", got)
 	}
 	if s := r2.Stats(); s.Window != 1000 {

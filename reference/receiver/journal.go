@@ -4,12 +4,16 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sort"
 	"strconv"
 	"sync"
+
+	"github.com/hookrig/hookrig/internal/echo"
 )
 
 // journal records every receipt: a line of JSON in a file (when a path is
@@ -31,6 +35,14 @@ type journal struct {
 	marks   []mark     // every markEvery-th line's seq and offset, ascending
 	closed  bool
 	kick    chan struct{} // wakes the flusher early
+	// reserved is the file offset up to which disk space is allocated
+	// ahead of the lines (see reserve); math.MaxInt64 without a file or
+	// where the filesystem cannot reserve.
+	reserved int64
+	// roomy is signalled when a reservation attempt ends; noRoom says the
+	// last one was refused (the disk is full), so nobody should wait.
+	roomy  *sync.Cond
+	noRoom bool
 
 	// The file side, serialised by wmu (the flusher, Flush, Receipts).
 	wmu   sync.Mutex
@@ -44,6 +56,22 @@ type mark struct {
 	off int64
 }
 
+// Space reserved ahead of the journal's lines. A webhook is acknowledged
+// (without --sync) only while at least reserveMargin of reserved space is
+// left past the lines encoded so far, so the lines of every acknowledged
+// webhook have their blocks before the ack goes out: a disk that fills up
+// afterwards cannot keep them from the file, even if it stays full
+// through shutdown. The margin covers the requests admitted concurrently
+// (a line is at most a few KiB, with bounded fields; usually ~200 bytes).
+const (
+	reserveAhead  = 4 << 20
+	reserveMargin = 128 << 10
+	reserveMin    = 64 << 10
+)
+
+// errNoReserve: the filesystem cannot allocate ahead (no fallocate).
+var errNoReserve = errors.New("the filesystem cannot reserve space")
+
 const (
 	journalFlushAt     = 256 << 10
 	journalMaxBuffered = 16 << 20
@@ -55,8 +83,9 @@ const (
 // openJournal opens (or creates) the journal at path, carrying on from the
 // last seq it holds; path "" keeps receipts in memory only.
 func openJournal(path string, ringSize int) (*journal, string, error) {
-	j := &journal{path: path, next: 1, ring: make([]Receipt, ringSize), kick: make(chan struct{}, 1)}
+	j := &journal{path: path, next: 1, ring: make([]Receipt, ringSize), kick: make(chan struct{}, 1), reserved: math.MaxInt64}
 	j.drained = sync.NewCond(&j.mu)
+	j.roomy = sync.NewCond(&j.mu)
 	note := ""
 	if path != "" {
 		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
@@ -73,6 +102,8 @@ func openJournal(path string, ringSize int) (*journal, string, error) {
 			return nil, "", fmt.Errorf("journal: %w", err)
 		}
 		j.f = f
+		j.reserved = j.end
+		j.reserve()
 	}
 	j.first = j.next
 	return j, note, nil
@@ -145,23 +176,38 @@ func lineSeq(b []byte) (uint64, bool) {
 // append gives rc its seq and records it. It reports false once the
 // journal is closed.
 func (j *journal) append(rc *Receipt) bool {
+	_, ok := j.appendAt(rc, false)
+	return ok
+}
+
+// statusKey precedes the status digits in a journal line; it occurs once
+// per line, since inside the JSON strings before it every quote is escaped.
+const statusKey = `","status":`
+
+// appendAt is append that, with wantStatus, also returns the file offset
+// of the line's status digits (-1 without a file), for void.
+func (j *journal) appendAt(rc *Receipt, wantStatus bool) (statusOff int64, ok bool) {
 	j.mu.Lock()
 	for len(j.buf) >= journalMaxBuffered && !j.closed {
 		j.drained.Wait() // the disk is behind: hold requests rather than memory
 	}
 	if j.closed {
 		j.mu.Unlock()
-		return false
+		return -1, false
 	}
 	rc.Seq = j.next
 	j.next++
 	kick := false
+	statusOff = -1
 	if j.f != nil {
 		if len(j.marks) == 0 || rc.Seq-j.marks[len(j.marks)-1].seq >= markEvery {
 			j.marks = append(j.marks, mark{seq: rc.Seq, off: j.end})
 		}
 		n := len(j.buf)
 		j.buf = rc.appendJSON(j.buf)
+		if wantStatus {
+			statusOff = j.end + int64(bytes.Index(j.buf[n:], []byte(statusKey))+len(statusKey))
+		}
 		j.end += int64(len(j.buf) - n)
 		kick = len(j.buf) >= journalFlushAt
 	}
@@ -173,7 +219,49 @@ func (j *journal) append(rc *Receipt) bool {
 		default:
 		}
 	}
-	return true
+	return statusOff, true
+}
+
+// void rewrites the status of a receipt already appended (rc carries its
+// seq and the status the client actually got, e.g. 503 after a failed
+// fsync) so that the journal never says 200 for an answer that was not.
+// The line keeps its length: only the three status digits change, in the
+// buffer or, for the part already written, in the file (overwriting bytes
+// in place needs no new space on a full disk). The ring gets rc whole.
+func (j *journal) void(rc Receipt, statusOff int64) error {
+	digits := strconv.Itoa(rc.Status)
+	j.wmu.Lock() // no flush is moving bytes from the buffer to the file
+	defer j.wmu.Unlock()
+	j.mu.Lock()
+	if i := rc.Seq % uint64(len(j.ring)); j.ring[i].Seq == rc.Seq {
+		j.ring[i] = rc
+	}
+	f := j.f
+	var inFile []int64
+	if f != nil && statusOff >= 0 && len(digits) == 3 {
+		bufStart := j.end - int64(len(j.buf))
+		for k := range int64(3) {
+			if o := statusOff + k; o >= bufStart {
+				j.buf[o-bufStart] = digits[k]
+			} else {
+				inFile = append(inFile, k)
+			}
+		}
+	}
+	j.mu.Unlock()
+	var err error
+	for _, k := range inFile {
+		if _, werr := f.WriteAt([]byte{digits[k]}, statusOff+k); werr != nil {
+			err = werr
+		}
+	}
+	if len(inFile) > 0 && err == nil {
+		err = f.Sync()
+	}
+	if err != nil {
+		return fmt.Errorf("journal %s: correcting seq %d to status %s: %w", j.path, rc.Seq, digits, err)
+	}
+	return nil
 }
 
 // flush writes the buffered lines to the file; with sync it also fsyncs.
@@ -192,9 +280,15 @@ func (j *journal) flush(sync bool) error {
 	j.mu.Unlock()
 	if len(buf) > 0 {
 		if n, err := f.Write(buf); err != nil {
-			// Keep the unwritten lines, in order, for the next try.
+			j.refuseRoom() // nothing written can be promised now
+			// Keep the unwritten lines, in order, for the next try: the
+			// newer lines go after them in buf's own array, so a disk
+			// that stays full costs a copy of what arrived meanwhile, not
+			// of the whole backlog, per try.
 			j.mu.Lock()
-			j.buf = append(append([]byte(nil), buf[n:]...), j.buf...)
+			newer := j.buf
+			j.buf = append(buf[n:], newer...)
+			j.spare = newer[:0]
 			j.mu.Unlock()
 			return fmt.Errorf("journal %s: %w", j.path, err)
 		}
@@ -202,8 +296,93 @@ func (j *journal) flush(sync bool) error {
 	j.spare = buf[:0]
 	if sync {
 		if err := f.Sync(); err != nil {
+			j.refuseRoom()
 			return fmt.Errorf("journal %s: %w", j.path, err)
 		}
+	}
+	return j.reserve()
+}
+
+// room reports whether a webhook may be acknowledged now: enough space is
+// reserved past the lines encoded so far. When not, it wakes the flusher
+// and waits for its attempt to reserve more (backpressure while the disk
+// keeps up, as append's wait for a drained buffer), unless the last
+// attempt was refused: then the answer is no at once.
+func (j *journal) room() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for j.reserved-j.end < reserveMargin {
+		if j.noRoom || j.closed {
+			return false
+		}
+		select {
+		case j.kick <- struct{}{}:
+		default:
+		}
+		j.roomy.Wait()
+	}
+	return true
+}
+
+// refuseRoom records a write the disk refused: room says no at once (and
+// wakes those waiting) until a reservation succeeds again.
+func (j *journal) refuseRoom() {
+	j.mu.Lock()
+	j.noRoom = true
+	j.roomy.Broadcast()
+	j.mu.Unlock()
+}
+
+// hasRoom is room without waking the flusher.
+func (j *journal) hasRoom() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.reserved-j.end >= reserveMargin
+}
+
+// reserve allocates up to reserveAhead past the lines once less than half
+// of it is left, halving the request down to reserveMin on a full disk.
+// Callers hold wmu (or own the journal, at open). It reports whether the
+// disk refused.
+func (j *journal) reserve() error {
+	j.mu.Lock()
+	end, reserved, f, closed := j.end, j.reserved, j.f, j.closed
+	j.mu.Unlock()
+	if f == nil || closed || reserved == math.MaxInt64 || reserved-end >= reserveAhead/2 {
+		return nil
+	}
+	// Extend the reservation from where it ends (allocating inside it
+	// again would succeed without adding room), halving on a full disk.
+	var err error
+	for n := reserveAhead - (reserved - end); n >= reserveMin; n /= 2 {
+		err = allocate(f, reserved, n)
+		if err != nil && !errors.Is(err, errNoReserve) {
+			continue
+		}
+		j.mu.Lock()
+		if err == nil {
+			j.reserved = max(j.reserved, reserved+n)
+		} else {
+			j.reserved = math.MaxInt64 // acknowledge as without reservation
+		}
+		left := j.reserved - j.end
+		j.noRoom = left < reserveMargin
+		j.roomy.Broadcast()
+		j.mu.Unlock()
+		if left < reserveMargin {
+			return fmt.Errorf("journal %s: only %d bytes of disk space could be reserved ahead, want %d", j.path, left, reserveMargin)
+		}
+		return nil
+	}
+	// The disk gave nothing more: that is only a failure once what is
+	// reserved is down to the margin.
+	j.mu.Lock()
+	j.noRoom = j.reserved-j.end < reserveMargin
+	j.roomy.Broadcast()
+	noRoom := j.noRoom
+	j.mu.Unlock()
+	if noRoom {
+		return fmt.Errorf("journal %s: reserving space: %w", j.path, err)
 	}
 	return nil
 }
@@ -213,6 +392,7 @@ func (j *journal) close() error {
 	j.mu.Lock()
 	j.closed = true
 	j.drained.Broadcast()
+	j.roomy.Broadcast()
 	j.mu.Unlock()
 	err := j.flush(true)
 	j.wmu.Lock()
@@ -321,6 +501,9 @@ func (j *journal) readFile(since uint64, limit int) ([]Receipt, error) {
 		if err := json.Unmarshal(b, &rc); err != nil {
 			return nil, fmt.Errorf("journal %s: seq %d: %w", j.path, seq, err)
 		}
+		// A journal written before reasons were bounded may hold
+		// megabyte-long ones: they are not served whole.
+		rc.Error = echo.Message(rc.Error)
 		out = append(out, rc)
 	}
 	return out, nil

@@ -190,7 +190,7 @@ func TestQueueFullRefusesBeforeTheAck(t *testing.T) {
 		t.Fatalf("queue full: %d %s", a.Status, a.Body)
 	}
 	// A repeat of an acknowledged webhook is still a duplicate, queue or not.
-	if a := g.post("msg_1", 2); a.Status != 200 || string(a.Body) != ackDuplicate {
+	if a := g.post("msg_1", 2); a.Status != 200 || string(a.Body) != AckDuplicate {
 		t.Fatalf("repeat with the queue full: %d %s", a.Status, a.Body)
 	}
 	step.release <- nil

@@ -137,12 +137,15 @@ type Receiver struct {
 	serving sync.RWMutex
 	closed  bool
 
-	flushMu   sync.Mutex // one journal/store write-out at a time
-	sync      groupSync  // SyncAck's group commit
-	stopFlush chan struct{}
-	flushDone chan struct{}
-	shutOnce  sync.Once
-	shutErr   error
+	flushMu sync.Mutex // one journal/store write-out at a time
+	// unwritable is set when a flush fails and cleared when one succeeds:
+	// meanwhile verified webhooks are answered 503, not acknowledged.
+	unwritable atomic.Bool
+	sync       groupSync // SyncAck's group commit
+	stopFlush  chan struct{}
+	flushDone  chan struct{}
+	shutOnce   sync.Once
+	shutErr    error
 
 	counts counters
 }
@@ -151,7 +154,7 @@ type Receiver struct {
 type counters struct {
 	received, unique, duplicates, conflicts, failed, overloaded atomic.Uint64
 	badSignature, badTimestamp, tooLarge, unreadable, notJSON   atomic.Uint64
-	badMethod                                                   atomic.Uint64
+	badMethod, longID, unkept                                   atomic.Uint64
 	flushErrors                                                 atomic.Uint64
 }
 
@@ -204,9 +207,13 @@ func New(cfg Config) (*Receiver, error) {
 }
 
 // flushLoop writes the journal and the dedupe store out every
-// FlushInterval, and sooner when the journal buffer fills up.
+// FlushInterval, and sooner when the journal buffer fills up. After a
+// failed flush it retries on its own timer, backing off from a sixteenth
+// of FlushInterval up to FlushInterval, and ignores the buffer's kicks: a
+// full disk is not retried once per request.
 func (r *Receiver) flushLoop(t clock.Timer) {
 	defer close(r.flushDone)
+	var backoff time.Duration // > 0 while flushes fail
 	for {
 		select {
 		case <-r.stopFlush:
@@ -215,10 +222,20 @@ func (r *Receiver) flushLoop(t clock.Timer) {
 		case <-t.C():
 			// Flush before arming the next timer: a test on a fake clock
 			// that sees the timer created knows the flush is done.
-			r.flush(false)
-			t = r.clock.NewTimer(r.cfg.FlushInterval)
+			next := r.cfg.FlushInterval
+			if r.flush(false) != nil {
+				backoff = min(max(2*backoff, r.cfg.FlushInterval/16), r.cfg.FlushInterval)
+				next = backoff
+			} else {
+				backoff = 0
+			}
+			t = r.clock.NewTimer(next)
 		case <-r.journal.kick:
-			r.flush(false)
+			if backoff == 0 && r.flush(false) != nil {
+				backoff = r.cfg.FlushInterval / 16
+				t.Stop()
+				t = r.clock.NewTimer(backoff)
+			}
 		}
 	}
 }
@@ -272,9 +289,15 @@ func (r *Receiver) flush(sync bool) error {
 	}
 	if err != nil {
 		r.counts.flushErrors.Add(1)
-		r.log.Error("flush", "err", err)
+		if !r.unwritable.Swap(true) {
+			r.log.Error("flush failed: answering webhooks 503 until a flush succeeds", "err", err)
+		}
+		return err
 	}
-	return err
+	if r.unwritable.Swap(false) {
+		r.log.Info("flush succeeded: acknowledging webhooks again")
+	}
+	return nil
 }
 
 // Close shuts the receiver down, waiting for processing to finish, and
@@ -321,7 +344,7 @@ func (r *Receiver) Receipts(since uint64, limit int) []Receipt {
 
 // Stats are the receiver's counters since it started. Every request to a
 // webhook path is counted once in Received and once in exactly one of
-// Unique, Duplicates, Rejected, Conflicts, Failed and Overloaded.
+// Unique, Duplicates, Rejected, Conflicts, Failed, Overloaded and Unkept.
 type Stats struct {
 	Received   uint64 `json:"received"`
 	Unique     uint64 `json:"unique"`     // first sightings acknowledged (2xx)
@@ -330,6 +353,7 @@ type Stats struct {
 	Conflicts  uint64 `json:"conflicts"`  // repeats while the first was still processed before its ack (409)
 	Failed     uint64 `json:"failed"`     // processing before the ack failed (500)
 	Overloaded uint64 `json:"overloaded"` // processing queue full (503)
+	Unkept     uint64 `json:"unkept"`     // verified, but the journal could not be written (503): not acknowledged, not remembered
 	Evictions  uint64 `json:"evictions"`  // ids dropped from the dedupe window by TTL or size
 
 	RejectedBy RejectedStats   `json:"rejected_by"`
@@ -346,6 +370,7 @@ type RejectedStats struct {
 	Unreadable uint64 `json:"unreadable"` // 400: the body could not be read (cut short, bad chunking)
 	NotJSON    uint64 `json:"not_json"`   // 400
 	Method     uint64 `json:"method"`     // 405: not a POST
+	LongID     uint64 `json:"long_id"`    // 400: a webhook-id over 256 bytes
 }
 
 // ProcessingStats counts processing steps.
@@ -362,6 +387,9 @@ type JournalStats struct {
 	LastSeq     uint64 `json:"last_seq"`
 	Buffered    int    `json:"buffered_bytes"`
 	FlushErrors uint64 `json:"flush_errors"`
+	// Unwritable says the last flush failed: webhooks are answered 503
+	// until one succeeds.
+	Unwritable bool `json:"unwritable"`
 }
 
 // Stats returns the counters now.
@@ -376,6 +404,7 @@ func (r *Receiver) Stats() Stats {
 		Conflicts:  c.conflicts.Load(),
 		Failed:     c.failed.Load(),
 		Overloaded: c.overloaded.Load(),
+		Unkept:     c.unkept.Load(),
 		Evictions:  ev,
 		RejectedBy: RejectedStats{
 			Signature:  c.badSignature.Load(),
@@ -384,6 +413,7 @@ func (r *Receiver) Stats() Stats {
 			Unreadable: c.unreadable.Load(),
 			NotJSON:    c.notJSON.Load(),
 			Method:     c.badMethod.Load(),
+			LongID:     c.longID.Load(),
 		},
 		Window: size,
 		Processing: ProcessingStats{
@@ -392,9 +422,9 @@ func (r *Receiver) Stats() Stats {
 			Abandoned: r.process.abandoned.Load(),
 			Pending:   r.process.inProgress(),
 		},
-		Journal: JournalStats{Path: r.cfg.JournalPath, LastSeq: last, Buffered: buffered, FlushErrors: c.flushErrors.Load()},
+		Journal: JournalStats{Path: r.cfg.JournalPath, LastSeq: last, Buffered: buffered, FlushErrors: c.flushErrors.Load(), Unwritable: r.unwritable.Load()},
 	}
 	rb := s.RejectedBy
-	s.Rejected = rb.Signature + rb.Timestamp + rb.TooLarge + rb.Unreadable + rb.NotJSON + rb.Method
+	s.Rejected = rb.Signature + rb.Timestamp + rb.TooLarge + rb.Unreadable + rb.NotJSON + rb.Method + rb.LongID
 	return s
 }

@@ -8,10 +8,13 @@ import (
 	"github.com/hookrig/hookrig/internal/httpapi"
 )
 
-// Limits of GET /v1/receipts.
+// Limits of GET /v1/receipts. A page stops at maxPageBytes of JSON (but
+// holds at least one receipt) whatever its limit: what a client that asks
+// and never reads can pin is one page, and Next says where to go on.
 const (
 	defaultReceiptsLimit = 1000
 	maxReceiptsLimit     = 10000
+	maxPageBytes         = 1 << 20
 )
 
 // Handler serves the receiver: its own API under /v1/ and webhooks on
@@ -69,13 +72,34 @@ func (r *Receiver) handleReceipts(w http.ResponseWriter, req *http.Request) {
 		httpapi.WriteError(w, err)
 		return
 	}
-	page := ReceiptsPage{Receipts: out, Next: since}
-	if out == nil {
-		page.Receipts = []Receipt{}
-	} else {
-		page.Next = out[len(out)-1].Seq
+	writePage(w, out, since)
+}
+
+// writePage answers a ReceiptsPage of the receipts in out that fit in
+// maxPageBytes, encoded as their journal lines are.
+func writePage(w http.ResponseWriter, out []Receipt, since uint64) {
+	b := append(make([]byte, 0, 4096), `{"receipts":[`...)
+	next := since
+	for i := range out {
+		n := len(b)
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = out[i].appendJSON(b)
+		b = b[:len(b)-1] // the line's newline
+		if len(b) > maxPageBytes && i > 0 {
+			b = b[:n]
+			break
+		}
+		next = out[i].Seq
 	}
-	httpapi.WriteJSON(w, http.StatusOK, page)
+	b = append(b, `],"next":`...)
+	b = strconv.AppendUint(b, next, 10)
+	b = append(b, "}\n"...)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
 }
 
 func (r *Receiver) handleStats(w http.ResponseWriter, req *http.Request) {

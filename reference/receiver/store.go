@@ -15,7 +15,11 @@ import (
 )
 
 // store keeps the dedupe window across restarts in an append-only file,
-// one line per acknowledged id: `<unix-nanoseconds> "<id>"`.
+// one line per acknowledged id: `<unix-nanoseconds> "<id>"`. A line with
+// the time negated, `-<unix-nanoseconds> "<id>"`, is a tombstone: that
+// claim was written before its fsync and then not acknowledged (the fsync
+// failed, --sync), so the id is forgotten again. A reader that predates
+// tombstones sees a claim from 1969 and drops it as expired.
 //
 // Why a log and not bbolt (which the sender uses for its outbox): the
 // window is written once per unique webhook on the hot path and read back
@@ -59,6 +63,12 @@ func openStore(path string, cfg DedupeConfig, now time.Time) (*store, []queued, 
 	// Keep the newest sighting per id, drop the expired, keep the newest max.
 	latest := make(map[string]int64, len(entries))
 	for _, e := range entries {
+		if e.at < 0 { // a tombstone forgets the claim it names, if it is the newest
+			if at, ok := latest[e.id]; ok && at == -e.at {
+				delete(latest, e.id)
+			}
+			continue
+		}
 		if at, ok := latest[e.id]; !ok || e.at > at {
 			latest[e.id] = e.at
 		}
@@ -81,7 +91,7 @@ func openStore(path string, cfg DedupeConfig, now time.Time) (*store, []queued, 
 		return nil, nil, "", err
 	}
 	if dropped := len(entries) - len(kept); dropped > 0 {
-		note = fmt.Sprintf("%s; dropped %d expired, repeated or over-limit ids", note, dropped)
+		note = fmt.Sprintf("%s; dropped %d expired, repeated, forgotten or over-limit lines", note, dropped)
 	}
 	return s, kept, note, nil
 }
@@ -143,6 +153,10 @@ func (s *store) append(id string, at int64) {
 	s.pending = append(s.pending, '\n')
 }
 
+// tombstone queues a line that forgets the claim of id at at; the caller
+// holds window.mu.
+func (s *store) tombstone(id string, at int64) { s.append(id, -at) }
+
 // flush writes the pending lines (taken under w.mu) and compacts the file
 // when it has grown to twice the window. sync fsyncs (on Close).
 func (s *store) flush(w *window, sync bool) error {
@@ -151,7 +165,7 @@ func (s *store) flush(w *window, sync bool) error {
 	s.pending = s.spare[:0]
 	lines := bytes.Count(buf, []byte{'\n'})
 	var snap []queued
-	if s.records+lines > storeCompactMin && s.records+lines > 2*len(w.ids) {
+	if s.records+lines > storeCompactMin && s.records+lines > 2*w.core.Len() {
 		snap = w.snapshot() // includes every line in buf
 	}
 	w.mu.Unlock()
@@ -160,10 +174,13 @@ func (s *store) flush(w *window, sync bool) error {
 		return s.rewrite(snap)
 	}
 	if len(buf) > 0 {
-		if _, err := s.f.Write(buf); err != nil {
-			// Put the lines back in front of newer ones and try again later.
+		if n, err := s.f.Write(buf); err != nil {
+			// Put the unwritten bytes back in front of newer lines and try
+			// again later. Only those: a full disk takes part of a write,
+			// and writing that part again would leave a broken line in
+			// the middle of the file, which the next start refuses.
 			w.mu.Lock()
-			s.pending = append(buf, s.pending...)
+			s.pending = append(buf[n:], s.pending...)
 			w.mu.Unlock()
 			s.spare = nil
 			return fmt.Errorf("dedupe store %s: %w", s.path, err)

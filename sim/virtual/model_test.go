@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hookrig/hookrig/chaos/fault"
+	"github.com/hookrig/hookrig/reference/receiver"
 	"github.com/hookrig/hookrig/scenarios"
 )
 
@@ -115,14 +116,15 @@ func TestReceiverModelDedupeWindow(t *testing.T) {
 	if a := rm.receive(3, 1000*ms); a.duplicate {
 		t.Fatalf("a TTL later the id is forgotten: %+v", a)
 	}
-	rm.maxEntries = 2
+	rm.window = receiver.NewWindow(time.Second, 2) // a window of two ids
+	rm.receive(3, 1099*ms)
 	rm.receive(10, 1100*ms)
 	rm.receive(11, 1101*ms) // evicts 3 (the oldest claim)
 	if a := rm.receive(3, 1102*ms); a.duplicate {
 		t.Fatalf("evicted by size: %+v", a)
 	}
-	if rm.evictions < 2 {
-		t.Errorf("evictions %d", rm.evictions)
+	if rm.window.Evictions() < 2 {
+		t.Errorf("evictions %d", rm.window.Evictions())
 	}
 }
 

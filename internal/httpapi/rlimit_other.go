@@ -1,0 +1,8 @@
+//go:build !unix
+
+package httpapi
+
+// RaiseOpenFileLimit has nothing to raise where there is no RLIMIT_NOFILE;
+// it reports DefaultMaxConns' worth of headroom so ConnCapFor keeps the
+// default cap.
+func RaiseOpenFileLimit() (uint64, error) { return DefaultMaxConns * 2, nil }
