@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -95,44 +94,6 @@ func (s *shop) droppedCount() int {
 	return len(s.dropped)
 }
 
-// recorder is a testing.TB that records failures instead of failing
-// the real test, so a test can check that Run fails a test and how.
-// Fatalf stops the goroutine as the real one does (runtime.Goexit):
-// call the code under test through run.
-type recorder struct {
-	testing.TB
-	mu     sync.Mutex
-	errors []string
-	fatal  bool
-}
-
-func (r *recorder) Errorf(format string, args ...any) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.errors = append(r.errors, fmt.Sprintf(format, args...))
-}
-
-func (r *recorder) Fatalf(format string, args ...any) {
-	r.Errorf(format, args...)
-	r.mu.Lock()
-	r.fatal = true
-	r.mu.Unlock()
-	runtime.Goexit()
-}
-
-func (r *recorder) Helper() {}
-
-// run calls fn with r on a goroutine of its own, so a Fatalf ends that
-// goroutine and not the test's.
-func (r *recorder) run(fn func(testing.TB)) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		fn(r)
-	}()
-	<-done
-}
-
 // quick is 50 events in a second, judged on one assertion.
 func quick(t *testing.T) *scenarios.Scenario {
 	s, err := scenarios.Parse([]byte(`
@@ -157,7 +118,7 @@ assertions:
 func TestRunFailsATestAgainstAnEndpointThatDropsEvery10th(t *testing.T) {
 	secret := sender.NewSecret()
 	s := newShop(t, secret)
-	rec := &recorder{TB: t}
+	rec := &fakeT{}
 	rec.run(func(tb testing.TB) {
 		hookrigtest.RunScenario(tb, quick(t), hookrigtest.Endpoint(s),
 			hookrigtest.WithSecret(secret), hookrigtest.WithReceipts("/v1/receipts"))
@@ -195,7 +156,7 @@ func TestRunFailsATestAgainstAnEndpointThatDropsEvery10th(t *testing.T) {
 func TestRunWithoutReceiptsTrustsThe200s(t *testing.T) {
 	secret := sender.NewSecret()
 	s := newShop(t, secret)
-	rec := &recorder{TB: t}
+	rec := &fakeT{}
 	var accepted, lost int64
 	rec.run(func(tb testing.TB) {
 		res := hookrigtest.RunScenario(tb, quick(t), hookrigtest.Endpoint(s), hookrigtest.WithSecret(secret))
@@ -222,7 +183,7 @@ func TestRunStopsOnAScenarioThatCannotRun(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			rec := &recorder{TB: t}
+			rec := &fakeT{}
 			rec.run(func(tb testing.TB) { hookrigtest.Run(tb, c.scenario, c.target) })
 			if !rec.fatal || len(rec.errors) != 1 || !strings.Contains(rec.errors[0], c.want) {
 				t.Errorf("want a Fatalf containing %q, got fatal=%v %q", c.want, rec.fatal, rec.errors)
