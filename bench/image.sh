@@ -104,6 +104,9 @@ cp /etc/ssl/certs/ca-certificates.crt Dockerfile .dockerignore "$ctx/"
 docker build -q -t "$IMAGE" "$ctx" >/dev/null
 docker image inspect "$IMAGE" --format 'image: {{index .RepoTags 0}}, {{.Size}} bytes, user {{.Config.User}}, entrypoint {{.Config.Entrypoint}}'
 docker run --rm "$IMAGE" version
+# A whole run inside one container: scratch has no /tmp, the image does.
+echo "\$ docker run --rm $IMAGE run baseline -q   (its verdict)"
+docker run --rm "$IMAGE" run baseline -q | sed -n 4,5p
 
 # --- three containers wired together --------------------------------------------
 # On a network of their own (as compose does), each publishing its port
