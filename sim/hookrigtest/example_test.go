@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -98,6 +99,7 @@ func ExampleNewSender() {
 			fmt.Println(e.Type, e.State)
 		}
 		mu.Lock()
+		slices.Sort(got) // deliveries run concurrently: any order
 		fmt.Println(got)
 		mu.Unlock()
 	})

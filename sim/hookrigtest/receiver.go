@@ -2,7 +2,6 @@ package hookrigtest
 
 import (
 	"context"
-	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
@@ -56,12 +55,8 @@ func NewReceiver(t testing.TB, opts ...Option) *Receiver {
 		t.Fatalf("hookrigtest: receiver: %v", err)
 	}
 	r.rcv = rcv
-	srv := httptest.NewServer(rcv.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		_ = rcv.Close()
-	})
-	r.API, r.URL = srv.URL, srv.URL+"/webhooks"
+	r.API = serve(t, rcv.Handler(), rcv.Close)
+	r.URL = r.API + "/webhooks"
 	return r
 }
 

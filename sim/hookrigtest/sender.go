@@ -3,7 +3,6 @@ package hookrigtest
 import (
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -45,12 +44,7 @@ func NewSender(t testing.TB, url string, opts ...Option) *Sender {
 		t.Fatalf("hookrigtest: sender: %v", err)
 	}
 	s.s = snd
-	srv := httptest.NewServer(snd.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		_ = snd.Close()
-	})
-	s.API = srv.URL
+	s.API = serve(t, snd.Handler(), snd.Close)
 	ep, err := snd.CreateEndpoint(sender.EndpointSpec{URL: url, Secret: o.secret, Policy: o.policy})
 	if err != nil {
 		t.Fatalf("hookrigtest: sender: endpoint %s: %v", url, err)
