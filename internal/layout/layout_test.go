@@ -38,6 +38,8 @@ var rules = []struct {
 		"parsing a scenario links only the pure schema parts (chaos/fault, reference/sender/delivery)"},
 	{"sim/live", []string{"sim/virtual", "sim/report"}, "the runners are independent of each other"},
 	{"sim/virtual", []string{"sim/live", "sim/report"}, "the runners are independent of each other"},
+	{"sim/hookrigtest", []string{mpb, "github.com/spf13/cobra", "cmd"},
+		"a go test helper composes the parts the CLI runs, never the CLI itself (its flags, progress bars)"},
 	{"chaos", []string{"loadgen", "reference/sender", "reference/receiver", "sim"}, "components never import each other"},
 	{"loadgen", []string{"chaos", "reference/sender", "reference/receiver", "sim"}, "components never import each other"},
 	{"reference/sender", []string{"chaos", "loadgen", "reference/receiver", "sim"}, "components never import each other"},
