@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -93,7 +90,13 @@ func runChaos(ctx context.Context, e *env, o chaosOptions) error {
 		level = slog.LevelDebug
 	}
 	if o.maxConns == 0 {
-		o.maxConns = dataConnCap(raiseFileLimit())
+		// The data path holds two descriptors per client (its connection
+		// and an upstream one).
+		files, err := httpapi.RaiseOpenFileLimit()
+		if err != nil {
+			fmt.Fprintf(e.stderr, "warning: %v\n", err)
+		}
+		o.maxConns = httpapi.ConnCapFor(files) / 2
 	}
 	p, err := chaos.New(chaos.Config{
 		Upstream: o.upstream, Rules: rules, Seed: o.seed, Clock: e.clock,
@@ -104,7 +107,7 @@ func runChaos(ctx context.Context, e *env, o chaosOptions) error {
 	if err != nil {
 		return err
 	}
-	ln, err := httpapi.Listen(o.control)
+	ln, err := httpapi.ListenCapped(o.control, controlConnCap)
 	if err != nil {
 		return fmt.Errorf("control: %w", err)
 	}
@@ -118,82 +121,13 @@ func runChaos(ctx context.Context, e *env, o chaosOptions) error {
 	defer p.Close()
 	fmt.Fprintf(e.stdout, "chaos listening on %s\n", p.URL())
 	fmt.Fprintf(e.stdout, "upstream %s · control http://%s · seed %d · %d rules\n", o.upstream, ln.Addr(), o.seed, rules.Len())
-	err = httpapi.Serve(ctx, httpapi.NewServer(p.ControlHandler()), capConns(ln, controlConnCap), 5*time.Second)
+	err = httpapi.Serve(ctx, httpapi.NewServer(p.ControlHandler()), ln, 5*time.Second)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("control: %w", err)
 	}
 	return nil
 }
 
-// Descriptor budget. The data path may hold two descriptors per client
-// (its connection and an upstream one); the control API gets a small
-// fixed share; the rest is the process's (listeners, the rules file,
-// logs).
-const (
-	controlConnCap = 64
-	reservedFiles  = 64
-)
-
-// raiseFileLimit lifts the soft descriptor limit to the hard one (a
-// default soft limit of 1024 is far below what a proxy under load holds)
-// and returns the limit in force.
-func raiseFileLimit() uint64 {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return 1024
-	}
-	if lim.Cur < lim.Max {
-		raised := lim
-		raised.Cur = raised.Max
-		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &raised) == nil {
-			lim = raised
-		}
-	}
-	return lim.Cur
-}
-
-// dataConnCap is the proxy's client connection cap for a descriptor
-// limit: what is left after the control API and the reserve, halved.
-func dataConnCap(files uint64) int {
-	spare := int64(files) - controlConnCap - reservedFiles
-	return int(max(16, min(spare/2, 1<<20)))
-}
-
-// capConns refuses connections past n open at once: they are closed as
-// soon as accepted, so the server keeps descriptors for the ones it
-// serves and never fails in accept.
-func capConns(ln net.Listener, n int) net.Listener {
-	return &cappedListener{Listener: ln, slots: make(chan struct{}, n)}
-}
-
-type cappedListener struct {
-	net.Listener
-	slots chan struct{}
-}
-
-func (l *cappedListener) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
-		}
-		select {
-		case l.slots <- struct{}{}:
-			return &cappedConn{Conn: c, release: l.slots}, nil
-		default:
-			c.Close()
-		}
-	}
-}
-
-type cappedConn struct {
-	net.Conn
-	release chan struct{}
-	once    sync.Once
-}
-
-func (c *cappedConn) Close() error {
-	err := c.Conn.Close()
-	c.once.Do(func() { <-c.release })
-	return err
-}
+// controlConnCap bounds the control API's connections: a few operators
+// and scripts, never a crowd.
+const controlConnCap = 64

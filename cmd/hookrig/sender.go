@@ -158,7 +158,13 @@ type senderAccess struct {
 // first (requests in progress finish), then the sender (attempts in flight
 // get the grace, every outcome is written, the outbox is closed).
 func runSender(ctx context.Context, e *env, listen string, cfg sender.Config, grace time.Duration, dispatch, allowPrivate bool, log *slog.Logger) error {
-	ln, err := httpapi.Listen(listen)
+	// Workers' dials and the API's clients share the descriptor limit:
+	// raise it to the hard one and cap the API's connections below it.
+	files, err := httpapi.RaiseOpenFileLimit()
+	if err != nil {
+		log.Warn("open-file limit", "err", err)
+	}
+	ln, err := httpapi.ListenCapped(listen, httpapi.ConnCapFor(files)/2)
 	if err != nil {
 		return &exitCodeError{exitError, fmt.Errorf("sender: %w", err)}
 	}

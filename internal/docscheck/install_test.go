@@ -75,9 +75,9 @@ func TestInstallPathsMatchTheModule(t *testing.T) {
 func TestCIWorkflowMatchesTheREADME(t *testing.T) {
 	recipe := func(page string) string {
 		text := read(t, filepath.Join(root, filepath.FromSlash(page)))
-		i := strings.Index(text, "hookrig run webhooks.yaml")
+		i := strings.Index(text, "hookrig run --receiver")
 		if i < 0 {
-			t.Fatalf("%s has no `hookrig run webhooks.yaml` command", page)
+			t.Fatalf("%s has no `hookrig run --receiver` command", page)
 		}
 		var words []string
 		for _, line := range strings.Split(text[i:], "\n") {
