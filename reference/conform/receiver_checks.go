@@ -47,7 +47,9 @@ type outcome struct {
 func held(format string, args ...any) outcome {
 	return outcome{held: true, evidence: fmt.Sprintf(format, args...)}
 }
-func broke(format string, args ...any) outcome { return outcome{evidence: fmt.Sprintf(format, args...)} }
+func broke(format string, args ...any) outcome {
+	return outcome{evidence: fmt.Sprintf(format, args...)}
+}
 func skipped(format string, args ...any) outcome {
 	return outcome{skip: true, evidence: fmt.Sprintf(format, args...)}
 }
@@ -104,7 +106,9 @@ func forgeries() []forgery {
 			w.body = append([]byte(nil), w.body...)
 			w.body[len(w.body)-2] ^= 0x01 // inside the last string: the JSON stays valid
 		}},
-		{"id changed", func(r *receiverRun, w *webhookReq) { w.header.Set(webhook.HeaderID, w.header.Get(webhook.HeaderID)+"x") }},
+		{"id changed", func(r *receiverRun, w *webhookReq) {
+			w.header.Set(webhook.HeaderID, w.header.Get(webhook.HeaderID)+"x")
+		}},
 		{"timestamp changed", func(r *receiverRun, w *webhookReq) {
 			ts, _ := strconv.ParseInt(w.header.Get(webhook.HeaderTimestamp), 10, 64)
 			w.header.Set(webhook.HeaderTimestamp, strconv.FormatInt(ts-1, 10)) // within tolerance: only the signature can catch it
