@@ -144,9 +144,9 @@ func (o ReceiverOptions) withDefaults() (ReceiverOptions, error) {
 	return o, nil
 }
 
-// Selected filters catalogue ids by --only and --skip; an id that names
+// selected filters catalogue ids by --only and --skip; an id that names
 // no check is an error listing the known ones.
-func Selected(rules []Rule, only, skip []string) (map[string]bool, error) {
+func selected(rules []Rule, only, skip []string) (map[string]bool, error) {
 	known := map[string]bool{}
 	for _, r := range rules {
 		known[r.ID] = true
@@ -182,7 +182,7 @@ func Receiver(ctx context.Context, endpoint string, opts ReceiverOptions) (verdi
 		return rep, fmt.Errorf("conform: %q is not an http:// or https:// URL", endpoint)
 	}
 	rules := ReceiverRules()
-	sel, err := Selected(rules, opts.Only, opts.Skip)
+	sel, err := selected(rules, opts.Only, opts.Skip)
 	if err != nil {
 		return rep, fmt.Errorf("conform: %w", err)
 	}
