@@ -11,9 +11,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hookrig/hookrig/internal/clock"
 	"github.com/hookrig/hookrig/reference/receiver"
+	"github.com/hookrig/hookrig/reference/sender"
+	"github.com/hookrig/hookrig/reference/sender/delivery"
 	"github.com/hookrig/hookrig/sim/verdict"
 )
 
@@ -129,4 +132,41 @@ func TestConformReceiverUsageErrors(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args[3:], code, stderr, tc.want)
 		}
 	}
+}
+
+// hookrig conform sender grades the reference sender, driven through its
+// ingest API by a trigger, with a short test schedule.
+func TestConformSenderReferencePasses(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listen := ln.Addr().String()
+	ln.Close() // conform sender listens there itself
+	snd, err := sender.Open(sender.Config{DataDir: t.TempDir(), Clock: clock.Real{}, Seed: 1, DefaultPolicy: delivery.Policy{
+		Backoff:     delivery.Backoff{Base: 100 * time.Millisecond, Factor: 2, Cap: 2 * time.Second},
+		MaxAttempts: 12, MaxAge: time.Hour, RetryAfterMax: 10 * time.Second, AttemptTimeout: 500 * time.Millisecond, Concurrency: 32,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snd.Start(ctx)
+	api := httptest.NewServer(snd.Handler())
+	defer func() { api.Close(); snd.Close() }()
+	ep, err := snd.CreateEndpoint(sender.EndpointSpec{URL: "http://" + listen + "/hook", Secret: conformSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trigger := `POST ` + api.URL + `/v1/events {"id":"{{.ID}}","endpoint":"` + ep.ID + `","type":"{{.Type}}","payload":{"n":{{.Seq}}}}`
+	code, out, stderr := runOnce(ctx, "", "conform", "sender", "--listen", listen, "--secret", conformSecret, "--trigger", trigger,
+		"--retry-window", "20s", "--retry-after", "1s", "--outage", "1s", "--settle", "1s")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %q\n%s", code, stderr, out)
+	}
+	if !strings.Contains(out, "CONFORMS: sender http://"+listen) || strings.Contains(out, " FAIL ") || !strings.Contains(out, "gone.410-stops              MUST    PASS") {
+		t.Errorf("text report:\n%s", out)
+	}
+	t.Log("\n" + out)
 }
