@@ -147,7 +147,7 @@ func TestConformSenderReferencePasses(t *testing.T) {
 	ln.Close() // conform sender listens there itself
 	snd, err := sender.Open(sender.Config{DataDir: t.TempDir(), Clock: clock.Real{}, Seed: 1, DefaultPolicy: delivery.Policy{
 		Backoff:     delivery.Backoff{Base: 100 * time.Millisecond, Factor: 2, Cap: 2 * time.Second},
-		MaxAttempts: 12, MaxAge: time.Hour, RetryAfterMax: 10 * time.Second, AttemptTimeout: 500 * time.Millisecond, Concurrency: 32,
+		MaxAttempts: 12, MaxAge: time.Hour, RetryAfterMax: 10 * time.Second, AttemptTimeout: 2 * time.Second, Concurrency: 32,
 	}})
 	if err != nil {
 		t.Fatal(err)

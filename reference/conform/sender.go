@@ -113,8 +113,8 @@ func SenderRules() []Rule {
 		{ID: "retry.on-timeout", Level: verdict.Must, Spec: specDelivery, Sends: "leaves the first attempt unanswered: expects a later attempt"},
 		{ID: "retry.on-connection-reset", Level: verdict.Must, Spec: specDelivery, Sends: "resets the first attempt's connection: expects a later attempt"},
 		{ID: "success.no-retry", Level: verdict.Must, Spec: specDelivery, Sends: "answers 2xx at once: expects no further attempt"},
-		{ID: "retry.backoff", Level: verdict.Should, Spec: "Deliverability and reliability", Sends: "five events answered 500 four times: expects the later gaps longer than the first"},
-		{ID: "retry.jitter", Level: verdict.Should, Spec: "Deliverability and reliability", Sends: "the same five events, failed together: expects their retry gaps to differ"},
+		{ID: "retry.backoff", Level: verdict.Should, Spec: "Deliverability and reliability", Sends: "five events answered 500 four times: expects the mean fourth gap ≥ 1.5 × the mean first gap"},
+		{ID: "retry.jitter", Level: verdict.Should, Spec: "Deliverability and reliability", Sends: "the same five events, answered 500 at the same moment: expects their second attempts ≥ 5 ms apart"},
 		{ID: "timeout.bounded", Level: verdict.Should, Spec: specTimeouts, Sends: "the unanswered attempt: expects the sender to give up within 30 s"},
 		{ID: "retry-after.429", Level: verdict.Must, Spec: specDelivery, Sends: "429 with Retry-After: expects no attempt before it"},
 		{ID: "retry-after.503", Level: verdict.Should, Spec: specDelivery, Sends: "503 with Retry-After: expects no attempt before it"},
@@ -153,7 +153,14 @@ type senderRun struct {
 	changed  chan struct{} // closed and replaced on every hit
 	triggers map[string][]string
 	refused  map[string]int
+	// gate holds the backoff events' first attempts until all have
+	// arrived, so that they fail at the same moment (retry.jitter).
+	gate   chan struct{}
+	atGate int
 }
+
+// backoffEvents is how many events retry.backoff and retry.jitter watch.
+const backoffEvents = 5
 
 // group prefixes, one per event group.
 const (
@@ -173,7 +180,7 @@ func Sender(ctx context.Context, opts SenderOptions) (verdict.Conformance, error
 		return rep, err
 	}
 	r := &senderRun{opts: opts, base: "http://" + opts.Listener.Addr().String(), changed: make(chan struct{}),
-		firstAt: map[string]time.Time{}, triggers: map[string][]string{}, refused: map[string]int{}}
+		firstAt: map[string]time.Time{}, triggers: map[string][]string{}, refused: map[string]int{}, gate: make(chan struct{})}
 	rep.URL = r.base
 	// A huge tolerance: sign.valid grades the signature alone, freshness
 	// is sign.fresh-per-attempt's.
@@ -253,18 +260,31 @@ func (r *senderRun) scripts() map[string]script {
 	}
 }
 
-// groupOf says which group an id belongs to ("" for an id hookrig never
-// triggered).
+// groupOf says which group an id hookrig triggered belongs to: the run's
+// prefix, the group, "_" and the event's number; "" for any other id.
 func (r *senderRun) groupOf(id string) string {
 	rest, ok := strings.CutPrefix(id, r.opts.IDPrefix)
 	if !ok {
 		return ""
 	}
-	g, _, _ := strings.Cut(rest, "_")
-	if _, known := r.groups[g]; !known {
+	g, num, _ := strings.Cut(rest, "_")
+	if _, known := r.groups[g]; !known || num == "" || strings.Trim(num, "0123456789") != "" {
 		return ""
 	}
 	return g
+}
+
+// eventOf is the event an attempt is for: its id when hookrig triggered
+// it, else the only event of the group whose path it came to (a sender
+// that changes ids on retries); "" when it cannot be told.
+func (r *senderRun) eventOf(h hit) string {
+	if r.groupOf(h.id) != "" {
+		return h.id
+	}
+	if g := strings.TrimPrefix(h.path, "/"); r.groups[g] != nil && len(r.triggers[g]) == 1 {
+		return r.triggers[g][0]
+	}
+	return ""
 }
 
 // serve is hookrig's endpoint: it records every attempt and answers it
@@ -276,17 +296,18 @@ func (r *senderRun) serve(w http.ResponseWriter, req *http.Request) {
 		timestamp: req.Header.Get(webhook.HeaderTimestamp), signature: req.Header.Get(webhook.HeaderSignature)}
 	h.hasID, h.hasTS, h.hasSig = h.id != "", h.timestamp != "", h.signature != ""
 	r.mu.Lock()
-	g := r.groupOf(h.id)
+	ev := r.eventOf(h)
+	g := r.groupOf(ev)
 	n := 1
 	for _, prev := range r.hits {
-		if prev.id == h.id && h.id != "" {
+		if ev != "" && r.eventOf(prev) == ev && !strings.HasPrefix(prev.path, "/redirected") {
 			n++
 		}
 	}
-	first, seen := r.firstAt[h.id]
+	first, seen := r.firstAt[ev]
 	if !seen {
 		first = now
-		r.firstAt[h.id] = now
+		r.firstAt[ev] = now
 	}
 	status, hdr, action := http.StatusOK, http.Header(nil), ""
 	if s := r.groups[g]; s != nil && !strings.HasPrefix(req.URL.Path, "/redirected") {
@@ -299,7 +320,22 @@ func (r *senderRun) serve(w http.ResponseWriter, req *http.Request) {
 	h.status = status
 	r.hits = append(r.hits, h)
 	r.notifyLocked()
+	held := g == gBackoff && n == 1
+	if held {
+		if r.atGate++; r.atGate == backoffEvents {
+			close(r.gate)
+		}
+	}
 	r.mu.Unlock()
+	if held {
+		t := r.opts.Clock.NewTimer(5 * time.Second) // a sender that sends fewer at once is not held long
+		select {
+		case <-r.gate:
+		case <-t.C():
+		case <-req.Context().Done():
+		}
+		t.Stop()
+	}
 
 	switch action {
 	case "silent":
@@ -402,7 +438,7 @@ func (r *senderRun) exercise(ctx context.Context) error {
 	counts := []struct {
 		g string
 		n int
-	}{{gOK, 3}, {g5xx, 1}, {gTimeout, 1}, {gReset, 1}, {gBackoff, 5}, {g429, 1}, {g503, 1}, {gRedirect, 1}, {gOutage, 3}}
+	}{{gOK, 3}, {g5xx, 1}, {gTimeout, 1}, {gReset, 1}, {gBackoff, backoffEvents}, {g429, 1}, {g503, 1}, {gRedirect, 1}, {gOutage, 3}}
 	for _, c := range counts {
 		if err := r.trigger(ctx, c.g, c.n); err != nil {
 			return err
@@ -419,10 +455,8 @@ func (r *senderRun) exercise(ctx context.Context) error {
 	}
 	r.waitFor(ctx, r.opts.RetryWindow, func() bool {
 		for _, c := range counts {
-			for _, id := range r.triggers[c.g] {
-				if !r.deliveredLocked(id) {
-					return false
-				}
+			if r.groupSettledLocked(c.g) < len(r.triggers[c.g]) {
+				return false
 			}
 		}
 		return true
@@ -440,6 +474,8 @@ func (r *senderRun) exercise(ctx context.Context) error {
 		}
 		return len(r.triggers[gGone]) == 0
 	})
+	// The sender gets a moment to take in the 410 before the next event.
+	r.waitFor(ctx, r.opts.Settle, func() bool { return false })
 	if err := r.trigger(ctx, gAfterGone, 1); err != nil {
 		return err
 	}
@@ -447,30 +483,67 @@ func (r *senderRun) exercise(ctx context.Context) error {
 	return ctx.Err()
 }
 
+// deliveredLocked says whether an event was answered 2xx at its own URL.
 func (r *senderRun) deliveredLocked(id string) bool {
-	for _, h := range r.hits {
-		if h.id == id && h.status >= 200 && h.status <= 299 && !strings.HasPrefix(h.path, "/redirected") {
+	for _, h := range r.attemptsOf(id) {
+		if h.status >= 200 && h.status <= 299 {
 			return true
 		}
 	}
 	return false
 }
 
-func (r *senderRun) attemptsLocked(id string) int {
-	n := 0
+// settledLocked says whether an event needs no more waiting: delivered,
+// or its redirect followed (redirect.not-followed grades that).
+func (r *senderRun) settledLocked(id string) bool {
+	if r.deliveredLocked(id) {
+		return true
+	}
 	for _, h := range r.hits {
-		if h.id == id && !strings.HasPrefix(h.path, "/redirected") {
+		if h.id == id && strings.HasPrefix(h.path, "/redirected") {
+			return true
+		}
+	}
+	return false
+}
+
+// groupSettledLocked counts the events of group g that need no more
+// waiting; 2xx answers at the group's path to ids hookrig never triggered
+// count too (a sender that changes ids on retries still delivers).
+func (r *senderRun) groupSettledLocked(g string) int {
+	n := 0
+	for _, id := range r.triggers[g] {
+		if r.settledLocked(id) {
 			n++
 		}
 	}
-	return n
+	if len(r.triggers[g]) == 1 {
+		return n // attemptsOf already counts the strangers at its path
+	}
+	for _, h := range r.hits {
+		if h.path == "/"+g && r.groupOf(h.id) == "" && h.status >= 200 && h.status <= 299 {
+			n++
+		}
+	}
+	return min(n, len(r.triggers[g]))
 }
 
-// attemptsOf lists an event's attempts in arrival order.
+func (r *senderRun) attemptsLocked(id string) int { return len(r.attemptsOf(id)) }
+
+// attemptsOf lists an event's attempts in arrival order: those carrying
+// its id, and, when it is the only event of its group, those at its
+// group's path with an id hookrig never triggered (a sender that changes
+// the id on a retry; id.stable-across-retries fails it, the retry checks
+// still see the retry).
 func (r *senderRun) attemptsOf(id string) []hit {
+	g := r.groupOf(id)
+	alone := g != "" && len(r.triggers[g]) == 1
 	var out []hit
 	for _, h := range r.hits {
-		if h.id == id && !strings.HasPrefix(h.path, "/redirected") {
+		if strings.HasPrefix(h.path, "/redirected") {
+			continue
+		}
+		if h.id == id || (alone && h.path == "/"+g && r.groupOf(h.id) == "" && h.id != id) {
 			out = append(out, h)
 		}
 	}

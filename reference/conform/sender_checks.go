@@ -281,29 +281,34 @@ func gaps(hs []hit) []time.Duration {
 }
 
 func (r *senderRun) gradeBackoff() outcome {
-	var first, later time.Duration
+	var firsts, lasts []time.Duration
 	var seen []string
 	for _, id := range r.triggers[gBackoff] {
 		gs := gaps(r.attemptsOf(id))
-		if len(gs) < 2 {
+		if len(gs) < 4 {
 			continue
 		}
-		first = max(first, gs[0])
-		for _, g := range gs[1:] {
-			later = max(later, g)
-		}
-		seen = append(seen, durations(gs))
+		firsts, lasts = append(firsts, gs[0]), append(lasts, gs[3])
+		seen = append(seen, durations(gs[:4]))
 	}
 	if len(seen) == 0 {
-		return skipped("fewer than three attempts of each failing event within %s", r.opts.RetryWindow)
+		return skipped("fewer than five attempts of each failing event within %s", r.opts.RetryWindow)
 	}
-	// With full jitter single gaps may shrink; the longest later gap
-	// over the events outgrowing the longest first one is what backoff
-	// guarantees.
-	if later <= first {
-		return broke("gaps did not grow: %s", strings.Join(seen, "; "))
+	// Gaps drawn with full jitter may shrink one at a time; on average
+	// over the events the fourth gap must clearly outgrow the first.
+	first, last := mean(firsts), mean(lasts)
+	if float64(last) < 1.5*float64(first) {
+		return broke("gaps did not grow: mean first gap %s, mean fourth %s (%s)", ms(first), ms(last), strings.Join(seen, "; "))
 	}
-	return held("gaps grew: %s", strings.Join(seen, "; "))
+	return held("gaps grew: mean first gap %s, mean fourth %s (%s)", ms(first), ms(last), strings.Join(seen, "; "))
+}
+
+func mean(ds []time.Duration) time.Duration {
+	var sum time.Duration
+	for _, d := range ds {
+		sum += d
+	}
+	return sum / time.Duration(len(ds))
 }
 
 func durations(ds []time.Duration) string {
@@ -315,23 +320,26 @@ func durations(ds []time.Duration) string {
 }
 
 func (r *senderRun) gradeJitter() outcome {
-	var firsts []time.Duration
+	// The events' first attempts were answered 500 at the same moment
+	// (held until all had arrived): a sender without jitter sends their
+	// second attempts together.
+	var seconds []time.Time
 	for _, id := range r.triggers[gBackoff] {
-		if gs := gaps(r.attemptsOf(id)); len(gs) > 0 {
-			firsts = append(firsts, gs[0])
+		if hs := r.attemptsOf(id); len(hs) > 1 {
+			seconds = append(seconds, hs[1].at)
 		}
 	}
-	if len(firsts) < 2 {
-		return skipped("fewer than two retried events to compare")
+	if len(seconds) < 2 {
+		return skipped("fewer than two events failed together were retried")
 	}
-	lo, hi := slices.Min(firsts), slices.Max(firsts)
-	// Within 3 ms is lockstep: a timer's resolution, not jitter (five
-	// gaps drawn at random from even 100 ms all land that close about
-	// once in a million runs).
-	if hi-lo < 3*time.Millisecond {
-		return broke("%d events failed together retried in lockstep: first gaps %s", len(firsts), durations(firsts))
+	lo, hi := slices.MinFunc(seconds, time.Time.Compare), slices.MaxFunc(seconds, time.Time.Compare)
+	// Within 5 ms is lockstep: a timer's resolution, not jitter (five
+	// retries drawn at random over even 100 ms land that close about
+	// three times in 100,000 runs).
+	if spread := hi.Sub(lo); spread < 5*time.Millisecond {
+		return broke("%d events failed together retried in lockstep: second attempts within %s", len(seconds), ms(spread))
 	}
-	return held("%d events failed together retried apart: first gaps %s", len(firsts), durations(firsts))
+	return held("%d events failed together retried apart: second attempts spread over %s", len(seconds), ms(hi.Sub(lo)))
 }
 
 func (r *senderRun) gradeTimeoutBounded() outcome {
@@ -388,14 +396,8 @@ func (r *senderRun) gradeOutage() outcome {
 	if len(ids) == 0 {
 		return skipped("the trigger was refused")
 	}
-	var lost []string
-	for _, id := range ids {
-		if !r.deliveredLocked(id) {
-			lost = append(lost, id)
-		}
-	}
-	if len(lost) > 0 {
-		return broke("%d of %d events of a %s outage not delivered within %s: %s", len(lost), len(ids), r.opts.Outage, r.opts.RetryWindow, firstFew(lost))
+	if n := r.groupSettledLocked(gOutage); n < len(ids) {
+		return broke("%d of %d events of a %s outage not delivered within %s", len(ids)-n, len(ids), r.opts.Outage, r.opts.RetryWindow)
 	}
 	return held("all %d events of a %s outage delivered once it ended", len(ids), r.opts.Outage)
 }

@@ -20,7 +20,7 @@ func testSenderPolicy() delivery.Policy {
 	return delivery.Policy{
 		Backoff:     delivery.Backoff{Base: 100 * time.Millisecond, Factor: 2, Cap: 2 * time.Second},
 		MaxAttempts: 12, MaxAge: time.Hour, RetryAfterMax: 10 * time.Second,
-		AttemptTimeout: 500 * time.Millisecond, Concurrency: 32,
+		AttemptTimeout: 2 * time.Second, Concurrency: 32,
 	}
 }
 
