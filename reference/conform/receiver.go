@@ -208,23 +208,14 @@ func Receiver(ctx context.Context, endpoint string, opts ReceiverOptions) (verdi
 		}
 	}
 	for _, rule := range rules {
-		ch := verdict.ConformCheck{ID: rule.ID, Level: rule.Level, Spec: rule.Spec}
-		if !sel[rule.ID] {
-			ch.Status, ch.Evidence = verdict.CheckSkip, "left out (--only/--skip)"
-			rep.Checks = append(rep.Checks, ch)
-			continue
+		o := leftOut()
+		if sel[rule.ID] {
+			o = rule.grade(ctx, r)
+			if err := ctx.Err(); err != nil {
+				return rep, fmt.Errorf("conform: %s: %w", rule.ID, err)
+			}
 		}
-		o := rule.grade(ctx, r)
-		if err := ctx.Err(); err != nil {
-			return rep, fmt.Errorf("conform: %s: %w", rule.ID, err)
-		}
-		ch.Evidence = o.evidence
-		if o.skip {
-			ch.Status = verdict.CheckSkip
-		} else {
-			ch.Status = verdict.Grade(rule.Level, o.held)
-		}
-		rep.Checks = append(rep.Checks, ch)
+		rep.Checks = append(rep.Checks, o.check(rule))
 	}
 	rep.Seal()
 	return rep, nil

@@ -44,6 +44,20 @@ type outcome struct {
 	evidence string
 }
 
+// check is the graded row of rule for this outcome.
+func (o outcome) check(rule Rule) verdict.ConformCheck {
+	ch := verdict.ConformCheck{ID: rule.ID, Level: rule.Level, Spec: rule.Spec, Evidence: o.evidence}
+	if o.skip {
+		ch.Status = verdict.CheckSkip
+	} else {
+		ch.Status = verdict.Grade(rule.Level, o.held)
+	}
+	return ch
+}
+
+// leftOut is the outcome of a check --only or --skip left out.
+func leftOut() outcome { return outcome{skip: true, evidence: "left out (--only/--skip)"} }
+
 func held(format string, args ...any) outcome {
 	return outcome{held: true, evidence: fmt.Sprintf(format, args...)}
 }

@@ -204,20 +204,11 @@ func Sender(ctx context.Context, opts SenderOptions) (verdict.Conformance, error
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, rule := range rules {
-		ch := verdict.ConformCheck{ID: rule.ID, Level: rule.Level, Spec: rule.Spec}
-		switch {
-		case !sel[rule.ID]:
-			ch.Status, ch.Evidence = verdict.CheckSkip, "left out (--only/--skip)"
-		default:
-			o := r.grade(rule.ID)
-			ch.Evidence = o.evidence
-			if o.skip {
-				ch.Status = verdict.CheckSkip
-			} else {
-				ch.Status = verdict.Grade(rule.Level, o.held)
-			}
+		o := leftOut()
+		if sel[rule.ID] {
+			o = r.grade(rule.ID)
 		}
-		rep.Checks = append(rep.Checks, ch)
+		rep.Checks = append(rep.Checks, o.check(rule))
 	}
 	rep.Seal()
 	return rep, nil
