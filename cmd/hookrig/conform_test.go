@@ -126,10 +126,14 @@ func TestConformReceiverUsageErrors(t *testing.T) {
 		{conformArgs(srv.URL, "--only", "nope"), `no check "nope"`},
 		{conformArgs(srv.URL, "--report", "pdf"), `unknown report format "pdf"`},
 		{conformArgs(srv.URL, "--rate", "0"), "must be positive"},
+		{[]string{"conform", "sender", "--secret", conformSecret}, "--secret and --trigger are required"},
+		{[]string{"conform", "sender", "--secret", conformSecret, "--trigger", "GET ftp://x"}, "expected an http:// or https:// URL"},
+		{[]string{"conform", "sender", "--secret", "whsec_!!", "--trigger", "POST http://127.0.0.1:9/emit"}, "invalid secret"},
+		{[]string{"conform", "sender", "--secret", conformSecret, "--trigger", "POST http://127.0.0.1:9/emit", "--retry-window", "1s"}, "the trigger was refused for every event"},
 	} {
 		code, _, stderr := runOnce(context.Background(), "", tc.args...)
 		if code != exitError || !strings.Contains(stderr, tc.want) {
-			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args[3:], code, stderr, tc.want)
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args[1:], code, stderr, tc.want)
 		}
 	}
 }

@@ -54,7 +54,8 @@ type SenderOptions struct {
 	// Outage is how long no-loss.outage's endpoint is down (default 30 s).
 	Outage time.Duration
 	// Settle is how long to watch for attempts that must not come (after
-	// a 2xx, after a 410; default 5 s).
+	// a 2xx, after a 410; default 5 s). A run takes at most RetryWindow,
+	// three Settles and 15 s.
 	Settle time.Duration
 	// Only and Skip select checks by id, as for Receiver.
 	Only, Skip []string
@@ -158,6 +159,9 @@ type senderRun struct {
 	gate   chan struct{}
 	atGate int
 }
+
+// goneWait bounds the wait for the 410 event's first attempt.
+const goneWait = 15 * time.Second
 
 // backoffEvents is how many events retry.backoff and retry.jitter watch.
 const backoffEvents = 5
@@ -457,7 +461,9 @@ func (r *senderRun) exercise(ctx context.Context) error {
 	if err := r.trigger(ctx, gGone, 1); err != nil {
 		return err
 	}
-	r.waitFor(ctx, r.opts.RetryWindow, func() bool {
+	// Its first attempt comes at once from a healthy sender: a bounded
+	// wait keeps the whole run within the retry window and 30 s.
+	r.waitFor(ctx, goneWait, func() bool {
 		for _, id := range r.triggers[gGone] {
 			if r.attemptsLocked(id) > 0 {
 				return true
