@@ -44,6 +44,8 @@ var rules = []struct {
 	{"loadgen", []string{"chaos", "reference/sender", "reference/receiver", "sim"}, "components never import each other"},
 	{"reference/sender", []string{"chaos", "loadgen", "reference/receiver", "sim"}, "components never import each other"},
 	{"reference/receiver", []string{"chaos", "loadgen", "reference/sender", "sim"}, "components never import each other"},
+	{"reference/conform", []string{bbolt, mpb, "sim/live", "sim/virtual", "sim/plan", "sim/report", "cmd"},
+		"conform grades and hands back a verdict; sim/report renders it, cmd wires it"},
 }
 
 // deps lists every package each of pkgs depends on, transitively (the
