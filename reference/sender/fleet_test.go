@@ -2,6 +2,7 @@ package sender
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -98,12 +99,20 @@ func (s *silentListener) held() int {
 	return len(s.conns)
 }
 
-// endpointJSON is GET /v1/endpoints/{id} as the API answers it.
-func endpointJSON(t *testing.T, s *Sender, id string) string {
+// apiGet is the body of a GET on the sender's API.
+func apiGet(t *testing.T, s *Sender, path string) string {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/endpoints/"+id, nil))
+	s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, rec.Code, rec.Body)
+	}
 	return rec.Body.String()
+}
+
+// endpointJSON is GET /v1/endpoints/{id} as the API answers it.
+func endpointJSON(t *testing.T, s *Sender, id string) string {
+	return apiGet(t, s, "/v1/endpoints/"+id)
 }
 
 // Noisy neighbour: 20 endpoints, 15 healthy and 5 that accept connections
@@ -267,6 +276,23 @@ func TestRateLimitedEndpointAttemptsStayNearOnePerEvent(t *testing.T) {
 	t.Logf("the endpoint: %s", endpointJSON(t, h.Sender, ep.ID))
 	if st.Delivered != events || st.DeadLettered != 0 || st.Pending != 0 {
 		t.Errorf("delivered %d, dead-lettered %d, pending %d; want all %d delivered", st.Delivered, st.DeadLettered, st.Pending, events)
+	}
+	// The throttling shows in /v1/stats and on the endpoint.
+	var stats struct {
+		Throttled *uint64 `json:"attempts_throttled"`
+	}
+	var view struct {
+		Delivery *struct {
+			Rate      float64 `json:"rate"`
+			Throttled uint64  `json:"attempts_throttled"`
+		} `json:"delivery"`
+	}
+	if err := json.Unmarshal([]byte(apiGet(t, h.Sender, "/v1/stats")), &stats); err != nil || stats.Throttled == nil || *stats.Throttled != uint64(no) {
+		t.Errorf("/v1/stats attempts_throttled %v (%v), want the %d the limiter refused", stats.Throttled, err, no)
+	}
+	if err := json.Unmarshal([]byte(endpointJSON(t, h.Sender, ep.ID)), &view); err != nil || view.Delivery == nil ||
+		view.Delivery.Throttled != uint64(no) || (no > 0 && view.Delivery.Rate <= 0) {
+		t.Errorf("the endpoint's delivery %+v (%v), want %d attempts throttled and a rate", view.Delivery, err, no)
 	}
 	if ratio > maxRatio {
 		t.Errorf("%d attempts for %d events (%.2f per event), want at most %.1f per event", n, events, ratio, maxRatio)
