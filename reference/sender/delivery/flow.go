@@ -1,6 +1,9 @@
 package delivery
 
-import "time"
+import (
+	"math/bits"
+	"time"
+)
 
 // Flow control: how much of the sender one endpoint may have, learnt from
 // its answers, and how the sender's workers are shared between endpoints.
@@ -20,8 +23,9 @@ import "time"
 //     (once per round: the timeouts of attempts sent before the last
 //     halving count once). An endpoint that never answers keeps the few workers it
 //     started with, then one; capacity is earned by answers.
-//   - Throttling: a run of 429s (or 503s with Retry-After) says the
-//     endpoint as a whole is limiting, not one request. The endpoint is
+//   - Throttling: a run of 429s (or 503s with Retry-After), most of the
+//     last answers, says the endpoint as a whole is limiting, not one
+//     request. The endpoint is
 //     then paced by a token bucket whose rate starts just under what it
 //     accepted in the last second, grows slowly with acknowledged
 //     attempts and shrinks on each further throttled answer (AIMD); and a
@@ -36,12 +40,16 @@ const (
 	// InitialWindow is a new endpoint's concurrency window (at most
 	// Policy.Concurrency).
 	InitialWindow = 4
-	// throttleRun is how many of the last throttleSpan answers must be
-	// throttled before the endpoint counts as rate limiting. A few 429s
-	// at random (one request over a per-key limit) do not slow the
-	// whole endpoint; a limiter that is out of tokens answers a run.
-	throttleRun  = 7
-	throttleSpan = 10
+	// The endpoint counts as rate limiting when at least throttleBurst
+	// of its last burstAnswers answers were throttled (a limiter out of
+	// tokens under a burst of attempts), or throttleShare of its last
+	// shareAnswers (a sender steadily well over the limit). A few 429s at
+	// random, one request over a per-key limit, do not slow the whole
+	// endpoint: with three first attempts in ten refused at random
+	// (scenario rate-limited-429) either count is reached about once in
+	// ten million answers.
+	throttleBurst, burstAnswers = 18, 20
+	throttleShare, shareAnswers = 40, 64
 	// minRate is the slowest an endpoint is paced, in attempts per
 	// second.
 	minRate = 1.0
@@ -55,9 +63,9 @@ const (
 	// limiter's bucket empties slowly and few attempts are refused.
 	rateCut  = 0.8
 	rateStep = 0.1
-	// burstSpan is how much of the rate the token bucket holds at once:
+	// bucketSpan is how much of the rate the token bucket holds at once:
 	// attempts go out in small bursts rather than one per timer.
-	burstSpan = 20 * time.Millisecond
+	bucketSpan = 20 * time.Millisecond
 )
 
 // Flow is what the sender has learnt about one endpoint's capacity. The
@@ -79,9 +87,10 @@ type Flow struct {
 	// cutAt is when Rate last changed down: a throttled answer to an
 	// attempt sent before it says nothing about the new rate.
 	cutAt time.Time
-	// recent holds the last throttleSpan answers, a bit per answer (1:
-	// throttled), newest in bit 0; answers counts them up to the span.
-	recent  uint16
+	// recent holds the last shareAnswers answers, a bit per answer (1:
+	// throttled), newest in bit 0; answers counts them up to
+	// shareAnswers.
+	recent  uint64
 	answers int
 	// acked counts acknowledged attempts in the second from ackedFrom,
 	// prevAcked in the second before.
@@ -203,7 +212,7 @@ func Admit(ep Endpoint, inflight, share int, now time.Time) (ok bool, again time
 // refill counts the tokens earned since they were last counted, up to
 // the bucket's size.
 func (f Flow) refill(rate float64, now time.Time) Flow {
-	burst := max(1, rate*burstSpan.Seconds())
+	burst := max(1, rate*bucketSpan.Seconds())
 	if f.filled.IsZero() {
 		f.tokens, f.filled = burst, now
 		return f
@@ -249,7 +258,7 @@ func (p Policy) adapt(f Flow, o Outcome, now time.Time) Flow {
 	}
 	throttled := o.Throttled()
 	f.recent = f.recent<<1 | b2u(throttled)
-	f.answers = min(f.answers+1, throttleSpan)
+	f.answers = min(f.answers+1, shareAnswers)
 	if !throttled {
 		return f
 	}
@@ -282,14 +291,10 @@ func (p Policy) adapt(f Flow, o Outcome, now time.Time) Flow {
 // runOfThrottles reports whether enough of the last answers were
 // throttled to say the endpoint is limiting.
 func (f Flow) runOfThrottles() bool {
-	if f.answers < throttleSpan {
-		return false
+	if f.answers >= burstAnswers && bits.OnesCount64(f.recent&(1<<burstAnswers-1)) >= throttleBurst {
+		return true
 	}
-	n := 0
-	for b := f.recent & (1<<throttleSpan - 1); b != 0; b &= b - 1 {
-		n++
-	}
-	return n >= throttleRun
+	return f.answers >= shareAnswers && bits.OnesCount64(f.recent) >= throttleShare
 }
 
 // ack counts an acknowledged attempt in its one-second window.
@@ -318,7 +323,7 @@ func (f Flow) ackedRate(now time.Time) float64 {
 	return float64(f.acked) + float64(f.prevAcked)*(1-d.Seconds())
 }
 
-func b2u(b bool) uint16 {
+func b2u(b bool) uint64 {
 	if b {
 		return 1
 	}

@@ -168,12 +168,13 @@ func TestARunOf429sPausesAndPacesTheEndpoint(t *testing.T) {
 	for range 100 {
 		ep, _ = settle(t, ep, ok, now)
 	}
+	// 2 of the last 20 answers acknowledged: 18 throttled make a burst.
 	// 100 acknowledged in the last second; then the limiter runs out.
 	now = now.Add(100 * time.Millisecond)
 	limited := Outcome{Status: 429, RetryAfter: time.Second, Elapsed: time.Millisecond}
-	for i := range throttleRun {
+	for i := range throttleBurst {
 		if !ep.Flow.PausedUntil.IsZero() {
-			t.Fatalf("paused after %d 429s, want after %d", i, throttleRun)
+			t.Fatalf("paused after %d 429s, want after %d", i, throttleBurst)
 		}
 		ep, _ = settle(t, ep, limited, now)
 	}
@@ -224,5 +225,45 @@ func TestPolicyRateLimitJSON(t *testing.T) {
 	p.RateLimit = -1
 	if err := p.Validate(); err == nil {
 		t.Error("a negative rate_limit passed validation")
+	}
+}
+
+func TestRandom429sDoNotThrottleTheEndpoint(t *testing.T) {
+	// Three answers in ten are 429s, in the worst order for a burst
+	// (together), for a thousand answers: the endpoint is never paused
+	// nor paced; each event waits its own Retry-After.
+	ep := flowEndpoint(nil)
+	now := flowT0
+	for i := range 1000 {
+		o := Outcome{Status: 200, Elapsed: time.Millisecond}
+		if i%10 < 3 {
+			o = Outcome{Status: 429, RetryAfter: 2 * time.Second, Elapsed: time.Millisecond}
+		}
+		now = now.Add(20 * time.Millisecond)
+		ep, _ = settle(t, ep, o, now)
+		if !ep.Flow.PausedUntil.IsZero() || ep.Rate() != 0 {
+			t.Fatalf("answer %d: paused until %v, rate %g; want neither", i, ep.Flow.PausedUntil, ep.Rate())
+		}
+	}
+}
+
+func TestSteadilyOverTheLimitThrottlesTheEndpoint(t *testing.T) {
+	// Two answers in three refused, steadily: never 18 in 20, but most
+	// of the last 64.
+	ep := flowEndpoint(nil)
+	now := flowT0
+	for i := range 66 {
+		if ep.Rate() != 0 && i < shareAnswers {
+			t.Fatalf("paced after %d answers, want after %d", i, shareAnswers)
+		}
+		o := Outcome{Status: 200, Elapsed: time.Millisecond}
+		if i%3 != 0 {
+			o = Outcome{Status: 429, Elapsed: time.Millisecond}
+		}
+		now = now.Add(time.Millisecond)
+		ep, _ = settle(t, ep, o, now)
+	}
+	if ep.Rate() <= 0 {
+		t.Errorf("not paced after 66 answers, 44 of them 429")
 	}
 }
