@@ -16,10 +16,12 @@ import (
 )
 
 // dispatcher turns pending events into attempts. One goroutine (loop)
-// picks due events, within each endpoint's concurrency limit and circuit
-// breaker, and claims them in the outbox; workers send them; finish asks
+// picks due events, endpoints taking turns within their fair share of the
+// workers and what their flow allows (window, pause, rate, circuit
+// breaker), and claims them in the outbox; workers send them; finish asks
 // the Policy what follows and records it. Every decision goes through
-// Policy, BreakerPolicy and Lanes, the pure pieces the simulator shares.
+// delivery (Admit, FairShare, RoundRobin, Settle, Lanes), the pure pieces
+// the simulator shares.
 type dispatcher struct {
 	clock     clock.Clock
 	client    *http.Client

@@ -132,9 +132,13 @@ func RoundRobin(n, start int, take func(i int) bool) (next int) {
 	}
 	start = ((start % n) + n) % n
 	next = start
-	willing := make([]bool, n)
-	for i := range willing {
-		willing[i] = true
+	var few [64]bool // no allocation for the usual few endpoints (the simulator's one)
+	willing := few[:0]
+	if n > len(few) {
+		willing = make([]bool, 0, n)
+	}
+	for range n {
+		willing = append(willing, true)
 	}
 	for left := n; left > 0; {
 		for k := range n {
