@@ -16,13 +16,15 @@ import (
 //   - Fair share: the workers are split evenly between the endpoints that
 //     want them (FairShare), and endpoints take turns (RoundRobin), one
 //     attempt each per turn, so no endpoint goes first every time.
+//     Nothing is reserved: an endpoint alone may use all its concurrency.
 //   - A concurrency window per endpoint (AIMD, as TCP's congestion
 //     window): a new endpoint starts with InitialWindow attempts in
 //     flight, earns one more with each acknowledged attempt up to
 //     Policy.Concurrency, and halves its window when attempts time out
 //     (once per round: the timeouts of attempts sent before the last
 //     halving count once). An endpoint that never answers keeps the few workers it
-//     started with, then one; capacity is earned by answers.
+//     started with, then one; capacity is earned by answers. The window
+//     binds while other endpoints want workers (Endpoint.Limit).
 //   - Throttling: a run of 429s (or 503s with Retry-After), most of the
 //     last answers, says the endpoint as a whole is limiting, not one
 //     request. The endpoint is
@@ -111,14 +113,20 @@ func (o Outcome) Throttled() bool {
 	return o.Status == statusTooManyRequests || (o.Status == statusServiceUnavailable && o.RetryAfter > 0)
 }
 
-// FairShare is how many attempts one endpoint may have in flight when
-// wanting endpoints share workers: an even split, at least one. An
+// Share is an endpoint's part of the workers for one pick.
+type Share struct {
+	// Workers is the most attempts it may have in flight: an even split
+	// of the workers between the endpoints that want them, at least one.
+	Workers int
+	// Contended says other endpoints want workers too; only then does
+	// the endpoint's window bind (see Endpoint.Limit).
+	Contended bool
+}
+
+// FairShare splits the workers between the endpoints that want them. An
 // endpoint "wants" workers while it has attempts in flight or events due.
-func FairShare(workers, wanting int) int {
-	if wanting < 1 {
-		wanting = 1
-	}
-	return max(1, workers/wanting)
+func FairShare(workers, wanting int) Share {
+	return Share{Workers: max(1, workers/max(1, wanting)), Contended: wanting > 1}
 }
 
 // RoundRobin gives attempts to n endpoints in turns, starting at start:
@@ -165,6 +173,19 @@ func (ep Endpoint) Window() int {
 	return max(1, min(InitialWindow, ep.Policy.Concurrency))
 }
 
+// Limit is how many attempts the endpoint may have in flight with share.
+// Its window binds only when other endpoints want workers: an endpoint
+// alone keeps the whole of its policy's concurrency, as there is nobody
+// to protect and a shrunken window would only slow it down (one that
+// times out on first attempts and answers retries would crawl at an
+// attempt a second while every worker idles).
+func (ep Endpoint) Limit(share Share) int {
+	if !share.Contended {
+		return min(ep.Policy.Concurrency, share.Workers)
+	}
+	return min(ep.Window(), share.Workers)
+}
+
 // Rate returns the attempts per second the endpoint is paced at; 0: not
 // paced.
 func (ep Endpoint) Rate() float64 {
@@ -176,16 +197,16 @@ func (ep Endpoint) Rate() float64 {
 }
 
 // Admit decides whether one more attempt may go to the endpoint at now,
-// given the attempts it has in flight and its fair share of the workers;
+// given the attempts it has in flight and its share of the workers;
 // the caller has checked that an event is due. When it may not, again
 // says when to ask again (zero: when an attempt of this endpoint
 // finishes). Admitting may change the endpoint (a breaker's probe, a
 // token taken), so the caller keeps the returned one.
-func Admit(ep Endpoint, inflight, share int, now time.Time) (ok bool, again time.Time, _ Endpoint) {
+func Admit(ep Endpoint, inflight int, share Share, now time.Time) (ok bool, again time.Time, _ Endpoint) {
 	if ep.Disabled {
 		return false, time.Time{}, ep
 	}
-	if inflight >= min(ep.Window(), share) {
+	if inflight >= ep.Limit(share) {
 		return false, time.Time{}, ep
 	}
 	if now.Before(ep.Flow.PausedUntil) {
@@ -273,12 +294,15 @@ func (p Policy) adapt(f Flow, o Outcome, now time.Time) Flow {
 	}
 	if f.Rate == 0 {
 		// It turned out to be limiting: pace it just under what it
-		// acknowledged over the last second.
-		f.Rate = max(minRate, rateShare*f.ackedRate(now))
-		if p.RateLimit > 0 {
-			f.Rate = min(f.Rate, p.RateLimit)
+		// acknowledged over the last second. If it acknowledged nothing
+		// there is no rate to learn from, only the pause below.
+		if acked := f.ackedRate(now); acked > 0 {
+			f.Rate = max(minRate, rateShare*acked)
+			if p.RateLimit > 0 {
+				f.Rate = min(f.Rate, p.RateLimit)
+			}
+			f.cutAt, f.tokens, f.filled = now, 0, now
 		}
-		f.cutAt, f.tokens, f.filled = now, 0, now
 		f.recent, f.answers = 0, 0
 	} else if !sent.Before(f.cutAt) {
 		f.Rate = max(minRate, f.Rate*rateCut)

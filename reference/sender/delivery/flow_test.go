@@ -10,11 +10,15 @@ import (
 var flowT0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 func TestFairShare(t *testing.T) {
-	for _, c := range []struct{ workers, wanting, want int }{
-		{64, 0, 64}, {64, 1, 64}, {64, 2, 32}, {64, 20, 3}, {64, 100, 1}, {1, 5, 1},
+	for _, c := range []struct {
+		workers, wanting int
+		want             Share
+	}{
+		{64, 0, Share{64, false}}, {64, 1, Share{64, false}}, {64, 2, Share{32, true}},
+		{64, 20, Share{3, true}}, {64, 100, Share{1, true}}, {1, 5, Share{1, true}},
 	} {
 		if got := FairShare(c.workers, c.wanting); got != c.want {
-			t.Errorf("FairShare(%d, %d) = %d, want %d", c.workers, c.wanting, got, c.want)
+			t.Errorf("FairShare(%d, %d) = %+v, want %+v", c.workers, c.wanting, got, c.want)
 		}
 	}
 }
@@ -52,7 +56,7 @@ func flowEndpoint(mod func(*Policy)) Endpoint {
 }
 
 // admitAll admits attempts at now until one is refused.
-func admitAll(ep Endpoint, inflight, share int, now time.Time) (admitted int, again time.Time, _ Endpoint) {
+func admitAll(ep Endpoint, inflight int, share Share, now time.Time) (admitted int, again time.Time, _ Endpoint) {
 	for range 1000 {
 		ok, at, es := Admit(ep, inflight+admitted, share, now)
 		ep = es
@@ -66,23 +70,25 @@ func admitAll(ep Endpoint, inflight, share int, now time.Time) (admitted int, ag
 
 func TestAdmit(t *testing.T) {
 	now := flowT0
+	contended := Share{64, true}
 	cases := []struct {
 		name   string
 		ep     Endpoint
-		share  int
+		share  Share
 		admits int
 		again  time.Time
 	}{
-		{name: "a new endpoint starts with the initial window", ep: flowEndpoint(nil), share: 64, admits: InitialWindow},
-		{name: "the policy's concurrency caps the window", ep: flowEndpoint(func(p *Policy) { p.Concurrency = 2 }), share: 64, admits: 2},
-		{name: "the fair share caps the window", ep: flowEndpoint(nil), share: 1, admits: 1},
-		{name: "a grown window", ep: Endpoint{Policy: DefaultPolicy(), Flow: Flow{Window: 20}}, share: 64, admits: 20},
-		{name: "paused by Retry-After", ep: Endpoint{Policy: DefaultPolicy(), Flow: Flow{PausedUntil: now.Add(time.Second)}}, share: 64, again: now.Add(time.Second)},
-		{name: "rate limit: the bucket's burst, then the next token", ep: flowEndpoint(func(p *Policy) { p.RateLimit = 100 }), share: 64,
+		{name: "alone, an endpoint has its whole concurrency", ep: flowEndpoint(nil), share: Share{64, false}, admits: 32},
+		{name: "a new endpoint starts with the initial window", ep: flowEndpoint(nil), share: contended, admits: InitialWindow},
+		{name: "the policy's concurrency caps the window", ep: flowEndpoint(func(p *Policy) { p.Concurrency = 2 }), share: contended, admits: 2},
+		{name: "the fair share caps the window", ep: flowEndpoint(nil), share: Share{1, true}, admits: 1},
+		{name: "a grown window", ep: Endpoint{Policy: DefaultPolicy(), Flow: Flow{Window: 20}}, share: contended, admits: 20},
+		{name: "paused by Retry-After", ep: Endpoint{Policy: DefaultPolicy(), Flow: Flow{PausedUntil: now.Add(time.Second)}}, share: contended, again: now.Add(time.Second)},
+		{name: "rate limit: the bucket's burst, then the next token", ep: flowEndpoint(func(p *Policy) { p.RateLimit = 100 }), share: contended,
 			admits: 2, again: now.Add(10 * time.Millisecond)},
-		{name: "open breaker", ep: Endpoint{Policy: DefaultPolicy(), Breaker: BreakerState{Phase: BreakerOpen, OpenUntil: now.Add(time.Minute)}}, share: 64,
+		{name: "open breaker", ep: Endpoint{Policy: DefaultPolicy(), Breaker: BreakerState{Phase: BreakerOpen, OpenUntil: now.Add(time.Minute)}}, share: contended,
 			again: now.Add(time.Minute)},
-		{name: "disabled", ep: Endpoint{Policy: DefaultPolicy(), Disabled: true}, share: 64},
+		{name: "disabled", ep: Endpoint{Policy: DefaultPolicy(), Disabled: true}, share: contended},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -94,8 +100,8 @@ func TestAdmit(t *testing.T) {
 	}
 	// The paced endpoint admits again once its token is earned.
 	ep := flowEndpoint(func(p *Policy) { p.RateLimit = 100 })
-	_, again, ep := admitAll(ep, 0, 64, now)
-	if ok, _, _ := Admit(ep, 0, 64, again); !ok {
+	_, again, ep := admitAll(ep, 0, contended, now)
+	if ok, _, _ := Admit(ep, 0, contended, again); !ok {
 		t.Errorf("refused at %v, when its next token is due", again.Sub(now))
 	}
 }
