@@ -161,7 +161,7 @@ func (d *dispatcher) pick() (next time.Time) {
 	ring := d.turns()
 	wanting := 0
 	for _, ep := range ring {
-		if ep.inflight > 0 || (!ep.disabled && ep.ready.Len() > 0 && !ep.ready[0].due.After(now)) {
+		if ep.state().Wants(ep.inflight, ep.ready.Len() > 0 && !ep.ready[0].due.After(now), now) {
 			wanting++
 		}
 	}

@@ -113,6 +113,20 @@ func (o Outcome) Throttled() bool {
 	return o.Status == statusTooManyRequests || (o.Status == statusServiceUnavailable && o.RetryAfter > 0)
 }
 
+// Wants reports whether the endpoint counts in the split of the workers
+// at now: it has attempts in flight, or an event due that it could send
+// (not disabled, paused or behind an open circuit). Endpoints that
+// cannot send do not shrink the others' share.
+func (ep Endpoint) Wants(inflight int, due bool, now time.Time) bool {
+	if inflight > 0 {
+		return true
+	}
+	if !due || ep.Disabled || now.Before(ep.Flow.PausedUntil) {
+		return false
+	}
+	return ep.Policy.Breaker.Failures <= 0 || ep.Breaker.Phase != BreakerOpen || !now.Before(ep.Breaker.OpenUntil)
+}
+
 // Share is an endpoint's part of the workers for one pick.
 type Share struct {
 	// Workers is the most attempts it may have in flight: an even split

@@ -273,3 +273,32 @@ func TestSteadilyOverTheLimitThrottlesTheEndpoint(t *testing.T) {
 		t.Errorf("not paced after 66 answers, 44 of them 429")
 	}
 }
+
+func TestWantsWorkers(t *testing.T) {
+	now := flowT0
+	ep := flowEndpoint(nil)
+	paused := ep
+	paused.Flow.PausedUntil = now.Add(time.Second)
+	open := ep
+	open.Breaker = BreakerState{Phase: BreakerOpen, OpenUntil: now.Add(time.Second)}
+	disabled := ep
+	disabled.Disabled = true
+	for _, c := range []struct {
+		name     string
+		ep       Endpoint
+		inflight int
+		due      bool
+		want     bool
+	}{
+		{"an event due", ep, 0, true, true},
+		{"nothing due", ep, 0, false, false},
+		{"attempts in flight", paused, 2, false, true},
+		{"paused", paused, 0, true, false},
+		{"open circuit", open, 0, true, false},
+		{"disabled", disabled, 0, true, false},
+	} {
+		if got := c.ep.Wants(c.inflight, c.due, now); got != c.want {
+			t.Errorf("%s: Wants = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
