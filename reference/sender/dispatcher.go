@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,10 +16,12 @@ import (
 )
 
 // dispatcher turns pending events into attempts. One goroutine (loop)
-// picks due events, within each endpoint's concurrency limit and circuit
-// breaker, and claims them in the outbox; workers send them; finish asks
+// picks due events, endpoints taking turns within their fair share of the
+// workers and what their flow allows (window, pause, rate, circuit
+// breaker), and claims them in the outbox; workers send them; finish asks
 // the Policy what follows and records it. Every decision goes through
-// Policy, BreakerPolicy and Lanes, the pure pieces the simulator shares.
+// delivery (Admit, FairShare, RoundRobin, Settle, Lanes), the pure pieces
+// the simulator shares.
 type dispatcher struct {
 	clock     clock.Clock
 	client    *http.Client
@@ -32,6 +37,8 @@ type dispatcher struct {
 	endpoints map[string]*endpointRT
 	items     map[uint64]*item // every pending event
 	lanes     delivery.Lanes
+	ring      []*endpointRT // the endpoints in turn order (see turns)
+	turn      int           // where the next round of turns starts
 	inflight  int
 	idle      chan struct{} // closed when inflight drops to 0, if someone waits
 }
@@ -131,6 +138,11 @@ func (d *dispatcher) loop(ctx context.Context) {
 // pick claims every event that may be attempted now and returns when to
 // look again (zero: only when woken). The claim is queued under mu, so it
 // is ordered with endpoint changes (see DeleteEndpoint).
+//
+// Endpoints take turns (delivery.RoundRobin), one attempt each per turn,
+// each within its fair share of the workers (delivery.FairShare) and what
+// delivery.Admit allows (its window, pause, rate and breaker): endpoints
+// that never answer cannot take the workers of those that do.
 func (d *dispatcher) pick() (next time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -146,34 +158,55 @@ func (d *dispatcher) pick() (next time.Time) {
 			next = t
 		}
 	}
-	for _, ep := range d.endpoints {
-		if ep.disabled {
-			continue
-		}
-		for ep.ready.Len() > 0 && ep.inflight < ep.policy.Concurrency {
-			if d.inflight >= d.workers {
-				return time.Time{} // a finishing attempt wakes us
-			}
-			it := ep.ready[0]
-			if it.due.After(now) {
-				earliest(it.due)
-				break
-			}
-			ok, bs := ep.policy.Breaker.Allow(ep.breaker, now)
-			ep.breaker = bs
-			if !ok {
-				if bs.Phase == delivery.BreakerOpen {
-					earliest(bs.OpenUntil)
-				}
-				break // half-open: the probe's outcome wakes us
-			}
-			ep.ready.pop()
-			ep.inflight++
-			d.inflight++
-			jobs = append(jobs, &job{it: it, n: it.total + 1, claimedAt: now})
+	ring := d.turns()
+	wanting := 0
+	for _, ep := range ring {
+		if ep.state().Wants(ep.inflight, ep.ready.Len() > 0 && !ep.ready[0].due.After(now), now) {
+			wanting++
 		}
 	}
+	share := delivery.FairShare(d.workers, wanting)
+	d.turn = delivery.RoundRobin(len(ring), d.turn, func(i int) bool {
+		ep := ring[i]
+		if ep.disabled || ep.ready.Len() == 0 || d.inflight >= d.workers {
+			return false // a finishing attempt wakes us
+		}
+		it := ep.ready[0]
+		if it.due.After(now) {
+			earliest(it.due)
+			return false
+		}
+		ok, again, es := delivery.Admit(ep.state(), ep.inflight, share, now)
+		ep.setState(es)
+		if !ok {
+			if !again.IsZero() {
+				earliest(again)
+			}
+			return false
+		}
+		ep.ready.pop()
+		ep.inflight++
+		d.inflight++
+		jobs = append(jobs, &job{it: it, n: it.total + 1, claimedAt: now})
+		return true
+	})
 	return next
+}
+
+// turns returns the endpoints in the order they take turns, by id. It is
+// rebuilt when endpoints come or go. Caller holds mu.
+func (d *dispatcher) turns() []*endpointRT {
+	fresh := len(d.ring) == len(d.endpoints)
+	for _, ep := range d.ring {
+		if !fresh || d.endpoints[ep.id] != ep {
+			fresh = false
+			break
+		}
+	}
+	if !fresh {
+		d.ring = slices.SortedFunc(maps.Values(d.endpoints), func(a, b *endpointRT) int { return strings.Compare(a.id, b.id) })
+	}
+	return d.ring
 }
 
 // claim records the attempts as in flight, durably, before any request
@@ -348,5 +381,34 @@ func (d *dispatcher) waitIdle(stop <-chan time.Time) bool {
 		return true
 	case <-stop:
 		return false
+	}
+}
+
+// flowOf returns how the dispatcher sends to endpoint id now.
+func (d *dispatcher) flowOf(id string) (EndpointFlow, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ep := d.endpoints[id]
+	if ep == nil {
+		return EndpointFlow{}, false
+	}
+	es := ep.state()
+	f := EndpointFlow{InFlight: ep.inflight, Concurrency: es.Window(), Rate: es.Rate(),
+		AttemptsThrottled: es.Flow.Throttled, Breaker: ep.breaker.Phase.String()}
+	if now := d.clock.Now(); now.Before(es.Flow.PausedUntil) {
+		f.PausedUntil = es.Flow.PausedUntil
+	}
+	return f, true
+}
+
+// countFlow adds an endpoint's throttling to the stats. Caller holds mu.
+func countFlow(st *Stats, ep *endpointRT, now time.Time) {
+	es := ep.state()
+	st.AttemptsThrottled += es.Flow.Throttled
+	if now.Before(es.Flow.PausedUntil) {
+		st.PausedEndpoints++
+	}
+	if es.Rate() > 0 {
+		st.PacedEndpoints++
 	}
 }

@@ -64,6 +64,8 @@ func writeError(w http.ResponseWriter, err error) {
 type endpointView struct {
 	Endpoint
 	Secret string `json:"secret,omitempty"`
+	// Delivery is how the sender sends to it now (GET of one endpoint).
+	Delivery *EndpointFlow `json:"delivery,omitempty"`
 }
 
 func viewEndpoint(ep Endpoint) endpointView {
@@ -138,7 +140,11 @@ func (s *Sender) handleGetEndpoint() http.Handler {
 		if err != nil {
 			return err
 		}
-		httpapi.WriteJSON(w, http.StatusOK, viewEndpoint(ep))
+		v := viewEndpoint(ep)
+		if f, ok := s.d.flowOf(ep.ID); ok {
+			v.Delivery = &f
+		}
+		httpapi.WriteJSON(w, http.StatusOK, v)
 		return nil
 	})
 }

@@ -15,6 +15,7 @@ type endpointRT struct {
 	signer   *webhook.Signer
 	policy   delivery.Policy
 	breaker  delivery.BreakerState
+	flow     delivery.Flow // window, pause and rate learnt from its answers (memory only)
 	inflight int
 	ready    dueHeap // events that may be attempted once due
 	// disabled stops new attempts: the endpoint answered 410 Gone or was
@@ -40,12 +41,12 @@ type item struct {
 
 // state is what delivery's steps read and change about the endpoint.
 func (ep *endpointRT) state() delivery.Endpoint {
-	return delivery.Endpoint{Policy: ep.policy, Breaker: ep.breaker, Disabled: ep.disabled, Reason: ep.reason}
+	return delivery.Endpoint{Policy: ep.policy, Breaker: ep.breaker, Flow: ep.flow, Disabled: ep.disabled, Reason: ep.reason}
 }
 
 // setState keeps what a step changed.
 func (ep *endpointRT) setState(es delivery.Endpoint) {
-	ep.breaker, ep.disabled, ep.reason = es.Breaker, es.Disabled, es.Reason
+	ep.breaker, ep.flow, ep.disabled, ep.reason = es.Breaker, es.Flow, es.Disabled, es.Reason
 }
 
 func (it *item) lane() delivery.LaneKey { return delivery.LaneKey{Endpoint: it.ep.id, Key: it.key} }

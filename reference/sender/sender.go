@@ -402,7 +402,9 @@ func (s *Sender) Stats() Stats {
 	defer s.d.mu.Unlock()
 	st.InFlight = s.d.inflight
 	st.Waiting = s.d.lanes.Waiting()
+	now := s.clock.Now()
 	for _, ep := range s.d.endpoints {
+		countFlow(&st, ep, now)
 		st.Endpoints++
 		if ep.disabled {
 			st.DisabledEndpoints++

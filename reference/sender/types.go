@@ -131,9 +131,32 @@ type Stats struct {
 	Endpoints         int `json:"endpoints"`
 	DisabledEndpoints int `json:"disabled_endpoints"`
 	OpenBreakers      int `json:"open_breakers"`
+	// Throttling, since the sender started (memory only): attempts
+	// answered 429 (or 503 with Retry-After), endpoints paused by a
+	// Retry-After now, endpoints paced by a rate now.
+	AttemptsThrottled uint64 `json:"attempts_throttled"`
+	PausedEndpoints   int    `json:"paused_endpoints"`
+	PacedEndpoints    int    `json:"paced_endpoints"`
 	// Commits and WritesPerCommit show group commit at work.
 	Commits         uint64  `json:"commits"`
 	WritesPerCommit float64 `json:"writes_per_commit"`
+}
+
+// EndpointFlow is how the sender sends to one endpoint now, as GET
+// /v1/endpoints/{id} shows it. It is learnt from the endpoint's answers
+// and kept in memory only: a restarted sender learns again.
+type EndpointFlow struct {
+	InFlight int `json:"in_flight"`
+	// Concurrency is the endpoint's window now: attempts it may have in
+	// flight (it grows with answers and halves on timeouts).
+	Concurrency int `json:"concurrency"`
+	// Rate is the attempts per second it is paced at; 0: not paced.
+	Rate float64 `json:"rate"`
+	// PausedUntil: a throttled answer's Retry-After stops new attempts
+	// until then.
+	PausedUntil       time.Time `json:"paused_until,omitzero"`
+	AttemptsThrottled uint64    `json:"attempts_throttled"`
+	Breaker           string    `json:"breaker"` // closed | open | half_open
 }
 
 // DLQEntry is an entry of the dead-letter queue.

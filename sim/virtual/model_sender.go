@@ -11,8 +11,8 @@ import (
 // The reference sender in virtual time. It mirrors the live dispatcher
 // (reference/sender/dispatcher.go) call for call: events join their lane
 // or their endpoint's ready heap once their ingest is durable; a pick
-// takes due events within the endpoint's concurrency, the workers and the
-// circuit breaker (BreakerPolicy.Allow) and claims them in the outbox;
+// takes due events within the workers and what delivery.Admit allows (the
+// endpoint's window, pause, rate and circuit breaker) and claims them in the outbox;
 // each attempt goes out once its claim is durable; its outcome releases
 // the slots at once and goes through delivery.Settle (breaker, policy, a
 // disabled endpoint's dead letter, a 410's disabling), and takes effect
@@ -67,6 +67,7 @@ type senderModel struct {
 
 	// The one endpoint, as the dispatcher runs it (endpointRT).
 	breaker  delivery.BreakerState
+	flow     delivery.Flow // window, pause and rate learnt from its answers
 	inflight int
 	ready    readyQueue
 	disabled bool // in memory: set with the 410, before it is durable
@@ -109,7 +110,7 @@ func (sm *senderModel) slot(i int32) *pendingEvent { return sm.slots.at(int(i)) 
 
 // endpoint is what delivery's steps read and change about the endpoint.
 func (sm *senderModel) endpoint() delivery.Endpoint {
-	return delivery.Endpoint{Policy: sm.policy, Breaker: sm.breaker, Disabled: sm.disabled, Reason: sm.reason}
+	return delivery.Endpoint{Policy: sm.policy, Breaker: sm.breaker, Flow: sm.flow, Disabled: sm.disabled, Reason: sm.reason}
 }
 
 func (sm *senderModel) lane(ev *pendingEvent) delivery.LaneKey {
@@ -208,7 +209,9 @@ func (w *world) final(i int32, state, reason string) {
 }
 
 // pick claims every event that may be attempted now, as the dispatcher's
-// pick does, and arranges to look again when the next one is due.
+// pick does (one endpoint taking its turns, within its fair share and
+// what delivery.Admit allows), and arranges to look again when the next
+// one is due.
 func (w *world) pick() {
 	sm := &w.snd
 	w.needPick = false
@@ -217,28 +220,32 @@ func (w *world) pick() {
 	}
 	now := w.k.now
 	claimed := false
-	for sm.ready.len() > 0 && sm.inflight < sm.policy.Concurrency {
-		if sm.inflight >= sm.workers {
-			break // a finishing attempt wakes us
+	share := delivery.FairShare(sm.workers, 1)
+	delivery.RoundRobin(1, 0, func(int) bool {
+		for sm.ready.len() > 0 {
+			top := sm.ready.top()
+			if ev := sm.slot(top.slot); ev.where == slotReady && ev.seq == top.seq {
+				break
+			}
+			sm.ready.pop() // left the queue while in it (dead-lettered)
+		}
+		if sm.ready.len() == 0 || sm.inflight >= sm.workers {
+			return false // a finishing attempt wakes us
 		}
 		top := sm.ready.top()
-		i := top.slot
-		if ev := sm.slot(i); ev.where != slotReady || ev.seq != top.seq {
-			sm.ready.pop() // left the queue while in it (dead-lettered)
-			continue
-		}
 		if top.due > now {
 			w.wake(top.due)
-			break
+			return false
 		}
-		ok, bs := sm.policy.Breaker.Allow(sm.breaker, w.time(now))
-		sm.breaker = bs
+		ok, again, es := delivery.Admit(sm.endpoint(), sm.inflight, share, w.time(now))
+		sm.breaker, sm.flow = es.Breaker, es.Flow
 		if !ok {
-			if bs.Phase == delivery.BreakerOpen {
-				w.wake(w.off(bs.OpenUntil))
+			if !again.IsZero() {
+				w.wake(w.off(again))
 			}
-			break // half-open: the probe's outcome wakes us
+			return false
 		}
+		i := top.slot
 		sm.ready.pop()
 		sm.inflight++
 		ev := sm.slot(i)
@@ -246,7 +253,8 @@ func (w *world) pick() {
 		a := w.newAttempt(i, ev, now)
 		w.ob.submit(write{kind: writeClaim, ref: a})
 		claimed = true
-	}
+		return true
+	})
 	if claimed {
 		w.kickOutbox()
 	}
@@ -289,7 +297,7 @@ func (w *world) finish(ai int32) {
 	w.needPick = true
 	var es delivery.Endpoint
 	a.dec, a.st, es = delivery.Settle(sm.endpoint(), ev.st, a.out, now, sm.jitter, ev.id)
-	sm.breaker, sm.disabled, sm.reason = es.Breaker, es.Disabled, es.Reason
+	sm.breaker, sm.flow, sm.disabled, sm.reason = es.Breaker, es.Flow, es.Disabled, es.Reason
 	ev.where = slotRecording
 	w.ob.submit(write{kind: writeOutcome, ref: ai})
 	w.kickOutbox()
@@ -385,6 +393,7 @@ func (w *world) crash(down time.Duration) {
 	sm.ready.reset()
 	sm.lanes = delivery.Lanes{}
 	sm.breaker = delivery.BreakerState{}
+	sm.flow = delivery.Flow{} // learnt again after the restart, as the live sender does
 	sm.disabled = sm.durable
 	// The commit under way finishes first (Crash waits for the writer).
 	w.k.at(max(w.k.now+int64(down)+int64(w.m.Restart), w.commitEnd), evRestart, 0)

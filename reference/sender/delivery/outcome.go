@@ -39,14 +39,20 @@ type Outcome struct {
 func (o Outcome) OK() bool { return o.Err == ErrNone && o.Status >= 200 && o.Status <= 299 }
 
 // EndpointFailure reports whether the outcome says the endpoint is unwell,
-// which is what the circuit breaker counts: no answer, a 5xx, 429 or 408. A
+// which is what the circuit breaker counts: no answer, a 5xx or 408. A
 // 4xx such as 400 or 401 is the endpoint answering clearly about this one
-// event, so it does not trip the breaker (it is still retried).
+// event, so it does not trip the breaker (it is still retried). Nor does
+// a throttled answer (429, or 503 with Retry-After): the endpoint is
+// well and asks the sender to slow down, which the endpoint's flow does
+// (flow.go); opening the circuit on top would stop it for the cooldown.
 func (o Outcome) EndpointFailure() bool {
 	if o.Err != ErrNone {
 		return o.Err != ErrInterrupted
 	}
-	return o.Status >= 500 || o.Status == statusTooManyRequests || o.Status == statusRequestTimeout
+	if o.Throttled() {
+		return false
+	}
+	return o.Status >= 500 || o.Status == statusRequestTimeout
 }
 
 // String renders the outcome for reasons and logs: "503", "timeout".

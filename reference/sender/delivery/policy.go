@@ -47,8 +47,13 @@ type Policy struct {
 	// AttemptTimeout bounds one attempt, from dialling to the last byte
 	// of the answer.
 	AttemptTimeout time.Duration
-	// Concurrency is how many attempts may be in flight to one endpoint.
+	// Concurrency is how many attempts may be in flight to one endpoint
+	// at most; the endpoint earns it by answering (see Flow).
 	Concurrency int
+	// RateLimit, when positive, caps attempts to one endpoint per second
+	// (a token bucket); 0 leaves the rate to what the endpoint's answers
+	// teach (see Flow).
+	RateLimit float64
 	// Breaker opens the endpoint's circuit after consecutive failures.
 	Breaker BreakerPolicy
 	// Ordered delivers events with the same key one at a time, in the
@@ -126,6 +131,9 @@ func (p Policy) Validate() error {
 	}
 	if p.Concurrency < 1 {
 		bad("concurrency", "must be at least 1, got %d", p.Concurrency)
+	}
+	if p.RateLimit < 0 {
+		bad("rate_limit", "must not be negative (attempts per second; 0: no limit), got %g", p.RateLimit)
 	}
 	if p.Breaker.Failures < 0 {
 		bad("breaker.failures", "must not be negative (0 turns the breaker off), got %d", p.Breaker.Failures)

@@ -22,6 +22,7 @@ type policyJSON struct {
 	RetryAfterMax  jsontime.Duration   `json:"retry_after_max"`
 	AttemptTimeout jsontime.Duration   `json:"attempt_timeout"`
 	Concurrency    int                 `json:"concurrency"`
+	RateLimit      float64             `json:"rate_limit,omitempty"`
 	Breaker        breakerJSON         `json:"breaker"`
 	Ordered        bool                `json:"ordered"`
 }
@@ -46,6 +47,7 @@ func (p Policy) MarshalJSON() ([]byte, error) {
 		RetryAfterMax:  jsontime.Duration(p.RetryAfterMax),
 		AttemptTimeout: jsontime.Duration(p.AttemptTimeout),
 		Concurrency:    p.Concurrency,
+		RateLimit:      p.RateLimit,
 		Breaker:        breakerJSON{Failures: p.Breaker.Failures, Cooldown: jsontime.Duration(p.Breaker.Cooldown)},
 		Ordered:        p.Ordered,
 	}
@@ -75,6 +77,7 @@ func (p *Policy) UnmarshalJSON(b []byte) error {
 		"retry_after_max": (*jsontime.Duration)(&np.RetryAfterMax),
 		"attempt_timeout": (*jsontime.Duration)(&np.AttemptTimeout),
 		"concurrency":     &np.Concurrency,
+		"rate_limit":      &np.RateLimit,
 		"breaker":         &breaker,
 		"ordered":         &np.Ordered,
 	})

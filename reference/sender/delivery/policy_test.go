@@ -201,8 +201,9 @@ func TestParseRetryAfter(t *testing.T) {
 func TestEndpointFailureAndClassify(t *testing.T) {
 	for o, want := range map[Outcome]bool{
 		{Status: 200}: false, {Status: 400}: false, {Status: 401}: false, {Status: 410}: false,
-		{Status: 408}: true, {Status: 429}: true, {Status: 500}: true, {Status: 503}: true,
-		{Err: ErrTimeout}: true, {Err: ErrRefused}: true, {Err: ErrInterrupted}: false,
+		{Status: 408}: true, {Status: 429}: false, {Status: 500}: true, {Status: 503}: true,
+		{Status: 503, RetryAfter: time.Second}: false,
+		{Err: ErrTimeout}:                      true, {Err: ErrRefused}: true, {Err: ErrInterrupted}: false,
 	} {
 		if got := o.EndpointFailure(); got != want {
 			t.Errorf("%v.EndpointFailure() = %v", o, got)

@@ -18,6 +18,8 @@ const (
 type Endpoint struct {
 	Policy  Policy
 	Breaker BreakerState
+	// Flow is what the sender learnt of the endpoint's capacity (flow.go).
+	Flow Flow
 	// Disabled stops new attempts: the endpoint answered 410 Gone, or
 	// was disabled or deleted. Attempts in flight finish and are
 	// dead-lettered unless they were delivered.
@@ -27,13 +29,15 @@ type Endpoint struct {
 
 // Settle decides what follows an attempt of event id that ended at now
 // with outcome o; st is the event's state before the attempt. In order:
-// the breaker records the outcome; the policy decides, with the event's
+// the breaker records the outcome; the endpoint's flow learns from it
+// (window, pause, rate: see flow.go); the policy decides, with the event's
 // keyed jitter for this attempt; a retry for a disabled endpoint becomes a
 // dead letter with the endpoint's reason; a 410 disables the endpoint at
 // once (in memory: the caller makes it durable with the decision, and
 // dead-letters what waits for the endpoint then).
 func Settle(ep Endpoint, st DeliveryState, o Outcome, now time.Time, j *Jitter, id string) (Decision, DeliveryState, Endpoint) {
 	ep.Breaker = ep.Policy.Breaker.Record(ep.Breaker, !o.EndpointFailure(), now)
+	ep.Flow = ep.Policy.adapt(ep.Flow, o, now)
 	dec, st := ep.Policy.Next(st, o, now, j.For(id, st.Attempts+1))
 	if dec.Kind == RetryAt && ep.Disabled {
 		dec = Decision{Kind: DeadLetter, At: now, Reason: ep.Reason}
