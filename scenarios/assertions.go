@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -188,6 +189,22 @@ func explain(src string, env Env) string {
 		return ""
 	}
 	return ": " + strings.Join(parts, ", ")
+}
+
+// Variables lists the result variables the assertion reads (Variables'
+// names), each once, in the order they first appear.
+func (a Assertion) Variables() []string {
+	known := map[string]bool{}
+	for _, v := range Variables() {
+		known[v.Name] = true
+	}
+	var out []string
+	for _, name := range identifier.FindAllString(a.Expr, -1) {
+		if known[name] && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // identifier matches a (dotted) variable name in an expression.

@@ -158,14 +158,29 @@ func (h *senderHost) stats() (sender.Stats, bool) {
 	return h.s.Stats(), false
 }
 
-// events walks every event the sender holds, with its attempts.
-func (h *senderHost) events(fn func(sender.Event) bool) error {
+// events walks every event the sender holds, with its attempts. Once the
+// sender is closed it reads the outbox through a sender opened on it and
+// never started: opening records the attempts the close cut off as
+// interrupted, so every attempt that left is in the account. The
+// recovery says how many were.
+func (h *senderHost) events(fn func(sender.Event) bool) (sender.Recovery, sender.Stats, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.down || h.s == nil {
-		return errors.New("the sender is down")
+	if !h.closed {
+		if h.down || h.s == nil {
+			return sender.Recovery{}, sender.Stats{}, errors.New("the sender is down")
+		}
+		return sender.Recovery{}, h.s.Stats(), h.s.Events(fn)
 	}
-	return h.s.Events(fn)
+	cfg := h.cfg
+	cfg.OnAttempt = nil
+	cfg.Transport = nil
+	s, err := sender.Open(cfg)
+	if err != nil {
+		return sender.Recovery{}, sender.Stats{}, err
+	}
+	defer s.Close()
+	return s.Recovered(), s.Stats(), s.Events(fn)
 }
 
 func (h *senderHost) createEndpoint(spec sender.EndpointSpec) (sender.Endpoint, error) {
