@@ -88,8 +88,8 @@ func (t *textReport) endpoint() {
 	if !r.Target.IsReference() {
 		who = "your endpoint"
 	}
-	t.section(fmt.Sprintf("How %s answered (%d %s untouched by injected faults, %d answered)",
-		who, e.Attempts, plural(e.Attempts, "attempt", "attempts"), e.Answered))
+	t.section(fmt.Sprintf("How %s answered the %d %s it was sent (%d answered; injected faults aside)",
+		who, e.Attempts, plural(e.Attempts, "request", "requests"), e.Answered))
 	if e.Answered > 0 {
 		t.printf("  time to answer: %s\n", responseText(e))
 	}
