@@ -130,8 +130,12 @@ assertions:
 		"attempts.total": {a.Total, 120},
 		"receipts.total": {res.Receipts.Total, 0},
 	})
-	if !res.Passed || len(res.DeadLetterReasons) != 1 {
-		t.Errorf("passed %v, reasons %+v", res.Passed, res.DeadLetterReasons)
+	if res.FailedAssertions() != 0 || len(res.DeadLetterReasons) != 1 {
+		t.Errorf("assertions %+v, reasons %+v", res.Assertions, res.DeadLetterReasons)
+	}
+	// The assertions hold, but a run that delivered nothing never passes.
+	if fc := res.FailedRunChecks(); res.Passed || len(fc) != 1 || fc[0].Expr != "delivered > 0" {
+		t.Errorf("passed %v with run checks %+v; want it failed on delivered > 0", res.Passed, res.RunChecks)
 	}
 }
 
