@@ -181,7 +181,7 @@ func Diagnose(r *Result) []string {
 		out = append(out, noAnswer(who, ep, timeout))
 	case ep.Answered > 0:
 		if p50 := MsDuration(ep.Response.P50); p50 >= slowAnswer {
-			s := fmt.Sprintf("answers took %s at p50", fmtSeconds(p50.Seconds()))
+			s := fmt.Sprintf("answers took %.1f s at p50", p50.Seconds())
 			if timeout != "" {
 				s += " against an attempt timeout of " + timeout
 			}
@@ -280,16 +280,8 @@ func sharePercent(n, of int64) string {
 	return fmt.Sprintf("%.0f%%", 100*float64(n)/float64(of))
 }
 
-// fmtSeconds prints seconds as "2.0 s" or "15 s".
-func fmtSeconds(s float64) string {
-	if s == float64(int64(s)) {
-		return fmt.Sprintf("%d s", int64(s))
-	}
-	if s < 1 {
-		return fmt.Sprintf("%.0f ms", s*1000)
-	}
-	return fmt.Sprintf("%.1f s", s)
-}
+// fmtSeconds prints a setting in seconds as written: "15 s", "0.5 s".
+func fmtSeconds(s float64) string { return strconv.FormatFloat(s, 'f', -1, 64) + " s" }
 
 func plural(n int64, one string) string {
 	if n == 1 {
