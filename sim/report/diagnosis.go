@@ -11,31 +11,32 @@ import (
 // findings, the endpoint's answers and the run checks that failed.
 
 // targetLine names what was tested, e.g. "your endpoint
-// http://127.0.0.1:3999/hook, hookrig's reference sender"; "" when the
-// result does not say (a result saved before targets were recorded).
+// http://127.0.0.1:3999/hook · hookrig's sender, attempt timeout 15 s";
+// "" when the result does not say (one saved before targets were
+// recorded).
 func targetLine(t verdict.Target) string {
 	if t.Receiver == "" && t.Sender == "" {
 		return ""
 	}
-	recv := "hookrig's reference receiver"
+	parts := []string{"hookrig's receiver"}
 	if !t.IsReference() {
-		recv = "your endpoint " + t.Receiver
-		if t.Receipts != "" {
-			recv += " (its receipts read from " + t.Receipts + ")"
-		}
+		parts[0] = "your endpoint " + t.Receiver
 	}
-	snd := "hookrig's reference sender"
+	if t.Receipts != "" {
+		parts = append(parts, "its receipts from "+t.Receipts)
+	}
+	snd := "hookrig's sender"
 	if t.Sender == verdict.TriggerSender {
-		snd = "your sender (through a trigger)"
+		snd = "your sender (a trigger)"
 	}
-	s := recv + ", " + snd
 	if t.AttemptTimeoutS > 0 {
-		s += fmt.Sprintf(" (attempt timeout %s)", fmtS(t.AttemptTimeoutS))
+		snd += ", attempt timeout " + fmtS(t.AttemptTimeoutS)
 	}
+	parts = append(parts, snd)
 	if t.Proxy != "" {
-		s += ", chaos proxy on " + t.Proxy
+		parts = append(parts, "chaos proxy on "+t.Proxy)
 	}
-	return s
+	return strings.Join(parts, " · ")
 }
 
 // findingText is the findings as one paragraph.
