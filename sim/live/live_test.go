@@ -340,6 +340,7 @@ assertions:
   - pending == 0
 `)
 	res := run(t, s, live.Options{})
+	simtest.CheckAccount(t, res)
 	e := res.Events
 	simtest.Want(t, res, map[string][2]int64{
 		"load.sent":     {res.Load.Sent, 100},
@@ -378,6 +379,7 @@ drain: {timeout: 30s}
 	if err != live.ErrInterrupted || res == nil {
 		t.Fatalf("err %v, result %v", err, res != nil)
 	}
+	simtest.CheckAccount(t, res)
 	if res.Events.Accepted < 10 || res.Events.Accepted > 1000 || res.Run.LoadEndS > 20 {
 		t.Errorf("accepted %d, load end %v s", res.Events.Accepted, res.Run.LoadEndS)
 	}
