@@ -30,20 +30,10 @@ const endpointSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 // retries, at most 4 attempts in flight, a 5 s attempt timeout.
 func endpointScenario(t *testing.T, drain string, assertions ...string) *scenarios.Scenario {
 	t.Helper()
-	body := `
-sender:
-  workers: 4
-  policy:
-    attempt_timeout: 5s
-    backoff: {base: 50ms, factor: 2, cap: 200ms}
-    max_attempts: 20
-    breaker: {failures: 0}
-load:
-  phases:
-    - {name: load, pacer: constant:40, duration: 1s}
-drain: {timeout: ` + drain + `}
-assertions:
-`
+	// Quick's fast retries, more of them, 4 workers and a timeout that
+	// lets a 2 s answer through.
+	body := strings.NewReplacer("  policy:\n", "  workers: 4\n  policy:\n    attempt_timeout: 5s\n",
+		"max_attempts: 5", "max_attempts: 20").Replace(simtest.Quick) + "drain: {timeout: " + drain + "}\nassertions:\n"
 	for _, a := range assertions {
 		body += "  - " + a + "\n"
 	}

@@ -303,13 +303,7 @@ func (r *Result) SetRunChecks(cs []Assertion) {
 
 // FailedRunChecks lists the run checks that did not hold.
 func (r *Result) FailedRunChecks() []Assertion {
-	var out []Assertion
-	for _, a := range r.RunChecks {
-		if !a.Passed {
-			out = append(out, a)
-		}
-	}
-	return out
+	return slices.DeleteFunc(slices.Clone(r.RunChecks), func(a Assertion) bool { return a.Passed })
 }
 
 // FailedAssertions counts the assertions that did not hold.
