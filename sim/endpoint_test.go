@@ -200,3 +200,27 @@ func TestHealthyEndpointHasNoFindings(t *testing.T) {
 	}
 	textReport(t, res)
 }
+
+// An endpoint that answers 410 Gone: the sender disables it, and the
+// report says when and why.
+func TestGoneEndpointDisableIsReported(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusGone)
+	}))
+	defer srv.Close()
+
+	res := runEndpoint(t, endpointScenario(t, "2s", "lost == 0"), srv.URL+"/webhooks")
+	if len(res.Endpoint.Disables) != 1 || !strings.Contains(res.Endpoint.Disables[0].Reason, "410") {
+		t.Fatalf("disables %+v, want one for the 410", res.Endpoint.Disables)
+	}
+	if d := res.Endpoint.Disables[0].AtS; d < 0 || d > res.Run.EndS {
+		t.Errorf("disabled at %v s, outside the run (0 to %v s)", d, res.Run.EndS)
+	}
+	wantFinding(t, res, "The sender disabled your endpoint at")
+	if res.Passed {
+		t.Error("a run that delivered nothing passed")
+	}
+	if text := textReport(t, res); !strings.Contains(text, "disabled by the sender at") {
+		t.Errorf("the text report does not say the endpoint was disabled:\n%s", text)
+	}
+}

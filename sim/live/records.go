@@ -244,7 +244,7 @@ func (l *live) collect(ctx context.Context, timedOut bool) error {
 		return nil
 	}
 	var ferr error
-	rec, st, err := l.host.events(func(ev sender.Event) bool {
+	view, err := l.host.events(func(ev sender.Event) bool {
 		if ferr = c.Accept(verdict.Accepted{ID: ev.ID, Key: ev.Key, Seq: ev.Seq, At: ev.AcceptedAt}); ferr != nil {
 			return false
 		}
@@ -270,6 +270,12 @@ func (l *live) collect(ctx context.Context, timedOut bool) error {
 	if err != nil {
 		return fmt.Errorf("reading the sender's outbox: %w", err)
 	}
+	for _, ep := range view.endpoints {
+		if ep.Disabled {
+			c.Disable(verdict.Disable{At: ep.DisabledAt, Reason: ep.DisabledReason})
+		}
+	}
+	rec, st := view.recovered, view.stats
 	if n := int64(st.Interrupted) - int64(rec.Interrupted); n > 0 {
 		l.note("%d attempts were in flight when the sender crashed; their retries may be duplicates, and the sender reports them as interrupted", n)
 	}

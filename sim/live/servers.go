@@ -158,29 +158,44 @@ func (h *senderHost) stats() (sender.Stats, bool) {
 	return h.s.Stats(), false
 }
 
+// outboxView is what the sender's outbox says besides its events.
+type outboxView struct {
+	// recovered says what opening the closed outbox found: the attempts
+	// the close cut off, now recorded as interrupted.
+	recovered sender.Recovery
+	stats     sender.Stats
+	endpoints []sender.Endpoint
+}
+
 // events walks every event the sender holds, with its attempts. Once the
 // sender is closed it reads the outbox through a sender opened on it and
 // never started: opening records the attempts the close cut off as
-// interrupted, so every attempt that left is in the account. The
-// recovery says how many were.
-func (h *senderHost) events(fn func(sender.Event) bool) (sender.Recovery, sender.Stats, error) {
+// interrupted, so every attempt that left is in the account.
+func (h *senderHost) events(fn func(sender.Event) bool) (outboxView, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if !h.closed {
-		if h.down || h.s == nil {
-			return sender.Recovery{}, sender.Stats{}, errors.New("the sender is down")
+	s := h.s
+	var v outboxView
+	if h.closed {
+		cfg := h.cfg
+		cfg.OnAttempt = nil
+		cfg.Transport = nil
+		var err error
+		if s, err = sender.Open(cfg); err != nil {
+			return v, err
 		}
-		return sender.Recovery{}, h.s.Stats(), h.s.Events(fn)
+		defer s.Close()
+		v.recovered = s.Recovered()
+	} else if h.down || s == nil {
+		return v, errors.New("the sender is down")
 	}
-	cfg := h.cfg
-	cfg.OnAttempt = nil
-	cfg.Transport = nil
-	s, err := sender.Open(cfg)
+	v.stats = s.Stats()
+	eps, err := s.Endpoints()
 	if err != nil {
-		return sender.Recovery{}, sender.Stats{}, err
+		return v, err
 	}
-	defer s.Close()
-	return s.Recovered(), s.Stats(), s.Events(fn)
+	v.endpoints = eps
+	return v, s.Events(fn)
 }
 
 func (h *senderHost) createEndpoint(spec sender.EndpointSpec) (sender.Endpoint, error) {

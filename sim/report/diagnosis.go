@@ -97,6 +97,14 @@ func (t *textReport) endpoint() {
 	if len(e.Failures) > 0 {
 		t.printf("  failed: %s\n", causesText(e))
 	}
+	for _, d := range e.Disables {
+		t.printf("  %s\n", disableText(d))
+	}
+}
+
+// disableText says when and why the sender switched the endpoint off.
+func disableText(d verdict.DisableResult) string {
+	return fmt.Sprintf("disabled by the sender at %s: %s", fmtS(d.AtS), d.Reason)
 }
 
 // runChecks prints the run checks that failed, under the assertions.

@@ -83,6 +83,9 @@ func WriteHTML(w io.Writer, r *verdict.Result) error {
 			page.Endpoint += "; time to answer " + responseText(ep)
 		}
 		page.Failures = causesText(ep)
+		for _, d := range ep.Disables {
+			page.Endpoint += "; " + disableText(d)
+		}
 	}
 	page.Footer = strings.TrimSpace(footerText(r))
 	return htmlTemplate.Execute(w, page)

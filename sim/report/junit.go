@@ -106,6 +106,9 @@ func WriteJUnit(w io.Writer, r *verdict.Result) error {
 		if len(ep.Failures) > 0 {
 			suite.Properties = append(suite.Properties, junitProperty{"endpoint.failures", causesText(ep)})
 		}
+		for _, d := range ep.Disables {
+			suite.Properties = append(suite.Properties, junitProperty{"endpoint.disabled", disableText(d)})
+		}
 	}
 	// A failed run check is a failed testcase: CI must not show green
 	// for a run that delivered nothing.

@@ -73,6 +73,7 @@ type Checker struct {
 	deliveredCount int64
 	attemptsCount  int64
 	endpoint       endpointTally
+	disables []DisableResult
 	// answers says the feeder records the endpoint's answers (Answer)
 	// rather than leaving them to be read off the attempts.
 	answers bool
@@ -234,6 +235,13 @@ func (c *Checker) Answer(a Answer) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.endpoint.add(a)
+}
+
+// Disable records the sender switching the endpoint off.
+func (c *Checker) Disable(d Disable) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.disables = append(c.disables, DisableResult{AtS: seconds(time.Duration(c.offset(d.At))), Reason: d.Reason})
 }
 
 // Receipt records one request the receiving end saw.
@@ -936,6 +944,8 @@ func (w *resultWork) result() *Result {
 	res.Notes = w.notes()
 	res.Target = run.Target
 	res.Endpoint, res.Histograms.ResponseUs = c.endpoint.section()
+	res.Endpoint.Disables = slices.Clone(c.disables)
+	sortDisables(res.Endpoint.Disables)
 	res.Findings = Diagnose(res)
 	return res
 }

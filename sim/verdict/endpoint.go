@@ -57,6 +57,23 @@ type Endpoint struct {
 	Response LatencySummary `json:"response_ms"`
 	// Failures are the attempts that failed, by cause, most first.
 	Failures []CauseCount `json:"failures"`
+	// Disables are the times the sender switched the endpoint off, in
+	// time order. (Breaker openings are not in the records the checker
+	// gets, so they are not here.)
+	Disables []DisableResult `json:"disables"`
+}
+
+// DisableResult is one Disable: when, in seconds since the run started,
+// and the sender's reason.
+type DisableResult struct {
+	AtS    float64 `json:"at_s"`
+	Reason string  `json:"reason"`
+}
+
+func sortDisables(ds []DisableResult) {
+	slices.SortFunc(ds, func(x, y DisableResult) int {
+		return cmp.Or(cmp.Compare(x.AtS, y.AtS), strings.Compare(x.Reason, y.Reason))
+	})
 }
 
 // CauseCount is how many of the endpoint's attempts failed one way.
@@ -198,6 +215,10 @@ func Diagnose(r *Result) []string {
 			}
 			out = append(out, oneIn(c, ep.Attempts, share, timeout))
 		}
+	}
+	if len(r.Endpoint.Disables) > 0 {
+		d := r.Endpoint.Disables[0]
+		say("the sender disabled %s at %s s (%s)", who, strconv.FormatFloat(d.AtS, 'f', -1, 64), d.Reason)
 	}
 	if ev.Pending > 0 && ev.Accepted > 0 && !pendingSaid {
 		say("%s of events (%d) were still pending when the drain ended", pendingShare(), ev.Pending)

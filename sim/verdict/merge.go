@@ -389,6 +389,7 @@ func (m *merger) addEndpoint(out *Result, r *Result) {
 	for _, c := range e.Failures {
 		m.causes[[2]string{c.Cause, c.Class}] += c.Count
 	}
+	out.Endpoint.Disables = append(out.Endpoint.Disables, e.Disables...)
 }
 
 // finishEndpoint works out the merged endpoint section and findings; the
@@ -405,6 +406,7 @@ func (m *merger) finishEndpoint(out *Result, first *Result) error {
 		out.Endpoint.Failures = append(out.Endpoint.Failures, CauseCount{Cause: k[0], Class: k[1], Count: n})
 	}
 	sortCauses(out.Endpoint.Failures)
+	sortDisables(out.Endpoint.Disables)
 	out.Target = first.Target
 	out.Findings = Diagnose(out)
 	return nil

@@ -55,6 +55,13 @@ type Answer struct {
 	Err      string        // transport word (refused, reset, timeout, eof, ...), "" if none
 }
 
+// Disable is the sender switching the endpoint off (after a 410 Gone,
+// say): nothing more is attempted, and what waits is dead-lettered.
+type Disable struct {
+	At     time.Time
+	Reason string
+}
+
 // ReceiptRec is one request the receiving end saw: the reference
 // receiver's journal, or what the proxy saw a user's endpoint answer.
 type ReceiptRec struct {

@@ -363,6 +363,7 @@ func (r *Result) normalize() {
 	nonNil(&r.RunChecks)
 	nonNil(&r.Findings)
 	nonNil(&r.Endpoint.Failures)
+	nonNil(&r.Endpoint.Disables)
 	nonNil(&r.Notes)
 	nonNil(&r.Attempts.PerEvent.Counts)
 	for _, s := range []*[]int64{&r.Timeline.Accepted, &r.Timeline.Attempted, &r.Timeline.Delivered, &r.Timeline.Failed} {
