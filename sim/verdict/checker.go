@@ -73,7 +73,7 @@ type Checker struct {
 	deliveredCount int64
 	attemptsCount  int64
 	endpoint       endpointTally
-	disables []DisableResult
+	disables       []DisableResult
 	// answers says the feeder records the endpoint's answers (Answer)
 	// rather than leaving them to be read off the attempts.
 	answers bool
