@@ -43,6 +43,19 @@ type Env struct {
 	Faults   Faults   `expr:"faults"`
 	Load     LoadEnv  `expr:"load"`
 	Ordering Ordering `expr:"ordering"`
+	Endpoint Endpoint `expr:"endpoint"`
+}
+
+// Endpoint is how the receiving endpoint answered the requests it was
+// sent, the faults injected in front of it aside.
+type Endpoint struct {
+	Attempts int `expr:"attempts"`
+	Answered int `expr:"answered"`
+	Failed   int `expr:"failed"`
+	// FailedRatio is Failed / Attempts (no value when Attempts is 0).
+	FailedRatio float64 `expr:"failed_ratio"`
+	// Response is the time to answer (no value when nothing was answered).
+	Response Latency `expr:"response"`
 }
 
 // Ordering is how far receipt order strayed from acceptance order, per

@@ -90,7 +90,8 @@ func TestDownEndpointIsDiagnosedAndFails(t *testing.T) {
 	url := srv.URL + "/webhooks"
 	srv.Close() // nothing listens there any more
 
-	s := endpointScenario(t, "1s", "lost == 0", "dead_lettered == 0", `delivery.p99 < duration("1s")`)
+	s := endpointScenario(t, "1s", "lost == 0", "dead_lettered == 0", `delivery.p99 < duration("1s")`,
+		`endpoint.response.p99 < duration("1s")`)
 	res := runEndpoint(t, s, url)
 	if res.Passed {
 		t.Errorf("a run that delivered nothing passed: %+v %+v", res.Assertions, res.RunChecks)
@@ -100,6 +101,9 @@ func TestDownEndpointIsDiagnosedAndFails(t *testing.T) {
 	}
 	if a := res.Assertions[2]; a.Passed || a.Message != "no event was delivered, so delivery.p99 has no value" {
 		t.Errorf("delivery.p99 over no deliveries: %+v", a)
+	}
+	if a := res.Assertions[3]; a.Passed || a.Message != "the endpoint answered no request, so endpoint.response.p99 has no value" {
+		t.Errorf("endpoint.response.p99 over no answers: %+v", a)
 	}
 	wantFinding(t, res, "Your endpoint refused every connection")
 	if res.Target.Receiver != url {
@@ -172,7 +176,7 @@ func TestFlakyEndpointFailuresByCause(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	res := runEndpoint(t, endpointScenario(t, "5s", "lost == 0"), srv.URL+"/webhooks")
+	res := runEndpoint(t, endpointScenario(t, "5s", "lost == 0", "endpoint.failed_ratio > 0.15 && endpoint.failed_ratio < 0.25"), srv.URL+"/webhooks")
 	if !res.Passed || res.Events.Delivered != 40 {
 		t.Errorf("every event should be delivered and the run pass: %+v %+v %+v", res.Events, res.Assertions, res.RunChecks)
 	}

@@ -18,7 +18,6 @@ func Env(r *verdict.Result) scenarios.Env {
 		}
 		return float64(n) / float64(r.Events.Accepted)
 	}
-	d := r.Latency.Delivery
 	pe := r.Attempts.PerEvent
 	return scenarios.Env{
 		Accepted:             int(r.Events.Accepted),
@@ -35,10 +34,7 @@ func Env(r *verdict.Result) scenarios.Env {
 		LostRatio:            ratio(r.Events.Lost),
 		DuplicatedRatio:      ratio(r.Events.Duplicated),
 		DeadLetteredRatio:    ratio(r.Events.DeadLettered),
-		Delivery: scenarios.Latency{
-			P50: verdict.MsDuration(d.P50), P90: verdict.MsDuration(d.P90), P99: verdict.MsDuration(d.P99),
-			Max: verdict.MsDuration(d.Max), Mean: verdict.MsDuration(d.Mean),
-		},
+		Delivery:             latencyEnv(r.Latency.Delivery),
 		Attempts: scenarios.Attempts{
 			Total:         int(r.Attempts.Total),
 			PerEvent:      scenarios.Distribution{Mean: pe.Mean, P50: int(pe.P50), P99: int(pe.P99), Max: int(pe.Max)},
@@ -49,6 +45,23 @@ func Env(r *verdict.Result) scenarios.Env {
 		Load:   scenarios.LoadEnv{Sent: int(r.Load.Sent), Rejected: int(r.Load.Rejected)},
 		Ordering: scenarios.Ordering{Keys: int(r.Ordering.Keys), KeysReordered: int(r.Ordering.KeysReordered),
 			EventsOutOfOrder: int(r.Ordering.EventsOutOfOrder)},
+		Endpoint: endpointEnv(r.Endpoint),
+	}
+}
+
+func endpointEnv(e verdict.Endpoint) scenarios.Endpoint {
+	env := scenarios.Endpoint{Attempts: int(e.Attempts), Answered: int(e.Answered), Failed: int(e.FailedCount()),
+		Response: latencyEnv(e.Response)}
+	if e.Attempts > 0 {
+		env.FailedRatio = float64(env.Failed) / float64(e.Attempts)
+	}
+	return env
+}
+
+func latencyEnv(d verdict.LatencySummary) scenarios.Latency {
+	return scenarios.Latency{
+		P50: verdict.MsDuration(d.P50), P90: verdict.MsDuration(d.P90), P99: verdict.MsDuration(d.P99),
+		Max: verdict.MsDuration(d.Max), Mean: verdict.MsDuration(d.Mean),
 	}
 }
 
@@ -78,8 +91,12 @@ func noValue(r *verdict.Result, vars []string) string {
 		switch {
 		case strings.HasPrefix(v, "delivery.") && r.Events.Delivered == 0:
 			return fmt.Sprintf("no event was delivered, so %s has no value", v)
-		case (strings.HasSuffix(v, "_ratio") || v == "attempts.amplification" || strings.HasPrefix(v, "attempts.per_event.")) &&
-			r.Events.Accepted == 0:
+		case strings.HasPrefix(v, "endpoint.response.") && r.Endpoint.Answered == 0:
+			return fmt.Sprintf("the endpoint answered no request, so %s has no value", v)
+		case v == "endpoint.failed_ratio" && r.Endpoint.Attempts == 0:
+			return fmt.Sprintf("the endpoint was sent no request, so %s has no value", v)
+		case (strings.HasSuffix(v, "_ratio") && !strings.HasPrefix(v, "endpoint.") || v == "attempts.amplification" ||
+			strings.HasPrefix(v, "attempts.per_event.")) && r.Events.Accepted == 0:
 			return fmt.Sprintf("no event was accepted, so %s has no value", v)
 		}
 	}
