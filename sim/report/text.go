@@ -58,28 +58,13 @@ func (t *textReport) section(title string) { t.printf("\n%s\n", title) }
 // the assertions say.
 func verdictLine(r *verdict.Result) string {
 	n := len(r.Assertions)
-	var why []string
-	for _, c := range r.FailedRunChecks() {
-		switch c.Expr {
-		case "delivered > 0":
-			why = append(why, "nothing delivered")
-		case "pending == 0":
-			why = append(why, fmt.Sprintf("%d %s pending", r.Events.Pending, plural(r.Events.Pending, "event", "events")))
-		default:
-			why = append(why, c.Expr+" failed")
-		}
-	}
-	failed := r.FailedAssertions()
-	switch {
-	case len(why) == 0 && n == 0:
+	switch why := r.FailureSummary(); {
+	case why != "":
+		return "FAIL  " + why
+	case n == 0:
 		return "DONE  no assertions to check"
-	case len(why) == 0 && failed == 0 && r.Passed:
-		return fmt.Sprintf("PASS  %s held", countWord(int64(n), "assertion", "all %d assertions"))
 	}
-	if failed > 0 || n > 0 && len(why) == 0 {
-		why = append(why, fmt.Sprintf("%d of %d %s failed", failed, n, plural(int64(n), "assertion", "assertions")))
-	}
-	return "FAIL  " + strings.Join(why, " · ")
+	return fmt.Sprintf("PASS  %s held", countWord(int64(n), "assertion", "all %d assertions"))
 }
 
 func countWord(n int64, one, many string) string {

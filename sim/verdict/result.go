@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -304,6 +305,27 @@ func (r *Result) SetRunChecks(cs []Assertion) {
 // FailedRunChecks lists the run checks that did not hold.
 func (r *Result) FailedRunChecks() []Assertion {
 	return slices.DeleteFunc(slices.Clone(r.RunChecks), func(a Assertion) bool { return a.Passed })
+}
+
+// FailureSummary says in a few words why the run failed, run checks
+// first: "nothing delivered · 38 events pending · 2 of 3 assertions
+// failed"; "" when it passed.
+func (r *Result) FailureSummary() string {
+	var why []string
+	for _, c := range r.FailedRunChecks() {
+		switch c.Expr {
+		case "delivered > 0":
+			why = append(why, "nothing delivered")
+		case "pending == 0":
+			why = append(why, fmt.Sprintf("%d %s pending", r.Events.Pending, plural(r.Events.Pending, "event")))
+		default:
+			why = append(why, c.Expr+" failed")
+		}
+	}
+	if n, failed := len(r.Assertions), r.FailedAssertions(); failed > 0 || !r.Passed && len(why) == 0 {
+		why = append(why, fmt.Sprintf("%d of %d %s failed", failed, n, plural(int64(n), "assertion")))
+	}
+	return strings.Join(why, " · ")
 }
 
 // FailedAssertions counts the assertions that did not hold.
