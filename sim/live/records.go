@@ -244,7 +244,7 @@ func (l *live) collect(ctx context.Context, timedOut bool) error {
 		return nil
 	}
 	var ferr error
-	view, err := l.host.events(func(ev sender.Event) bool {
+	view, err := l.host.events(func(ev sender.Event, v outboxView) bool {
 		if ferr = c.Accept(verdict.Accepted{ID: ev.ID, Key: ev.Key, Seq: ev.Seq, At: ev.AcceptedAt}); ferr != nil {
 			return false
 		}
@@ -253,13 +253,16 @@ func (l *live) collect(ctx context.Context, timedOut bool) error {
 				Status: a.Status, Err: string(a.Err), Fault: l.faultFor(ev.ID, a)})
 		}
 		f := verdict.Final{ID: ev.ID, At: ev.FinalAt, Reason: ev.Reason}
-		switch ev.State {
-		case sender.StateDelivered:
+		switch {
+		case ev.State == sender.StateDelivered:
 			f.State = verdict.StateDelivered
-		case sender.StateDeadLettered:
+		case ev.State == sender.StateDeadLettered && (v.reopenedAt.IsZero() || ev.FinalAt.Before(v.reopenedAt)):
 			f.State = verdict.StateDeadLettered
 		default:
+			// Pending when the run ended (a dead letter written by
+			// reopening the outbox is the reading's, not the run's).
 			f.State = verdict.StatePending
+			f.Reason = ""
 		}
 		ferr = c.Final(f)
 		return ferr == nil
