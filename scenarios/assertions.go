@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,6 +43,19 @@ type Env struct {
 	Faults   Faults   `expr:"faults"`
 	Load     LoadEnv  `expr:"load"`
 	Ordering Ordering `expr:"ordering"`
+	Endpoint Endpoint `expr:"endpoint"`
+}
+
+// Endpoint is how the receiving endpoint answered the requests it was
+// sent, the faults injected in front of it aside.
+type Endpoint struct {
+	Attempts int `expr:"attempts"`
+	Answered int `expr:"answered"`
+	Failed   int `expr:"failed"`
+	// FailedRatio is Failed / Attempts (no value when Attempts is 0).
+	FailedRatio float64 `expr:"failed_ratio"`
+	// Response is the time to answer (no value when nothing was answered).
+	Response Latency `expr:"response"`
 }
 
 // Ordering is how far receipt order strayed from acceptance order, per
@@ -188,6 +202,22 @@ func explain(src string, env Env) string {
 		return ""
 	}
 	return ": " + strings.Join(parts, ", ")
+}
+
+// Variables lists the result variables the assertion reads (Variables'
+// names), each once, in the order they first appear.
+func (a Assertion) Variables() []string {
+	known := map[string]bool{}
+	for _, v := range Variables() {
+		known[v.Name] = true
+	}
+	var out []string
+	for _, name := range identifier.FindAllString(a.Expr, -1) {
+		if known[name] && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // identifier matches a (dotted) variable name in an expression.

@@ -35,7 +35,7 @@ assertions:
 		`s.yaml:6:14: load.phases[0] (phase-1): missing duration`,
 		`s.yaml:7:7: unknown field "duraton" in load.phases[0]`,
 		`s.yaml:9:17: load.phases[1].duration: invalid duration "ten"`,
-		`s.yaml:10:8: drain: got the string "30s", expected a mapping (timeout, keep_faults)`,
+		`s.yaml:10:8: drain: got the string "30s", expected a mapping (timeout, keep_faults, allow_pending)`,
 		`s.yaml:11:10: faults: got a mapping, expected a list`,
 		`s.yaml:13:5: assertion "lots == 0"`,
 	}

@@ -85,6 +85,8 @@ func (p *rawPhase) decodeNode(d *decoder, n ast.Node, path string) {
 type rawDrain struct {
 	Timeout    Field[time.Duration] `yaml:"timeout"`
 	KeepFaults bool                 `yaml:"keep_faults"`
+	// AllowPending lets a run end with events still pending and pass.
+	AllowPending bool `yaml:"allow_pending"`
 }
 
 // rawNode keeps a subtree as it was written, for parts whose schema
@@ -185,6 +187,7 @@ func (b *builder) build(raw *rawScenario, top Pos) *Scenario {
 	s.Drain.Timeout = DefaultDrainTimeout
 	if raw.Drain != nil {
 		s.Drain.KeepFaults = raw.Drain.KeepFaults
+		s.Drain.AllowPending = raw.Drain.AllowPending
 		if raw.Drain.Timeout.Set {
 			s.Drain.Timeout = b.positive(raw.Drain.Timeout, "drain.timeout")
 		}

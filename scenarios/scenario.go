@@ -121,6 +121,9 @@ type Drain struct {
 	// KeepFaults leaves the fault timeline running during the drain
 	// (normally faults are switched off so retries can succeed).
 	KeepFaults bool
+	// AllowPending lets the run pass with events still pending when the
+	// drain ends; otherwise pending events fail it (sim.Check).
+	AllowPending bool
 }
 
 // Assertion is one compiled boolean expression over the result.

@@ -49,6 +49,15 @@ func Variables() []Variable {
 		{"ordering.events_out_of_order", "int", "events received before some event of their key that was accepted earlier"},
 		{"load.sent", "int", "events the load generator sent to the sender"},
 		{"load.rejected", "int", "events the sender refused at ingest (not accepted)"},
+		{"endpoint.attempts", "int", "requests the receiving endpoint was sent (the faults injected in front of it aside)"},
+		{"endpoint.answered", "int", "of those, answered with any HTTP status"},
+		{"endpoint.failed", "int", "of those, failed: a non-2xx answer or a transport error (refused, reset, timeout, ...)"},
+		{"endpoint.failed_ratio", "float", "endpoint.failed / endpoint.attempts"},
+		{"endpoint.response.p50", "duration", "the endpoint's median time to answer"},
+		{"endpoint.response.p90", "duration", "90th percentile time to answer"},
+		{"endpoint.response.p99", "duration", "99th percentile time to answer"},
+		{"endpoint.response.max", "duration", "slowest answer"},
+		{"endpoint.response.mean", "duration", "mean time to answer"},
 	}
 }
 

@@ -1,6 +1,9 @@
 package sim
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/hookrig/hookrig/scenarios"
 	"github.com/hookrig/hookrig/sim/verdict"
 )
@@ -15,7 +18,6 @@ func Env(r *verdict.Result) scenarios.Env {
 		}
 		return float64(n) / float64(r.Events.Accepted)
 	}
-	d := r.Latency.Delivery
 	pe := r.Attempts.PerEvent
 	return scenarios.Env{
 		Accepted:             int(r.Events.Accepted),
@@ -32,10 +34,7 @@ func Env(r *verdict.Result) scenarios.Env {
 		LostRatio:            ratio(r.Events.Lost),
 		DuplicatedRatio:      ratio(r.Events.Duplicated),
 		DeadLetteredRatio:    ratio(r.Events.DeadLettered),
-		Delivery: scenarios.Latency{
-			P50: verdict.MsDuration(d.P50), P90: verdict.MsDuration(d.P90), P99: verdict.MsDuration(d.P99),
-			Max: verdict.MsDuration(d.Max), Mean: verdict.MsDuration(d.Mean),
-		},
+		Delivery:             latencyEnv(r.Latency.Delivery),
 		Attempts: scenarios.Attempts{
 			Total:         int(r.Attempts.Total),
 			PerEvent:      scenarios.Distribution{Mean: pe.Mean, P50: int(pe.P50), P99: int(pe.P99), Max: int(pe.Max)},
@@ -46,16 +45,80 @@ func Env(r *verdict.Result) scenarios.Env {
 		Load:   scenarios.LoadEnv{Sent: int(r.Load.Sent), Rejected: int(r.Load.Rejected)},
 		Ordering: scenarios.Ordering{Keys: int(r.Ordering.Keys), KeysReordered: int(r.Ordering.KeysReordered),
 			EventsOutOfOrder: int(r.Ordering.EventsOutOfOrder)},
+		Endpoint: endpointEnv(r.Endpoint),
+	}
+}
+
+func endpointEnv(e verdict.Endpoint) scenarios.Endpoint {
+	env := scenarios.Endpoint{Attempts: int(e.Attempts), Answered: int(e.Answered), Failed: int(e.FailedCount()),
+		Response: latencyEnv(e.Response)}
+	if e.Attempts > 0 {
+		env.FailedRatio = float64(env.Failed) / float64(e.Attempts)
+	}
+	return env
+}
+
+func latencyEnv(d verdict.LatencySummary) scenarios.Latency {
+	return scenarios.Latency{
+		P50: verdict.MsDuration(d.P50), P90: verdict.MsDuration(d.P90), P99: verdict.MsDuration(d.P99),
+		Max: verdict.MsDuration(d.Max), Mean: verdict.MsDuration(d.Mean),
 	}
 }
 
 // Check evaluates the scenario's assertions against the result and
-// records their verdicts (Passed says whether all held).
+// records their verdicts, with the run checks no scenario can switch off
+// (Passed says whether all held). An assertion that reads a value over
+// an empty population (a percentile of no deliveries, a ratio over no
+// accepted events) fails and says so: no data is not a pass.
 func Check(r *verdict.Result, s *scenarios.Scenario) {
 	outs := s.Check(Env(r))
 	as := make([]verdict.Assertion, len(outs))
 	for i, o := range outs {
 		as[i] = verdict.Assertion{Expr: o.Expr, Passed: o.Passed, Message: o.Message}
+		if why := noValue(r, s.Assertions[i].Variables()); why != "" {
+			as[i].Passed, as[i].Message = false, why
+		}
 	}
 	r.SetAssertions(as)
+	r.SetRunChecks(runChecks(r, s))
+}
+
+// noValue says why an assertion's variables have no value in r ("" when
+// they all have one): a latency over no deliveries, a ratio or a per-event
+// figure over no accepted events.
+func noValue(r *verdict.Result, vars []string) string {
+	for _, v := range vars {
+		switch {
+		case strings.HasPrefix(v, "delivery.") && r.Events.Delivered == 0:
+			return fmt.Sprintf("no event was delivered, so %s has no value", v)
+		case strings.HasPrefix(v, "endpoint.response.") && r.Endpoint.Answered == 0:
+			return fmt.Sprintf("the endpoint answered no request, so %s has no value", v)
+		case v == "endpoint.failed_ratio" && r.Endpoint.Attempts == 0:
+			return fmt.Sprintf("the endpoint was sent no request, so %s has no value", v)
+		case (strings.HasSuffix(v, "_ratio") && !strings.HasPrefix(v, "endpoint.") || v == "attempts.amplification" ||
+			strings.HasPrefix(v, "attempts.per_event.")) && r.Events.Accepted == 0:
+			return fmt.Sprintf("no event was accepted, so %s has no value", v)
+		}
+	}
+	return ""
+}
+
+// runChecks are the verdicts every run gets: something was delivered,
+// and nothing was left pending unless the scenario allows it.
+func runChecks(r *verdict.Result, s *scenarios.Scenario) []verdict.Assertion {
+	ev := r.Events
+	delivered := verdict.Assertion{Expr: "delivered > 0", Passed: ev.Delivered > 0}
+	if !delivered.Passed {
+		delivered.Message = fmt.Sprintf("no event was delivered (%d accepted): a run that delivers nothing cannot pass", ev.Accepted)
+	}
+	cs := []verdict.Assertion{delivered}
+	if !s.Drain.AllowPending {
+		pending := verdict.Assertion{Expr: "pending == 0", Passed: ev.Pending == 0}
+		if !pending.Passed {
+			pending.Message = fmt.Sprintf("%d of %d events were still pending when the drain ended (drain.timeout %s); "+
+				"if that is acceptable, say drain: {allow_pending: true}", ev.Pending, ev.Accepted, s.Drain.Timeout)
+		}
+		cs = append(cs, pending)
+	}
+	return cs
 }

@@ -80,7 +80,7 @@ func TestReportCommandFormats(t *testing.T) {
 		t.Fatalf("html: exit %d, stdout %q, stderr %q", code, out, stderr)
 	}
 	b, err := os.ReadFile(html)
-	if err != nil || strings.Count(string(b), "<svg") != 3 {
+	if err != nil || strings.Count(string(b), "<svg") != 4 { // delivery, timeline, attempts, percentiles
 		t.Errorf("html file: err %v, %d charts", err, strings.Count(string(b), "<svg"))
 	}
 

@@ -184,7 +184,7 @@ func runScenario(cmd *cobra.Command, e *env, name string, o runOptions) error {
 		return fail("%w", err)
 	}
 	if !res.Passed {
-		return &exitCodeError{exitAssertion, fmt.Errorf("%d of %d assertions failed", res.FailedAssertions(), len(res.Assertions))}
+		return &exitCodeError{exitAssertion, errors.New(res.FailureSummary())}
 	}
 	return nil
 }

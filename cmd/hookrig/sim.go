@@ -137,7 +137,7 @@ func simScenario(cmd *cobra.Command, e *env, name string, o simOptions) error {
 		if !o.quiet {
 			fmt.Fprintf(e.stderr, "hookrig: to replay it: %s\n", res.Replay)
 		}
-		return &exitCodeError{exitAssertion, fmt.Errorf("%d of %d assertions failed", res.FailedAssertions(), len(res.Assertions))}
+		return &exitCodeError{exitAssertion, errors.New(res.FailureSummary())}
 	}
 	return nil
 }

@@ -21,7 +21,6 @@ import (
 	"github.com/hookrig/hookrig/loadgen"
 	"github.com/hookrig/hookrig/reference/receiver"
 	"github.com/hookrig/hookrig/reference/sender"
-	"github.com/hookrig/hookrig/reference/sender/delivery"
 	"github.com/hookrig/hookrig/scenarios"
 	"github.com/hookrig/hookrig/sim/plan"
 	"github.com/hookrig/hookrig/sim/verdict"
@@ -287,10 +286,7 @@ func (l *live) startProxy(upstream string) error {
 }
 
 func (l *live) startSender() error {
-	policy := delivery.DefaultPolicy()
-	if l.s.Sender.Policy != nil {
-		policy = *l.s.Sender.Policy
-	}
+	policy := l.policy()
 	l.host = &senderHost{clk: l.clk, cfg: sender.Config{
 		DataDir:       l.dir,
 		Clock:         l.clk,
@@ -383,7 +379,7 @@ func (l *live) run(ctx context.Context) (*verdict.Result, error) {
 		return nil, fmt.Errorf("load: %w", lerr)
 	}
 	n, _ := loadgen.Length(l.pacer)
-	l.checker.Store(verdict.NewChecker(l.t0, verdict.WithCapacity(int(min(loadgen.Hits(l.pacer, n), 1<<24)))))
+	l.checker.Store(verdict.NewChecker(l.t0, verdict.WithAnswers(), verdict.WithCapacity(int(min(loadgen.Hits(l.pacer, n), 1<<24)))))
 	// The proxy's rule windows count from t0, as the load phases and the
 	// checker do.
 	l.proxy.SetStart(l.t0)
@@ -400,6 +396,7 @@ func (l *live) run(ctx context.Context) (*verdict.Result, error) {
 	stopCrashes()
 	if err := <-crashesDone; err != nil {
 		stopProgress()
+		l.lastProgress(nil)
 		return nil, err
 	}
 
@@ -408,11 +405,15 @@ func (l *live) run(ctx context.Context) (*verdict.Result, error) {
 	end := l.clk.Now().Sub(l.t0)
 	stopProgress()
 
-	// What is left to read is read even after an interrupt.
+	// The account is taken once nothing can add to it: the sender and
+	// the proxy stop first (see settle), then what is left to read is
+	// read, even after an interrupt.
+	l.settle()
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	err := l.collect(cctx, timedOut)
 	cancel()
 	if err != nil {
+		l.lastProgress(nil)
 		return nil, err
 	}
 	l.closeAll()
@@ -428,7 +429,9 @@ func (l *live) run(ctx context.Context) (*verdict.Result, error) {
 		LoadRejected:  l.rejected.Load(),
 	}
 	info.Phases, info.Faults = plan.Windows(l.s)
+	info.Target = l.target()
 	res := l.checker.Load().Result(info)
+	l.lastProgress(res)
 	res.WallTime = end
 	res.SpeedUp = 1
 	if l.opts.Keep {

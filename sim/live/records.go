@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/hookrig/hookrig/chaos"
@@ -78,6 +79,11 @@ func (l *live) onProxyAttempt(r chaos.AttemptRecord) {
 	c := l.checker.Load()
 	if c == nil || r.EventID == "" && l.trigger == nil && l.endpointURL == "" {
 		return
+	}
+	if r.Forwarded > 0 {
+		// How the endpoint itself answered the first copy, apart from
+		// any fault injected in front of it.
+		c.Answer(verdict.Answer{At: r.UpstreamAt, Duration: r.UpstreamDuration, Status: r.UpstreamStatus, Err: r.UpstreamErr})
 	}
 	if l.trigger == nil {
 		if r.Fault != "" {
@@ -246,7 +252,7 @@ func (l *live) collect(ctx context.Context, timedOut bool) error {
 		return nil
 	}
 	var ferr error
-	err := l.host.events(func(ev sender.Event) bool {
+	view, err := l.host.events(func(ev sender.Event, v outboxView) bool {
 		if ferr = c.Accept(verdict.Accepted{ID: ev.ID, Key: ev.Key, Seq: ev.Seq, At: ev.AcceptedAt}); ferr != nil {
 			return false
 		}
@@ -255,13 +261,16 @@ func (l *live) collect(ctx context.Context, timedOut bool) error {
 				Status: a.Status, Err: string(a.Err), Fault: l.faultFor(ev.ID, a)})
 		}
 		f := verdict.Final{ID: ev.ID, At: ev.FinalAt, Reason: ev.Reason}
-		switch ev.State {
-		case sender.StateDelivered:
+		switch {
+		case ev.State == sender.StateDelivered:
 			f.State = verdict.StateDelivered
-		case sender.StateDeadLettered:
+		case ev.State == sender.StateDeadLettered && (v.reopenedAt.IsZero() || ev.FinalAt.Before(v.reopenedAt)):
 			f.State = verdict.StateDeadLettered
 		default:
+			// Pending when the run ended (a dead letter written by
+			// reopening the outbox is the reading's, not the run's).
 			f.State = verdict.StatePending
+			f.Reason = ""
 		}
 		ferr = c.Final(f)
 		return ferr == nil
@@ -272,15 +281,76 @@ func (l *live) collect(ctx context.Context, timedOut bool) error {
 	if err != nil {
 		return fmt.Errorf("reading the sender's outbox: %w", err)
 	}
-	if st, _ := l.host.stats(); st.Interrupted > 0 {
-		l.note("%d attempts were in flight when the sender crashed; their retries may be duplicates, and the sender reports them as interrupted", st.Interrupted)
+	for _, ep := range view.endpoints {
+		if ep.Disabled {
+			c.Disable(verdict.Disable{At: ep.DisabledAt, Reason: ep.DisabledReason})
+		}
+	}
+	rec, st := view.recovered, view.stats
+	if n := int64(st.Interrupted) - int64(rec.Interrupted); n > 0 {
+		l.note("%d attempts were in flight when the sender crashed; their retries may be duplicates, and the sender reports them as interrupted", n)
+	}
+	if rec.Interrupted > 0 {
+		l.note("%d attempts were still in flight when the run ended and were cut off; they count as interrupted (their outcome is unknown: the endpoint may have received them)", rec.Interrupted)
 	}
 	return nil
 }
 
+// settle stops what could still add to the account before it is taken:
+// the sender (attempts in flight get its shutdown grace, and those cut
+// off stay claimed in the outbox, to be read as interrupted), then the
+// proxy (the requests it is forwarding finish, and their answers are
+// recorded). Reading the outbox while attempts were still in flight left
+// them out, while the proxy went on recording their receipts: a drain
+// that timed out reported more deliveries than attempts.
+func (l *live) settle() {
+	if l.host != nil {
+		if err := l.host.close(); err != nil {
+			l.log.Warn("closing the sender", "err", err)
+		}
+	}
+	if l.proxy != nil {
+		_ = l.proxy.Close()
+	}
+}
+
+// target names what the run tested, for the report: never a secret (a
+// URL's user info is dropped).
+func (l *live) target() verdict.Target {
+	t := verdict.Target{Receiver: verdict.ReferenceTarget, Sender: verdict.ReferenceTarget, Proxy: l.opts.ProxyAddr}
+	if l.endpointURL != "" {
+		t.Receiver = withoutUserInfo(l.endpointURL)
+		t.Receipts = withoutUserInfo(l.opts.ReceiptsURL)
+	}
+	if l.trigger != nil {
+		t.Sender = verdict.TriggerSender
+	} else {
+		t.AttemptTimeoutS = l.policy().AttemptTimeout.Seconds()
+	}
+	return t
+}
+
+// policy is the reference sender's delivery policy: the scenario's, or
+// the default.
+func (l *live) policy() delivery.Policy {
+	if l.s.Sender.Policy != nil {
+		return *l.s.Sender.Policy
+	}
+	return delivery.DefaultPolicy()
+}
+
+func withoutUserInfo(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	u.User = nil
+	return u.String()
+}
+
 // reportProgress calls Options.Progress every ProgressEvery until the
-// returned stop, which sends a last report. After an interrupt it reports
-// once, at the moment, and then only the last report.
+// returned stop. After an interrupt it reports once, at the moment; the
+// last report comes from lastProgress.
 func (l *live) reportProgress() (stop func()) {
 	if l.opts.Progress == nil {
 		return func() {}
@@ -317,8 +387,28 @@ func (l *live) reportProgress() (stop func()) {
 	return func() {
 		close(quit)
 		<-done
-		l.opts.Progress(l.progress("done"))
 	}
+}
+
+// lastProgress sends the last progress report: the result's own counts,
+// so that the last progress line and the report agree, or the run's
+// state when it produced no result.
+func (l *live) lastProgress(res *verdict.Result) {
+	if l.opts.Progress == nil {
+		return
+	}
+	if res == nil {
+		l.opts.Progress(l.progress("done"))
+		return
+	}
+	l.opts.Progress(Progress{
+		Stage: "done", Elapsed: time.Duration(res.Run.EndS * float64(time.Second)),
+		LoadEnd: l.s.LoadEnd(), DrainTimeout: l.s.Drain.Timeout,
+		LoadSent: res.Load.Sent, LoadRejected: res.Load.Rejected,
+		Accepted: res.Events.Accepted, Delivered: res.Events.Delivered, Pending: res.Events.Pending,
+		Attempts: res.Attempts.Total, FaultsInjected: res.Attempts.Faulted,
+		Interrupted: l.interrupted.Load(),
+	})
 }
 
 // progress is the run's state now; stage "load" turns into "drain" once

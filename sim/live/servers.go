@@ -158,14 +158,52 @@ func (h *senderHost) stats() (sender.Stats, bool) {
 	return h.s.Stats(), false
 }
 
-// events walks every event the sender holds, with its attempts.
-func (h *senderHost) events(fn func(sender.Event) bool) error {
+// outboxView is what the sender's outbox says besides its events.
+type outboxView struct {
+	// recovered says what opening the closed outbox found: the attempts
+	// the close cut off, now recorded as interrupted.
+	recovered sender.Recovery
+	stats     sender.Stats
+	endpoints []sender.Endpoint
+	// reopenedAt is when the closed outbox was opened again (zero if it
+	// was read open). Opening decides about what was left: it
+	// dead-letters events whose endpoint was disabled and passes the
+	// cut-off attempts through the policy. Those are the reading's
+	// decisions, not the run's: a final state from then on is not the
+	// run's account.
+	reopenedAt time.Time
+}
+
+// events walks every event the sender holds, with its attempts. Once the
+// sender is closed it reads the outbox through a sender opened on it and
+// never started: opening records the attempts the close cut off as
+// interrupted, so every attempt that left is in the account.
+func (h *senderHost) events(fn func(sender.Event, outboxView) bool) (outboxView, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.down || h.s == nil {
-		return errors.New("the sender is down")
+	s := h.s
+	var v outboxView
+	if h.closed {
+		cfg := h.cfg
+		cfg.OnAttempt = nil
+		cfg.Transport = nil
+		v.reopenedAt = h.clk.Now()
+		var err error
+		if s, err = sender.Open(cfg); err != nil {
+			return v, err
+		}
+		defer s.Close()
+		v.recovered = s.Recovered()
+	} else if h.down || s == nil {
+		return v, errors.New("the sender is down")
 	}
-	return h.s.Events(fn)
+	v.stats = s.Stats()
+	eps, err := s.Endpoints()
+	if err != nil {
+		return v, err
+	}
+	v.endpoints = eps
+	return v, s.Events(func(ev sender.Event) bool { return fn(ev, v) })
 }
 
 func (h *senderHost) createEndpoint(spec sender.EndpointSpec) (sender.Endpoint, error) {

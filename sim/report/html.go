@@ -18,13 +18,21 @@ func WriteHTML(w io.Writer, r *verdict.Result) error {
 	if err != nil {
 		return err
 	}
+	pct, err := percentileChart(r)
+	if err != nil {
+		return fmt.Errorf("percentile chart: %w", err)
+	}
 	page := htmlPage{
-		R:             r,
-		Verdict:       verdictLine(r),
-		Pass:          r.Passed,
-		LatencyChart:  latency,
-		TimelineChart: timeline,
-		AttemptsChart: attempts,
+		PercentileChart: pct,
+		Target:          targetLine(r.Target),
+		Finding:         findingText(r),
+		RunChecks:       r.FailedRunChecks(),
+		R:               r,
+		Verdict:         verdictLine(r),
+		Pass:            r.Passed,
+		LatencyChart:    latency,
+		TimelineChart:   timeline,
+		AttemptsChart:   attempts,
 	}
 	page.Title = "hookrig · " + orDash(r.Scenario)
 	e := r.Events
@@ -69,6 +77,16 @@ func WriteHTML(w io.Writer, r *verdict.Result) error {
 			page.Examples = append(page.Examples, [2]string{l.name, strings.Join(l.ids, " ")})
 		}
 	}
+	if ep := r.Endpoint; ep.Attempts > 0 {
+		page.Endpoint = fmt.Sprintf("%d requests sent, %d answered", ep.Attempts, ep.Answered)
+		if ep.Answered > 0 {
+			page.Endpoint += "; time to answer " + responseText(ep)
+		}
+		page.Failures = causesText(ep)
+		for _, d := range ep.Disables {
+			page.Endpoint += "; " + disableText(d)
+		}
+	}
 	page.Footer = strings.TrimSpace(footerText(r))
 	return htmlTemplate.Execute(w, page)
 }
@@ -82,6 +100,10 @@ type htmlPage struct {
 	LatencyChart, TimelineChart, AttemptsChart template.HTML
 	Faults, Phases                             [][]string
 	Examples                                   [][2]string
+	// The diagnosis.
+	Target, Finding, Endpoint, Failures string
+	PercentileChart                     template.HTML
+	RunChecks                           []verdict.Assertion
 }
 
 type htmlCategory struct {
@@ -95,6 +117,8 @@ type htmlCategory struct {
 var htmlTemplate = pageTemplate("report", `{{template "head" .}}
 <p class="muted">{{with .R.Mode}}{{.}} run{{end}} · seed {{.R.Seed}} · load for {{.R.Run.LoadEndS}} s, ended at {{.R.Run.EndS}} s{{with .R.Description}}<br>{{.}}{{end}}</p>
 <p class="verdict {{if .Pass}}pass{{else}}fail{{end}}">{{.Verdict}}</p>
+{{with .Target}}<p>Tested: {{.}}</p>{{end}}
+{{with .Finding}}<p class="verdict fail">{{.}}</p>{{end}}
 
 <h2>What happened to the {{.R.Events.Accepted}} accepted events</h2>
 <table>
@@ -113,6 +137,10 @@ var htmlTemplate = pageTemplate("report", `{{template "head" .}}
 <p>{{.R.Attempts.Total}} attempts for {{.R.Events.Accepted}} accepted events: retry amplification <b>{{.R.Attempts.Amplification}}</b> (1 means no retries);
 {{.R.Attempts.Failed}} failed, {{.R.Attempts.Faulted}} hit an injected fault. Per event: mean {{.R.Attempts.PerEvent.Mean}}, p50 {{.R.Attempts.PerEvent.P50}}, p99 {{.R.Attempts.PerEvent.P99}}, max {{.R.Attempts.PerEvent.Max}}.</p>
 {{.AttemptsChart}}
+
+{{if .Endpoint}}<h2>How the endpoint answered</h2>
+<p>{{.Endpoint}} (injected faults aside).{{with .Failures}} Failed: {{.}}.{{end}}</p>
+{{end}}{{.PercentileChart}}
 
 {{if .Faults}}<h2>Fault windows</h2>
 <table>
@@ -133,6 +161,9 @@ var htmlTemplate = pageTemplate("report", `{{template "head" .}}
 {{if .R.Assertions}}<table>
 {{range .R.Assertions}}<tr{{if not .Passed}} class="bad"{{end}}><td>{{if .Passed}}PASS{{else}}FAIL{{end}}</td><td><code>{{.Expr}}</code></td><td>{{.Message}}</td></tr>
 {{end}}</table>{{else}}<p>None.</p>{{end}}
+{{if .RunChecks}}<table>
+{{range .RunChecks}}<tr class="bad"><td>FAIL</td><td><code>{{.Expr}}</code> (run check)</td><td>{{.Message}}</td></tr>
+{{end}}</table>{{end}}
 
 {{if .Examples}}<h2>Examples (first {{.R.Examples.Limit}} of each)</h2>
 <table>{{range .Examples}}<tr><td>{{index . 0}}</td><td><code>{{index . 1}}</code></td></tr>{{end}}</table>

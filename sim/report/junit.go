@@ -79,6 +79,8 @@ func WriteJUnit(w io.Writer, r *verdict.Result) error {
 		{"replay", r.Replay}, {"accepted", fmt.Sprint(e.Accepted)}, {"delivered", fmt.Sprint(e.Delivered)},
 		{"lost", fmt.Sprint(e.Lost)}, {"duplicated", fmt.Sprint(e.Duplicated)}, {"dead_lettered", fmt.Sprint(e.DeadLettered)},
 		{"pending", fmt.Sprint(e.Pending)}, {"unexpected", fmt.Sprint(e.Unexpected)}, {"reordered", fmt.Sprint(e.Reordered)},
+		{"target.receiver", r.Target.Receiver}, {"target.sender", r.Target.Sender}, {"target.proxy", r.Target.Proxy},
+		{"target.receipts", r.Target.Receipts}, {"finding", findingText(r)},
 	} {
 		if p[1] != "" {
 			suite.Properties = append(suite.Properties, junitProperty{p[0], p[1]})
@@ -99,6 +101,28 @@ func WriteJUnit(w io.Writer, r *verdict.Result) error {
 			suite.Failures++
 		}
 		suite.Cases = append(suite.Cases, c)
+	}
+	if ep := r.Endpoint; ep.Attempts > 0 {
+		suite.Properties = append(suite.Properties,
+			junitProperty{"endpoint.attempts", fmt.Sprint(ep.Attempts)},
+			junitProperty{"endpoint.answered", fmt.Sprint(ep.Answered)})
+		if ep.Answered > 0 {
+			suite.Properties = append(suite.Properties, junitProperty{"endpoint.response", responseText(ep)})
+		}
+		if len(ep.Failures) > 0 {
+			suite.Properties = append(suite.Properties, junitProperty{"endpoint.failures", causesText(ep)})
+		}
+		for _, d := range ep.Disables {
+			suite.Properties = append(suite.Properties, junitProperty{"endpoint.disabled", disableText(d)})
+		}
+	}
+	// A failed run check is a failed testcase: CI must not show green
+	// for a run that delivered nothing.
+	for _, c := range r.FailedRunChecks() {
+		body := fmt.Sprintf("run check: %s\n%s\n", c.Expr, c.Message)
+		suite.Cases = append(suite.Cases, junitCase{Name: c.Expr + " (run check)", Classname: name, Time: "0",
+			Failure: &junitFailure{Message: c.Message, Type: "RunCheckFailed", Text: body}})
+		suite.Failures++
 	}
 	if len(suite.Cases) == 0 {
 		suite.Cases = append(suite.Cases, junitCase{Name: "scenario ran (it has no assertions)", Classname: name, Time: "0"})

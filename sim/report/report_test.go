@@ -287,11 +287,11 @@ func TestHTMLHasChartsAndEscapes(t *testing.T) {
 	if os.Getenv("HOOKRIG_SHOW_REPORT") != "" {
 		os.WriteFile(os.Getenv("HOOKRIG_SHOW_REPORT"), []byte(out), 0o644)
 	}
-	if n := strings.Count(out, "<svg"); n != 3 {
-		t.Errorf("HTML has %d SVG charts, want 3", n)
+	if n := strings.Count(out, "<svg"); n != 4 {
+		t.Errorf("HTML has %d SVG charts, want 4 (the percentile distribution too)", n)
 	}
 	for _, want := range []string{"Time to delivery (acceptance → first acknowledged receipt)", "Per second over the run",
-		"Attempts per event", "endpoint-down", "FAIL  2 of 3 assertions failed", "evt_00007", "&lt;script&gt;", "&lt;&amp;&gt;"} {
+		"Attempts per event", "Percentile distribution (HDR)", "endpoint-down", "FAIL  2 of 3 assertions failed", "evt_00007", "&lt;script&gt;", "&lt;&amp;&gt;"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("HTML lacks %q", want)
 		}

@@ -27,6 +27,7 @@ func WriteText(w io.Writer, r *verdict.Result) error {
 	t.events()
 	t.latency()
 	t.attempts()
+	t.endpoint()
 	t.timeline()
 	t.faults()
 	t.phases()
@@ -52,17 +53,18 @@ func (t *textReport) printf(format string, args ...any) {
 
 func (t *textReport) section(title string) { t.printf("\n%s\n", title) }
 
-// verdictLine is the one-line answer: did the scenario hold?
+// verdictLine is the one-line answer: did the scenario hold? A failed
+// run check (nothing delivered, events left pending) fails it whatever
+// the assertions say.
 func verdictLine(r *verdict.Result) string {
 	n := len(r.Assertions)
-	switch failed := r.FailedAssertions(); {
+	switch why := r.FailureSummary(); {
+	case why != "":
+		return "FAIL  " + why
 	case n == 0:
 		return "DONE  no assertions to check"
-	case failed == 0 && r.Passed:
-		return fmt.Sprintf("PASS  %s held", countWord(int64(n), "assertion", "all %d assertions"))
-	default:
-		return fmt.Sprintf("FAIL  %d of %d %s failed", failed, n, plural(int64(n), "assertion", "assertions"))
 	}
+	return fmt.Sprintf("PASS  %s held", countWord(int64(n), "assertion", "all %d assertions"))
 }
 
 func countWord(n int64, one, many string) string {
@@ -87,6 +89,12 @@ func (t *textReport) header() {
 	t.printf("\n%s\n", verdictLine(r))
 	t.printf("      %d accepted · %d delivered · %d lost · %d duplicated · %d dead-lettered · %d pending\n",
 		e.Accepted, e.Delivered, e.Lost, e.Duplicated, e.DeadLettered, e.Pending)
+	if !r.Target.IsReference() || r.Target.Sender == verdict.TriggerSender {
+		t.printf("%s\n", wrap("tested: "+targetLine(r.Target), "      ", 100))
+	}
+	if len(r.Findings) > 0 {
+		t.printf("\n%s\n", wrap("Finding: "+findingText(r), "      ", 100))
+	}
 }
 
 func (t *textReport) events() {
@@ -362,6 +370,7 @@ func alignRows(rows [][]string, align string) string {
 func (t *textReport) assertions() {
 	r := t.r
 	t.section("Assertions")
+	defer t.runChecks()
 	if len(r.Assertions) == 0 {
 		t.printf("  none (add some to the scenario, e.g. lost == 0)\n")
 		return

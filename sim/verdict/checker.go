@@ -72,6 +72,11 @@ type Checker struct {
 	acceptedCount  int64
 	deliveredCount int64
 	attemptsCount  int64
+	endpoint       endpointTally
+	disables       []DisableResult
+	// answers says the feeder records the endpoint's answers (Answer)
+	// rather than leaving them to be read off the attempts.
+	answers bool
 }
 
 // eventState is everything the checker keeps about one id. Times are
@@ -113,6 +118,12 @@ type CheckerOption func(*Checker)
 // id index its growth.
 func WithCapacity(n int) CheckerOption {
 	return func(c *Checker) { c.index = make(map[string]int32, max(n, 0)) }
+}
+
+// WithAnswers says the feeder records every request the endpoint was
+// sent with Answer, so the attempts do not stand for them.
+func WithAnswers() CheckerOption {
+	return func(c *Checker) { c.answers = true }
 }
 
 // WithExampleLimit sets how many example ids each category lists.
@@ -200,6 +211,11 @@ func (c *Checker) attempt(i int32, a *AttemptRec) {
 		s.failed++
 	}
 	c.attemptsCount++
+	// An injected fault is the scenario's doing, an interrupted attempt
+	// the sender's (it stopped mid-request): neither is the endpoint's.
+	if !c.answers && a.Fault == "" && a.Err != "interrupted" && a.Err != "canceled" {
+		c.endpoint.add(Answer{At: a.At, Duration: a.Duration, Status: a.Status, Err: a.Err})
+	}
 	if i < 0 {
 		c.noIDAttempts++
 		return
@@ -212,6 +228,20 @@ func (c *Checker) attempt(i int32, a *AttemptRec) {
 	if a.Fault != "" {
 		e.faulted++
 	}
+}
+
+// Answer records one request the endpoint was sent and its answer.
+func (c *Checker) Answer(a Answer) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.endpoint.add(a)
+}
+
+// Disable records the sender switching the endpoint off.
+func (c *Checker) Disable(d Disable) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.disables = append(c.disables, DisableResult{AtS: seconds(time.Duration(c.offset(d.At))), Reason: d.Reason})
 }
 
 // Receipt records one request the receiving end saw.
@@ -912,6 +942,11 @@ func (w *resultWork) result() *Result {
 	res.Examples.Pending = w.pending.ids()
 	res.Examples.Unexpected = w.unexpected.ids()
 	res.Notes = w.notes()
+	res.Target = run.Target
+	res.Endpoint, res.Histograms.ResponseUs = c.endpoint.section()
+	res.Endpoint.Disables = slices.Clone(c.disables)
+	sortDisables(res.Endpoint.Disables)
+	res.Findings = Diagnose(res)
 	return res
 }
 

@@ -77,6 +77,11 @@ type merger struct {
 	timeline     *Timeline
 	limit        int
 	examples     Examples
+	response     []string // encoded endpoint response histograms
+	respMinUs    int64
+	respMaxUs    int64
+	answered     bool // respMinUs is set
+	causes       map[[2]string]int64
 	notes        []string
 }
 
@@ -138,6 +143,7 @@ func (m *merger) add(out *Result, r *Result) error {
 	for _, rc := range r.DeadLetterReasons {
 		m.reasons[rc.Reason] += rc.Count
 	}
+	m.addEndpoint(out, r)
 
 	if err := m.addTimeline(r.Timeline); err != nil {
 		return err
@@ -223,6 +229,9 @@ func (m *merger) finish(out *Result, results []*Result) error {
 	}
 	sortReasons(out.DeadLetterReasons)
 
+	if err := m.finishEndpoint(out, results[0]); err != nil {
+		return err
+	}
 	out.Timeline = *m.timeline
 	out.Faults = m.faults(results)
 	out.Herd = worstHerd(out.Faults)
@@ -358,4 +367,47 @@ func secondsToDuration(s float64) time.Duration {
 // the microsecond the histograms record.
 func MsDuration(ms float64) time.Duration {
 	return time.Duration(msToUs(ms)) * time.Microsecond
+}
+
+// addEndpoint sums r's endpoint section into out's.
+func (m *merger) addEndpoint(out *Result, r *Result) {
+	e := r.Endpoint
+	out.Endpoint.Attempts += e.Attempts
+	out.Endpoint.Answered += e.Answered
+	if e.Response.Count > 0 {
+		lo, hi := msToUs(e.Response.Min), msToUs(e.Response.Max)
+		if !m.answered || lo < m.respMinUs {
+			m.respMinUs = lo
+		}
+		m.respMaxUs = max(m.respMaxUs, hi)
+		m.answered = true
+	}
+	m.response = append(m.response, r.Histograms.ResponseUs)
+	if m.causes == nil {
+		m.causes = map[[2]string]int64{}
+	}
+	for _, c := range e.Failures {
+		m.causes[[2]string{c.Cause, c.Class}] += c.Count
+	}
+	out.Endpoint.Disables = append(out.Endpoint.Disables, e.Disables...)
+}
+
+// finishEndpoint works out the merged endpoint section and findings; the
+// target is the first result's (the shards ran against one endpoint).
+func (m *merger) finishEndpoint(out *Result, first *Result) error {
+	h, err := mergeHistograms(m.response)
+	if err != nil {
+		return fmt.Errorf("merging response histograms: %w", err)
+	}
+	out.Endpoint.Response = summarize(h, m.respMinUs, m.respMaxUs)
+	out.Histograms.ResponseUs = EncodeHistogram(h)
+	out.Endpoint.Failures = []CauseCount{}
+	for k, n := range m.causes {
+		out.Endpoint.Failures = append(out.Endpoint.Failures, CauseCount{Cause: k[0], Class: k[1], Count: n})
+	}
+	sortCauses(out.Endpoint.Failures)
+	sortDisables(out.Endpoint.Disables)
+	out.Target = first.Target
+	out.Findings = Diagnose(out)
+	return nil
 }

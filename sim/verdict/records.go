@@ -42,6 +42,26 @@ func (a AttemptRec) Failed() bool {
 	return a.Err != "" || !is2xx(a.Status)
 }
 
+// Answer is one request the receiving endpoint was sent and how it
+// answered, as the chaos proxy saw it forward the request: the
+// endpoint's own behaviour, apart from the faults injected in front of
+// it. A feeder that records answers says so with WithAnswers; otherwise
+// the checker reads the endpoint's answers off the attempts that met no
+// injected fault.
+type Answer struct {
+	At       time.Time
+	Duration time.Duration // from sending the request to its answer (or failure)
+	Status   int           // 0 when there was no HTTP answer
+	Err      string        // transport word (refused, reset, timeout, eof, ...), "" if none
+}
+
+// Disable is the sender switching the endpoint off (after a 410 Gone,
+// say): nothing more is attempted, and what waits is dead-lettered.
+type Disable struct {
+	At     time.Time
+	Reason string
+}
+
 // ReceiptRec is one request the receiving end saw: the reference
 // receiver's journal, or what the proxy saw a user's endpoint answer.
 type ReceiptRec struct {
@@ -104,6 +124,8 @@ type RunInfo struct {
 	// sender's ingest.
 	LoadSent     int64
 	LoadRejected int64
+	// Target is what was tested (Result.Target).
+	Target Target
 }
 
 // PhaseWindow is one load phase on the run's timeline.

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -31,8 +33,14 @@ type Result struct {
 	Replay string `json:"replay,omitempty"`
 	// Shards is how many results Merge combined (0 for a single run).
 	Shards int `json:"shards,omitempty"`
-	// Passed says every assertion held (true when there are none).
+	// Passed says every assertion and every run check held (true when
+	// there are none).
 	Passed bool `json:"passed"`
+	// Target is what was tested: which receiver and sender.
+	Target Target `json:"target"`
+	// Findings are plain sentences on what was clearly wrong (Diagnose),
+	// worst first; none for a healthy run.
+	Findings []string `json:"findings"`
 
 	Run      RunSpan   `json:"run"`
 	Events   Events    `json:"events"`
@@ -40,6 +48,7 @@ type Result struct {
 	Ordering Ordering  `json:"ordering"`
 	Latency  Latencies `json:"latency_ms"`
 	Attempts Attempts  `json:"attempts"`
+	Endpoint Endpoint  `json:"endpoint"`
 	Herd     Herd      `json:"herd"`
 	Load     LoadStats `json:"load"`
 
@@ -50,6 +59,10 @@ type Result struct {
 	Examples          Examples      `json:"examples"`
 	Histograms        Histograms    `json:"histograms"`
 	Assertions        []Assertion   `json:"assertions"`
+	// RunChecks are the verdicts no scenario can switch off (sim.Check):
+	// a run with nothing delivered fails, and so does one that ends with
+	// events pending unless the scenario allows it.
+	RunChecks []Assertion `json:"run_checks"`
 	// Notes are caveats about the numbers (records ignored, a timeline
 	// cut short), in words.
 	Notes []string `json:"notes"`
@@ -258,6 +271,8 @@ type Examples struct {
 // re-rendered and merged exactly.
 type Histograms struct {
 	DeliveryUs string `json:"delivery_us"`
+	// ResponseUs is the endpoint's time to answer (Endpoint.Response).
+	ResponseUs string `json:"response_us"`
 }
 
 // Assertion is one scenario assertion's verdict.
@@ -275,6 +290,42 @@ func (r *Result) SetAssertions(as []Assertion) {
 	for _, a := range as {
 		r.Passed = r.Passed && a.Passed
 	}
+}
+
+// SetRunChecks records the run checks' verdicts; the result passes when
+// they and the assertions all held.
+func (r *Result) SetRunChecks(cs []Assertion) {
+	r.RunChecks = append([]Assertion{}, cs...)
+	r.Passed = true
+	for _, a := range slices.Concat(r.Assertions, r.RunChecks) {
+		r.Passed = r.Passed && a.Passed
+	}
+}
+
+// FailedRunChecks lists the run checks that did not hold.
+func (r *Result) FailedRunChecks() []Assertion {
+	return slices.DeleteFunc(slices.Clone(r.RunChecks), func(a Assertion) bool { return a.Passed })
+}
+
+// FailureSummary says in a few words why the run failed, run checks
+// first: "nothing delivered · 38 events pending · 2 of 3 assertions
+// failed"; "" when it passed.
+func (r *Result) FailureSummary() string {
+	var why []string
+	for _, c := range r.FailedRunChecks() {
+		switch c.Expr {
+		case "delivered > 0":
+			why = append(why, "nothing delivered")
+		case "pending == 0":
+			why = append(why, fmt.Sprintf("%d %s pending", r.Events.Pending, plural(r.Events.Pending, "event")))
+		default:
+			why = append(why, c.Expr+" failed")
+		}
+	}
+	if n, failed := len(r.Assertions), r.FailedAssertions(); failed > 0 || !r.Passed && len(why) == 0 {
+		why = append(why, fmt.Sprintf("%d of %d %s failed", failed, n, plural(int64(n), "assertion")))
+	}
+	return strings.Join(why, " · ")
 }
 
 // FailedAssertions counts the assertions that did not hold.
@@ -312,6 +363,9 @@ func (r *Result) Validate() error {
 	if _, err := DecodeHistogram(r.Histograms.DeliveryUs); err != nil {
 		return fmt.Errorf("histograms.delivery_us: %w", err)
 	}
+	if _, err := DecodeHistogram(r.Histograms.ResponseUs); err != nil {
+		return fmt.Errorf("histograms.response_us: %w", err)
+	}
 	for _, p := range r.Phases {
 		if _, err := DecodeHistogram(p.HdrUs); err != nil {
 			return fmt.Errorf("phase %q hdr_us: %w", p.Name, err)
@@ -328,6 +382,10 @@ func (r *Result) normalize() {
 	nonNil(&r.Phases)
 	nonNil(&r.DeadLetterReasons)
 	nonNil(&r.Assertions)
+	nonNil(&r.RunChecks)
+	nonNil(&r.Findings)
+	nonNil(&r.Endpoint.Failures)
+	nonNil(&r.Endpoint.Disables)
 	nonNil(&r.Notes)
 	nonNil(&r.Attempts.PerEvent.Counts)
 	for _, s := range []*[]int64{&r.Timeline.Accepted, &r.Timeline.Attempted, &r.Timeline.Delivered, &r.Timeline.Failed} {

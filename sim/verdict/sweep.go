@@ -90,6 +90,7 @@ func NewSeedRun(r *Result) SeedRun {
 			run.Failures = append(run.Failures, a)
 		}
 	}
+	run.Failures = append(run.Failures, r.FailedRunChecks()...)
 	for _, m := range metrics {
 		run.Values[m.Name] = round3(m.Value(r))
 	}

@@ -384,6 +384,8 @@ func (w *world) result() *verdict.Result {
 		TraceHash: w.k.traceHash(),
 		LoadEnd:   time.Duration(w.loadEnd), End: time.Duration(w.end), DrainTimedOut: w.timedOut,
 		Phases: phases, Faults: faults, LoadSent: w.sent, LoadRejected: w.rejected,
+		Target: verdict.Target{Receiver: verdict.ReferenceTarget, Sender: verdict.ReferenceTarget,
+			AttemptTimeoutS: w.snd.policy.AttemptTimeout.Seconds()},
 	})
 	return res
 }

@@ -71,3 +71,35 @@ func Want(t testing.TB, res *verdict.Result, counts map[string][2]int64) {
 		t.Logf("events %+v attempts %+v receipts %+v notes %v", res.Events, res.Attempts, res.Receipts, res.Notes)
 	}
 }
+
+// CheckAccount checks the invariants of one account of the run: every
+// accepted event in exactly one category, at least one attempt behind
+// every delivery, and the per-event attempt counts adding up to the
+// total.
+func CheckAccount(t testing.TB, r *verdict.Result) {
+	t.Helper()
+	e := r.Events
+	if sum := e.Delivered + e.Lost + e.DeadLettered + e.Pending; sum != e.Accepted {
+		t.Errorf("accepted %d != delivered %d + lost %d + dead_lettered %d + pending %d", e.Accepted, e.Delivered, e.Lost, e.DeadLettered, e.Pending)
+	}
+	if r.Attempts.Total < e.Delivered {
+		t.Errorf("attempts.total %d < delivered %d: a delivery with no attempt behind it", r.Attempts.Total, e.Delivered)
+	}
+	var events, attempts, attempted int64
+	for _, c := range r.Attempts.PerEvent.Counts {
+		events += c[1]
+		attempts += c[0] * c[1]
+		if c[0] > 0 {
+			attempted += c[1]
+		}
+	}
+	if events != e.Accepted || attempts != r.Attempts.Total {
+		t.Errorf("per-event attempt lists cover %d events and %d attempts; want %d and attempts.total %d", events, attempts, e.Accepted, r.Attempts.Total)
+	}
+	if attempted < e.Delivered {
+		t.Errorf("%d events were attempted but %d delivered", attempted, e.Delivered)
+	}
+	if r.Endpoint.Attempts > r.Attempts.Total+r.Attempts.Unmatched {
+		t.Errorf("endpoint.attempts %d > attempts %d", r.Endpoint.Attempts, r.Attempts.Total+r.Attempts.Unmatched)
+	}
+}
