@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +17,7 @@ import (
 	"github.com/hookrig/hookrig/internal/clock"
 	"github.com/hookrig/hookrig/reference/receiver"
 	"github.com/hookrig/hookrig/reference/sender"
+	"github.com/hookrig/hookrig/reference/webhook"
 	"github.com/hookrig/hookrig/sim/hookrigtest"
 )
 
@@ -125,4 +129,56 @@ func TestReplayCapturedSenderTraffic(t *testing.T) {
 			t.Errorf("stderr does not give the failure and its cause: %q", stderr)
 		}
 	})
+}
+
+// bench --payload-from-capture sends the captured bodies in turn, byte for
+// byte, with its own ids and signatures.
+func TestBenchPayloadFromCapture(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cap.jsonl")
+	w, err := capture.Create(path, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bodies := []string{`{"type":"invoice.paid","amount":12}`, `{"type":"charge.refunded","note":"caf\u00e9"}`}
+	for _, b := range bodies {
+		w.Write(&capture.Request{At: time.Unix(1, 0), Method: "POST", Path: "/", Body: []byte(b)})
+	}
+	w.Write(&capture.Request{At: time.Unix(1, 0), Method: "POST", Path: "/", Cut: "body over the receiver's limit"})
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// A real endpoint that verifies each webhook and keeps its body.
+	v, _ := webhook.NewVerifier(0, replaySecret)
+	var (
+		mu  sync.Mutex
+		got []string
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if err := v.Verify(r.Header, b, time.Now()); err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		mu.Lock()
+		got = append(got, string(b))
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	url := srv.URL
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	code, stdout, stderr := runOnce(ctx, "", "bench", url+"/hooks", "--payload-from-capture", path, "--requests", "4", "--concurrency", "1",
+		"--secret", replaySecret, "--quiet", "--no-preflight")
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr %s\n%s", code, stderr, stdout)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{bodies[0], bodies[1], bodies[0], bodies[1]}; strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("bodies sent (verified):\n%s\nwant the captured ones in turn:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	code, _, stderr = runOnce(ctx, "", "bench", url, "--payload-from-capture", path, "--body", path)
+	if code == exitOK || !strings.Contains(stderr, "give one of --body, --template and --payload-from-capture") {
+		t.Errorf("--body with --payload-from-capture: exit %d, stderr %q", code, stderr)
+	}
 }
