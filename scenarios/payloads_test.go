@@ -17,10 +17,10 @@ func TestLoadPayloadsCapture(t *testing.T) {
 		t.Errorf("payloads.capture %q, want provider.jsonl", s.Load.Payloads.Capture)
 	}
 	for src, want := range map[string]string{
-		base + "  payloads: {capture: \"\"}\n":                     "s.yaml:5:23: load.payloads.capture: missing; expected the path of a capture file",
-		base + "  payloads: {}\n":                                  "load.payloads.capture: missing",
+		base + "  payloads: {capture: \"\"}\n":                        "s.yaml:5:23: load.payloads.capture: missing; expected the path of a capture file",
+		base + "  payloads: {}\n":                                     "load.payloads.capture: missing",
 		base + "  payloads: {capture: a.jsonl}\n  payload_bytes: 9\n": "s.yaml:6:18: load.payload_bytes pads the default template",
-		base + "  payloads: {captures: a.jsonl}\n":                 `unknown field "captures"`,
+		base + "  payloads: {captures: a.jsonl}\n":                    `unknown field "captures"`,
 	} {
 		_, err := Parse([]byte(src), "s.yaml")
 		if err == nil || !strings.Contains(err.Error(), want) {

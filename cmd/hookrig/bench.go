@@ -280,8 +280,10 @@ func benchConfig(cmd *cobra.Command, e *env, url string, f *benchFlags) (loadgen
 		return cfg, fmt.Errorf("--size: %v", err)
 	}
 	switch {
-	case f.body != "" && f.template != "", f.fromCapture != "" && (f.body != "" || f.template != ""):
-		return cfg, errors.New("give one of --body, --template and --payload-from-capture, not several")
+	case f.body != "" && f.template != "":
+		return cfg, errors.New("give --body or --template, not both")
+	case f.fromCapture != "" && (f.body != "" || f.template != ""):
+		return cfg, errors.New("give --payload-from-capture or --body/--template, not both")
 	case f.fromCapture != "":
 		if size > 0 {
 			return cfg, errors.New("--size pads template bodies; captured bodies are sent as they are")

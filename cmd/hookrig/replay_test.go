@@ -178,7 +178,7 @@ func TestBenchPayloadFromCapture(t *testing.T) {
 		t.Errorf("bodies sent (verified):\n%s\nwant the captured ones in turn:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	code, _, stderr = runOnce(ctx, "", "bench", url, "--payload-from-capture", path, "--body", path)
-	if code == exitOK || !strings.Contains(stderr, "give one of --body, --template and --payload-from-capture") {
+	if code == exitOK || !strings.Contains(stderr, "give --payload-from-capture or --body/--template, not both") {
 		t.Errorf("--body with --payload-from-capture: exit %d, stderr %q", code, stderr)
 	}
 }
