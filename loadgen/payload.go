@@ -60,6 +60,7 @@ type Payload struct {
 	padAt  int                // index of the pad slot in segs, -1 if none
 	size   int
 	filler []byte
+	bodies [][]byte // capturedBodies only
 }
 
 // payloadKind says how a Payload renders. It is a field of its own, not
@@ -72,6 +73,7 @@ const (
 	staticBody       payloadKind = iota // the same bytes every time
 	compiledTemplate                    // literal text and slots, appended
 	executedTemplate                    // text/template executed per request
+	capturedBodies                      // a capture's bodies, in turn (capture_payload.go)
 )
 
 type slotKind uint8
@@ -321,6 +323,8 @@ func (r *renderer) render(dst []byte, ev *event) ([]byte, error) {
 	switch p.kind {
 	case staticBody:
 		return append(dst, p.static...), nil
+	case capturedBodies:
+		return append(dst, p.bodies[ev.seq%uint64(len(p.bodies))]...), nil
 	case executedTemplate:
 		return r.slow(dst, ev)
 	}

@@ -347,14 +347,11 @@ func (r *Runner) result(start, end time.Time, out outcome, interrupted bool) *Re
 	res := &Result{
 		Mode: "closed", Target: r.cfg.Target.URL, Shard: r.cfg.Shard, Shards: int(r.shards),
 		Started: start, Duration: out.window, Elapsed: end.Sub(start),
-		Requests: r.sent.Load(), Completed: t.completed, NeverSent: out.neverSent, Duplicates: t.dups,
-		RateRequested: out.asked,
-		StatusCodes:   map[int]uint64{}, Errors: map[string]uint64{},
-		BytesSent: t.bytesSent, BytesReceived: t.bytesRecv, Connections: r.maxConns,
-		Corrected: t.corrected, Uncorrected: t.uncorrected, Lag: t.lag,
-		Classes:     map[string]ClassLatency{},
+		Requests: r.sent.Load(), NeverSent: out.neverSent,
+		RateRequested: out.asked, Connections: r.maxConns,
 		Interrupted: interrupted,
 	}
+	t.fill(res)
 	if r.open {
 		res.Mode = "open"
 		res.Pacer = fmt.Sprint(r.cfg.Pacer)
@@ -364,21 +361,6 @@ func (r *Runner) result(start, end time.Time, out outcome, interrupted bool) *Re
 	}
 	if out.window > 0 {
 		res.RateAchieved = float64(res.Requests) / out.window.Seconds()
-	}
-	for st, n := range t.status {
-		if n > 0 {
-			res.StatusCodes[st] = n
-		}
-	}
-	for k, n := range t.errors {
-		if n > 0 {
-			res.Errors[errKind(k).String()] = n
-		}
-	}
-	for cl := range t.classCorr {
-		if t.classCorr[cl] != nil {
-			res.Classes[classNames[cl]] = ClassLatency{Corrected: t.classCorr[cl], Uncorrected: t.classUnc[cl]}
-		}
 	}
 	return res
 }

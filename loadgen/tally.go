@@ -207,6 +207,30 @@ func (t *tally) merge(b *batch) {
 	b.n = 0
 }
 
+// fill copies the tally's counters and histograms into res (the caller
+// holds t.mu or owns t): the open and closed loops and replay report alike.
+func (t *tally) fill(res *Result) {
+	res.Completed, res.Duplicates = t.completed, t.dups
+	res.BytesSent, res.BytesReceived = t.bytesSent, t.bytesRecv
+	res.Corrected, res.Uncorrected, res.Lag = t.corrected, t.uncorrected, t.lag
+	res.StatusCodes, res.Errors, res.Classes = map[int]uint64{}, map[string]uint64{}, map[string]ClassLatency{}
+	for st, n := range t.status {
+		if n > 0 {
+			res.StatusCodes[st] = n
+		}
+	}
+	for k, n := range t.errors {
+		if n > 0 {
+			res.Errors[errKind(k).String()] = n
+		}
+	}
+	for cl := range t.classCorr {
+		if t.classCorr[cl] != nil {
+			res.Classes[classNames[cl]] = ClassLatency{Corrected: t.classCorr[cl], Uncorrected: t.classUnc[cl]}
+		}
+	}
+}
+
 // live is the part of the tally progress shows.
 type live struct {
 	completed, errors, non2xx uint64

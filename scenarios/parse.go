@@ -65,6 +65,7 @@ type rawLoad struct {
 	Phases       Field[[]rawPhase] `yaml:"phases"`
 	Keys         Field[int]        `yaml:"keys"`
 	PayloadBytes Field[int]        `yaml:"payload_bytes"`
+	Payloads     *rawPayloads      `yaml:"payloads"`
 }
 
 type rawPhase struct {
@@ -335,6 +336,7 @@ func (b *builder) load(raw *rawLoad, top Pos, l *Load) {
 		}
 		l.PayloadBytes = raw.PayloadBytes.V
 	}
+	b.payloads(raw, l)
 	var end time.Duration
 	names := map[string]bool{}
 	for i, rp := range raw.Phases.V {

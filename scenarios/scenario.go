@@ -86,6 +86,8 @@ type Load struct {
 	Keys int
 	// PayloadBytes pads each event's payload to about this size.
 	PayloadBytes int
+	// Payloads, when set, replaces the default payload (payloads.go).
+	Payloads Payloads
 }
 
 // Phase is a stretch of load with one pacer.

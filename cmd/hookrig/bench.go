@@ -31,6 +31,7 @@ type benchFlags struct {
 	headers     []string
 	body        string
 	template    string
+	fromCapture string
 	size        string
 	secrets     []string
 	duplicates  float64
@@ -94,6 +95,7 @@ of events with the same id, to exercise a receiver's idempotency.
 	fl.StringArrayVarP(&f.headers, "header", "H", nil, `extra header "Name: value" (repeatable)`)
 	fl.StringVar(&f.body, "body", "", "send this file as every body")
 	fl.StringVar(&f.template, "template", "", "render each body from this Go text/template (see above)")
+	fl.StringVar(&f.fromCapture, "payload-from-capture", "", "send the bodies of this capture (hookrig receiver --capture FILE) in turn, exactly as captured")
 	fl.StringVar(&f.size, "size", "0", "pad template bodies to this size where they say {{pad}}, e.g. 1KB (1 KB = 1024 bytes)")
 	fl.StringArrayVar(&f.secrets, "secret", nil, "sign with this Standard Webhooks secret, whsec_... (repeat to sign with several, as while rotating)")
 	fl.Float64Var(&f.duplicates, "duplicates", 0, "share of requests that re-send the previous event with the same webhook-id, e.g. 0.05")
@@ -280,6 +282,15 @@ func benchConfig(cmd *cobra.Command, e *env, url string, f *benchFlags) (loadgen
 	switch {
 	case f.body != "" && f.template != "":
 		return cfg, errors.New("give --body or --template, not both")
+	case f.fromCapture != "" && (f.body != "" || f.template != ""):
+		return cfg, errors.New("give --payload-from-capture or --body/--template, not both")
+	case f.fromCapture != "":
+		if size > 0 {
+			return cfg, errors.New("--size pads template bodies; captured bodies are sent as they are")
+		}
+		if cfg.Payload, err = loadgen.LoadCapturePayload(f.fromCapture); err != nil {
+			return cfg, fmt.Errorf("--payload-from-capture: %v", err)
+		}
 	case f.body != "":
 		if size > 0 {
 			return cfg, errors.New("--size pads template bodies; a --body file is sent as it is")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hookrig/hookrig/internal/capture"
 	"github.com/hookrig/hookrig/internal/httpapi"
 	"github.com/hookrig/hookrig/reference/receiver"
 	"github.com/hookrig/hookrig/reference/webhook"
@@ -24,6 +25,7 @@ func newReceiverCmd(e *env) *cobra.Command {
 		secrets []string
 		cfg     receiver.Config
 		maxBody = byteSize(receiver.DefaultMaxBody)
+		capMax  = byteSize(capture.DefaultMaxBytes)
 		grace   time.Duration
 		quiet   bool
 	)
@@ -44,18 +46,30 @@ disk, so that a crash right after a 2xx forgets nothing (the fsyncs are
 shared by concurrent requests).
 
 The first line on stdout is the address: "receiver listening on http://ADDR".
+--capture FILE stores every webhook request whole before it is verified:
+one JSON line with the method, path, headers, the body's exact bytes
+(base64) and the arrival time; a body over --max-body is recorded as cut,
+without its bytes. Lines are buffered and written out every second and on
+shutdown (a kill -9 loses up to the last second); past --capture-max the
+file rotates to FILE.1. --capture-only acknowledges every request it could
+write to the file, unverified, to capture a provider's real webhooks.
+
 Secrets come from --secret (repeat it while rotating) or, when none is
 given, from $HOOKRIG_SECRET (space-separated).`,
 		Example: `  hookrig receiver --listen 127.0.0.1:0 --secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw --journal receipts.jsonl
   hookrig receiver --secret whsec_OLD --secret whsec_NEW --dedupe-store dedupe.log
   hookrig receiver --secret whsec_... --journal receipts.jsonl --dedupe-store dedupe.log --sync
+  hookrig receiver --capture-only --capture stripe.jsonl --listen :8090     # record a provider's webhooks, then 'hookrig replay'
   hookrig receiver --secret whsec_... --process-duration 50ms --process-failure-ratio 0.1 --process-before-ack`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(secrets) == 0 && e.getenv != nil {
 				secrets = strings.Fields(e.getenv("HOOKRIG_SECRET"))
 			}
-			if len(secrets) == 0 {
+			if cfg.Capture.Only && cfg.Capture.Path == "" {
+				return &exitCodeError{exitError, fmt.Errorf("receiver: --capture-only needs --capture FILE (where the requests go)")}
+			}
+			if len(secrets) == 0 && !cfg.Capture.Only {
 				return &exitCodeError{exitError, fmt.Errorf("receiver: no secret: give --secret whsec_... (or set HOOKRIG_SECRET)")}
 			}
 			if err := checkSecrets(secrets, e.stderr); err != nil {
@@ -68,7 +82,7 @@ given, from $HOOKRIG_SECRET (space-separated).`,
 			}{
 				{"--tolerance", cfg.Tolerance <= 0}, {"--dedupe-ttl", cfg.Dedupe.TTL <= 0}, {"--dedupe-max", cfg.Dedupe.MaxEntries <= 0},
 				{"--receipt-log", cfg.ReceiptLog <= 0}, {"--process-workers", cfg.Processing.Workers <= 0},
-				{"--process-queue", cfg.Processing.Queue <= 0}, {"--grace", grace <= 0},
+				{"--process-queue", cfg.Processing.Queue <= 0}, {"--grace", grace <= 0}, {"--capture-keep", cfg.Capture.Keep <= 0},
 			} {
 				if f.bad {
 					return &exitCodeError{exitError, fmt.Errorf("receiver: %s must be positive\nRun 'hookrig receiver --help' for usage.", f.name)}
@@ -76,6 +90,7 @@ given, from $HOOKRIG_SECRET (space-separated).`,
 			}
 			cfg.Secrets = secrets
 			cfg.MaxBody = int64(maxBody)
+			cfg.Capture.MaxBytes = int64(capMax)
 			cfg.Clock = e.clock
 			level := slog.LevelInfo
 			if quiet {
@@ -102,6 +117,10 @@ given, from $HOOKRIG_SECRET (space-separated).`,
 	f.BoolVar(&cfg.Processing.BeforeAck, "process-before-ack", false, "process before answering (the wrong way: failures answer 500, duration delays the ack)")
 	f.IntVar(&cfg.Processing.Workers, "process-workers", receiver.DefaultProcessingWorkers, "concurrent processing steps after the ack")
 	f.IntVar(&cfg.Processing.Queue, "process-queue", receiver.DefaultProcessingQueue, "acknowledged webhooks not yet processed, at most (503 past it)")
+	f.StringVar(&cfg.Capture.Path, "capture", "", "store every webhook request whole (headers, exact body, arrival time) in this file as JSON lines, for 'hookrig replay'")
+	f.Var(&capMax, "capture-max", "rotate the capture file to FILE.1 past this size, e.g. 100MiB")
+	f.IntVar(&cfg.Capture.Keep, "capture-keep", 1, "rotated capture files kept (FILE.1 .. FILE.N)")
+	f.BoolVar(&cfg.Capture.Only, "capture-only", false, "accept (200) and capture every request without verifying it (a secret is then optional): to record a provider's real webhooks")
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the processing failure draws")
 	f.DurationVar(&grace, "grace", 10*time.Second, "on SIGINT/SIGTERM, time left for requests and processing to finish")
 	f.BoolVarP(&quiet, "quiet", "q", false, "log warnings and errors only")
@@ -140,6 +159,9 @@ func runReceiver(ctx context.Context, e *env, listen string, cfg receiver.Config
 	st := rcv.Stats()
 	log.Info("receiver stopped", "received", st.Received, "unique", st.Unique, "duplicates", st.Duplicates,
 		"rejected", st.Rejected, "evictions", st.Evictions, "last_seq", st.Journal.LastSeq)
+	if c := st.Capture; c != nil {
+		log.Info("capture", "path", c.Path, "captured", c.Captured, "cut", c.Cut, "rotations", c.Rotations, "errors", c.Errors)
+	}
 	if serveErr != nil {
 		return fmt.Errorf("receiver: %w", serveErr)
 	}

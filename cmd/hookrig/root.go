@@ -106,6 +106,7 @@ scripted timeline; every run ends in a delivery-guarantee report.`,
 		newRunCmd(e),
 		newScenariosCmd(e),
 		newSimCmd(e),
+		newReplayCmd(e),
 	)
 	addVersion(root)
 	return root

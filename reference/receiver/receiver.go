@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hookrig/hookrig/internal/capture"
 	"github.com/hookrig/hookrig/internal/clock"
 	"github.com/hookrig/hookrig/reference/webhook"
 )
@@ -61,6 +62,8 @@ type Config struct {
 	// Clock tells the time (arrival, tolerance, TTL, processing). Default
 	// the wall clock.
 	Clock clock.Clock
+	// Capture stores every webhook request whole before it is verified.
+	Capture CaptureConfig
 	// Seed seeds the processing step's failure draws.
 	Seed uint64
 	// Logger receives start-up notes and background errors. Default none.
@@ -72,7 +75,7 @@ const DefaultMaxBody = 1 << 20
 
 // withDefaults fills zero values and checks the rest.
 func (c Config) withDefaults() (Config, error) {
-	if len(c.Secrets) == 0 {
+	if len(c.Secrets) == 0 && !c.Capture.Only {
 		return c, errors.New("receiver: at least one secret is needed (whsec_...)")
 	}
 	if c.Tolerance < 0 || c.MaxBody < 0 || c.Dedupe.TTL < 0 || c.Dedupe.MaxEntries < 0 || c.ReceiptLog < 0 || c.FlushInterval < 0 {
@@ -148,6 +151,8 @@ type Receiver struct {
 	shutErr    error
 
 	counts counters
+
+	capture *capture.Writer // nil without Capture.Path
 }
 
 // counters are the live figures behind Stats.
@@ -166,9 +171,11 @@ func New(cfg Config) (*Receiver, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := webhook.NewVerifier(cfg.Tolerance, cfg.Secrets...)
-	if err != nil {
-		return nil, fmt.Errorf("receiver: %w", err)
+	var v *webhook.Verifier // nil under Capture.Only without secrets: nothing is verified
+	if len(cfg.Secrets) > 0 {
+		if v, err = webhook.NewVerifier(cfg.Tolerance, cfg.Secrets...); err != nil {
+			return nil, fmt.Errorf("receiver: %w", err)
+		}
 	}
 	r := &Receiver{
 		cfg: cfg, clock: cfg.Clock, log: cfg.Logger, verifier: v,
@@ -199,6 +206,13 @@ func New(cfg Config) (*Receiver, error) {
 		r.log.Info("journal", "path", cfg.JournalPath, "note", note)
 	}
 	r.journal = j
+	if r.capture, err = openCapture(cfg.Capture); err != nil {
+		j.close()
+		if r.store != nil {
+			r.store.close()
+		}
+		return nil, err
+	}
 	r.process = newProcessor(cfg.Processing, r.clock, cfg.Seed)
 	// The first flush timer is made here, not in the goroutine, so a test
 	// on a fake clock knows it exists once New returns.
@@ -284,6 +298,13 @@ func (r *Receiver) flush(sync bool) error {
 	r.flushMu.Lock()
 	defer r.flushMu.Unlock()
 	err := r.journal.flush(sync)
+	if r.capture != nil {
+		// A capture that cannot be written is logged, not a reason to stop
+		// acknowledging: the journal is what the acks promise.
+		if cerr := r.capture.Flush(); cerr != nil {
+			r.log.Error("capture flush failed", "err", cerr)
+		}
+	}
 	if r.store != nil {
 		err = errors.Join(err, r.store.flush(r.window, sync))
 	}
@@ -322,6 +343,9 @@ func (r *Receiver) Shutdown(ctx context.Context) error {
 		r.flushMu.Lock()
 		defer r.flushMu.Unlock()
 		err = errors.Join(err, r.journal.close())
+		if r.capture != nil {
+			err = errors.Join(err, r.capture.Close())
+		}
 		if r.store != nil {
 			err = errors.Join(err, r.store.flush(r.window, true), r.store.close())
 		}
@@ -360,6 +384,7 @@ type Stats struct {
 	Window     int             `json:"window"` // ids in the dedupe window now
 	Processing ProcessingStats `json:"processing"`
 	Journal    JournalStats    `json:"journal"`
+	Capture    *CaptureStats   `json:"capture,omitempty"`
 }
 
 // RejectedStats breaks Rejected down by reason.
@@ -422,6 +447,7 @@ func (r *Receiver) Stats() Stats {
 			Abandoned: r.process.abandoned.Load(),
 			Pending:   r.process.inProgress(),
 		},
+		Capture: r.captureStats(),
 		Journal: JournalStats{Path: r.cfg.JournalPath, LastSeq: last, Buffered: buffered, FlushErrors: c.flushErrors.Load(), Unwritable: r.unwritable.Load()},
 	}
 	rb := s.RejectedBy

@@ -29,7 +29,10 @@ func (r *Receiver) Handler() http.Handler {
 	api.HandleFunc("/v1/receipts", r.handleReceipts).Methods(http.MethodGet)
 	api.HandleFunc("/v1/stats", r.handleStats).Methods(http.MethodGet)
 	api.HandleFunc("/v1/health", r.handleHealth).Methods(http.MethodGet)
-	hooks := http.HandlerFunc(r.serveWebhook)
+	var hooks http.Handler = http.HandlerFunc(r.serveWebhook)
+	if r.capture != nil {
+		hooks = r.captured(hooks) // before verification: every request, good or bad
+	}
 	// Webhooks skip the router: a prefix test costs nothing, a mux match
 	// per request would be the router's whole cost on the hot path.
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

@@ -345,6 +345,11 @@ func (l *live) prepareLoad() error {
 			return err
 		}
 		cfg.Target = loadgen.Target{URL: l.host.URL(), Ingest: id}
+		if c := l.s.Load.Payloads.Capture; c != "" {
+			if cfg.Payload, err = loadgen.LoadCapturePayload(c); err != nil {
+				return fmt.Errorf("load.payloads.capture: %w", err)
+			}
+		}
 	} else {
 		t := l.trigger.Expand(l.deliverTo)
 		cfg.Target = loadgen.Target{URL: t.URL, Method: t.Method}

@@ -216,6 +216,14 @@ func newWorld(s *scenarios.Scenario, opts Options) (*world, error) {
 	if rules.ReadsBody() {
 		w.ruleBody = true
 		w.payload = loadgen.DefaultPayload(s.Load.PayloadBytes)
+		if c := s.Load.Payloads.Capture; c != "" {
+			// The bodies the live run sends, so rules that read them match alike.
+			p, err := loadgen.LoadCapturePayload(c)
+			if err != nil {
+				return nil, fmt.Errorf("load.payloads.capture: %w", err)
+			}
+			w.payload = p
+		}
 	}
 	w.progressEvery = int64(opts.ProgressEvery)
 	if w.progressEvery <= 0 {

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hookrig/hookrig/internal/capture"
+	"github.com/hookrig/hookrig/internal/clock"
+	"github.com/hookrig/hookrig/reference/receiver"
+	"github.com/hookrig/hookrig/reference/sender"
+	"github.com/hookrig/hookrig/reference/webhook"
+	"github.com/hookrig/hookrig/sim/hookrigtest"
+)
+
+const (
+	captureSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	replaySecret  = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"
+)
+
+// captureFromSender runs `hookrig receiver --capture` on loopback, has the
+// reference sender deliver n events to it, stops it (which flushes the
+// capture) and returns the capture file and the ids delivered.
+func captureFromSender(t *testing.T, n int) (string, map[string]bool) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "cap.jsonl")
+	recv := startServer(t, nil, 1, "receiver", "--listen", "127.0.0.1:0", "--secret", captureSecret, "--capture", path, "--quiet")
+	snd := hookrigtest.NewSender(t, recv.url+"/hooks", hookrigtest.WithSecret(captureSecret))
+	var evs []sender.EventSpec
+	for i := range n {
+		evs = append(evs, sender.EventSpec{Type: "order.paid", Key: fmt.Sprint("k", i%7), Payload: json.RawMessage(fmt.Sprintf(`{"n":%d,"note":"caf\u00e9 \\u00e9"}`, i))})
+	}
+	ids := map[string]bool{}
+	for _, id := range snd.Send(evs...) {
+		ids[id] = true
+	}
+	for _, ev := range snd.WaitDelivered(30 * time.Second) {
+		if ev.State != sender.StateDelivered {
+			t.Fatalf("event %s is %s, want delivered", ev.ID, ev.State)
+		}
+	}
+	recv.stop(t)
+	return path, ids
+}
+
+func serveReceiver(t *testing.T, cfg receiver.Config) (*receiver.Receiver, string) {
+	t.Helper()
+	r, err := receiver.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(r.Handler())
+	t.Cleanup(func() { srv.Close(); r.Close() })
+	return r, srv.URL
+}
+
+// TestReplayCapturedSenderTraffic is the issue's demonstration: 100 real
+// webhooks from the reference sender are captured whole; replayed at 10x
+// and re-signed with another secret, the reference receiver verifies all
+// 100 as unique; replayed unchanged to a receiver whose clock is past the
+// 5-minute tolerance, all 100 are refused as stale and the report and the
+// exit status say so.
+func TestReplayCapturedSenderTraffic(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a sender and three receivers on loopback")
+	}
+	const n = 100
+	path, ids := captureFromSender(t, n)
+	reqs, err := capture.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reqs) != n {
+		t.Fatalf("%d requests captured, want %d", len(reqs), n)
+	}
+	for _, r := range reqs {
+		if !ids[r.Header.Get("Webhook-Id")] || r.Path != "/hooks" || !json.Valid(r.Body) || !r.Whole() {
+			t.Fatalf("captured %s %s id %q body %q: want a whole webhook the sender sent", r.Method, r.Path, r.Header.Get("Webhook-Id"), r.Body)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	t.Run("re-signed at 10x: all verified", func(t *testing.T) {
+		rcv, url := serveReceiver(t, receiver.Config{Secrets: []string{replaySecret}})
+		code, stdout, stderr := runOnce(ctx, "", "replay", path, "--to", url, "--speed", "10x", "--secret", replaySecret)
+		if code != exitOK {
+			t.Fatalf("exit %d; stderr %s\n%s", code, stderr, stdout)
+		}
+		st := rcv.Stats()
+		if st.Received != n || st.Unique != n || st.Rejected != 0 {
+			t.Fatalf("receiver saw %d, %d unique, %d rejected; want %d unique", st.Received, st.Unique, st.Rejected, n)
+		}
+		if !strings.Contains(stdout, "status       200: 100") || !strings.Contains(stdout, "re-signed") {
+			t.Errorf("report does not show 100 answers 200 to a re-signed replay:\n%s", stdout)
+		}
+		// The same ids as captured: the receiver's receipts are the sender's events.
+		for _, rc := range rcv.Receipts(0, 0) {
+			if !ids[rc.ID] {
+				t.Errorf("receipt of %q, an id the sender never sent", rc.ID)
+			}
+		}
+	})
+
+	t.Run("unchanged after the tolerance: all stale", func(t *testing.T) {
+		late := clock.NewFake(time.Now().Add(6 * time.Minute)) // past the 5-minute tolerance, without waiting for it
+		rcv, url := serveReceiver(t, receiver.Config{Secrets: []string{captureSecret}, Clock: late})
+		code, stdout, stderr := runOnce(ctx, "", "replay", path, "--to", url, "--speed", "10x")
+		if code != exitAssertion {
+			t.Fatalf("exit %d, want %d (answers not 2xx); stderr %s", code, exitAssertion, stderr)
+		}
+		st := rcv.Stats()
+		if st.Received != n || st.RejectedBy.Timestamp != n || st.Unique != 0 {
+			t.Fatalf("receiver: %d received, %d stale, %d unique; want all %d stale", st.Received, st.RejectedBy.Timestamp, st.Unique, n)
+		}
+		if !strings.Contains(stdout, "status       400: 100") || !strings.Contains(stdout, "refused      400 ×100: ") ||
+			!strings.Contains(stdout, "timestamp") || !strings.Contains(stdout, "unchanged") {
+			t.Errorf("report does not name 400 ×100 and the stale timestamp:\n%s", stdout)
+		}
+		if !strings.Contains(stderr, "replay: FAILED: ") || !strings.Contains(stderr, "400 ×100") {
+			t.Errorf("stderr does not give the failure and its cause: %q", stderr)
+		}
+	})
+}
+
+// bench --payload-from-capture sends the captured bodies in turn, byte for
+// byte, with its own ids and signatures.
+func TestBenchPayloadFromCapture(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cap.jsonl")
+	w, err := capture.Create(path, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bodies := []string{`{"type":"invoice.paid","amount":12}`, `{"type":"charge.refunded","note":"caf\u00e9"}`}
+	for _, b := range bodies {
+		w.Write(&capture.Request{At: time.Unix(1, 0), Method: "POST", Path: "/", Body: []byte(b)})
+	}
+	w.Write(&capture.Request{At: time.Unix(1, 0), Method: "POST", Path: "/", Cut: "body over the receiver's limit"})
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// A real endpoint that verifies each webhook and keeps its body.
+	v, _ := webhook.NewVerifier(0, replaySecret)
+	var (
+		mu  sync.Mutex
+		got []string
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if err := v.Verify(r.Header, b, time.Now()); err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		mu.Lock()
+		got = append(got, string(b))
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	url := srv.URL
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	code, stdout, stderr := runOnce(ctx, "", "bench", url+"/hooks", "--payload-from-capture", path, "--requests", "4", "--concurrency", "1",
+		"--secret", replaySecret, "--quiet", "--no-preflight")
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr %s\n%s", code, stderr, stdout)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{bodies[0], bodies[1], bodies[0], bodies[1]}; strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("bodies sent (verified):\n%s\nwant the captured ones in turn:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	code, _, stderr = runOnce(ctx, "", "bench", url, "--payload-from-capture", path, "--body", path)
+	if code == exitOK || !strings.Contains(stderr, "give --payload-from-capture or --body/--template, not both") {
+		t.Errorf("--body with --payload-from-capture: exit %d, stderr %q", code, stderr)
+	}
+}
