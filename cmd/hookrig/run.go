@@ -140,7 +140,7 @@ func runScenario(cmd *cobra.Command, e *env, name string, o runOptions) error {
 		if err != nil {
 			return fail("%w", err)
 		}
-		if err := preflight(cmd.Context(), e, endpoint, signer, nil, false, o.quiet); err != nil {
+		if err := preflight(cmd.Context(), e, endpoint, signer, nil, nil, false, o.quiet); err != nil {
 			return fail("%w", err)
 		}
 	}
