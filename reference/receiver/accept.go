@@ -142,6 +142,10 @@ func (r *Receiver) refuse(w http.ResponseWriter, rc *Receipt, err error) {
 	switch {
 	case webhook.IsTimestampError(err):
 		r.reject(w, rc, &r.counts.badTimestamp, httpapi.Errorf(http.StatusBadRequest, "%v", err))
+	case errors.As(err, &ve) && ve.Failure == webhook.BadFormat && ve.Field == "body":
+		// Stripe's id is in the body: a body that is not JSON is bad
+		// input, as on the standard path, not a bad signature.
+		r.reject(w, rc, &r.counts.notJSON, httpapi.Errorf(http.StatusBadRequest, "%v", err))
 	case errors.Is(err, webhook.ErrMissingID),
 		errors.As(err, &ve) && ve.Failure == webhook.MissingHeader && ve.Field != "" && strings.EqualFold(ve.Field, r.idFrom.Header):
 		r.reject(w, rc, &r.counts.missingID, httpapi.Errorf(http.StatusBadRequest, "%v", err))
