@@ -269,7 +269,7 @@ func benchConfig(cmd *cobra.Command, e *env, url string, f *benchFlags) (loadgen
 		}
 		cfg.Target.Header = append(cfg.Target.Header, hdr)
 	}
-	isStandard := f.scheme.name == "" || strings.EqualFold(f.scheme.name, webhook.DefaultScheme)
+	isStandard := f.scheme.isDefault()
 	switch {
 	case len(f.secrets) > 0 && isStandard:
 		// Standard Webhooks signs without allocating through a Signer.

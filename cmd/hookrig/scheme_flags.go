@@ -28,8 +28,12 @@ func (s *schemeFlags) register(f *pflag.FlagSet, withIDFrom bool) {
 // standard reports whether the scheme reads whsec_ base64 secrets
 // (standard and svix), which checkSecrets can vet.
 func (s *schemeFlags) standard() bool {
-	n := strings.ToLower(s.name)
-	return n == "" || n == webhook.DefaultScheme || n == "svix"
+	return s.isDefault() || strings.EqualFold(s.name, "svix")
+}
+
+// isDefault reports whether --scheme is Standard Webhooks.
+func (s *schemeFlags) isDefault() bool {
+	return s.name == "" || strings.EqualFold(s.name, webhook.DefaultScheme)
 }
 
 // idSource parses --id-from; none when it is not given.
