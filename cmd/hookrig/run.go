@@ -110,8 +110,8 @@ func runScenario(cmd *cobra.Command, e *env, name string, o runOptions) error {
 	if err != nil {
 		return fail("%w", err)
 	}
-	if !o.scheme.isDefault() && o.trigger == "" {
-		return fail("--scheme %s: hookrig's reference sender signs Standard Webhooks; give --trigger to drive your own sender that signs %s", o.scheme.name, o.scheme.name)
+	if idFrom.IsNone() {
+		return fail("--scheme %s carries no event id, so deliveries cannot be matched to events: give --id-from json:PATH (e.g. json:id, where hookrig's payloads keep it)", scheme.Name())
 	}
 	if o.secret != "" && !o.quiet {
 		fmt.Fprintf(e.stderr, "hookrig: the replay line names the secret by reference, --secret-env %s: set it to the secret to replay (or use --secret-env NAME instead of --secret)\n", secretEnvDefault)

@@ -106,3 +106,29 @@ func TestRunTriggerIDFromJSON(t *testing.T) {
 		t.Errorf("replay %q lacks --scheme and --id-from", res.Replay)
 	}
 }
+
+// TestRunSchemeReferenceEnds: with --scheme the reference sender signs and
+// the reference receiver verifies as the provider does, and the proxy's
+// rule finds event _4 by the scheme's id: stripe (id in the body) and
+// slack (no id: matched by --id-from json:id) lose nothing.
+func TestRunSchemeReferenceEnds(t *testing.T) {
+	path := writeScenario(t, "quick.yaml", quickScenario)
+	for _, args := range [][]string{{"--scheme", "stripe"}, {"--scheme", "slack", "--id-from", "json:id"}} {
+		code, out, stderr := runOnce(context.Background(), "", append([]string{"run", path, "-q", "--report", "json"}, args...)...)
+		var res struct {
+			Passed   bool
+			Events   struct{ Accepted, Delivered, Lost, Unexpected int }
+			Attempts struct{ Total, Faulted int }
+		}
+		if code != exitOK || json.Unmarshal([]byte(out), &res) != nil {
+			t.Fatalf("%v: exit %d\nstderr:\n%s\nstdout:\n%s", args, code, stderr, out)
+		}
+		if !res.Passed || res.Events.Delivered != 10 || res.Events.Lost != 0 || res.Events.Unexpected != 0 || res.Attempts.Faulted != 1 {
+			t.Errorf("%v: %+v", args, res)
+		}
+	}
+	code, _, stderr := runOnce(context.Background(), "", "run", path, "-q", "--scheme", "slack")
+	if code != exitError || !strings.Contains(stderr, "--id-from") {
+		t.Errorf("slack without --id-from: exit %d, %s", code, stderr)
+	}
+}

@@ -161,3 +161,44 @@ func TestBenchSchemeReferenceReceiver(t *testing.T) {
 		t.Errorf("receiver stats %+v, want 201 received (200 and the probe), none rejected, some duplicates", st)
 	}
 }
+
+// TestRunSenderSchemeOfficialReceiver: hookrig's reference sender with an
+// endpoint of "scheme": NAME plays Stripe (or GitHub) to a receiver built
+// on the official library, through the chaos proxy: nothing is lost, and
+// the library refused nothing.
+func TestRunSenderSchemeOfficialReceiver(t *testing.T) {
+	for _, tc := range []struct{ scheme, secret string }{
+		{"stripe", "whsec_hookrig_stripe_run_secret"},
+		{"github", "It's a Secret to Everybody"},
+	} {
+		t.Run(tc.scheme, func(t *testing.T) {
+			url := officialReceiver(t, tc.scheme, tc.secret)
+			path := writeScenario(t, "quick.yaml", quickScenario)
+			code, out, stderr := runOnce(context.Background(), "", "run", path, "-q", "--report", "json",
+				"--receiver", url+"/webhooks", "--scheme", tc.scheme, "--secret", tc.secret)
+			if code != exitOK {
+				t.Fatalf("exit %d\nstderr:\n%s\nstdout:\n%s", code, stderr, out)
+			}
+			var res struct {
+				Events struct{ Accepted, Delivered, Lost int }
+			}
+			if err := json.Unmarshal([]byte(out), &res); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.Get(url + "/stats")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var st struct{ Verified, Refused int }
+			if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+				t.Fatal(err)
+			}
+			// 10 events and the preflight probe; the faulted attempt never
+			// reaches the receiver.
+			if res.Events.Accepted != 10 || res.Events.Delivered != 10 || res.Events.Lost != 0 || st.Verified != 11 || st.Refused != 0 {
+				t.Errorf("events %+v, official library verified %d refused %d; want 10 delivered, 11 verified, 0 refused", res.Events, st.Verified, st.Refused)
+			}
+		})
+	}
+}

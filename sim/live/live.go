@@ -326,7 +326,7 @@ func (l *live) startSender() error {
 	if err := l.host.start("127.0.0.1:0"); err != nil {
 		return fmt.Errorf("sender: %w", err)
 	}
-	if _, err := l.host.createEndpoint(sender.EndpointSpec{URL: l.deliverTo, Secret: l.secret, Policy: &policy}); err != nil {
+	if _, err := l.host.createEndpoint(sender.EndpointSpec{URL: l.deliverTo, Secret: l.secret, Scheme: l.opts.Scheme, Policy: &policy}); err != nil {
 		return fmt.Errorf("sender: endpoint %s: %w", l.deliverTo, err)
 	}
 	return nil
