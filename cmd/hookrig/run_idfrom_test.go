@@ -79,9 +79,9 @@ func TestRunTriggerIDFromJSON(t *testing.T) {
 		t.Fatalf("exit %d\nstderr:\n%s\nstdout:\n%s", code, stderr, out)
 	}
 	var res struct {
-		Passed bool
-		Replay string
-		Events struct{ Accepted, Delivered, Lost, Unexpected, Duplicated int }
+		Passed   bool
+		Replay   string
+		Events   struct{ Accepted, Delivered, Lost, Unexpected, Duplicated int }
 		Attempts struct {
 			Total   int
 			Faulted int
