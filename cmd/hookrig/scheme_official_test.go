@@ -92,6 +92,16 @@ func officialReceiver(t *testing.T, scheme, secret string) string {
 	return url
 }
 
+// benchOK runs hookrig bench at url quietly and fails the test unless it
+// exits 0.
+func benchOK(t *testing.T, url string, args ...string) {
+	t.Helper()
+	code, stdout, stderr := runOnce(context.Background(), "", append([]string{"bench", url, "-q"}, args...)...)
+	if code != exitOK {
+		t.Fatalf("bench exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}
+
 // TestBenchSchemeOfficialReceiver: hookrig bench --scheme NAME against a
 // receiver that verifies with the provider's official library (stripe's
 // constructEvent, @octokit/webhooks-methods' verify, svix's
@@ -105,24 +115,13 @@ func TestBenchSchemeOfficialReceiver(t *testing.T) {
 		t.Run(tc.scheme, func(t *testing.T) {
 			url := officialReceiver(t, tc.scheme, tc.secret)
 			const n = 300
-			code, stdout, stderr := runOnce(context.Background(), "", "bench", url+"/webhooks",
-				"--requests", "300", "--concurrency", "4", "--timeout", "10s", "--scheme", tc.scheme, "--secret", tc.secret, "-q")
-			if code != exitOK {
-				t.Fatalf("bench exit %d\n%s\n%s", code, stdout, stderr)
-			}
-			resp, err := http.Get(url + "/stats")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
+			benchOK(t, url+"/webhooks", "--requests", "300", "--concurrency", "4", "--timeout", "10s", "--scheme", tc.scheme, "--secret", tc.secret)
 			var st struct {
 				Verified  int    `json:"verified"`
 				Refused   int    `json:"refused"`
 				LastError string `json:"last_error"`
 			}
-			if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-				t.Fatal(err)
-			}
+			apiCall(t, http.DefaultClient, http.MethodGet, url+"/stats", "", http.StatusOK, &st)
 			// n requests and the preflight probe.
 			if st.Verified != n+1 || st.Refused != 0 {
 				t.Errorf("%s's official library verified %d and refused %d (last error %q), want %d and 0",
@@ -138,25 +137,14 @@ func TestBenchSchemeOfficialReceiver(t *testing.T) {
 func TestBenchSchemeReferenceReceiver(t *testing.T) {
 	const secret = "whsec_hookrig_stripe_test_secret"
 	s := startServer(t, nil, 1, "receiver", "--listen", "127.0.0.1:0", "--scheme", "stripe", "--secret", secret, "-q")
-	code, stdout, stderr := runOnce(context.Background(), "", "bench", s.url+"/webhooks",
-		"--requests", "200", "--concurrency", "4", "--duplicates", "0.1", "--scheme", "stripe", "--secret", secret, "-q")
-	if code != exitOK {
-		t.Fatalf("bench exit %d\n%s\n%s", code, stdout, stderr)
-	}
-	resp, err := http.Get(s.url + "/v1/stats")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	benchOK(t, s.url+"/webhooks", "--requests", "200", "--concurrency", "4", "--duplicates", "0.1", "--scheme", "stripe", "--secret", secret)
 	var st struct {
 		Received   int `json:"received"`
 		Unique     int `json:"unique"`
 		Duplicates int `json:"duplicates"`
 		Rejected   int `json:"rejected"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		t.Fatal(err)
-	}
+	apiCall(t, http.DefaultClient, http.MethodGet, s.url+"/v1/stats", "", http.StatusOK, &st)
 	if st.Received != 201 || st.Rejected != 0 || st.Unique+st.Duplicates != 201 || st.Duplicates == 0 {
 		t.Errorf("receiver stats %+v, want 201 received (200 and the probe), none rejected, some duplicates", st)
 	}
@@ -185,15 +173,8 @@ func TestRunSenderSchemeOfficialReceiver(t *testing.T) {
 			if err := json.Unmarshal([]byte(out), &res); err != nil {
 				t.Fatal(err)
 			}
-			resp, err := http.Get(url + "/stats")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
 			var st struct{ Verified, Refused int }
-			if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-				t.Fatal(err)
-			}
+			apiCall(t, http.DefaultClient, http.MethodGet, url+"/stats", "", http.StatusOK, &st)
 			// 10 events and the preflight probe; the faulted attempt never
 			// reaches the receiver.
 			if res.Events.Accepted != 10 || res.Events.Delivered != 10 || res.Events.Lost != 0 || st.Verified != 11 || st.Refused != 0 {
