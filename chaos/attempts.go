@@ -118,3 +118,26 @@ func (l *attemptLog) reset() {
 	l.last = 0
 	l.mu.Unlock()
 }
+
+// maxTrackedIDs bounds triesByID: past it the counts start over, so a long
+// run's memory stays bounded (an event retried across the reset is
+// numbered from 1 again).
+const maxTrackedIDs = 1 << 17
+
+// triesByID numbers the attempts of a sender that does not (no
+// webhook-attempt header), by the event id Config.IDFrom finds: the nth
+// request with an id is its attempt n.
+type triesByID struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (t *triesByID) next(id string) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.n[id]; !ok && len(t.n) >= maxTrackedIDs {
+		clear(t.n)
+	}
+	t.n[id]++
+	return t.n[id]
+}

@@ -56,11 +56,18 @@ func (p *Proxy) handle(c *inbound) {
 		Method:  methodString(c.req.Header.Method()),
 		Path:    c.pathString(),
 	}
-	if id := c.req.Header.Peek(webhook.HeaderID); len(id) > 0 {
+	if src := p.cfg.IDFrom; !src.IsNone() {
+		// An id that cannot be found stays "": the request is still
+		// forwarded, and the receiver says what is missing.
+		rec.EventID, _ = src.Extract((*requestHeader)(&c.req.Header), c.req.Body())
+	} else if id := c.req.Header.Peek(webhook.HeaderID); len(id) > 0 {
 		rec.EventID = string(id)
 	}
 	if a := c.req.Header.Peek(webhook.HeaderAttempt); len(a) > 0 {
 		rec.Attempt = fault.ParseAttempt(string(a))
+	}
+	if rec.Attempt == 0 && rec.EventID != "" && p.tries != nil {
+		rec.Attempt = p.tries.next(rec.EventID)
 	}
 	act, rc := p.decide(c, &rec, t0, tot)
 	p.carryOut(c, &rec, act, tot, rc)

@@ -12,6 +12,7 @@ import (
 	"github.com/hookrig/hookrig/chaos/fault"
 	"github.com/hookrig/hookrig/internal/clock"
 	"github.com/hookrig/hookrig/internal/httpapi"
+	"github.com/hookrig/hookrig/reference/webhook"
 )
 
 // Config configures a Proxy.
@@ -37,6 +38,13 @@ type Config struct {
 	// finishes, from the request's goroutine (so possibly concurrently;
 	// Seq orders them). It must not block.
 	OnAttempt func(AttemptRecord)
+	// IDFrom, when set, is where each request's event id is read (a
+	// header, or a path in the JSON body) instead of webhook-id: for a
+	// sender that signs another scheme or mints its own ids. Rules see it
+	// as event_id, and AttemptRecord.EventID carries it. Such senders
+	// rarely number their attempts: a request without webhook-attempt is
+	// then numbered by the proxy, the nth seen with an id being attempt n.
+	IDFrom webhook.IDSource
 	// ControlToken, when set, is the bearer token the control API
 	// requires.
 	ControlToken string
@@ -72,6 +80,7 @@ type Proxy struct {
 	log      *slog.Logger
 	up       *upstream
 	attempts *attemptLog
+	tries    *triesByID // numbers unnumbered attempts; nil without IDFrom
 
 	start    atomic.Pointer[time.Time]
 	arrivals atomic.Uint64
@@ -153,6 +162,9 @@ func New(cfg Config) (*Proxy, error) {
 		attempts: newAttemptLog(cfg.AttemptLog, cfg.OnAttempt),
 		changed:  make(chan struct{}, 1),
 		closing:  make(chan struct{}),
+	}
+	if !cfg.IDFrom.IsNone() {
+		p.tries = &triesByID{n: map[string]int{}}
 	}
 	start := cfg.Start
 	if start.IsZero() {

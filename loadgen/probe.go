@@ -57,6 +57,9 @@ type ProbeConfig struct {
 	// Signer signs the probe webhook as a run would; nil sends it
 	// unsigned (an endpoint that verifies will then answer 401).
 	Signer *webhook.Signer
+	// Scheme, when set instead of Signer, signs the probe with another
+	// scheme; the probe body then carries its id at "id" (stripe's place).
+	Scheme webhook.Scheme
 	// Method is POST (the default: a signed probe webhook), or HEAD or
 	// OPTIONS for an endpoint that must not receive an event; those only
 	// show that the path answers, not that the secret is right.
@@ -190,7 +193,7 @@ func (r ProbeResult) bodyExcerpt() string {
 // is for a probe that could not be made (a malformed URL, a missing clock,
 // ctx cancelled); an endpoint that is down or refuses is a result.
 func Probe(ctx context.Context, endpoint string, cfg ProbeConfig) (ProbeResult, error) {
-	res := ProbeResult{URL: endpoint, Method: strings.ToUpper(cfg.Method), Timeout: cfg.Timeout, signed: cfg.Signer != nil}
+	res := ProbeResult{URL: endpoint, Method: strings.ToUpper(cfg.Method), Timeout: cfg.Timeout, signed: cfg.Signer != nil || cfg.Scheme != nil}
 	if res.Method == "" {
 		res.Method = http.MethodPost
 	}
@@ -256,8 +259,13 @@ func statusCause(method string, status int) ProbeCause {
 // header mark it as a probe, signed when there is a signer.
 func probeRequest(ctx context.Context, method, endpoint string, cfg ProbeConfig) (*http.Request, error) {
 	now := cfg.Clock.Now()
+	id := ProbeIDPrefix + strconv.FormatInt(now.UnixNano(), 36)
 	var body []byte
-	if method == http.MethodPost {
+	switch {
+	case method != http.MethodPost:
+	case cfg.Scheme != nil:
+		body = []byte(`{"type":"hookrig.probe","id":"` + id + `","timestamp":"` + now.UTC().Format(time.RFC3339) + `","data":{}}`)
+	default:
 		body = []byte(`{"type":"hookrig.probe","timestamp":"` + now.UTC().Format(time.RFC3339) + `","data":{}}`)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, endpoint, bytes.NewReader(body))
@@ -276,10 +284,12 @@ func probeRequest(ctx context.Context, method, endpoint string, cfg ProbeConfig)
 		if req.Header.Get("Content-Type") == "" {
 			req.Header.Set("Content-Type", "application/json")
 		}
-		id := ProbeIDPrefix + strconv.FormatInt(now.UnixNano(), 36)
-		if cfg.Signer != nil {
+		switch {
+		case cfg.Scheme != nil:
+			cfg.Scheme.Sign(req.Header, id, now, body)
+		case cfg.Signer != nil:
 			cfg.Signer.SetHeaders(req.Header, id, now, body)
-		} else {
+		default:
 			req.Header.Set(webhook.HeaderID, id)
 			req.Header.Set(webhook.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
 		}

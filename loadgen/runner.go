@@ -40,6 +40,12 @@ type Config struct {
 	Timeout time.Duration
 	// Signer, when set, signs every request per Standard Webhooks.
 	Signer *webhook.Signer
+	// Scheme, when set instead of Signer, signs every request with
+	// another scheme (github, stripe, ...; docs/schemes.md). Standard
+	// Webhooks is faster through Signer, which signs without allocating.
+	// Stripe's id lives in the body: the payload should carry {{.ID}} at
+	// "id", as the default template does.
+	Scheme webhook.Scheme
 	// Duplicates is the share of requests, in [0, 1), that re-send the
 	// previous event (same webhook-id and body, new timestamp).
 	Duplicates float64
@@ -210,7 +216,10 @@ func New(cfg Config) (*Runner, error) {
 	} else if cfg.Duration == 0 && cfg.Requests == 0 {
 		return bad("a closed loop needs a duration or a number of requests")
 	}
-	t, err := cfg.Target.prepare(cfg.Signer, r.timeout)
+	if cfg.Signer != nil && cfg.Scheme != nil {
+		return bad("give a Signer (Standard Webhooks) or a Scheme, not both")
+	}
+	t, err := cfg.Target.prepare(cfg.Signer, cfg.Scheme, r.timeout)
 	if err != nil {
 		return bad("%v", err)
 	}

@@ -71,9 +71,10 @@ type wireTarget struct {
 	// ingest mode: the JSON around each event
 	ingestTail []byte // `","endpoint":"…","type":"…","key":"`
 	signer     *webhook.Signer
+	scheme     webhook.Scheme // set instead of signer for other schemes
 }
 
-func (t Target) prepare(signer *webhook.Signer, timeout time.Duration) (*wireTarget, error) {
+func (t Target) prepare(signer *webhook.Signer, scheme webhook.Scheme, timeout time.Duration) (*wireTarget, error) {
 	u, err := url.Parse(t.URL)
 	if err != nil {
 		return nil, fmt.Errorf("target URL %q: %v", t.URL, err)
@@ -109,7 +110,7 @@ func (t Target) prepare(signer *webhook.Signer, timeout time.Duration) (*wireTar
 	path := u.RequestURI()
 	if t.Ingest != "" {
 		w.ingest = true
-		if signer != nil {
+		if signer != nil || scheme != nil {
 			return nil, fmt.Errorf("ingest mode: the sender signs what it delivers; a secret here has nothing to sign")
 		}
 		if p := strings.TrimRight(u.Path, "/"); !strings.HasSuffix(p, "/v1/events") {
@@ -117,7 +118,7 @@ func (t Target) prepare(signer *webhook.Signer, timeout time.Duration) (*wireTar
 			path = u.RequestURI()
 		}
 	}
-	w.signer = signer
+	w.signer, w.scheme = signer, scheme
 	b := []byte(method + " " + path + " HTTP/1.1\r\n")
 	has := map[string]bool{}
 	for _, h := range t.Header {
@@ -126,7 +127,13 @@ func (t Target) prepare(signer *webhook.Signer, timeout time.Duration) (*wireTar
 		}
 		has[strings.ToLower(h.Name)] = true
 	}
-	for _, reserved := range []string{"content-length", "transfer-encoding", "connection", webhook.HeaderID, webhook.HeaderTimestamp, webhook.HeaderSignature} {
+	reservedHeaders := []string{"content-length", "transfer-encoding", "connection", webhook.HeaderID, webhook.HeaderTimestamp, webhook.HeaderSignature}
+	if scheme != nil {
+		for _, h := range webhook.Describe(scheme).Headers {
+			reservedHeaders = append(reservedHeaders, strings.ToLower(h))
+		}
+	}
+	for _, reserved := range reservedHeaders {
 		if has[reserved] {
 			return nil, fmt.Errorf("header %s is set by the load generator", reserved)
 		}
@@ -171,6 +178,10 @@ func (w *wireTarget) build(dst []byte, ev *event, body []byte, scratch *[]byte) 
 		b = append(b, '}')
 		*scratch = b
 		body = b
+	} else if w.scheme != nil {
+		wh := wireHeaders(dst)
+		w.scheme.Sign(&wh, string(ev.id), ev.at, body)
+		dst = wh
 	} else {
 		ts := ev.at.Unix()
 		dst = append(dst, "webhook-id: "...)
@@ -190,4 +201,12 @@ func (w *wireTarget) build(dst []byte, ev *event, body []byte, scratch *[]byte) 
 	dst = strconv.AppendInt(dst, int64(len(body)), 10)
 	dst = append(dst, "\r\n\r\n"...)
 	return append(dst, body...)
+}
+
+// wireHeaders is a HeaderSetter that writes each header onto the request
+// being built, for schemes other than the allocation-free standard one.
+type wireHeaders []byte
+
+func (h *wireHeaders) Set(name, value string) {
+	*h = append(append(append(append(*h, name...), ": "...), value...), "\r\n"...)
 }

@@ -34,6 +34,7 @@ type benchFlags struct {
 	fromCapture string
 	size        string
 	secrets     []string
+	scheme      schemeFlags
 	duplicates  float64
 	keys        int
 	eventType   string
@@ -68,7 +69,8 @@ between the two. Without them it runs a closed loop: --concurrency workers
 send as fast as the endpoint answers.
 
 Each request carries a unique webhook-id and webhook-timestamp; with
---secret it is signed per Standard Webhooks. --duplicates re-sends a share
+--secret it is signed per Standard Webhooks, or with --scheme as GitHub,
+Stripe, Shopify, Slack, Svix or Convoy sign (docs/schemes.md). --duplicates re-sends a share
 of events with the same id, to exercise a receiver's idempotency.
 
 ` + loadgen.PacerSyntax + `
@@ -76,6 +78,7 @@ of events with the same id, to exercise a receiver's idempotency.
 ` + loadgen.TemplateHelp,
 		Example: `  hookrig bench http://127.0.0.1:8080/hook --rate 2000 --duration 30s
   hookrig bench http://127.0.0.1:8080/hook --pacer linear:100..5000 --duration 1m --secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+  hookrig bench http://127.0.0.1:8080/hook --requests 2000 --scheme stripe --secret whsec_from_the_dashboard
   hookrig bench http://127.0.0.1:8080/hook --concurrency 64 --duration 10s       # closed loop, maximum throughput
   hookrig bench http://127.0.0.1:8080/hook --rate 5000 --shard 0/4 --report json --out shard0.json
   hookrig bench merge shard0.json shard1.json shard2.json shard3.json`,
@@ -98,6 +101,7 @@ of events with the same id, to exercise a receiver's idempotency.
 	fl.StringVar(&f.fromCapture, "payload-from-capture", "", "send the bodies of this capture (hookrig receiver --capture FILE) in turn, exactly as captured")
 	fl.StringVar(&f.size, "size", "0", "pad template bodies to this size where they say {{pad}}, e.g. 1KB (1 KB = 1024 bytes)")
 	fl.StringArrayVar(&f.secrets, "secret", nil, "sign with this Standard Webhooks secret, whsec_... (repeat to sign with several, as while rotating)")
+	f.scheme.register(fl, false)
 	fl.Float64Var(&f.duplicates, "duplicates", 0, "share of requests that re-send the previous event with the same webhook-id, e.g. 0.05")
 	fl.IntVar(&f.keys, "keys", 16, "number of ordering keys events cycle through (0: none)")
 	fl.StringVar(&f.eventType, "type", "bench.test", "event type")
@@ -145,7 +149,7 @@ func runBench(cmd *cobra.Command, e *env, url string, f *benchFlags) error {
 	if f.ingest == "" && !f.noPreflight {
 		// One probe before any load: an endpoint that is down or keyed
 		// with another secret fails in seconds, not after --duration.
-		if err := preflight(cmd.Context(), e, url, cfg.Signer, cfg.Target.Header, f.insecure, f.quiet); err != nil {
+		if err := preflight(cmd.Context(), e, url, cfg.Signer, cfg.Scheme, cfg.Target.Header, f.insecure, f.quiet); err != nil {
 			return err
 		}
 	}
@@ -267,12 +271,26 @@ func benchConfig(cmd *cobra.Command, e *env, url string, f *benchFlags) (loadgen
 		}
 		cfg.Target.Header = append(cfg.Target.Header, hdr)
 	}
-	if len(f.secrets) > 0 {
+	isStandard := f.scheme.isDefault()
+	switch {
+	case len(f.secrets) > 0 && isStandard:
+		// Standard Webhooks signs without allocating through a Signer.
 		s, err := webhook.NewSigner(f.secrets...)
 		if err != nil {
 			return cfg, fmt.Errorf("--secret: %v", err)
 		}
 		cfg.Signer = s
+	case len(f.secrets) > 0:
+		s, _, err := f.scheme.build(f.secrets, 0)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Scheme = s
+	case !isStandard:
+		if _, _, err := f.scheme.build([]string{"unused"}, 0); err != nil {
+			return cfg, err
+		}
+		return cfg, fmt.Errorf("--scheme %s needs --secret (the endpoint's signing secret)", f.scheme.name)
 	}
 
 	size, err := parseSize(f.size)

@@ -13,6 +13,7 @@ import (
 	"github.com/hookrig/hookrig/chaos"
 	"github.com/hookrig/hookrig/chaos/fault"
 	"github.com/hookrig/hookrig/internal/httpapi"
+	"github.com/hookrig/hookrig/reference/webhook"
 )
 
 type chaosOptions struct {
@@ -22,6 +23,7 @@ type chaosOptions struct {
 	maxBody                                 byteSize
 	upstreamTimeout                         time.Duration
 	verbose                                 bool
+	scheme                                  schemeFlags
 }
 
 func newChaosCmd(e *env) *cobra.Command {
@@ -57,6 +59,7 @@ it runs through the control API (GET/PUT/POST /v1/rules, DELETE
 	f.StringVar(&o.listen, "listen", "127.0.0.1:8081", "address the proxy listens on (loopback unless a host is given)")
 	f.StringVar(&o.upstream, "upstream", "", "where requests go, e.g. http://127.0.0.1:9000 (required)")
 	f.StringVar(&o.control, "control", "127.0.0.1:8474", "address of the control API")
+	o.scheme.register(f, true)
 	f.StringVar(&o.rules, "rules", "", "rule file to start with (YAML or JSON, a rules: list)")
 	f.Uint64Var(&o.seed, "seed", 0, "seed for every fault draw (default: from the clock, printed)")
 	f.StringVar(&o.token, "control-token", "", "bearer token the control API requires (or $HOOKRIG_CONTROL_TOKEN)")
@@ -98,7 +101,17 @@ func runChaos(ctx context.Context, e *env, o chaosOptions) error {
 		}
 		o.maxConns = httpapi.ConnCapFor(files) / 2
 	}
+	// Rules see event_id and attempt from where the scheme, or --id-from,
+	// says the id is; the proxy verifies nothing, so any secret builds it.
+	var idFrom webhook.IDSource
+	if !o.scheme.isDefault() || o.scheme.idFrom != "" {
+		var err error
+		if _, idFrom, err = o.scheme.build([]string{"unused"}, 0); err != nil {
+			return err
+		}
+	}
 	p, err := chaos.New(chaos.Config{
+		IDFrom:   idFrom,
 		Upstream: o.upstream, Rules: rules, Seed: o.seed, Clock: e.clock,
 		Logger:     slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})),
 		AttemptLog: o.attemptLog, ControlToken: o.token, MaxBody: int(o.maxBody),

@@ -41,6 +41,7 @@ type conformReceiverOptions struct {
 	only, skip, headers           []string
 	rate                          float64
 	duration, timeout             time.Duration
+	scheme                        schemeFlags
 }
 
 func newConformReceiverCmd(e *env) *cobra.Command {
@@ -56,9 +57,15 @@ and grades every answer. It finishes in about 15 s with the defaults.
 
 Checks (id, level: what is sent):
 ` + ruleList(conform.ReceiverRules()) + `
+--scheme signs as GitHub, Stripe, Shopify, Slack, Svix or Convoy do
+(docs/schemes.md); checks that do not apply to the scheme are skipped with
+the reason (GitHub, Shopify and convoy-simple sign no timestamp; Slack has
+no event id), and the risk an unsigned id leaves is stated.
+
 The report goes to stdout (or --out): text, json (schema hookrig.conform/v1),
 junit (one testcase per check) or html.`,
 		Example: `  hookrig conform receiver http://127.0.0.1:3000/webhooks --secret whsec_...
+  hookrig conform receiver http://127.0.0.1:3000/stripe --scheme stripe --secret whsec_from_the_dashboard
   hookrig conform receiver https://hooks.example.com/in --secret whsec_... --receipts https://hooks.example.com/v1/receipts
   hookrig conform receiver URL --secret whsec_... --skip ack.under-load --report junit --out conform.xml`,
 		Args: cobra.ExactArgs(1),
@@ -66,6 +73,7 @@ junit (one testcase per check) or html.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.secret, "secret", "", "your endpoint's Standard Webhooks `secret` (whsec_...); required")
+	o.scheme.register(f, false)
 	f.StringVar(&o.receipts, "receipts", "", "`URL` of your endpoint's journal in the reference receiver's GET /v1/receipts format (as run --receipts), to check a redelivery is processed once")
 	f.StringSliceVar(&o.only, "only", nil, "run only these check `IDs` (comma-separated)")
 	f.StringSliceVar(&o.skip, "skip", nil, "leave out these check `IDs` (comma-separated)")
@@ -101,8 +109,11 @@ func conformReceiver(cmd *cobra.Command, e *env, url string, o conformReceiverOp
 	if !(o.rate > 0) || o.duration <= 0 || o.timeout <= 0 {
 		return fail("--rate, --duration and --timeout must be positive (got %v, %s, %s)", o.rate, o.duration, o.timeout)
 	}
+	if _, _, err := o.scheme.build([]string{o.secret}, 0); err != nil {
+		return fail("%w", err)
+	}
 	opts := conform.ReceiverOptions{
-		Secret: o.secret, Clock: e.clock, ReceiptsURL: o.receipts,
+		Secret: o.secret, Scheme: conform.Scheme(o.scheme.name), Clock: e.clock, ReceiptsURL: o.receipts,
 		Only: o.only, Skip: o.skip,
 		LoadRate: o.rate, LoadDuration: o.duration, AckTimeout: o.timeout,
 	}

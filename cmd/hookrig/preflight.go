@@ -14,10 +14,10 @@ import (
 // misspelled or keyed with another secret stops the command within
 // seconds with the probe's one line (the caller exits 2); a slow answer is a
 // warning. --no-preflight skips it.
-func preflight(ctx context.Context, e *env, url string, signer *webhook.Signer, header []loadgen.Header, insecure, quiet bool) error {
+func preflight(ctx context.Context, e *env, url string, signer *webhook.Signer, scheme webhook.Scheme, header []loadgen.Header, insecure, quiet bool) error {
 	// The webhook-timestamp must be real time for the endpoint to accept
 	// it, whatever clock paces the run.
-	res, err := loadgen.Probe(ctx, url, loadgen.ProbeConfig{Clock: clock.Real{}, Signer: signer, Header: header, Insecure: insecure})
+	res, err := loadgen.Probe(ctx, url, loadgen.ProbeConfig{Clock: clock.Real{}, Signer: signer, Scheme: scheme, Header: header, Insecure: insecure})
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,7 @@ func newReceiverCmd(e *env) *cobra.Command {
 		capMax  = byteSize(capture.DefaultMaxBytes)
 		grace   time.Duration
 		quiet   bool
+		scheme  schemeFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "receiver",
@@ -55,11 +56,21 @@ file rotates to FILE.1. --capture-only acknowledges every request it could
 write to the file, unverified, to capture a provider's real webhooks.
 
 Secrets come from --secret (repeat it while rotating) or, when none is
-given, from $HOOKRIG_SECRET (space-separated).`,
+given, from $HOOKRIG_SECRET (space-separated).
+
+--scheme verifies another provider's signatures instead (github, stripe,
+shopify, slack, svix, convoy, convoy-simple; docs/schemes.md) and
+deduplicates by that scheme's id, or by --id-from header:NAME|json:PATH.
+A scheme that signs no timestamp (github, shopify, convoy-simple) can be
+replayed for ever: only the dedupe window (timed by arrival) protects it.
+Slack carries no id: its webhooks are accepted without deduplication and
+counted "undeduplicated" in /v1/stats.`,
 		Example: `  hookrig receiver --listen 127.0.0.1:0 --secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw --journal receipts.jsonl
   hookrig receiver --secret whsec_OLD --secret whsec_NEW --dedupe-store dedupe.log
   hookrig receiver --secret whsec_... --journal receipts.jsonl --dedupe-store dedupe.log --sync
   hookrig receiver --capture-only --capture stripe.jsonl --listen :8090     # record a provider's webhooks, then 'hookrig replay'
+  hookrig receiver --scheme stripe --secret whsec_from_the_stripe_dashboard
+  hookrig receiver --scheme convoy --secret whsec_... --id-from json:data.hookrig_id
   hookrig receiver --secret whsec_... --process-duration 50ms --process-failure-ratio 0.1 --process-before-ack`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -72,9 +83,18 @@ given, from $HOOKRIG_SECRET (space-separated).`,
 			if len(secrets) == 0 && !cfg.Capture.Only {
 				return &exitCodeError{exitError, fmt.Errorf("receiver: no secret: give --secret whsec_... (or set HOOKRIG_SECRET)")}
 			}
-			if err := checkSecrets(secrets, e.stderr); err != nil {
-				return &exitCodeError{exitError, err}
+			if scheme.standard() {
+				if err := checkSecrets(secrets, e.stderr); err != nil {
+					return &exitCodeError{exitError, err}
+				}
 			}
+			// The scheme is built here only to fail on a bad name or
+			// --id-from with a flag-named message; the receiver builds its own.
+			if _, _, err := scheme.build(secrets, cfg.Tolerance); err != nil {
+				return &exitCodeError{exitError, fmt.Errorf("receiver: %w", err)}
+			}
+			cfg.Scheme = scheme.name
+			cfg.IDFrom, _ = scheme.idSource() // build checked it
 			// Zero would quietly mean "the default" to the library: say so.
 			for _, f := range []struct {
 				name string
@@ -104,6 +124,7 @@ given, from $HOOKRIG_SECRET (space-separated).`,
 	f := cmd.Flags()
 	f.StringVar(&listen, "listen", "127.0.0.1:8090", "address to listen on (host:port; no host means 127.0.0.1; port 0 picks one)")
 	f.StringArrayVar(&secrets, "secret", nil, "signing secret whsec_... (repeat for rotation: any one may match)")
+	scheme.register(f, true)
 	f.DurationVar(&cfg.Tolerance, "tolerance", 5*time.Minute, "how far webhook-timestamp may be from now, either way")
 	f.Var(&maxBody, "max-body", "largest body accepted, e.g. 1MiB, 64KiB, 2000 (413 past it)")
 	f.StringVar(&cfg.JournalPath, "journal", "", "append one JSON line per request to this file (default: memory only)")

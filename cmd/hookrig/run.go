@@ -31,6 +31,7 @@ type runOptions struct {
 	secretRef                  string
 	proxy, data                string
 	keep, verbose, noPreflight bool
+	scheme                     schemeFlags
 }
 
 // secretEnvDefault is the variable a run's secret is read from when no
@@ -81,6 +82,7 @@ be done (bad scenario, port in use, interrupted).
 	f.StringVar(&o.receipts, "receipts", "", "with --receiver: `URL` of your endpoint's journal in the reference receiver's GET /v1/receipts format, to catch webhooks acknowledged and then dropped")
 	f.StringVar(&o.trigger, "trigger", "", "drive your own sender: an HTTP request template per event, inline or @file (see above)")
 	f.StringVar(&o.secret, "secret", "", "Standard Webhooks `secret` (whsec_...) shared by sender and receiver (default: $HOOKRIG_SECRET, else a fresh one; set it when either end is yours)")
+	o.scheme.register(f, true)
 	f.StringVar(&o.secretEnv, "secret-env", "", "read the secret from the environment variable `NAME` (the replay line names it, never the secret)")
 	f.BoolVar(&o.noPreflight, "no-preflight", false, "with --receiver: do not probe the endpoint with one signed webhook before the load")
 	f.StringVar(&o.proxy, "proxy", "", "`address` for the chaos proxy (default 127.0.0.1 and a free port); fix it to point your sender at it")
@@ -104,6 +106,13 @@ func runScenario(cmd *cobra.Command, e *env, name string, o runOptions) error {
 	if err != nil {
 		return fail("%w", err)
 	}
+	scheme, idFrom, err := o.scheme.build([]string{secret}, 0)
+	if err != nil {
+		return fail("%w", err)
+	}
+	if idFrom.IsNone() {
+		return fail("--scheme %s carries no event id, so deliveries cannot be matched to events: give --id-from json:PATH (e.g. json:id, where hookrig's payloads keep it)", scheme.Name())
+	}
 	if o.secret != "" && !o.quiet {
 		fmt.Fprintf(e.stderr, "hookrig: the replay line names the secret by reference, --secret-env %s: set it to the secret to replay (or use --secret-env NAME instead of --secret)\n", secretEnvDefault)
 	}
@@ -111,6 +120,7 @@ func runScenario(cmd *cobra.Command, e *env, name string, o runOptions) error {
 		ReceiverURL: o.receiver,
 		ReceiptsURL: o.receipts,
 		Secret:      secret,
+		Scheme:      o.scheme.name,
 		ProxyAddr:   o.proxy,
 		DataDir:     o.data,
 		Keep:        o.keep,
@@ -129,6 +139,9 @@ func runScenario(cmd *cobra.Command, e *env, name string, o runOptions) error {
 			return fail("%w", err)
 		}
 	}
+	if opts.IDFrom, err = o.scheme.idSource(); err != nil {
+		return fail("%w", err)
+	}
 	o.runFlags = o.replayFlags()
 	level := slog.LevelError
 	if o.verbose {
@@ -136,11 +149,16 @@ func runScenario(cmd *cobra.Command, e *env, name string, o runOptions) error {
 	}
 	opts.Logger = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 	if endpoint := cmp.Or(o.receiver, s.Receiver.URL); endpoint != "" && !o.noPreflight {
-		signer, err := webhook.NewSigner(secret)
-		if err != nil {
-			return fail("%w", err)
+		var signer *webhook.Signer
+		var other webhook.Scheme
+		if o.scheme.isDefault() {
+			if signer, err = webhook.NewSigner(secret); err != nil {
+				return fail("%w", err)
+			}
+		} else {
+			other = scheme
 		}
-		if err := preflight(cmd.Context(), e, endpoint, signer, nil, false, o.quiet); err != nil {
+		if err := preflight(cmd.Context(), e, endpoint, signer, other, nil, false, o.quiet); err != nil {
 			return fail("%w", err)
 		}
 	}
@@ -173,6 +191,9 @@ func runScenario(cmd *cobra.Command, e *env, name string, o runOptions) error {
 	res.Replay = o.replay(cmd, name, res.Mode, res.Seed)
 	if note := o.profileNote(); note != "" {
 		res.Notes = append(res.Notes, note)
+	}
+	if !o.scheme.isDefault() || strings.TrimSpace(o.scheme.idFrom) != "" {
+		res.Notes = append(res.Notes, fmt.Sprintf("signature scheme %s; events matched to deliveries by --id-from %s (a receipt whose id is not an accepted event's counts as unexpected)", scheme.Name(), idFrom))
 	}
 	if werr := writeReport(e, res, format, o.out); werr != nil {
 		return fail("writing the report: %w", werr)
@@ -209,6 +230,9 @@ func (o *runOptions) runSecret(e *env) (string, error) {
 		return sender.NewSecret(), nil
 	}
 	o.secretRef = cmp.Or(o.secretEnv, secretEnvDefault) // a --secret value is never written down
+	if !o.scheme.standard() {
+		return secret, nil // the scheme keys its HMAC with the secret's bytes
+	}
 	if _, err := webhook.ParseSecret(secret); err != nil {
 		// The message names where the secret came from, never its value.
 		return "", fmt.Errorf("%s: expected a Standard Webhooks secret, whsec_ followed by base64 (%v)", from, err)
@@ -231,6 +255,10 @@ func (o *runOptions) replayFlags() []string {
 	add("--trigger", o.trigger)
 	add("--proxy", o.proxy)
 	add("--secret-env", o.secretRef)
+	if !o.scheme.isDefault() {
+		add("--scheme", o.scheme.name)
+	}
+	add("--id-from", o.scheme.idFrom)
 	if o.noPreflight {
 		out = append(out, "--no-preflight")
 	}

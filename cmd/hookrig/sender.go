@@ -44,6 +44,11 @@ schedule, Retry-After on 429/503, max attempts and age, a circuit breaker,
 queue, from where they can be replayed. After a crash it resumes where it
 stopped; attempts that were in flight are reported as interrupted.
 
+An endpoint created with "scheme": "stripe" (or github, shopify, slack,
+svix, convoy, convoy-simple; docs/schemes.md) is signed as that provider
+signs, so the sender can play it to your receiver; the payload is sent as
+given (for stripe, carry the event id at "id").
+
 API: POST/GET /v1/endpoints, GET/DELETE /v1/endpoints/{id},
 POST /v1/endpoints/{id}/enable, POST/GET /v1/events, GET /v1/events/{id},
 GET /v1/dlq, POST /v1/dlq/replay, GET /v1/stats.

@@ -20,9 +20,10 @@ import (
 	"github.com/hookrig/hookrig/sim/verdict"
 )
 
-// Scheme names the signature scheme webhooks are signed with. Only
-// Standard Webhooks is graded today; the field is here so that other
-// schemes (GitHub, Stripe, ...) plug in without changing the API.
+// Scheme names the signature scheme webhooks are signed with:
+// StandardWebhooks, or any name of webhook.SchemeNames ("github",
+// "stripe", ...), whose checks that do not apply are skipped with the
+// reason (see scheme.go).
 type Scheme string
 
 // StandardWebhooks is the default scheme: webhook-id, webhook-timestamp and
@@ -96,11 +97,11 @@ type PreflightError struct{ Probe loadgen.ProbeResult }
 func (e *PreflightError) Error() string { return e.Probe.String() }
 
 func (o ReceiverOptions) withDefaults() (ReceiverOptions, error) {
-	if o.Scheme == "" {
+	if o.Scheme == "" || strings.EqualFold(string(o.Scheme), webhook.DefaultScheme) {
 		o.Scheme = StandardWebhooks
 	}
-	if o.Scheme != StandardWebhooks {
-		return o, fmt.Errorf("conform: scheme %q is not supported yet (expected %q)", o.Scheme, StandardWebhooks)
+	if o.Scheme != StandardWebhooks && !slices.Contains(webhook.SchemeNames(), strings.ToLower(string(o.Scheme))) {
+		return o, fmt.Errorf("conform: unknown scheme %q (expected %s, or one of %s)", o.Scheme, StandardWebhooks, strings.Join(webhook.SchemeNames(), ", "))
 	}
 	if o.Clock == nil {
 		return o, errors.New("conform: no clock (webhooks are stamped and answers timed with one)")
@@ -186,14 +187,19 @@ func Receiver(ctx context.Context, endpoint string, opts ReceiverOptions) (verdi
 	if err != nil {
 		return rep, fmt.Errorf("conform: %w", err)
 	}
-	signer, err := webhook.NewSigner(opts.Secret)
-	if err != nil {
-		return rep, fmt.Errorf("conform: %w", err)
+	r := &receiverRun{opts: opts, url: endpoint, client: noRedirects(opts.Client, opts.AckTimeout)}
+	if opts.Scheme == StandardWebhooks {
+		if r.signer, err = webhook.NewSigner(opts.Secret); err != nil {
+			return rep, fmt.Errorf("conform: %w", err)
+		}
+	} else {
+		if r.scheme, err = webhook.NewScheme(string(opts.Scheme), webhook.Options{Secrets: []string{opts.Secret}}); err != nil {
+			return rep, fmt.Errorf("conform: %w", err)
+		}
+		r.desc = webhook.Describe(r.scheme)
 	}
-	secret, _ := webhook.ParseSecret(opts.Secret)
-	r := &receiverRun{opts: opts, url: endpoint, signer: signer, secret: secret, client: noRedirects(opts.Client, opts.AckTimeout)}
 	if !opts.SkipPreflight {
-		res, err := loadgen.Probe(ctx, endpoint, loadgen.ProbeConfig{Clock: opts.Clock, Signer: signer, Header: opts.Header, Client: opts.Client})
+		res, err := loadgen.Probe(ctx, endpoint, loadgen.ProbeConfig{Clock: opts.Clock, Signer: r.signer, Scheme: r.scheme, Header: opts.Header, Client: opts.Client})
 		if err != nil {
 			return rep, err
 		}
@@ -244,8 +250,9 @@ func noRedirects(client *http.Client, timeout time.Duration) *http.Client {
 type receiverRun struct {
 	opts    ReceiverOptions
 	url     string
-	signer  *webhook.Signer
-	secret  webhook.Secret
+	signer  *webhook.Signer // Standard Webhooks; nil with scheme
+	scheme  webhook.Scheme  // any other scheme; nil for Standard Webhooks
+	desc    webhook.Description
 	client  *http.Client
 	journal *journal // nil without ReceiptsURL
 
@@ -290,6 +297,8 @@ func (a answer) String() string {
 // webhook is one crafted request.
 type webhookReq struct {
 	label  string
+	id     string
+	at     time.Time
 	header http.Header
 	body   []byte
 }
@@ -315,8 +324,13 @@ func (r *receiverRun) signed(label, id string, at time.Time, body []byte) webhoo
 	for _, x := range r.opts.Header {
 		h.Set(x.Name, x.Value)
 	}
-	r.signer.SetHeaders(h, id, at, body)
-	return webhookReq{label: label, header: h, body: body}
+	if r.scheme != nil {
+		body = r.withBodyID(id, body)
+		r.scheme.Sign(h, id, at, body)
+	} else {
+		r.signer.SetHeaders(h, id, at, body)
+	}
+	return webhookReq{label: label, id: id, at: at, header: h, body: body}
 }
 
 // fresh is a correctly signed webhook with a new id, stamped now.

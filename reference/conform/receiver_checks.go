@@ -139,6 +139,9 @@ func forgeries() []forgery {
 }
 
 func checkInvalid(ctx context.Context, r *receiverRun) outcome {
+	if r.scheme != nil {
+		return checkInvalidScheme(ctx, r)
+	}
 	var bad []string
 	codes := map[int]int{}
 	fs := forgeries()
@@ -158,6 +161,9 @@ func checkInvalid(ctx context.Context, r *receiverRun) outcome {
 }
 
 func checkRotation(ctx context.Context, r *receiverRun) outcome {
+	if r.scheme != nil {
+		return checkRotationScheme(ctx, r)
+	}
 	w := r.fresh("rotation", "signature.rotation")
 	valid := w.header.Get(webhook.HeaderSignature)
 	other := webhook.NewSecret([]byte("hookrig conform: the retired secret"))
@@ -215,6 +221,9 @@ func (r *receiverRun) skewed(ctx context.Context, check string, off time.Duratio
 }
 
 func checkStale(ctx context.Context, r *receiverRun) outcome {
+	if o, ok := r.unsignedTime(); ok {
+		return o
+	}
 	a := r.skewed(ctx, "timestamp.stale-rejected", -10*time.Minute)
 	if !a.rejected() {
 		return broke("a valid signature stamped 10 min ago answered %s: replayable", a)
@@ -223,6 +232,9 @@ func checkStale(ctx context.Context, r *receiverRun) outcome {
 }
 
 func checkFuture(ctx context.Context, r *receiverRun) outcome {
+	if o, ok := r.unsignedTime(); ok {
+		return o
+	}
 	a := r.skewed(ctx, "timestamp.future-rejected", 10*time.Minute)
 	if !a.rejected() {
 		return broke("a valid signature stamped 10 min ahead answered %s", a)
@@ -231,6 +243,9 @@ func checkFuture(ctx context.Context, r *receiverRun) outcome {
 }
 
 func checkTolerance(ctx context.Context, r *receiverRun) outcome {
+	if o, ok := r.unsignedTime(); ok {
+		return o
+	}
 	a := r.skewed(ctx, "timestamp.tolerance-kept", -4*time.Minute)
 	if !a.ok() {
 		return broke("stamped 4 min ago answered %s: stricter than the spec's 5-minute tolerance", a)
@@ -275,6 +290,9 @@ func checkRedelivery(ctx context.Context, r *receiverRun) outcome {
 }
 
 func checkProcessedOnce(ctx context.Context, r *receiverRun) outcome {
+	if o, ok := r.noID(); ok {
+		return o
+	}
 	if r.journal == nil {
 		return skipped("needs --receipts URL (the endpoint's journal) to see what it processed")
 	}
@@ -309,10 +327,13 @@ func checkConcurrent(ctx context.Context, r *receiverRun) outcome {
 	if !answers[0].ok() || !answers[1].ok() {
 		return broke("two concurrent copies of one webhook answered %s and %s (a retry racing a slow first attempt must not fail)", answers[0], answers[1])
 	}
+	if o, ok := r.noID(); ok {
+		return held("two concurrent copies answered %s and %s (%s)", answers[0], answers[1], o.evidence)
+	}
 	if r.journal == nil {
 		return held("two concurrent copies answered %s and %s (give --receipts to see them processed once)", answers[0], answers[1])
 	}
-	n, err := r.journal.processed(ctx, w.header.Get(webhook.HeaderID))
+	n, err := r.journal.processed(ctx, w.id)
 	if err != nil {
 		return skipped("receipts: %v", err)
 	}
@@ -373,7 +394,7 @@ func (r *receiverRun) load(ctx context.Context, kind string, rate float64, d tim
 		Target:   loadgen.Target{URL: r.url, Header: hdr},
 		Pacer:    loadgen.Constant(rate),
 		Duration: d, Requests: n,
-		Timeout: r.opts.AckTimeout, Signer: r.signer, Clock: r.opts.Clock, RealTime: true,
+		Timeout: r.opts.AckTimeout, Signer: r.signer, Scheme: r.scheme, Clock: r.opts.Clock, RealTime: true,
 		IDPrefix: r.nextID() + "_" + kind + "_", EventType: "hookrig.conform." + kind,
 	})
 	if err != nil {

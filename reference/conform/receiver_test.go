@@ -400,7 +400,7 @@ func TestOptionsErrors(t *testing.T) {
 	}{
 		{"unknown check", func(o *ReceiverOptions) { o.Only = []string{"signature.nope"} }, `no check "signature.nope"`},
 		{"no secret", func(o *ReceiverOptions) { o.Secret = "" }, "no secret"},
-		{"other scheme", func(o *ReceiverOptions) { o.Scheme = "github" }, `scheme "github" is not supported yet`},
+		{"unknown scheme", func(o *ReceiverOptions) { o.Scheme = "carrier-pigeon" }, `unknown scheme "carrier-pigeon"`},
 		{"bad receipts URL", func(o *ReceiverOptions) { o.ReceiptsURL = "ftp://x" }, "receipts URL"},
 	} {
 		opts := testOptions("")

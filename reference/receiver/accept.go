@@ -2,9 +2,11 @@ package receiver
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/hookrig/hookrig/internal/echo"
@@ -50,6 +52,14 @@ func (r *Receiver) serveWebhook(w http.ResponseWriter, req *http.Request) {
 	r.counts.received.Add(1)
 	h := req.Header
 	rc := Receipt{ID: first(h[keyID]), Attempt: attempt(first(h[keyAttempt])), At: r.clock.Now()}
+	if r.scheme != nil {
+		// Unverified until the signature checks out; only journaled with a
+		// rejection, and only when the id is in a header.
+		rc.ID = ""
+		if r.idFrom.Header != "" {
+			rc.ID = h.Get(r.idFrom.Header)
+		}
+	}
 	if req.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		r.reject(w, &rc, &r.counts.badMethod, httpapi.Errorf(http.StatusMethodNotAllowed,
@@ -73,12 +83,12 @@ func (r *Receiver) serveWebhook(w http.ResponseWriter, req *http.Request) {
 		r.reject(w, &rc, counter, err)
 		return
 	}
-	if err := r.verifier.VerifyValues(rc.ID, first(h[keyTimestamp]), first(h[keySignature]), body, rc.At); err != nil {
-		if webhook.IsTimestampError(err) {
-			r.reject(w, &rc, &r.counts.badTimestamp, httpapi.Errorf(http.StatusBadRequest, "%v", err))
-		} else {
-			r.reject(w, &rc, &r.counts.badSignature, httpapi.Errorf(http.StatusUnauthorized, "%v", err))
+	if r.scheme == nil {
+		if err := r.verifier.VerifyValues(rc.ID, first(h[keyTimestamp]), first(h[keySignature]), body, rc.At); err != nil {
+			r.refuse(w, &rc, err)
+			return
 		}
+	} else if !r.verifyScheme(w, &rc, h, body) {
 		return
 	}
 	// Parse after verifying: an unauthenticated body is not worth reading.
@@ -98,12 +108,62 @@ func (r *Receiver) serveWebhook(w http.ResponseWriter, req *http.Request) {
 	r.accept(w, req, &rc, body)
 }
 
+// verifyScheme verifies a request with a scheme other than the fast
+// path's, then sets rc.ID to the verified id (from IDFrom when it is set);
+// on failure it answers and reports false.
+func (r *Receiver) verifyScheme(w http.ResponseWriter, rc *Receipt, h http.Header, body []byte) bool {
+	v, err := r.scheme.Verify(h, body, rc.At)
+	if err != nil {
+		r.refuse(w, rc, err)
+		return false
+	}
+	id := v.ID
+	if r.cfg.IDFrom != (webhook.IDSource{}) {
+		if id, err = r.cfg.IDFrom.Extract(h, body); err != nil {
+			r.reject(w, rc, &r.counts.missingID, httpapi.Errorf(http.StatusBadRequest,
+				"signature verified, but no event id (--id-from %s): %v", r.cfg.IDFrom, err))
+			return false
+		}
+	}
+	rc.ID = id
+	if len(id) > maxJournaledID {
+		r.reject(w, rc, &r.counts.longID, httpapi.Errorf(http.StatusBadRequest,
+			"event id of %d bytes is over the limit of %d bytes", len(id), maxJournaledID))
+		return false
+	}
+	return true
+}
+
+// refuse answers a failed verification: a bad timestamp is 400, a good
+// signature over a request without its event id is 400, anything else
+// (missing or mismatched signature) is 401.
+func (r *Receiver) refuse(w http.ResponseWriter, rc *Receipt, err error) {
+	var ve *webhook.VerifyError
+	switch {
+	case webhook.IsTimestampError(err):
+		r.reject(w, rc, &r.counts.badTimestamp, httpapi.Errorf(http.StatusBadRequest, "%v", err))
+	case errors.As(err, &ve) && ve.Failure == webhook.BadFormat && ve.Field == "body":
+		// Stripe's id is in the body: a body that is not JSON is bad
+		// input, as on the standard path, not a bad signature.
+		r.reject(w, rc, &r.counts.notJSON, httpapi.Errorf(http.StatusBadRequest, "%v", err))
+	case errors.Is(err, webhook.ErrMissingID),
+		errors.As(err, &ve) && ve.Failure == webhook.MissingHeader && ve.Field != "" && strings.EqualFold(ve.Field, r.idFrom.Header):
+		r.reject(w, rc, &r.counts.missingID, httpapi.Errorf(http.StatusBadRequest, "%v", err))
+	default:
+		r.reject(w, rc, &r.counts.badSignature, httpapi.Errorf(http.StatusUnauthorized, "%v", err))
+	}
+}
+
 // accept deduplicates a verified webhook, acknowledges it and has it
 // processed: after the ack by default, before it when so configured.
 func (r *Receiver) accept(w http.ResponseWriter, req *http.Request, rc *Receipt, body []byte) {
 	d := Delivery{}
 	if r.cfg.Processing.Func != nil {
 		d.Body = append([]byte(nil), body...) // body's buffer goes back to the pool
+	}
+	if rc.ID == "" {
+		r.acceptUndeduplicated(w, req, rc, d)
+		return
 	}
 	if r.cfg.Processing.BeforeAck {
 		r.acceptBeforeAck(w, req, rc, d)
@@ -155,6 +215,45 @@ func (r *Receiver) accept(w http.ResponseWriter, req *http.Request, rc *Receipt,
 	}
 	r.counts.unique.Add(1)
 	// The ack is on the wire before processing starts.
+	writeAck(w, AckFresh, true)
+	d.Receipt = *rc
+	p.submit(d)
+}
+
+// acceptUndeduplicated acknowledges a verified webhook that carries no
+// event id (the slack scheme has none): nothing can tell a repeat from a
+// new event, so each one is processed, and counted so that the report can
+// say so.
+func (r *Receiver) acceptUndeduplicated(w http.ResponseWriter, req *http.Request, rc *Receipt, d Delivery) {
+	rc.Status = http.StatusOK
+	if r.cfg.Processing.BeforeAck {
+		d.Receipt = *rc
+		if err := r.process.run(req.Context(), d); err != nil {
+			r.counts.failed.Add(1)
+			r.answerError(w, rc, httpapi.Errorf(http.StatusInternalServerError, "processing before the ack failed: %v", err))
+			return
+		}
+		if r.keep(w, rc) {
+			r.counts.unique.Add(1)
+			r.counts.undeduplicated.Add(1)
+			writeAck(w, AckFresh, false)
+		}
+		return
+	}
+	p := r.process
+	if !p.reserve() {
+		r.counts.overloaded.Add(1)
+		w.Header().Set("Retry-After", "1")
+		r.answerError(w, rc, httpapi.Errorf(http.StatusServiceUnavailable,
+			"processing queue full (%d webhooks acknowledged and not yet processed); retry later", r.cfg.Processing.Queue))
+		return
+	}
+	if !r.keep(w, rc) {
+		p.unreserve()
+		return
+	}
+	r.counts.unique.Add(1)
+	r.counts.undeduplicated.Add(1)
 	writeAck(w, AckFresh, true)
 	d.Receipt = *rc
 	p.submit(d)

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +32,18 @@ type Config struct {
 	// Tolerance is how far a webhook-timestamp may be from now, either
 	// way. Default 5 minutes.
 	Tolerance time.Duration
+	// Scheme names the signature scheme requests are verified with (see
+	// webhook.SchemeNames); "" is Standard Webhooks. Secrets are read as
+	// the scheme reads them (only standard and svix want whsec_ base64).
+	// A scheme without a signed timestamp (github, shopify,
+	// convoy-simple) has no replay protection but the dedupe window, whose
+	// entries are timed by arrival; one without an id (slack) is accepted
+	// without deduplication, counted in Stats.Undeduplicated.
+	Scheme string
+	// IDFrom, when set, is where the event id is read after the signature
+	// verifies (header:NAME or json:PATH), instead of the scheme's own
+	// place: the id that receipts carry and the dedupe window keys on.
+	IDFrom webhook.IDSource
 	// MaxBody is the largest body accepted (413 past it). Default 1 MiB.
 	MaxBody int64
 	// Dedupe bounds the window of webhook-ids remembered.
@@ -128,11 +141,16 @@ type Receiver struct {
 	clock    clock.Clock
 	log      *slog.Logger
 	verifier *webhook.Verifier
-	window   *window
-	store    *store // nil without Dedupe.Path
-	journal  *journal
-	process  *processor
-	bodies   sync.Pool // *[]byte request body buffers
+	// scheme is nil on the Standard Webhooks fast path (the verifier
+	// reads the canonical headers without allocating); any other scheme,
+	// or an IDFrom other than webhook-id, goes through it.
+	scheme  webhook.Scheme
+	idFrom  webhook.IDSource
+	window  *window
+	store   *store // nil without Dedupe.Path
+	journal *journal
+	process *processor
+	bodies  sync.Pool // *[]byte request body buffers
 
 	// serving is read-locked by every webhook request and write-locked by
 	// Shutdown, which so waits for requests in flight; closed turns later
@@ -159,7 +177,7 @@ type Receiver struct {
 type counters struct {
 	received, unique, duplicates, conflicts, failed, overloaded atomic.Uint64
 	badSignature, badTimestamp, tooLarge, unreadable, notJSON   atomic.Uint64
-	badMethod, longID, unkept                                   atomic.Uint64
+	badMethod, longID, unkept, missingID, undeduplicated        atomic.Uint64
 	flushErrors                                                 atomic.Uint64
 }
 
@@ -171,17 +189,28 @@ func New(cfg Config) (*Receiver, error) {
 	if err != nil {
 		return nil, err
 	}
-	var v *webhook.Verifier // nil under Capture.Only without secrets: nothing is verified
+	// Under Capture.Only without secrets nothing is verified: no verifier
+	// and no scheme.
+	var v *webhook.Verifier
+	var scheme webhook.Scheme
 	if len(cfg.Secrets) > 0 {
-		if v, err = webhook.NewVerifier(cfg.Tolerance, cfg.Secrets...); err != nil {
+		if standardFastPath(cfg) {
+			if v, err = webhook.NewVerifier(cfg.Tolerance, cfg.Secrets...); err != nil {
+				return nil, fmt.Errorf("receiver: %w", err)
+			}
+		}
+		if scheme, err = schemeFor(cfg); err != nil {
 			return nil, fmt.Errorf("receiver: %w", err)
 		}
 	}
 	r := &Receiver{
-		cfg: cfg, clock: cfg.Clock, log: cfg.Logger, verifier: v,
+		cfg: cfg, clock: cfg.Clock, log: cfg.Logger, verifier: v, scheme: scheme, idFrom: cfg.IDFrom,
 		window:    newWindow(cfg.Dedupe),
 		stopFlush: make(chan struct{}),
 		flushDone: make(chan struct{}),
+	}
+	if scheme != nil && r.idFrom.IsNone() {
+		r.idFrom = scheme.IDFrom()
 	}
 	r.bodies.New = func() any { b := make([]byte, 0, 4096); return &b }
 	r.sync.done = sync.NewCond(&r.sync.mu)
@@ -218,6 +247,22 @@ func New(cfg Config) (*Receiver, error) {
 	// on a fake clock knows it exists once New returns.
 	go r.flushLoop(r.clock.NewTimer(cfg.FlushInterval))
 	return r, nil
+}
+
+// standardFastPath reports whether cfg is plain Standard Webhooks with the
+// id in webhook-id, which the allocation-free Verifier serves.
+func standardFastPath(cfg Config) bool {
+	name := strings.ToLower(cfg.Scheme)
+	return (name == "" || name == webhook.DefaultScheme) &&
+		(cfg.IDFrom.IsNone() || strings.EqualFold(cfg.IDFrom.Header, keyID))
+}
+
+// schemeFor builds the scheme of cfg, or nil for the fast path.
+func schemeFor(cfg Config) (webhook.Scheme, error) {
+	if standardFastPath(cfg) {
+		return nil, nil
+	}
+	return webhook.NewScheme(cfg.Scheme, webhook.Options{Secrets: cfg.Secrets, Tolerance: cfg.Tolerance})
 }
 
 // flushLoop writes the journal and the dedupe store out every
@@ -379,6 +424,11 @@ type Stats struct {
 	Overloaded uint64 `json:"overloaded"` // processing queue full (503)
 	Unkept     uint64 `json:"unkept"`     // verified, but the journal could not be written (503): not acknowledged, not remembered
 	Evictions  uint64 `json:"evictions"`  // ids dropped from the dedupe window by TTL or size
+	// Undeduplicated counts the webhooks among Unique that carried no
+	// event id (a slack-scheme request, a convoy one without
+	// X-Convoy-Event-ID): accepted and processed without deduplication, so
+	// a replay or a retry of one is processed again.
+	Undeduplicated uint64 `json:"undeduplicated"`
 
 	RejectedBy RejectedStats   `json:"rejected_by"`
 	Window     int             `json:"window"` // ids in the dedupe window now
@@ -396,6 +446,7 @@ type RejectedStats struct {
 	NotJSON    uint64 `json:"not_json"`   // 400
 	Method     uint64 `json:"method"`     // 405: not a POST
 	LongID     uint64 `json:"long_id"`    // 400: a webhook-id over 256 bytes
+	MissingID  uint64 `json:"missing_id"` // 400: signed, but no event id where the scheme or IDFrom keeps it
 }
 
 // ProcessingStats counts processing steps.
@@ -423,14 +474,15 @@ func (r *Receiver) Stats() Stats {
 	size, ev := r.window.counts()
 	last, buffered := r.journal.status()
 	s := Stats{
-		Received:   c.received.Load(),
-		Unique:     c.unique.Load(),
-		Duplicates: c.duplicates.Load(),
-		Conflicts:  c.conflicts.Load(),
-		Failed:     c.failed.Load(),
-		Overloaded: c.overloaded.Load(),
-		Unkept:     c.unkept.Load(),
-		Evictions:  ev,
+		Received:       c.received.Load(),
+		Unique:         c.unique.Load(),
+		Duplicates:     c.duplicates.Load(),
+		Conflicts:      c.conflicts.Load(),
+		Failed:         c.failed.Load(),
+		Overloaded:     c.overloaded.Load(),
+		Unkept:         c.unkept.Load(),
+		Evictions:      ev,
+		Undeduplicated: c.undeduplicated.Load(),
 		RejectedBy: RejectedStats{
 			Signature:  c.badSignature.Load(),
 			Timestamp:  c.badTimestamp.Load(),
@@ -439,6 +491,7 @@ func (r *Receiver) Stats() Stats {
 			NotJSON:    c.notJSON.Load(),
 			Method:     c.badMethod.Load(),
 			LongID:     c.longID.Load(),
+			MissingID:  c.missingID.Load(),
 		},
 		Window: size,
 		Processing: ProcessingStats{
@@ -451,6 +504,6 @@ func (r *Receiver) Stats() Stats {
 		Journal: JournalStats{Path: r.cfg.JournalPath, LastSeq: last, Buffered: buffered, FlushErrors: c.flushErrors.Load(), Unwritable: r.unwritable.Load()},
 	}
 	rb := s.RejectedBy
-	s.Rejected = rb.Signature + rb.Timestamp + rb.TooLarge + rb.Unreadable + rb.NotJSON + rb.Method + rb.LongID
+	s.Rejected = rb.Signature + rb.Timestamp + rb.TooLarge + rb.Unreadable + rb.NotJSON + rb.Method + rb.LongID + rb.MissingID
 	return s
 }

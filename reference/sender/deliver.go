@@ -80,7 +80,11 @@ func (d *dispatcher) post(ctx context.Context, ep *endpointRT, j *job, at time.T
 	h := req.Header
 	h.Set("Content-Type", "application/json")
 	h.Set("User-Agent", UserAgent)
-	ep.signer.SetHeaders(h, j.ev.ID, at, j.ev.Payload)
+	if ep.scheme != nil {
+		ep.scheme.Sign(h, j.ev.ID, at, j.ev.Payload)
+	} else {
+		ep.signer.SetHeaders(h, j.ev.ID, at, j.ev.Payload)
+	}
 	h.Set(webhook.HeaderAttempt, strconv.Itoa(int(j.n)))
 	resp, err := d.client.Do(req)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hookrig/hookrig/reference/sender/delivery"
+	"github.com/hookrig/hookrig/reference/webhook"
 )
 
 // CreateEndpoint registers a destination. An empty secret gets a fresh
@@ -19,7 +20,11 @@ func (s *Sender) CreateEndpoint(spec EndpointSpec) (Endpoint, error) {
 	if err != nil {
 		return Endpoint{}, err
 	}
-	secret, err := checkSecret(spec.Secret)
+	scheme, err := checkScheme(spec.Scheme)
+	if err != nil {
+		return Endpoint{}, err
+	}
+	secret, err := checkSchemeSecret(scheme, spec.Secret)
 	if err != nil {
 		return Endpoint{}, err
 	}
@@ -34,7 +39,7 @@ func (s *Sender) CreateEndpoint(spec EndpointSpec) (Endpoint, error) {
 		return Endpoint{}, err
 	}
 	now := s.clock.Now()
-	rec := &Endpoint{ID: newID("ep_", now), URL: u, Secret: secret, Policy: policy, CreatedAt: now.UTC()}
+	rec := &Endpoint{ID: newID("ep_", now), URL: u, Secret: secret, Scheme: scheme, Policy: policy, CreatedAt: now.UTC()}
 	rt, err := newEndpointRT(rec)
 	if err != nil {
 		return Endpoint{}, invalid("secret: %v", err)
@@ -165,4 +170,29 @@ func (s *Sender) EnableEndpoint(id string) (Endpoint, error) {
 		return Endpoint{}, s.stopped(err)
 	}
 	return *rec, nil
+}
+
+// checkScheme returns the endpoint's scheme name as stored: "" for
+// Standard Webhooks (so that endpoints stored before schemes existed read
+// the same), else the registry name.
+func checkScheme(name string) (string, error) {
+	name = strings.ToLower(strings.TrimSpace(name))
+	if name == "" || name == webhook.DefaultScheme {
+		return "", nil
+	}
+	if !slices.Contains(webhook.SchemeNames(), name) {
+		return "", invalid("scheme %q: want one of %s", name, strings.Join(webhook.SchemeNames(), ", "))
+	}
+	return name, nil
+}
+
+// checkSchemeSecret checks the secret as the scheme reads it: whsec_
+// base64 for standard and svix, any non-blank string for the others,
+// whose HMAC is keyed with the string's bytes. An empty one is generated
+// (a whsec_ secret serves every scheme).
+func checkSchemeSecret(scheme, raw string) (string, error) {
+	if scheme == "" || scheme == "svix" || strings.TrimSpace(raw) == "" {
+		return checkSecret(raw)
+	}
+	return raw, nil
 }

@@ -94,6 +94,7 @@ func (s *Sender) handleCreateEndpoint() http.Handler {
 	type request struct {
 		URL    string          `json:"url"`
 		Secret string          `json:"secret"`
+		Scheme string          `json:"scheme"`
 		Policy json.RawMessage `json:"policy"`
 	}
 	return handler(func(w http.ResponseWriter, r *http.Request) error {
@@ -101,7 +102,7 @@ func (s *Sender) handleCreateEndpoint() http.Handler {
 		if err := httpapi.DecodeJSON(w, r, s.cfg.MaxBody, &req); err != nil {
 			return err
 		}
-		spec := EndpointSpec{URL: req.URL, Secret: req.Secret}
+		spec := EndpointSpec{URL: req.URL, Secret: req.Secret, Scheme: req.Scheme}
 		if len(req.Policy) > 0 && string(req.Policy) != "null" {
 			// Fields left out keep the sender's defaults.
 			p := s.cfg.DefaultPolicy

@@ -12,7 +12,8 @@ import (
 type endpointRT struct {
 	id       string
 	url      string
-	signer   *webhook.Signer
+	signer   *webhook.Signer // Standard Webhooks, allocation-free
+	scheme   webhook.Scheme  // any other scheme, instead of signer
 	policy   delivery.Policy
 	breaker  delivery.BreakerState
 	flow     delivery.Flow // window, pause and rate learnt from its answers (memory only)

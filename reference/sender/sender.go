@@ -239,12 +239,17 @@ func (s *Sender) stopped(err error) error { return outboxError(err) }
 
 // newEndpointRT builds the dispatcher's view of an endpoint.
 func newEndpointRT(r *Endpoint) (*endpointRT, error) {
-	signer, err := webhook.NewSigner(r.Secret)
+	rt := &endpointRT{id: r.ID, url: r.URL, policy: r.Policy, disabled: r.Disabled, reason: r.DisabledReason}
+	var err error
+	if r.Scheme == "" {
+		rt.signer, err = webhook.NewSigner(r.Secret)
+	} else {
+		rt.scheme, err = webhook.NewScheme(r.Scheme, webhook.Options{Secrets: []string{r.Secret}})
+	}
 	if err != nil {
 		return nil, err
 	}
-	return &endpointRT{id: r.ID, url: r.URL, signer: signer, policy: r.Policy,
-		disabled: r.Disabled, reason: r.DisabledReason}, nil
+	return rt, nil
 }
 
 // recover rebuilds memory from the outbox: endpoints, then every pending

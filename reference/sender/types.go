@@ -13,6 +13,14 @@ type EndpointSpec struct {
 	URL string `json:"url"`
 	// Secret signs every request ("whsec_..."); empty generates one.
 	Secret string `json:"secret,omitempty"`
+	// Scheme is how requests are signed: "standard" (the default,
+	// Standard Webhooks), or github, stripe, shopify, slack, svix, convoy,
+	// convoy-simple (docs/schemes.md), so that the sender can play such a
+	// provider to a receiver. Only standard and svix read the secret as
+	// whsec_ base64; the others key with its bytes as written. The payload
+	// is sent as it is: under stripe, whose event id lives in the body,
+	// give payloads that carry it at "id" as Stripe's do.
+	Scheme string `json:"scheme,omitempty"`
 	// Policy overrides the sender's default policy; nil keeps it.
 	Policy *delivery.Policy `json:"policy,omitempty"`
 }
@@ -23,6 +31,7 @@ type Endpoint struct {
 	ID             string          `json:"id"`
 	URL            string          `json:"url"`
 	Secret         string          `json:"secret,omitempty"`
+	Scheme         string          `json:"scheme,omitempty"` // "" is standard
 	Policy         delivery.Policy `json:"policy"`
 	CreatedAt      time.Time       `json:"created_at"`
 	Disabled       bool            `json:"disabled"`

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/hookrig/hookrig/loadgen"
 	"github.com/hookrig/hookrig/reference/receiver"
 	"github.com/hookrig/hookrig/reference/sender"
+	"github.com/hookrig/hookrig/reference/webhook"
 	"github.com/hookrig/hookrig/scenarios"
 	"github.com/hookrig/hookrig/sim/plan"
 	"github.com/hookrig/hookrig/sim/verdict"
@@ -231,6 +233,8 @@ func (l *live) startReceiver() (upstream, path string, err error) {
 	}
 	cfg := receiver.Config{
 		Secrets: []string{l.secret},
+		Scheme:  l.opts.Scheme,
+		IDFrom:  l.opts.IDFrom,
 		Dedupe:  receiver.DedupeConfig{TTL: l.s.Receiver.DedupeTTL},
 		Processing: receiver.ProcessingConfig{
 			Duration:     l.s.Receiver.Processing.Duration,
@@ -270,6 +274,7 @@ func (l *live) startProxy(upstream string) error {
 		Clock:     l.clk,
 		Logger:    l.log.With("component", "chaos"),
 		OnAttempt: l.onProxyAttempt,
+		IDFrom:    l.proxyIDFrom(),
 	})
 	if err != nil {
 		return fmt.Errorf("chaos proxy: %w", err)
@@ -283,6 +288,23 @@ func (l *live) startProxy(upstream string) error {
 	}
 	l.proxy = p
 	return nil
+}
+
+// proxyIDFrom is where the chaos proxy reads each attempt's event id:
+// IDFrom, else the scheme's own place; none (the proxy's webhook-id) for
+// Standard Webhooks.
+func (l *live) proxyIDFrom() webhook.IDSource {
+	if !l.opts.IDFrom.IsNone() {
+		return l.opts.IDFrom
+	}
+	if l.opts.Scheme == "" || strings.EqualFold(l.opts.Scheme, webhook.DefaultScheme) {
+		return webhook.IDSource{}
+	}
+	s, err := webhook.NewScheme(l.opts.Scheme, webhook.Options{Secrets: []string{l.secret}})
+	if err != nil {
+		return webhook.IDSource{} // the receiver refuses the name first
+	}
+	return s.IDFrom()
 }
 
 func (l *live) startSender() error {
@@ -300,7 +322,7 @@ func (l *live) startSender() error {
 	if err := l.host.start("127.0.0.1:0"); err != nil {
 		return fmt.Errorf("sender: %w", err)
 	}
-	if _, err := l.host.createEndpoint(sender.EndpointSpec{URL: l.deliverTo, Secret: l.secret, Policy: &policy}); err != nil {
+	if _, err := l.host.createEndpoint(sender.EndpointSpec{URL: l.deliverTo, Secret: l.secret, Scheme: l.opts.Scheme, Policy: &policy}); err != nil {
 		return fmt.Errorf("sender: endpoint %s: %w", l.deliverTo, err)
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hookrig/hookrig/internal/clock"
+	"github.com/hookrig/hookrig/reference/webhook"
 	"github.com/hookrig/hookrig/scenarios"
 	"github.com/hookrig/hookrig/sim/verdict"
 )
@@ -35,6 +36,16 @@ type Options struct {
 	// template's {{.Endpoint}} is the proxy's URL, or fix the proxy's
 	// address with ProxyAddr.
 	Trigger *scenarios.Trigger
+	// Scheme names the signature scheme the receiver verifies with
+	// (webhook.SchemeNames; "" is Standard Webhooks): a trigger's sender
+	// that signs as GitHub, Stripe or Convoy do.
+	Scheme string
+	// IDFrom is where the event id is read from each delivery, by the
+	// receiver and the chaos proxy, for a sender that does not send
+	// hookrig's id as webhook-id: json:data.hookrig_id for one that
+	// carries the payload the trigger gave it but mints its own ids. The
+	// zero value is the scheme's own place (webhook-id for standard).
+	IDFrom webhook.IDSource
 	// Secret is the Standard Webhooks secret ("whsec_...") the sender
 	// signs with and the receiver verifies with. Empty: a fresh one per
 	// run. Set it when either end is the user's.
