@@ -193,8 +193,8 @@ func explain(src string, env Env) string {
 // identifier matches a (dotted) variable name in an expression.
 var identifier = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*`)
 
-// NewAssertion compiles one expression (for the Go API and flags).
-func NewAssertion(src string) (Assertion, error) {
+// newAssertion compiles one expression (for the Go API and flags).
+func newAssertion(src string) (Assertion, error) {
 	prog, err := compileAssertion(src)
 	if err != nil {
 		return Assertion{}, assertionError(Pos{}, src, err)
