@@ -67,12 +67,8 @@ func TestRecover(t *testing.T) {
 	}
 }
 
-func TestStatusTextIsNetHTTPs(t *testing.T) {
-	for code := 0; code < 1000; code++ {
-		if got, want := statusText(code), http.StatusText(code); got != want {
-			t.Errorf("statusText(%d) = %q, net/http says %q", code, got, want)
-		}
-	}
+// The few statuses written out here must be net/http's.
+func TestStatusConstantsAreNetHTTPs(t *testing.T) {
 	for code, want := range map[int]int{statusRequestTimeout: http.StatusRequestTimeout, statusGone: http.StatusGone,
 		statusTooManyRequests: http.StatusTooManyRequests, statusServiceUnavailable: http.StatusServiceUnavailable} {
 		if code != want {
