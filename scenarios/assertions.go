@@ -223,8 +223,8 @@ func (a Assertion) Variables() []string {
 // identifier matches a (dotted) variable name in an expression.
 var identifier = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*`)
 
-// NewAssertion compiles one expression (for the Go API and flags).
-func NewAssertion(src string) (Assertion, error) {
+// newAssertion compiles one expression (for the Go API and flags).
+func newAssertion(src string) (Assertion, error) {
 	prog, err := compileAssertion(src)
 	if err != nil {
 		return Assertion{}, assertionError(Pos{}, src, err)

@@ -28,7 +28,7 @@ func TestVariablesDocumented(t *testing.T) {
 	if i < 0 || j < i {
 		t.Fatalf("%s has no generated table between %q and %q", variablesDoc, strings.TrimSpace(tableBegin), tableEnd)
 	}
-	got, want := doc[i+len(tableBegin):j], VariablesTable()
+	got, want := doc[i+len(tableBegin):j], variablesTable()
 	if got == want {
 		return
 	}

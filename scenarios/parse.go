@@ -112,8 +112,8 @@ func (r *rawNode) json() (json.RawMessage, error) {
 
 // Defaults applied when the file leaves a value out.
 const (
-	DefaultDrainTimeout = 30 * time.Second
-	DefaultPayloadBytes = 256
+	defaultDrainTimeout = 30 * time.Second
+	defaultPayloadBytes = 256
 )
 
 // Parse reads and validates one scenario. filename is used in error
@@ -185,7 +185,7 @@ func (b *builder) build(raw *rawScenario, top Pos) *Scenario {
 	b.sender(raw.Sender, &s.Sender)
 	b.receiver(raw.Receiver, &s.Receiver)
 	b.load(raw.Load, top, &s.Load)
-	s.Drain.Timeout = DefaultDrainTimeout
+	s.Drain.Timeout = defaultDrainTimeout
 	if raw.Drain != nil {
 		s.Drain.KeepFaults = raw.Drain.KeepFaults
 		s.Drain.AllowPending = raw.Drain.AllowPending
@@ -329,7 +329,7 @@ func (b *builder) load(raw *rawLoad, top Pos, l *Load) {
 		b.errorf(raw.Keys.Pos, "load.keys: %d; expected 0 (a key per event) or more", raw.Keys.V)
 	}
 	l.Keys = raw.Keys.V
-	l.PayloadBytes = DefaultPayloadBytes
+	l.PayloadBytes = defaultPayloadBytes
 	if raw.PayloadBytes.Set {
 		if raw.PayloadBytes.V < 0 || raw.PayloadBytes.V > 1<<20 {
 			b.errorf(raw.PayloadBytes.Pos, "load.payload_bytes: %d; expected 0 to 1048576", raw.PayloadBytes.V)

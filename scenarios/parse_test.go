@@ -166,7 +166,7 @@ func TestAssertionsCheck(t *testing.T) {
 	if out[1].Passed || !strings.Contains(out[1].Message, "delivery.p99 = 1m0s") {
 		t.Errorf("p99 assertion: %+v", out[1])
 	}
-	a, err := NewAssertion("attempts.per_event.max <= 8 && duplicated_ratio < 0.01")
+	a, err := newAssertion("attempts.per_event.max <= 8 && duplicated_ratio < 0.01")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func TestVariablesMatchEnv(t *testing.T) {
 	var documented []string
 	for _, v := range Variables() {
 		documented = append(documented, v.Name)
-		if _, err := NewAssertion(v.Name + " == " + v.Name); err != nil {
+		if _, err := newAssertion(v.Name + " == " + v.Name); err != nil {
 			t.Errorf("documented variable %s does not compile: %v", v.Name, err)
 		}
 	}

@@ -61,7 +61,7 @@ func OpenWith(nameOrFile string, sets []Set) (*Scenario, error) {
 	if err != nil || len(sets) == 0 {
 		return s, err
 	}
-	out, err := ApplySets(src, sets)
+	out, err := applySets(src, sets)
 	if err != nil {
 		return nil, err
 	}
@@ -88,10 +88,10 @@ func source(nameOrFile string) ([]byte, string, error) {
 	return b, BuiltinPrefix + nameOrFile, err
 }
 
-// ApplySets returns the YAML document src with each override applied, in
+// applySets returns the YAML document src with each override applied, in
 // order; a missing key is added (with the mappings above it), a list
 // index must exist.
-func ApplySets(src []byte, sets []Set) ([]byte, error) {
+func applySets(src []byte, sets []Set) ([]byte, error) {
 	var doc any
 	if err := yaml.UnmarshalWithOptions(src, &doc, yaml.UseOrderedMap()); err != nil {
 		return nil, err

@@ -61,9 +61,9 @@ func Variables() []Variable {
 	}
 }
 
-// VariablesTable renders Variables as the Markdown table the README
+// variablesTable renders Variables as the Markdown table the README
 // shows (a test keeps the two in step).
-func VariablesTable() string {
+func variablesTable() string {
 	var b strings.Builder
 	b.WriteString("| variable | type | meaning |\n| --- | --- | --- |\n")
 	for _, v := range Variables() {

@@ -1,14 +1,12 @@
 package fault
 
 import (
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/hookrig/hookrig/internal/purity"
 )
 
 // The fault catalogue is the proxy's decision as a pure function of the
@@ -71,110 +69,26 @@ func TestImportRule(t *testing.T) {
 	}
 }
 
-// pureUses lists what a pure file may name from the time and random
-// packages: types, constants and parsing, and sources built from a seed.
-// Anything else (time.Now, time.Sleep, time.After, timers, the global
-// rand functions) reads the wall clock, waits, or draws from a source
-// nobody seeded.
-var pureUses = map[string]map[string]bool{
-	"time": {"Duration": true, "Nanosecond": true, "Microsecond": true, "Millisecond": true,
-		"Second": true, "Minute": true, "Hour": true, "ParseDuration": true},
-	"math/rand/v2": {"Rand": true, "PCG": true, "New": true, "NewPCG": true, "Source": true},
-	"math/rand":    {},
-}
-
-// impureUses finds, in one Go source, every use of the time or random
-// packages outside pureUses and every go statement.
-func impureUses(fset *token.FileSet, f *ast.File) []string {
-	pkgs := map[string]string{} // local name -> import path
-	for _, im := range f.Imports {
-		path, _ := strconv.Unquote(im.Path.Value)
-		if _, watched := pureUses[path]; !watched {
-			continue
-		}
-		name := "rand"
-		if path == "time" {
-			name = "time"
-		}
-		if im.Name != nil {
-			name = im.Name.Name
-		}
-		pkgs[name] = path
-	}
-	var found []string
-	ast.Inspect(f, func(n ast.Node) bool {
-		switch n := n.(type) {
-		case *ast.GoStmt:
-			found = append(found, fset.Position(n.Pos()).String()+": go statement")
-		case *ast.SelectorExpr:
-			if id, ok := n.X.(*ast.Ident); ok {
-				if path, ok := pkgs[id.Name]; ok && !pureUses[path][n.Sel.Name] {
-					found = append(found, fset.Position(n.Pos()).String()+": "+path+"."+n.Sel.Name)
-				}
-			}
-		}
-		return true
-	})
-	return found
-}
-
 func TestNoClockNoGlobalRandomnessNoGoroutines(t *testing.T) {
 	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
 	}
 	checked := 0
-	fset := token.NewFileSet()
 	for _, name := range files {
 		if strings.HasSuffix(name, "_test.go") {
 			continue
 		}
-		f, err := parser.ParseFile(fset, name, nil, 0)
+		found, err := purity.File(name)
 		if err != nil {
 			t.Fatal(err)
 		}
 		checked++
-		for _, bad := range impureUses(fset, f) {
+		for _, bad := range found {
 			t.Errorf("%s: the fault catalogue must not read the clock, draw from a global source or start goroutines", bad)
 		}
 	}
 	if checked < 15 {
 		t.Fatalf("checked %d files: want every non-test file of the package", checked)
-	}
-}
-
-// The checker must catch what it is there to catch.
-func TestImpureUsesAreFound(t *testing.T) {
-	src := `package x
-
-import (
-	r "math/rand/v2"
-	"time"
-)
-
-var src = r.New(r.NewPCG(1, 2)) // seeded: allowed
-
-func wait(d time.Duration) time.Duration {
-	go wait(time.Minute + d)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	r.Shuffle(3, func(int, int) {})
-	return time.Since(time.Time{}) + time.Duration(src.IntN(3))
-}
-`
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, "x.go", src, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := impureUses(fset, f)
-	want := []string{"go statement", "time.NewTimer", "math/rand/v2.Shuffle", "time.Since", "time.Time"}
-	if len(got) != len(want) {
-		t.Fatalf("found %q, want %d findings (%q)", got, len(want), want)
-	}
-	for i, w := range want {
-		if !strings.HasSuffix(got[i], w) {
-			t.Errorf("finding %d: %q, want one ending in %q", i, got[i], w)
-		}
 	}
 }

@@ -20,9 +20,9 @@ type Request struct {
 	Attempt int
 }
 
-// NewRequest builds a Request from its parts, reading EventID and Attempt
+// newRequest builds a Request from its parts, reading EventID and Attempt
 // from the Standard Webhooks headers the same way the proxy does.
-func NewRequest(method, path string, h Headers, body []byte) Request {
+func newRequest(method, path string, h Headers, body []byte) Request {
 	r := Request{Method: method, Path: path, Header: h, Body: body}
 	r.EventID = r.HeaderValue(webhook.HeaderID)
 	r.Attempt = ParseAttempt(r.HeaderValue(webhook.HeaderAttempt))

@@ -29,7 +29,7 @@ func post(path string, h map[string]string, body string) Request {
 	for k, v := range h {
 		hh.Set(k, v)
 	}
-	return NewRequest("POST", path, hh, []byte(body))
+	return newRequest("POST", path, hh, []byte(body))
 }
 
 func TestParseRulesYAMLAndJSON(t *testing.T) {

@@ -3,6 +3,7 @@ package fault
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/hookrig/hookrig/internal/httpstatus"
 	"math/rand/v2"
 	"strconv"
 )
@@ -52,7 +53,7 @@ func madeUpResponse(code int, body *string, headers map[string]HeaderValue) (Res
 	if body != nil {
 		r.Body = []byte(*body)
 	} else {
-		r.Body = fmt.Appendf(nil, "hookrig chaos: injected %d %s\n", code, statusText(code))
+		r.Body = fmt.Appendf(nil, "hookrig chaos: injected %d %s\n", code, httpstatus.Text(code))
 		if h.Get("Content-Type") == "" {
 			h.Set("Content-Type", "text/plain; charset=utf-8")
 		}

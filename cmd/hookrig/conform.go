@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"time"
 
@@ -205,15 +204,7 @@ func conformSender(cmd *cobra.Command, e *env, o conformSenderOptions) error {
 	if o.secret == "" || o.trigger == "" {
 		return fail("--secret and --trigger are required (the secret your sender signs with, and how to make it emit an event)")
 	}
-	text, label := o.trigger, "--trigger"
-	if file, ok := strings.CutPrefix(o.trigger, "@"); ok {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return fail("--trigger: %w", err)
-		}
-		text, label = string(b), file
-	}
-	trig, err := scenarios.ParseTrigger(text, label)
+	trig, err := readTrigger(o.trigger)
 	if err != nil {
 		return fail("%w", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -127,15 +126,7 @@ func runScenario(cmd *cobra.Command, e *env, name string, o runOptions) error {
 		Clock:       e.clock,
 	}
 	if o.trigger != "" {
-		text, label := o.trigger, "--trigger"
-		if file, ok := strings.CutPrefix(o.trigger, "@"); ok {
-			b, err := os.ReadFile(file)
-			if err != nil {
-				return fail("--trigger: %w", err)
-			}
-			text, label = string(b), file
-		}
-		if opts.Trigger, err = scenarios.ParseTrigger(text, label); err != nil {
+		if opts.Trigger, err = readTrigger(o.trigger); err != nil {
 			return fail("%w", err)
 		}
 	}

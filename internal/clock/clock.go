@@ -17,9 +17,9 @@ type Clock interface {
 	NewTimer(d time.Duration) Timer
 }
 
-// AbsoluteTimer is a Clock that can also set a timer for a moment rather
+// absoluteTimer is a Clock that can also set a timer for a moment rather
 // than a duration from now. Use it through TimerAt.
-type AbsoluteTimer interface {
+type absoluteTimer interface {
 	// NewTimerAt fires once, at t (at once if t is not after now).
 	NewTimerAt(t time.Time) Timer
 }
@@ -29,12 +29,12 @@ type AbsoluteTimer interface {
 // c.NewTimer(t.Sub(c.Now())): between that Now and that NewTimer a fake
 // clock may be advanced by a test, and the timer, set from the old time,
 // then fires a whole advance late, or never if nothing advances again. A
-// clock that implements AbsoluteTimer (Real, Fake) reads its time and sets
+// clock that implements absoluteTimer (Real, Fake) reads its time and sets
 // the timer in one step. Other clocks (a wrapper that embeds a Clock, say)
 // get the two-step form: with real time the gap is scheduling delay, not a
-// lost wakeup; a wrapper around a Fake should implement AbsoluteTimer.
+// lost wakeup; a wrapper around a Fake should implement absoluteTimer.
 func TimerAt(c Clock, t time.Time) Timer {
-	if a, ok := c.(AbsoluteTimer); ok {
+	if a, ok := c.(absoluteTimer); ok {
 		return a.NewTimerAt(t)
 	}
 	return c.NewTimer(t.Sub(c.Now()))
@@ -77,8 +77,8 @@ type Timer interface {
 type Real struct{}
 
 var (
-	_ AbsoluteTimer = Real{}
-	_ AbsoluteTimer = (*Fake)(nil)
+	_ absoluteTimer = Real{}
+	_ absoluteTimer = (*Fake)(nil)
 )
 
 // Now returns time.Now().

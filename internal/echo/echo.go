@@ -10,41 +10,41 @@ import (
 	"unicode/utf8"
 )
 
-// Max is how many bytes of a value are repeated before it is cut.
-const Max = 64
+// maxValue is how many bytes of a value are repeated before it is cut.
+const maxValue = 64
 
-// MaxMessage bounds a whole message built around echoed values (an error
+// maxMessage bounds a whole message built around echoed values (an error
 // text from a library that quotes its input in full).
-const MaxMessage = 256
+const maxMessage = 256
 
-// Quote returns s Go-quoted; past Max bytes only its first Max bytes (cut
+// Quote returns s Go-quoted; past maxValue bytes only its first maxValue bytes (cut
 // at a character boundary) followed by "…" and the full length:
 // `"1234…" (1000000 bytes)`.
 func Quote(s string) string {
-	if len(s) <= Max {
+	if len(s) <= maxValue {
 		return strconv.Quote(s)
 	}
-	return strconv.Quote(cut(s, Max)+"…") + " (" + strconv.Itoa(len(s)) + " bytes)"
+	return strconv.Quote(cut(s, maxValue)+"…") + " (" + strconv.Itoa(len(s)) + " bytes)"
 }
 
-// Value returns s as it is up to Max bytes, else as Quote cuts it: for
+// Value returns s as it is up to maxValue bytes, else as Quote cuts it: for
 // messages that name a short value bare ("method PUT not allowed") and
 // must stay bounded for a long one.
 func Value(s string) string {
-	if len(s) <= Max {
+	if len(s) <= maxValue {
 		return s
 	}
 	return Quote(s)
 }
 
-// Message returns msg unchanged up to MaxMessage bytes, else its first
-// MaxMessage bytes, "…" and the full length: the last guard for texts
+// Message returns msg unchanged up to maxMessage bytes, else its first
+// maxMessage bytes, "…" and the full length: the last guard for texts
 // that embed a value without Quote.
 func Message(msg string) string {
-	if len(msg) <= MaxMessage {
+	if len(msg) <= maxMessage {
 		return msg
 	}
-	return cut(msg, MaxMessage) + "… (" + strconv.Itoa(len(msg)) + " bytes)"
+	return cut(msg, maxMessage) + "… (" + strconv.Itoa(len(msg)) + " bytes)"
 }
 
 // cut returns at most n bytes of s, not splitting a UTF-8 sequence.

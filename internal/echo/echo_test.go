@@ -9,7 +9,7 @@ import (
 func TestQuote(t *testing.T) {
 	cases := []struct{ in, want string }{
 		{"POST", `"POST"`},
-		{strings.Repeat("1", 1_000_000), `"` + strings.Repeat("1", Max) + `…" (1000000 bytes)`},
+		{strings.Repeat("1", 1_000_000), `"` + strings.Repeat("1", maxValue) + `…" (1000000 bytes)`},
 		{strings.Repeat("é", 40), `"` + strings.Repeat("é", 32) + `…" (80 bytes)`},
 		{"a\x00b", `"a\x00b"`},
 	}
@@ -19,8 +19,8 @@ func TestQuote(t *testing.T) {
 		}
 	}
 	// A multi-byte character straddling the cut is dropped whole.
-	s := strings.Repeat("a", Max-1) + "€€"
-	if got := Quote(s); !utf8.ValidString(got) || !strings.HasPrefix(got, `"`+strings.Repeat("a", Max-1)+`…"`) {
+	s := strings.Repeat("a", maxValue-1) + "€€"
+	if got := Quote(s); !utf8.ValidString(got) || !strings.HasPrefix(got, `"`+strings.Repeat("a", maxValue-1)+`…"`) {
 		t.Errorf("Quote split a character: %s", got)
 	}
 }
@@ -40,7 +40,7 @@ func TestMessage(t *testing.T) {
 	}
 	long := "invalid webhook-timestamp: " + strings.Repeat("9", 1_000_000)
 	got := Message(long)
-	if len(got) > MaxMessage+32 || !strings.HasSuffix(got, "… (1000027 bytes)") {
+	if len(got) > maxMessage+32 || !strings.HasSuffix(got, "… (1000027 bytes)") {
 		t.Errorf("Message(1 MB) = %d bytes ending %q", len(got), got[len(got)-30:])
 	}
 }

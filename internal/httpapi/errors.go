@@ -55,18 +55,18 @@ type ErrorBody struct {
 	Error string `json:"error"`
 }
 
-// NotFound and MethodNotAllowed answer in the same JSON shape as every
+// notFound and methodNotAllowed answer in the same JSON shape as every
 // other error (gorilla/mux's defaults answer in plain text). The method
 // and path are echoed bounded (echo.Value): a 60 KB method gets a small
 // answer.
-func NotFound() http.Handler {
+func notFound() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, Errorf(http.StatusNotFound, "no such route: %s %s", echo.Value(r.Method), echo.Value(r.URL.Path)))
 	})
 }
 
-// MethodNotAllowed answers 405 in JSON.
-func MethodNotAllowed() http.Handler {
+// methodNotAllowed answers 405 in JSON.
+func methodNotAllowed() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, Errorf(http.StatusMethodNotAllowed, "method %s not allowed on %s", echo.Value(r.Method), echo.Value(r.URL.Path)))
 	})

@@ -10,12 +10,12 @@ import (
 	"syscall"
 )
 
-// DefaultMaxConns is the connection cap Listen puts on a listener: far
+// defaultMaxConns is the connection cap Listen puts on a listener: far
 // above what a sender, a load generator or a test opens to one server, and
 // below the open-file limit hookrig raises itself to at start (see
 // RaiseOpenFileLimit and ConnCapFor), so that a flood of idle connections
 // meets the cap, not "accept: too many open files".
-const DefaultMaxConns = 4096
+const defaultMaxConns = 4096
 
 // overCap is the whole answer to a connection past the cap when no idle
 // one can make room: written on the fresh socket (it fits its buffer, so
@@ -41,8 +41,8 @@ type ConnLimiter struct {
 	reaped, refused atomic.Uint64
 }
 
-// LimitListener caps ln at n open connections (at least 1).
-func LimitListener(ln net.Listener, n int) *ConnLimiter {
+// limitListener caps ln at n open connections (at least 1).
+func limitListener(ln net.Listener, n int) *ConnLimiter {
 	return &ConnLimiter{Listener: ln, max: max(n, 1), idle: make(map[net.Conn]struct{})}
 }
 
@@ -156,12 +156,12 @@ func (c *limitedConn) Close() error {
 }
 
 // ConnCapFor is the connection cap for a process allowed openFiles file
-// descriptors: DefaultMaxConns, or less when the limit is low, keeping a
+// descriptors: defaultMaxConns, or less when the limit is low, keeping a
 // quarter (at least 64) for files, the journal and outgoing connections.
 func ConnCapFor(openFiles uint64) int {
 	reserve := max(openFiles/4, 64)
 	if openFiles <= reserve+16 {
 		return 16
 	}
-	return int(min(openFiles-reserve, DefaultMaxConns))
+	return int(min(openFiles-reserve, defaultMaxConns))
 }

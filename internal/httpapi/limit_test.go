@@ -222,7 +222,7 @@ func TestConnCapFor(t *testing.T) {
 	for _, c := range []struct {
 		files uint64
 		want  int
-	}{{1024, 768}, {1 << 20, DefaultMaxConns}, {100, 36}, {50, 16}} {
+	}{{1024, 768}, {1 << 20, defaultMaxConns}, {100, 36}, {50, 16}} {
 		if got := ConnCapFor(c.files); got != c.want {
 			t.Errorf("ConnCapFor(%d) = %d, want %d", c.files, got, c.want)
 		}

@@ -3,6 +3,6 @@
 package httpapi
 
 // RaiseOpenFileLimit has nothing to raise where there is no RLIMIT_NOFILE;
-// it reports DefaultMaxConns' worth of headroom so ConnCapFor keeps the
+// it reports defaultMaxConns' worth of headroom so ConnCapFor keeps the
 // default cap.
-func RaiseOpenFileLimit() (uint64, error) { return DefaultMaxConns * 2, nil }
+func RaiseOpenFileLimit() (uint64, error) { return defaultMaxConns * 2, nil }

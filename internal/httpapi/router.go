@@ -7,7 +7,7 @@ import "github.com/gorilla/mux"
 // middleware (r.Use) does not run for them: wrap the router instead.
 func NewRouter() *mux.Router {
 	r := mux.NewRouter()
-	r.NotFoundHandler = NotFound()
-	r.MethodNotAllowedHandler = MethodNotAllowed()
+	r.NotFoundHandler = notFound()
+	r.MethodNotAllowedHandler = methodNotAllowed()
 	return r
 }

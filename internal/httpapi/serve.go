@@ -9,17 +9,17 @@ import (
 	"time"
 )
 
-// DefaultHost is where every hookrig server binds unless told otherwise.
-const DefaultHost = "127.0.0.1"
+// defaultHost is where every hookrig server binds unless told otherwise.
+const defaultHost = "127.0.0.1"
 
-// Listen opens a TCP listener capped at DefaultMaxConns connections (see
+// Listen opens a TCP listener capped at defaultMaxConns connections (see
 // ListenCapped). An address without a host ("" or ":8080") binds
 // loopback, never all interfaces: exposing a chaos proxy or a test
 // receiver to the network must be asked for explicitly.
-func Listen(addr string) (net.Listener, error) { return ListenCapped(addr, DefaultMaxConns) }
+func Listen(addr string) (net.Listener, error) { return ListenCapped(addr, defaultMaxConns) }
 
 // ListenCapped is Listen with a connection cap of maxConns (see
-// LimitListener); maxConns <= 0 means no cap.
+// limitListener); maxConns <= 0 means no cap.
 func ListenCapped(addr string, maxConns int) (net.Listener, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -29,7 +29,7 @@ func ListenCapped(addr string, maxConns int) (net.Listener, error) {
 		port = "0"
 	}
 	if host == "" {
-		host = DefaultHost
+		host = defaultHost
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, port))
 	if err != nil {
@@ -38,7 +38,7 @@ func ListenCapped(addr string, maxConns int) (net.Listener, error) {
 	if maxConns <= 0 {
 		return ln, nil
 	}
-	return LimitListener(ln, maxConns), nil
+	return limitListener(ln, maxConns), nil
 }
 
 // Serve runs srv on ln until ctx is cancelled, then shuts it down
@@ -71,7 +71,7 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Du
 	return err
 }
 
-// DefaultReadTimeout bounds reading one request, headers and body, from
+// defaultReadTimeout bounds reading one request, headers and body, from
 // its first byte (a keep-alive connection's wait for the next request is
 // IdleTimeout's). The largest body a hookrig server takes is a sender
 // ingest batch, 4 MiB by default: a minute lets it arrive at 70 KB/s,
@@ -81,17 +81,17 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Du
 // It does not bound the handler: net/http clears the read deadline once
 // the body is read, so a receiver that processes for longer before it
 // answers (ProcessingConfig.BeforeAck) is not cut off.
-const DefaultReadTimeout = time.Minute
+const defaultReadTimeout = time.Minute
 
-// DefaultWriteTimeout bounds one exchange from its request's headers to
+// defaultWriteTimeout bounds one exchange from its request's headers to
 // the end of its answer (net/http's WriteTimeout): the read timeout, plus
 // half a minute for the handler and the answer. A client that asks and
 // never reads (a page of receipts, say) loses the connection then, instead
 // of pinning the answer's buffers for ever. NewServer derives it from the
 // read timeout unless WithWriteTimeout sets it.
-const DefaultWriteTimeout = DefaultReadTimeout + 30*time.Second
+const defaultWriteTimeout = defaultReadTimeout + 30*time.Second
 
-// writeSlack is what DefaultWriteTimeout adds to the read timeout.
+// writeSlack is what defaultWriteTimeout adds to the read timeout.
 const writeSlack = 30 * time.Second
 
 // DefaultIdleTimeout closes a keep-alive connection that carries no
@@ -107,7 +107,7 @@ const DefaultMaxHeaderBytes = 64 << 10
 // ServerOption changes a server made by NewServer.
 type ServerOption func(*http.Server)
 
-// WithReadTimeout replaces DefaultReadTimeout (a server with a larger
+// WithReadTimeout replaces defaultReadTimeout (a server with a larger
 // body limit, or a test that wants a stall cut off quickly).
 func WithReadTimeout(d time.Duration) ServerOption {
 	return func(s *http.Server) { s.ReadTimeout = d }
@@ -120,22 +120,17 @@ func WithWriteTimeout(d time.Duration) ServerOption {
 	return func(s *http.Server) { s.WriteTimeout = d }
 }
 
-// WithIdleTimeout replaces DefaultIdleTimeout.
-func WithIdleTimeout(d time.Duration) ServerOption {
-	return func(s *http.Server) { s.IdleTimeout = d }
-}
-
 // NewServer returns an http.Server with limits that keep a slow, stalled
 // or greedy client from holding a connection or memory for ever: headers
 // within 10 s and at most DefaultMaxHeaderBytes, the whole request within
-// DefaultReadTimeout, the whole exchange within the read timeout plus
-// 30 s (DefaultWriteTimeout), idle keep-alive connections closed after
+// defaultReadTimeout, the whole exchange within the read timeout plus
+// 30 s (defaultWriteTimeout), idle keep-alive connections closed after
 // DefaultIdleTimeout. Listen caps the connections.
 func NewServer(h http.Handler, opts ...ServerOption) *http.Server {
 	s := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       DefaultReadTimeout,
+		ReadTimeout:       defaultReadTimeout,
 		IdleTimeout:       DefaultIdleTimeout,
 		MaxHeaderBytes:    DefaultMaxHeaderBytes,
 	}

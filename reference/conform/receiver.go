@@ -208,7 +208,7 @@ func Receiver(ctx context.Context, endpoint string, opts ReceiverOptions) (verdi
 		}
 	}
 	if opts.ReceiptsURL != "" {
-		r.journal = &journal{url: opts.ReceiptsURL, client: r.client}
+		r.journal = newJournal(opts.ReceiptsURL, r.client)
 		if err := r.journal.skipToEnd(ctx); err != nil {
 			return rep, fmt.Errorf("conform: %w", err)
 		}

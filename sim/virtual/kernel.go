@@ -14,10 +14,10 @@ import (
 // a goroutine or draws from a global random source (kernel_test.go checks
 // the source), so a seed names one run.
 
-// VirtualEpoch is the instant a virtual run starts at. It is fixed, so a
+// virtualEpoch is the instant a virtual run starts at. It is fixed, so a
 // virtual Result (which only holds offsets from the start anyway) and every
 // time the models hand to the policy are the same in every run.
-var VirtualEpoch = time.Date(2026, time.January, 1, 0, 0, 0, 0, time.UTC)
+var virtualEpoch = time.Date(2026, time.January, 1, 0, 0, 0, 0, time.UTC)
 
 // evKind says what a kernel event is; the world dispatches on it (a switch,
 // not an interface or a closure per event: events are plain values, and

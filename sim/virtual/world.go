@@ -173,7 +173,7 @@ func newWorld(s *scenarios.Scenario, opts Options) (*world, error) {
 	}
 	w := &world{
 		k: newKernel(s.Seed), m: m, s: s, seed: s.Seed,
-		chk:         verdict.NewChecker(VirtualEpoch), // fed by Ref: its id index stays empty
+		chk:         verdict.NewChecker(virtualEpoch), // fed by Ref: its id index stays empty
 		idPrefix:    opts.IDPrefix,
 		pacer:       pacer,
 		rules:       rules,
@@ -399,9 +399,9 @@ func (w *world) result() *verdict.Result {
 }
 
 // time is the instant at offset t of the run.
-func (w *world) time(t int64) time.Time { return VirtualEpoch.Add(time.Duration(t)) }
+func (w *world) time(t int64) time.Time { return virtualEpoch.Add(time.Duration(t)) }
 
 // off is t's offset from the run's start.
-func (w *world) off(t time.Time) int64 { return int64(t.Sub(VirtualEpoch)) }
+func (w *world) off(t time.Time) int64 { return int64(t.Sub(virtualEpoch)) }
 
 func uitoa(n uint64) string { return strconv.FormatUint(n, 10) }

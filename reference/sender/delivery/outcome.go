@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"github.com/hookrig/hookrig/internal/httpstatus"
 	"strconv"
 	"time"
 )
@@ -60,7 +61,7 @@ func (o Outcome) String() string {
 	if o.Err != ErrNone {
 		return string(o.Err)
 	}
-	if t := statusText(o.Status); t != "" {
+	if t := httpstatus.Text(o.Status); t != "" {
 		return strconv.Itoa(o.Status) + " " + t
 	}
 	return strconv.Itoa(o.Status)

@@ -11,7 +11,7 @@ import "time"
 // of it carry the reason.
 const (
 	GoneReason    = "endpoint disabled: it answered 410 Gone"
-	DeletedReason = "endpoint deleted"
+	deletedReason = "endpoint deleted"
 )
 
 // Endpoint is what the steps read and change about one endpoint.
@@ -67,7 +67,7 @@ const (
 func Recover(ep *Endpoint, st DeliveryState, claimed bool, now time.Time, j *Jitter, id string) (Restart, Decision, DeliveryState) {
 	switch {
 	case ep == nil:
-		return Orphan, Decision{Kind: DeadLetter, At: now, Reason: DeletedReason}, st
+		return Orphan, Decision{Kind: DeadLetter, At: now, Reason: deletedReason}, st
 	case ep.Disabled:
 		return Orphan, Decision{Kind: DeadLetter, At: now, Reason: ep.Reason}, st
 	case claimed:
