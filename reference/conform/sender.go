@@ -49,13 +49,14 @@ type SenderOptions struct {
 	// RetryWindow bounds how long checks wait for retries (default 3 min).
 	RetryWindow time.Duration
 	// RetryAfter is what the 429 and 503 answers ask for (whole seconds;
-	// default 2 s).
+	// default 2 s), throttle.endpoint-level's burst of 429s too.
 	RetryAfter time.Duration
 	// Outage is how long no-loss.outage's endpoint is down (default 30 s).
 	Outage time.Duration
 	// Settle is how long to watch for attempts that must not come (after
 	// a 2xx, after a 410; default 5 s). A run takes at most RetryWindow,
-	// three Settles and 15 s.
+	// three Settles and 15 s: throttle.endpoint-level runs in what the
+	// other checks leave of RetryWindow.
 	Settle time.Duration
 	// Only and Skip select checks by id, as for Receiver.
 	Only, Skip []string
@@ -119,7 +120,7 @@ func SenderRules() []Rule {
 		{ID: "timeout.bounded", Level: verdict.Should, Spec: specTimeouts, Sends: "the unanswered attempt: expects the sender to give up within 30 s"},
 		{ID: "retry-after.429", Level: verdict.Must, Spec: specDelivery, Sends: "429 with Retry-After: expects no attempt before it"},
 		{ID: "retry-after.503", Level: verdict.Should, Spec: specDelivery, Sends: "503 with Retry-After: expects no attempt before it"},
-		{ID: "throttle.endpoint-level", Level: verdict.Should, Spec: specDelivery, Sends: "not graded yet"},
+		{ID: "throttle.endpoint-level", Level: verdict.Should, Spec: specDelivery, Sends: "10 events answered 200, the next 20 answered 429 with Retry-After together, 5 more events: expects none before the Retry-After, then no herd"},
 		{ID: "redirect.not-followed", Level: verdict.Should, Spec: specDelivery, Sends: "307 to another path: expects it not followed, and a later attempt"},
 		{ID: "no-loss.outage", Level: verdict.Must, Spec: "Deliverability and reliability", Sends: "three events answered 503 (no Retry-After) for --outage: expects each delivered after"},
 		{ID: "gone.410-stops", Level: verdict.Must, Spec: specDelivery, Sends: "run last: 410 to an event, then another event: expects no further attempt to the endpoint"},
@@ -158,7 +159,42 @@ type senderRun struct {
 	// arrived, so that they fail at the same moment (retry.jitter).
 	gate   chan struct{}
 	atGate int
+	// throttle is throttle.endpoint-level's state.
+	throttle throttleRun
 }
+
+// throttleRun is what throttle.endpoint-level has seen: its burst of
+// 429s is held until all have arrived (or throttleHold has passed since
+// the first), so that they are answered at the same moment.
+type throttleRun struct {
+	gate      chan struct{} // closed when the burst is answered
+	holdUntil time.Time     // the first held attempt's arrival + throttleHold
+	held      int           // attempts of the burst that arrived
+	answered  int           // 429s answered
+	lastAt    time.Time     // when the last 429 was answered
+	skip      string        // why the check could not run
+}
+
+// throttle.endpoint-level's script: the endpoint accepts throttleWarm
+// attempts (so the sender sees what it accepts), answers the next
+// throttleBurst 429 with Retry-After, together, then throttleLate new
+// events are triggered a quarter of the Retry-After later, and every
+// further attempt is answered 200. The burst crosses any reasonable
+// "mostly 429" threshold (the reference sender's is 18 of the last 20
+// answers); the late events are the "other events" a sender that only
+// delays each refused event by its own Retry-After sends at once.
+const (
+	throttleWarm, throttleBurst, throttleLate = 10, 20, 5
+	// throttleHold bounds how long the burst's first attempt is held
+	// waiting for the others: well under any sender's attempt timeout.
+	throttleHold = time.Second
+	// throttleSlack is how early an attempt may come before the
+	// Retry-After has passed and still count as after it (clocks, and a
+	// sender that counts from when it sent the attempt).
+	throttleSlack = 250 * time.Millisecond
+	// herdWindow is the span the herd is counted in.
+	herdWindow = 100 * time.Millisecond
+)
 
 // goneWait bounds the wait for the 410 event's first attempt.
 const goneWait = 15 * time.Second
@@ -169,6 +205,8 @@ const backoffEvents = 5
 // group prefixes, one per event group.
 const (
 	gOK, g5xx, gTimeout, gReset, gBackoff, g429, g503, gRedirect, gOutage, gGone, gAfterGone = "ok", "e500", "silent", "reset", "backoff", "r429", "r503", "redir", "outage", "gone", "aftergone"
+	// gThrottleLate's events go to gThrottle's path: the same endpoint.
+	gThrottle, gThrottleLate = "throttle", "throttlelate"
 )
 
 // Sender grades the sender that opts.Trigger drives: hookrig answers its
@@ -184,7 +222,8 @@ func Sender(ctx context.Context, opts SenderOptions) (verdict.Conformance, error
 		return rep, err
 	}
 	r := &senderRun{opts: opts, base: "http://" + opts.Listener.Addr().String(), changed: make(chan struct{}),
-		firstAt: map[string]time.Time{}, triggers: map[string][]string{}, refused: map[string]int{}, gate: make(chan struct{})}
+		firstAt: map[string]time.Time{}, triggers: map[string][]string{}, refused: map[string]int{}, gate: make(chan struct{}),
+		throttle: throttleRun{gate: make(chan struct{})}}
 	rep.URL = r.base
 	// A huge tolerance: sign.valid grades the signature alone, freshness
 	// is sign.fresh-per-attempt's.
@@ -252,6 +291,10 @@ func (r *senderRun) scripts() map[string]script {
 		},
 		gGone:      func(int, time.Duration) (int, http.Header, string) { return http.StatusGone, nil, "" },
 		gAfterGone: ok,
+		// Answered per attempt of the whole endpoint, not per event: see
+		// throttleAnswerLocked.
+		gThrottle:     ok,
+		gThrottleLate: ok,
 	}
 }
 
@@ -293,10 +336,13 @@ func (r *senderRun) serve(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	ev := r.eventOf(h)
 	g := r.groupOf(ev)
-	n := 1
+	n, k := 1, 1 // k: the attempt's number among gThrottle's
 	for _, prev := range r.hits {
 		if ev != "" && r.eventOf(prev) == ev && !strings.HasPrefix(prev.path, "/redirected") {
 			n++
+		}
+		if g == gThrottle && r.groupOf(prev.id) == gThrottle {
+			k++
 		}
 	}
 	first, seen := r.firstAt[ev]
@@ -311,6 +357,10 @@ func (r *senderRun) serve(w http.ResponseWriter, req *http.Request) {
 	if strings.HasPrefix(req.URL.Path, "/redirected") {
 		status = http.StatusOK // a followed redirect: recorded, graded by redirect.not-followed
 	}
+	inBurst := g == gThrottle && k > throttleWarm && k <= throttleWarm+throttleBurst
+	if inBurst {
+		status, hdr = http.StatusTooManyRequests, http.Header{"Retry-After": {strconv.Itoa(int(r.opts.RetryAfter / time.Second))}}
+	}
 	idx := len(r.hits)
 	h.status = status
 	r.hits = append(r.hits, h)
@@ -321,7 +371,14 @@ func (r *senderRun) serve(w http.ResponseWriter, req *http.Request) {
 			close(r.gate)
 		}
 	}
+	var holdFor time.Duration
+	if inBurst {
+		holdFor = r.throttle.arriveLocked(now)
+	}
 	r.mu.Unlock()
+	if inBurst {
+		r.holdBurst(req, holdFor)
+	}
 	if held {
 		t := r.opts.Clock.NewTimer(5 * time.Second) // a sender that sends fewer at once is not held long
 		select {
@@ -365,6 +422,44 @@ func (r *senderRun) serve(w http.ResponseWriter, req *http.Request) {
 	w.WriteHeader(status)
 }
 
+// arriveLocked counts an attempt of the burst in and says how long it may
+// wait for the rest.
+func (t *throttleRun) arriveLocked(now time.Time) time.Duration {
+	if t.held == 0 {
+		t.holdUntil = now.Add(throttleHold)
+	}
+	if t.held++; t.held == throttleBurst {
+		t.releaseLocked()
+	}
+	return t.holdUntil.Sub(now)
+}
+
+func (t *throttleRun) releaseLocked() {
+	select {
+	case <-t.gate:
+	default:
+		close(t.gate)
+	}
+}
+
+// holdBurst holds an attempt of the burst until the whole burst has
+// arrived or the hold has run out, then counts its 429 as answered now.
+func (r *senderRun) holdBurst(req *http.Request, d time.Duration) {
+	t := r.opts.Clock.NewTimer(max(d, 0))
+	select {
+	case <-r.throttle.gate:
+	case <-t.C():
+	case <-req.Context().Done():
+	}
+	t.Stop()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.throttle.releaseLocked() // the hold ran out: the rest are answered on arrival
+	r.throttle.answered++
+	r.throttle.lastAt = r.opts.Clock.Now()
+	r.notifyLocked()
+}
+
 func (r *senderRun) notifyLocked() {
 	close(r.changed)
 	r.changed = make(chan struct{})
@@ -397,7 +492,12 @@ func (r *senderRun) waitFor(ctx context.Context, d time.Duration, done func() bo
 // trigger makes the sender emit n events of group g, through the trigger
 // template with {{.Endpoint}} at g's own path.
 func (r *senderRun) trigger(ctx context.Context, g string, n int) error {
-	t := r.opts.Trigger.Expand(r.base + "/" + g)
+	return r.triggerAt(ctx, g, g, n)
+}
+
+// triggerAt is trigger with {{.Endpoint}} at path instead.
+func (r *senderRun) triggerAt(ctx context.Context, g, path string, n int) error {
+	t := r.opts.Trigger.Expand(r.base + "/" + path)
 	cfg := loadgen.Config{
 		Target: loadgen.Target{URL: t.URL, Method: t.Method}, Pacer: loadgen.Constant(100), Requests: uint64(n),
 		IDPrefix: r.opts.IDPrefix + g + "_", EventType: "hookrig.conform", Clock: r.opts.Clock, RealTime: true,
@@ -448,6 +548,7 @@ func (r *senderRun) exercise(ctx context.Context) error {
 	if refused == total { // every trigger refused: the trigger is wrong, not the sender
 		return errors.New("conform: the trigger was refused for every event; check its URL, headers and body")
 	}
+	deadline := r.opts.Clock.Now().Add(r.opts.RetryWindow)
 	r.waitFor(ctx, r.opts.RetryWindow, func() bool {
 		for _, c := range counts {
 			if r.groupSettledLocked(c.g) < len(r.triggers[c.g]) {
@@ -458,6 +559,9 @@ func (r *senderRun) exercise(ctx context.Context) error {
 	})
 	// success.no-retry: watch a while for attempts that must not come.
 	r.waitFor(ctx, r.opts.Settle, func() bool { return false })
+	if err := r.exerciseThrottle(ctx, deadline); err != nil {
+		return err
+	}
 	if err := r.trigger(ctx, gGone, 1); err != nil {
 		return err
 	}
@@ -477,6 +581,38 @@ func (r *senderRun) exercise(ctx context.Context) error {
 		return err
 	}
 	r.waitFor(ctx, r.opts.Settle, func() bool { return false })
+	return ctx.Err()
+}
+
+// exerciseThrottle runs throttle.endpoint-level's script (see
+// throttleWarm) in what is left of the retry window, alone: where the
+// sender has one endpoint for every check, its throttling would slow the
+// others' retries.
+func (r *senderRun) exerciseThrottle(ctx context.Context, deadline time.Time) error {
+	ra := r.opts.RetryAfter
+	left := deadline.Sub(r.opts.Clock.Now())
+	if need := 2*ra + 3*time.Second; left < need {
+		r.mu.Lock()
+		r.throttle.skip = fmt.Sprintf("the other checks left %s of the %s retry window; it needs %s", ms(max(left, 0)), r.opts.RetryWindow, need)
+		r.mu.Unlock()
+		return nil
+	}
+	if err := r.triggerAt(ctx, gThrottle, gThrottle, throttleWarm+throttleBurst); err != nil {
+		return err
+	}
+	answered := r.waitFor(ctx, deadline.Sub(r.opts.Clock.Now()), func() bool { return r.throttle.answered >= throttleBurst })
+	if !answered {
+		return ctx.Err()
+	}
+	// Other events, while the endpoint is rate limiting: a quarter of
+	// the Retry-After later, once the sender has taken the 429s in.
+	r.waitFor(ctx, ra/4, func() bool { return false })
+	if err := r.triggerAt(ctx, gThrottleLate, gThrottle, throttleLate); err != nil {
+		return err
+	}
+	r.waitFor(ctx, deadline.Sub(r.opts.Clock.Now()), func() bool {
+		return r.groupSettledLocked(gThrottle)+r.groupSettledLocked(gThrottleLate) >= len(r.triggers[gThrottle])+len(r.triggers[gThrottleLate])
+	})
 	return ctx.Err()
 }
 

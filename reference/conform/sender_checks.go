@@ -51,8 +51,10 @@ func (r *senderRun) grade(id string) outcome {
 		return r.gradeOutage()
 	case "gone.410-stops":
 		return r.gradeGone()
+	case "throttle.endpoint-level":
+		return r.gradeThrottle()
 	}
-	return skipped("not graded yet: needs several endpoints answering at once (the fleets issue's endpoint throttling)")
+	return skipped("not graded")
 }
 
 // webhooks are the attempts that reached the endpoint (not a followed
@@ -186,7 +188,7 @@ func (r *senderRun) gradeUnique() outcome {
 // retried lists, per event of the retry groups, its attempts.
 func (r *senderRun) retried() map[string][]hit {
 	out := map[string][]hit{}
-	for _, g := range []string{g5xx, gTimeout, gReset, gBackoff, g429, g503, gRedirect, gOutage} {
+	for _, g := range []string{g5xx, gTimeout, gReset, gBackoff, g429, g503, gRedirect, gOutage, gThrottle} {
 		for _, id := range r.triggers[g] {
 			out[id] = r.attemptsOf(id)
 		}
@@ -425,4 +427,60 @@ func (r *senderRun) gradeGone() outcome {
 		how = "the next event was refused by the sender"
 	}
 	return held("after a 410, no further attempt within %s; %s", r.opts.Settle, how)
+}
+
+// gradeThrottle: after the burst of 429s the endpoint is left alone until
+// the Retry-After has passed (the late events included: the sender slows
+// the endpoint, not only the refused events), and the attempts that
+// follow are paced rather than released as one herd.
+func (r *senderRun) gradeThrottle() outcome {
+	t := r.throttle
+	switch {
+	case t.skip != "":
+		return skipped("%s", t.skip)
+	case t.answered < throttleBurst:
+		return skipped("only %d of the %d attempts to answer 429 arrived within the retry window", t.answered, throttleBurst)
+	}
+	ra := r.opts.RetryAfter
+	quietUntil := t.lastAt.Add(ra - throttleSlack)
+	early := 0
+	var after []time.Time
+	for _, h := range r.webhooks() {
+		if g := r.groupOf(h.id); (g != gThrottle && g != gThrottleLate) || !h.at.After(t.lastAt) {
+			continue
+		}
+		if h.at.Before(quietUntil) {
+			early++
+		} else {
+			after = append(after, h.at)
+		}
+	}
+	if len(after) < 2 {
+		return skipped("after %d×429, %d attempts came within the retry window (fewer than two after the Retry-After)", throttleBurst, len(after)+early)
+	}
+	slices.SortFunc(after, time.Time.Compare) // handlers record their arrival before taking the lock
+	herd := crowdest(after, herdWindow)
+	evidence := fmt.Sprintf("after %d×429 Retry-After %ds: %d attempts in the next %s, then %d over %s (max %d in any %s)",
+		throttleBurst, int(ra/time.Second), early, ms(ra-throttleSlack), len(after), ms(after[len(after)-1].Sub(after[0])), herd, ms(herdWindow))
+	// At most one early attempt: a sender that slows the whole endpoint
+	// sends none, one that only delays the refused events sends the late
+	// ones at once. At most a quarter in any 100 ms: paced attempts, or
+	// retries jittered over a second, not the refused events all
+	// returning when their Retry-After ends.
+	if early > 1 || herd > len(after)/4 {
+		return broke("%s", evidence)
+	}
+	return held("%s", evidence)
+}
+
+// crowdest is the most of the (sorted) times within any span d.
+func crowdest(at []time.Time, d time.Duration) int {
+	most, lo := 0, 0
+	for hi := range at {
+		for at[hi].Sub(at[lo]) >= d {
+			lo++
+		}
+		most = max(most, hi-lo+1)
+	}
+	return most
 }

@@ -1,4 +1,4 @@
-package conform
+package webhook
 
 import (
 	"encoding/base64"
@@ -8,13 +8,16 @@ import (
 	"os"
 	"testing"
 	"time"
-
-	"github.com/hookrig/hookrig/reference/webhook"
 )
 
-// vectors is testdata/vectors.json (its format is documented in
-// docs/cli/conform.md, for libraries in any language).
-type vectors struct {
+// conformVectorsPath is the shared signing and verification vectors
+// (hookrig.vectors/v1, documented in docs/cli/conform.md for libraries in
+// any language); this package is the one hookrig signs and verifies with,
+// so it must agree with every one.
+const conformVectorsPath = "../conform/testdata/vectors.json"
+
+// conformVectors is conformVectorsPath's layout.
+type conformVectors struct {
 	Schema  string `json:"schema"`
 	Signing []struct {
 		Name       string  `json:"name"`
@@ -38,25 +41,25 @@ type vectors struct {
 	} `json:"verification"`
 }
 
-func loadVectors(t *testing.T) vectors {
+func loadConformVectors(t *testing.T) conformVectors {
 	t.Helper()
-	b, err := os.ReadFile("testdata/vectors.json")
+	b, err := os.ReadFile(conformVectorsPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var v vectors
+	var v conformVectors
 	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatalf("testdata/vectors.json: %v", err)
+		t.Fatalf("%s: %v", conformVectorsPath, err)
 	}
 	if v.Schema != "hookrig.vectors/v1" || len(v.Signing) == 0 || len(v.Verification) == 0 {
-		t.Fatalf("testdata/vectors.json: schema %q, %d signing and %d verification cases", v.Schema, len(v.Signing), len(v.Verification))
+		t.Fatalf("%s: schema %q, %d signing and %d verification cases", conformVectorsPath, v.Schema, len(v.Signing), len(v.Verification))
 	}
 	return v
 }
 
 // vectorBody is a case's body: text, or raw bytes in base64 (one of the
 // two is given; an empty text is an empty body).
-func vectorBody(t *testing.T, text *string, b64 string) []byte {
+func conformVectorBody(t *testing.T, text *string, b64 string) []byte {
 	t.Helper()
 	if text != nil {
 		return []byte(*text)
@@ -68,30 +71,30 @@ func vectorBody(t *testing.T, text *string, b64 string) []byte {
 	return b
 }
 
-// reference/webhook (what the reference sender and receiver sign and
-// verify with) agrees with every vector.
-func TestVectorsAgainstReferenceWebhook(t *testing.T) {
-	v := loadVectors(t)
-	// reasons maps the vectors' reject reasons to reference/webhook's errors.
+// Signer and Verifier (what the reference sender and receiver sign and
+// verify with) agree with every shared vector.
+func TestConformVectors(t *testing.T) {
+	v := loadConformVectors(t)
+	// reasons maps the vectors' reject reasons to this package's errors.
 	reasons := map[string]error{
-		"missing-header":        webhook.ErrMissingHeader,
-		"invalid-timestamp":     webhook.ErrInvalidTimestamp,
-		"timestamp-too-old":     webhook.ErrTimestampTooOld,
-		"timestamp-too-new":     webhook.ErrTimestampTooNew,
-		"no-matching-signature": webhook.ErrNoMatch,
+		"missing-header":        ErrMissingHeader,
+		"invalid-timestamp":     ErrInvalidTimestamp,
+		"timestamp-too-old":     ErrTimestampTooOld,
+		"timestamp-too-new":     ErrTimestampTooNew,
+		"no-matching-signature": ErrNoMatch,
 	}
 	for _, c := range v.Signing {
-		s, err := webhook.NewSigner(c.Secret)
+		s, err := NewSigner(c.Secret)
 		if err != nil {
 			t.Errorf("signing %q: %v", c.Name, err)
 			continue
 		}
-		if got := s.Signature(c.ID, c.Timestamp, vectorBody(t, c.Body, c.BodyBase64)); got != c.Signature {
+		if got := s.Signature(c.ID, c.Timestamp, conformVectorBody(t, c.Body, c.BodyBase64)); got != c.Signature {
 			t.Errorf("signing %q: %s, want %s", c.Name, got, c.Signature)
 		}
 	}
 	for _, c := range v.Verification {
-		vr, err := webhook.NewVerifier(time.Duration(c.Tolerance)*time.Second, c.Secrets...)
+		vr, err := NewVerifier(time.Duration(c.Tolerance)*time.Second, c.Secrets...)
 		if err != nil {
 			t.Errorf("verification %q: %v", c.Name, err)
 			continue
@@ -100,7 +103,7 @@ func TestVectorsAgainstReferenceWebhook(t *testing.T) {
 		for k, val := range c.Headers {
 			h.Set(k, val)
 		}
-		err = vr.Verify(h, vectorBody(t, c.Body, c.BodyBase64), time.Unix(c.Now, 0))
+		err = vr.Verify(h, conformVectorBody(t, c.Body, c.BodyBase64), time.Unix(c.Now, 0))
 		switch want, known := reasons[c.Reason]; {
 		case c.Accept && err != nil:
 			t.Errorf("verification %q: rejected (%v), want accepted", c.Name, err)
