@@ -147,7 +147,8 @@ type Receiver struct {
 	shutOnce   sync.Once
 	shutErr    error
 
-	counts counters
+	counts  counters
+	metrics *receiverMetrics
 }
 
 // counters are the live figures behind Stats.
@@ -200,6 +201,7 @@ func New(cfg Config) (*Receiver, error) {
 	}
 	r.journal = j
 	r.process = newProcessor(cfg.Processing, r.clock, cfg.Seed)
+	r.metrics = newMetrics(r)
 	// The first flush timer is made here, not in the goroutine, so a test
 	// on a fake clock knows it exists once New returns.
 	go r.flushLoop(r.clock.NewTimer(cfg.FlushInterval))
