@@ -87,6 +87,7 @@ type Sender struct {
 	ob      *outbox
 	d       *dispatcher
 	handler http.Handler
+	metrics *senderMetrics
 
 	state     atomic.Int32
 	startOnce sync.Once
@@ -144,10 +145,16 @@ func Open(cfg Config) (*Sender, error) {
 		d: newDispatcher(cfg.Clock, delivery.NewJitter(cfg.Seed), cfg.Workers, newClient(cfg.Transport), cfg.Logger, ob),
 	}
 	s.d.onAttempt = cfg.OnAttempt
+	s.metrics = newMetrics(s)
+	s.d.metrics = s.metrics
+	ob.mu.Lock()
+	ob.metrics = s.metrics
+	ob.mu.Unlock()
 	if err := s.recover(); err != nil {
 		ob.stop(false)
 		return nil, fmt.Errorf("recover outbox %s: %w", ob.path, err)
 	}
+	s.metrics.interrupted(s.recovered.Interrupted)
 	s.handler = s.routes()
 	return s, nil
 }
