@@ -317,7 +317,7 @@ func (d *dispatcher) finish(j *job, o delivery.Outcome, a attemptRecord, cancell
 
 // report tells Config.OnAttempt about a durable attempt.
 func (d *dispatcher) report(it *item, a *attemptRecord, dec delivery.Decision) {
-	d.metrics.attempted(it.st.FirstAt, a, dec.Kind)
+	d.metrics.attempted(it.ep.id, it.st.FirstAt, a, dec.Kind)
 	if d.onAttempt == nil {
 		return
 	}

@@ -2,6 +2,7 @@ package sender
 
 import (
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,6 +48,34 @@ type senderMetrics struct {
 	delivery prometheus.Histogram
 	commit   prometheus.Histogram
 	group    prometheus.Histogram
+	byEP     *endpointAttempts // nil unless Config.MetricsEndpoints > 0
+}
+
+// endpointAttempts counts attempts by endpoint id for a capped number of
+// endpoints (the opt-in Config.MetricsEndpoints): past the cap, an
+// endpoint's attempts count as "other", so a fleet of 10,000 cannot make
+// 10,000 x outcomes series.
+type endpointAttempts struct {
+	vec  *prometheus.CounterVec
+	max  int
+	mu   sync.Mutex
+	seen map[string]struct{}
+}
+
+// otherEndpoints is the endpoint label past the cap.
+const otherEndpoints = "other"
+
+func (e *endpointAttempts) add(endpoint, outcome string) {
+	e.mu.Lock()
+	if _, ok := e.seen[endpoint]; !ok {
+		if len(e.seen) < e.max {
+			e.seen[endpoint] = struct{}{}
+		} else {
+			endpoint = otherEndpoints
+		}
+	}
+	e.mu.Unlock()
+	e.vec.WithLabelValues(endpoint, outcome).Inc()
 }
 
 func newMetrics(s *Sender) *senderMetrics {
@@ -83,6 +112,13 @@ func newMetrics(s *Sender) *senderMetrics {
 		m.attempts[i] = vec.WithLabelValues(o) // resolved once: no label lookup per attempt
 	}
 	m.reg.MustRegister(vec, m.attempt, m.delivery, m.commit, m.group, metrics.Collector(s.collect))
+	if n := s.cfg.MetricsEndpoints; n > 0 {
+		m.byEP = &endpointAttempts{max: n, seen: map[string]struct{}{}, vec: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookrig_sender_endpoint_attempts_total",
+			Help: "Attempts by endpoint id and outcome (as hookrig_sender_attempts_total), for the first endpoints attempted up to the cap; the rest as endpoint \"other\".",
+		}, []string{"endpoint", "outcome"})}
+		m.reg.MustRegister(m.byEP.vec)
+	}
 	return m
 }
 
@@ -119,12 +155,16 @@ func outcomeIndex(status int, err delivery.ErrKind) int {
 }
 
 // attempted observes a durable attempt of an event whose delivery clock
-// started at since (its acceptance or replay). nil-safe.
-func (m *senderMetrics) attempted(since time.Time, a *attemptRecord, dec delivery.DecisionKind) {
+// to endpoint started at since (its acceptance or replay). nil-safe.
+func (m *senderMetrics) attempted(endpoint string, since time.Time, a *attemptRecord, dec delivery.DecisionKind) {
 	if m == nil {
 		return
 	}
-	m.attempts[outcomeIndex(int(a.Status), delivery.ErrKind(a.Err))].Inc()
+	o := outcomeIndex(int(a.Status), delivery.ErrKind(a.Err))
+	m.attempts[o].Inc()
+	if m.byEP != nil {
+		m.byEP.add(endpoint, attemptOutcomes[o])
+	}
 	m.attempt.Observe(time.Duration(a.Duration).Seconds())
 	if dec == delivery.Delivered && !since.IsZero() {
 		end := fromUnixNano(a.At).Add(time.Duration(a.Duration))

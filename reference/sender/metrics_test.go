@@ -80,3 +80,46 @@ func TestMetricsMatchStats(t *testing.T) {
 		t.Errorf("writes_total %v, /v1/stats says %v per commit over %d commits", writes, s.WritesPerCommit, s.Commits)
 	}
 }
+
+// TestMetricsPerEndpointCapped: with MetricsEndpoints 1, the first
+// endpoint attempted gets its own series and the second counts as
+// "other"; without the option there is no per-endpoint family at all.
+func TestMetricsPerEndpointCapped(t *testing.T) {
+	for _, capped := range []int{0, 1} {
+		e1 := newEndpoint(t, clock.Real{}, nil)
+		e2 := newEndpoint(t, clock.Real{}, nil)
+		h := openHarness(t, t.TempDir(), Config{MetricsEndpoints: capped})
+		h.Start(t.Context())
+		ep1 := h.endpoint(t, e1.srv.URL, quickPolicy(1))
+		ep2 := h.endpoint(t, e2.srv.URL, quickPolicy(1))
+		h.enqueue(t, ev(ep1.ID, "", `{}`), ev(ep1.ID, "", `{}`))
+		h.untilFinal(t, 2) // ep1 is attempted first
+		h.enqueue(t, ev(ep2.ID, "", `{}`))
+		h.untilFinal(t, 1)
+		api := httptest.NewServer(h.Handler())
+		fams, err := metricstest.Scrape(api.Client(), api.URL+"/metrics", "")
+		api.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		const name = "hookrig_sender_endpoint_attempts_total"
+		if capped == 0 {
+			if fams[name] != nil {
+				t.Errorf("per-endpoint series without the option: %v", fams[name])
+			}
+			continue
+		}
+		if got, _ := fams.Value(name, "endpoint", ep1.ID, "outcome", "delivered"); got != 2 {
+			t.Errorf("%s{endpoint=%s} = %v, want 2", name, ep1.ID, got)
+		}
+		if got, _ := fams.Value(name, "endpoint", "other", "outcome", "delivered"); got != 1 {
+			t.Errorf("%s{endpoint=other} = %v, want 1 (past the cap)", name, got)
+		}
+		if n := len(fams[name].GetMetric()); n != 2 {
+			t.Errorf("%d per-endpoint series, want 2", n)
+		}
+	}
+	if _, err := Open(Config{DataDir: t.TempDir(), MetricsEndpoints: -1}); err == nil {
+		t.Error("MetricsEndpoints -1 was accepted")
+	}
+}

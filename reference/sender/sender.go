@@ -64,6 +64,11 @@ type Config struct {
 	// MaxAttemptTimeout bounds an endpoint's attempt_timeout (default
 	// DefaultMaxAttemptTimeout).
 	MaxAttemptTimeout time.Duration
+	// MetricsEndpoints, when > 0, adds attempts by endpoint id to the
+	// metrics for the first MetricsEndpoints endpoints attempted; the
+	// rest count as endpoint "other". Zero keeps one series per outcome
+	// whatever the fleet's size (see metrics.go).
+	MetricsEndpoints int
 }
 
 // Defaults.
@@ -117,6 +122,9 @@ func Open(cfg Config) (*Sender, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MetricsEndpoints < 0 {
+		return nil, fmt.Errorf("metrics endpoints %d: must not be negative (0: no per-endpoint series)", cfg.MetricsEndpoints)
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = DefaultWorkers
