@@ -14,19 +14,15 @@ import (
 // observed as each attempt record is filed, from durations the record
 // already holds (no extra clock read on the data path).
 var (
-	descRequests = prometheus.NewDesc("hookrig_chaos_requests_total",
-		`Requests by the rule that faulted them and its fault type; rule="" fault="none" for those no rule faulted. `+
-			"A rule's series goes when the rule is deleted; POST /v1/reset zeroes them all (a counter reset).",
-		[]string{"rule", "fault"}, nil)
-	descMatched     = prometheus.NewDesc("hookrig_chaos_rule_matched_total", "Requests a rule was active for and matched (it faults those that also win its roll).", []string{"rule"}, nil)
-	descMatchErrors = prometheus.NewDesc("hookrig_chaos_rule_match_errors_total", "Matches that failed at run time (and so did not match).", []string{"rule"}, nil)
-	descResponses   = prometheus.NewDesc("hookrig_chaos_responses_total",
-		`What clients got: the status ("200", "503") or what they got instead (reset, no_answer, truncated, client_gone, shutdown, other).`,
-		[]string{"outcome"}, nil)
-	descForwarded      = prometheus.NewDesc("hookrig_chaos_forwarded_total", "Requests sent upstream, duplicate copies included.", nil, nil)
-	descUpstreamErrors = prometheus.NewDesc("hookrig_chaos_upstream_errors_total", "Upstream round trips that failed without an HTTP answer.", nil, nil)
-	descDown           = prometheus.NewDesc("hookrig_chaos_down", "1 while a down window has the listener refusing connections.", nil, nil)
-	descRules          = prometheus.NewDesc("hookrig_chaos_rules", "Rules in force.", nil, nil)
+	descRequests = metrics.Desc("hookrig_chaos_requests_total", `Requests by the rule that faulted them and its fault type; rule="" fault="none" for those no rule faulted. `+
+		"A rule's series goes when the rule is deleted; POST /v1/reset zeroes them all (a counter reset).", "rule", "fault")
+	descMatched        = metrics.Desc("hookrig_chaos_rule_matched_total", "Requests a rule was active for and matched (it faults those that also win its roll).", "rule")
+	descMatchErrors    = metrics.Desc("hookrig_chaos_rule_match_errors_total", "Matches that failed at run time (and so did not match).", "rule")
+	descResponses      = metrics.Desc("hookrig_chaos_responses_total", `What clients got: the status ("200", "503") or what they got instead (reset, no_answer, truncated, client_gone, shutdown, other).`, "outcome")
+	descForwarded      = metrics.Desc("hookrig_chaos_forwarded_total", "Requests sent upstream, duplicate copies included.")
+	descUpstreamErrors = metrics.Desc("hookrig_chaos_upstream_errors_total", "Upstream round trips that failed without an HTTP answer.")
+	descDown           = metrics.Desc("hookrig_chaos_down", "1 while a down window has the listener refusing connections.")
+	descRules          = metrics.Desc("hookrig_chaos_rules", "Rules in force.")
 )
 
 // proxyMetrics is one proxy's registry and the figures observed as
@@ -42,17 +38,11 @@ type proxyMetrics struct {
 func newMetrics(p *Proxy) *proxyMetrics {
 	m := &proxyMetrics{
 		reg: prometheus.NewRegistry(),
-		upstream: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "hookrig_chaos_upstream_seconds",
-			Help:    "The upstream's round trip for a forwarded request (its first copy).",
-			Buckets: metrics.LatencyBuckets,
-		}),
-		added: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "hookrig_chaos_added_seconds",
-			Help: "Time the proxy added to a request beyond the upstream's round trip: injected holds, delays, " +
-				"silences and slow bodies (a request no rule faulted shows the proxy's own overhead).",
-			Buckets: metrics.LatencyBuckets,
-		}),
+		upstream: metrics.Histogram("hookrig_chaos_upstream_seconds",
+			"The upstream's round trip for a forwarded request (its first copy)."),
+		added: metrics.Histogram("hookrig_chaos_added_seconds",
+			"Time the proxy added to a request beyond the upstream's round trip: injected holds, delays, "+
+				"silences and slow bodies (a request no rule faulted shows the proxy's own overhead)."),
 		reloads: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hookrig_chaos_rule_reloads_total",
 			Help: "Rule changes put in force (replace, add, delete).",

@@ -54,8 +54,8 @@ var loadResults = [...]string{"status_1xx", "status_2xx", "status_3xx", "status_
 	"timeout", "refused", "reset", "eof", "protocol", "tls", "canceled", "payload", "other"}
 
 var (
-	descLoadInFlight = prometheus.NewDesc("hookrig_load_in_flight", "Requests sent and not yet answered.", nil, nil)
-	descLoadRate     = prometheus.NewDesc("hookrig_load_asked_rate", "Requests per second the pacer asks for now (0 in a closed loop).", nil, nil)
+	descLoadInFlight = metrics.Desc("hookrig_load_in_flight", "Requests sent and not yet answered.")
+	descLoadRate     = metrics.Desc("hookrig_load_asked_rate", "Requests per second the pacer asks for now (0 in a closed loop).")
 )
 
 // loadMetrics are bench's live figures: every request by result and its
@@ -71,11 +71,8 @@ type loadMetrics struct {
 func newLoadMetrics() *loadMetrics {
 	m := &loadMetrics{
 		reg: prometheus.NewRegistry(),
-		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "hookrig_load_latency_seconds",
-			Help:    "A request's latency, corrected: from when it was due (open loop) to the end of its answer.",
-			Buckets: metrics.LatencyBuckets,
-		}),
+		latency: metrics.Histogram("hookrig_load_latency_seconds",
+			"A request's latency, corrected: from when it was due (open loop) to the end of its answer."),
 	}
 	vec := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hookrig_load_requests_total",

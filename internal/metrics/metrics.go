@@ -60,3 +60,17 @@ func (Collector) Describe(chan<- *prometheus.Desc) {}
 
 // Collect emits the metrics.
 func (c Collector) Collect(ch chan<- prometheus.Metric) { c(ch) }
+
+// Desc describes a metric a collector emits, with no constant labels.
+func Desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(name, help, labels, nil)
+}
+
+// Histogram is a histogram of seconds over LatencyBuckets, or over
+// buckets when given.
+func Histogram(name, help string, buckets ...float64) prometheus.Histogram {
+	if len(buckets) == 0 {
+		buckets = LatencyBuckets
+	}
+	return prometheus.NewHistogram(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets})
+}

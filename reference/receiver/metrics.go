@@ -14,20 +14,16 @@ import (
 // the one figure observed per request is the ack latency: one clock read
 // and a histogram add, arrival being the receipt's At.
 var (
-	descRequests = prometheus.NewDesc("hookrig_receiver_requests_total",
-		"Webhook requests by result: acked (first sighting), duplicate (acked again, not processed), conflict (409), "+
-			"failed (processing before the ack), overloaded and unkept (503), or the rejection: "+
-			"bad_signature, stale (timestamp outside the tolerance or unreadable), too_large, unreadable, not_json, bad_method, long_id.",
-		[]string{"result"}, nil)
-	descEntries   = prometheus.NewDesc("hookrig_receiver_dedupe_entries", "webhook-ids in the dedupe window now.", nil, nil)
-	descEvictions = prometheus.NewDesc("hookrig_receiver_dedupe_evictions_total", "webhook-ids dropped from the dedupe window by TTL or size.", nil, nil)
-	descQueue     = prometheus.NewDesc("hookrig_receiver_processing_pending", "Webhooks acknowledged and not yet processed (the processing queue's depth).", nil, nil)
-	descProcessed = prometheus.NewDesc("hookrig_receiver_processed_total",
-		"Processing steps by result: done, failed (after the ack: the receiver's own problem), abandoned (cut short by shutdown).",
-		[]string{"result"}, nil)
-	descFlushErrors = prometheus.NewDesc("hookrig_receiver_journal_flush_errors_total", "Journal or dedupe store write-outs that failed.", nil, nil)
-	descUnwritable  = prometheus.NewDesc("hookrig_receiver_journal_unwritable", "1 while the last flush failed: verified webhooks are answered 503.", nil, nil)
-	descBuffered    = prometheus.NewDesc("hookrig_receiver_journal_buffered_bytes", "Receipt bytes waiting for the next journal flush.", nil, nil)
+	descRequests = metrics.Desc("hookrig_receiver_requests_total", "Webhook requests by result: acked (first sighting), duplicate (acked again, not processed), conflict (409), "+
+		"failed (processing before the ack), overloaded and unkept (503), or the rejection: "+
+		"bad_signature, stale (timestamp outside the tolerance or unreadable), too_large, unreadable, not_json, bad_method, long_id.", "result")
+	descEntries     = metrics.Desc("hookrig_receiver_dedupe_entries", "webhook-ids in the dedupe window now.")
+	descEvictions   = metrics.Desc("hookrig_receiver_dedupe_evictions_total", "webhook-ids dropped from the dedupe window by TTL or size.")
+	descQueue       = metrics.Desc("hookrig_receiver_processing_pending", "Webhooks acknowledged and not yet processed (the processing queue's depth).")
+	descProcessed   = metrics.Desc("hookrig_receiver_processed_total", "Processing steps by result: done, failed (after the ack: the receiver's own problem), abandoned (cut short by shutdown).", "result")
+	descFlushErrors = metrics.Desc("hookrig_receiver_journal_flush_errors_total", "Journal or dedupe store write-outs that failed.")
+	descUnwritable  = metrics.Desc("hookrig_receiver_journal_unwritable", "1 while the last flush failed: verified webhooks are answered 503.")
+	descBuffered    = metrics.Desc("hookrig_receiver_journal_buffered_bytes", "Receipt bytes waiting for the next journal flush.")
 )
 
 // receiverMetrics is one receiver's registry and its per-request figure.
@@ -39,11 +35,8 @@ type receiverMetrics struct {
 func newMetrics(r *Receiver) *receiverMetrics {
 	m := &receiverMetrics{
 		reg: prometheus.NewRegistry(),
-		ack: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "hookrig_receiver_ack_seconds",
-			Help:    "From a webhook's arrival to its acknowledgement (2xx), the fsync included with SyncAck.",
-			Buckets: metrics.LatencyBuckets,
-		}),
+		ack: metrics.Histogram("hookrig_receiver_ack_seconds",
+			"From a webhook's arrival to its acknowledgement (2xx), the fsync included with SyncAck."),
 	}
 	m.reg.MustRegister(m.ack, metrics.Collector(r.collect))
 	return m

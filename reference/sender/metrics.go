@@ -19,18 +19,18 @@ import (
 // commit's latency) is observed there, once per attempt or commit, never
 // per API request; those count from the process's start.
 var (
-	descAccepted     = prometheus.NewDesc("hookrig_sender_events_accepted_total", "Events accepted (durable in the outbox).", nil, nil)
-	descDelivered    = prometheus.NewDesc("hookrig_sender_events_delivered_total", "Events delivered (a 2xx).", nil, nil)
-	descDeadLettered = prometheus.NewDesc("hookrig_sender_dead_lettered_total", "Events the sender gave up on (dead-lettered).", nil, nil)
-	descReplayed     = prometheus.NewDesc("hookrig_sender_replayed_total", "Dead letters replayed.", nil, nil)
-	descPending      = prometheus.NewDesc("hookrig_sender_pending", "Events accepted and neither delivered nor dead-lettered.", nil, nil)
-	descInFlight     = prometheus.NewDesc("hookrig_sender_in_flight", "Attempts under way.", nil, nil)
-	descWaiting      = prometheus.NewDesc("hookrig_sender_waiting", "Events held behind their ordering key's head.", nil, nil)
-	descEndpoints    = prometheus.NewDesc("hookrig_sender_endpoints", "Endpoints registered.", nil, nil)
-	descDisabled     = prometheus.NewDesc("hookrig_sender_endpoints_disabled", "Endpoints disabled (410 Gone, or by hand).", nil, nil)
-	descBreakers     = prometheus.NewDesc("hookrig_sender_breaker_open", "Endpoints whose circuit breaker is not closed (open or half-open).", nil, nil)
-	descCommits      = prometheus.NewDesc("hookrig_sender_outbox_commits_total", "Outbox transactions committed (one fsync each).", nil, nil)
-	descWrites       = prometheus.NewDesc("hookrig_sender_outbox_writes_total", "Changes committed to the outbox; over commits, the writes per fsync.", nil, nil)
+	descAccepted     = metrics.Desc("hookrig_sender_events_accepted_total", "Events accepted (durable in the outbox).")
+	descDelivered    = metrics.Desc("hookrig_sender_events_delivered_total", "Events delivered (a 2xx).")
+	descDeadLettered = metrics.Desc("hookrig_sender_dead_lettered_total", "Events the sender gave up on (dead-lettered).")
+	descReplayed     = metrics.Desc("hookrig_sender_replayed_total", "Dead letters replayed.")
+	descPending      = metrics.Desc("hookrig_sender_pending", "Events accepted and neither delivered nor dead-lettered.")
+	descInFlight     = metrics.Desc("hookrig_sender_in_flight", "Attempts under way.")
+	descWaiting      = metrics.Desc("hookrig_sender_waiting", "Events held behind their ordering key's head.")
+	descEndpoints    = metrics.Desc("hookrig_sender_endpoints", "Endpoints registered.")
+	descDisabled     = metrics.Desc("hookrig_sender_endpoints_disabled", "Endpoints disabled (410 Gone, or by hand).")
+	descBreakers     = metrics.Desc("hookrig_sender_breaker_open", "Endpoints whose circuit breaker is not closed (open or half-open).")
+	descCommits      = metrics.Desc("hookrig_sender_outbox_commits_total", "Outbox transactions committed (one fsync each).")
+	descWrites       = metrics.Desc("hookrig_sender_outbox_writes_total", "Changes committed to the outbox; over commits, the writes per fsync.")
 )
 
 // attemptOutcomes are the outcome label's values: the answer's status
@@ -82,26 +82,14 @@ func newMetrics(s *Sender) *senderMetrics {
 	m := &senderMetrics{
 		reg:   prometheus.NewRegistry(),
 		clock: s.clock,
-		attempt: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "hookrig_sender_attempt_seconds",
-			Help:    "One attempt: from sending the request to its answer (or its failure).",
-			Buckets: metrics.LatencyBuckets,
-		}),
-		delivery: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "hookrig_sender_delivery_seconds",
-			Help:    "From an event's acceptance (or its replay) to the end of the attempt that delivered it, retries included.",
-			Buckets: metrics.LongBuckets,
-		}),
-		commit: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "hookrig_sender_outbox_commit_seconds",
-			Help:    "One outbox transaction, its fsync included (group commit: it carries every change queued meanwhile).",
-			Buckets: metrics.LatencyBuckets,
-		}),
-		group: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "hookrig_sender_outbox_writes_per_commit",
-			Help:    "Changes (ingests, claims, outcomes) sharing one outbox transaction.",
-			Buckets: prometheus.ExponentialBuckets(1, 2, 13), // 1 .. 4096 (maxGroup)
-		}),
+		attempt: metrics.Histogram("hookrig_sender_attempt_seconds",
+			"One attempt: from sending the request to its answer (or its failure)."),
+		delivery: metrics.Histogram("hookrig_sender_delivery_seconds",
+			"From an event's acceptance (or its replay) to the end of the attempt that delivered it, retries included.", metrics.LongBuckets...),
+		commit: metrics.Histogram("hookrig_sender_outbox_commit_seconds",
+			"One outbox transaction, its fsync included (group commit: it carries every change queued meanwhile)."),
+		group: metrics.Histogram("hookrig_sender_outbox_writes_per_commit",
+			"Changes (ingests, claims, outcomes) sharing one outbox transaction.", prometheus.ExponentialBuckets(1, 2, 13)...), // 1 .. 4096 (maxGroup)
 	}
 	vec := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hookrig_sender_attempts_total",
