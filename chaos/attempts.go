@@ -72,6 +72,8 @@ type attemptLog struct {
 	ring []AttemptRecord
 	last uint64 // Seq of the newest record; 0 when none
 	hook func(AttemptRecord)
+	// metrics hears every record too (nil-safe).
+	metrics *proxyMetrics
 }
 
 func newAttemptLog(size int, hook func(AttemptRecord)) *attemptLog {
@@ -86,6 +88,7 @@ func (l *attemptLog) add(rec *AttemptRecord) {
 		l.ring[(rec.Seq-1)%uint64(len(l.ring))] = *rec
 	}
 	l.mu.Unlock()
+	l.metrics.observe(rec)
 	if l.hook != nil {
 		l.hook(*rec)
 	}

@@ -29,6 +29,7 @@ func (p *Proxy) handlePutRules() http.Handler {
 	return p.rulesFromBody(http.StatusOK, func(b []byte) error {
 		specs, err := fault.ParseRules(b, "request body")
 		if err != nil {
+			p.metrics.ruleChange(err) // refused before it reached the rules
 			return err
 		}
 		return p.ReplaceRules(specs)
@@ -39,6 +40,7 @@ func (p *Proxy) handleAddRule() http.Handler {
 	return p.rulesFromBody(http.StatusCreated, func(b []byte) error {
 		spec, err := fault.ParseRule(b, "request body")
 		if err != nil {
+			p.metrics.ruleChange(err) // refused before it reached the rules
 			return err
 		}
 		return p.AddRule(spec)

@@ -93,6 +93,7 @@ type Proxy struct {
 	closed   sync.Once
 	bg       sync.WaitGroup
 	scratch  sync.Pool // *exchange
+	metrics  *proxyMetrics
 
 	// the data path's server (server.go)
 	conns    connSet // client and upstream connections
@@ -170,6 +171,8 @@ func New(cfg Config) (*Proxy, error) {
 	if start.IsZero() {
 		start = p.clock.Now()
 	}
+	p.metrics = newMetrics(p)
+	p.attempts.metrics = p.metrics
 	p.start.Store(&start)
 	p.totals.Store(new(totals))
 	p.rules.Store(&ruleSet{rules: &fault.Rules{}})
@@ -323,6 +326,7 @@ func (p *Proxy) Rules() []fault.RuleSpec { return p.rules.Load().rules.Specs() }
 // rules in force stay as they were.
 func (p *Proxy) ReplaceRules(specs []fault.RuleSpec) error {
 	rs, err := fault.Compile(specs)
+	p.metrics.ruleChange(err)
 	if err != nil {
 		return err
 	}
@@ -354,7 +358,8 @@ func (p *Proxy) DeleteRule(name string) error {
 	})
 }
 
-func (p *Proxy) editRules(edit func([]fault.RuleSpec) ([]fault.RuleSpec, error)) error {
+func (p *Proxy) editRules(edit func([]fault.RuleSpec) ([]fault.RuleSpec, error)) (err error) {
+	defer func() { p.metrics.ruleChange(err) }()
 	p.rulesMu.Lock()
 	defer p.rulesMu.Unlock()
 	specs, err := edit(p.rules.Load().rules.Specs())

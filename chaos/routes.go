@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/hookrig/hookrig/internal/httpapi"
+	"github.com/hookrig/hookrig/internal/metrics"
 	"github.com/hookrig/hookrig/reference/webhook"
 )
 
@@ -18,6 +19,7 @@ import (
 //	GET    /v1/stats              Stats
 //	GET    /v1/attempts?since=N&limit=M  records with seq > N
 //	GET    /v1/faults             the fault types
+//	GET    /metrics               Prometheus metrics (metrics.go)
 //
 // A bad rule is a 400 naming it, and the rules in force stay as they were.
 // With Config.ControlToken set, every route wants "Authorization: Bearer
@@ -33,6 +35,7 @@ func (p *Proxy) ControlHandler() http.Handler {
 	r.Handle("/v1/stats", p.handleStats()).Methods(http.MethodGet)
 	r.Handle("/v1/attempts", p.handleAttempts()).Methods(http.MethodGet)
 	r.Handle("/v1/faults", handleFaults()).Methods(http.MethodGet)
+	r.Handle(metrics.Path, p.handleMetrics()).Methods(http.MethodGet)
 	// Wrapped around the router, not r.Use: mux middleware does not run
 	// on 404/405, and those must not answer without the token either.
 	// JSON (or YAML) bodies only and no foreign Origin, so a web page

@@ -51,6 +51,7 @@ type benchFlags struct {
 	every       time.Duration
 	maxP99      time.Duration
 	minSuccess  float64
+	metrics     string
 }
 
 func newBenchCmd(e *env) *cobra.Command {
@@ -119,6 +120,7 @@ of events with the same id, to exercise a receiver's idempotency.
 	fl.DurationVar(&f.every, "progress-every", 5*time.Second, "how often to print a progress line when stdout is not a terminal")
 	fl.DurationVar(&f.maxP99, "max-p99", 0, "exit 1 if the corrected p99 latency is above this")
 	fl.Float64Var(&f.minSuccess, "min-success", 0, "exit 1 if the share of 2xx answers is below this, e.g. 0.999")
+	fl.StringVar(&f.metrics, "metrics", "", metricsFlagUsage)
 	cmd.AddCommand(newBenchMergeCmd(e))
 	return cmd
 }
@@ -132,10 +134,20 @@ func runBench(cmd *cobra.Command, e *env, url string, f *benchFlags) error {
 	if err != nil {
 		return err
 	}
+	attach := func(*loadgen.Runner) {}
+	if f.metrics != "" {
+		a, stop, err := benchMetrics(e.stderr, f.metrics, &cfg)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		attach = a
+	}
 	runner, err := loadgen.New(cfg)
 	if err != nil {
 		return err
 	}
+	attach(runner)
 	// The output paths are checked now: a path that cannot be written is
 	// a mistake to report before the run, not after it.
 	if err := checkWritable("out", f.output); err != nil {

@@ -28,7 +28,7 @@ type runOptions struct {
 	// (set by runSecret): --secret-env's, or HOOKRIG_SECRET; "" for a
 	// fresh secret.
 	secretRef                  string
-	proxy, data                string
+	proxy, data, metrics       string
 	keep, verbose, noPreflight bool
 	scheme                     schemeFlags
 }
@@ -87,6 +87,7 @@ be done (bad scenario, port in use, interrupted).
 	f.StringVar(&o.proxy, "proxy", "", "`address` for the chaos proxy (default 127.0.0.1 and a free port); fix it to point your sender at it")
 	f.StringVar(&o.data, "data", "", "`directory` for the sender's outbox and the receiver's journal (default: a temporary one)")
 	f.BoolVar(&o.keep, "keep", false, "keep the data directory (outbox.db, receipts.jsonl) after the run")
+	f.StringVar(&o.metrics, "metrics", "", metricsFlagUsage)
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log what the sender, proxy and receiver do (to stderr)")
 	return cmd
 }
@@ -172,6 +173,15 @@ func runScenario(cmd *cobra.Command, e *env, name string, o runOptions) error {
 		defer show.close() // on the error paths; done at once below
 	}
 
+	if o.metrics != "" {
+		later := &laterGatherer{}
+		stop, err := serveMetrics(e.stderr, "run", o.metrics, later)
+		if err != nil {
+			return &exitCodeError{exitError, err}
+		}
+		defer stop()
+		opts.Metrics = later.set
+	}
 	res, err := sim.Run(cmd.Context(), s, opts)
 	if show != nil {
 		show.close() // the bar is finished before the report prints

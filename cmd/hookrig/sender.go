@@ -119,6 +119,7 @@ The policy flags set the default policy of endpoints created without one;
 	f.BoolVarP(&quiet, "quiet", "q", false, "log warnings and errors only")
 	f.StringVar(&apiAccess.token, "api-token", "", "bearer token every API request must carry (or $HOOKRIG_API_TOKEN); required when --listen is beyond loopback")
 	f.BoolVar(&apiAccess.allowPrivate, "allow-private", false, "with --listen beyond loopback, still let endpoints point at loopback and private addresses (10/8, 172.16/12, 192.168/16, fc00::/7)")
+	f.IntVar(&cfg.MetricsEndpoints, "metrics-endpoints", 0, "add attempts by endpoint id to GET /metrics for the first N endpoints (the rest as \"other\"); 0: no per-endpoint series")
 	f.DurationVar(&cfg.MaxAttemptTimeout, "max-attempt-timeout", sender.DefaultMaxAttemptTimeout, "largest attempt_timeout a client may give an endpoint")
 
 	f.DurationVar(&policy.Backoff.Base, "backoff-base", policy.Backoff.Base, "first retry delay ceiling (full jitter: the delay is drawn from 0 to the ceiling)")

@@ -352,6 +352,7 @@ func (r *Receiver) answerError(w http.ResponseWriter, rc *Receipt, err error) {
 func (r *Receiver) keep(w http.ResponseWriter, rc *Receipt) bool {
 	if !r.cfg.SyncAck {
 		r.record(rc)
+		r.metrics.acked(r.clock.Now(), rc.At)
 		return true
 	}
 	statusOff, ok := r.journal.appendAt(rc, true)
@@ -374,6 +375,7 @@ func (r *Receiver) keep(w http.ResponseWriter, rc *Receipt) bool {
 	if ok && r.cfg.OnReceipt != nil {
 		r.cfg.OnReceipt(*rc)
 	}
+	r.metrics.acked(r.clock.Now(), rc.At)
 	return true
 }
 

@@ -168,7 +168,8 @@ type Receiver struct {
 	shutOnce   sync.Once
 	shutErr    error
 
-	counts counters
+	counts  counters
+	metrics *receiverMetrics
 
 	capture *capture.Writer // nil without Capture.Path
 }
@@ -243,6 +244,7 @@ func New(cfg Config) (*Receiver, error) {
 		return nil, err
 	}
 	r.process = newProcessor(cfg.Processing, r.clock, cfg.Seed)
+	r.metrics = newMetrics(r)
 	// The first flush timer is made here, not in the goroutine, so a test
 	// on a fake clock knows it exists once New returns.
 	go r.flushLoop(r.clock.NewTimer(cfg.FlushInterval))

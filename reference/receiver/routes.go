@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hookrig/hookrig/internal/httpapi"
+	"github.com/hookrig/hookrig/internal/metrics"
 )
 
 // Limits of GET /v1/receipts. A page stops at maxPageBytes of JSON (but
@@ -23,6 +24,7 @@ const (
 //	GET  /v1/receipts?since=SEQ&limit=N   receipts with seq > SEQ, oldest first
 //	GET  /v1/stats                        counters (Stats)
 //	GET  /v1/health                       {"status":"ok"} while serving
+//	GET  /metrics                         Prometheus metrics (metrics.go)
 //	POST /anything/else                   a webhook
 func (r *Receiver) Handler() http.Handler {
 	api := httpapi.NewRouter()
@@ -33,11 +35,17 @@ func (r *Receiver) Handler() http.Handler {
 	if r.capture != nil {
 		hooks = r.captured(hooks) // before verification: every request, good or bad
 	}
+	prom := r.metricsHandler()
 	// Webhooks skip the router: a prefix test costs nothing, a mux match
 	// per request would be the router's whole cost on the hot path.
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if p := req.URL.Path; strings.HasPrefix(p, "/v1/") || p == "/v1" {
 			api.ServeHTTP(w, req)
+			return
+		}
+		// Only a GET: a webhook POSTed to /metrics is still a webhook.
+		if req.Method == http.MethodGet && req.URL.Path == metrics.Path {
+			prom.ServeHTTP(w, req)
 			return
 		}
 		hooks.ServeHTTP(w, req)

@@ -26,6 +26,7 @@ type dispatcher struct {
 	clock     clock.Clock
 	client    *http.Client
 	onAttempt func(AttemptReport)
+	metrics   *senderMetrics
 	logger    *slog.Logger
 	ob        *outbox
 	workers   int
@@ -349,6 +350,7 @@ func (d *dispatcher) finish(j *job, o delivery.Outcome, a attemptRecord, cancell
 
 // report tells Config.OnAttempt about a durable attempt.
 func (d *dispatcher) report(it *item, a *attemptRecord, dec delivery.Decision) {
+	d.metrics.attempted(it.ep.id, it.st.FirstAt, a, dec.Kind)
 	if d.onAttempt == nil {
 		return
 	}

@@ -112,6 +112,10 @@ type outbox struct {
 	durable  counters // as of the last commit
 	wake     chan struct{}
 	exited   chan struct{}
+
+	// metrics is set once, under mu, before the first write is queued;
+	// the writer reads it without the lock after taking a group under it.
+	metrics *senderMetrics
 }
 
 // OutboxFile is the file inside the data directory.
@@ -244,6 +248,7 @@ func (o *outbox) commit(group []write) {
 }
 
 func (o *outbox) apply(group []write, c *counters) error {
+	start := o.metrics.commitStart()
 	tx, err := o.db.Begin(true)
 	if err != nil {
 		return err
@@ -262,7 +267,11 @@ func (o *outbox) apply(group []write, c *counters) error {
 		tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	o.metrics.committed(len(group), start) // before the callers hear of it
+	return nil
 }
 
 func (o *outbox) committed(c counters, group []write, err error) {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/hookrig/hookrig/internal/httpapi"
+	"github.com/hookrig/hookrig/internal/metrics"
 )
 
 // routes is the whole HTTP API.
@@ -24,6 +25,7 @@ func (s *Sender) routes() http.Handler {
 	r.Handle("/v1/dlq/replay", s.handleReplay()).Methods(http.MethodPost)
 
 	r.Handle("/v1/stats", s.handleStats()).Methods(http.MethodGet)
+	r.Handle(metrics.Path, s.metricsHandler()).Methods(http.MethodGet) // metrics.go
 	// Around the router, not r.Use: 404 and 405 need the token too. JSON
 	// bodies only and no foreign Origin, so a web page open in a browser
 	// on the sender's host cannot post to it.

@@ -64,6 +64,11 @@ type Config struct {
 	// MaxAttemptTimeout bounds an endpoint's attempt_timeout (default
 	// DefaultMaxAttemptTimeout).
 	MaxAttemptTimeout time.Duration
+	// MetricsEndpoints, when > 0, adds attempts by endpoint id to the
+	// metrics for the first MetricsEndpoints endpoints attempted; the
+	// rest count as endpoint "other". Zero keeps one series per outcome
+	// whatever the fleet's size (see metrics.go).
+	MetricsEndpoints int
 }
 
 // Defaults.
@@ -87,6 +92,7 @@ type Sender struct {
 	ob      *outbox
 	d       *dispatcher
 	handler http.Handler
+	metrics *senderMetrics
 
 	state     atomic.Int32
 	startOnce sync.Once
@@ -117,6 +123,9 @@ func Open(cfg Config) (*Sender, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.MetricsEndpoints < 0 {
+		return nil, fmt.Errorf("metrics endpoints %d: must not be negative (0: no per-endpoint series)", cfg.MetricsEndpoints)
+	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = DefaultWorkers
 	}
@@ -144,10 +153,16 @@ func Open(cfg Config) (*Sender, error) {
 		d: newDispatcher(cfg.Clock, delivery.NewJitter(cfg.Seed), cfg.Workers, newClient(cfg.Transport), cfg.Logger, ob),
 	}
 	s.d.onAttempt = cfg.OnAttempt
+	s.metrics = newMetrics(s)
+	s.d.metrics = s.metrics
+	ob.mu.Lock()
+	ob.metrics = s.metrics
+	ob.mu.Unlock()
 	if err := s.recover(); err != nil {
 		ob.stop(false)
 		return nil, fmt.Errorf("recover outbox %s: %w", ob.path, err)
 	}
+	s.metrics.interrupted(s.recovered.Interrupted)
 	s.handler = s.routes()
 	return s, nil
 }

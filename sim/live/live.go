@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hookrig/hookrig/chaos"
 	"github.com/hookrig/hookrig/chaos/fault"
 	"github.com/hookrig/hookrig/internal/clock"
@@ -180,6 +182,9 @@ func (l *live) setup(ctx context.Context) error {
 		if err := l.journal.skipToEnd(ctx); err != nil {
 			return err
 		}
+	}
+	if l.opts.Metrics != nil {
+		l.opts.Metrics(prometheus.GathererFunc(l.gather))
 	}
 	return l.prepareLoad()
 }

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hookrig/hookrig/internal/clock"
 	"github.com/hookrig/hookrig/reference/webhook"
 	"github.com/hookrig/hookrig/scenarios"
@@ -72,6 +74,11 @@ type Options struct {
 	ProgressEvery time.Duration
 	// Clock tells the time and paces everything. Nil: the wall clock.
 	Clock clock.Clock
+	// Metrics, when set, is handed once the components are up a
+	// Prometheus gatherer of the reference sender's, proxy's and
+	// receiver's metrics (those the run started), live for the run (the
+	// command serves it on --metrics).
+	Metrics func(prometheus.Gatherer)
 	// InterruptDrain bounds the drain after ctx is cancelled (default
 	// 3s, never more than the scenario's drain.timeout). The fault
 	// timeline stops at the interrupt, so retries may succeed meanwhile.
