@@ -127,7 +127,6 @@ drain:
 			return l.Attempts.Total > l.Events.Accepted && v.Attempts.Total > v.Events.Accepted
 		},
 	}
-	timingRow := map[string]bool{"delivery.p50 (ms)": true, "delivery.p99 (ms)": true}
 	for _, name := range []string{"rate-limited-429", "outage-recovery", "latency-spike", "reorder", "outage-recovery-mostly-down",
 		"sender-crash", "gone-410", "ack-lost-duplicates", "processing-before-ack"} {
 		t.Run(name, func(t *testing.T) {
@@ -166,23 +165,18 @@ drain:
 				return
 			}
 			// A live percentile that lies among the deliveries nothing
-			// delayed (sim.Undelayed, the cluster CalibrateModel scales
-			// to) measures this machine's scheduling noise at that moment,
-			// not a policy or a fault: on a loaded 2-core box the
-			// calibration's median and the run's can be 30% apart (15 ms
-			// against 20 ms, outage-recovery under a full go test ./...).
-			// hookrig sim --compare notes such rows the same way. The
-			// percentiles the policy and the faults set (the outage's
-			// p99 in seconds) are still held to 25%.
+			// delayed is machine noise (Agreement.Noise, decided in
+			// sim.Compare for this test and hookrig sim --compare alike):
+			// on a loaded 2-core box the calibration's median and the
+			// run's can be 30% apart (15 ms against 20 ms, outage-recovery
+			// under a full go test ./...).
 			for _, r := range rows {
-				if r.OK {
-					continue
-				}
-				if timingRow[r.Metric] && sim.Undelayed(lr, r.Live) {
+				if r.Noise {
 					t.Logf("%s: %g ms live is among the undelayed deliveries: machine noise, not judged", r.Metric, r.Live)
-					continue
 				}
-				t.Errorf("live and virtual disagree on %s (%g live, %g virtual):\n%s", r.Metric, r.Live, r.Virtual, b.String())
+				if !r.OK {
+					t.Errorf("live and virtual disagree on %s (%g live, %g virtual):\n%s", r.Metric, r.Live, r.Virtual, b.String())
+				}
 			}
 		})
 	}

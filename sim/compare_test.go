@@ -54,3 +54,55 @@ func TestBaseLatency(t *testing.T) {
 		t.Error("nothing delivered has no base latency")
 	}
 }
+
+// Compare marks a delivery percentile outside its tolerance as noise only
+// when the live value lies among the undelayed deliveries; a percentile a
+// delay set (hundreds of milliseconds here) is still held against the
+// agreement, and so is any decision row.
+func TestCompareNoise(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	build := func(ms ...int) *verdict.Result {
+		c := verdict.NewChecker(start)
+		for i, d := range ms {
+			id := fmt.Sprintf("e%d", i)
+			at := start.Add(time.Duration(i) * time.Millisecond)
+			c.Accept(verdict.Accepted{ID: id, Seq: uint64(i + 1), At: at})
+			c.Receipt(verdict.ReceiptRec{ID: id, At: at.Add(time.Duration(d) * time.Millisecond), Status: 200, Verified: true})
+		}
+		return c.Result(verdict.RunInfo{End: time.Minute})
+	}
+	repeat := func(ms, n int) []int {
+		out := make([]int, n)
+		for i := range out {
+			out[i] = ms
+		}
+		return out
+	}
+	row := func(rows []sim.Agreement, metric string) sim.Agreement {
+		for _, r := range rows {
+			if r.Metric == metric {
+				return r
+			}
+		}
+		t.Fatalf("no row %s", metric)
+		return sim.Agreement{}
+	}
+	// Live undelayed deliveries at 3 ms, virtual at 2 ms: +50% p50, noise.
+	rows := sim.Compare(build(repeat(3, 100)...), build(repeat(2, 100)...))
+	if r := row(rows, "delivery.p50 (ms)"); !r.Noise || !r.OK || !sim.Agree(rows) {
+		t.Errorf("p50 among undelayed deliveries: %+v, agree %v; want noise, not a disagreement", r, sim.Agree(rows))
+	}
+	// A delay the policy set: 95 events at 1 ms, 5 at 800 ms live; the
+	// virtual tail at 400 ms differs by half and is no noise.
+	liveMs := append(repeat(1, 95), repeat(800, 5)...)
+	virtMs := append(repeat(1, 95), repeat(400, 5)...)
+	rows = sim.Compare(build(liveMs...), build(virtMs...))
+	if r := row(rows, "delivery.p99 (ms)"); r.Noise || r.OK || sim.Agree(rows) {
+		t.Errorf("a delayed p99 that differs: %+v; want DIFFERS", r)
+	}
+	// Decision rows are never noise.
+	rows = sim.Compare(build(repeat(3, 100)...), build(repeat(3, 90)...))
+	if r := row(rows, "delivered"); r.Noise {
+		t.Errorf("delivered marked noise: %+v", r)
+	}
+}

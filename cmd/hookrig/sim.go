@@ -227,7 +227,7 @@ func writeComparison(w io.Writer, s *scenarios.Scenario, lr, virt *verdict.Resul
 	}
 	fmt.Fprintf(w, "\n%s\n", line)
 	for _, r := range rows {
-		if !r.OK && strings.HasPrefix(r.Metric, "delivery.") && sim.Undelayed(lr, r.Live) {
+		if r.Noise {
 			fmt.Fprintf(w, "note: the live %s (%s ms) is among the deliveries nothing delayed: it measures this machine's scheduling noise (GC, other processes), which the model does not reproduce, not what the policy or the faults did\n",
 				strings.TrimSuffix(r.Metric, " (ms)"), strconv.FormatFloat(r.Live, 'g', 4, 64))
 		}
