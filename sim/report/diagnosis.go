@@ -58,10 +58,19 @@ func responseText(e verdict.Endpoint) string {
 }
 
 // wrap breaks s into lines of at most width columns, each after indent.
+// A number and its unit ("15 s", "2.0 ms") stay on one line.
 func wrap(s, indent string, width int) string {
+	var words []string
+	for _, w := range strings.Fields(s) {
+		if n := len(words); n > 0 && isUnit(w) && strings.IndexAny(words[n-1][len(words[n-1])-1:], "0123456789") == 0 {
+			words[n-1] += " " + w
+			continue
+		}
+		words = append(words, w)
+	}
 	var b strings.Builder
 	line := 0
-	for i, w := range strings.Fields(s) {
+	for i, w := range words {
 		if i > 0 && line+1+len(w) > width {
 			b.WriteString("\n")
 			line = 0
@@ -75,6 +84,15 @@ func wrap(s, indent string, width int) string {
 		line += 1 + len(w)
 	}
 	return b.String()
+}
+
+// isUnit says whether wrap keeps w with the number before it.
+func isUnit(w string) bool {
+	switch strings.TrimRight(w, ":,.") {
+	case "s", "ms", "µs", "min", "h":
+		return true
+	}
+	return false
 }
 
 // endpointSection prints how the endpoint answered: two lines, and a

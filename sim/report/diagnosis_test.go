@@ -61,3 +61,14 @@ func TestHealthyReferenceRunStaysCompact(t *testing.T) {
 		}
 	}
 }
+
+// A number and its unit are never split across lines.
+func TestWrapKeepsNumbersWithTheirUnits(t *testing.T) {
+	got := wrap("tested: your endpoint http://127.0.0.1:39101/webhooks · hookrig's sender, attempt timeout 15 s", "      ", 98)
+	if !strings.Contains(got, "15 s") || strings.Contains(got, "15\n") {
+		t.Errorf("wrap split a number from its unit:\n%s", got)
+	}
+	if got := wrap("a b", "", 1); got != "a\nb" {
+		t.Errorf("wrap(a b, width 1) = %q", got)
+	}
+}
