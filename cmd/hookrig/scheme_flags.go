@@ -50,8 +50,13 @@ func (s *schemeFlags) replayArgs() []string {
 func (s *schemeFlags) register(f *pflag.FlagSet, withIDFrom bool) {
 	f.StringVar(&s.name, "scheme", webhook.DefaultScheme, "signature scheme: "+strings.Join(webhook.SchemeNames(), ", ")+" (docs/schemes.md)")
 	if withIDFrom {
-		f.StringVar(&s.idFrom, "id-from", "", "where the event id is read: header:NAME or json:PATH, e.g. json:data.hookrig_id (default: the scheme's own place)")
+		s.registerIDFrom(f, "where the event id is read: header:NAME or json:PATH, e.g. json:data.hookrig_id (default: the scheme's own place)")
 	}
+}
+
+// registerIDFrom adds --id-from alone, for a command whose scheme is fixed.
+func (s *schemeFlags) registerIDFrom(f *pflag.FlagSet, usage string) {
+	f.StringVar(&s.idFrom, "id-from", "", usage)
 }
 
 // standard reports whether the scheme reads whsec_ base64 secrets
