@@ -231,6 +231,29 @@ func (s *toySender) attempt(id, target, body string, n int) (int, time.Duration,
 	return resp.StatusCode, time.Duration(ra) * time.Second, nil
 }
 
+// gradeToy runs Sender against a toy sender with flaws f, on a short
+// test schedule, attempts told apart by idFrom.
+func gradeToy(t *testing.T, f senderFlaws, idFrom webhook.IDSource) verdict.Conformance {
+	t.Helper()
+	toy := newToySender(t, f)
+	trig, err := scenarios.ParseTrigger(`POST `+toy.URL+`/emit {"id":"{{.ID}}","url":"{{.Endpoint}}"}`, "--trigger")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rep, err := Sender(ctx, SenderOptions{Secret: testSecret, Clock: clock.Real{}, Trigger: trig, Listener: ln, IDFrom: idFrom,
+		RetryWindow: 12 * time.Second, RetryAfter: time.Second, Outage: time.Second, Settle: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
 // Each broken sender is caught by its own check and by no other MUST
 // check; a SHOULD flaw warns and leaves the run passed.
 func TestBrokenSendersCaughtByTheirCheck(t *testing.T) {
@@ -263,22 +286,7 @@ func TestBrokenSendersCaughtByTheirCheck(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.check, func(t *testing.T) {
 			t.Parallel() // each waits on its sender's timers, not the CPU
-			toy := newToySender(t, tc.f)
-			trig, err := scenarios.ParseTrigger(`POST `+toy.URL+`/emit {"id":"{{.ID}}","url":"{{.Endpoint}}"}`, "--trigger")
-			if err != nil {
-				t.Fatal(err)
-			}
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			rep, err := Sender(ctx, SenderOptions{Secret: testSecret, Clock: clock.Real{}, Trigger: trig, Listener: ln,
-				RetryWindow: 12 * time.Second, RetryAfter: time.Second, Outage: time.Second, Settle: time.Second})
-			if err != nil {
-				t.Fatal(err)
-			}
+			rep := gradeToy(t, tc.f, webhook.IDSource{})
 			want := verdict.Grade(levels[tc.check], false)
 			for _, c := range rep.Checks {
 				if c.ID == tc.check {
@@ -318,22 +326,7 @@ func TestSenderOwnIDsMatchedByIDFrom(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel() // each waits on its sender's timers, not the CPU
-			toy := newToySender(t, tc.f)
-			trig, err := scenarios.ParseTrigger(`POST `+toy.URL+`/emit {"id":"{{.ID}}","url":"{{.Endpoint}}"}`, "--trigger")
-			if err != nil {
-				t.Fatal(err)
-			}
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			rep, err := Sender(ctx, SenderOptions{Secret: testSecret, Clock: clock.Real{}, Trigger: trig, Listener: ln, IDFrom: tc.idFrom,
-				RetryWindow: 12 * time.Second, RetryAfter: time.Second, Outage: time.Second, Settle: time.Second})
-			if err != nil {
-				t.Fatal(err)
-			}
+			rep := gradeToy(t, tc.f, tc.idFrom)
 			failed := map[string]bool{}
 			for _, c := range rep.Checks {
 				if c.Status == verdict.CheckFail {
