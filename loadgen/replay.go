@@ -45,8 +45,17 @@ type ReplayConfig struct {
 	// a fresh timestamp and the captured webhook-id (or a new one with
 	// NewIDs). Without it requests go out exactly as captured.
 	Signer *webhook.Signer
-	// NewIDs gives re-signed requests new webhook-ids: IDPrefix and the
-	// request's number. Needs Signer (a new id breaks the old signature).
+	// Scheme, when set instead of Signer, re-signs every request as that
+	// scheme signs (stripe, github, ...) with a fresh timestamp where the
+	// scheme has one.
+	Scheme webhook.Scheme
+	// IDFrom is where a re-signed request's captured id is read; none
+	// means the scheme's own place (webhook-id for Signer). A request
+	// where it finds no id is given a new one.
+	IDFrom webhook.IDSource
+	// NewIDs gives re-signed requests new ids: IDPrefix and the request's
+	// number. Needs Signer or Scheme (a new id breaks the old signature),
+	// and a scheme whose id is a header (a body is sent as captured).
 	NewIDs   bool
 	IDPrefix string
 	// Concurrency bounds the requests in flight (default 64): a request
@@ -200,8 +209,18 @@ func (cfg *ReplayConfig) check() error {
 		return errors.New("replay: a clock is required")
 	case cfg.Speed < 0 || cfg.Rate < 0:
 		return fmt.Errorf("replay: speed %v and rate %v must not be negative", cfg.Speed, cfg.Rate)
-	case cfg.NewIDs && cfg.Signer == nil:
+	case cfg.NewIDs && cfg.Signer == nil && cfg.Scheme == nil:
 		return errors.New("replay: new webhook-ids need a secret to re-sign with (a new id breaks the captured signature)")
+	case cfg.Signer != nil && cfg.Scheme != nil:
+		return errors.New("replay: re-sign with a Signer or a Scheme, not both")
+	case !cfg.IDFrom.IsNone() && cfg.Signer == nil && cfg.Scheme == nil:
+		return errors.New("replay: an id source applies to re-signed requests only: give a secret to re-sign with")
+	}
+	if cfg.NewIDs && cfg.Scheme != nil && cfg.Scheme.IDFrom().Header == "" {
+		if own := cfg.Scheme.IDFrom(); own.IsNone() {
+			return fmt.Errorf("replay: new ids with scheme %s: the scheme carries no event id, so there is nowhere to put one", cfg.Scheme.Name())
+		}
+		return fmt.Errorf("replay: new ids with scheme %s: its id is in the body (%s), which replay sends as captured; replay with the captured ids instead", cfg.Scheme.Name(), cfg.Scheme.IDFrom())
 	}
 	if !strings.HasPrefix(cfg.To, "http://") && !strings.HasPrefix(cfg.To, "https://") {
 		return fmt.Errorf("replay: --to %q: want an http:// or https:// URL", cfg.To)
@@ -250,7 +269,10 @@ func (cfg *ReplayConfig) describe() string {
 	case cfg.Speed != 1:
 		how = "captured spacing ÷" + formatRate(cfg.Speed)
 	}
-	if cfg.Signer != nil {
+	switch {
+	case cfg.Scheme != nil:
+		return "replay " + how + ", re-signed as " + cfg.Scheme.Name()
+	case cfg.Signer != nil:
 		return "replay " + how + ", re-signed"
 	}
 	return "replay " + how + ", unchanged"
@@ -277,14 +299,40 @@ func (cfg *ReplayConfig) request(ctx context.Context, c *capture.Request, i int,
 	for _, h := range hopHeaders {
 		req.Header.Del(h)
 	}
-	if cfg.Signer != nil {
-		id := req.Header.Get(webhook.HeaderID)
-		if cfg.NewIDs || id == "" {
-			id = cfg.IDPrefix + strconv.Itoa(i+1)
-		}
+	if cfg.Signer == nil && cfg.Scheme == nil {
+		return req, nil
+	}
+	id := cfg.capturedID(req.Header, c.Body)
+	if cfg.NewIDs || id == "" {
+		id = cfg.IDPrefix + strconv.Itoa(i+1)
+	}
+	if cfg.Scheme != nil {
+		cfg.Scheme.Sign(req.Header, id, cfg.Clock.Now(), c.Body)
+	} else {
 		cfg.Signer.SetHeaders(req.Header, id, cfg.Clock.Now(), c.Body)
 	}
 	return req, nil
+}
+
+// capturedID is the id a re-signed request keeps: read from IDFrom, else
+// from the scheme's own place; "" when it is not there.
+func (cfg *ReplayConfig) capturedID(h http.Header, body []byte) string {
+	src := cfg.IDFrom
+	switch {
+	case !src.IsNone():
+	case cfg.Scheme != nil:
+		src = cfg.Scheme.IDFrom()
+	default:
+		src = webhook.IDInHeader(webhook.HeaderID)
+	}
+	if src.IsNone() {
+		return ""
+	}
+	id, err := src.Extract(h, body)
+	if err != nil {
+		return ""
+	}
+	return id
 }
 
 // send makes one request and measures it; a non-2xx answer comes back

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -13,6 +14,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 
 	"github.com/hookrig/hookrig/internal/yamlnode"
+	"github.com/hookrig/hookrig/reference/webhook"
 )
 
 // The raw shapes mirror the YAML exactly; go-yaml decodes them strictly
@@ -22,6 +24,8 @@ type rawScenario struct {
 	Name        Field[string]          `yaml:"name"`
 	Description string                 `yaml:"description"`
 	Seed        Field[uint64]          `yaml:"seed"`
+	Scheme      Field[string]          `yaml:"scheme"`
+	IDFrom      Field[string]          `yaml:"id_from"`
 	Sender      *rawSender             `yaml:"sender"`
 	Receiver    *rawReceiver           `yaml:"receiver"`
 	Load        *rawLoad               `yaml:"load"`
@@ -182,6 +186,7 @@ func (b *builder) build(raw *rawScenario, top Pos) *Scenario {
 	if !raw.Seed.Set {
 		s.Seed = 1
 	}
+	b.scheme(raw, s)
 	b.sender(raw.Sender, &s.Sender)
 	b.receiver(raw.Receiver, &s.Receiver)
 	b.load(raw.Load, top, &s.Load)
@@ -214,6 +219,27 @@ func (b *builder) build(raw *rawScenario, top Pos) *Scenario {
 		s.Assertions = append(s.Assertions, Assertion{Expr: expr, pos: a.Pos, program: prog})
 	}
 	return s
+}
+
+// scheme checks the signature scheme and the id source the run signs,
+// verifies and matches deliveries with; "" leaves them to the runner
+// (Standard Webhooks and webhook-id unless its flags say otherwise).
+func (b *builder) scheme(raw *rawScenario, s *Scenario) {
+	if raw.Scheme.Set {
+		name := strings.ToLower(strings.TrimSpace(raw.Scheme.V))
+		if !slices.Contains(webhook.SchemeNames(), name) {
+			b.errorf(raw.Scheme.Pos, "scheme: unknown signature scheme %q; expected one of %s", raw.Scheme.V, strings.Join(webhook.SchemeNames(), ", "))
+		} else {
+			s.Scheme = name
+		}
+	}
+	if raw.IDFrom.Set {
+		src, err := webhook.ParseIDSource(raw.IDFrom.V)
+		if err != nil {
+			b.errorf(raw.IDFrom.Pos, "id_from: %v", err)
+		}
+		s.IDFrom = src
+	}
 }
 
 func (b *builder) positive(f Field[time.Duration], what string) time.Duration {

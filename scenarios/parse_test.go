@@ -78,6 +78,26 @@ func TestParseGood(t *testing.T) {
 
 // Each bad file must be refused with the right position and a message
 // that says what was expected.
+// scheme and id_from are read, the scheme's name in lower case; a file
+// without them leaves both to the runner.
+func TestParseScheme(t *testing.T) {
+	const load = "load:\n  phases:\n    - {pacer: constant:1, duration: 1s}\n"
+	s, err := Parse([]byte("name: a\nscheme: Stripe\nid_from: json:data.hookrig_id\n"+load), "x.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Scheme != "stripe" || s.IDFrom.String() != "json:data.hookrig_id" {
+		t.Errorf("scheme %q, id_from %s", s.Scheme, s.IDFrom)
+	}
+	s, err = Parse([]byte("name: a\n"+load), "x.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Scheme != "" || !s.IDFrom.IsNone() {
+		t.Errorf("no scheme written: got scheme %q, id_from %s", s.Scheme, s.IDFrom)
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	cases := []struct {
 		name string
@@ -108,6 +128,8 @@ func TestParseErrors(t *testing.T) {
 		{"bad receiver url", "name: a\nreceiver:\n  url: ftp://x\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\n", "3:8: receiver.url: \"ftp://x\" is not an http:// or https:// URL"},
 		{"fault after the run", "name: a\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\nfaults:\n  - name: late\n    fault: {type: status, code: 503}\n    after: 1h\n", "6:5: faults[0] (late): starts at 1h0m0s, after the run ends"},
 		{"fault without name", "name: a\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\nfaults:\n  - fault: {type: status, code: 503}\n", "6:5: fault rule #1 (faults[0]) has no name: every rule needs name: <word>"},
+		{"unknown scheme", "name: a\nscheme: gitlab\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\n", "2:9: scheme: unknown signature scheme \"gitlab\"; expected one of convoy, convoy-simple, github, shopify, slack, standard, stripe, svix"},
+		{"bad id_from", "name: a\nid_from: body:id\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\n", "2:10: id_from: id source \"body:id\": want header:NAME"},
 		{"yaml syntax", "name: a\nload: [\n", "2:"},
 		{"empty", "", "empty scenario"},
 	}

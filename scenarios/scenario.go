@@ -12,6 +12,7 @@ import (
 
 	"github.com/hookrig/hookrig/chaos/fault"
 	"github.com/hookrig/hookrig/reference/sender/delivery"
+	"github.com/hookrig/hookrig/reference/webhook"
 )
 
 // Scenario is one parsed, validated scenario file.
@@ -23,6 +24,15 @@ type Scenario struct {
 	File string
 	// Source is the YAML text, so `scenarios show` and reports can quote it.
 	Source []byte
+
+	// Scheme is the signature scheme the run signs and verifies with
+	// (webhook.SchemeNames, lower case); "" is the runner's default,
+	// Standard Webhooks. A --scheme flag overrides it.
+	Scheme string
+	// IDFrom is where each delivery's event id is read (id_from:
+	// header:NAME or json:PATH); none means the scheme's own place.
+	// An --id-from flag overrides it.
+	IDFrom webhook.IDSource
 
 	Sender     Sender
 	Receiver   Receiver

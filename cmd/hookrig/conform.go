@@ -154,6 +154,7 @@ type conformSenderOptions struct {
 	secret, trigger, listen, format, out string
 	only, skip                           []string
 	window, retryAfter, outage, settle   time.Duration
+	scheme                               schemeFlags // --id-from only: conform sender grades Standard Webhooks
 }
 
 func newConformSenderCmd(e *env) *cobra.Command {
@@ -169,6 +170,12 @@ Retry-After, a 307, an outage, and last a 410) and grades what arrives
 within --retry-window. A real sender's schedule may be hours long: run it
 with a short test schedule (seconds between retries) for a quick verdict.
 
+A sender that mints its own webhook-ids can be graded when it carries
+hookrig's id somewhere else: --id-from json:data.hookrig_id (with
+{"hookrig_id":"{{.ID}}"} in the trigger's event data) or --id-from
+header:NAME. Attempts are then told apart by that id, and the id checks
+grade the sender's own webhook-ids: one per event, kept on every retry.
+
 Checks (id, level: what is answered and expected):
 ` + ruleList(conform.SenderRules()) + `
 ` + scenarios.TriggerHelp,
@@ -182,6 +189,7 @@ Checks (id, level: what is answered and expected):
 	f.StringVar(&o.secret, "secret", "", "the Standard Webhooks `secret` your sender signs with (whsec_...); required")
 	f.StringVar(&o.trigger, "trigger", "", "an HTTP request template that makes your sender emit one event, inline or @file (see above); required")
 	f.StringVar(&o.listen, "listen", "127.0.0.1:0", "`address` hookrig's endpoint listens on (your sender delivers there)")
+	o.scheme.registerIDFrom(f, "where each attempt carries hookrig's id ({{.ID}}) when your sender mints its own webhook-ids: header:NAME or json:PATH, e.g. json:data.hookrig_id (default: the webhook-id)")
 	f.DurationVar(&o.window, "retry-window", conform.DefaultRetryWindow, "how long to wait for retries and deliveries")
 	f.DurationVar(&o.retryAfter, "retry-after", conform.DefaultRetryAfter, "the Retry-After the 429 and 503 answers ask for (whole seconds)")
 	f.DurationVar(&o.outage, "outage", conform.DefaultOutage, "how long no-loss.outage's endpoint answers 503")
@@ -208,6 +216,10 @@ func conformSender(cmd *cobra.Command, e *env, o conformSenderOptions) error {
 	if err != nil {
 		return fail("%w", err)
 	}
+	idFrom, err := o.scheme.idSource()
+	if err != nil {
+		return fail("%w", err)
+	}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fail("--listen: %w", err)
@@ -216,7 +228,7 @@ func conformSender(cmd *cobra.Command, e *env, o conformSenderOptions) error {
 	rep, err := conform.Sender(cmd.Context(), conform.SenderOptions{
 		Secret: o.secret, Clock: e.clock, Trigger: trig, Listener: ln,
 		RetryWindow: o.window, RetryAfter: o.retryAfter, Outage: o.outage, Settle: o.settle,
-		Only: o.only, Skip: o.skip,
+		Only: o.only, Skip: o.skip, IDFrom: idFrom,
 	})
 	if err != nil {
 		return &exitCodeError{exitError, err}

@@ -174,3 +174,13 @@ func TestConformSenderReferencePasses(t *testing.T) {
 	}
 	t.Log("\n" + out)
 }
+
+// conform sender --id-from is checked before anything listens: a source
+// that is neither header:NAME nor json:PATH is a one-line error.
+func TestConformSenderBadIDFrom(t *testing.T) {
+	code, _, stderr := runOnce(context.Background(), "", "conform", "sender", "--secret", conformSecret,
+		"--trigger", "POST http://127.0.0.1:1/emit {}", "--id-from", "body:hookrig_id")
+	if code != exitError || !strings.Contains(stderr, `--id-from: id source "body:hookrig_id": want header:NAME`) {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}

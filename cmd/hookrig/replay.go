@@ -32,6 +32,7 @@ type replayFlags struct {
 	output      string
 	maxP99      time.Duration
 	minSuccess  float64
+	scheme      schemeFlags
 }
 
 func newReplayCmd(e *env) *cobra.Command {
@@ -48,8 +49,10 @@ Without --secret each request goes out exactly as captured: method, path,
 headers and body bytes (so old signatures and timestamps too: a receiver
 checking timestamps refuses them once its tolerance has passed). With
 --secret each is re-signed per Standard Webhooks with a fresh timestamp and
-its captured webhook-id, or a new one with --new-ids. A URL without a path
-keeps each request's captured path.
+its captured webhook-id, or a new one with --new-ids; with --scheme NAME as
+that provider signs (docs/schemes.md), keeping the id read from the scheme's
+own place in the captured request (or from --id-from header:NAME|json:PATH).
+A URL without a path keeps each request's captured path.
 
 The report is bench's (status codes, latency from each request's intended
 send time, histogram) and names why requests were refused (the target's
@@ -57,7 +60,8 @@ error message by status). The exit status is 1 when fewer than
 --min-success of the answers were 2xx (default: all of them).`,
 		Example: `  hookrig replay stripe.jsonl --to http://127.0.0.1:8090                       # as captured, same spacing
   hookrig replay cap.jsonl.1 cap.jsonl --to http://127.0.0.1:8090/hooks --speed 10x --secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
-  hookrig replay cap.jsonl --to http://127.0.0.1:8090 --rate 500 --secret whsec_... --new-ids --report json --out replay.json`,
+  hookrig replay cap.jsonl --to http://127.0.0.1:8090 --rate 500 --secret whsec_... --new-ids --report json --out replay.json
+  hookrig replay cap.jsonl --to http://127.0.0.1:8090/webhooks --scheme stripe --secret whsec_from_the_dashboard`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return errors.New("replay: give the capture FILE(s) to send (written by 'hookrig receiver --capture FILE')")
@@ -72,8 +76,9 @@ error message by status). The exit status is 1 when fewer than
 	fl.StringVar(&f.to, "to", "", "where to send: http(s)://HOST[:PORT] keeps each captured path; a URL with a path sends all there (required)")
 	fl.StringVar(&f.speed, "speed", "1x", "divide the captured spacing, e.g. 10x (ten times faster) or 0.5x")
 	fl.StringVar(&f.rate, "rate", "0", "send evenly at this many per second instead of the captured spacing (0: captured spacing)")
-	fl.StringArrayVar(&f.secrets, "secret", nil, "re-sign with this Standard Webhooks secret, whsec_..., fresh timestamps (repeat to sign with several)")
-	fl.BoolVar(&f.newIDs, "new-ids", false, "with --secret: give each request a new webhook-id (--id-prefix and its number) instead of the captured one")
+	fl.StringArrayVar(&f.secrets, "secret", nil, "re-sign with this secret (whsec_... for Standard Webhooks; the provider's for --scheme), fresh timestamps (repeat to sign with several)")
+	f.scheme.register(fl, true)
+	fl.BoolVar(&f.newIDs, "new-ids", false, "with --secret: give each request a new id (--id-prefix and its number) instead of the captured one")
 	fl.StringVar(&f.idPrefix, "id-prefix", "", "prefix of --new-ids (default: replay_ and a random run id)")
 	fl.IntVar(&f.limit, "limit", 0, "send only the first N captured requests (0: all)")
 	fl.IntVar(&f.concurrency, "concurrency", 64, "most requests in flight; a request due while all are busy waits (and its wait counts in its latency)")
@@ -160,6 +165,8 @@ func replayConfig(e *env, files []string, f *replayFlags) (loadgen.ReplayConfig,
 		return cfg, fmt.Errorf("--min-success %v: want a share between 0 and 1", f.minSuccess)
 	case f.newIDs && len(f.secrets) == 0:
 		return cfg, errors.New("--new-ids needs --secret: a new webhook-id breaks the captured signature, so the request must be re-signed")
+	case len(f.secrets) == 0 && (!f.scheme.isDefault() || f.scheme.idFrom != ""):
+		return cfg, errors.New("--scheme and --id-from re-sign: give --secret (the receiver's signing secret) too")
 	}
 	speed, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(f.speed), "x"), 64)
 	if err != nil || !(speed > 0) || speed > 1e6 {
@@ -169,12 +176,26 @@ func replayConfig(e *env, files []string, f *replayFlags) (loadgen.ReplayConfig,
 	if cfg.Rate, err = loadgen.ParseRate(f.rate); err != nil {
 		return cfg, fmt.Errorf("--rate: %v", err)
 	}
-	if len(f.secrets) > 0 {
+	switch {
+	case len(f.secrets) > 0 && f.scheme.isDefault():
 		if err := checkSecrets(f.secrets, e.stderr); err != nil {
 			return cfg, err
 		}
+		// Standard Webhooks signs without allocating through a Signer.
 		if cfg.Signer, err = webhook.NewSigner(f.secrets...); err != nil {
 			return cfg, fmt.Errorf("--secret: %v", err)
+		}
+		if cfg.IDFrom, err = f.scheme.idSource(); err != nil {
+			return cfg, err
+		}
+	case len(f.secrets) > 0:
+		if f.scheme.standard() {
+			if err := checkSecrets(f.secrets, e.stderr); err != nil {
+				return cfg, err
+			}
+		}
+		if cfg.Scheme, cfg.IDFrom, err = f.scheme.build(f.secrets, 0); err != nil {
+			return cfg, err
 		}
 	}
 	if f.newIDs && f.idPrefix == "" {

@@ -182,3 +182,107 @@ func TestBenchPayloadFromCapture(t *testing.T) {
 		t.Errorf("--body with --payload-from-capture: exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestReplayResignScheme: a capture of Stripe webhooks (ids in the body,
+// signed long ago) replayed with --scheme stripe is re-signed with fresh
+// timestamps, and `hookrig receiver --scheme stripe` verifies every one as
+// unique with the captured ids; re-signed as github with --id-from
+// header:X-Old-Id, each keeps the id read there. --new-ids cannot apply to
+// an id inside the body, and --scheme without --secret re-signs nothing.
+func TestReplayResignScheme(t *testing.T) {
+	const (
+		n      = 20
+		stripe = "whsec_stripe_replay_secret"
+		github = "github-replay-secret"
+	)
+	old, err := webhook.NewScheme("stripe", webhook.Options{Secrets: []string{"whsec_the_old_secret"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "stripe.jsonl")
+	w, err := capture.Create(path, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	at := time.Unix(1_700_000_000, 0)
+	for i := range n {
+		id := fmt.Sprintf("evt_%03d", i)
+		ids[id] = true
+		body := []byte(fmt.Sprintf(`{"id":%q,"object":"event","type":"invoice.paid"}`, id))
+		h := http.Header{"Content-Type": {"application/json"}, "X-Old-Id": {"old_" + id}}
+		old.Sign(h, id, at, body)
+		w.Write(&capture.Request{At: at.Add(time.Duration(i) * time.Millisecond), Method: "POST", Path: "/webhooks", Header: h, Body: body})
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	for _, c := range []struct {
+		scheme, secret string
+		extra          []string
+		idOf           func(string) string
+	}{
+		{"stripe", stripe, nil, func(id string) string { return id }},
+		{"github", github, []string{"--id-from", "header:X-Old-Id"}, func(id string) string { return "old_" + id }},
+	} {
+		t.Run(c.scheme, func(t *testing.T) {
+			recv := startServer(t, nil, 1, "receiver", "--listen", "127.0.0.1:0", "--scheme", c.scheme, "--secret", c.secret, "--quiet")
+			args := append([]string{"replay", path, "--to", recv.url, "--rate", "1000", "--scheme", c.scheme, "--secret", c.secret}, c.extra...)
+			code, stdout, stderr := runOnce(ctx, "", args...)
+			if code != exitOK {
+				t.Fatalf("exit %d; stderr %s\n%s", code, stderr, stdout)
+			}
+			if !strings.Contains(stdout, "re-signed as "+c.scheme) {
+				t.Errorf("report does not say it re-signed as %s:\n%s", c.scheme, stdout)
+			}
+			var st receiver.Stats
+			getJSON(t, recv.url+"/v1/stats", &st)
+			if st.Received != n || st.Unique != n || st.Rejected != 0 || st.Duplicates != 0 {
+				t.Fatalf("receiver: %+v; want %d unique, none rejected", st, n)
+			}
+			var page struct{ Receipts []struct{ ID string } }
+			getJSON(t, recv.url+"/v1/receipts", &page)
+			want := map[string]bool{}
+			for id := range ids {
+				want[c.idOf(id)] = true
+			}
+			for _, rc := range page.Receipts {
+				if !want[rc.ID] {
+					t.Errorf("receipt of %q, not a captured id", rc.ID)
+				}
+				delete(want, rc.ID)
+			}
+			if len(want) != 0 {
+				t.Errorf("%d captured ids not received", len(want))
+			}
+		})
+	}
+
+	code, _, stderr := runOnce(ctx, "", "replay", path, "--to", "http://127.0.0.1:1", "--scheme", "stripe", "--secret", stripe, "--new-ids")
+	if code != exitError || !strings.Contains(stderr, "new ids with scheme stripe: its id is in the body (json:id)") {
+		t.Errorf("--new-ids with stripe: exit %d, %s", code, stderr)
+	}
+	code, _, stderr = runOnce(ctx, "", "replay", path, "--to", "http://127.0.0.1:1", "--scheme", "stripe")
+	if code != exitError || !strings.Contains(stderr, "give --secret") {
+		t.Errorf("--scheme without --secret: exit %d, %s", code, stderr)
+	}
+}
+
+// getJSON decodes the answer of GET url into v.
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+}

@@ -102,6 +102,7 @@ func runScenario(cmd *cobra.Command, e *env, name string, o runOptions) error {
 	if err != nil {
 		return err
 	}
+	o.scheme.fromScenario(cmd.Flags(), s)
 	secret, err := o.runSecret(e)
 	if err != nil {
 		return fail("%w", err)
@@ -111,7 +112,7 @@ func runScenario(cmd *cobra.Command, e *env, name string, o runOptions) error {
 		return fail("%w", err)
 	}
 	if idFrom.IsNone() {
-		return fail("--scheme %s carries no event id, so deliveries cannot be matched to events: give --id-from json:PATH (e.g. json:id, where hookrig's payloads keep it)", scheme.Name())
+		return fail("--scheme %s carries no event id, so deliveries cannot be matched to events: give --id-from json:PATH, or id_from: in the scenario (e.g. json:id, where hookrig's payloads keep it)", scheme.Name())
 	}
 	if o.secret != "" && !o.quiet {
 		fmt.Fprintf(e.stderr, "hookrig: the replay line names the secret by reference, --secret-env %s: set it to the secret to replay (or use --secret-env NAME instead of --secret)\n", secretEnvDefault)
@@ -256,10 +257,7 @@ func (o *runOptions) replayFlags() []string {
 	add("--trigger", o.trigger)
 	add("--proxy", o.proxy)
 	add("--secret-env", o.secretRef)
-	if !o.scheme.isDefault() {
-		add("--scheme", o.scheme.name)
-	}
-	add("--id-from", o.scheme.idFrom)
+	out = append(out, o.scheme.replayArgs()...)
 	if o.noPreflight {
 		out = append(out, "--no-preflight")
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookrig/hookrig/reference/receiver"
 	"github.com/hookrig/hookrig/reference/webhook"
 )
 
@@ -130,5 +131,83 @@ func TestRunSchemeReferenceEnds(t *testing.T) {
 	code, _, stderr := runOnce(context.Background(), "", "run", path, "-q", "--scheme", "slack")
 	if code != exitError || !strings.Contains(stderr, "--id-from") {
 		t.Errorf("slack without --id-from: exit %d, %s", code, stderr)
+	}
+}
+
+// TestRunScenarioScheme: a scenario file's scheme: github makes the run
+// sign as GitHub does: the reference receiver, put behind the proxy with
+// --receiver and verifying github only, refuses nothing and the run
+// passes. --scheme overrides the file, and an unknown name in the file is
+// a positioned error that lists the known ones.
+func TestRunScenarioScheme(t *testing.T) {
+	const secret = "github-scenario-secret"
+	path := writeScenario(t, "quick-github.yaml", "scheme: github\n"+quickScenario)
+	rcv, url := serveReceiver(t, receiver.Config{Scheme: "github", Secrets: []string{secret}})
+	code, out, stderr := runOnce(context.Background(), "", "run", path, "-q", "--report", "json",
+		"--receiver", url+"/webhooks", "--secret", secret)
+	var res struct {
+		Passed bool
+		Replay string
+		Events struct{ Accepted, Delivered, Lost int }
+		Notes  []string
+	}
+	if code != exitOK || json.Unmarshal([]byte(out), &res) != nil {
+		t.Fatalf("exit %d\nstderr:\n%s\nstdout:\n%s", code, stderr, out)
+	}
+	st := rcv.Stats()
+	if !res.Passed || res.Events.Delivered != 10 || res.Events.Lost != 0 || st.Rejected != 0 || st.Unique < 10 {
+		t.Errorf("result %+v, receiver stats %+v", res, st)
+	}
+	if !strings.Contains(strings.Join(res.Notes, "\n"), "signature scheme github") || strings.Contains(res.Replay, "--scheme") {
+		t.Errorf("notes %q, replay %q: want the file's scheme noted and not repeated as a flag", res.Notes, res.Replay)
+	}
+
+	code, out, stderr = runOnce(context.Background(), "", "run", path, "-q", "--report", "json", "--scheme", "stripe")
+	res.Notes = nil
+	if code != exitOK || json.Unmarshal([]byte(out), &res) != nil || !res.Passed {
+		t.Fatalf("--scheme stripe over the file's github: exit %d\nstderr:\n%s\nstdout:\n%s", code, stderr, out)
+	}
+	if !strings.Contains(strings.Join(res.Notes, "\n"), "signature scheme stripe") {
+		t.Errorf("--scheme did not override the file: notes %q", res.Notes)
+	}
+
+	bad := writeScenario(t, "bad-scheme.yaml", "scheme: gitlab\n"+quickScenario)
+	code, _, stderr = runOnce(context.Background(), "", "run", bad, "-q")
+	want := bad + `:1:9: scheme: unknown signature scheme "gitlab"; expected one of ` + strings.Join(webhook.SchemeNames(), ", ")
+	if code != exitError || !strings.Contains(stderr, want) {
+		t.Errorf("unknown scheme: exit %d, stderr %q; want %q", code, stderr, want)
+	}
+}
+
+// TestSimScenarioScheme: hookrig sim runs a scenario's scheme as it runs
+// standard (virtual time signs nothing) and says so in the report; a
+// scheme without an event id and no id_from is refused, as run refuses it.
+func TestSimScenarioScheme(t *testing.T) {
+	std := writeScenario(t, "quick.yaml", quickScenario)
+	gh := writeScenario(t, "quick-github.yaml", "scheme: github\n"+quickScenario)
+	_, want, _ := runOnce(context.Background(), "", "sim", std, "-q", "--report", "json")
+	code, got, stderr := runOnce(context.Background(), "", "sim", gh, "-q", "--report", "json")
+	var a, b struct {
+		Events    map[string]any
+		TraceHash string `json:"trace_hash"`
+		Notes     []string
+	}
+	if code != exitOK || json.Unmarshal([]byte(want), &a) != nil || json.Unmarshal([]byte(got), &b) != nil {
+		t.Fatalf("exit %d\nstderr:\n%s\nstdout:\n%s", code, stderr, got)
+	}
+	if a.TraceHash == "" || a.TraceHash != b.TraceHash || fmt.Sprint(a.Events) != fmt.Sprint(b.Events) {
+		t.Errorf("github ran differently from standard: %s %v vs %s %v", b.TraceHash, b.Events, a.TraceHash, a.Events)
+	}
+	if !strings.Contains(strings.Join(b.Notes, "\n"), "signature scheme github, event ids at header:X-GitHub-Delivery: virtual time does not sign") {
+		t.Errorf("notes %q do not name the scheme", b.Notes)
+	}
+	slack := writeScenario(t, "quick-slack.yaml", "scheme: slack\n"+quickScenario)
+	code, _, stderr = runOnce(context.Background(), "", "sim", slack, "-q")
+	if code != exitError || !strings.Contains(stderr, "scheme slack carries no event id") || !strings.Contains(stderr, "id_from: json:PATH") {
+		t.Errorf("slack without id_from: exit %d, %s", code, stderr)
+	}
+	withID := writeScenario(t, "quick-slack-id.yaml", "scheme: slack\nid_from: json:id\n"+quickScenario)
+	if code, _, stderr = runOnce(context.Background(), "", "sim", withID, "-q"); code != exitOK {
+		t.Errorf("slack with id_from: exit %d, %s", code, stderr)
 	}
 }

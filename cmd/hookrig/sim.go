@@ -99,6 +99,10 @@ func simScenario(cmd *cobra.Command, e *env, name string, o simOptions) error {
 	if err != nil {
 		return err
 	}
+	schemeNote, err := virtualSchemeNote(s)
+	if err != nil {
+		return fail("%w", err)
+	}
 	if o.compare && format != report.Text {
 		return fail("--compare prints a table for people; save a result with --report %s without --compare", format)
 	}
@@ -125,6 +129,9 @@ func simScenario(cmd *cobra.Command, e *env, name string, o simOptions) error {
 		return fail("%w", err)
 	}
 	res.Replay = o.replay(cmd, name, res.Mode, res.Seed)
+	if schemeNote != "" {
+		res.Notes = append(res.Notes, schemeNote)
+	}
 	if werr := writeReport(e, res, format, o.out); werr != nil {
 		return fail("writing the report: %w", werr)
 	}

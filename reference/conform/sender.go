@@ -62,6 +62,13 @@ type SenderOptions struct {
 	Only, Skip []string
 	// IDPrefix starts every event id; default "hkc_" and the start time.
 	IDPrefix string
+	// IDFrom is where an attempt carries hookrig's id ({{.ID}}) when the
+	// sender mints its own webhook-ids: a header, or a field of the
+	// payload the trigger gave it (json:data.hookrig_id). Attempts are
+	// told apart by it; the id checks then grade the sender's own
+	// webhook-ids (unique per event, stable across its retries). None:
+	// hookrig's id is the webhook-id.
+	IDFrom webhook.IDSource
 }
 
 func (o SenderOptions) withDefaults() (SenderOptions, error) {
@@ -129,7 +136,10 @@ func SenderRules() []Rule {
 
 // hit is one attempt that reached hookrig's endpoint.
 type hit struct {
-	id, path             string
+	// id is the event's id as hookrig gave it (read by IDFrom); wireID
+	// the webhook-id the attempt carried. They are the same unless the
+	// sender mints its own ids.
+	id, wireID, path     string
 	at                   time.Time
 	timestamp, signature string
 	hasID, hasTS, hasSig bool
@@ -330,9 +340,13 @@ func (r *senderRun) eventOf(h hit) string {
 func (r *senderRun) serve(w http.ResponseWriter, req *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(req.Body, 4<<20))
 	now := r.opts.Clock.Now()
-	h := hit{id: req.Header.Get(webhook.HeaderID), path: req.URL.Path, at: now, body: string(body),
+	h := hit{wireID: req.Header.Get(webhook.HeaderID), path: req.URL.Path, at: now, body: string(body),
 		timestamp: req.Header.Get(webhook.HeaderTimestamp), signature: req.Header.Get(webhook.HeaderSignature)}
-	h.hasID, h.hasTS, h.hasSig = h.id != "", h.timestamp != "", h.signature != ""
+	h.hasID, h.hasTS, h.hasSig = h.wireID != "", h.timestamp != "", h.signature != ""
+	h.id = h.wireID
+	if !r.opts.IDFrom.IsNone() {
+		h.id, _ = r.opts.IDFrom.Extract(req.Header, body) // "" when absent: a stranger, graded as one
+	}
 	r.mu.Lock()
 	ev := r.eventOf(h)
 	g := r.groupOf(ev)

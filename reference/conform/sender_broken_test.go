@@ -43,6 +43,9 @@ type senderFlaws struct {
 	followRedirects    bool
 	maxAttempts        int  // 0: 12
 	retry410           bool // treats 410 as any failure
+	// ownIDs is no flaw: the sender mints its own webhook-id per event
+	// (toy_N) and carries hookrig's id in the payload, at data.hookrig_id.
+	ownIDs bool
 }
 
 // toySender emits an event per POST /emit {"id","url"} and delivers it
@@ -55,6 +58,7 @@ type toySender struct {
 	wg     sync.WaitGroup
 
 	mu       sync.Mutex
+	minted   int // ids of its own, with ownIDs
 	rnd      *rand.Rand
 	disabled bool // an endpoint answered 410
 	// Endpoint throttling, by URL: a 429 with Retry-After pauses the
@@ -100,6 +104,13 @@ func (s *toySender) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // deliver makes the attempts of one event.
 func (s *toySender) deliver(id, target string) {
 	body := `{"type":"toy.event","id":"` + id + `"}`
+	if s.f.ownIDs {
+		body = `{"type":"toy.event","data":{"hookrig_id":"` + id + `"}}`
+		s.mu.Lock()
+		s.minted++
+		id = "toy_" + strconv.Itoa(s.minted)
+		s.mu.Unlock()
+	}
 	delivered := 0
 	for n := 1; n <= s.f.maxAttempts; n++ {
 		s.mu.Lock()
@@ -220,6 +231,29 @@ func (s *toySender) attempt(id, target, body string, n int) (int, time.Duration,
 	return resp.StatusCode, time.Duration(ra) * time.Second, nil
 }
 
+// gradeToy runs Sender against a toy sender with flaws f, on a short
+// test schedule, attempts told apart by idFrom.
+func gradeToy(t *testing.T, f senderFlaws, idFrom webhook.IDSource) verdict.Conformance {
+	t.Helper()
+	toy := newToySender(t, f)
+	trig, err := scenarios.ParseTrigger(`POST `+toy.URL+`/emit {"id":"{{.ID}}","url":"{{.Endpoint}}"}`, "--trigger")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rep, err := Sender(ctx, SenderOptions{Secret: testSecret, Clock: clock.Real{}, Trigger: trig, Listener: ln, IDFrom: idFrom,
+		RetryWindow: 12 * time.Second, RetryAfter: time.Second, Outage: time.Second, Settle: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
 // Each broken sender is caught by its own check and by no other MUST
 // check; a SHOULD flaw warns and leaves the run passed.
 func TestBrokenSendersCaughtByTheirCheck(t *testing.T) {
@@ -252,22 +286,7 @@ func TestBrokenSendersCaughtByTheirCheck(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.check, func(t *testing.T) {
 			t.Parallel() // each waits on its sender's timers, not the CPU
-			toy := newToySender(t, tc.f)
-			trig, err := scenarios.ParseTrigger(`POST `+toy.URL+`/emit {"id":"{{.ID}}","url":"{{.Endpoint}}"}`, "--trigger")
-			if err != nil {
-				t.Fatal(err)
-			}
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			rep, err := Sender(ctx, SenderOptions{Secret: testSecret, Clock: clock.Real{}, Trigger: trig, Listener: ln,
-				RetryWindow: 12 * time.Second, RetryAfter: time.Second, Outage: time.Second, Settle: time.Second})
-			if err != nil {
-				t.Fatal(err)
-			}
+			rep := gradeToy(t, tc.f, webhook.IDSource{})
 			want := verdict.Grade(levels[tc.check], false)
 			for _, c := range rep.Checks {
 				if c.ID == tc.check {
@@ -282,6 +301,53 @@ func TestBrokenSendersCaughtByTheirCheck(t *testing.T) {
 			}
 			if t.Failed() {
 				t.Log(dump(rep))
+			}
+		})
+	}
+}
+
+// A sender that mints its own webhook-ids but carries hookrig's id in the
+// payload is graded with IDFrom json:data.hookrig_id: every check passes;
+// when it also mints a new webhook-id per retry, id.stable-across-retries
+// catches it by the payload's id, and no other MUST check fails. Without
+// IDFrom its attempts cannot be told apart and id.unique fails.
+func TestSenderOwnIDsMatchedByIDFrom(t *testing.T) {
+	src := webhook.IDInJSON("data.hookrig_id")
+	cases := []struct {
+		name   string
+		f      senderFlaws
+		idFrom webhook.IDSource
+		fail   string // the MUST check that fails; "" none
+	}{
+		{"own ids, id-from", senderFlaws{ownIDs: true}, src, ""},
+		{"new id per retry, id-from", senderFlaws{ownIDs: true, newIDPerRetry: true}, src, "id.stable-across-retries"},
+		{"own ids, no id-from", senderFlaws{ownIDs: true}, webhook.IDSource{}, "id.unique"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each waits on its sender's timers, not the CPU
+			rep := gradeToy(t, tc.f, tc.idFrom)
+			failed := map[string]bool{}
+			for _, c := range rep.Checks {
+				if c.Status == verdict.CheckFail {
+					failed[c.ID] = true
+				}
+			}
+			switch {
+			case tc.fail == "" && (len(failed) > 0 || !rep.Passed):
+				t.Errorf("checks failed: %v\n%s", failed, dump(rep))
+			case tc.fail != "" && !failed[tc.fail]:
+				t.Errorf("%s did not fail: %v\n%s", tc.fail, failed, dump(rep))
+			case tc.fail != "" && tc.idFrom.IsNone():
+				// Without IDFrom every attempt is a stranger: several id
+				// checks fail, which is the point.
+			case tc.fail != "" && len(failed) != 1:
+				t.Errorf("want only %s to fail, got %v\n%s", tc.fail, failed, dump(rep))
+			}
+			for _, c := range rep.Checks {
+				if tc.fail == "" && c.ID == "id.unique" && !strings.Contains(c.Evidence, "told apart by json:data.hookrig_id") {
+					t.Errorf("id.unique evidence %q does not name the id source", c.Evidence)
+				}
 			}
 		})
 	}

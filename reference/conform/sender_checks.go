@@ -131,7 +131,7 @@ func (r *senderRun) gradeValid() outcome {
 	var bad []string
 	for _, h := range hits {
 		hdr := http.Header{}
-		hdr.Set(webhook.HeaderID, h.id)
+		hdr.Set(webhook.HeaderID, h.wireID)
 		hdr.Set(webhook.HeaderTimestamp, h.timestamp)
 		hdr.Set(webhook.HeaderSignature, h.signature)
 		if err := r.verifier.Verify(hdr, []byte(h.body), h.at); err != nil {
@@ -174,13 +174,31 @@ func (r *senderRun) gradeUnique() outcome {
 		return skipped("the trigger was refused for the %s events", gOK)
 	}
 	arrived := map[string]bool{}
+	owner := map[string]string{} // webhook-id -> the first event that carried it
+	var shared []string
 	for _, h := range r.webhooks() {
-		if r.groupOf(h.id) == gOK {
-			arrived[h.id] = true
+		if r.groupOf(h.id) != gOK {
+			continue
+		}
+		arrived[h.id] = true
+		if first, ok := owner[h.wireID]; !ok {
+			owner[h.wireID] = h.id
+		} else if first != h.id {
+			shared = append(shared, fmt.Sprintf("%s and %s both as %s", first, h.id, orNone(h.wireID)))
 		}
 	}
 	if len(arrived) != len(ids) {
-		return broke("%d events triggered, %d distinct ids of theirs arrived (is {{.ID}} the webhook-id?)", len(ids), len(arrived))
+		where := "the webhook-id"
+		if !r.opts.IDFrom.IsNone() {
+			where = "at " + r.opts.IDFrom.String()
+		}
+		return broke("%d events triggered, %d distinct ids of theirs arrived (is {{.ID}} %s?)", len(ids), len(arrived), where)
+	}
+	if len(shared) > 0 {
+		return broke("distinct events arrived with the same webhook-id: %s", firstFew(shared))
+	}
+	if !r.opts.IDFrom.IsNone() {
+		return held("%d events, told apart by %s, %d distinct webhook-ids of the sender's own", len(ids), r.opts.IDFrom, len(owner))
 	}
 	return held("%d events, %d distinct webhook-ids", len(ids), len(arrived))
 }
@@ -204,13 +222,25 @@ func (r *senderRun) gradeStableID() outcome {
 		}
 	}
 	multi := 0
-	for _, hs := range r.retried() {
-		if len(hs) > 1 {
-			multi++
+	var changed []string
+	for id, hs := range r.retried() {
+		if len(hs) < 2 {
+			continue
+		}
+		multi++
+		for _, h := range hs[1:] {
+			if h.wireID != hs[0].wireID {
+				changed = append(changed, fmt.Sprintf("%s: %s then %s", id, orNone(hs[0].wireID), orNone(h.wireID)))
+				break
+			}
 		}
 	}
 	if len(strangers) > 0 {
 		return broke("%d attempts carried an id hookrig never triggered (a new id per retry?): %s", len(strangers), firstFew(strangers))
+	}
+	if len(changed) > 0 {
+		slices.Sort(changed)
+		return broke("%d retried events changed their webhook-id between attempts: %s", len(changed), firstFew(changed))
 	}
 	if multi == 0 {
 		return skipped("no event was retried within the window")

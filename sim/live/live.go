@@ -119,6 +119,14 @@ func newLive(s *scenarios.Scenario, opts Options) (*live, error) {
 	if opts.Trigger != nil {
 		l.trigger = opts.Trigger
 	}
+	// The scenario's scheme and id_from apply unless Options name their
+	// own, as the --scheme and --id-from flags override the file.
+	if l.opts.Scheme == "" {
+		l.opts.Scheme = s.Scheme
+	}
+	if l.opts.IDFrom.IsNone() {
+		l.opts.IDFrom = s.IDFrom
+	}
 	if opts.ReceiverURL != "" {
 		l.endpointURL = opts.ReceiverURL
 	}
