@@ -158,12 +158,16 @@ func TestRunWithoutReceiptsTrustsThe200s(t *testing.T) {
 	s := newShop(t, secret)
 	rec := &fakeT{}
 	var accepted, lost int64
+	var seed uint64
 	rec.run(func(tb testing.TB) {
-		res := hookrigtest.RunScenario(tb, quick(t), hookrigtest.Endpoint(s), hookrigtest.WithSecret(secret))
-		accepted, lost = res.Events.Accepted, res.Events.Lost
+		res := hookrigtest.RunScenario(tb, quick(t), hookrigtest.Endpoint(s), hookrigtest.WithSecret(secret), hookrigtest.WithSeed(7))
+		accepted, lost, seed = res.Events.Accepted, res.Events.Lost, res.Seed
 	})
 	if len(rec.errors) != 0 {
 		t.Fatalf("want a pass, got:\n%s", strings.Join(rec.errors, "\n"))
+	}
+	if seed != 7 {
+		t.Errorf("the run's seed is %d, want WithSeed's 7", seed)
 	}
 	if s.droppedCount() == 0 || lost != 0 || accepted != 50 {
 		t.Errorf("dropped %d, accepted %d, lost %d: want some dropped, 50 accepted, none seen lost", s.droppedCount(), accepted, lost)
