@@ -2,6 +2,7 @@ package receiver
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hookrig/hookrig/internal/clock"
 	"github.com/hookrig/hookrig/internal/pgtest"
@@ -174,5 +176,77 @@ func TestSharedDedupeDatabaseDown(t *testing.T) {
 	checkBalance(t, s)
 	if s.Unique != 1 || s.Unkept != 2 || s.Duplicates != 0 {
 		t.Errorf("stats unique %d unkept %d duplicates %d, want 1, 2, 0", s.Unique, s.Unkept, s.Duplicates)
+	}
+}
+
+// TestSharedDedupeInFlightAcrossInstances: processing before the ack on
+// one instance holds the id pending; a copy on the other instance is told
+// to come back (409), and once the first fails its row is deleted, so the
+// retry on the other instance is processed, not called a duplicate.
+func TestSharedDedupeInFlightAcrossInstances(t *testing.T) {
+	dsn := pgtest.Start(t)
+	fake := clock.NewFake(t0)
+	step := newBlockingStep()
+	a := newRig(t, Config{Clock: fake, Dedupe: DedupeConfig{DSN: dsn}, Processing: ProcessingConfig{Func: step.fn, BeforeAck: true}})
+	b := newRig(t, Config{Clock: fake, Dedupe: DedupeConfig{DSN: dsn}})
+	first := a.postAsync("msg_1")
+	<-step.entered
+	if ans := b.post("msg_1", 2); ans.Status != http.StatusConflict || ans.Header.Get("Retry-After") == "" {
+		t.Fatalf("copy on the other instance while the first is processed: %d %s, want 409 with Retry-After", ans.Status, ans.Body)
+	}
+	step.release <- errors.New("database down")
+	if ans := <-first; ans.Status != http.StatusInternalServerError {
+		t.Fatalf("failed processing answered %d", ans.Status)
+	}
+	if ans := b.post("msg_1", 3); ans.Status != http.StatusOK || string(ans.Body) != AckFresh {
+		t.Fatalf("retry after the failure: %d %q, want 200 %q", ans.Status, ans.Body, AckFresh)
+	}
+	if ans := a.post("msg_1", 4); ans.Status != http.StatusOK || string(ans.Body) != AckDuplicate {
+		t.Fatalf("copy after the retry was kept: %d %q, want 200 %q", ans.Status, ans.Body, AckDuplicate)
+	}
+	sa, sb := a.r.Stats(), b.r.Stats()
+	checkBalance(t, sa)
+	checkBalance(t, sb)
+	if sa.Failed != 1 || sa.Duplicates != 1 || sb.Conflicts != 1 || sb.Unique != 1 {
+		t.Errorf("stats a %+v\nb %+v", sa, sb)
+	}
+}
+
+// TestSharedDedupeExpiry: an id past its TTL is fresh again, and the
+// clean-up deletes expired rows only.
+func TestSharedDedupeExpiry(t *testing.T) {
+	dsn := pgtest.Start(t)
+	g := newRig(t, Config{Dedupe: DedupeConfig{DSN: dsn, TTL: time.Hour}})
+	for _, id := range []string{"msg_old", "msg_reclaimed"} {
+		if ans := g.post(id, 1); string(ans.Body) != AckFresh {
+			t.Fatalf("%s: %d %s", id, ans.Status, ans.Body)
+		}
+	}
+	g.clock.Advance(2 * time.Hour)
+	if ans := g.post("msg_reclaimed", 2); string(ans.Body) != AckFresh {
+		t.Fatalf("repeat past the TTL: %d %q, want %q", ans.Status, ans.Body, AckFresh)
+	}
+	if ans := g.post("msg_new", 1); string(ans.Body) != AckFresh {
+		t.Fatalf("msg_new: %d %s", ans.Status, ans.Body)
+	}
+	// The receiver's own clean-up may have run when the clock advanced;
+	// what the table holds afterwards is the same either way.
+	if _, err := g.r.shared.cleanup(context.Background(), g.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var held string
+	if err := conn.QueryRow(context.Background(), `SELECT string_agg(id, ',' ORDER BY id) FROM hookrig_receiver_dedupe`).Scan(&held); err != nil {
+		t.Fatal(err)
+	}
+	if held != "msg_new,msg_reclaimed" {
+		t.Errorf("ids held after the clean-up: %s, want msg_new,msg_reclaimed (msg_old expired)", held)
+	}
+	if ans := g.post("msg_new", 2); string(ans.Body) != AckDuplicate {
+		t.Errorf("msg_new after the clean-up: %d %q, want %q", ans.Status, ans.Body, AckDuplicate)
 	}
 }
