@@ -326,22 +326,27 @@ func (r *Receiver) flushLoop(t clock.Timer) {
 // bounded batches and idempotent, so running it twice costs little.
 func (r *Receiver) cleanupLoop(t clock.Timer) {
 	defer close(r.cleanupDone)
-	for {
-		select {
-		case <-r.stopFlush:
-			t.Stop()
-			return
-		case <-t.C():
-			ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
-			n, err := r.shared.cleanup(ctx, r.clock.Now())
-			cancel()
-			if err != nil {
-				r.log.Error("dedupe database clean-up failed", "err", err)
-			} else if n > 0 {
-				r.log.Info("dedupe database clean-up", "expired", n)
-			}
-			t = r.clock.NewTimer(r.shared.cleanupInterval())
+	for r.waitTimer(t) {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		n, err := r.shared.cleanup(ctx, r.clock.Now())
+		cancel()
+		if err != nil {
+			r.log.Error("dedupe database clean-up failed", "err", err)
+		} else if n > 0 {
+			r.log.Info("dedupe database clean-up", "expired", n)
 		}
+		t = r.clock.NewTimer(r.shared.cleanupInterval())
+	}
+}
+
+// waitTimer waits for t to fire (true) or for Shutdown (false).
+func (r *Receiver) waitTimer(t clock.Timer) bool {
+	select {
+	case <-t.C():
+		return true
+	case <-r.stopFlush:
+		t.Stop()
+		return false
 	}
 }
 

@@ -3,7 +3,6 @@ package receiver
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -49,16 +48,7 @@ func (g *rig) postVia(base, id string) answer {
 		g.t.Fatal(err)
 	}
 	req.URL, req.Host = u, u.Host
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	return answer{resp.StatusCode, resp.Header, b}
+	return g.do(req)
 }
 
 // TestSharedDedupeAcrossInstances: two receivers on one dedupe database
