@@ -240,3 +240,33 @@ func TestSharedDedupeExpiry(t *testing.T) {
 		t.Errorf("msg_new after the clean-up: %d %q, want %q", ans.Status, ans.Body, AckDuplicate)
 	}
 }
+
+// TestSharedDedupePendingLease: a pending claim whose instance does not
+// answer within pendingLease is taken for dead, and a copy on another
+// instance is processed rather than told to come back for ever.
+func TestSharedDedupePendingLease(t *testing.T) {
+	dsn := pgtest.Start(t)
+	fake := clock.NewFake(t0)
+	step := newBlockingStep()
+	a := newRig(t, Config{Clock: fake, Dedupe: DedupeConfig{DSN: dsn}, Processing: ProcessingConfig{Func: step.fn, BeforeAck: true}})
+	b := newRig(t, Config{Clock: fake, Dedupe: DedupeConfig{DSN: dsn}})
+	first := a.postAsync("msg_stuck")
+	<-step.entered
+	fake.Advance(pendingLease - time.Second)
+	if ans := b.post("msg_stuck", 2); ans.Status != http.StatusConflict {
+		t.Fatalf("copy inside the lease: %d %s, want 409", ans.Status, ans.Body)
+	}
+	fake.Advance(time.Second)
+	if ans := b.post("msg_stuck", 3); ans.Status != http.StatusOK || string(ans.Body) != AckFresh {
+		t.Fatalf("copy once the lease passed: %d %q, want 200 %q", ans.Status, ans.Body, AckFresh)
+	}
+	step.release <- nil
+	if ans := <-first; ans.Status != http.StatusOK {
+		t.Fatalf("the stuck first copy answered %d", ans.Status)
+	}
+	// The stuck instance's late commit must not touch the row the other
+	// instance now holds: a further copy is a plain duplicate.
+	if ans := a.post("msg_stuck", 4); ans.Status != http.StatusOK || string(ans.Body) != AckDuplicate {
+		t.Fatalf("copy after both answered: %d %q, want 200 %q", ans.Status, ans.Body, AckDuplicate)
+	}
+}
