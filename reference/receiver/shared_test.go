@@ -169,16 +169,25 @@ func TestSharedDedupeDatabaseDown(t *testing.T) {
 	}
 }
 
+// blockedPair starts two receivers on one dedupe database and one fake
+// clock: a processes before the ack with a step the test steers, b acks
+// first.
+func blockedPair(t *testing.T) (a, b *rig, step *blockingStep, fake *clock.Fake) {
+	t.Helper()
+	dsn := pgtest.Start(t)
+	fake = clock.NewFake(t0)
+	step = newBlockingStep()
+	a = newRig(t, Config{Clock: fake, Dedupe: DedupeConfig{DSN: dsn}, Processing: ProcessingConfig{Func: step.fn, BeforeAck: true}})
+	b = newRig(t, Config{Clock: fake, Dedupe: DedupeConfig{DSN: dsn}})
+	return a, b, step, fake
+}
+
 // TestSharedDedupeInFlightAcrossInstances: processing before the ack on
 // one instance holds the id pending; a copy on the other instance is told
 // to come back (409), and once the first fails its row is deleted, so the
 // retry on the other instance is processed, not called a duplicate.
 func TestSharedDedupeInFlightAcrossInstances(t *testing.T) {
-	dsn := pgtest.Start(t)
-	fake := clock.NewFake(t0)
-	step := newBlockingStep()
-	a := newRig(t, Config{Clock: fake, Dedupe: DedupeConfig{DSN: dsn}, Processing: ProcessingConfig{Func: step.fn, BeforeAck: true}})
-	b := newRig(t, Config{Clock: fake, Dedupe: DedupeConfig{DSN: dsn}})
+	a, b, step, _ := blockedPair(t)
 	first := a.postAsync("msg_1")
 	<-step.entered
 	if ans := b.post("msg_1", 2); ans.Status != http.StatusConflict || ans.Header.Get("Retry-After") == "" {
@@ -245,11 +254,7 @@ func TestSharedDedupeExpiry(t *testing.T) {
 // answer within pendingLease is taken for dead, and a copy on another
 // instance is processed rather than told to come back for ever.
 func TestSharedDedupePendingLease(t *testing.T) {
-	dsn := pgtest.Start(t)
-	fake := clock.NewFake(t0)
-	step := newBlockingStep()
-	a := newRig(t, Config{Clock: fake, Dedupe: DedupeConfig{DSN: dsn}, Processing: ProcessingConfig{Func: step.fn, BeforeAck: true}})
-	b := newRig(t, Config{Clock: fake, Dedupe: DedupeConfig{DSN: dsn}})
+	a, b, step, fake := blockedPair(t)
 	first := a.postAsync("msg_stuck")
 	<-step.entered
 	fake.Advance(pendingLease - time.Second)
