@@ -132,6 +132,7 @@ counted "undeduplicated" in /v1/stats.`,
 	f.DurationVar(&cfg.Dedupe.TTL, "dedupe-ttl", receiver.DefaultDedupeTTL, "how long a webhook-id is remembered (cover the sender's retry horizon)")
 	f.IntVar(&cfg.Dedupe.MaxEntries, "dedupe-max", receiver.DefaultDedupeMaxEntries, "most webhook-ids remembered; the oldest are evicted past it")
 	f.StringVar(&cfg.Dedupe.Path, "dedupe-store", "", "keep the dedupe window in this file across restarts (default: memory only)")
+	f.StringVar(&cfg.Dedupe.DSN, "dedupe", "", "keep the dedupe window in PostgreSQL (postgres://...), shared by every receiver on that database")
 	f.BoolVar(&cfg.SyncAck, "sync", false, "acknowledge only once the receipt (--journal) and the id (--dedupe-store) are fsynced; concurrent requests share each fsync")
 	f.DurationVar(&cfg.Processing.Duration, "process-duration", 0, "simulated processing time per unique webhook")
 	f.Float64Var(&cfg.Processing.FailureRatio, "process-failure-ratio", 0, "share of processing steps that fail (0..1, seeded)")

@@ -165,6 +165,10 @@ func (r *Receiver) accept(w http.ResponseWriter, req *http.Request, rc *Receipt,
 		r.acceptUndeduplicated(w, req, rc, d)
 		return
 	}
+	if r.shared != nil {
+		r.acceptShared(w, req, rc, d)
+		return
+	}
 	if r.cfg.Processing.BeforeAck {
 		r.acceptBeforeAck(w, req, rc, d)
 		return
@@ -218,6 +222,78 @@ func (r *Receiver) accept(w http.ResponseWriter, req *http.Request, rc *Receipt,
 	writeAck(w, AckFresh, true)
 	d.Receipt = *rc
 	p.submit(d)
+}
+
+// acceptShared is accept with the window in PostgreSQL (see shared.go):
+// the id's row is inserted before the ack, final when the ack is certain,
+// else pending until the receipt is kept (SyncAck) or processing succeeded
+// (BeforeAck), and deleted when the webhook ends up not acknowledged.
+func (r *Receiver) acceptShared(w http.ResponseWriter, req *http.Request, rc *Receipt, d Delivery) {
+	p := r.process
+	before := r.cfg.Processing.BeforeAck
+	if !before && !p.reserve() {
+		r.counts.overloaded.Add(1)
+		w.Header().Set("Retry-After", "1")
+		r.answerError(w, rc, httpapi.Errorf(http.StatusServiceUnavailable,
+			"processing queue full (%d webhooks acknowledged and not yet processed); retry later", r.cfg.Processing.Queue))
+		return
+	}
+	unreserve := func() {
+		if !before {
+			p.unreserve()
+		}
+	}
+	final := !before && !r.cfg.SyncAck
+	c, err := r.shared.claim(req.Context(), rc.ID, rc.At, final)
+	if err != nil {
+		unreserve()
+		r.log.Error("dedupe database", "err", err)
+		r.unkept(w, rc, "the dedupe database cannot be reached; retry later")
+		return
+	}
+	switch c {
+	case Duplicate:
+		unreserve()
+		r.duplicate(w, rc)
+		return
+	case InFlight:
+		unreserve()
+		r.conflict(w, rc)
+		return
+	}
+	if before {
+		d.Receipt = *rc
+		if err := r.process.run(req.Context(), d); err != nil {
+			r.settleShared(rc, false)
+			r.counts.failed.Add(1)
+			r.answerError(w, rc, httpapi.Errorf(http.StatusInternalServerError, "processing before the ack failed: %v", err))
+			return
+		}
+	}
+	rc.Status = http.StatusOK
+	if !r.keep(w, rc) {
+		r.settleShared(rc, false)
+		unreserve()
+		return
+	}
+	if !final {
+		r.settleShared(rc, true)
+	}
+	r.counts.unique.Add(1)
+	writeAck(w, AckFresh, !before)
+	if !before {
+		d.Receipt = *rc
+		p.submit(d)
+	}
+}
+
+// settleShared ends a pending shared claim. If the database cannot be
+// told, the row stays pending: copies get 409 until pendingLease passes,
+// then one is processed (again, if this one was kept).
+func (r *Receiver) settleShared(rc *Receipt, kept bool) {
+	if err := r.shared.settle(rc.ID, rc.At, kept); err != nil {
+		r.log.Error("dedupe database: settling a claim", "id", rc.ID, "kept", kept, "err", err)
+	}
 }
 
 // acceptUndeduplicated acknowledges a verified webhook that carries no

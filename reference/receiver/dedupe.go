@@ -17,6 +17,10 @@ type DedupeConfig struct {
 	// Path, when set, keeps the window in an append-only file so that it
 	// survives a restart (see store.go).
 	Path string
+	// DSN, when set (postgres://...), keeps the window in PostgreSQL
+	// instead, shared by every receiver using that database: see
+	// shared.go. MaxEntries and Path then do not apply.
+	DSN string
 }
 
 // Defaults for DedupeConfig.

@@ -144,13 +144,15 @@ type Receiver struct {
 	// scheme is nil on the Standard Webhooks fast path (the verifier
 	// reads the canonical headers without allocating); any other scheme,
 	// or an IDFrom other than webhook-id, goes through it.
-	scheme  webhook.Scheme
-	idFrom  webhook.IDSource
-	window  *window
-	store   *store // nil without Dedupe.Path
-	journal *journal
-	process *processor
-	bodies  sync.Pool // *[]byte request body buffers
+	scheme      webhook.Scheme
+	idFrom      webhook.IDSource
+	window      *window
+	store       *store        // nil without Dedupe.Path
+	shared      *sharedWindow // nil without Dedupe.DSN
+	cleanupDone chan struct{}
+	journal     *journal
+	process     *processor
+	bodies      sync.Pool // *[]byte request body buffers
 
 	// serving is read-locked by every webhook request and write-locked by
 	// Shutdown, which so waits for requests in flight; closed turns later
@@ -215,6 +217,17 @@ func New(cfg Config) (*Receiver, error) {
 	}
 	r.bodies.New = func() any { b := make([]byte, 0, 4096); return &b }
 	r.sync.done = sync.NewCond(&r.sync.mu)
+	if cfg.Dedupe.DSN != "" && cfg.Dedupe.Path != "" {
+		return nil, errors.New("receiver: a dedupe database (DSN) and a dedupe store file (Path) are two homes for one window; choose one")
+	}
+	if cfg.Dedupe.DSN != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		r.shared, err = openShared(ctx, cfg.Dedupe.DSN, cfg.Dedupe.TTL)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("receiver: %w", err)
+		}
+	}
 	if cfg.Dedupe.Path != "" {
 		st, kept, note, err := openStore(cfg.Dedupe.Path, cfg.Dedupe, r.clock.Now())
 		if err != nil {
@@ -238,6 +251,9 @@ func New(cfg Config) (*Receiver, error) {
 	r.journal = j
 	if r.capture, err = openCapture(cfg.Capture); err != nil {
 		j.close()
+		if r.shared != nil {
+			r.shared.close()
+		}
 		if r.store != nil {
 			r.store.close()
 		}
@@ -248,6 +264,10 @@ func New(cfg Config) (*Receiver, error) {
 	// The first flush timer is made here, not in the goroutine, so a test
 	// on a fake clock knows it exists once New returns.
 	go r.flushLoop(r.clock.NewTimer(cfg.FlushInterval))
+	if r.shared != nil {
+		r.cleanupDone = make(chan struct{})
+		go r.cleanupLoop(r.clock.NewTimer(r.shared.cleanupInterval()))
+	}
 	return r, nil
 }
 
@@ -298,6 +318,35 @@ func (r *Receiver) flushLoop(t clock.Timer) {
 				t = r.clock.NewTimer(backoff)
 			}
 		}
+	}
+}
+
+// cleanupLoop deletes expired ids from the shared dedupe table every
+// cleanupInterval, until Shutdown. Every instance runs it: the deletes are
+// bounded batches and idempotent, so running it twice costs little.
+func (r *Receiver) cleanupLoop(t clock.Timer) {
+	defer close(r.cleanupDone)
+	for r.waitTimer(t) {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		n, err := r.shared.cleanup(ctx, r.clock.Now())
+		cancel()
+		if err != nil {
+			r.log.Error("dedupe database clean-up failed", "err", err)
+		} else if n > 0 {
+			r.log.Info("dedupe database clean-up", "expired", n)
+		}
+		t = r.clock.NewTimer(r.shared.cleanupInterval())
+	}
+}
+
+// waitTimer waits for t to fire (true) or for Shutdown (false).
+func (r *Receiver) waitTimer(t clock.Timer) bool {
+	select {
+	case <-t.C():
+		return true
+	case <-r.stopFlush:
+		t.Stop()
+		return false
 	}
 }
 
@@ -387,6 +436,10 @@ func (r *Receiver) Shutdown(ctx context.Context) error {
 		}
 		close(r.stopFlush)
 		<-r.flushDone
+		if r.shared != nil {
+			<-r.cleanupDone
+			r.shared.close()
+		}
 		r.flushMu.Lock()
 		defer r.flushMu.Unlock()
 		err = errors.Join(err, r.journal.close())
