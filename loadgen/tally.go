@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -64,6 +65,11 @@ var errKindNames = [numErrKinds]string{"", string(neterr.Timeout), string(neterr
 	string(neterr.EOF), "protocol", string(neterr.TLS), string(neterr.Canceled), "payload", string(neterr.Other)}
 
 func (k errKind) String() string { return errKindNames[k] }
+
+// ErrorKinds are the words Sent.Err and Result.Errors use for a request
+// that got no answer, in a fixed order, for callers that keep one counter
+// per kind (bench's --metrics).
+func ErrorKinds() []string { return slices.Clone(errKindNames[1:]) }
 
 // classify names a transport error. canceled says the run was stopping.
 // The load generator's own wire reader adds protocol errors; every other

@@ -49,9 +49,13 @@ func (l *laterGatherer) Gather() ([]*dto.MetricFamily, error) {
 }
 
 // loadResults are the load generator's result label's values: the
-// answer's status class, or why there was none (loadgen.Sent.Err).
-var loadResults = [...]string{"status_1xx", "status_2xx", "status_3xx", "status_4xx", "status_5xx", "status_other",
-	"timeout", "refused", "reset", "eof", "protocol", "tls", "canceled", "payload", "other"}
+// answer's status class, or why there was none (loadgen.ErrorKinds, the
+// words of loadgen.Sent.Err), the last of which is "other".
+var loadResults = append([]string{"status_1xx", "status_2xx", "status_3xx", "status_4xx", "status_5xx", "status_other"},
+	loadgen.ErrorKinds()...)
+
+// numStatusResults is how many of loadResults are status classes.
+const numStatusResults = 6
 
 var (
 	descLoadInFlight = metrics.Desc("hookrig_load_in_flight", "Requests sent and not yet answered.")
@@ -63,14 +67,15 @@ var (
 // the asked rate read from the runner at scrape time.
 type loadMetrics struct {
 	reg     *prometheus.Registry
-	results [len(loadResults)]prometheus.Counter
+	results []prometheus.Counter
 	latency prometheus.Histogram
 	runner  atomic.Pointer[loadgen.Runner]
 }
 
 func newLoadMetrics() *loadMetrics {
 	m := &loadMetrics{
-		reg: prometheus.NewRegistry(),
+		reg:     prometheus.NewRegistry(),
+		results: make([]prometheus.Counter, len(loadResults)),
 		latency: metrics.Histogram("hookrig_load_latency_seconds",
 			"A request's latency, corrected: from when it was due (open loop) to the end of its answer."),
 	}
@@ -94,9 +99,9 @@ func (m *loadMetrics) sent(s loadgen.Sent) {
 // loadResult places a request in loadResults.
 func loadResult(status int, err string) int {
 	if err != "" || status == 0 {
-		for i, r := range loadResults[6:] {
+		for i, r := range loadResults[numStatusResults:] {
 			if r == err {
-				return 6 + i
+				return numStatusResults + i
 			}
 		}
 		return len(loadResults) - 1
