@@ -141,6 +141,7 @@ func (t *triesByID) next(id string) int {
 	if _, ok := t.n[id]; !ok && len(t.n) >= maxTrackedIDs {
 		clear(t.n)
 	}
-	t.n[id]++
-	return t.n[id]
+	n := t.n[id] + 1
+	t.n[id] = n
+	return n
 }

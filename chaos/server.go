@@ -98,6 +98,7 @@ func (p *Proxy) accept() {
 func (p *Proxy) evictIdle() bool {
 	var oldest *wireConn
 	var oldestWatch uint64
+	now := p.dog.now()
 	p.clients.each(func(w *wireConn) {
 		v := w.watch.Load()
 		if v == cutMark {
@@ -106,7 +107,7 @@ func (p *Proxy) evictIdle() bool {
 		if ph := watchPhase(v >> 32); ph != phaseIdle && ph != phaseOpened {
 			return
 		}
-		if oldest == nil || p.dog.now()-uint32(v) > p.dog.now()-uint32(oldestWatch) {
+		if oldest == nil || now-uint32(v) > now-uint32(oldestWatch) {
 			oldest, oldestWatch = w, v
 		}
 	})

@@ -12,6 +12,7 @@ import (
 	"go/token"
 	"path/filepath"
 	"strconv"
+	"strings"
 )
 
 // randOK says whether a name of math/rand is fine: the constructors of a
@@ -78,4 +79,26 @@ func File(path string) ([]string, error) {
 		return true
 	})
 	return bad, nil
+}
+
+// Dir runs File over every non-test Go file in dir and reports the
+// impurities found together with how many files it checked, so a test can
+// insist that it saw the whole package.
+func Dir(dir string) (found []string, checked int, err error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		bad, err := File(name)
+		if err != nil {
+			return nil, checked, err
+		}
+		checked++
+		found = append(found, bad...)
+	}
+	return found, checked, nil
 }

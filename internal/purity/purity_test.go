@@ -41,3 +41,24 @@ func f() {
 		t.Error("a missing file gave no error")
 	}
 }
+
+// Dir checks the package's own files and skips its tests, which may sleep.
+func TestDirSkipsTests(t *testing.T) {
+	dir := t.TempDir()
+	for name, src := range map[string]string{
+		"a.go":      "package x\nimport \"time\"\nfunc f() { _ = time.Now() }\n",
+		"b.go":      "package x\nfunc g() {}\n",
+		"a_test.go": "package x\nimport \"time\"\nfunc h() { time.Sleep(1) }\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	found, checked, err := Dir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked != 2 || len(found) != 1 {
+		t.Fatalf("checked %d files and found %q: want 2 files and the one time.Now", checked, found)
+	}
+}

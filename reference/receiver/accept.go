@@ -118,7 +118,7 @@ func (r *Receiver) verifyScheme(w http.ResponseWriter, rc *Receipt, h http.Heade
 		return false
 	}
 	id := v.ID
-	if r.cfg.IDFrom != (webhook.IDSource{}) {
+	if !r.cfg.IDFrom.IsNone() {
 		if id, err = r.cfg.IDFrom.Extract(h, body); err != nil {
 			r.reject(w, rc, &r.counts.missingID, httpapi.Errorf(http.StatusBadRequest,
 				"signature verified, but no event id (--id-from %s): %v", r.cfg.IDFrom, err))
@@ -182,10 +182,7 @@ func (r *Receiver) accept(w http.ResponseWriter, req *http.Request, rc *Receipt,
 			r.duplicate(w, rc)
 			return
 		}
-		r.counts.overloaded.Add(1)
-		w.Header().Set("Retry-After", "1")
-		r.answerError(w, rc, httpapi.Errorf(http.StatusServiceUnavailable,
-			"processing queue full (%d webhooks acknowledged and not yet processed); retry later", r.cfg.Processing.Queue))
+		r.overloaded(w, rc)
 		return
 	}
 	// With SyncAck the claim stays pending until the receipt is on disk:
@@ -232,10 +229,7 @@ func (r *Receiver) acceptShared(w http.ResponseWriter, req *http.Request, rc *Re
 	p := r.process
 	before := r.cfg.Processing.BeforeAck
 	if !before && !p.reserve() {
-		r.counts.overloaded.Add(1)
-		w.Header().Set("Retry-After", "1")
-		r.answerError(w, rc, httpapi.Errorf(http.StatusServiceUnavailable,
-			"processing queue full (%d webhooks acknowledged and not yet processed); retry later", r.cfg.Processing.Queue))
+		r.overloaded(w, rc)
 		return
 	}
 	unreserve := func() {
@@ -265,8 +259,7 @@ func (r *Receiver) acceptShared(w http.ResponseWriter, req *http.Request, rc *Re
 		d.Receipt = *rc
 		if err := r.process.run(req.Context(), d); err != nil {
 			r.settleShared(rc, false)
-			r.counts.failed.Add(1)
-			r.answerError(w, rc, httpapi.Errorf(http.StatusInternalServerError, "processing before the ack failed: %v", err))
+			r.processingFailed(w, rc, err)
 			return
 		}
 	}
@@ -305,8 +298,7 @@ func (r *Receiver) acceptUndeduplicated(w http.ResponseWriter, req *http.Request
 	if r.cfg.Processing.BeforeAck {
 		d.Receipt = *rc
 		if err := r.process.run(req.Context(), d); err != nil {
-			r.counts.failed.Add(1)
-			r.answerError(w, rc, httpapi.Errorf(http.StatusInternalServerError, "processing before the ack failed: %v", err))
+			r.processingFailed(w, rc, err)
 			return
 		}
 		if r.keep(w, rc) {
@@ -318,10 +310,7 @@ func (r *Receiver) acceptUndeduplicated(w http.ResponseWriter, req *http.Request
 	}
 	p := r.process
 	if !p.reserve() {
-		r.counts.overloaded.Add(1)
-		w.Header().Set("Retry-After", "1")
-		r.answerError(w, rc, httpapi.Errorf(http.StatusServiceUnavailable,
-			"processing queue full (%d webhooks acknowledged and not yet processed); retry later", r.cfg.Processing.Queue))
+		r.overloaded(w, rc)
 		return
 	}
 	if !r.keep(w, rc) {
@@ -349,8 +338,7 @@ func (r *Receiver) acceptBeforeAck(w http.ResponseWriter, req *http.Request, rc 
 	d.Receipt = *rc
 	if err := r.process.run(req.Context(), d); err != nil {
 		r.window.release(rc.ID)
-		r.counts.failed.Add(1)
-		r.answerError(w, rc, httpapi.Errorf(http.StatusInternalServerError, "processing before the ack failed: %v", err))
+		r.processingFailed(w, rc, err)
 		return
 	}
 	rc.Status = http.StatusOK
@@ -369,6 +357,22 @@ func (r *Receiver) acceptBeforeAck(w http.ResponseWriter, req *http.Request, rc 
 		r.counts.unique.Add(1)
 		writeAck(w, AckFresh, false)
 	}
+}
+
+// overloaded answers 503 to a webhook the processing queue has no room
+// for: it is not acknowledged, and the sender retries.
+func (r *Receiver) overloaded(w http.ResponseWriter, rc *Receipt) {
+	r.counts.overloaded.Add(1)
+	w.Header().Set("Retry-After", "1")
+	r.answerError(w, rc, httpapi.Errorf(http.StatusServiceUnavailable,
+		"processing queue full (%d webhooks acknowledged and not yet processed); retry later", r.cfg.Processing.Queue))
+}
+
+// processingFailed answers 500 to a webhook whose processing before the
+// ack failed: it is not acknowledged, and the sender retries.
+func (r *Receiver) processingFailed(w http.ResponseWriter, rc *Receipt, err error) {
+	r.counts.failed.Add(1)
+	r.answerError(w, rc, httpapi.Errorf(http.StatusInternalServerError, "processing before the ack failed: %v", err))
 }
 
 // conflict answers a copy of a webhook whose first delivery has not been

@@ -52,15 +52,15 @@ func TestPurity(t *testing.T) {
 				t.Errorf("%s imports %s", name, path)
 			}
 		}
-		bad, err := purity.File(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, b := range bad {
-			t.Errorf("%s: take now and a seeded source as arguments; start no goroutine", b)
-		}
 	}
 	if checked == 0 {
 		t.Fatal("no source file checked")
+	}
+	bad, _, err := purity.Dir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range bad {
+		t.Errorf("%s: take now and a seeded source as arguments; start no goroutine", b)
 	}
 }
