@@ -111,9 +111,12 @@ type world struct {
 	pacer      *loadgen.SequencePacer
 	phaseStart []time.Duration
 
-	snd senderModel
-	ob  outboxModel
-	rcv *receiverModel
+	snd  senderModel
+	ob   outboxModel
+	rcvs []*receiverModel // by group
+	// paths are the endpoints' paths on the proxy, which rules match on
+	// (endpoint.name, endpoint.group).
+	paths []string
 
 	attempts     []attempt
 	freeAttempt  int32
@@ -187,8 +190,12 @@ func newWorld(s *scenarios.Scenario, opts Options) (*world, error) {
 	if w.idPrefix == "" {
 		w.idPrefix = plan.EventIDPrefix(s.Seed)
 	}
-	w.snd = senderModel{policy: policy, jitter: delivery.NewJitter(s.Seed), workers: workers, ordered: policy.Ordered, wakeAt: -1}
-	w.rcv = newReceiverModel(s.Receiver, m, w.k)
+	fp := planFleet(s)
+	w.snd = senderModel{policy: policy, jitter: delivery.NewJitter(s.Seed), workers: workers, ordered: policy.Ordered, wakeAt: -1,
+		ids: fp.ids, assign: fp.assign}
+	w.snd.eps, w.snd.byRing = newEndpoints(fp)
+	w.paths = fp.paths
+	w.rcvs = []*receiverModel{newReceiverModel(s.Receiver, m, w.k)}
 	for i := range s.Load.Keys {
 		w.keys = append(w.keys, "key-"+strconv.Itoa(i))
 	}
@@ -196,8 +203,9 @@ func newWorld(s *scenarios.Scenario, opts Options) (*world, error) {
 		w.phaseNames = append(w.phaseNames, p.Name)
 		w.phaseStart = append(w.phaseStart, p.Start)
 	}
-	// The live runner's endpoint is the proxy's URL with this path.
-	w.req = fault.Request{Method: http.MethodPost, Path: "/webhooks"}
+	// Each attempt sets its endpoint's path (the live runner's endpoint
+	// URL on the proxy).
+	w.req = fault.Request{Method: http.MethodPost}
 	for _, spec := range specs {
 		if spec.Match != "" {
 			w.ruleHeaders = true
