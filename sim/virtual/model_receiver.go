@@ -94,24 +94,28 @@ type answer struct {
 
 // receive handles a request for event num that arrived at now.
 func (rm *receiverModel) receive(num uint64, now int64) answer {
-	for uint64(rm.ids.len()) <= num {
-		rm.ids.grow()
-	}
-	s := rm.ids.at(int(num))
-	s.seen++
 	id := strconv.FormatUint(num, 10)
 	at := time.Unix(0, now)
-	// A claim made before the ack whose processing has ended by now is
-	// settled as the live receiver settles it when processing returns.
-	if s.pending && now >= s.until {
-		s.pending = false
-		if s.fails {
-			rm.window.Release(id)
-		} else {
-			rm.window.Commit(id)
-		}
-	}
 	if rm.beforeAck {
+		// Only processing before the ack needs to remember more per
+		// event than the window does: an ack-first receiver keeps
+		// nothing that grows with the run.
+		for uint64(rm.ids.len()) <= num {
+			rm.ids.grow()
+		}
+		s := rm.ids.at(int(num))
+		s.seen++
+		// A claim made before the ack whose processing has ended by now
+		// is settled as the live receiver settles it when processing
+		// returns.
+		if s.pending && now >= s.until {
+			s.pending = false
+			if s.fails {
+				rm.window.Release(id)
+			} else {
+				rm.window.Commit(id)
+			}
+		}
 		switch rm.window.Claim(id, at, false) {
 		case receiver.Duplicate:
 			return answer{status: http.StatusOK, bodyLen: ackDuplicateLen, duplicate: true, took: rm.ack}

@@ -32,6 +32,8 @@ type Options struct {
 	// at the end. It runs on the simulating goroutine: keep it quick.
 	Progress      func(Progress)
 	ProgressEvery time.Duration
+
+	fleet *fleetPlan // tests: this fleet instead of the scenario's
 }
 
 // Progress is a virtual run's state, for a progress display.
@@ -191,6 +193,9 @@ func newWorld(s *scenarios.Scenario, opts Options) (*world, error) {
 		w.idPrefix = plan.EventIDPrefix(s.Seed)
 	}
 	fp := planFleet(s)
+	if opts.fleet != nil {
+		fp = *opts.fleet
+	}
 	w.snd = senderModel{policy: policy, jitter: delivery.NewJitter(s.Seed), workers: workers, ordered: policy.Ordered, wakeAt: -1,
 		ids: fp.ids, assign: fp.assign}
 	w.snd.eps, w.snd.byRing = newEndpoints(fp)
