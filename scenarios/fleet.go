@@ -127,22 +127,30 @@ func renderEndpointURL(tmpl, group string, n int) (string, error) {
 	return b.String(), nil
 }
 
-// WithoutSick returns a copy of s whose fleet has only its healthy groups
-// (Group.Sick false), the same load spread over them by their weights: the
-// isolation baseline. Nil when s has no fleet, or no sick group, or
-// nothing healthy.
-func (s *Scenario) WithoutSick() *Scenario {
-	var healthy []Group
+// Healed returns a copy of s whose sick groups are healed: their faults
+// and rate limits are gone, everything else (the groups, the load, which
+// event goes to which endpoint) is the same. It is the isolation
+// baseline: the healthy groups get the very same events at the same
+// moments, without the sick groups' trouble beside them. Nil when s has
+// no fleet, or no sick group, or no healthy one.
+func (s *Scenario) Healed() *Scenario {
+	sick, healthy := 0, 0
 	for _, g := range s.Endpoints.Groups {
-		if !g.Sick() {
-			healthy = append(healthy, g)
+		if g.Sick() {
+			sick++
+		} else {
+			healthy++
 		}
 	}
-	if len(healthy) == 0 || len(healthy) == len(s.Endpoints.Groups) {
+	if sick == 0 || healthy == 0 {
 		return nil
 	}
 	c := *s
-	c.Endpoints.Groups = healthy
+	c.Endpoints.Groups = make([]Group, len(s.Endpoints.Groups))
+	for i, g := range s.Endpoints.Groups {
+		g.Faults, g.RateLimit = nil, nil
+		c.Endpoints.Groups[i] = g
+	}
 	return &c
 }
 

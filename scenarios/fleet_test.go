@@ -57,9 +57,9 @@ assertions:
 	if !s.ReadsIsolation() {
 		t.Error("ReadsIsolation = false")
 	}
-	base := s.WithoutSick()
-	if base == nil || len(base.Endpoints.Groups) != 2 || base.Endpoints.Groups[1].Name != "theirs" || len(s.Endpoints.Groups) != 3 {
-		t.Errorf("WithoutSick = %+v", base)
+	base := s.Healed()
+	if base == nil || len(base.Endpoints.Groups) != 3 || base.Endpoints.Groups[1].Sick() || base.Endpoints.Groups[1].Count != 5 || !s.Endpoints.Groups[1].Sick() {
+		t.Errorf("Healed = %+v", base)
 	}
 	if got := s.Endpoints.HealthyGroups(); strings.Join(got, ",") != "healthy,theirs" {
 		t.Errorf("healthy groups = %v", got)
@@ -72,7 +72,7 @@ func TestNoFleet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Fleet() || s.Endpoints.Size() != 0 || s.WithoutSick() != nil || s.ReadsIsolation() {
+	if s.Fleet() || s.Endpoints.Size() != 0 || s.Healed() != nil || s.ReadsIsolation() {
 		t.Fatalf("endpoints = %+v", s.Endpoints)
 	}
 }

@@ -68,15 +68,32 @@ type Isolation struct {
 }
 
 // SetIsolationBaseline fills the isolation figure from base, the same
-// scenario run with its sick groups removed: every group in base is
-// healthy, so its delivery p99 is the healthy groups' undisturbed p99. It
-// does nothing when r has no isolation figure (no fleet, or no sick group).
+// scenario run with its sick groups healed (scenarios.Scenario.Healed: no
+// faults, no rate limits, the very same events): the delivery p99 of
+// base's events in the groups that are healthy in r is their undisturbed
+// p99. It does nothing when r has no isolation figure (no fleet, or no
+// sick group).
 func (r *Result) SetIsolationBaseline(base *Result) {
-	if r.Isolation == nil || base == nil {
+	if r.Isolation == nil || base == nil || base.Endpoints == nil {
 		return
 	}
+	healthy := map[string]bool{}
+	for _, g := range r.Endpoints.Groups {
+		healthy[g.Name] = !g.Sick
+	}
+	h := NewHistogram()
+	for _, g := range base.Endpoints.Groups {
+		if !healthy[g.Name] {
+			continue
+		}
+		gh, err := DecodeHistogram(g.HdrUs)
+		if err != nil {
+			continue // a result this package wrote always decodes
+		}
+		h.Merge(gh)
+	}
 	iso := r.Isolation
-	iso.BaselineP99Ms = base.Latency.Delivery.P99
+	iso.BaselineP99Ms = summarize(h, h.Min(), h.Max()).P99
 	iso.Baseline = true
 	iso.Ratio = 0
 	if iso.BaselineP99Ms > 0 {

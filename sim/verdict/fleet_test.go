@@ -68,12 +68,25 @@ func TestGroupFigures(t *testing.T) {
 	if iso == nil || iso.P99Ms != 10 || iso.Baseline || iso.Ratio != 0 {
 		t.Fatalf("isolation = %+v", iso)
 	}
-	res.SetIsolationBaseline(&Result{Latency: Latencies{Delivery: LatencySummary{P99: 4}}})
-	if iso.BaselineP99Ms != 4 || iso.Ratio != 2.5 || !iso.Baseline {
+	// The baseline: the same events, the sick group healed. Its healthy
+	// group took 4 ms each; the healed group's 100 ms do not count.
+	var bf feed
+	for i := range 10 {
+		bf.accept(Accepted{ID: id(i), At: at(0), Group: "healthy"})
+		bf.receipt(ok(id(i), 4*time.Millisecond))
+		bf.accept(Accepted{ID: sick(i), At: at(0), Group: "sick"})
+		bf.receipt(ok(sick(i), 100*time.Millisecond))
+	}
+	base := bf.check(t, RunInfo{Groups: []GroupInfo{{Name: "healthy"}, {Name: "sick"}}})
+	if base.Isolation != nil {
+		t.Errorf("a fleet with no sick group has an isolation figure: %+v", base.Isolation)
+	}
+	res.SetIsolationBaseline(base)
+	if iso.BaselineP99Ms < 4 || iso.BaselineP99Ms > 4.01 || iso.Ratio != round3(10/iso.BaselineP99Ms) || !iso.Baseline {
 		t.Errorf("isolation = %+v", iso)
 	}
 	js, _ := json.Marshal(res)
-	for _, key := range []string{`"endpoints":{"groups":[{"name":"healthy"`, `"isolation":{"baseline_p99_ms":4,"p99_ms":10,"ratio":2.5`} {
+	for _, key := range []string{`"endpoints":{"groups":[{"name":"healthy"`, `"isolation":{"baseline_p99_ms":4.001,"p99_ms":10,"ratio":2.499`} {
 		if !bytes.Contains(js, []byte(key)) {
 			t.Errorf("JSON lacks %s", key)
 		}
