@@ -44,6 +44,35 @@ type Env struct {
 	Load     LoadEnv  `expr:"load"`
 	Ordering Ordering `expr:"ordering"`
 	Endpoint Endpoint `expr:"endpoint"`
+
+	// Groups are a fleet's figures per group, by group name
+	// (groups.healthy.lost); empty without `endpoints:`.
+	Groups map[string]GroupEnv `expr:"groups"`
+	// Isolation compares the healthy groups' delivery p99 with their p99
+	// when the sick groups are removed (no value until that baseline is
+	// measured).
+	Isolation Isolation `expr:"isolation"`
+}
+
+// GroupEnv is one fleet group's figures, under the top level's names.
+type GroupEnv struct {
+	Accepted      int     `expr:"accepted"`
+	Delivered     int     `expr:"delivered"`
+	Lost          int     `expr:"lost"`
+	DeadLettered  int     `expr:"dead_lettered"`
+	Pending       int     `expr:"pending"`
+	Attempts      int     `expr:"attempts"`
+	Amplification float64 `expr:"amplification"`
+	Latency       Latency `expr:"latency"`
+}
+
+// Isolation is how much the sick groups cost the healthy ones.
+type Isolation struct {
+	// P99 is the healthy groups' delivery p99 in this run; BaselineP99
+	// theirs with the sick groups removed; Ratio P99 / BaselineP99.
+	P99         time.Duration `expr:"p99"`
+	BaselineP99 time.Duration `expr:"baseline_p99"`
+	Ratio       float64       `expr:"ratio"`
 }
 
 // Endpoint is how the receiving endpoint answered the requests it was

@@ -3,6 +3,7 @@ package plan
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hookrig/hookrig/chaos/fault"
@@ -19,8 +20,9 @@ import (
 // separate "drain started" switch.
 func Rules(s *scenarios.Scenario) []fault.RuleSpec {
 	loadEnd := s.LoadEnd()
-	specs := make([]fault.RuleSpec, 0, len(s.Faults))
-	for _, f := range s.Faults {
+	faults := append(slices.Clip(s.Faults), groupRules(s)...)
+	specs := make([]fault.RuleSpec, 0, len(faults))
+	for _, f := range faults {
 		spec := f.Rule
 		if !s.Drain.KeepFaults {
 			end := loadEnd

@@ -51,6 +51,11 @@ type Result struct {
 	Endpoint Endpoint  `json:"endpoint"`
 	Herd     Herd      `json:"herd"`
 	Load     LoadStats `json:"load"`
+	// Endpoints breaks a fleet's figures down by group; Isolation is the
+	// healthy groups' p99 against their baseline (fleet.go). Both are
+	// absent for a run with one endpoint.
+	Endpoints *Fleet     `json:"endpoints,omitempty"`
+	Isolation *Isolation `json:"isolation,omitempty"`
 
 	Faults            []FaultResult `json:"faults"`
 	Phases            []PhaseResult `json:"phases"`
