@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/hookrig/hookrig/scenarios"
 	"github.com/hookrig/hookrig/sim/live"
@@ -21,11 +22,42 @@ func Run(ctx context.Context, s *scenarios.Scenario, opts live.Options) (*verdic
 }
 
 // RunVirtual executes s in virtual time (see virtual.Run) and judges its
-// assertions on the result.
+// assertions on the result. A fleet with sick groups (faults or a rate
+// limit) and healthy ones is simulated twice, at once: as written, and
+// with the sick groups healed (scenarios.Scenario.Healed: the very same
+// events, no faults, no rate limits), whose healthy groups' delivery p99
+// is the isolation baseline (Result.Isolation). Stats are the run's as
+// written.
 func RunVirtual(ctx context.Context, s *scenarios.Scenario, opts virtual.Options) (*verdict.Result, virtual.Stats, error) {
+	base := s.Healed()
+	var bres *verdict.Result
+	var berr error
+	done := make(chan struct{})
+	if base != nil {
+		// The two worlds share nothing: the baseline runs alongside.
+		bopts := opts
+		bopts.Progress = nil
+		go func() {
+			defer close(done)
+			bres, _, berr = virtual.Run(ctx, base, bopts)
+		}()
+	}
 	res, st, err := virtual.Run(ctx, s, opts)
+	if base != nil {
+		<-done
+	}
 	if err != nil {
 		return nil, st, err
+	}
+	if base != nil {
+		if berr != nil {
+			return nil, st, fmt.Errorf("isolation baseline (the scenario with its sick groups healed): %w", berr)
+		}
+		res.SetIsolationBaseline(bres)
+		if iso := res.Isolation; iso != nil {
+			res.Notes = append(res.Notes, fmt.Sprintf("isolation baseline: the same events, simulated again with the sick groups healed (no faults, no rate limits): the healthy groups' delivery p99 was %.4g ms there, %.4g ms here",
+				iso.BaselineP99Ms, iso.P99Ms))
+		}
 	}
 	Check(res, s)
 	return res, st, nil

@@ -93,3 +93,25 @@ func (r *Receiver) rateLimited(w http.ResponseWriter, rc *Receipt) {
 	r.reject(w, rc, &r.counts.rateLimited, httpapi.Errorf(http.StatusTooManyRequests,
 		"rate limited: over %g requests a second on this path; retry after %s s", r.limiter.cfg.PerSecond, r.limiter.retryAfter))
 }
+
+// RateLimit is the receiver's per-path limit on its own, for the virtual
+// model (sim/virtual), which answers as the receiver does without serving
+// HTTP: the same buckets, the same defaults, the same Retry-After.
+type RateLimit struct{ l *pathLimiter }
+
+// NewRateLimit makes the limit cfg describes, with the receiver's
+// defaults; nil (limiting nothing) when cfg.PerSecond is 0.
+func NewRateLimit(cfg RateLimitConfig) (*RateLimit, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil || cfg.PerSecond == 0 {
+		return nil, err
+	}
+	return &RateLimit{newPathLimiter(cfg)}, nil
+}
+
+// Allow takes a token from path's bucket at now; false: answer 429 with
+// RetryAfter.
+func (r *RateLimit) Allow(path string, now time.Time) bool { return r.l.allow(path, now) }
+
+// RetryAfter is the Retry-After header value of a 429, whole seconds.
+func (r *RateLimit) RetryAfter() string { return r.l.retryAfter }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/hookrig/hookrig/reference/sender/delivery"
 	"github.com/hookrig/hookrig/scenarios"
+	"github.com/hookrig/hookrig/sim/plan"
 )
 
 // The sender's endpoints in virtual time. The live dispatcher looks at
@@ -58,6 +59,8 @@ type fleetPlan struct {
 	paths  []string
 	groups []int32
 	assign func(num uint64) int32 // nil: every event to endpoint 0
+	// groupNames name the groups (none without a fleet).
+	groupNames []string
 }
 
 // singleEndpoint is a scenario without a fleet: one endpoint, as the live
@@ -275,7 +278,23 @@ func parkPop(hp *[]parkEntry) {
 	*hp = h
 }
 
-// planFleet is the scenario's endpoints as sim/plan lays them out.
+// planFleet is the scenario's endpoints as sim/plan lays them out (the
+// live runner asks the same plan): the ids are the endpoints' names, the
+// paths their paths on the proxy (where rules read endpoint.name and
+// endpoint.group), each event to the endpoint plan.Fleet.Assign gives it.
 func planFleet(s *scenarios.Scenario) fleetPlan {
-	return singleEndpoint()
+	f := plan.NewFleet(s)
+	if f == nil {
+		return singleEndpoint()
+	}
+	p := fleetPlan{ids: make([]string, f.Len()), paths: make([]string, f.Len()), groups: make([]int32, f.Len())}
+	for i := range f.Len() {
+		e := f.At(i)
+		p.ids[i], p.paths[i], p.groups[i] = e.Name(), e.Path()+"/webhooks", int32(e.GroupIndex)
+	}
+	p.assign = func(num uint64) int32 { return int32(f.Assign(num).Index) }
+	for _, g := range s.Endpoints.Groups {
+		p.groupNames = append(p.groupNames, g.Name)
+	}
+	return p
 }

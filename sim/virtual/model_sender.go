@@ -165,7 +165,11 @@ func (w *world) ingested(i int32) {
 	// Ids are unique by construction (the prefix and a number), so the
 	// checker need not index them.
 	ev.ref, _ = w.chk.NewRef(ev.id)
-	_ = w.chk.AcceptRef(ev.ref, verdict.Accepted{Key: ev.key, Seq: ev.seq, At: w.time(ev.at), Phase: phase})
+	acc := verdict.Accepted{Key: ev.key, Seq: ev.seq, At: w.time(ev.at), Phase: phase}
+	if len(w.groupNames) > 0 {
+		acc.Endpoint, acc.Group = sm.ids[ev.ep], w.groupNames[sm.eps[ev.ep].group]
+	}
+	_ = w.chk.AcceptRef(ev.ref, acc)
 	if sm.down {
 		ev.where = slotDown // durable; the restarted sender picks it up
 		return

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hookrig/hookrig/chaos/fault"
 	"github.com/hookrig/hookrig/loadgen"
+	"github.com/hookrig/hookrig/reference/receiver"
 	"github.com/hookrig/hookrig/reference/sender"
 	"github.com/hookrig/hookrig/reference/sender/delivery"
 	"github.com/hookrig/hookrig/reference/webhook"
@@ -117,8 +118,11 @@ type world struct {
 	ob   outboxModel
 	rcvs []*receiverModel // by group
 	// paths are the endpoints' paths on the proxy, which rules match on
-	// (endpoint.name, endpoint.group).
-	paths []string
+	// (endpoint.name, endpoint.group); groupNames and groups name a
+	// fleet's groups (none with one endpoint).
+	paths      []string
+	groupNames []string
+	groups     []verdict.GroupInfo
 
 	attempts     []attempt
 	freeAttempt  int32
@@ -199,8 +203,24 @@ func newWorld(s *scenarios.Scenario, opts Options) (*world, error) {
 	w.snd = senderModel{policy: policy, jitter: delivery.NewJitter(s.Seed), workers: workers, ordered: policy.Ordered, wakeAt: -1,
 		ids: fp.ids, assign: fp.assign}
 	w.snd.eps, w.snd.byRing = newEndpoints(fp)
-	w.paths = fp.paths
-	w.rcvs = []*receiverModel{newReceiverModel(s.Receiver, m, w.k)}
+	w.paths, w.groupNames = fp.paths, fp.groupNames
+	if len(s.Endpoints.Groups) == 0 {
+		w.rcvs = []*receiverModel{newReceiverModel(s.Receiver, m, w.k)}
+	}
+	for _, g := range s.Endpoints.Groups {
+		// Each group its own reference receiver (its processing, dedupe
+		// window and per-endpoint rate limit), as the live fleet runs them.
+		rm := newReceiverModel(g.Receiver, m, w.k)
+		if rl := g.RateLimit; rl != nil {
+			lim, err := receiver.NewRateLimit(receiver.RateLimitConfig{PerSecond: rl.PerSecond, Burst: rl.Burst, RetryAfter: rl.RetryAfter})
+			if err != nil {
+				return nil, fmt.Errorf("sim: scenario %s: group %s: rate_limit: %w", s.Name, g.Name, err)
+			}
+			rm.limit = lim
+		}
+		w.rcvs = append(w.rcvs, rm)
+		w.groups = append(w.groups, verdict.GroupInfo{Name: g.Name, Endpoints: g.Count, Sick: g.Sick()})
+	}
 	for i := range s.Load.Keys {
 		w.keys = append(w.keys, "key-"+strconv.Itoa(i))
 	}
@@ -407,6 +427,7 @@ func (w *world) result() *verdict.Result {
 		Phases: phases, Faults: faults, LoadSent: w.sent, LoadRejected: w.rejected,
 		Target: verdict.Target{Receiver: verdict.ReferenceTarget, Sender: verdict.ReferenceTarget,
 			AttemptTimeoutS: w.snd.policy.AttemptTimeout.Seconds()},
+		Groups: w.groups,
 	})
 	return res
 }
