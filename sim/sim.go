@@ -10,10 +10,20 @@ import (
 	"github.com/hookrig/hookrig/sim/virtual"
 )
 
+// MaxLiveEndpoints is the largest fleet Run takes live: each endpoint is
+// a registered sender endpoint with its own timers and buckets, one
+// receiver path and the proxy's rules; the live fleets are 1,000
+// endpoints. Larger fleets (fleet-day's 10,000) are for virtual time.
+const MaxLiveEndpoints = 2000
+
 // Run executes s live (see live.Run) and judges its assertions on the
 // result. When ctx is cancelled the result of what ran comes back with
 // live.ErrInterrupted, judged too.
 func Run(ctx context.Context, s *scenarios.Scenario, opts live.Options) (*verdict.Result, error) {
+	if s != nil && s.Endpoints.Size() > MaxLiveEndpoints {
+		return nil, fmt.Errorf("sim: scenario %s has %d endpoints, more than a live run serves on one machine (%d): simulate it in virtual time with hookrig sim %s",
+			s.Name, s.Endpoints.Size(), MaxLiveEndpoints, s.Name)
+	}
 	res, err := live.Run(ctx, s, opts)
 	if res != nil {
 		Check(res, s)
