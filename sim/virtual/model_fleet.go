@@ -33,6 +33,7 @@ type endpointModel struct {
 	disabled bool  // in memory: set with the 410, before it is durable
 	durable  bool  // the endpoint's disabling is on disk (it survives a crash)
 	cand     bool  // in the candidates
+	listed   bool  // in the limited list
 	// parkedBy says why the endpoint is parked: parkDue (its next event
 	// is not due) or parkAdmit (Admit said wait, and it does not want
 	// workers meanwhile); parkAt is when it needs a look (its key in the
@@ -49,6 +50,11 @@ const (
 	parkNone parkReason = iota
 	parkDue
 	parkAdmit
+	// parkLimit: as many attempts in flight as its share allows. Only
+	// one of them finishing, or the share changing, can let another go
+	// (Admit declines it first thing, changing nothing), so it waits in
+	// the limited list rather than being asked every pick.
+	parkLimit
 )
 
 // fleetPlan is what the model needs of a scenario's endpoints: how many,
@@ -135,8 +141,8 @@ func (w *world) push(e int32, ent readyEntry) {
 func (w *world) touch(e int32) {
 	sm := &w.snd
 	ep := &sm.eps[e]
-	if ep.cand {
-		return
+	if ep.cand || ep.parkedBy == parkLimit {
+		return // a new event does not change what limits it
 	}
 	top, ok := sm.head(ep)
 	if !ok || ep.disabled {
@@ -187,6 +193,20 @@ func (sm *senderModel) addCandidate(e int32) {
 	ep.cand = true
 	i, _ := slices.BinarySearch(sm.cands, ep.ring)
 	sm.cands = slices.Insert(sm.cands, i, ep.ring)
+}
+
+// unparkLimited makes every endpoint parked at its limit a candidate
+// again: the share it was limited by changed.
+func (sm *senderModel) unparkLimited() {
+	for _, e := range sm.limited {
+		ep := &sm.eps[e]
+		ep.listed = false
+		if ep.parkedBy == parkLimit {
+			sm.unpark(ep)
+			sm.addCandidate(e)
+		}
+	}
+	sm.limited = sm.limited[:0]
 }
 
 // unparkDue makes every endpoint whose parking ends by now a candidate.

@@ -79,7 +79,9 @@ type senderModel struct {
 	inflight int
 	lanes    delivery.Lanes
 	assign   func(num uint64) int32
-	marks    []parkMark // a pick's verdicts on its candidates
+	marks    []parkMark     // a pick's verdicts on its candidates
+	limited  []int32        // endpoints parked at their limit (parkLimit), some stale
+	share    delivery.Share // the last pick's
 
 	wakeAt int64 // the earliest wake-up scheduled, -1: none
 	// recovering: restarted, its fixes not yet durable (still not
@@ -241,6 +243,10 @@ func (w *world) pick() {
 		}
 	}
 	share := delivery.FairShare(sm.workers, wanting)
+	if share != sm.share {
+		sm.share = share
+		sm.unparkLimited()
+	}
 	start, _ := slices.BinarySearch(sm.cands, int32(sm.turn))
 	served := int32(-1)
 	sm.marks = sm.marks[:0]
@@ -268,6 +274,9 @@ func (w *world) pick() {
 		ok, again, es := delivery.Admit(sm.endpoint(e), int(ep.inflight), share, tnow)
 		sm.setEndpoint(e, es)
 		if !ok {
+			if again.IsZero() && !es.Disabled && int(ep.inflight) >= es.Limit(share) {
+				mark(r, parkLimit, 0)
+			}
 			if !again.IsZero() {
 				at := w.off(again)
 				w.wake(at)
@@ -322,6 +331,14 @@ func (sm *senderModel) applyMarks() {
 		e := sm.byRing[m.ring]
 		ep := &sm.eps[e]
 		ep.cand = false
+		if m.why == parkLimit {
+			ep.parkedBy = parkLimit
+			if !ep.listed {
+				ep.listed = true
+				sm.limited = append(sm.limited, e)
+			}
+			continue
+		}
 		if m.why != parkNone {
 			if m.why == parkAdmit {
 				ep.parkUntil = m.at
@@ -393,6 +410,7 @@ func (w *world) recorded(ai int32) {
 	ev.st, ev.total = a.st, a.n
 	ev.claimN, ev.claimAt = 0, 0
 	w.report(ev, a)
+	e := ev.ep // read now: final frees the slot
 	dec := a.dec
 	switch dec.Kind {
 	case delivery.RetryAt:
@@ -409,7 +427,6 @@ func (w *world) recorded(ai int32) {
 		w.final(i, verdict.StateDeadLettered, dec.Reason)
 	}
 	if dec.Kind == delivery.DisableEndpoint {
-		e := ev.ep // read before final frees the slot
 		ep := &sm.eps[e]
 		ep.disabled, ep.durable, ep.reason = true, true, delivery.GoneReason
 		w.deadLetterWaiting(e, delivery.GoneReason)
@@ -472,13 +489,14 @@ func (w *world) crash(down time.Duration) {
 	}
 	sm.inflight, sm.busyEps = 0, 0
 	sm.lanes = delivery.Lanes{}
-	sm.cands, sm.parked = sm.cands[:0], sm.parked[:0]
+	sm.cands, sm.parked, sm.limited = sm.cands[:0], sm.parked[:0], sm.limited[:0]
+	sm.share = delivery.Share{}
 	for e := range sm.eps {
 		ep := &sm.eps[e]
 		if ep.ready != nil {
 			ep.ready.reset()
 		}
-		ep.inflight, ep.cand = 0, false
+		ep.inflight, ep.cand, ep.listed = 0, false, false
 		sm.unpark(ep)
 		// Learnt again after the restart, as the live sender does.
 		ep.breaker, ep.flow = delivery.BreakerState{}, delivery.Flow{}
