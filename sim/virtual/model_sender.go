@@ -94,10 +94,12 @@ type senderModel struct {
 	seq     uint64
 	pending int // accepted and not final
 	inUse   int // slots in use (pending, plus ingests not yet durable)
+	peak    int // the most slots ever in use at once
 }
 
 func (sm *senderModel) alloc() int32 {
 	sm.inUse++
+	sm.peak = max(sm.peak, sm.inUse)
 	if n := len(sm.free); n > 0 {
 		i := sm.free[n-1]
 		sm.free = sm.free[:n-1]

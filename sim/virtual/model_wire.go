@@ -58,6 +58,7 @@ func (w *world) newAttempt(slot int32, ev *pendingEvent, now int64) int32 {
 		ai = int32(len(w.attempts) - 1)
 	}
 	w.liveAttempts++
+	w.peakAttempts = max(w.peakAttempts, w.liveAttempts)
 	w.attempts[ai] = attempt{slot: slot, gen: w.snd.gen, id: ev.id, ref: ev.ref, num: ev.num, n: ev.total + 1,
 		ep: ev.ep, group: w.snd.eps[ev.ep].group, claimAt: now, refs: 1, next: -1}
 	return ai

@@ -127,6 +127,7 @@ type world struct {
 	attempts     []attempt
 	freeAttempt  int32
 	liveAttempts int // attempts not yet freed: on the wire, or their outcome not yet durable
+	peakAttempts int // the most at once
 
 	rules   *fault.Rules
 	decider *fault.Decider
