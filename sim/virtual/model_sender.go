@@ -1,6 +1,7 @@
 package virtual
 
 import (
+	"cmp"
 	"slices"
 	"strconv"
 	"time"
@@ -95,6 +96,7 @@ type senderModel struct {
 	pending int // accepted and not final
 	inUse   int // slots in use (pending, plus ingests not yet durable)
 	peak    int // the most slots ever in use at once
+	scratch []int32
 }
 
 func (sm *senderModel) alloc() int32 {
@@ -440,10 +442,18 @@ func (w *world) recorded(ai int32) {
 // in flight, as disabling an endpoint does in the outbox.
 func (w *world) deadLetterWaiting(e int32, reason string) {
 	sm := &w.snd
-	for _, i := range sm.bySeq {
-		if i < 0 || sm.slot(i).ep != e {
-			continue
+	// The endpoint's durable events, in acceptance order, found among
+	// the slots (as many as were ever pending at once) rather than by
+	// walking every sequence number the run has given out.
+	sm.scratch = sm.scratch[:0]
+	for i := range int32(sm.slots.len()) {
+		if ev := sm.slot(i); ev.where != slotFree && ev.seq != 0 && ev.ep == e {
+			sm.scratch = append(sm.scratch, i)
 		}
+	}
+	slices.SortFunc(sm.scratch, func(a, b int32) int { return cmp.Compare(sm.slot(a).seq, sm.slot(b).seq) })
+	for _, i := range sm.scratch {
+		// Read now: dead-lettering one lets the next of its lane go.
 		switch sm.slot(i).where {
 		case slotReady, slotWaiting, slotDown:
 			if sm.slot(i).claimN == 0 {
