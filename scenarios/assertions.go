@@ -64,6 +64,9 @@ type GroupEnv struct {
 	Attempts      int     `expr:"attempts"`
 	Amplification float64 `expr:"amplification"`
 	Latency       Latency `expr:"latency"`
+	// Herd is the group's busiest second of attempts after a fault window
+	// that touched it closed, and that over its rate before.
+	Herd Herd `expr:"herd"`
 }
 
 // Isolation is how much the sick groups cost the healthy ones.
@@ -219,7 +222,7 @@ func explain(src string, env Env) string {
 	seen := map[string]bool{}
 	var parts []string
 	for _, name := range identifier.FindAllString(src, -1) {
-		if !known[name] || seen[name] {
+		if !known[name] && !known[groupPattern(name)] || seen[name] {
 			continue
 		}
 		seen[name] = true
@@ -247,6 +250,20 @@ func (a Assertion) Variables() []string {
 		}
 	}
 	return out
+}
+
+// groupPattern is a group variable's documented name: groups.healthy.lost
+// is groups.NAME.lost.
+func groupPattern(name string) string {
+	rest, ok := strings.CutPrefix(name, "groups.")
+	if !ok {
+		return ""
+	}
+	_, field, ok := strings.Cut(rest, ".")
+	if !ok {
+		return ""
+	}
+	return "groups.NAME." + field
 }
 
 // identifier matches a (dotted) variable name in an expression.

@@ -63,6 +63,7 @@ func groupsEnv(f *verdict.Fleet) map[string]scenarios.GroupEnv {
 			Accepted: int(g.Accepted), Delivered: int(g.Delivered), Lost: int(g.Lost),
 			DeadLettered: int(g.DeadLettered), Pending: int(g.Pending), Attempts: int(g.Attempts),
 			Amplification: g.Amplification, Latency: latencyEnv(g.Latency),
+			Herd: scenarios.Herd{PeakRate: g.Herd.PeakRate, Ratio: g.Herd.Ratio},
 		}
 	}
 	return m

@@ -177,8 +177,8 @@ func splitmix(z uint64) uint64 {
 	return z ^ (z >> 31)
 }
 
-// GroupRules are the chaos rules of a fleet's groups, after the
-// scenario's own: each group's rule is named GROUP.NAME and its match is
+// groupRules are the chaos rules of a fleet's groups (Rules puts them
+// before the scenario's own): each group's rule is named GROUP.NAME and its match is
 // restricted to the group's endpoints (endpoint.group, read from the
 // path). Rules includes them; this is the one place they are scoped.
 func groupRules(s *scenarios.Scenario) []scenarios.Fault {

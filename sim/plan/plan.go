@@ -3,7 +3,6 @@ package plan
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/hookrig/hookrig/chaos/fault"
@@ -20,7 +19,10 @@ import (
 // separate "drain started" switch.
 func Rules(s *scenarios.Scenario) []fault.RuleSpec {
 	loadEnd := s.LoadEnd()
-	faults := append(slices.Clip(s.Faults), groupRules(s)...)
+	// A group's rules come first: rules are tried in order and the first
+	// that matches decides, so a scenario-wide rule (latency on every
+	// request, say) must not hide the group's own trouble.
+	faults := append(groupRules(s), s.Faults...)
 	specs := make([]fault.RuleSpec, 0, len(faults))
 	for _, f := range faults {
 		spec := f.Rule

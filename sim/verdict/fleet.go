@@ -1,6 +1,7 @@
 package verdict
 
 import (
+	"fmt"
 	"slices"
 	"time"
 
@@ -278,4 +279,92 @@ func (c *Checker) groupSecond(g int16, off int64) {
 	}
 	secs[s]++
 	c.groupSec[g] = secs
+}
+
+// mergeFleet combines the shards' groups (Merge): counts add up, the
+// latency histograms merge exactly, a group's herd is the shards' worst
+// (their seconds are not kept per group, so it is not re-derived), and
+// the isolation figure is recomputed over the merged healthy groups; a
+// baseline does not merge (it needs the baseline run's histograms), so
+// the merged result has none.
+func mergeFleet(out *Result, results []*Result) error {
+	type acc struct {
+		row   GroupResult
+		hists []string
+		minUs int64
+		maxUs int64
+		seen  bool
+	}
+	var order []string
+	groups := map[string]*acc{}
+	for _, r := range results {
+		if r.Endpoints == nil {
+			continue
+		}
+		for _, g := range r.Endpoints.Groups {
+			a, ok := groups[g.Name]
+			if !ok {
+				a = &acc{row: GroupResult{Name: g.Name, Endpoints: g.Endpoints, Sick: g.Sick}}
+				groups[g.Name] = a
+				order = append(order, g.Name)
+			}
+			row := &a.row
+			row.Accepted += g.Accepted
+			row.Delivered += g.Delivered
+			row.Lost += g.Lost
+			row.Duplicated += g.Duplicated
+			row.DeadLettered += g.DeadLettered
+			row.Pending += g.Pending
+			row.Attempts += g.Attempts
+			row.Failed += g.Failed
+			if g.Herd.PeakRate > row.Herd.PeakRate {
+				row.Herd = g.Herd
+			}
+			if g.Latency.Count > 0 {
+				lo, hi := msToUs(g.Latency.Min), msToUs(g.Latency.Max)
+				if !a.seen || lo < a.minUs {
+					a.minUs = lo
+				}
+				a.maxUs, a.seen = max(a.maxUs, hi), true
+			}
+			a.hists = append(a.hists, g.HdrUs)
+		}
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	out.Endpoints = &Fleet{}
+	healthy := NewHistogram()
+	var hMin, hMax int64
+	anySick, anyHealthy := false, false
+	for _, name := range order {
+		a := groups[name]
+		h, err := mergeHistograms(a.hists)
+		if err != nil {
+			return fmt.Errorf("merging group %q histograms: %w", name, err)
+		}
+		row := a.row
+		row.Latency = summarize(h, a.minUs, a.maxUs)
+		row.HdrUs = EncodeHistogram(h)
+		if row.Accepted > 0 {
+			row.Amplification = round4(float64(row.Attempts) / float64(row.Accepted))
+		}
+		if row.Sick {
+			anySick = true
+		} else {
+			anyHealthy = true
+			if a.seen {
+				if healthy.TotalCount() == 0 || a.minUs < hMin {
+					hMin = a.minUs
+				}
+				hMax = max(hMax, a.maxUs)
+			}
+			healthy.Merge(h)
+		}
+		out.Endpoints.Groups = append(out.Endpoints.Groups, row)
+	}
+	if anySick && anyHealthy {
+		out.Isolation = &Isolation{P99Ms: summarize(healthy, hMin, hMax).P99}
+	}
+	return nil
 }

@@ -137,3 +137,44 @@ func TestGroupHerd(t *testing.T) {
 }
 
 func epName(group string, n int) string { return fmt.Sprintf("%s-%d", group, n) }
+
+// Shards merge group by group as one checker would have seen them.
+func TestMergeGroups(t *testing.T) {
+	run := RunInfo{End: 3 * time.Second, Groups: []GroupInfo{{Name: "a"}, {Name: "b", Sick: true}}}
+	var all, one, two feed
+	for i := range 40 {
+		group := "a"
+		if i%4 == 0 {
+			group = "b"
+		}
+		var f *feed = &one
+		if i%2 == 1 {
+			f = &two
+		}
+		for _, x := range []*feed{&all, f} {
+			x.accept(Accepted{ID: id(i), At: at(0), Group: group})
+			x.attempt(AttemptRec{ID: id(i), N: 1, At: at(time.Millisecond), Status: 200})
+			if i%10 != 3 {
+				x.receipt(ok(id(i), time.Duration(i+1)*time.Millisecond))
+			}
+		}
+	}
+	want := all.check(t, run)
+	got, err := Merge(one.check(t, run), two.check(t, run))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Endpoints.Groups) != 2 {
+		t.Fatalf("groups %+v", got.Endpoints)
+	}
+	for i, w := range want.Endpoints.Groups {
+		g := got.Endpoints.Groups[i]
+		if g.Name != w.Name || g.Accepted != w.Accepted || g.Delivered != w.Delivered || g.Lost != w.Lost ||
+			g.Attempts != w.Attempts || g.Amplification != w.Amplification || g.Latency != w.Latency || g.Sick != w.Sick {
+			t.Errorf("merged %+v\nwant   %+v", g, w)
+		}
+	}
+	if got.Isolation == nil || *got.Isolation != *want.Isolation {
+		t.Errorf("isolation %+v, want %+v", got.Isolation, want.Isolation)
+	}
+}
