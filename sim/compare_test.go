@@ -106,3 +106,34 @@ func TestCompareNoise(t *testing.T) {
 		t.Errorf("delivered marked noise: %+v", r)
 	}
 }
+
+// A fleet's groups are compared under the top level's tolerances: a
+// group that lost events on one side only, or retried 20% more, differs.
+func TestCompareFleetGroups(t *testing.T) {
+	result := func(lost int64, amp float64) *verdict.Result {
+		return &verdict.Result{Endpoints: &verdict.Fleet{Groups: []verdict.GroupResult{
+			{Name: "healthy", Accepted: 100, Delivered: 100, Amplification: 1},
+			{Name: "sick", Accepted: 100, Delivered: 100 - lost, Lost: lost, Amplification: amp},
+		}}}
+	}
+	row := func(rows []sim.Agreement, metric string) sim.Agreement {
+		for _, r := range rows {
+			if r.Metric == metric {
+				return r
+			}
+		}
+		t.Fatalf("no row %s", metric)
+		return sim.Agreement{}
+	}
+	rows := sim.Compare(result(0, 2.0), result(0, 2.1))
+	if !row(rows, "groups.sick.amplification").OK || !row(rows, "groups.sick.lost").OK || !sim.Agree(rows) {
+		t.Errorf("5%% more attempts and nothing lost should agree: %+v", rows)
+	}
+	rows = sim.Compare(result(0, 2.0), result(3, 2.4))
+	if row(rows, "groups.sick.amplification").OK || row(rows, "groups.sick.lost").OK || sim.Agree(rows) {
+		t.Errorf("3 lost and 20%% more attempts on one side should differ: %+v", rows)
+	}
+	if !row(rows, "groups.healthy.lost").OK {
+		t.Errorf("the healthy group agrees")
+	}
+}
