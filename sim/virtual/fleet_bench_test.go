@@ -26,26 +26,16 @@ func BenchmarkFleet(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var attempts int64
-	var events uint64
 	var peak uint64
 	var ms runtime.MemStats
 	sample := func(virtual.Progress) {
 		runtime.ReadMemStats(&ms)
 		peak = max(peak, ms.HeapAlloc)
 	}
-	b.ResetTimer()
-	for b.Loop() {
+	measure(b, func() (virtual.Stats, error) {
 		_, st, err := virtual.Run(context.Background(), s, virtual.Options{Progress: sample, ProgressEvery: 10 * time.Minute})
-		if err != nil {
-			b.Fatal(err)
-		}
-		attempts += st.Attempts
-		events += st.Events
-	}
-	sec := b.Elapsed().Seconds()
-	b.ReportMetric(float64(attempts)/sec, "attempts/s")
-	b.ReportMetric(float64(events)/sec, "events/s")
+		return st, err
+	})
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
 	b.ReportMetric(0, "ns/op")
 }
