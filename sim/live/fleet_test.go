@@ -1,6 +1,7 @@
 package live_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -24,6 +25,16 @@ load:
     - {name: load, pacer: constant:100, duration: 2s}
 `
 
+// sickGroup is a fleet group of count endpoints whose every first attempt
+// is answered 503.
+func sickGroup(count int) string {
+	return fmt.Sprintf(`  - name: sick
+    count: %d
+    faults:
+      - {name: first-fails, match: attempt == 1, fault: {type: status, code: 503}}
+`, count)
+}
+
 func groupsOf(t *testing.T, res *verdict.Result) map[string]verdict.GroupResult {
 	t.Helper()
 	if res.Endpoints == nil {
@@ -45,11 +56,7 @@ func TestFleetGroupScopedFault(t *testing.T) {
 	s := simtest.Parse(t, "fleet", fleetHead+`
 endpoints:
   - {name: healthy, count: 20}
-  - name: sick
-    count: 6
-    faults:
-      - {name: first-fails, match: attempt == 1, fault: {type: status, code: 503}}
-  - name: limited
+`+sickGroup(6)+`  - name: limited
     count: 4
     rate_limit: {per_second: 1000, burst: 1000}
 # keep_faults: a first attempt sent after the load's last second still
@@ -185,11 +192,7 @@ func TestFleetIsolationBaseline(t *testing.T) {
 	s := simtest.Parse(t, "fleet-iso", fleetHead+`
 endpoints:
   - {name: healthy, count: 6}
-  - name: sick
-    count: 2
-    faults:
-      - {name: first-fails, match: attempt == 1, fault: {type: status, code: 503}}
-drain: {timeout: 20s}
+`+sickGroup(2)+`drain: {timeout: 20s}
 `)
 	res := run(t, s, live.Options{Isolation: true})
 	iso := res.Isolation
