@@ -62,9 +62,9 @@ func TestEnvNames(t *testing.T) {
 func TestEnvFleetNames(t *testing.T) {
 	r := &verdict.Result{Events: verdict.Events{Accepted: 10, Delivered: 10}}
 	r.Endpoints = &verdict.Fleet{Groups: []verdict.GroupResult{
-		{Name: "healthy", Accepted: 8, Delivered: 7, Lost: 1, Attempts: 9, Amplification: 1.125,
+		{Name: "healthy", EventCounts: verdict.EventCounts{Accepted: 8, Delivered: 7, Lost: 1}, Attempts: 9, Amplification: 1.125,
 			Latency: verdict.LatencySummary{P50: 2, P99: 40, Count: 7}, Herd: verdict.Herd{PeakRate: 12, Ratio: 3}},
-		{Name: "sick", Sick: true, Accepted: 2, DeadLettered: 1, Pending: 1, Attempts: 20, Amplification: 10},
+		{Name: "sick", Sick: true, EventCounts: verdict.EventCounts{Accepted: 2, DeadLettered: 1, Pending: 1}, Attempts: 20, Amplification: 10},
 	}}
 	r.Isolation = &verdict.Isolation{P99Ms: 40, BaselineP99Ms: 20, Ratio: 2, Baseline: true}
 	e := sim.Env(r)

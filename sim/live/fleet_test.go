@@ -1,6 +1,7 @@
 package live_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,7 +13,7 @@ import (
 	"github.com/hookrig/hookrig/sim/verdict"
 )
 
-// fleetHead is 200 events over 2 s, fast retries, no breaker.
+// fleetHead is 100 events over 1 s, fast retries, no breaker.
 const fleetHead = `
 sender:
   policy:
@@ -21,8 +22,18 @@ sender:
     breaker: {failures: 0}
 load:
   phases:
-    - {name: load, pacer: constant:100, duration: 2s}
+    - {name: load, pacer: constant:100, duration: 1s}
 `
+
+// sickGroup is a fleet group of count endpoints whose every first attempt
+// is answered 503.
+func sickGroup(count int) string {
+	return fmt.Sprintf(`  - name: sick
+    count: %d
+    faults:
+      - {name: first-fails, match: attempt == 1, fault: {type: status, code: 503}}
+`, count)
+}
 
 func groupsOf(t *testing.T, res *verdict.Result) map[string]verdict.GroupResult {
 	t.Helper()
@@ -45,11 +56,7 @@ func TestFleetGroupScopedFault(t *testing.T) {
 	s := simtest.Parse(t, "fleet", fleetHead+`
 endpoints:
   - {name: healthy, count: 20}
-  - name: sick
-    count: 6
-    faults:
-      - {name: first-fails, match: attempt == 1, fault: {type: status, code: 503}}
-  - name: limited
+`+sickGroup(6)+`  - name: limited
     count: 4
     rate_limit: {per_second: 1000, burst: 1000}
 # keep_faults: a first attempt sent after the load's last second still
@@ -72,12 +79,12 @@ assertions:
 	if len(g) != 3 || h.Endpoints != 20 || sick.Endpoints != 6 || lim.Endpoints != 4 || !sick.Sick || h.Sick || !lim.Sick {
 		t.Fatalf("groups = %+v", res.Endpoints.Groups)
 	}
-	if sum := h.Accepted + sick.Accepted + lim.Accepted; sum != res.Events.Accepted || sum != 200 {
-		t.Errorf("the groups accepted %d, the run %d (want 200)", sum, res.Events.Accepted)
+	if sum := h.Accepted + sick.Accepted + lim.Accepted; sum != res.Events.Accepted || sum != 100 {
+		t.Errorf("the groups accepted %d, the run %d (want 100)", sum, res.Events.Accepted)
 	}
-	// Weights default to the counts: 20:6:4 of 200 events, to within a
+	// Weights default to the counts: 20:6:4 of 100 events, to within a
 	// few (plan.Fleet spreads groups by a low-discrepancy sequence).
-	for name, want := range map[string]int64{"healthy": 133, "sick": 40, "limited": 27} {
+	for name, want := range map[string]int64{"healthy": 67, "sick": 20, "limited": 13} {
 		if got := g[name].Accepted; got < want-3 || got > want+3 {
 			t.Errorf("group %s got %d events, want about %d", name, got, want)
 		}
@@ -120,7 +127,8 @@ drain: {timeout: 30s}
 		t.Fatalf("events %+v; groups %+v", res.Events, res.Endpoints.Groups)
 	}
 	// About 12 events a second to each of two endpoints limited to 8 (2
-	// at once): some attempts are answered 429, only on the limited group.
+	// at once) for a second: some attempts are answered 429, only on the
+	// limited group.
 	if lim.Failed == 0 || h.Failed != 0 || h.Attempts != h.Accepted {
 		t.Errorf("limited: %d of %d attempts refused; healthy: %d of %d", lim.Failed, lim.Attempts, h.Failed, h.Attempts)
 	}
@@ -159,7 +167,7 @@ drain: {timeout: 20s}
 `)
 	res := run(t, s, live.Options{})
 	g := groupsOf(t, res)
-	if res.Events.Delivered != 200 || g["a"].Delivered+g["b"].Delivered != 200 {
+	if res.Events.Delivered != 100 || g["a"].Delivered+g["b"].Delivered != 100 {
 		t.Fatalf("events %+v, groups %+v", res.Events, res.Endpoints.Groups)
 	}
 	mu.Lock()
@@ -173,8 +181,8 @@ drain: {timeout: 20s}
 			t.Errorf("the endpoints were sent %d requests at %s", n, p)
 		}
 	}
-	if len(paths) != 5 || total != 200 {
-		t.Errorf("paths %v: want 200 requests over the 5 endpoints' own paths", paths)
+	if len(paths) != 5 || total != 100 {
+		t.Errorf("paths %v: want 100 requests over the 5 endpoints' own paths", paths)
 	}
 }
 
@@ -185,11 +193,7 @@ func TestFleetIsolationBaseline(t *testing.T) {
 	s := simtest.Parse(t, "fleet-iso", fleetHead+`
 endpoints:
   - {name: healthy, count: 6}
-  - name: sick
-    count: 2
-    faults:
-      - {name: first-fails, match: attempt == 1, fault: {type: status, code: 503}}
-drain: {timeout: 20s}
+`+sickGroup(2)+`drain: {timeout: 20s}
 `)
 	res := run(t, s, live.Options{Isolation: true})
 	iso := res.Isolation

@@ -33,14 +33,8 @@ type GroupResult struct {
 	Name      string `json:"name"`
 	Endpoints int    `json:"endpoints"`
 	Sick      bool   `json:"sick"`
-	// Events by category, as Events; Accepted = Delivered + Lost +
-	// DeadLettered + Pending.
-	Accepted     int64 `json:"accepted"`
-	Delivered    int64 `json:"delivered"`
-	Lost         int64 `json:"lost"`
-	Duplicated   int64 `json:"duplicated"`
-	DeadLettered int64 `json:"dead_lettered"`
-	Pending      int64 `json:"pending"`
+	// The group's events by category.
+	EventCounts
 	// Attempts on the group's events; Amplification is Attempts /
 	// Accepted (1.0: no retries).
 	Attempts      int64   `json:"attempts"`
