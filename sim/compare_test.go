@@ -104,8 +104,8 @@ func TestCompareNoise(t *testing.T) {
 func TestCompareFleetGroups(t *testing.T) {
 	result := func(lost int64, amp float64) *verdict.Result {
 		return &verdict.Result{Endpoints: &verdict.Fleet{Groups: []verdict.GroupResult{
-			{Name: "healthy", Accepted: 100, Delivered: 100, Amplification: 1},
-			{Name: "sick", Accepted: 100, Delivered: 100 - lost, Lost: lost, Amplification: amp},
+			{Name: "healthy", EventCounts: verdict.EventCounts{Accepted: 100, Delivered: 100}, Amplification: 1},
+			{Name: "sick", EventCounts: verdict.EventCounts{Accepted: 100, Delivered: 100 - lost, Lost: lost}, Amplification: amp},
 		}}}
 	}
 	row := func(rows []sim.Agreement, metric string) sim.Agreement { return agreementRow(t, rows, metric) }
