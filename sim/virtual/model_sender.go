@@ -234,6 +234,12 @@ func (w *world) pick() {
 	now := w.k.now
 	tnow := w.time(now)
 	sm.unparkDue(now)
+	if sm.inflight >= sm.workers {
+		// Every worker is busy: each endpoint would decline its turn at
+		// once (the live pick's first check), and a finishing attempt
+		// picks again.
+		return
+	}
 	wanting := sm.busyEps // an endpoint with attempts in flight wants workers
 	for _, r := range sm.cands {
 		e := sm.byRing[r]
@@ -259,6 +265,9 @@ func (w *world) pick() {
 	}
 	claimed := false
 	delivery.RoundRobin(len(sm.cands), start, func(k int) bool {
+		if sm.inflight >= sm.workers {
+			return false // a finishing attempt wakes us
+		}
 		r := sm.cands[k]
 		e := sm.byRing[r]
 		ep := &sm.eps[e]
@@ -266,9 +275,6 @@ func (w *world) pick() {
 		if ep.disabled || !ok {
 			mark(r, parkNone, 0) // nothing to send: no longer a candidate
 			return false
-		}
-		if sm.inflight >= sm.workers {
-			return false // a finishing attempt wakes us
 		}
 		if top.due > now {
 			w.wake(top.due)
