@@ -19,6 +19,12 @@ import (
 type Config struct {
 	// Upstream is where requests go: http[s]://host[:port][/path prefix].
 	Upstream string
+	// StripFleetPrefix forwards a fleet endpoint's request (its path
+	// under /fleet/GROUP/N/, fault.FleetPath) without that prefix: the
+	// user's endpoints behind a fleet see their own paths, while rules
+	// still match endpoint.name and endpoint.group. Off, the path goes
+	// as it came (the reference receiver serves every endpoint by it).
+	StripFleetPrefix bool
 	// Rules to start with; nil for none.
 	Rules *fault.Rules
 	// Seed for every fault draw (see RequestRand).
@@ -158,6 +164,7 @@ func New(cfg Config) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
+	up.stripFleet = cfg.StripFleetPrefix
 	p := &Proxy{
 		cfg: cfg, clock: cfg.Clock, log: cfg.Logger, up: up,
 		attempts: newAttemptLog(cfg.AttemptLog, cfg.OnAttempt),

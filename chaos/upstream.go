@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/hookrig/hookrig/chaos/fault"
 )
 
 // upstream is where requests go: a pool of kept-alive connections to one
@@ -22,13 +24,16 @@ import (
 // connections as the proxy has requests in flight, as it would without
 // the proxy; idle ones are reused newest first and closed after poolIdle.
 type upstream struct {
-	addr    string      // host:port to dial
-	tls     *tls.Config // nil for http
-	host    string      // Host header sent upstream
-	base    string      // path prefix without trailing slash, "" for none
-	timeout time.Duration
-	conns   *connSet
-	dog     *watchdog
+	addr string      // host:port to dial
+	tls  *tls.Config // nil for http
+	host string      // Host header sent upstream
+	base string      // path prefix without trailing slash, "" for none
+	// stripFleet drops a fleet endpoint's /fleet/GROUP/N prefix
+	// (Config.StripFleetPrefix).
+	stripFleet bool
+	timeout    time.Duration
+	conns      *connSet
+	dog        *watchdog
 
 	mu   sync.Mutex
 	idle []*upConn // oldest first
@@ -75,6 +80,12 @@ func newUpstream(raw string, timeout time.Duration) (*upstream, error) {
 func (u *upstream) prepare(req *fasthttp.Request) {
 	req.URI().DisablePathNormalizing = true
 	req.SetHost(u.host)
+	if u.stripFleet {
+		uri := req.URI()
+		if rest, ok := fleetRest(string(uri.PathOriginal())); ok {
+			uri.SetPath(rest)
+		}
+	}
 	if u.base != "" {
 		uri := req.URI()
 		uri.SetPath(u.base + string(uri.PathOriginal()))
@@ -222,4 +233,16 @@ func errKind(err error) string {
 		return "eof"
 	}
 	return "other"
+}
+
+// fleetRest is a fleet endpoint's path without its /fleet/GROUP/N prefix
+// ("/" when nothing follows); false for a path outside a fleet.
+func fleetRest(path string) (string, bool) {
+	if name, _ := fault.FleetEndpoint(path); name == "" {
+		return "", false
+	}
+	rest := strings.TrimPrefix(path, fault.FleetPrefix)
+	_, rest, _ = strings.Cut(rest, "/") // the group
+	_, rest, _ = strings.Cut(rest, "/") // N
+	return "/" + rest, true
 }

@@ -224,7 +224,7 @@ func New(cfg Config) (*Runner, error) {
 		return bad("%v", err)
 	}
 	if cfg.Target.Ingest != "" {
-		t.setIngest(cfg.Target.Ingest, r.cfg.EventType)
+		t.setIngest(cfg.Target, r.cfg.EventType)
 		// The sender stores the payload as JSON: check it is.
 		b, err := r.payload.Sample(0, cfg.Seed)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -410,6 +411,54 @@ func TestIngestModePostsSenderEvents(t *testing.T) {
 		var p struct{ ID string }
 		if err := json.Unmarshal(ev.Payload, &p); err != nil || p.ID != ev.ID {
 			t.Errorf("payload %s: %v", ev.Payload, err)
+		}
+	}
+}
+
+// Fleet and Route post each event for the endpoint Route names by the
+// event's sequence number (the one in its id).
+func TestIngestRoutesEventsOverAFleet(t *testing.T) {
+	var mu sync.Mutex
+	endpointOf := map[string]string{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev struct{ ID, Endpoint string }
+		if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		mu.Lock()
+		endpointOf[ev.ID] = ev.Endpoint
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	fleet := []string{"ep_a", "ep_b", "ep_c"}
+	route := func(seq uint64) int {
+		if seq%5 == 4 {
+			return 99 // outside the fleet: the Ingest endpoint
+		}
+		return int(seq % 3)
+	}
+	res := run(t, Config{Target: Target{URL: srv.URL, Ingest: "ep_default", Fleet: fleet, Route: route}, Requests: 30, Concurrency: 3, IDPrefix: "f_"})
+	if res.StatusCodes[202] != 30 {
+		t.Fatalf("status codes %v", res.StatusCodes)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(endpointOf) != 30 {
+		t.Fatalf("%d events", len(endpointOf))
+	}
+	for id, ep := range endpointOf {
+		seq, err := strconv.ParseUint(strings.TrimPrefix(id, "f_"), 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "ep_default"
+		if i := route(seq); i < len(fleet) {
+			want = fleet[i]
+		}
+		if ep != want {
+			t.Errorf("event %s went to %s, want %s", id, ep, want)
 		}
 	}
 }

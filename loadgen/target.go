@@ -29,6 +29,12 @@ type Target struct {
 	// to POST /v1/events as {"id","endpoint","type","key","payload"} so
 	// that the sender delivers it, instead of being sent to URL directly.
 	Ingest string
+	// Fleet and Route spread ingested events over several of the
+	// sender's endpoints (a scenario's fleet): event seq is posted for
+	// Fleet[Route(seq)]. Ingest is still set (it switches ingest mode
+	// on); a Route answer outside Fleet falls back to it.
+	Fleet []string
+	Route func(seq uint64) int
 	// Insecure skips TLS certificate verification.
 	Insecure bool
 }
@@ -70,6 +76,8 @@ type wireTarget struct {
 	prefix []byte // request line and fixed headers, each ending in CRLF
 	// ingest mode: the JSON around each event
 	ingestTail []byte // `","endpoint":"…","type":"…","key":"`
+	fleetTails [][]byte
+	route      func(seq uint64) int
 	signer     *webhook.Signer
 	scheme     webhook.Scheme // set instead of signer for other schemes
 }
@@ -156,10 +164,30 @@ func (t Target) prepare(signer *webhook.Signer, scheme webhook.Scheme, timeout t
 
 // setIngest fixes the event type and sender endpoint written around each
 // ingested event.
-func (w *wireTarget) setIngest(endpoint, eventType string) {
-	ep, _ := json.Marshal(endpoint)
+func (w *wireTarget) setIngest(t Target, eventType string) {
 	ty, _ := json.Marshal(eventType)
-	w.ingestTail = []byte(`","endpoint":` + string(ep) + `,"type":` + string(ty) + `,"key":"`)
+	tail := func(endpoint string) []byte {
+		ep, _ := json.Marshal(endpoint)
+		return []byte(`","endpoint":` + string(ep) + `,"type":` + string(ty) + `,"key":"`)
+	}
+	w.ingestTail = tail(t.Ingest)
+	if t.Route != nil && len(t.Fleet) > 0 {
+		w.route = t.Route
+		w.fleetTails = make([][]byte, len(t.Fleet))
+		for i, ep := range t.Fleet {
+			w.fleetTails[i] = tail(ep)
+		}
+	}
+}
+
+// tail is the JSON around event seq in ingest mode: its endpoint's.
+func (w *wireTarget) tail(seq uint64) []byte {
+	if w.route != nil {
+		if i := w.route(seq); i >= 0 && i < len(w.fleetTails) {
+			return w.fleetTails[i]
+		}
+	}
+	return w.ingestTail
 }
 
 // build writes the request for ev with the given body (the rendered
@@ -171,7 +199,7 @@ func (w *wireTarget) build(dst []byte, ev *event, body []byte, scratch *[]byte) 
 	if w.ingest {
 		b := append((*scratch)[:0], `{"id":"`...)
 		b = append(b, ev.id...)
-		b = append(b, w.ingestTail...)
+		b = append(b, w.tail(ev.seq)...)
 		b = append(b, ev.key...)
 		b = append(b, `","payload":`...)
 		b = append(b, body...)

@@ -44,6 +44,38 @@ type Env struct {
 	Load     LoadEnv  `expr:"load"`
 	Ordering Ordering `expr:"ordering"`
 	Endpoint Endpoint `expr:"endpoint"`
+
+	// Groups are a fleet's figures per group, by group name
+	// (groups.healthy.lost); empty without `endpoints:`.
+	Groups map[string]GroupEnv `expr:"groups"`
+	// Isolation compares the healthy groups' delivery p99 with their p99
+	// when the sick groups are removed (no value until that baseline is
+	// measured).
+	Isolation Isolation `expr:"isolation"`
+}
+
+// GroupEnv is one fleet group's figures, under the top level's names.
+type GroupEnv struct {
+	Accepted      int     `expr:"accepted"`
+	Delivered     int     `expr:"delivered"`
+	Lost          int     `expr:"lost"`
+	DeadLettered  int     `expr:"dead_lettered"`
+	Pending       int     `expr:"pending"`
+	Attempts      int     `expr:"attempts"`
+	Amplification float64 `expr:"amplification"`
+	Latency       Latency `expr:"latency"`
+	// Herd is the group's busiest second of attempts after a fault window
+	// that touched it closed, and that over its rate before.
+	Herd Herd `expr:"herd"`
+}
+
+// Isolation is how much the sick groups cost the healthy ones.
+type Isolation struct {
+	// P99 is the healthy groups' delivery p99 in this run; BaselineP99
+	// theirs with the sick groups removed; Ratio P99 / BaselineP99.
+	P99         time.Duration `expr:"p99"`
+	BaselineP99 time.Duration `expr:"baseline_p99"`
+	Ratio       float64       `expr:"ratio"`
 }
 
 // Endpoint is how the receiving endpoint answered the requests it was
@@ -190,7 +222,7 @@ func explain(src string, env Env) string {
 	seen := map[string]bool{}
 	var parts []string
 	for _, name := range identifier.FindAllString(src, -1) {
-		if !known[name] || seen[name] {
+		if !known[name] && !known[groupPattern(name)] || seen[name] {
 			continue
 		}
 		seen[name] = true
@@ -218,6 +250,20 @@ func (a Assertion) Variables() []string {
 		}
 	}
 	return out
+}
+
+// groupPattern is a group variable's documented name: groups.healthy.lost
+// is groups.NAME.lost.
+func groupPattern(name string) string {
+	rest, ok := strings.CutPrefix(name, "groups.")
+	if !ok {
+		return ""
+	}
+	_, field, ok := strings.Cut(rest, ".")
+	if !ok {
+		return ""
+	}
+	return "groups.NAME." + field
 }
 
 // identifier matches a (dotted) variable name in an expression.

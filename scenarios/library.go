@@ -125,11 +125,20 @@ func (s *Scenario) Shortened(f float64) *Scenario {
 		p := &out.Load.Phases[i]
 		p.Start, p.Duration = scale(p.Start), scale(p.Duration)
 	}
-	out.Faults = slices.Clone(s.Faults)
-	for i := range out.Faults {
-		ft := &out.Faults[i]
-		ft.After, ft.For = scale(ft.After), scale(ft.For)
-		ft.Rule.After, ft.Rule.For = fault.Duration(scale(ft.Rule.After.D())), fault.Duration(scale(ft.Rule.For.D()))
+	scaleFaults := func(fs []Fault) []Fault {
+		fs = slices.Clone(fs)
+		for i := range fs {
+			ft := &fs[i]
+			ft.After, ft.For = scale(ft.After), scale(ft.For)
+			ft.Rule.After, ft.Rule.For = fault.Duration(scale(ft.Rule.After.D())), fault.Duration(scale(ft.Rule.For.D()))
+		}
+		return fs
+	}
+	out.Faults = scaleFaults(s.Faults)
+	out.Endpoints.Groups = slices.Clone(s.Endpoints.Groups)
+	for i := range out.Endpoints.Groups {
+		g := &out.Endpoints.Groups[i]
+		g.Faults = scaleFaults(g.Faults)
 	}
 	out.Sender.Crashes = slices.Clone(s.Sender.Crashes)
 	for i := range out.Sender.Crashes {

@@ -30,6 +30,8 @@ type rawScenario struct {
 	Receiver    *rawReceiver           `yaml:"receiver"`
 	Load        *rawLoad               `yaml:"load"`
 	Faults      Field[[]rawNode]       `yaml:"faults"`
+	Endpoints   Field[[]rawGroup]      `yaml:"endpoints"`
+	Spread      Field[string]          `yaml:"spread"`
 	Drain       *rawDrain              `yaml:"drain"`
 	Assertions  Field[[]Field[string]] `yaml:"assertions"`
 }
@@ -198,7 +200,8 @@ func (b *builder) build(raw *rawScenario, top Pos) *Scenario {
 			s.Drain.Timeout = b.positive(raw.Drain.Timeout, "drain.timeout")
 		}
 	}
-	b.faults(raw.Faults, s)
+	s.Faults = b.rules(raw.Faults, s, "faults")
+	b.endpoints(raw, s)
 	for i, c := range s.Sender.Crashes {
 		if c.At >= s.LoadEnd() && s.LoadEnd() > 0 {
 			b.errorf(b.crashPos[i], "sender crash at %s is after the load ends (%s): it would test nothing", c.At, s.LoadEnd())
@@ -216,6 +219,7 @@ func (b *builder) build(raw *rawScenario, top Pos) *Scenario {
 			b.errs = append(b.errs, assertionError(a.Pos, expr, err))
 			continue
 		}
+		b.checkGroupRefs(a, expr, s)
 		s.Assertions = append(s.Assertions, Assertion{Expr: expr, pos: a.Pos, program: prog})
 	}
 	return s
@@ -326,23 +330,29 @@ func (b *builder) receiver(raw *rawReceiver, r *Receiver) {
 	if raw == nil {
 		return
 	}
+	b.receiverAt(raw, r, "receiver")
+}
+
+// receiverAt reads a receiver written at what ("receiver", or a fleet
+// group's "endpoints[0] (sick).receiver").
+func (b *builder) receiverAt(raw *rawReceiver, r *Receiver, what string) {
 	if raw.URL.Set {
-		b.checkURL(raw.URL, "receiver.url")
+		b.checkURL(raw.URL, what+".url")
 		r.URL = raw.URL.V
 	}
 	if p := raw.Processing; p != nil {
 		if raw.URL.Set {
-			b.errorf(raw.URL.Pos, "receiver.processing configures hookrig's reference receiver; it cannot apply to your own endpoint at receiver.url")
+			b.errorf(raw.URL.Pos, "%s.processing configures hookrig's reference receiver; it cannot apply to your own endpoint at %s.url", what, what)
 		}
-		r.Processing.Duration = b.nonNegative(p.Duration, "receiver.processing.duration")
+		r.Processing.Duration = b.nonNegative(p.Duration, what+".processing.duration")
 		if p.FailureRatio.V < 0 || p.FailureRatio.V > 1 {
-			b.errorf(p.FailureRatio.Pos, "receiver.processing.failure_ratio: %g; expected a number from 0 to 1", p.FailureRatio.V)
+			b.errorf(p.FailureRatio.Pos, "%s.processing.failure_ratio: %g; expected a number from 0 to 1", what, p.FailureRatio.V)
 		}
 		r.Processing.FailureRatio = p.FailureRatio.V
 		r.Processing.BeforeAck = p.BeforeAck
 	}
 	if raw.DedupeTTL.Set {
-		r.DedupeTTL = b.positive(raw.DedupeTTL, "receiver.dedupe_ttl")
+		r.DedupeTTL = b.positive(raw.DedupeTTL, what+".dedupe_ttl")
 	}
 }
 
@@ -405,9 +415,11 @@ func (b *builder) load(raw *rawLoad, top Pos, l *Load) {
 	}
 }
 
-// faults reads the chaos rules, checks their timeline against the load
+// rules reads chaos rules written at path ("faults", or a fleet group's
+// "endpoints[0] (sick).faults"), checks their timeline against the load
 // and has the chaos package validate each rule.
-func (b *builder) faults(raws Field[[]rawNode], s *Scenario) {
+func (b *builder) rules(raws Field[[]rawNode], s *Scenario, path string) []Fault {
+	var out []Fault
 	names := map[string]bool{}
 	for i, rn := range raws.V {
 		p := orPos(posOf(rn.node), raws.Pos) // a bare "-" has no node
@@ -417,44 +429,45 @@ func (b *builder) faults(raws Field[[]rawNode], s *Scenario) {
 			continue
 		}
 		if string(js) == "null" {
-			b.errorf(p, "faults[%d]: empty; expected a rule mapping (name, match, probability, fault, after, for)", i)
+			b.errorf(p, "%s[%d]: empty; expected a rule mapping (name, match, probability, fault, after, for)", path, i)
 			continue
 		}
 		var head struct {
 			Name any `json:"name"`
 		}
 		if err := json.Unmarshal(js, &head); err != nil {
-			b.errorf(p, "faults[%d]: got %s, expected a rule mapping (name, match, probability, fault, after, for)", i, nodeWords(rn.node))
+			b.errorf(p, "%s[%d]: got %s, expected a rule mapping (name, match, probability, fault, after, for)", path, i, nodeWords(rn.node))
 			continue
 		}
 		name, isText := head.Name.(string)
 		if head.Name != nil && !isText {
-			b.errorf(orPos(keyPos(rn.node, "name"), p), "fault rule #%d (faults[%d]): name: got %v, expected a word (quote it if it is a number: name: \"%v\")", i+1, i, head.Name, head.Name)
+			b.errorf(orPos(keyPos(rn.node, "name"), p), "fault rule #%d (%s[%d]): name: got %v, expected a word (quote it if it is a number: name: \"%v\")", i+1, path, i, head.Name, head.Name)
 			continue
 		}
 		if strings.TrimSpace(name) == "" {
-			b.errorf(p, "fault rule #%d (faults[%d]) has no name: every rule needs name: <word>, e.g. name: flaky-503", i+1, i)
+			b.errorf(p, "fault rule #%d (%s[%d]) has no name: every rule needs name: <word>, e.g. name: flaky-503", i+1, path, i)
 			continue
 		}
 		if names[name] {
-			b.errorf(p, "faults[%d]: name %q is used twice", i, name)
+			b.errorf(p, "%s[%d]: name %q is used twice", path, i, name)
 		}
 		names[name] = true
 		spec, err := ruleSpec(js)
 		if err != nil {
-			b.subtreeError(rn.node, fmt.Sprintf("faults[%d] (%s)", i, name), err)
+			b.subtreeError(rn.node, fmt.Sprintf("%s[%d] (%s)", path, i, name), err)
 			continue
 		}
 		f := Fault{Name: spec.Name, Spec: js, Rule: spec, After: time.Duration(spec.After), For: time.Duration(spec.For), pos: p}
 		switch end := s.LoadEnd(); {
 		case end == 0:
 		case f.After >= end+s.Drain.Timeout:
-			b.errorf(p, "faults[%d] (%s): starts at %s, after the run ends (load %s + drain %s): it would never fire", i, f.Name, f.After, end, s.Drain.Timeout)
+			b.errorf(p, "%s[%d] (%s): starts at %s, after the run ends (load %s + drain %s): it would never fire", path, i, f.Name, f.After, end, s.Drain.Timeout)
 		case f.After >= end && !s.Drain.KeepFaults:
-			b.errorf(p, "faults[%d] (%s): starts at %s, after the load ends (%s), and faults are off during the drain: set drain.keep_faults: true to keep them", i, f.Name, f.After, end)
+			b.errorf(p, "%s[%d] (%s): starts at %s, after the load ends (%s), and faults are off during the drain: set drain.keep_faults: true to keep them", path, i, f.Name, f.After, end)
 		}
-		s.Faults = append(s.Faults, f)
+		out = append(out, f)
 	}
+	return out
 }
 
 // subtreeError reports a problem that the package owning a subtree's

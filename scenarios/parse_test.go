@@ -206,6 +206,10 @@ func TestVariablesMatchEnv(t *testing.T) {
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
 			name := prefix + f.Tag.Get("expr")
+			if f.Type.Kind() == reflect.Map { // groups.NAME.…
+				walk(f.Type.Elem(), name+".NAME.")
+				continue
+			}
 			if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(time.Duration(0)) {
 				walk(f.Type, name+".")
 				continue

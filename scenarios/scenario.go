@@ -34,10 +34,13 @@ type Scenario struct {
 	// An --id-from flag overrides it.
 	IDFrom webhook.IDSource
 
-	Sender     Sender
-	Receiver   Receiver
-	Load       Load
-	Faults     []Fault
+	Sender   Sender
+	Receiver Receiver
+	Load     Load
+	Faults   []Fault
+	// Endpoints is the fleet (fleet.go); without `endpoints:` it has no
+	// groups and the scenario has one endpoint, Receiver.
+	Endpoints  Endpoints
 	Drain      Drain
 	Assertions []Assertion
 }

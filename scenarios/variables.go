@@ -58,6 +58,23 @@ func Variables() []Variable {
 		{"endpoint.response.p99", "duration", "99th percentile time to answer"},
 		{"endpoint.response.max", "duration", "slowest answer"},
 		{"endpoint.response.mean", "duration", "mean time to answer"},
+		{"groups.NAME.accepted", "int", "a fleet group's accepted events (NAME is the group's name in endpoints:)"},
+		{"groups.NAME.delivered", "int", "the group's delivered events"},
+		{"groups.NAME.lost", "int", "the group's lost events"},
+		{"groups.NAME.dead_lettered", "int", "the group's dead-lettered events"},
+		{"groups.NAME.pending", "int", "the group's events still pending after the drain"},
+		{"groups.NAME.attempts", "int", "delivery attempts on the group's events"},
+		{"groups.NAME.amplification", "float", "the group's attempts / accepted"},
+		{"groups.NAME.latency.p50", "duration", "the group's median time to delivery"},
+		{"groups.NAME.latency.p90", "duration", "the group's 90th percentile time to delivery"},
+		{"groups.NAME.latency.p99", "duration", "the group's 99th percentile time to delivery"},
+		{"groups.NAME.latency.max", "duration", "the group's slowest delivery"},
+		{"groups.NAME.latency.mean", "duration", "the group's mean time to delivery"},
+		{"groups.NAME.herd.peak_rate", "float", "the group's most attempts in a second after a fault window that touched it (its own or a scenario-wide one) closed"},
+		{"groups.NAME.herd.ratio", "float", "that peak over the group's attempt rate before the window opened"},
+		{"isolation.p99", "duration", "the healthy groups' delivery p99 (groups with no faults and no rate limit)"},
+		{"isolation.baseline_p99", "duration", "their delivery p99 with the sick groups removed (measured by hookrig run --isolation, or when an assertion reads isolation)"},
+		{"isolation.ratio", "float", "isolation.p99 / isolation.baseline_p99: how much the sick groups slowed the healthy ones (1 = not at all)"},
 	}
 }
 

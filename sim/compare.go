@@ -72,12 +72,39 @@ func Compare(live, virtual *verdict.Result) []Agreement {
 		{Metric: "herd.ratio", Live: l.Herd.Ratio, Virtual: v.Herd.Ratio, Tolerance: -1},
 		{Metric: "load.rejected", Live: float64(l.Load.Rejected), Virtual: float64(v.Load.Rejected), Tolerance: -1},
 	}
+	rows = append(rows, compareGroups(l, v)...)
 	for i := range rows {
 		r := &rows[i]
 		r.OK = !r.Judged() || math.Abs(r.Diff()) <= r.Tolerance+1e-9
 		if !r.OK && strings.HasPrefix(r.Metric, "delivery.") && Undelayed(live, r.Live) {
 			r.OK, r.Noise = true, true
 		}
+	}
+	return rows
+}
+
+// compareGroups lines a fleet's groups up (those in both results), under
+// the top level's tolerances: lost equal, amplification within 10%; each
+// group's p99 and the isolation ratio are shown for context.
+func compareGroups(l, v *verdict.Result) []Agreement {
+	if l.Endpoints == nil || v.Endpoints == nil {
+		return nil
+	}
+	var rows []Agreement
+	for _, lg := range l.Endpoints.Groups {
+		for _, vg := range v.Endpoints.Groups {
+			if vg.Name != lg.Name {
+				continue
+			}
+			p := "groups." + lg.Name + "."
+			rows = append(rows,
+				Agreement{Metric: p + "lost", Live: float64(lg.Lost), Virtual: float64(vg.Lost), Tolerance: 0},
+				Agreement{Metric: p + "amplification", Live: lg.Amplification, Virtual: vg.Amplification, Tolerance: 0.10},
+				Agreement{Metric: p + "p99 (ms)", Live: lg.Latency.P99, Virtual: vg.Latency.P99, Tolerance: -1})
+		}
+	}
+	if l.Isolation != nil && v.Isolation != nil && l.Isolation.Baseline && v.Isolation.Baseline {
+		rows = append(rows, Agreement{Metric: "isolation.ratio", Live: l.Isolation.Ratio, Virtual: v.Isolation.Ratio, Tolerance: -1})
 	}
 	return rows
 }

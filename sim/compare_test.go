@@ -78,15 +78,7 @@ func TestCompareNoise(t *testing.T) {
 		}
 		return out
 	}
-	row := func(rows []sim.Agreement, metric string) sim.Agreement {
-		for _, r := range rows {
-			if r.Metric == metric {
-				return r
-			}
-		}
-		t.Fatalf("no row %s", metric)
-		return sim.Agreement{}
-	}
+	row := func(rows []sim.Agreement, metric string) sim.Agreement { return agreementRow(t, rows, metric) }
 	// Live undelayed deliveries at 3 ms, virtual at 2 ms: +50% p50, noise.
 	rows := sim.Compare(build(repeat(3, 100)...), build(repeat(2, 100)...))
 	if r := row(rows, "delivery.p50 (ms)"); !r.Noise || !r.OK || !sim.Agree(rows) {
@@ -105,4 +97,39 @@ func TestCompareNoise(t *testing.T) {
 	if r := row(rows, "delivered"); r.Noise {
 		t.Errorf("delivered marked noise: %+v", r)
 	}
+}
+
+// A fleet's groups are compared under the top level's tolerances: a
+// group that lost events on one side only, or retried 20% more, differs.
+func TestCompareFleetGroups(t *testing.T) {
+	result := func(lost int64, amp float64) *verdict.Result {
+		return &verdict.Result{Endpoints: &verdict.Fleet{Groups: []verdict.GroupResult{
+			{Name: "healthy", EventCounts: verdict.EventCounts{Accepted: 100, Delivered: 100}, Amplification: 1},
+			{Name: "sick", EventCounts: verdict.EventCounts{Accepted: 100, Delivered: 100 - lost, Lost: lost}, Amplification: amp},
+		}}}
+	}
+	row := func(rows []sim.Agreement, metric string) sim.Agreement { return agreementRow(t, rows, metric) }
+	rows := sim.Compare(result(0, 2.0), result(0, 2.1))
+	if !row(rows, "groups.sick.amplification").OK || !row(rows, "groups.sick.lost").OK || !sim.Agree(rows) {
+		t.Errorf("5%% more attempts and nothing lost should agree: %+v", rows)
+	}
+	rows = sim.Compare(result(0, 2.0), result(3, 2.4))
+	if row(rows, "groups.sick.amplification").OK || row(rows, "groups.sick.lost").OK || sim.Agree(rows) {
+		t.Errorf("3 lost and 20%% more attempts on one side should differ: %+v", rows)
+	}
+	if !row(rows, "groups.healthy.lost").OK {
+		t.Errorf("the healthy group agrees")
+	}
+}
+
+// agreementRow is the row of rows for metric.
+func agreementRow(t *testing.T, rows []sim.Agreement, metric string) sim.Agreement {
+	t.Helper()
+	for _, r := range rows {
+		if r.Metric == metric {
+			return r
+		}
+	}
+	t.Fatalf("no row %s", metric)
+	return sim.Agreement{}
 }

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/hookrig/hookrig/scenarios"
@@ -45,8 +46,34 @@ func Env(r *verdict.Result) scenarios.Env {
 		Load:   scenarios.LoadEnv{Sent: int(r.Load.Sent), Rejected: int(r.Load.Rejected)},
 		Ordering: scenarios.Ordering{Keys: int(r.Ordering.Keys), KeysReordered: int(r.Ordering.KeysReordered),
 			EventsOutOfOrder: int(r.Ordering.EventsOutOfOrder)},
-		Endpoint: endpointEnv(r.Endpoint),
+		Endpoint:  endpointEnv(r.Endpoint),
+		Groups:    groupsEnv(r.Endpoints),
+		Isolation: isolationEnv(r.Isolation),
 	}
+}
+
+// groupsEnv is a fleet's figures by group name (nil with one endpoint).
+func groupsEnv(f *verdict.Fleet) map[string]scenarios.GroupEnv {
+	if f == nil {
+		return nil
+	}
+	m := make(map[string]scenarios.GroupEnv, len(f.Groups))
+	for _, g := range f.Groups {
+		m[g.Name] = scenarios.GroupEnv{
+			Accepted: int(g.Accepted), Delivered: int(g.Delivered), Lost: int(g.Lost),
+			DeadLettered: int(g.DeadLettered), Pending: int(g.Pending), Attempts: int(g.Attempts),
+			Amplification: g.Amplification, Latency: latencyEnv(g.Latency),
+			Herd: scenarios.Herd{PeakRate: g.Herd.PeakRate, Ratio: g.Herd.Ratio},
+		}
+	}
+	return m
+}
+
+func isolationEnv(iso *verdict.Isolation) scenarios.Isolation {
+	if iso == nil {
+		return scenarios.Isolation{}
+	}
+	return scenarios.Isolation{P99: verdict.MsDuration(iso.P99Ms), BaselineP99: verdict.MsDuration(iso.BaselineP99Ms), Ratio: iso.Ratio}
 }
 
 func endpointEnv(e verdict.Endpoint) scenarios.Endpoint {
@@ -75,7 +102,11 @@ func Check(r *verdict.Result, s *scenarios.Scenario) {
 	as := make([]verdict.Assertion, len(outs))
 	for i, o := range outs {
 		as[i] = verdict.Assertion{Expr: o.Expr, Passed: o.Passed, Message: o.Message}
-		if why := noValue(r, s.Assertions[i].Variables()); why != "" {
+		why := noValue(r, s.Assertions[i].Variables())
+		if why == "" {
+			why = noFleetValue(r, s.Assertions[i].Expr)
+		}
+		if why != "" {
 			as[i].Passed, as[i].Message = false, why
 		}
 	}
@@ -102,6 +133,45 @@ func noValue(r *verdict.Result, vars []string) string {
 	}
 	return ""
 }
+
+// noFleetValue says why a fleet variable an assertion reads has no value
+// in r: isolation without its baseline, a group with nothing accepted or
+// delivered ("" when all have one).
+func noFleetValue(r *verdict.Result, expr string) string {
+	if fleetIsolation.MatchString(expr) {
+		switch iso := r.Isolation; {
+		case iso == nil:
+			return "the run has no isolation figure: it needs a fleet (endpoints:) with a sick group (faults or a rate limit) and a healthy one"
+		case !iso.Baseline || iso.BaselineP99Ms == 0:
+			return "no isolation baseline was measured (the run without the sick groups): run with --isolation, or in virtual time"
+		}
+	}
+	for _, m := range fleetGroup.FindAllStringSubmatch(expr, -1) {
+		name, field := m[1], m[2]
+		var g *verdict.GroupResult
+		if r.Endpoints != nil {
+			for i := range r.Endpoints.Groups {
+				if r.Endpoints.Groups[i].Name == name {
+					g = &r.Endpoints.Groups[i]
+				}
+			}
+		}
+		switch {
+		case g == nil:
+			return fmt.Sprintf("the result has no fleet group %q, so groups.%s.%s has no value", name, name, field)
+		case strings.HasPrefix(field, "latency") && g.Delivered == 0:
+			return fmt.Sprintf("no event of group %s was delivered, so groups.%s.%s has no value", name, name, field)
+		case field == "amplification" && g.Accepted == 0:
+			return fmt.Sprintf("no event of group %s was accepted, so groups.%s.%s has no value", name, name, field)
+		}
+	}
+	return ""
+}
+
+var (
+	fleetIsolation = regexp.MustCompile(`(^|[^A-Za-z0-9_.])isolation\.`)
+	fleetGroup     = regexp.MustCompile(`(?:^|[^A-Za-z0-9_.])groups\.([A-Za-z0-9_]+)\.([A-Za-z0-9_.]+)`)
+)
 
 // runChecks are the verdicts every run gets: something was delivered,
 // and nothing was left pending unless the scenario allows it.

@@ -1,6 +1,7 @@
 package sim_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -53,5 +54,52 @@ func TestEnvNames(t *testing.T) {
 		if v[0] != v[1] {
 			t.Errorf("%s = %v, want %v", name, v[0], v[1])
 		}
+	}
+}
+
+// A fleet's variables: groups.NAME.* by group and isolation.*; an
+// assertion over one without a value fails and says why.
+func TestEnvFleetNames(t *testing.T) {
+	r := &verdict.Result{Events: verdict.Events{Accepted: 10, Delivered: 10}}
+	r.Endpoints = &verdict.Fleet{Groups: []verdict.GroupResult{
+		{Name: "healthy", EventCounts: verdict.EventCounts{Accepted: 8, Delivered: 7, Lost: 1}, Attempts: 9, Amplification: 1.125,
+			Latency: verdict.LatencySummary{P50: 2, P99: 40, Count: 7}, Herd: verdict.Herd{PeakRate: 12, Ratio: 3}},
+		{Name: "sick", Sick: true, EventCounts: verdict.EventCounts{Accepted: 2, DeadLettered: 1, Pending: 1}, Attempts: 20, Amplification: 10},
+	}}
+	r.Isolation = &verdict.Isolation{P99Ms: 40, BaselineP99Ms: 20, Ratio: 2, Baseline: true}
+	e := sim.Env(r)
+	h, s := e.Groups["healthy"], e.Groups["sick"]
+	if h.Accepted != 8 || h.Delivered != 7 || h.Lost != 1 || h.Attempts != 9 || h.Amplification != 1.125 ||
+		h.Latency.P99 != 40*time.Millisecond || h.Latency.P50 != 2*time.Millisecond || h.Herd.PeakRate != 12 || h.Herd.Ratio != 3 {
+		t.Errorf("healthy = %+v", h)
+	}
+	if s.DeadLettered != 1 || s.Pending != 1 || s.Attempts != 20 {
+		t.Errorf("sick = %+v", s)
+	}
+	if e.Isolation.Ratio != 2 || e.Isolation.P99 != 40*time.Millisecond || e.Isolation.BaselineP99 != 20*time.Millisecond {
+		t.Errorf("isolation = %+v", e.Isolation)
+	}
+	sc := simtest.Parse(t, "fleet-env", `
+load:
+  phases:
+    - {pacer: constant:1, duration: 1s}
+endpoints:
+  - {name: healthy, count: 2}
+  - {name: sick, count: 1}
+assertions:
+  - groups.healthy.latency.p99 == duration("40ms") && groups.sick.lost == 0 && isolation.ratio <= 2
+  - groups.sick.latency.p99 < duration("1s")
+  - groups.healthy.lost == 0
+`)
+	sim.Check(r, sc)
+	as := r.Assertions
+	if !as[0].Passed || as[1].Passed || !strings.Contains(as[1].Message, "no event of group sick was delivered") ||
+		as[2].Passed || !strings.Contains(as[2].Message, "groups.healthy.lost = 1") {
+		t.Errorf("assertions %+v", as)
+	}
+	r.Isolation.Baseline = false
+	sim.Check(r, sc)
+	if r.Assertions[0].Passed || !strings.Contains(r.Assertions[0].Message, "no isolation baseline") {
+		t.Errorf("without a baseline: %+v", r.Assertions[0])
 	}
 }

@@ -20,6 +20,15 @@ type matchEnv struct {
 	Elapsed time.Duration       `expr:"elapsed"`
 	Body    map[string]any      `expr:"body"`
 	Header  func(string) string `expr:"header"`
+	// Endpoint is the fleet endpoint the request is for, read from its
+	// path (endpoint.go); empty names outside a fleet.
+	Endpoint endpointEnv `expr:"endpoint"`
+}
+
+// endpointEnv names a fleet endpoint and its group.
+type endpointEnv struct {
+	Name  string `expr:"name"`
+	Group string `expr:"group"`
 }
 
 // compileMatch compiles a match expression once and says what it needs of
@@ -67,6 +76,7 @@ func (e *evaluator) reset(r *Request, elapsed time.Duration, body *bodyUse) {
 	e.env.Method, e.env.Path = r.Method, r.Path
 	e.env.Attempt, e.env.EventID = r.Attempt, r.EventID
 	e.env.Elapsed = elapsed
+	e.env.Endpoint.Name, e.env.Endpoint.Group = FleetEndpoint(r.Path)
 	e.env.Body, e.bodyParsed = nil, false
 }
 

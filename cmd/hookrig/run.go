@@ -30,6 +30,7 @@ type runOptions struct {
 	secretRef                  string
 	proxy, data, metrics       string
 	keep, verbose, noPreflight bool
+	isolation                  bool
 	scheme                     schemeFlags
 }
 
@@ -87,6 +88,7 @@ be done (bad scenario, port in use, interrupted).
 	f.StringVar(&o.proxy, "proxy", "", "`address` for the chaos proxy (default 127.0.0.1 and a free port); fix it to point your sender at it")
 	f.StringVar(&o.data, "data", "", "`directory` for the sender's outbox and the receiver's journal (default: a temporary one)")
 	f.BoolVar(&o.keep, "keep", false, "keep the data directory (outbox.db, receipts.jsonl) after the run")
+	f.BoolVar(&o.isolation, "isolation", false, "for a fleet (endpoints:): run the scenario again with its sick groups (faults or a rate limit) healed and report the healthy groups' p99 against that baseline (isolation.ratio; automatic when an assertion reads isolation)")
 	f.StringVar(&o.metrics, "metrics", "", metricsFlagUsage)
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log what the sender, proxy and receiver do (to stderr)")
 	return cmd
@@ -126,6 +128,7 @@ func runScenario(cmd *cobra.Command, e *env, name string, o runOptions) error {
 		DataDir:     o.data,
 		Keep:        o.keep,
 		Clock:       e.clock,
+		Isolation:   o.isolation,
 	}
 	if o.trigger != "" {
 		if opts.Trigger, err = readTrigger(o.trigger); err != nil {
@@ -260,6 +263,9 @@ func (o *runOptions) replayFlags() []string {
 	out = append(out, o.scheme.replayArgs()...)
 	if o.noPreflight {
 		out = append(out, "--no-preflight")
+	}
+	if o.isolation {
+		out = append(out, "--isolation")
 	}
 	return out
 }

@@ -60,6 +60,10 @@ func (r *Receiver) serveWebhook(w http.ResponseWriter, req *http.Request) {
 			rc.ID = h.Get(r.idFrom.Header)
 		}
 	}
+	if r.limiter != nil && !r.limiter.allow(req.URL.Path, rc.At) {
+		r.rateLimited(w, &rc)
+		return
+	}
 	if req.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		r.reject(w, &rc, &r.counts.badMethod, httpapi.Errorf(http.StatusMethodNotAllowed,

@@ -133,7 +133,7 @@ func (g *rig) get(path string, v any) int {
 // one outcome.
 func checkBalance(t *testing.T, s Stats) {
 	t.Helper()
-	sum := s.Unique + s.Duplicates + s.Rejected + s.Conflicts + s.Failed + s.Overloaded + s.Unkept
+	sum := s.Unique + s.Duplicates + s.Rejected + s.Conflicts + s.Failed + s.Overloaded + s.Unkept + s.RateLimited
 	if s.Received != sum {
 		t.Errorf("stats do not balance: received %d, outcomes %d: %+v", s.Received, sum, s)
 	}

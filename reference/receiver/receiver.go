@@ -50,6 +50,9 @@ type Config struct {
 	Dedupe DedupeConfig
 	// Processing is the (simulated) work done per unique webhook.
 	Processing ProcessingConfig
+	// RateLimit, when set, limits each webhook path's request rate,
+	// answering 429 with Retry-After over it (ratelimit.go).
+	RateLimit RateLimitConfig
 	// JournalPath, when set, is the file receipts are appended to, one
 	// JSON line each. Without it receipts are kept in memory only.
 	JournalPath string
@@ -100,6 +103,10 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if !(p.FailureRatio >= 0 && p.FailureRatio <= 1) {
 		return c, fmt.Errorf("receiver: processing failure ratio %v is outside 0..1", p.FailureRatio)
+	}
+	var err error
+	if c.RateLimit, err = c.RateLimit.withDefaults(); err != nil {
+		return c, err
 	}
 	if c.Tolerance == 0 {
 		c.Tolerance = webhook.DefaultTolerance
@@ -152,7 +159,8 @@ type Receiver struct {
 	cleanupDone chan struct{}
 	journal     *journal
 	process     *processor
-	bodies      sync.Pool // *[]byte request body buffers
+	limiter     *pathLimiter // nil without a rate limit
+	bodies      sync.Pool    // *[]byte request body buffers
 
 	// serving is read-locked by every webhook request and write-locked by
 	// Shutdown, which so waits for requests in flight; closed turns later
@@ -181,6 +189,7 @@ type counters struct {
 	received, unique, duplicates, conflicts, failed, overloaded atomic.Uint64
 	badSignature, badTimestamp, tooLarge, unreadable, notJSON   atomic.Uint64
 	badMethod, longID, unkept, missingID, undeduplicated        atomic.Uint64
+	rateLimited                                                 atomic.Uint64
 	flushErrors                                                 atomic.Uint64
 }
 
@@ -260,6 +269,7 @@ func New(cfg Config) (*Receiver, error) {
 		return nil, err
 	}
 	r.process = newProcessor(cfg.Processing, r.clock, cfg.Seed)
+	r.limiter = newPathLimiter(cfg.RateLimit)
 	r.metrics = newMetrics(r)
 	// The first flush timer is made here, not in the goroutine, so a test
 	// on a fake clock knows it exists once New returns.
@@ -478,7 +488,10 @@ type Stats struct {
 	Failed     uint64 `json:"failed"`     // processing before the ack failed (500)
 	Overloaded uint64 `json:"overloaded"` // processing queue full (503)
 	Unkept     uint64 `json:"unkept"`     // verified, but the journal could not be written (503): not acknowledged, not remembered
-	Evictions  uint64 `json:"evictions"`  // ids dropped from the dedupe window by TTL or size
+	// RateLimited were over their path's rate limit (429, RateLimit); they
+	// count in Received, not in Rejected.
+	RateLimited uint64 `json:"rate_limited,omitempty"`
+	Evictions   uint64 `json:"evictions"` // ids dropped from the dedupe window by TTL or size
 	// Undeduplicated counts the webhooks among Unique that carried no
 	// event id (a slack-scheme request, a convoy one without
 	// X-Convoy-Event-ID): accepted and processed without deduplication, so
@@ -536,6 +549,7 @@ func (r *Receiver) Stats() Stats {
 		Failed:         c.failed.Load(),
 		Overloaded:     c.overloaded.Load(),
 		Unkept:         c.unkept.Load(),
+		RateLimited:    c.rateLimited.Load(),
 		Evictions:      ev,
 		Undeduplicated: c.undeduplicated.Load(),
 		RejectedBy: RejectedStats{

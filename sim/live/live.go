@@ -54,6 +54,7 @@ type live struct {
 	idPrefix    string
 
 	rcv       *receiver.Receiver
+	fleet     *fleetLive // the scenario's endpoints: (fleet.go), nil for one endpoint
 	rcvSrv    *loopServer
 	proxy     *chaos.Proxy
 	rules     []fault.RuleSpec      // Rules(s): windows relative to t0
@@ -119,6 +120,11 @@ func newLive(s *scenarios.Scenario, opts Options) (*live, error) {
 	if opts.Trigger != nil {
 		l.trigger = opts.Trigger
 	}
+	fleet, err := newFleet(s, opts)
+	if err != nil {
+		return nil, err
+	}
+	l.fleet = fleet
 	// The scenario's scheme and id_from apply unless Options name their
 	// own, as the --scheme and --id-from flags override the file.
 	if l.opts.Scheme == "" {
@@ -148,6 +154,13 @@ func newLive(s *scenarios.Scenario, opts Options) (*live, error) {
 		}
 	} else if opts.ReceiptsURL != "" {
 		return nil, errors.New("a receipts URL reads your own endpoint's journal: give the endpoint's URL too")
+	}
+	if l.fleet != nil && l.fleet.user {
+		// The user's endpoints: their receipts are what the proxy saw
+		// them answer, and ids are unique to the run, as for one.
+		if l.endpointURL, err = l.fleet.userOrigin(s); err != nil {
+			return nil, fmt.Errorf("endpoints: %w", err)
+		}
 	}
 	if s.Load.PayloadBytes < 0 {
 		return nil, fmt.Errorf("load.payload_bytes %d is negative", s.Load.PayloadBytes)
@@ -233,6 +246,10 @@ func (l *live) dataDir() error {
 // post to on the proxy (the user's endpoint's path, so the proxy forwards
 // it unchanged).
 func (l *live) startReceiver() (upstream, path string, err error) {
+	if l.fleet != nil {
+		upstream, err = l.startFleetReceiver()
+		return upstream, "", err
+	}
 	if l.endpointURL != "" {
 		u, _ := url.Parse(l.endpointURL)
 		path = u.EscapedPath()
@@ -244,21 +261,7 @@ func (l *live) startReceiver() (upstream, path string, err error) {
 		}
 		return u.Scheme + "://" + u.Host, path, nil
 	}
-	cfg := receiver.Config{
-		Secrets: []string{l.secret},
-		Scheme:  l.opts.Scheme,
-		IDFrom:  l.opts.IDFrom,
-		Dedupe:  receiver.DedupeConfig{TTL: l.s.Receiver.DedupeTTL},
-		Processing: receiver.ProcessingConfig{
-			Duration:     l.s.Receiver.Processing.Duration,
-			FailureRatio: l.s.Receiver.Processing.FailureRatio,
-			BeforeAck:    l.s.Receiver.Processing.BeforeAck,
-		},
-		Clock:     l.clk,
-		Seed:      l.s.Seed,
-		Logger:    l.log.With("component", "receiver"),
-		OnReceipt: l.onReceipt,
-	}
+	cfg := l.receiverConfig(l.s.Receiver)
 	if l.opts.Keep {
 		cfg.JournalPath = filepath.Join(l.dir, "receipts.jsonl")
 	}
@@ -275,6 +278,25 @@ func (l *live) startReceiver() (upstream, path string, err error) {
 	return l.rcvSrv.URL(), "/webhooks", nil
 }
 
+// receiverConfig configures a reference receiver as r says.
+func (l *live) receiverConfig(r scenarios.Receiver) receiver.Config {
+	return receiver.Config{
+		Secrets: []string{l.secret},
+		Scheme:  l.opts.Scheme,
+		IDFrom:  l.opts.IDFrom,
+		Dedupe:  receiver.DedupeConfig{TTL: r.DedupeTTL},
+		Processing: receiver.ProcessingConfig{
+			Duration:     r.Processing.Duration,
+			FailureRatio: r.Processing.FailureRatio,
+			BeforeAck:    r.Processing.BeforeAck,
+		},
+		Clock:     l.clk,
+		Seed:      l.s.Seed,
+		Logger:    l.log.With("component", "receiver"),
+		OnReceipt: l.onReceipt,
+	}
+}
+
 func (l *live) startProxy(upstream string) error {
 	// The rules are checked now, so a bad one fails the run before
 	// anything is sent; they are put in force at t0.
@@ -288,6 +310,8 @@ func (l *live) startProxy(upstream string) error {
 		Logger:    l.log.With("component", "chaos"),
 		OnAttempt: l.onProxyAttempt,
 		IDFrom:    l.proxyIDFrom(),
+		// The user's endpoints in a fleet see their own paths.
+		StripFleetPrefix: l.fleet != nil && l.fleet.user,
 	})
 	if err != nil {
 		return fmt.Errorf("chaos proxy: %w", err)
@@ -335,6 +359,9 @@ func (l *live) startSender() error {
 	if err := l.host.start("127.0.0.1:0"); err != nil {
 		return fmt.Errorf("sender: %w", err)
 	}
+	if l.fleet != nil {
+		return l.createFleetEndpoints(sender.EndpointSpec{Secret: l.secret, Scheme: l.opts.Scheme, Policy: &policy})
+	}
 	if _, err := l.host.createEndpoint(sender.EndpointSpec{URL: l.deliverTo, Secret: l.secret, Scheme: l.opts.Scheme, Policy: &policy}); err != nil {
 		return fmt.Errorf("sender: endpoint %s: %w", l.deliverTo, err)
 	}
@@ -375,11 +402,15 @@ func (l *live) prepareLoad() error {
 		OnSent:    l.onSent,
 	}
 	if l.trigger == nil {
-		id, err := l.endpointID()
-		if err != nil {
-			return err
+		if l.fleet != nil {
+			cfg.Target = l.fleetTarget()
+		} else {
+			id, err := l.endpointID()
+			if err != nil {
+				return err
+			}
+			cfg.Target = loadgen.Target{URL: l.host.URL(), Ingest: id}
 		}
-		cfg.Target = loadgen.Target{URL: l.host.URL(), Ingest: id}
 		if c := l.s.Load.Payloads.Capture; c != "" {
 			if cfg.Payload, err = loadgen.LoadCapturePayload(c); err != nil {
 				return fmt.Errorf("load.payloads.capture: %w", err)
@@ -469,6 +500,7 @@ func (l *live) run(ctx context.Context) (*verdict.Result, error) {
 		LoadRejected:  l.rejected.Load(),
 	}
 	info.Phases, info.Faults = plan.Windows(l.s)
+	info.Groups = groupInfo(l.s)
 	info.Target = l.target()
 	res := l.checker.Load().Result(info)
 	l.lastProgress(res)
@@ -538,11 +570,14 @@ func (l *live) closeAll() {
 		l.rcvSrv.shutdown(time.Second)
 		l.rcvSrv = nil
 	}
-	if l.rcv != nil {
-		if err := l.rcv.Close(); err != nil {
+	for _, rcv := range l.receivers() {
+		if err := rcv.Close(); err != nil {
 			l.log.Warn("closing the receiver", "err", err)
 		}
-		l.rcv = nil
+	}
+	l.rcv = nil
+	if l.fleet != nil {
+		l.fleet.rcvs = nil
 	}
 }
 

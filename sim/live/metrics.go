@@ -12,8 +12,10 @@ import (
 // counts carry on from the outbox; while it is down it has none.
 func (l *live) gather() ([]*dto.MetricFamily, error) {
 	var g prometheus.Gatherers
-	if l.rcv != nil {
-		g = append(g, l.rcv.Metrics())
+	// A fleet's receivers (one per group) share metric names and labels,
+	// which one gatherer cannot hold twice: only a single one is served.
+	if rcvs := l.receivers(); len(rcvs) == 1 {
+		g = append(g, rcvs[0].Metrics())
 	}
 	if l.proxy != nil {
 		g = append(g, l.proxy.Metrics())

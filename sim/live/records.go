@@ -174,7 +174,11 @@ func (l *live) settled() bool {
 	if uint64(l.proxyRecords.Load()) < ps.Requests {
 		return false
 	}
-	return l.rcv == nil || l.rcv.Stats().Received >= ps.Forwarded
+	var received uint64
+	for _, rcv := range l.receivers() {
+		received += rcv.Stats().Received
+	}
+	return len(l.receivers()) == 0 || received >= ps.Forwarded
 }
 
 // drain waits, once the load has stopped, until the run settles or the
@@ -253,7 +257,9 @@ func (l *live) collect(ctx context.Context, timedOut bool) error {
 	}
 	var ferr error
 	view, err := l.host.events(func(ev sender.Event, v outboxView) bool {
-		if ferr = c.Accept(verdict.Accepted{ID: ev.ID, Key: ev.Key, Seq: ev.Seq, At: ev.AcceptedAt}); ferr != nil {
+		a := verdict.Accepted{ID: ev.ID, Key: ev.Key, Seq: ev.Seq, At: ev.AcceptedAt}
+		l.fleet.place(&a, ev.Endpoint)
+		if ferr = c.Accept(a); ferr != nil {
 			return false
 		}
 		for _, a := range ev.Attempts {

@@ -3,7 +3,9 @@ package live
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -83,6 +85,13 @@ type Options struct {
 	// 3s, never more than the scenario's drain.timeout). The fault
 	// timeline stops at the interrupt, so retries may succeed meanwhile.
 	InterruptDrain time.Duration
+	// Isolation runs a fleet scenario (endpoints:) a second time with its
+	// sick groups (those with faults or a rate limit) healed, the same
+	// events sent to the same endpoints (scenarios.Scenario.Healed), and fills
+	// the result's isolation figure from it: the healthy groups' p99
+	// against their p99 alone. A scenario whose assertions read
+	// isolation.* gets it without asking.
+	Isolation bool
 }
 
 // Progress is a live run's state, for a progress display.
@@ -150,5 +159,39 @@ func Run(ctx context.Context, s *scenarios.Scenario, opts Options) (*verdict.Res
 	if err := l.setup(ctx); err != nil {
 		return nil, err
 	}
-	return l.run(ctx)
+	res, err := l.run(ctx)
+	if err != nil || !(opts.Isolation || s.ReadsIsolation()) {
+		return res, err
+	}
+	l.cleanup() // the baseline starts its own components
+	return res, isolate(ctx, res, s, opts)
+}
+
+// isolate runs the isolation baseline, s with its sick groups healed,
+// and fills res's isolation figure from it.
+func isolate(ctx context.Context, res *verdict.Result, s *scenarios.Scenario, opts Options) error {
+	base := s.Healed()
+	if base == nil {
+		res.Notes = append(res.Notes, "no isolation baseline: the fleet needs a sick group (faults or a rate limit) and a healthy one")
+		return nil
+	}
+	opts.Isolation = false
+	opts.Progress, opts.Metrics = nil, nil
+	if opts.DataDir != "" {
+		opts.DataDir = filepath.Join(opts.DataDir, "isolation-baseline")
+	}
+	bres, err := Run(ctx, base, opts)
+	if err != nil {
+		if errors.Is(err, ErrInterrupted) {
+			res.Notes = append(res.Notes, "the isolation baseline was interrupted: no isolation figure")
+			return ErrInterrupted
+		}
+		return fmt.Errorf("isolation baseline (the scenario without its sick groups): %w", err)
+	}
+	res.SetIsolationBaseline(bres)
+	if iso := res.Isolation; iso != nil {
+		res.Notes = append(res.Notes, fmt.Sprintf("isolation baseline: the same events, run live again after this run with the sick groups healed (no faults, no rate limits): the healthy groups' delivery p99 was %.4g ms there, %.4g ms here",
+			iso.BaselineP99Ms, iso.P99Ms))
+	}
+	return nil
 }

@@ -19,8 +19,12 @@ import (
 // separate "drain started" switch.
 func Rules(s *scenarios.Scenario) []fault.RuleSpec {
 	loadEnd := s.LoadEnd()
-	specs := make([]fault.RuleSpec, 0, len(s.Faults))
-	for _, f := range s.Faults {
+	// A group's rules come first: rules are tried in order and the first
+	// that matches decides, so a scenario-wide rule (latency on every
+	// request, say) must not hide the group's own trouble.
+	faults := append(groupRules(s), s.Faults...)
+	specs := make([]fault.RuleSpec, 0, len(faults))
+	for _, f := range faults {
 		spec := f.Rule
 		if !s.Drain.KeepFaults {
 			end := loadEnd

@@ -87,6 +87,7 @@ func WriteHTML(w io.Writer, r *verdict.Result) error {
 			page.Endpoint += "; " + disableText(d)
 		}
 	}
+	page.Groups, page.Isolation = groupRows(r), isolationLine(r)
 	page.Footer = strings.TrimSpace(footerText(r))
 	return htmlTemplate.Execute(w, page)
 }
@@ -99,7 +100,10 @@ type htmlPage struct {
 	Latency                                    [][2]string
 	LatencyChart, TimelineChart, AttemptsChart template.HTML
 	Faults, Phases                             [][]string
-	Examples                                   [][2]string
+	// A fleet's groups and isolation line (fleet.go).
+	Groups    [][]string
+	Isolation string
+	Examples  [][2]string
 	// The diagnosis.
 	Target, Finding, Endpoint, Failures string
 	PercentileChart                     template.HTML
@@ -157,6 +161,14 @@ var htmlTemplate = pageTemplate("report", `{{template "head" .}}
 {{end}}</table>
 {{end}}
 
+{{if .Groups}}<h2>Endpoints by group</h2>
+<table>
+<tr><th>group</th><th class="n">endpoints</th><th class="n">accepted</th><th class="n">delivered</th><th class="n">lost</th><th class="n">dead</th><th class="n">pending</th><th class="n">attempts</th><th class="n">ampl.</th><th class="n">p50</th><th class="n">p99</th><th class="n">herd</th></tr>
+{{range .Groups}}<tr>{{range $i, $c := .}}<td{{if ge $i 1}} class="n"{{end}}>{{$c}}</td>{{end}}</tr>
+{{end}}</table>
+<p class="muted">herd: the group's busiest second after a fault window that touched it closed (its ratio over the rate before).</p>
+{{end}}{{with .Isolation}}<p>{{.}}</p>
+{{end}}
 <h2>Assertions</h2>
 {{if .R.Assertions}}<table>
 {{range .R.Assertions}}<tr{{if not .Passed}} class="bad"{{end}}><td>{{if .Passed}}PASS{{else}}FAIL{{end}}</td><td><code>{{.Expr}}</code></td><td>{{.Message}}</td></tr>

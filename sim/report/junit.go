@@ -86,6 +86,16 @@ func WriteJUnit(w io.Writer, r *verdict.Result) error {
 			suite.Properties = append(suite.Properties, junitProperty{p[0], p[1]})
 		}
 	}
+	if f := r.Endpoints; f != nil {
+		for _, g := range f.Groups {
+			suite.Properties = append(suite.Properties, junitProperty{"group." + g.Name,
+				fmt.Sprintf("%d endpoints, %d accepted, %d delivered, %d lost, %d dead-lettered, %d pending, %d attempts (amplification %s), p99 %s",
+					g.Endpoints, g.Accepted, g.Delivered, g.Lost, g.DeadLettered, g.Pending, g.Attempts, trimFloat(g.Amplification, 2), fmtMs(g.Latency.P99))})
+		}
+	}
+	if line := isolationLine(r); line != "" {
+		suite.Properties = append(suite.Properties, junitProperty{"isolation", line})
+	}
 	for _, a := range r.Assertions {
 		c := junitCase{Name: a.Expr, Classname: name, Time: "0"}
 		if !a.Passed {

@@ -31,6 +31,7 @@ func WriteText(w io.Writer, r *verdict.Result) error {
 	t.timeline()
 	t.faults()
 	t.phases()
+	t.fleet()
 	t.assertions()
 	t.examples()
 	t.notes()

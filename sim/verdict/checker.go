@@ -58,6 +58,10 @@ type Checker struct {
 	keys    names[int32]
 	phases  names[int16]
 	reasons names[uint16]
+	// groups are a fleet's groups (Accepted.Group); groupSec counts each
+	// group's attempts per second, for its herd.
+	groups   names[int16]
+	groupSec [][]uint32
 
 	perSec []secCounts
 	// perTick counts attempts per herdTick: the herd is measured over 1 s
@@ -93,6 +97,7 @@ type eventState struct {
 	receipts   uint32
 	key        int32 // -1: no ordering key
 	phase      int16 // -1: place by time
+	group      int16 // -1: no fleet group
 	reason     uint16
 	final      finalState
 	accepted   bool
@@ -140,6 +145,7 @@ func NewChecker(start time.Time, opts ...CheckerOption) *Checker {
 		index:   make(map[string]int32),
 		keys:    names[int32]{limit: math.MaxInt32},
 		phases:  names[int16]{limit: math.MaxInt16},
+		groups:  names[int16]{limit: math.MaxInt16},
 		reasons: names[uint16]{limit: maxReasons},
 	}
 	// Reserved up front: the empty reason and the catch-all for reasons
@@ -180,6 +186,13 @@ func (c *Checker) accept(i int32, a *Accepted) error {
 			return fmt.Errorf("sim: event %s: more than %d ordering keys", c.events.id(i), c.keys.limit)
 		}
 	}
+	group := int16(-1)
+	if a.Group != "" {
+		if group, ok = c.groups.intern(a.Group); !ok {
+			return fmt.Errorf("sim: event %s: more than %d fleet groups", c.events.id(i), c.groups.limit)
+		}
+	}
+	e.group = group
 	e.accepted = true
 	e.seq = a.Seq
 	e.acceptedAt = c.offset(a.At)
@@ -221,6 +234,11 @@ func (c *Checker) attempt(i int32, a *AttemptRec) {
 		return
 	}
 	e := c.events.at(i)
+	if e.accepted && e.group >= 0 {
+		// An attempt recorded before its event's acceptance is in the
+		// group's figures but not in its herd: feeders accept first.
+		c.groupSecond(e.group, off)
+	}
 	e.attempts++
 	if failed {
 		e.failed++
@@ -453,7 +471,7 @@ func (t *eventTable) add(id string) int32 {
 		t.ids = append(t.ids, make([]string, 0, 1<<chunkBits))
 	}
 	last := len(t.states) - 1
-	t.states[last] = append(t.states[last], eventState{key: -1, phase: -1})
+	t.states[last] = append(t.states[last], eventState{key: -1, phase: -1, group: -1})
 	t.ids[last] = append(t.ids[last], id)
 	t.n++
 	return t.n - 1
@@ -564,6 +582,8 @@ type resultWork struct {
 	orphanFinals     int64
 
 	lost, duplicated, deadLettered, pending, unexpected firstN
+
+	fleet *fleetWork // nil with one endpoint
 }
 
 type phaseTally struct {
@@ -586,6 +606,7 @@ func newResultWork(c *Checker, run RunInfo) *resultWork {
 		deadLettered:     firstN{limit: c.limit},
 		pending:          firstN{limit: c.limit},
 		unexpected:       firstN{limit: c.limit},
+		fleet:            newFleetWork(c, run),
 	}
 	// Phase rows: the run's windows in their order, then phases named only
 	// by records, by name.
@@ -678,6 +699,7 @@ func (w *resultWork) classify() {
 		if e.final == finalDeadLettered {
 			w.reasonCounts[e.reason]++
 		}
+		w.fleet.count(w, e)
 		row := w.phaseRow(e)
 		var pr *PhaseResult
 		if row >= 0 {
@@ -933,6 +955,7 @@ func (w *resultWork) result() *Result {
 	ws := asRecorded(run.Faults)
 	res.Faults = faultResults(ws, afterSeries(ws, c.perTick, span), attempted, failed, span)
 	res.Herd = worstHerd(res.Faults)
+	w.fleet.finish(c, res, ws, span)
 	res.Timeline = buildTimeline(span, accepted, attempted, w.delivered, failed)
 
 	res.Examples.Limit = c.limit

@@ -62,6 +62,9 @@ func Merge(results ...*Result) (*Result, error) {
 	if err := m.finish(out, results); err != nil {
 		return nil, err
 	}
+	if err := mergeFleet(out, results); err != nil {
+		return nil, err
+	}
 	out.normalize()
 	return out, nil
 }

@@ -22,6 +22,11 @@ type Accepted struct {
 	// Phase names the load phase the event was sent in; when empty the
 	// checker places it by At in the run's phase windows.
 	Phase string
+	// Endpoint names the fleet endpoint the event was for (GROUP-N) and
+	// Group its group; both "" with one endpoint. The Result breaks its
+	// figures down by Group (Result.Endpoints).
+	Endpoint string
+	Group    string
 }
 
 // AttemptRec is one delivery attempt: one HTTP request the sender made
@@ -126,6 +131,9 @@ type RunInfo struct {
 	LoadRejected int64
 	// Target is what was tested (Result.Target).
 	Target Target
+	// Groups are a fleet's groups, in the scenario's order (none with one
+	// endpoint); events name theirs in Accepted.Group.
+	Groups []GroupInfo
 }
 
 // PhaseWindow is one load phase on the run's timeline.

@@ -51,6 +51,11 @@ type Result struct {
 	Endpoint Endpoint  `json:"endpoint"`
 	Herd     Herd      `json:"herd"`
 	Load     LoadStats `json:"load"`
+	// Endpoints breaks a fleet's figures down by group; Isolation is the
+	// healthy groups' p99 against their baseline (fleet.go). Both are
+	// absent for a run with one endpoint.
+	Endpoints *Fleet     `json:"endpoints,omitempty"`
+	Isolation *Isolation `json:"isolation,omitempty"`
 
 	Faults            []FaultResult `json:"faults"`
 	Phases            []PhaseResult `json:"phases"`
@@ -220,20 +225,27 @@ type FaultResult struct {
 // PhaseResult is one row of the per-phase table: events by the phase they
 // were accepted in.
 type PhaseResult struct {
-	Name         string  `json:"name"`
-	StartS       float64 `json:"start_s"`
-	EndS         float64 `json:"end_s"`
-	Accepted     int64   `json:"accepted"`
-	Delivered    int64   `json:"delivered"`
-	Lost         int64   `json:"lost"`
-	Duplicated   int64   `json:"duplicated"`
-	DeadLettered int64   `json:"dead_lettered"`
-	Pending      int64   `json:"pending"`
-	P50Ms        float64 `json:"p50_ms"`
-	P99Ms        float64 `json:"p99_ms"`
-	MaxMs        float64 `json:"max_ms"`
+	Name   string  `json:"name"`
+	StartS float64 `json:"start_s"`
+	EndS   float64 `json:"end_s"`
+	EventCounts
+	P50Ms float64 `json:"p50_ms"`
+	P99Ms float64 `json:"p99_ms"`
+	MaxMs float64 `json:"max_ms"`
 	// HdrUs is the phase's delivery-latency histogram (see Histograms).
 	HdrUs string `json:"hdr_us"`
+}
+
+// EventCounts are a share of the events by category (a phase's, a fleet
+// group's), under the names of Events: Accepted = Delivered + Lost +
+// DeadLettered + Pending.
+type EventCounts struct {
+	Accepted     int64 `json:"accepted"`
+	Delivered    int64 `json:"delivered"`
+	Lost         int64 `json:"lost"`
+	Duplicated   int64 `json:"duplicated"`
+	DeadLettered int64 `json:"dead_lettered"`
+	Pending      int64 `json:"pending"`
 }
 
 // Timeline is per-bucket counts over the run, StepS seconds a bucket,

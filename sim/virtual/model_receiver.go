@@ -31,6 +31,9 @@ type receiverModel struct {
 	// in virtual time: when a claim made before the ack is settled.
 	window *receiver.Window
 	ids    chunked[idSlot]
+	// limit is the group's rate limit (nil: none), the live receiver's
+	// buckets per path.
+	limit *receiver.RateLimit
 
 	// The processing queue after the ack: FIFO over `workers` equal
 	// servers, so job k ends at max(arrival, end of job k-workers) +
@@ -92,26 +95,34 @@ type answer struct {
 	took       int64 // from reading the request to the answer
 }
 
-// receive handles a request for event num that arrived at now.
-func (rm *receiverModel) receive(num uint64, now int64) answer {
-	for uint64(rm.ids.len()) <= num {
-		rm.ids.grow()
-	}
-	s := rm.ids.at(int(num))
-	s.seen++
-	id := strconv.FormatUint(num, 10)
+// receive handles a request for event num on path that arrived at now.
+func (rm *receiverModel) receive(num uint64, path string, now int64) answer {
 	at := time.Unix(0, now)
-	// A claim made before the ack whose processing has ended by now is
-	// settled as the live receiver settles it when processing returns.
-	if s.pending && now >= s.until {
-		s.pending = false
-		if s.fails {
-			rm.window.Release(id)
-		} else {
-			rm.window.Commit(id)
-		}
+	if rm.limit != nil && !rm.limit.Allow(path, at) {
+		// Over the path's limit: refused before it is read.
+		return answer{status: http.StatusTooManyRequests, retryAfter: rm.limit.RetryAfter(), bodyLen: errorBodyLen, took: rm.ack}
 	}
+	id := strconv.FormatUint(num, 10)
 	if rm.beforeAck {
+		// Only processing before the ack needs to remember more per
+		// event than the window does: an ack-first receiver keeps
+		// nothing that grows with the run.
+		for uint64(rm.ids.len()) <= num {
+			rm.ids.grow()
+		}
+		s := rm.ids.at(int(num))
+		s.seen++
+		// A claim made before the ack whose processing has ended by now
+		// is settled as the live receiver settles it when processing
+		// returns.
+		if s.pending && now >= s.until {
+			s.pending = false
+			if s.fails {
+				rm.window.Release(id)
+			} else {
+				rm.window.Commit(id)
+			}
+		}
 		switch rm.window.Claim(id, at, false) {
 		case receiver.Duplicate:
 			return answer{status: http.StatusOK, bodyLen: ackDuplicateLen, duplicate: true, took: rm.ack}

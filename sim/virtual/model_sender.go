@@ -1,6 +1,8 @@
 package virtual
 
 import (
+	"cmp"
+	"slices"
 	"strconv"
 	"time"
 
@@ -51,6 +53,7 @@ type pendingEvent struct {
 	claimN  uint32
 	claimAt int64
 	at      int64 // accepted at
+	ep      int32 // its endpoint
 	phase   int16
 	where   slotState
 }
@@ -65,15 +68,21 @@ type senderModel struct {
 	gen  uint32 // bumped by each crash: attempts of an older one have no sender to come back to
 	down bool
 
-	// The one endpoint, as the dispatcher runs it (endpointRT).
-	breaker  delivery.BreakerState
-	flow     delivery.Flow // window, pause and rate learnt from its answers
+	// The endpoints, as the dispatcher runs them (endpointRT), and the
+	// turn order: byRing[r] is the endpoint in place r (model_fleet.go).
+	eps      []endpointModel
+	byRing   []int32
+	ids      []string
+	turn     int     // the place where the next round of turns starts
+	cands    []int32 // the candidates' places in the turn order, ascending
+	parked   []parkEntry
+	busyEps  int // endpoints with attempts in flight
 	inflight int
-	ready    readyQueue
-	disabled bool // in memory: set with the 410, before it is durable
-	durable  bool // the endpoint's disabling is on disk (it survives a crash)
-	reason   string
 	lanes    delivery.Lanes
+	assign   func(num uint64) int32
+	marks    []parkMark     // a pick's verdicts on its candidates
+	limited  []int32        // endpoints parked at their limit (parkLimit), some stale
+	share    delivery.Share // the last pick's
 
 	wakeAt int64 // the earliest wake-up scheduled, -1: none
 	// recovering: restarted, its fixes not yet durable (still not
@@ -86,12 +95,13 @@ type senderModel struct {
 	seq     uint64
 	pending int // accepted and not final
 	inUse   int // slots in use (pending, plus ingests not yet durable)
+	peak    int // the most slots ever in use at once
+	scratch []int32
 }
-
-const endpointID = "ep_sim"
 
 func (sm *senderModel) alloc() int32 {
 	sm.inUse++
+	sm.peak = max(sm.peak, sm.inUse)
 	if n := len(sm.free); n > 0 {
 		i := sm.free[n-1]
 		sm.free = sm.free[:n-1]
@@ -108,13 +118,8 @@ func (sm *senderModel) release(i int32) {
 
 func (sm *senderModel) slot(i int32) *pendingEvent { return sm.slots.at(int(i)) }
 
-// endpoint is what delivery's steps read and change about the endpoint.
-func (sm *senderModel) endpoint() delivery.Endpoint {
-	return delivery.Endpoint{Policy: sm.policy, Breaker: sm.breaker, Flow: sm.flow, Disabled: sm.disabled, Reason: sm.reason}
-}
-
 func (sm *senderModel) lane(ev *pendingEvent) delivery.LaneKey {
-	return delivery.LaneKey{Endpoint: endpointID, Key: ev.key}
+	return delivery.LaneKey{Endpoint: sm.ids[ev.ep], Key: ev.key}
 }
 
 func (sm *senderModel) inLane(ev *pendingEvent) bool { return sm.ordered && ev.key != "" }
@@ -124,7 +129,11 @@ func (w *world) arrive(num uint64, phase int16) {
 	sm := &w.snd
 	now := w.k.now
 	w.sent++
-	if sm.down || sm.disabled {
+	var e int32
+	if sm.assign != nil {
+		e = sm.assign(num)
+	}
+	if sm.down || sm.eps[e].disabled {
 		// Refused (nothing listens) or 409 (the endpoint is disabled):
 		// never accepted.
 		w.rejected++
@@ -133,7 +142,7 @@ func (w *world) arrive(num uint64, phase int16) {
 	}
 	i := sm.alloc()
 	ev := sm.slot(i)
-	ev.num, ev.at, ev.phase, ev.where = num, now, phase, slotIngest
+	ev.num, ev.at, ev.phase, ev.where, ev.ep = num, now, phase, slotIngest, e
 	// One allocation: the id is the prefix and the number.
 	w.idBuf = strconv.AppendUint(append(w.idBuf[:0], w.idPrefix...), num, 10)
 	ev.id = string(w.idBuf)
@@ -162,7 +171,11 @@ func (w *world) ingested(i int32) {
 	// Ids are unique by construction (the prefix and a number), so the
 	// checker need not index them.
 	ev.ref, _ = w.chk.NewRef(ev.id)
-	_ = w.chk.AcceptRef(ev.ref, verdict.Accepted{Key: ev.key, Seq: ev.seq, At: w.time(ev.at), Phase: phase})
+	acc := verdict.Accepted{Key: ev.key, Seq: ev.seq, At: w.time(ev.at), Phase: phase}
+	if len(w.groupNames) > 0 {
+		acc.Endpoint, acc.Group = sm.ids[ev.ep], w.groupNames[sm.eps[ev.ep].group]
+	}
+	_ = w.chk.AcceptRef(ev.ref, acc)
 	if sm.down {
 		ev.where = slotDown // durable; the restarted sender picks it up
 		return
@@ -179,8 +192,7 @@ func (w *world) add(i int32) {
 		return
 	}
 	ev.where = slotReady
-	sm.ready.push(readyEntry{due: ev.due, seq: ev.seq, slot: i})
-	w.needPick = true
+	w.push(ev.ep, readyEntry{due: ev.due, seq: ev.seq, slot: i})
 }
 
 // final forgets an event that reached its final state and lets the next
@@ -195,8 +207,7 @@ func (w *world) final(i int32, state, reason string) {
 				n := sm.slot(j)
 				n.due = max(n.due, now)
 				n.where = slotReady
-				sm.ready.push(readyEntry{due: n.due, seq: n.seq, slot: j})
-				w.needPick = true
+				w.push(n.ep, readyEntry{due: n.due, seq: n.seq, slot: j})
 			}
 		}
 	}
@@ -209,55 +220,143 @@ func (w *world) final(i int32, state, reason string) {
 }
 
 // pick claims every event that may be attempted now, as the dispatcher's
-// pick does (one endpoint taking its turns, within its fair share and
-// what delivery.Admit allows), and arranges to look again when the next
-// one is due.
+// pick does (endpoints taking turns, each within its fair share and what
+// delivery.Admit allows), and arranges to look again when the next one is
+// due. It asks the candidates only (model_fleet.go): an endpoint parked
+// would decline, and its look-again time is what the live pick would
+// wake for.
 func (w *world) pick() {
 	sm := &w.snd
 	w.needPick = false
-	if sm.down || sm.disabled {
+	if sm.down {
 		return
 	}
 	now := w.k.now
-	claimed := false
-	share := delivery.FairShare(sm.workers, 1)
-	delivery.RoundRobin(1, 0, func(int) bool {
-		for sm.ready.len() > 0 {
-			top := sm.ready.top()
-			if ev := sm.slot(top.slot); ev.where == slotReady && ev.seq == top.seq {
-				break
-			}
-			sm.ready.pop() // left the queue while in it (dead-lettered)
+	tnow := w.time(now)
+	sm.unparkDue(now)
+	if sm.inflight >= sm.workers {
+		// Every worker is busy: each endpoint would decline its turn at
+		// once (the live pick's first check), and a finishing attempt
+		// picks again.
+		return
+	}
+	wanting := sm.busyEps // an endpoint with attempts in flight wants workers
+	for _, r := range sm.cands {
+		e := sm.byRing[r]
+		ep := &sm.eps[e]
+		if ep.inflight > 0 {
+			continue
 		}
-		if sm.ready.len() == 0 || sm.inflight >= sm.workers {
+		top, ok := sm.head(ep)
+		if sm.endpoint(e).Wants(0, ok && top.due <= now, tnow) {
+			wanting++
+		}
+	}
+	share := delivery.FairShare(sm.workers, wanting)
+	if share != sm.share {
+		sm.share = share
+		sm.unparkLimited()
+	}
+	start, _ := slices.BinarySearch(sm.cands, int32(sm.turn))
+	served := int32(-1)
+	sm.marks = sm.marks[:0]
+	mark := func(r int32, why parkReason, at int64) {
+		sm.marks = append(sm.marks, parkMark{ring: r, why: why, at: at})
+	}
+	claimed := false
+	delivery.RoundRobin(len(sm.cands), start, func(k int) bool {
+		if sm.inflight >= sm.workers {
 			return false // a finishing attempt wakes us
 		}
-		top := sm.ready.top()
-		if top.due > now {
-			w.wake(top.due)
+		r := sm.cands[k]
+		e := sm.byRing[r]
+		ep := &sm.eps[e]
+		top, ok := sm.head(ep)
+		if ep.disabled || !ok {
+			mark(r, parkNone, 0) // nothing to send: no longer a candidate
 			return false
 		}
-		ok, again, es := delivery.Admit(sm.endpoint(), sm.inflight, share, w.time(now))
-		sm.breaker, sm.flow = es.Breaker, es.Flow
+		if top.due > now {
+			w.wake(top.due)
+			mark(r, parkDue, top.due)
+			return false
+		}
+		ok, again, es := delivery.Admit(sm.endpoint(e), int(ep.inflight), share, tnow)
+		sm.setEndpoint(e, es)
 		if !ok {
+			if again.IsZero() && !es.Disabled && int(ep.inflight) >= es.Limit(share) {
+				mark(r, parkLimit, 0)
+			}
 			if !again.IsZero() {
-				w.wake(w.off(again))
+				at := w.off(again)
+				w.wake(at)
+				// Paused or behind an open circuit, it wants no workers
+				// until then: park it. Waiting for a token, it still
+				// wants them, and is asked again each pick, as live.
+				if !es.Wants(int(ep.inflight), true, tnow) {
+					mark(r, parkAdmit, at)
+				}
 			}
 			return false
 		}
 		i := top.slot
-		sm.ready.pop()
-		sm.inflight++
+		ep.ready.pop()
+		sm.busy(e, 1)
 		ev := sm.slot(i)
 		ev.where = slotClaiming
 		a := w.newAttempt(i, ev, now)
 		w.ob.submit(write{kind: writeClaim, ref: a})
-		claimed = true
+		claimed, served = true, r
 		return true
 	})
+	if served >= 0 {
+		sm.turn = int(served+1) % len(sm.eps)
+	}
+	if len(sm.marks) > 0 {
+		sm.applyMarks()
+	}
+	if sm.inflight < sm.workers {
+		// The parked endpoints' next looks, as the live pick's wake-up.
+		if at, ok := sm.nextParked(); ok {
+			w.wake(at)
+		}
+	}
 	if claimed {
 		w.kickOutbox()
 	}
+}
+
+// parkMark is a pick's verdict on a candidate: leave the candidates
+// (parkNone) or be parked until at.
+type parkMark struct {
+	ring int32
+	why  parkReason
+	at   int64
+}
+
+// applyMarks takes the marked candidates out and parks those that wait
+// for a time.
+func (sm *senderModel) applyMarks() {
+	for _, m := range sm.marks {
+		e := sm.byRing[m.ring]
+		ep := &sm.eps[e]
+		ep.cand = false
+		if m.why == parkLimit {
+			ep.parkedBy = parkLimit
+			if !ep.listed {
+				ep.listed = true
+				sm.limited = append(sm.limited, e)
+			}
+			continue
+		}
+		if m.why != parkNone {
+			if m.why == parkAdmit {
+				ep.parkUntil = m.at
+			}
+			sm.park(e, m.why, m.at)
+		}
+	}
+	sm.cands = slices.DeleteFunc(sm.cands, func(r int32) bool { return !sm.eps[sm.byRing[r]].cand })
 }
 
 // wake makes sure a pick runs at t.
@@ -293,11 +392,19 @@ func (w *world) finish(ai int32) {
 	sm := &w.snd
 	ev := sm.slot(a.slot)
 	now := w.time(w.k.now)
-	sm.inflight--
+	e := ev.ep
+	sm.busy(e, -1)
 	w.needPick = true
 	var es delivery.Endpoint
-	a.dec, a.st, es = delivery.Settle(sm.endpoint(), ev.st, a.out, now, sm.jitter, ev.id)
-	sm.breaker, sm.flow, sm.disabled, sm.reason = es.Breaker, es.Flow, es.Disabled, es.Reason
+	a.dec, a.st, es = delivery.Settle(sm.endpoint(e), ev.st, a.out, now, sm.jitter, ev.id)
+	sm.setEndpoint(e, es)
+	// The live pick asks every endpoint again after an attempt: so
+	// does this one (a parked endpoint is unparked; a disabled one drops
+	// out at its turn).
+	if ep := &sm.eps[e]; !ep.cand {
+		sm.unpark(ep)
+		w.touch(e)
+	}
 	ev.where = slotRecording
 	w.ob.submit(write{kind: writeOutcome, ref: ai})
 	w.kickOutbox()
@@ -313,6 +420,7 @@ func (w *world) recorded(ai int32) {
 	ev.st, ev.total = a.st, a.n
 	ev.claimN, ev.claimAt = 0, 0
 	w.report(ev, a)
+	e := ev.ep // read now: final frees the slot
 	dec := a.dec
 	switch dec.Kind {
 	case delivery.RetryAt:
@@ -321,8 +429,7 @@ func (w *world) recorded(ai int32) {
 			ev.where = slotDown
 		} else {
 			ev.where = slotReady
-			sm.ready.push(readyEntry{due: ev.due, seq: ev.seq, slot: i})
-			w.needPick = true
+			w.push(ev.ep, readyEntry{due: ev.due, seq: ev.seq, slot: i})
 		}
 	case delivery.Delivered:
 		w.final(i, verdict.StateDelivered, "")
@@ -330,20 +437,29 @@ func (w *world) recorded(ai int32) {
 		w.final(i, verdict.StateDeadLettered, dec.Reason)
 	}
 	if dec.Kind == delivery.DisableEndpoint {
-		sm.disabled, sm.durable, sm.reason = true, true, delivery.GoneReason
-		w.deadLetterWaiting(delivery.GoneReason)
+		ep := &sm.eps[e]
+		ep.disabled, ep.durable, ep.reason = true, true, delivery.GoneReason
+		w.deadLetterWaiting(e, delivery.GoneReason)
 	}
 	w.dropAttempt(ai)
 }
 
-// deadLetterWaiting dead-letters every durable event not in flight, as
-// disabling an endpoint does in the outbox.
-func (w *world) deadLetterWaiting(reason string) {
+// deadLetterWaiting dead-letters every durable event of endpoint e not
+// in flight, as disabling an endpoint does in the outbox.
+func (w *world) deadLetterWaiting(e int32, reason string) {
 	sm := &w.snd
-	for _, i := range sm.bySeq {
-		if i < 0 {
-			continue
+	// The endpoint's durable events, in acceptance order, found among
+	// the slots (as many as were ever pending at once) rather than by
+	// walking every sequence number the run has given out.
+	sm.scratch = sm.scratch[:0]
+	for i := range int32(sm.slots.len()) {
+		if ev := sm.slot(i); ev.where != slotFree && ev.seq != 0 && ev.ep == e {
+			sm.scratch = append(sm.scratch, i)
 		}
+	}
+	slices.SortFunc(sm.scratch, func(a, b int32) int { return cmp.Compare(sm.slot(a).seq, sm.slot(b).seq) })
+	for _, i := range sm.scratch {
+		// Read now: dead-lettering one lets the next of its lane go.
 		switch sm.slot(i).where {
 		case slotReady, slotWaiting, slotDown:
 			if sm.slot(i).claimN == 0 {
@@ -389,12 +505,21 @@ func (w *world) crash(down time.Duration) {
 			ev.where = slotDown
 		}
 	}
-	sm.inflight = 0
-	sm.ready.reset()
+	sm.inflight, sm.busyEps = 0, 0
 	sm.lanes = delivery.Lanes{}
-	sm.breaker = delivery.BreakerState{}
-	sm.flow = delivery.Flow{} // learnt again after the restart, as the live sender does
-	sm.disabled = sm.durable
+	sm.cands, sm.parked, sm.limited = sm.cands[:0], sm.parked[:0], sm.limited[:0]
+	sm.share = delivery.Share{}
+	for e := range sm.eps {
+		ep := &sm.eps[e]
+		if ep.ready != nil {
+			ep.ready.reset()
+		}
+		ep.inflight, ep.cand, ep.listed = 0, false, false
+		sm.unpark(ep)
+		// Learnt again after the restart, as the live sender does.
+		ep.breaker, ep.flow = delivery.BreakerState{}, delivery.Flow{}
+		ep.disabled = ep.durable
+	}
 	// The commit under way finishes first (Crash waits for the writer).
 	w.k.at(max(w.k.now+int64(down)+int64(w.m.Restart), w.commitEnd), evRestart, 0)
 }
@@ -407,7 +532,6 @@ func (w *world) restart() {
 	sm := &w.snd
 	now := w.time(w.k.now)
 	fixes := false
-	ep := sm.endpoint() // as the restarted sender read it back
 	for _, i := range sm.bySeq {
 		if i < 0 {
 			continue
@@ -416,6 +540,7 @@ func (w *world) restart() {
 		if ev.where != slotDown {
 			continue
 		}
+		ep := sm.endpoint(ev.ep) // as the restarted sender read it back
 		what, dec, ds := delivery.Recover(&ep, ev.st, ev.claimN != 0, now, sm.jitter, ev.id)
 		switch what {
 		case delivery.Orphan:

@@ -27,6 +27,8 @@ type attempt struct {
 	id      string
 	ref     verdict.Ref
 	num     uint64
+	ep      int32  // its endpoint
+	group   int32  // its endpoint's group: whose receiver answers
 	n       uint32 // webhook-attempt
 	claimAt int64  // picked (the claim's time)
 
@@ -56,8 +58,9 @@ func (w *world) newAttempt(slot int32, ev *pendingEvent, now int64) int32 {
 		ai = int32(len(w.attempts) - 1)
 	}
 	w.liveAttempts++
+	w.peakAttempts = max(w.peakAttempts, w.liveAttempts)
 	w.attempts[ai] = attempt{slot: slot, gen: w.snd.gen, id: ev.id, ref: ev.ref, num: ev.num, n: ev.total + 1,
-		claimAt: now, refs: 1, next: -1}
+		ep: ev.ep, group: w.snd.eps[ev.ep].group, claimAt: now, refs: 1, next: -1}
 	return ai
 }
 
@@ -128,6 +131,7 @@ func (w *world) send(ai int32) {
 func (w *world) act(a *attempt, t0 int64) (fault.Action, *fault.Rule) {
 	r := &w.req
 	r.EventID, r.Attempt = a.id, int(a.n)
+	r.Path = w.paths[a.ep]
 	if w.ruleHeaders {
 		w.hdrID[0] = a.id
 		w.hdrAttempt[0] = uitoa(uint64(a.n))
@@ -147,7 +151,7 @@ func (w *world) upstream(ai int32) {
 	now := w.k.now
 	a := &w.attempts[ai]
 	num, copyN := a.num, a.copies
-	ans := w.rcv.receive(num, now)
+	ans := w.rcvs[a.group].receive(num, w.paths[a.ep], now)
 	w.k.note(num<<8|uint64(copyN), uint64(ans.status))
 	_ = w.chk.ReceiptRef(a.ref, verdict.ReceiptRec{At: w.time(now), Status: ans.status, Duplicate: ans.duplicate, Verified: true})
 	back := now + ans.took + int64(w.m.Network) // the proxy has the answer

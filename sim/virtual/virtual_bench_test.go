@@ -37,20 +37,10 @@ func BenchmarkVirtual(b *testing.B) {
 			if c.scale > 1 {
 				s = faster(b, s, c.scale)
 			}
-			var attempts int64
-			var events uint64
-			b.ResetTimer()
-			for b.Loop() {
+			attempts := measure(b, func() (virtual.Stats, error) {
 				_, st, err := sim.RunVirtual(context.Background(), s, virtual.Options{})
-				if err != nil {
-					b.Fatal(err)
-				}
-				attempts += st.Attempts
-				events += st.Events
-			}
-			sec := b.Elapsed().Seconds()
-			b.ReportMetric(float64(attempts)/sec, "attempts/s")
-			b.ReportMetric(float64(events)/sec, "events/s")
+				return st, err
+			})
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(attempts), "ns/attempt")
 		})
 	}
@@ -69,4 +59,25 @@ func faster(b *testing.B, s *scenarios.Scenario, k int) *scenarios.Scenario {
 		p.Pacer = "constant:" + strconv.Itoa(rate*k)
 	}
 	return &out
+}
+
+// measure runs the benchmark's loop over run and reports simulated
+// attempts and kernel events per second of wall time; it returns the
+// attempts simulated.
+func measure(b *testing.B, run func() (virtual.Stats, error)) int64 {
+	var attempts int64
+	var events uint64
+	b.ResetTimer()
+	for b.Loop() {
+		st, err := run()
+		if err != nil {
+			b.Fatal(err)
+		}
+		attempts += st.Attempts
+		events += st.Events
+	}
+	sec := b.Elapsed().Seconds()
+	b.ReportMetric(float64(attempts)/sec, "attempts/s")
+	b.ReportMetric(float64(events)/sec, "events/s")
+	return attempts
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hookrig/hookrig/chaos/fault"
 	"github.com/hookrig/hookrig/loadgen"
+	"github.com/hookrig/hookrig/reference/receiver"
 	"github.com/hookrig/hookrig/reference/sender"
 	"github.com/hookrig/hookrig/reference/sender/delivery"
 	"github.com/hookrig/hookrig/reference/webhook"
@@ -32,6 +33,8 @@ type Options struct {
 	// at the end. It runs on the simulating goroutine: keep it quick.
 	Progress      func(Progress)
 	ProgressEvery time.Duration
+
+	fleet *fleetPlan // tests: this fleet instead of the scenario's
 }
 
 // Progress is a virtual run's state, for a progress display.
@@ -111,13 +114,20 @@ type world struct {
 	pacer      *loadgen.SequencePacer
 	phaseStart []time.Duration
 
-	snd senderModel
-	ob  outboxModel
-	rcv *receiverModel
+	snd  senderModel
+	ob   outboxModel
+	rcvs []*receiverModel // by group
+	// paths are the endpoints' paths on the proxy, which rules match on
+	// (endpoint.name, endpoint.group); groupNames and groups name a
+	// fleet's groups (none with one endpoint).
+	paths      []string
+	groupNames []string
+	groups     []verdict.GroupInfo
 
 	attempts     []attempt
 	freeAttempt  int32
 	liveAttempts int // attempts not yet freed: on the wire, or their outcome not yet durable
+	peakAttempts int // the most at once
 
 	rules   *fault.Rules
 	decider *fault.Decider
@@ -187,8 +197,31 @@ func newWorld(s *scenarios.Scenario, opts Options) (*world, error) {
 	if w.idPrefix == "" {
 		w.idPrefix = plan.EventIDPrefix(s.Seed)
 	}
-	w.snd = senderModel{policy: policy, jitter: delivery.NewJitter(s.Seed), workers: workers, ordered: policy.Ordered, wakeAt: -1}
-	w.rcv = newReceiverModel(s.Receiver, m, w.k)
+	fp := planFleet(s)
+	if opts.fleet != nil {
+		fp = *opts.fleet
+	}
+	w.snd = senderModel{policy: policy, jitter: delivery.NewJitter(s.Seed), workers: workers, ordered: policy.Ordered, wakeAt: -1,
+		ids: fp.ids, assign: fp.assign}
+	w.snd.eps, w.snd.byRing = newEndpoints(fp)
+	w.paths, w.groupNames = fp.paths, fp.groupNames
+	if len(s.Endpoints.Groups) == 0 {
+		w.rcvs = []*receiverModel{newReceiverModel(s.Receiver, m, w.k)}
+	}
+	for _, g := range s.Endpoints.Groups {
+		// Each group its own reference receiver (its processing, dedupe
+		// window and per-endpoint rate limit), as the live fleet runs them.
+		rm := newReceiverModel(g.Receiver, m, w.k)
+		if rl := g.RateLimit; rl != nil {
+			lim, err := receiver.NewRateLimit(receiver.RateLimitConfig{PerSecond: rl.PerSecond, Burst: rl.Burst, RetryAfter: rl.RetryAfter})
+			if err != nil {
+				return nil, fmt.Errorf("sim: scenario %s: group %s: rate_limit: %w", s.Name, g.Name, err)
+			}
+			rm.limit = lim
+		}
+		w.rcvs = append(w.rcvs, rm)
+		w.groups = append(w.groups, verdict.GroupInfo{Name: g.Name, Endpoints: g.Count, Sick: g.Sick()})
+	}
 	for i := range s.Load.Keys {
 		w.keys = append(w.keys, "key-"+strconv.Itoa(i))
 	}
@@ -196,8 +229,9 @@ func newWorld(s *scenarios.Scenario, opts Options) (*world, error) {
 		w.phaseNames = append(w.phaseNames, p.Name)
 		w.phaseStart = append(w.phaseStart, p.Start)
 	}
-	// The live runner's endpoint is the proxy's URL with this path.
-	w.req = fault.Request{Method: http.MethodPost, Path: "/webhooks"}
+	// Each attempt sets its endpoint's path (the live runner's endpoint
+	// URL on the proxy).
+	w.req = fault.Request{Method: http.MethodPost}
 	for _, spec := range specs {
 		if spec.Match != "" {
 			w.ruleHeaders = true
@@ -394,6 +428,7 @@ func (w *world) result() *verdict.Result {
 		Phases: phases, Faults: faults, LoadSent: w.sent, LoadRejected: w.rejected,
 		Target: verdict.Target{Receiver: verdict.ReferenceTarget, Sender: verdict.ReferenceTarget,
 			AttemptTimeoutS: w.snd.policy.AttemptTimeout.Seconds()},
+		Groups: w.groups,
 	})
 	return res
 }

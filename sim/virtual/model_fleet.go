@@ -1,0 +1,320 @@
+package virtual
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/hookrig/hookrig/reference/sender/delivery"
+	"github.com/hookrig/hookrig/scenarios"
+	"github.com/hookrig/hookrig/sim/plan"
+)
+
+// The sender's endpoints in virtual time. The live dispatcher looks at
+// every endpoint on every pick (reference/sender/dispatcher.go); with ten
+// thousand endpoints that would be ten thousand looks per simulated event.
+// Most endpoints have nothing to do at a given moment, and the ones that
+// have nothing due, or that delivery.Admit has just told to wait until a
+// time (a pause, an open circuit), would only decline again. So the model
+// keeps two sets: the candidates, asked on every pick exactly as the live
+// dispatcher asks them (in its turn order, within delivery.FairShare,
+// through delivery.RoundRobin and delivery.Admit), and the parked, with
+// the time they need a look again, in a heap. Only the asking is skipped:
+// every decision is still delivery's, and a pick claims what the live
+// pick over all endpoints would.
+
+// endpointModel is one endpoint as the dispatcher runs it (endpointRT).
+type endpointModel struct {
+	breaker  delivery.BreakerState
+	flow     delivery.Flow // window, pause and rate learnt from its answers
+	ready    *readyQueue   // made on first use: most of a fleet is idle
+	inflight int32
+	group    int32 // its group in the fleet (0 without one)
+	ring     int32 // its place in the turn order
+	disabled bool  // in memory: set with the 410, before it is durable
+	durable  bool  // the endpoint's disabling is on disk (it survives a crash)
+	cand     bool  // in the candidates
+	listed   bool  // in the limited list
+	// parkedBy says why the endpoint is parked: parkDue (its next event
+	// is not due) or parkAdmit (Admit said wait, and it does not want
+	// workers meanwhile); parkAt is when it needs a look (its key in the
+	// park heap), parkUntil Admit's time for parkAdmit.
+	parkedBy  parkReason
+	parkAt    int64
+	parkUntil int64
+	reason    string
+}
+
+type parkReason uint8
+
+const (
+	parkNone parkReason = iota
+	parkDue
+	parkAdmit
+	// parkLimit: as many attempts in flight as its share allows. Only
+	// one of them finishing, or the share changing, can let another go
+	// (Admit declines it first thing, changing nothing), so it waits in
+	// the limited list rather than being asked every pick.
+	parkLimit
+)
+
+// fleetPlan is what the model needs of a scenario's endpoints: how many,
+// their ids (the turn order is by id, as the live dispatcher's), paths on
+// the proxy, groups, and which endpoint each event goes to.
+type fleetPlan struct {
+	ids    []string
+	paths  []string
+	groups []int32
+	assign func(num uint64) int32 // nil: every event to endpoint 0
+	// groupNames name the groups (none without a fleet).
+	groupNames []string
+}
+
+// singleEndpoint is a scenario without a fleet: one endpoint, as the live
+// runner registers it.
+func singleEndpoint() fleetPlan {
+	return fleetPlan{ids: []string{endpointID}, paths: []string{"/webhooks"}, groups: []int32{0}}
+}
+
+const endpointID = "ep_sim"
+
+// newEndpoints makes the endpoint table and the turn order (by id).
+func newEndpoints(p fleetPlan) (eps []endpointModel, byRing []int32) {
+	eps = make([]endpointModel, len(p.ids))
+	byRing = make([]int32, len(p.ids))
+	for i := range byRing {
+		byRing[i] = int32(i)
+	}
+	slices.SortFunc(byRing, func(a, b int32) int { return strings.Compare(p.ids[a], p.ids[b]) })
+	for r, i := range byRing {
+		eps[i].ring = int32(r)
+		eps[i].group = p.groups[i]
+		eps[i].parkAt = -1
+	}
+	return eps, byRing
+}
+
+// endpoint is what delivery's steps read and change about endpoint e.
+func (sm *senderModel) endpoint(e int32) delivery.Endpoint {
+	ep := &sm.eps[e]
+	return delivery.Endpoint{Policy: sm.policy, Breaker: ep.breaker, Flow: ep.flow, Disabled: ep.disabled, Reason: ep.reason}
+}
+
+// setEndpoint keeps what a step changed.
+func (sm *senderModel) setEndpoint(e int32, es delivery.Endpoint) {
+	ep := &sm.eps[e]
+	ep.breaker, ep.flow, ep.disabled, ep.reason = es.Breaker, es.Flow, es.Disabled, es.Reason
+}
+
+// head returns endpoint ep's earliest ready event, dropping entries that
+// left the queue while in it (dead-lettered); false when none is ready.
+func (sm *senderModel) head(ep *endpointModel) (readyEntry, bool) {
+	q := ep.ready
+	if q == nil {
+		return readyEntry{}, false
+	}
+	for q.len() > 0 {
+		top := q.top()
+		if ev := sm.slot(top.slot); ev.where == slotReady && ev.seq == top.seq {
+			return top, true
+		}
+		q.pop()
+	}
+	return readyEntry{}, false
+}
+
+// push makes an event ready at its endpoint.
+func (w *world) push(e int32, ent readyEntry) {
+	sm := &w.snd
+	ep := &sm.eps[e]
+	if ep.ready == nil {
+		ep.ready = &readyQueue{}
+	}
+	ep.ready.push(ent)
+	w.needPick = true
+	w.touch(e)
+}
+
+// touch places endpoint e after its ready events or its state changed
+// outside a pick: a candidate if an event is due, else parked until the
+// live dispatcher would next look at it (the earliest due event, or
+// Admit's time if it is parked by Admit).
+func (w *world) touch(e int32) {
+	sm := &w.snd
+	ep := &sm.eps[e]
+	if ep.cand || ep.parkedBy == parkLimit {
+		return // a new event does not change what limits it
+	}
+	top, ok := sm.head(ep)
+	if !ok || ep.disabled {
+		sm.unpark(ep)
+		return
+	}
+	now := w.k.now
+	switch {
+	case ep.parkedBy == parkAdmit:
+		// Admit's wait stands; an event that is not due yet is looked
+		// at when it is (the live pick would wake for it first).
+		at := ep.parkUntil
+		if top.due > now {
+			at = min(at, top.due)
+		}
+		sm.park(e, parkAdmit, at)
+	case top.due <= now:
+		sm.unpark(ep)
+		sm.addCandidate(e)
+	default:
+		sm.park(e, parkDue, top.due)
+	}
+}
+
+// park puts endpoint e in the park heap until at.
+func (sm *senderModel) park(e int32, why parkReason, at int64) {
+	ep := &sm.eps[e]
+	ep.parkedBy = why
+	if ep.parkAt == at {
+		return
+	}
+	ep.parkAt = at
+	sm.parked = append(sm.parked, parkEntry{at: at, ep: e})
+	parkUp(sm.parked, len(sm.parked)-1)
+}
+
+// unpark forgets an endpoint's parking; its heap entry goes stale.
+func (sm *senderModel) unpark(ep *endpointModel) {
+	ep.parkedBy, ep.parkAt, ep.parkUntil = parkNone, -1, 0
+}
+
+// addCandidate puts endpoint e among the candidates, in turn order.
+func (sm *senderModel) addCandidate(e int32) {
+	ep := &sm.eps[e]
+	if ep.cand {
+		return
+	}
+	ep.cand = true
+	i, _ := slices.BinarySearch(sm.cands, ep.ring)
+	sm.cands = slices.Insert(sm.cands, i, ep.ring)
+}
+
+// unparkLimited makes every endpoint parked at its limit a candidate
+// again: the share it was limited by changed.
+func (sm *senderModel) unparkLimited() {
+	for _, e := range sm.limited {
+		ep := &sm.eps[e]
+		ep.listed = false
+		if ep.parkedBy == parkLimit {
+			sm.unpark(ep)
+			sm.addCandidate(e)
+		}
+	}
+	sm.limited = sm.limited[:0]
+}
+
+// unparkDue makes every endpoint whose parking ends by now a candidate.
+func (sm *senderModel) unparkDue(now int64) {
+	for len(sm.parked) > 0 {
+		top := sm.parked[0]
+		ep := &sm.eps[top.ep]
+		if top.at == ep.parkAt && top.at > now {
+			return
+		}
+		parkPop(&sm.parked)
+		if top.at != ep.parkAt {
+			continue // stale: parked again, or unparked, since
+		}
+		sm.unpark(ep)
+		sm.addCandidate(top.ep)
+	}
+}
+
+// nextParked is the earliest time a parked endpoint needs a look; false
+// when none is parked.
+func (sm *senderModel) nextParked() (int64, bool) {
+	for len(sm.parked) > 0 {
+		top := sm.parked[0]
+		if top.at == sm.eps[top.ep].parkAt {
+			return top.at, true
+		}
+		parkPop(&sm.parked)
+	}
+	return 0, false
+}
+
+// busy counts an endpoint's attempt in flight (d is +1 or -1), keeping
+// the count of endpoints with attempts in flight, which all want workers.
+func (sm *senderModel) busy(e int32, d int32) {
+	ep := &sm.eps[e]
+	was := ep.inflight > 0
+	ep.inflight += d
+	sm.inflight += int(d)
+	if now := ep.inflight > 0; now != was {
+		if now {
+			sm.busyEps++
+		} else {
+			sm.busyEps--
+		}
+	}
+}
+
+// parkEntry is a parked endpoint's look-again time; entries whose time no
+// longer matches the endpoint's parkAt are stale and skipped.
+type parkEntry struct {
+	at int64
+	ep int32
+}
+
+func parkLess(a, b parkEntry) bool { return a.at < b.at || (a.at == b.at && a.ep < b.ep) }
+
+func parkUp(h []parkEntry, i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !parkLess(h[i], h[p]) {
+			return
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+}
+
+func parkPop(hp *[]parkEntry) {
+	h := *hp
+	last := len(h) - 1
+	h[0] = h[last]
+	h = h[:last]
+	for i := 0; ; {
+		l := 2*i + 1
+		if l >= len(h) {
+			break
+		}
+		c := l
+		if r := l + 1; r < len(h) && parkLess(h[r], h[l]) {
+			c = r
+		}
+		if !parkLess(h[c], h[i]) {
+			break
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
+	*hp = h
+}
+
+// planFleet is the scenario's endpoints as sim/plan lays them out (the
+// live runner asks the same plan): the ids are the endpoints' names, the
+// paths their paths on the proxy (where rules read endpoint.name and
+// endpoint.group), each event to the endpoint plan.Fleet.Assign gives it.
+func planFleet(s *scenarios.Scenario) fleetPlan {
+	f := plan.NewFleet(s)
+	if f == nil {
+		return singleEndpoint()
+	}
+	p := fleetPlan{ids: make([]string, f.Len()), paths: make([]string, f.Len()), groups: make([]int32, f.Len())}
+	for i := range f.Len() {
+		e := f.At(i)
+		p.ids[i], p.paths[i], p.groups[i] = e.Name(), e.Path()+"/webhooks", int32(e.GroupIndex)
+	}
+	p.assign = func(num uint64) int32 { return int32(f.Assign(num).Index) }
+	for _, g := range s.Endpoints.Groups {
+		p.groupNames = append(p.groupNames, g.Name)
+	}
+	return p
+}
