@@ -24,16 +24,12 @@ func (s *Sender) Enqueue(ctx context.Context, specs []EventSpec) ([]string, erro
 
 // enqueue does Enqueue; batch says whether errors name an index
 // ("events[3].type: ...").
-func (s *Sender) enqueue(specs []EventSpec, batch bool) ([]string, error) {
+func (b *boltStore) enqueue(specs []EventSpec, batch bool) ([]string, error) {
+	s := (*Sender)(b)
 	if err := s.usable(); err != nil {
 		return nil, err
 	}
-	where := func(i int) string {
-		if batch {
-			return fmt.Sprintf("events[%d].", i)
-		}
-		return ""
-	}
+	where := whereIn(batch)
 	switch {
 	case len(specs) == 0:
 		return nil, invalid("events: no events given")
@@ -125,7 +121,8 @@ func (s *Sender) enqueue(specs []EventSpec, batch bool) ([]string, error) {
 }
 
 // Event returns one event with every attempt.
-func (s *Sender) Event(id string) (Event, error) {
+func (b *boltStore) event(id string) (Event, error) {
+	s := (*Sender)(b)
 	if err := s.usable(); err != nil {
 		return Event{}, err
 	}
@@ -160,7 +157,8 @@ func (t *txb) fullEvent(seq uint64) (Event, error) {
 
 // EventsPage returns up to limit events accepted after seq after, in
 // acceptance order.
-func (s *Sender) EventsPage(after uint64, limit int) ([]Event, error) {
+func (b *boltStore) eventsPage(after uint64, limit int) ([]Event, error) {
+	s := (*Sender)(b)
 	if err := s.usable(); err != nil {
 		return nil, err
 	}
@@ -203,7 +201,8 @@ func (s *Sender) Events(fn func(Event) bool) error {
 
 // DLQ returns up to limit dead-lettered events after seq after, oldest
 // first.
-func (s *Sender) DLQ(after uint64, limit int) ([]DLQEntry, error) {
+func (b *boltStore) dlq(after uint64, limit int) ([]DLQEntry, error) {
+	s := (*Sender)(b)
 	if err := s.usable(); err != nil {
 		return nil, err
 	}
@@ -234,7 +233,8 @@ func (s *Sender) DLQ(after uint64, limit int) ([]DLQEntry, error) {
 // With ids, each must be dead-lettered and its endpoint enabled, or
 // nothing is replayed; with none, every dead letter whose endpoint can
 // take it is replayed and the others are listed as skipped.
-func (s *Sender) Replay(ids []string) (Replayed, error) {
+func (b *boltStore) replay(ids []string) (Replayed, error) {
+	s := (*Sender)(b)
 	if err := s.usable(); err != nil {
 		return Replayed{}, err
 	}
