@@ -107,12 +107,14 @@ func (p *pgStore) claim(ctx context.Context) (next time.Time) {
 	}
 	p.d.mu.Lock()
 	free := p.d.workers - p.d.inflight
-	var blocked []string
+	blocked := []string{} // not nil: NOT (x = ANY(NULL)) would exclude every row
 	wanting := 0
-	for id, ep := range p.d.endpoints {
+	for _, ep := range p.d.endpoints {
 		if ep.inflight > 0 {
 			wanting++
 		}
+	}
+	for id, ep := range p.d.endpoints {
 		if ep.disabled {
 			blocked = append(blocked, id)
 			continue
