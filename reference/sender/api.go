@@ -110,3 +110,12 @@ func whereIn(batch bool) func(i int) string {
 		return ""
 	}
 }
+
+// Instance is this instance's name in a PostgreSQL store's leases and
+// attempts ("" on bbolt).
+func (s *Sender) Instance() string {
+	if s.cfg.Store == "" {
+		return ""
+	}
+	return s.cfg.Instance
+}
