@@ -24,7 +24,7 @@ type NewerError struct {
 }
 
 func (e *NewerError) Error() string {
-	return fmt.Sprintf("%s schema version %d is newer than this hookrig knows (%d); upgrade hookrig", e.Component, e.Have, e.Know)
+	return fmt.Sprintf("schema version %d is newer than this hookrig knows (%d); upgrade hookrig", e.Have, e.Know)
 }
 
 // Migrate applies the migrations in dir of files past the database's

@@ -119,3 +119,15 @@ func (s *Sender) Instance() string {
 	}
 	return s.cfg.Instance
 }
+
+// checkBatchSize refuses an ingest request of no events or of more than
+// MaxBatch.
+func checkBatchSize(n int) error {
+	switch {
+	case n == 0:
+		return invalid("events: no events given")
+	case n > MaxBatch:
+		return invalid("events: %d events is over the limit of %d per request", n, MaxBatch)
+	}
+	return nil
+}

@@ -30,11 +30,8 @@ func (b *boltStore) enqueue(specs []EventSpec, batch bool) ([]string, error) {
 		return nil, err
 	}
 	where := whereIn(batch)
-	switch {
-	case len(specs) == 0:
-		return nil, invalid("events: no events given")
-	case len(specs) > MaxBatch:
-		return nil, invalid("events: %d events is over the limit of %d per request", len(specs), MaxBatch)
+	if err := checkBatchSize(len(specs)); err != nil {
+		return nil, err
 	}
 	now := s.clock.Now()
 	recs := make([]eventRecord, len(specs))

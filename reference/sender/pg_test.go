@@ -22,19 +22,8 @@ import (
 // attempt reports.
 func openPGHarness(t *testing.T, dsn string, cfg Config) *harness {
 	t.Helper()
-	h := &harness{reports: make(chan AttemptReport, 100_000)}
 	cfg.Store = dsn
-	if cfg.Seed == 0 {
-		cfg.Seed = 42
-	}
-	cfg.OnAttempt = func(r AttemptReport) { h.reports <- r }
-	s, err := Open(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.Sender = s
-	t.Cleanup(func() { s.Close() })
-	return h
+	return openHarness(t, "", cfg)
 }
 
 func TestPGMigrations(t *testing.T) {
@@ -255,4 +244,60 @@ func TestPGTwoInstancesShareOneOutbox(t *testing.T) {
 		t.Errorf("stats %+v; want %d accepted and delivered", st, total)
 	}
 	t.Logf("attempts recorded by instance: %v", byInstance)
+}
+
+// A 410 seen by one instance disables the endpoint for all: the other
+// refuses new events for it and lists the dead letters; once it enables
+// the endpoint and replays them, the first instance delivers them.
+func TestPGGoneDisablesForEveryInstance(t *testing.T) {
+	dsn := pgtest.Start(t)
+	var gone sync.Mutex
+	answer := http.StatusGone
+	e := newEndpoint(t, clock.Real{}, func(h hit, w http.ResponseWriter, r *http.Request) {
+		gone.Lock()
+		defer gone.Unlock()
+		w.WriteHeader(answer)
+	})
+	// a short lease: a re-reads the endpoints every third of it.
+	a := openPGHarness(t, dsn, Config{Instance: "a", Workers: 1, Lease: 3 * time.Second})
+	b := openPGHarness(t, dsn, Config{Instance: "b", Workers: 1})
+	ep := a.endpoint(t, e.srv.URL, quickPolicy(3))
+	ids := a.enqueue(t, ev(ep.ID, "", `1`), ev(ep.ID, "", `2`), ev(ep.ID, "", `3`))
+	a.Start(context.Background())
+	if r := a.report(t); r.Decision != delivery.DisableEndpoint {
+		t.Fatalf("first attempt: %v; want the endpoint disabled", r.Decision)
+	}
+
+	_, err := b.Enqueue(context.Background(), []EventSpec{ev(ep.ID, "", `4`)})
+	if ErrorCode(err) != ECONFLICT || !strings.Contains(err.Error(), "disabled") {
+		t.Fatalf("another instance's ingest for the disabled endpoint: %v; want a conflict", err)
+	}
+	dlq, err := b.DLQ(0, 10)
+	if err != nil || len(dlq) != len(ids) {
+		t.Fatalf("dead letters seen by another instance: %v, %v; want all %d", dlq, err, len(ids))
+	}
+	for _, d := range dlq {
+		if !strings.Contains(d.Reason, "410") {
+			t.Errorf("dead letter %+v: want the 410 as reason", d)
+		}
+	}
+
+	gone.Lock()
+	answer = http.StatusOK
+	gone.Unlock()
+	if _, err := b.EnableEndpoint(ep.ID); err != nil {
+		t.Fatal(err)
+	}
+	res, err := b.Replay(nil)
+	if err != nil || len(res.IDs) != len(ids) {
+		t.Fatalf("replay: %+v, %v; want %d replayed", res, err, len(ids))
+	}
+	for range ids {
+		if r := a.report(t); r.Decision != delivery.Delivered {
+			t.Fatalf("after the replay: %v; want delivered", r.Decision)
+		}
+	}
+	if st := b.Stats(); st.Delivered != uint64(len(ids)) || st.Replayed != uint64(len(ids)) || st.DeadLettered != 0 {
+		t.Errorf("stats %+v; want %d delivered after replay", st, len(ids))
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/hookrig/hookrig/internal/clock"
 	"github.com/hookrig/hookrig/reference/sender/delivery"
@@ -30,25 +31,25 @@ import (
 func (p *pgStore) start(ctx context.Context) {
 	loopCtx, stopLoop := context.WithCancel(ctx)
 	sendCtx, stopSends := context.WithCancel(context.Background())
-	p.started, p.stopLoop, p.stopSends = true, stopLoop, stopSends
-	p.loopDone, p.quit = make(chan struct{}), make(chan struct{})
+	p.s.started, p.s.stopLoop, p.s.stopSends = true, stopLoop, stopSends
+	p.s.loopDone, p.s.quit = make(chan struct{}), make(chan struct{})
 	keepCtx, stopKeep := context.WithCancel(context.Background())
 	keepDone := make(chan struct{})
 	go func() {
-		defer close(p.loopDone)
+		defer close(p.s.loopDone)
 		listenDone := make(chan struct{})
 		go func() { defer close(listenDone); p.listen(loopCtx) }()
 		p.loop(loopCtx)
 		<-listenDone
 	}()
 	go func() { defer close(keepDone); p.keep(keepCtx) }()
-	p.workers.Go(func() {
-		<-p.quit
+	p.s.workers.Go(func() {
+		<-p.s.quit
 		stopKeep()
 		<-keepDone
 	})
 	for range p.s.cfg.Workers {
-		p.workers.Go(func() { p.work(sendCtx) })
+		p.s.workers.Go(func() { p.work(sendCtx) })
 	}
 }
 
@@ -57,20 +58,22 @@ func (p *pgStore) start(ctx context.Context) {
 // grace, and those cut off keep their lease too (reported as interrupted
 // by whoever takes them over).
 func (p *pgStore) stop(crash bool) {
-	if p.started {
-		p.stopLoop()
-		<-p.loopDone
+	if p.s.started {
+		p.s.stopLoop()
+		<-p.s.loopDone
 		if !crash {
-			t := p.s.clock.NewTimer(p.s.cfg.ShutdownGrace)
-			if !p.d.waitIdle(t.C()) {
-				p.s.logger.Warn("cutting off attempts still in flight after the shutdown grace", "grace", p.s.cfg.ShutdownGrace)
-			}
-			t.Stop()
+			p.s.waitGrace()
 		}
-		p.stopSends()
+		p.s.stopSends()
 		p.d.waitIdle(nil)
-		close(p.quit)
-		p.workers.Wait()
+		close(p.s.quit)
+		p.s.workers.Wait()
+	}
+	if !crash {
+		c := p.counters()
+		p.mu.Lock()
+		p.closed = &c
+		p.mu.Unlock()
 	}
 	p.pool.Close()
 }
@@ -108,21 +111,28 @@ func (p *pgStore) claim(ctx context.Context) (next time.Time) {
 	p.d.mu.Lock()
 	free := p.d.workers - p.d.inflight
 	blocked := []string{} // not nil: NOT (x = ANY(NULL)) would exclude every row
+	var capped []string   // endpoints this instance may send only a few more to
+	var caps []int32
 	wanting := 0
 	for _, ep := range p.d.endpoints {
 		if ep.inflight > 0 {
 			wanting++
 		}
 	}
+	share := delivery.FairShare(p.d.workers, max(1, wanting))
 	for id, ep := range p.d.endpoints {
 		if ep.disabled {
 			blocked = append(blocked, id)
 			continue
 		}
 		// A look, not a take: what is admitted is decided per event below.
-		if ok, again, _ := delivery.Admit(ep.state(), ep.inflight, delivery.FairShare(p.d.workers, max(1, wanting)), now); !ok {
+		if ok, again, _ := delivery.Admit(ep.state(), ep.inflight, share, now); !ok {
 			blocked = append(blocked, id)
 			earliest(again)
+			continue
+		}
+		if room := ep.state().Limit(share) - ep.inflight; room < free {
+			capped, caps = append(capped, id), append(caps, int32(room))
 		}
 	}
 	p.d.mu.Unlock()
@@ -130,10 +140,14 @@ func (p *pgStore) claim(ctx context.Context) (next time.Time) {
 		return next
 	}
 
+	// Candidates are read in due order without locks, at most a few per
+	// free worker and no more per endpoint than this instance may send
+	// it (claiming more would only give them back); then locked, skipping
+	// those another instance holds. The lock re-checks state and lease.
 	cctx, cancel := context.WithTimeout(ctx, pgTimeout)
 	defer cancel()
-	rows, err := p.pool.Query(cctx, `WITH due AS (
-			SELECT e.seq FROM hookrig_sender_events e
+	rows, err := p.pool.Query(cctx, `WITH cand AS (
+			SELECT e.seq, e.endpoint, e.next_at FROM hookrig_sender_events e
 			WHERE e.state = 0 AND e.lease_owner IS NULL AND e.next_at <= $1
 				AND NOT (e.endpoint = ANY($3::text[]))
 				AND e.endpoint IN (SELECT id FROM hookrig_sender_endpoints WHERE NOT disabled)
@@ -141,12 +155,21 @@ func (p *pgStore) claim(ctx context.Context) (next time.Time) {
 					SELECT 1 FROM hookrig_sender_events h
 					WHERE h.state = 0 AND h.endpoint = e.endpoint AND h.lane = e.lane AND h.ord < e.ord))
 			ORDER BY e.next_at, e.seq
+			LIMIT $2 * 4),
+		ranked AS (
+			SELECT c.seq, row_number() OVER (PARTITION BY c.endpoint ORDER BY c.next_at, c.seq) AS rn, cap.room
+			FROM cand c LEFT JOIN unnest($6::text[], $7::int[]) AS cap(endpoint, room) ON cap.endpoint = c.endpoint),
+		due AS (
+			SELECT e.seq FROM hookrig_sender_events e
+			WHERE e.seq IN (SELECT seq FROM ranked WHERE room IS NULL OR rn <= room)
+				AND e.state = 0 AND e.lease_owner IS NULL
+			ORDER BY e.next_at, e.seq
 			LIMIT $2
 			FOR UPDATE OF e SKIP LOCKED)
 		UPDATE hookrig_sender_events e SET lease_owner = $4, lease_until = $5, claim_n = e.total + 1, claim_at = $1
 		FROM due WHERE e.seq = due.seq
 		RETURNING e.seq, e.id, e.endpoint, e.key, e.payload, e.attempts, e.total, e.since, e.next_at`,
-		now.UnixNano(), free, blocked, p.instance, now.Add(p.lease).UnixNano())
+		now.UnixNano(), free, blocked, p.instance, now.Add(p.lease).UnixNano(), capped, caps)
 	if err != nil {
 		if ctx.Err() == nil {
 			p.s.logger.Error("claiming events", "err", err)
@@ -195,7 +218,7 @@ func (p *pgStore) claim(ctx context.Context) (next time.Time) {
 			wanting++
 		}
 	}
-	share := delivery.FairShare(p.d.workers, max(1, wanting))
+	share = delivery.FairShare(p.d.workers, max(1, wanting))
 	var run []*job
 	for _, j := range jobs {
 		ep := j.it.ep
@@ -244,7 +267,7 @@ func (p *pgStore) claim(ctx context.Context) (next time.Time) {
 func (p *pgStore) work(ctx context.Context) {
 	for {
 		select {
-		case <-p.quit:
+		case <-p.s.quit:
 			return
 		case j := <-p.d.jobs:
 			o, a := p.d.send(ctx, j)
@@ -287,32 +310,40 @@ func (p *pgStore) finish(j *job, o delivery.Outcome, a attemptRecord, cancelled 
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), pgTimeout)
 	defer cancel()
+	// One statement: the state, guarded by the lease, and the attempt.
+	const record = `WITH u AS (
+			UPDATE hookrig_sender_events SET state = $4, attempts = $5, total = $3, next_at = $6, final_at = $7, reason = $8,
+				lease_owner = NULL, lease_until = NULL, claim_n = NULL, claim_at = NULL
+			WHERE seq = $1 AND lease_owner = $2 AND claim_n = $3
+			RETURNING seq)
+		INSERT INTO hookrig_sender_attempts (seq, n, instance, at, duration, status, err, detail)
+		SELECT seq, $3, $2, $9, $10, $11, $12, $13 FROM u`
+	args := []any{int64(it.seq), p.instance, int32(j.n), int16(code), int32(st.Attempts), nextAt, finalAt, reason,
+		a.At, a.Duration, int32(a.Status), a.Err, a.Detail}
 	held := true
-	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `WITH u AS (
-				UPDATE hookrig_sender_events SET state = $4, attempts = $5, total = $3, next_at = $6, final_at = $7, reason = $8,
-					lease_owner = NULL, lease_until = NULL, claim_n = NULL, claim_at = NULL
-				WHERE seq = $1 AND lease_owner = $2 AND claim_n = $3
-				RETURNING seq)
-			INSERT INTO hookrig_sender_attempts (seq, n, instance, at, duration, status, err, detail)
-			SELECT seq, $3, $2, $9, $10, $11, $12, $13 FROM u`,
-			int64(it.seq), p.instance, int32(j.n), int16(code), int32(st.Attempts), nextAt, finalAt, reason,
-			a.At, a.Duration, int32(a.Status), a.Err, a.Detail)
-		if err != nil {
-			return err
-		}
-		if held = tag.RowsAffected() == 1; !held {
-			return nil
-		}
-		if dec.Kind != delivery.DisableEndpoint {
-			return nil
-		}
-		if _, err := tx.Exec(ctx, `UPDATE hookrig_sender_endpoints SET disabled = true, disabled_reason = $2, disabled_at = $3
-			WHERE id = $1 AND NOT disabled`, ep.id, delivery.GoneReason, now.UnixNano()); err != nil {
-			return err
-		}
-		return deadLetterWaiting(ctx, tx, ep.id, delivery.GoneReason, now)
-	})
+	var err error
+	if dec.Kind != delivery.DisableEndpoint {
+		var tag pgconn.CommandTag
+		tag, err = p.pool.Exec(ctx, record, args...)
+		held = err != nil || tag.RowsAffected() == 1
+	} else {
+		// A 410: the endpoint is disabled and what waits for it
+		// dead-lettered in the same transaction.
+		err = pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+			tag, err := tx.Exec(ctx, record, args...)
+			if err != nil {
+				return err
+			}
+			if held = tag.RowsAffected() == 1; !held {
+				return nil
+			}
+			if _, err := tx.Exec(ctx, `UPDATE hookrig_sender_endpoints SET disabled = true, disabled_reason = $2, disabled_at = $3
+				WHERE id = $1 AND NOT disabled`, ep.id, delivery.GoneReason, now.UnixNano()); err != nil {
+				return err
+			}
+			return deadLetterWaiting(ctx, tx, ep.id, delivery.GoneReason, now)
+		})
+	}
 	switch {
 	case err != nil:
 		// The lease stays until it expires: the attempt is then reported

@@ -85,13 +85,9 @@ type pgStore struct {
 
 	mu     sync.Mutex
 	claims map[uint64]bool // events this instance holds a lease on
+	closed *counters       // the counts when the store closed, for Stats after Close
 
-	started   bool
-	stopLoop  context.CancelFunc
-	stopSends context.CancelFunc
-	loopDone  chan struct{}
-	quit      chan struct{}
-	workers   sync.WaitGroup
+	// The lifecycle (started, loopDone, quit, workers...) is the Sender's.
 }
 
 // openPG opens a Sender on cfg.Store.
@@ -272,6 +268,9 @@ func (p *pgStore) deleteEndpoint(id string) error {
 	p.d.mu.Lock()
 	if ep := p.d.endpoints[id]; ep != nil {
 		ep.disabled, ep.gone, ep.reason = true, true, reason
+		if ep.inflight == 0 {
+			delete(p.d.endpoints, id) // one in flight goes when the endpoints are next read
+		}
 	}
 	p.d.mu.Unlock()
 	return nil
@@ -391,11 +390,8 @@ func (p *pgStore) enqueue(specs []EventSpec, batch bool) ([]string, error) {
 		return nil, err
 	}
 	where := whereIn(batch)
-	switch {
-	case len(specs) == 0:
-		return nil, invalid("events: no events given")
-	case len(specs) > MaxBatch:
-		return nil, invalid("events: %d events is over the limit of %d per request", len(specs), MaxBatch)
+	if err := checkBatchSize(len(specs)); err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), pgTimeout)
 	defer cancel()
@@ -705,6 +701,12 @@ func (p *pgStore) replay(ids []string) (Replayed, error) {
 
 // counters counts from the rows: every instance sees the same.
 func (p *pgStore) counters() counters {
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed != nil {
+		return *closed
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), pgTimeout)
 	defer cancel()
 	var c counters
@@ -736,20 +738,7 @@ func (p *pgStore) stats() Stats {
 	p.d.mu.Lock()
 	defer p.d.mu.Unlock()
 	st.InFlight = p.d.inflight
-	now := p.s.clock.Now()
-	for _, ep := range p.d.endpoints {
-		if ep.gone {
-			continue
-		}
-		countFlow(&st, ep, now)
-		st.Endpoints++
-		if ep.disabled {
-			st.DisabledEndpoints++
-		}
-		if ep.breaker.Phase != delivery.BreakerClosed {
-			st.OpenBreakers++
-		}
-	}
+	p.d.countEndpoints(&st, p.s.clock.Now())
 	return st
 }
 

@@ -250,11 +250,7 @@ func (b *boltStore) stop(crash bool) {
 		s.stopLoop()
 		<-s.loopDone
 		if !crash {
-			t := s.clock.NewTimer(s.cfg.ShutdownGrace)
-			if !s.d.waitIdle(t.C()) {
-				s.logger.Warn("cutting off attempts still in flight after the shutdown grace", "grace", s.cfg.ShutdownGrace)
-			}
-			t.Stop()
+			s.waitGrace()
 		}
 		s.stopSends()
 		s.d.waitIdle(nil)
@@ -264,6 +260,15 @@ func (b *boltStore) stop(crash bool) {
 	if !crash {
 		s.ob.stop(false)
 	}
+}
+
+// waitGrace lets the attempts in flight finish within the shutdown grace.
+func (s *Sender) waitGrace() {
+	t := s.clock.NewTimer(s.cfg.ShutdownGrace)
+	if !s.d.waitIdle(t.C()) {
+		s.logger.Warn("cutting off attempts still in flight after the shutdown grace", "grace", s.cfg.ShutdownGrace)
+	}
+	t.Stop()
 }
 
 // usable refuses API calls once the sender stops.
@@ -452,9 +457,15 @@ func (b *boltStore) stats() Stats {
 	defer s.d.mu.Unlock()
 	st.InFlight = s.d.inflight
 	st.Waiting = s.d.lanes.Waiting()
-	now := s.clock.Now()
-	for _, ep := range s.d.endpoints {
-		countFlow(&st, ep, now)
+	s.d.countEndpoints(&st, s.clock.Now())
+	return st
+}
+
+// countEndpoints adds the endpoints' states and flows to the stats.
+// Caller holds mu.
+func (d *dispatcher) countEndpoints(st *Stats, now time.Time) {
+	for _, ep := range d.endpoints {
+		countFlow(st, ep, now)
 		st.Endpoints++
 		if ep.disabled {
 			st.DisabledEndpoints++
@@ -463,5 +474,4 @@ func (b *boltStore) stats() Stats {
 			st.OpenBreakers++
 		}
 	}
-	return st
 }
