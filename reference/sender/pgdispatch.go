@@ -210,11 +210,10 @@ func (p *pgStore) claim(ctx context.Context) (next time.Time) {
 	// made.
 	var back []int64
 	p.d.mu.Lock()
+	fresh := map[*endpointRT]bool{} // endpoints wanting workers that had none in flight
 	for _, j := range jobs {
-		if j.it.ep != nil && j.it.ep.inflight > 0 {
-			continue
-		}
-		if j.it.ep != nil {
+		if ep := j.it.ep; ep != nil && ep.inflight == 0 && !fresh[ep] {
+			fresh[ep] = true
 			wanting++
 		}
 	}
@@ -240,7 +239,7 @@ func (p *pgStore) claim(ctx context.Context) (next time.Time) {
 	p.d.mu.Unlock()
 	p.mu.Lock()
 	for _, j := range run {
-		p.claims[j.it.seq] = true
+		p.claims[j.it.seq] = j.n
 	}
 	p.mu.Unlock()
 	for _, j := range run {
@@ -284,7 +283,9 @@ func (p *pgStore) finish(j *job, o delivery.Outcome, a attemptRecord, cancelled 
 	it, ep := j.it, j.it.ep
 	defer func() {
 		p.mu.Lock()
-		delete(p.claims, it.seq)
+		if p.claims[it.seq] == j.n { // not a later claim of the same event
+			delete(p.claims, it.seq)
+		}
 		p.mu.Unlock()
 	}()
 	p.d.mu.Lock()

@@ -84,8 +84,8 @@ type pgStore struct {
 	lease    time.Duration
 
 	mu     sync.Mutex
-	claims map[uint64]bool // events this instance holds a lease on
-	closed *counters       // the counts when the store closed, for Stats after Close
+	claims map[uint64]uint32 // events this instance holds a lease on: seq -> webhook-attempt
+	closed *counters         // the counts when the store closed, for Stats after Close
 
 	// The lifecycle (started, loopDone, quit, workers...) is the Sender's.
 }
@@ -130,7 +130,7 @@ func openPG(cfg Config) (*Sender, error) {
 	s := &Sender{cfg: cfg, clock: cfg.Clock, logger: cfg.Logger.With("instance", cfg.Instance)}
 	s.d = newDispatcher(cfg.Clock, delivery.NewJitter(cfg.Seed), cfg.Workers, newClient(cfg.Transport), s.logger, nil)
 	s.d.onAttempt = cfg.OnAttempt
-	p := &pgStore{s: s, d: s.d, pool: pool, instance: cfg.Instance, lease: cfg.Lease, claims: map[uint64]bool{}}
+	p := &pgStore{s: s, d: s.d, pool: pool, instance: cfg.Instance, lease: cfg.Lease, claims: map[uint64]uint32{}}
 	s.store = p
 	s.metrics = newMetrics(s)
 	s.d.metrics = s.metrics
@@ -711,13 +711,12 @@ func (p *pgStore) counters() counters {
 	defer cancel()
 	var c counters
 	var accepted, delivered, dead, replayed, attempts, interrupted int64
-	err := p.pool.QueryRow(ctx, `SELECT
-		(SELECT count(*) FROM hookrig_sender_events),
-		(SELECT count(*) FROM hookrig_sender_events WHERE state = 1),
-		(SELECT count(*) FROM hookrig_sender_events WHERE state = 2),
-		(SELECT coalesce(sum(replays), 0) FROM hookrig_sender_events),
-		(SELECT count(*) FROM hookrig_sender_attempts),
-		(SELECT count(*) FROM hookrig_sender_attempts WHERE err = $1)`, string(delivery.ErrInterrupted)).
+	// Two scans, not a counter row: a row every commit updated would
+	// serialise the instances' commits on its lock.
+	err := p.pool.QueryRow(ctx, `SELECT e.*, a.* FROM
+		(SELECT count(*), count(*) FILTER (WHERE state = 1), count(*) FILTER (WHERE state = 2), coalesce(sum(replays), 0)
+			FROM hookrig_sender_events) e,
+		(SELECT count(*), count(*) FILTER (WHERE err = $1) FROM hookrig_sender_attempts) a`, string(delivery.ErrInterrupted)).
 		Scan(&accepted, &delivered, &dead, &replayed, &attempts, &interrupted)
 	if err != nil {
 		p.s.logger.Warn("counting the outbox's events", "err", err)
