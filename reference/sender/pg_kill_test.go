@@ -69,6 +69,14 @@ type child struct {
 	name  string
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
+	read  chan struct{} // closed once its stdout is read to the end
+}
+
+// wait waits for the child to exit, once its output is all read (Wait
+// closes the pipe: lines not yet read would be lost).
+func (c *child) wait() error {
+	<-c.read
+	return c.cmd.Wait()
 }
 
 // Kill -9 of one of three instances in the middle of its attempts: every
@@ -125,7 +133,7 @@ func TestPGKillOneOfThree(t *testing.T) {
 	lines := make(chan string, 10*events)
 	var children []*child
 	for i := range instances {
-		c := &child{name: "i" + strconv.Itoa(i)}
+		c := &child{name: "i" + strconv.Itoa(i), read: make(chan struct{})}
 		c.cmd = exec.Command(os.Args[0], "-test.run=^TestPGSenderProcess$", "-test.count=1")
 		c.cmd.Env = append(os.Environ(), childEnv+"="+c.name, childDSNEnv+"="+dsn, childLeaseEnv+"="+lease.String())
 		c.cmd.Stderr = os.Stderr
@@ -141,6 +149,7 @@ func TestPGKillOneOfThree(t *testing.T) {
 		}
 		t.Cleanup(func() { c.cmd.Process.Kill(); c.cmd.Wait() })
 		go func() {
+			defer close(c.read)
 			sc := bufio.NewScanner(stdout)
 			for sc.Scan() {
 				lines <- c.name + " " + sc.Text()
@@ -158,40 +167,46 @@ func TestPGKillOneOfThree(t *testing.T) {
 	if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	victim.cmd.Wait()
+	victim.wait()
 	killedAt := time.Now().UnixNano()
 	close(release)
 
-	// Every event delivered, as the surviving instances report it.
+	// Every event delivered, as the instances report it.
 	delivered := map[string]bool{}
 	interrupted := map[string]int{}
+	note := func(l string) {
+		f := strings.Fields(l) // instance "attempt" id n decision [err]
+		if len(f) < 5 || f[1] != "attempt" {
+			return
+		}
+		switch f[4] {
+		case delivery.Delivered.String():
+			delivered[f[2]] = true
+		case delivery.RetryAt.String():
+			if len(f) > 5 && f[5] == string(delivery.ErrInterrupted) {
+				interrupted[f[2]]++
+			}
+		default:
+			t.Errorf("unexpected report: %s", l)
+		}
+	}
 	deadline := time.After(4 * wait)
 	for len(delivered) < events {
 		select {
 		case l := <-lines:
-			f := strings.Fields(l) // instance "attempt" id n decision [err]
-			if len(f) < 5 || f[1] != "attempt" {
-				continue
-			}
-			switch f[4] {
-			case delivery.Delivered.String():
-				delivered[f[2]] = true
-			case delivery.RetryAt.String():
-				if len(f) > 5 && f[5] == string(delivery.ErrInterrupted) {
-					interrupted[f[2]]++
-				}
-			default:
-				t.Fatalf("unexpected report: %s", l)
-			}
+			note(l)
 		case <-deadline:
 			t.Fatalf("%d of %d events delivered within %v", len(delivered), events, 4*wait)
 		}
 	}
 	for _, c := range children[1:] {
 		c.stdin.Close() // a graceful stop
-		if err := c.cmd.Wait(); err != nil {
+		if err := c.wait(); err != nil {
 			t.Errorf("instance %s: %v", c.name, err)
 		}
+	}
+	for len(lines) > 0 { // every child's output is read: what is left is here
+		note(<-lines)
 	}
 
 	// The database's own records agree.
