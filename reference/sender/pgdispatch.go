@@ -38,9 +38,12 @@ func (p *pgStore) start(ctx context.Context) {
 	go func() {
 		defer close(p.s.loopDone)
 		listenDone := make(chan struct{})
+		notifyDone := make(chan struct{})
 		go func() { defer close(listenDone); p.listen(loopCtx) }()
+		go func() { defer close(notifyDone); p.notifier(loopCtx) }()
 		p.loop(loopCtx)
 		<-listenDone
+		<-notifyDone
 	}()
 	go func() { defer close(keepDone); p.keep(keepCtx) }()
 	p.s.workers.Go(func() {

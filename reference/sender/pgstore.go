@@ -86,6 +86,7 @@ type pgStore struct {
 	mu     sync.Mutex
 	claims map[uint64]uint32 // events this instance holds a lease on: seq -> webhook-attempt
 	closed *counters         // the counts when the store closed, for Stats after Close
+	notify chan struct{}     // announce asks the notifier for a NOTIFY
 
 	// The lifecycle (started, loopDone, quit, workers...) is the Sender's.
 }
@@ -130,7 +131,7 @@ func openPG(cfg Config) (*Sender, error) {
 	s := &Sender{cfg: cfg, clock: cfg.Clock, logger: cfg.Logger.With("instance", cfg.Instance)}
 	s.d = newDispatcher(cfg.Clock, delivery.NewJitter(cfg.Seed), cfg.Workers, newClient(cfg.Transport), s.logger, nil)
 	s.d.onAttempt = cfg.OnAttempt
-	p := &pgStore{s: s, d: s.d, pool: pool, instance: cfg.Instance, lease: cfg.Lease, claims: map[uint64]uint32{}}
+	p := &pgStore{s: s, d: s.d, pool: pool, instance: cfg.Instance, lease: cfg.Lease, claims: map[uint64]uint32{}, notify: make(chan struct{}, 1)}
 	s.store = p
 	s.metrics = newMetrics(s)
 	s.d.metrics = s.metrics
@@ -295,7 +296,7 @@ func (p *pgStore) enableEndpoint(id string) (Endpoint, error) {
 		ep.disabled, ep.reason, ep.breaker = false, "", delivery.BreakerState{}
 	}
 	p.d.mu.Unlock()
-	p.d.poke()
+	p.announce()
 	return *rec, nil
 }
 
@@ -430,16 +431,34 @@ func (p *pgStore) enqueue(specs []EventSpec, batch bool) ([]string, error) {
 		}
 	}
 	slices.Sort(named)
-	// The endpoints' rows are locked so that a disable waits for this
-	// ingest (and then dead-letters what it added); an ordered endpoint's
-	// exclusively, so that its lanes' order is commit order.
-	lock := `FOR SHARE`
+	// One round trip, one implicit transaction (pgx sends a batch with
+	// one Sync): the endpoints read for the answer, and the events
+	// inserted only if every endpoint takes events. No row lock on the
+	// endpoints: shared locks on one hot row would make every ingest
+	// write a multixact. An ingest racing a disable may add events the
+	// disable did not see; the instances' sweep dead-letters them.
+	// Ingests of an ordered endpoint take its advisory lock, so that a
+	// lane's order is its commit order.
+	b := &pgx.Batch{}
 	if ordered {
-		lock = `FOR UPDATE`
+		b.Queue(`SELECT pg_advisory_xact_lock(hashtext('hookrig_sender_lanes'), hashtext(id)) FROM unnest($1::text[]) AS id ORDER BY id`, named)
 	}
-	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id, disabled, disabled_reason, deleted FROM hookrig_sender_endpoints
-			WHERE id = ANY($1) ORDER BY id `+lock, named)
+	b.Queue(`SELECT id, disabled, disabled_reason, deleted FROM hookrig_sender_endpoints WHERE id = ANY($1)`, named)
+	b.Queue(`INSERT INTO hookrig_sender_events (id, endpoint, type, key, lane, payload, accepted_at, since, next_at)
+		SELECT id, endpoint, type, key, lane, payload, $7, $7, next_at
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $8::bigint[])
+			AS t(id, endpoint, type, key, lane, payload, next_at)
+		WHERE (SELECT count(*) FROM hookrig_sender_endpoints WHERE id = ANY($9) AND NOT disabled AND NOT deleted) = cardinality($9)
+		ON CONFLICT (id) DO NOTHING`, ids, endpoints, types, keys, lanes, payloads, now.UnixNano(), nextAt, named)
+	err := func() error {
+		br := p.pool.SendBatch(ctx, b)
+		defer br.Close()
+		if ordered {
+			if _, err := br.Exec(); err != nil {
+				return err
+			}
+		}
+		rows, err := br.Query()
 		if err != nil {
 			return err
 		}
@@ -469,19 +488,54 @@ func (p *pgStore) enqueue(specs []EventSpec, batch bool) ([]string, error) {
 				return conflict("%sendpoint: %q is disabled (%s); enable it with POST /v1/endpoints/%s/enable", where(i), ep, st.reason, ep)
 			}
 		}
-		b := &pgx.Batch{}
-		b.Queue(`INSERT INTO hookrig_sender_events (id, endpoint, type, key, lane, payload, accepted_at, since, next_at)
-			SELECT id, endpoint, type, key, lane, payload, $7, $7, next_at
-			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $8::bigint[])
-				AS t(id, endpoint, type, key, lane, payload, next_at)
-			ON CONFLICT (id) DO NOTHING`, ids, endpoints, types, keys, lanes, payloads, now.UnixNano(), nextAt)
-		b.Queue(`SELECT pg_notify($1, '')`, pgChannel)
-		return tx.SendBatch(ctx, b).Close()
-	})
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+		return br.Close() // the commit
+	}()
 	if err != nil {
 		return nil, p.dbError(err)
 	}
+	p.announce()
 	return ids, nil
+}
+
+// announce wakes this instance's dispatcher and, through NOTIFY, the
+// idle others. The NOTIFY is its own statement, at most one per
+// notifyEvery per instance: PostgreSQL serialises the commits of
+// transactions that notify, so a NOTIFY inside every ingest would cost
+// the group commit that concurrent ingests otherwise share.
+func (p *pgStore) announce() {
+	p.d.poke()
+	select {
+	case p.notify <- struct{}{}:
+	default:
+	}
+}
+
+// notifyEvery bounds how often one instance sends NOTIFY.
+const notifyEvery = 5 * time.Millisecond
+
+// notifier sends the NOTIFYs announce asks for until ctx ends.
+func (p *pgStore) notifier(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.notify:
+		}
+		cctx, cancel := context.WithTimeout(ctx, pgTimeout)
+		if _, err := p.pool.Exec(cctx, `SELECT pg_notify($1, '')`, pgChannel); err != nil && ctx.Err() == nil {
+			p.s.logger.Warn("announcing new events; other instances find them by polling", "err", err)
+		}
+		cancel()
+		t := p.s.clock.NewTimer(notifyEvery)
+		select {
+		case <-ctx.Done():
+		case <-t.C():
+		}
+		t.Stop()
+	}
 }
 
 // pgEventCols are an event's columns as scanEvent reads them.
@@ -690,12 +744,12 @@ func (p *pgStore) replay(ids []string) (Replayed, error) {
 		if b.Len() == 0 {
 			return nil
 		}
-		b.Queue(`SELECT pg_notify($1, '')`, pgChannel)
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil {
 		return Replayed{}, p.dbError(err)
 	}
+	p.announce()
 	return res, nil
 }
 
