@@ -83,9 +83,19 @@ func (p *pgStore) stop(crash bool) {
 
 // loop claims work until ctx ends.
 func (p *pgStore) loop(ctx context.Context) {
+	// retry is how soon to look again after a claim that found events
+	// due but none to take: it doubles while that repeats, so that
+	// instances contending for the same events, or a lane waiting for its
+	// head, cost a few queries a second, not a busy loop.
+	retry := pgRetryMin
 	for {
-		next := p.claim(ctx)
+		next, dueNow := p.claim(ctx)
 		now := p.s.clock.Now()
+		if dueNow {
+			next, retry = now.Add(retry), min(2*retry, pgPollInterval)
+		} else {
+			retry = pgRetryMin
+		}
 		if poll := now.Add(pgPollInterval); next.IsZero() || next.After(poll) {
 			next = poll
 		}
@@ -102,9 +112,14 @@ func (p *pgStore) loop(ctx context.Context) {
 	}
 }
 
+// pgRetryMin is the first wait after a claim that found due events but
+// took none.
+const pgRetryMin = 10 * time.Millisecond
+
 // claim leases due events for the free workers and hands them out; it
-// returns when to look again (zero: when woken or polled).
-func (p *pgStore) claim(ctx context.Context) (next time.Time) {
+// returns when to look again (zero: when woken or polled), and whether it
+// took nothing while events were due.
+func (p *pgStore) claim(ctx context.Context) (next time.Time, dueNow bool) {
 	now := p.s.clock.Now()
 	earliest := func(t time.Time) {
 		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
@@ -140,7 +155,7 @@ func (p *pgStore) claim(ctx context.Context) (next time.Time) {
 	}
 	p.d.mu.Unlock()
 	if free <= 0 {
-		return next
+		return next, false
 	}
 
 	// Candidates are read in due order without locks, at most a few per
@@ -177,7 +192,7 @@ func (p *pgStore) claim(ctx context.Context) (next time.Time) {
 		if ctx.Err() == nil {
 			p.s.logger.Error("claiming events", "err", err)
 		}
-		return now.Add(time.Second)
+		return now.Add(time.Second), false
 	}
 	var jobs []*job
 	for rows.Next() {
@@ -188,7 +203,7 @@ func (p *pgStore) claim(ctx context.Context) (next time.Time) {
 		if err := rows.Scan(&seq, &j.ev.ID, &j.ev.Endpoint, &j.ev.Key, &j.ev.Payload, &attempts, &total, &since, &due); err != nil {
 			rows.Close()
 			p.s.logger.Error("claiming events", "err", err)
-			return now.Add(time.Second)
+			return now.Add(time.Second), false
 		}
 		j.it.seq, j.it.id, j.it.key, j.it.total, j.it.due = uint64(seq), j.ev.ID, j.ev.Key, uint32(total), fromUnixNano(due)
 		j.it.st = delivery.DeliveryState{Attempts: int(attempts), FirstAt: fromUnixNano(since)}
@@ -197,7 +212,7 @@ func (p *pgStore) claim(ctx context.Context) (next time.Time) {
 	}
 	if err := rows.Err(); err != nil {
 		p.s.logger.Error("claiming events", "err", err)
-		return now.Add(time.Second)
+		return now.Add(time.Second), false
 	}
 	for _, j := range jobs {
 		ep, err := p.endpointRT(cctx, j.ev.Endpoint)
@@ -254,15 +269,22 @@ func (p *pgStore) claim(ctx context.Context) (next time.Time) {
 			p.s.logger.Error("giving back claimed events", "err", err)
 		}
 	}
-	if len(jobs) < free {
-		// Nothing more is due now: look again when the next is.
+	if len(jobs) == 0 {
+		// Nothing claimed: look again when the next event is due, or,
+		// when some are due already (other instances hold them, or they
+		// wait behind their lane's head), soon (see loop).
 		var at *int64
 		if err := p.pool.QueryRow(cctx, `SELECT min(next_at) FROM hookrig_sender_events
-			WHERE state = 0 AND lease_owner IS NULL AND next_at > $1`, now.UnixNano()).Scan(&at); err == nil && at != nil {
-			earliest(fromUnixNano(*at))
+			WHERE state = 0 AND lease_owner IS NULL AND NOT (endpoint = ANY($1::text[]))`, blocked).Scan(&at); err == nil && at != nil {
+			due := fromUnixNano(*at)
+			if !due.After(now) {
+				dueNow = true
+			} else {
+				earliest(due)
+			}
 		}
 	}
-	return next
+	return next, dueNow
 }
 
 // work runs attempts until quit closes.
