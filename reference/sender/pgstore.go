@@ -36,7 +36,7 @@ import (
 //   - an ordered lane (endpoint and key) has one head across instances:
 //     an event is claimable only when no earlier event of its lane is
 //     pending (in flight included); ingests of an ordered endpoint take
-//     its row's lock, so that lane order is commit order;
+//     an advisory lock of the endpoint, so that lane order is commit order;
 //   - a 410 or a delete disables the endpoint in its row: every instance
 //     stops claiming for it at once, and dead letters are rows every
 //     instance reads;
