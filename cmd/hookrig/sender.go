@@ -44,6 +44,11 @@ schedule, Retry-After on 429/503, max attempts and age, a circuit breaker,
 queue, from where they can be replayed. After a crash it resumes where it
 stopped; attempts that were in flight are reported as interrupted.
 
+With --store postgres://... the outbox is a PostgreSQL database instead,
+shared by every instance started on it: claims are leased, an instance that
+dies leaves its attempts to be reported interrupted and retried by the others
+once their leases expire (docs/postgres.md).
+
 An endpoint created with "scheme": "stripe" (or github, shopify, slack,
 svix, convoy, convoy-simple; docs/schemes.md) is signed as that provider
 signs, so the sender can play it to your receiver; the payload is sent as
@@ -58,6 +63,7 @@ The policy flags set the default policy of endpoints created without one;
 --policy takes the same as JSON (or @file), over the flags.`,
 		Example: `  hookrig sender --listen 127.0.0.1:0 --data ./sender-data
   hookrig sender --data ./sender-data --schedule svix --max-age 72h
+  hookrig sender --store postgres://hookrig@127.0.0.1:5432/hookrig --instance a
   hookrig sender --data ./sender-data --policy '{"backoff":{"base":"500ms","factor":3,"cap":"10m"},"ordered":true}'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -87,6 +93,12 @@ The policy flags set the default policy of endpoints created without one;
 			if err := policy.Validate(); err != nil {
 				return &exitCodeError{exitError, fmt.Errorf("sender: %w", err)}
 			}
+			if cfg.Store != "" {
+				if cmd.Flags().Changed("data") {
+					return &exitCodeError{exitError, fmt.Errorf("sender: give --data (an embedded bbolt outbox) or --store (PostgreSQL), not both")}
+				}
+				cfg.DataDir = ""
+			}
 			if !cmd.Flags().Changed("seed") {
 				seed = uint64(e.clock.Now().UnixNano())
 			}
@@ -111,6 +123,9 @@ The policy flags set the default policy of endpoints created without one;
 	f := cmd.Flags()
 	f.StringVar(&listen, "listen", "127.0.0.1:8070", "address to listen on (host:port; no host means 127.0.0.1; port 0 picks one)")
 	f.StringVar(&cfg.DataDir, "data", "hookrig-sender-data", "directory of the outbox (outbox.db); reuse it to resume after a stop or crash")
+	f.StringVar(&cfg.Store, "store", "", "keep the outbox in PostgreSQL instead of --data (postgres://user@host:port/db); instances on one database share it (docs/postgres.md)")
+	f.StringVar(&cfg.Instance, "instance", "", "with --store, this instance's name in leases and attempts (default: a fresh id)")
+	f.DurationVar(&cfg.Lease, "lease", sender.DefaultLease, "with --store, how long a claimed attempt stays this instance's without renewal; past it another instance reports it interrupted and retries it")
 	f.IntVar(&cfg.Workers, "workers", sender.DefaultWorkers, "attempts in flight at most, over all endpoints")
 	f.Var(&maxBody, "max-body", "largest API request body, e.g. 4MiB (413 past it)")
 	f.Uint64Var(&seed, "seed", 0, "seed of the retry jitter (default: from the clock)")
@@ -192,8 +207,12 @@ func runSender(ctx context.Context, e *env, listen string, cfg sender.Config, gr
 	}
 	fmt.Fprintf(e.stdout, "sender listening on http://%s\n", ln.Addr())
 	rec := s.Recovered()
-	log.Info("sender started", "data", cfg.DataDir, "seed", cfg.Seed, "dispatch", dispatch,
-		"resumed", rec.Pending, "interrupted", rec.Interrupted)
+	where := []any{"data", cfg.DataDir}
+	if cfg.Store != "" {
+		where = []any{"store", "postgres", "instance", s.Instance()}
+	}
+	log.Info("sender started", append(where, "seed", cfg.Seed, "dispatch", dispatch,
+		"resumed", rec.Pending, "interrupted", rec.Interrupted)...)
 	if dispatch {
 		s.Start(ctx)
 	}

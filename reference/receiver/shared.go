@@ -5,13 +5,13 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"path"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/hookrig/hookrig/internal/pgschema"
 )
 
 // The shared dedupe keeps the window in PostgreSQL (Dedupe.DSN), so that
@@ -74,67 +74,16 @@ func openShared(ctx context.Context, dsn string, ttl time.Duration) (*sharedWind
 	if err != nil {
 		return nil, fmt.Errorf("dedupe database: %v", err)
 	}
-	if err := migrate(ctx, pool); err != nil {
+	if err := pgschema.Migrate(ctx, pool, migrations, "migrations", schemaComponent); err != nil {
 		pool.Close()
-		var se *schemaError
-		if errors.As(err, &se) {
-			return nil, err
+		var ne *pgschema.NewerError
+		if errors.As(err, &ne) {
+			return nil, fmt.Errorf("dedupe database: %w", err)
 		}
 		// pgx reports a failed connection one line per address tried.
 		return nil, fmt.Errorf("dedupe database: %s", strings.Join(strings.Fields(err.Error()), " "))
 	}
 	return &sharedWindow{pool: pool, ttl: ttl}, nil
-}
-
-// migrate applies the embedded migrations past the database's version, in
-// one transaction under an advisory lock (instances starting together
-// migrate once).
-func migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	names, err := migrations.ReadDir("migrations")
-	if err != nil {
-		return err
-	}
-	sort.Slice(names, func(i, j int) bool { return names[i].Name() < names[j].Name() })
-	known := len(names)
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('hookrig_schema_version'))`); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS hookrig_schema_version (component text PRIMARY KEY, version integer NOT NULL)`); err != nil {
-			return fmt.Errorf("creating hookrig_schema_version: %v", err)
-		}
-		var have int
-		err := tx.QueryRow(ctx, `SELECT version FROM hookrig_schema_version WHERE component = $1`, schemaComponent).Scan(&have)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("reading schema version: %v", err)
-		}
-		if have > known {
-			return &schemaError{have, known}
-		}
-		for v := have + 1; v <= known; v++ {
-			sql, err := migrations.ReadFile(path.Join("migrations", names[v-1].Name()))
-			if err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, string(sql)); err != nil {
-				return fmt.Errorf("migration %s: %v", names[v-1].Name(), err)
-			}
-		}
-		if have < known {
-			if _, err := tx.Exec(ctx, `INSERT INTO hookrig_schema_version (component, version) VALUES ($1, $2)
-				ON CONFLICT (component) DO UPDATE SET version = excluded.version`, schemaComponent, known); err != nil {
-				return fmt.Errorf("recording schema version: %v", err)
-			}
-		}
-		return nil
-	})
-}
-
-// schemaError refuses a database migrated by a newer hookrig.
-type schemaError struct{ have, known int }
-
-func (e *schemaError) Error() string {
-	return fmt.Sprintf("dedupe database: schema version %d is newer than this hookrig knows (%d); upgrade hookrig", e.have, e.known)
 }
 
 // claim claims id at now: Fresh (the row is this caller's, final or

@@ -10,39 +10,12 @@ import (
 	"github.com/hookrig/hookrig/reference/webhook"
 )
 
-// CreateEndpoint registers a destination. An empty secret gets a fresh
-// one; a nil policy gets the sender's default.
-func (s *Sender) CreateEndpoint(spec EndpointSpec) (Endpoint, error) {
-	if err := s.usable(); err != nil {
-		return Endpoint{}, err
-	}
-	u, err := targetGuard{refusePrivate: s.cfg.RefusePrivate}.checkEndpointURL(context.Background(), spec.URL)
+// createEndpoint keeps a new endpoint in the bbolt outbox.
+func (b *boltStore) createEndpoint(spec EndpointSpec) (Endpoint, error) {
+	s := (*Sender)(b)
+	rec, rt, err := s.newEndpoint(spec)
 	if err != nil {
 		return Endpoint{}, err
-	}
-	scheme, err := checkScheme(spec.Scheme)
-	if err != nil {
-		return Endpoint{}, err
-	}
-	secret, err := checkSchemeSecret(scheme, spec.Secret)
-	if err != nil {
-		return Endpoint{}, err
-	}
-	policy := s.cfg.DefaultPolicy
-	if spec.Policy != nil {
-		policy = *spec.Policy
-	}
-	if err := policy.Validate(); err != nil {
-		return Endpoint{}, invalid("%v", err)
-	}
-	if err := s.checkPolicyBounds(policy); err != nil {
-		return Endpoint{}, err
-	}
-	now := s.clock.Now()
-	rec := &Endpoint{ID: newID("ep_", now), URL: u, Secret: secret, Scheme: scheme, Policy: policy, CreatedAt: now.UTC()}
-	rt, err := newEndpointRT(rec)
-	if err != nil {
-		return Endpoint{}, invalid("secret: %v", err)
 	}
 	errc := make(chan error, 1)
 	s.ob.submit(func(t *txb, c *counters) error { return t.putEndpoint(rec) }, func(err error) {
@@ -59,8 +32,47 @@ func (s *Sender) CreateEndpoint(spec EndpointSpec) (Endpoint, error) {
 	return *rec, nil
 }
 
+// newEndpoint checks an endpoint's spec and builds its record and the
+// dispatcher's view of it; whichever outbox keeps it, the checks are
+// these.
+func (s *Sender) newEndpoint(spec EndpointSpec) (*Endpoint, *endpointRT, error) {
+	if err := s.usable(); err != nil {
+		return nil, nil, err
+	}
+	u, err := targetGuard{refusePrivate: s.cfg.RefusePrivate}.checkEndpointURL(context.Background(), spec.URL)
+	if err != nil {
+		return nil, nil, err
+	}
+	scheme, err := checkScheme(spec.Scheme)
+	if err != nil {
+		return nil, nil, err
+	}
+	secret, err := checkSchemeSecret(scheme, spec.Secret)
+	if err != nil {
+		return nil, nil, err
+	}
+	policy := s.cfg.DefaultPolicy
+	if spec.Policy != nil {
+		policy = *spec.Policy
+	}
+	if err := policy.Validate(); err != nil {
+		return nil, nil, invalid("%v", err)
+	}
+	if err := s.checkPolicyBounds(policy); err != nil {
+		return nil, nil, err
+	}
+	now := s.clock.Now()
+	rec := &Endpoint{ID: newID("ep_", now), URL: u, Secret: secret, Scheme: scheme, Policy: policy, CreatedAt: now.UTC()}
+	rt, err := newEndpointRT(rec)
+	if err != nil {
+		return nil, nil, invalid("secret: %v", err)
+	}
+	return rec, rt, nil
+}
+
 // Endpoint returns one endpoint.
-func (s *Sender) Endpoint(id string) (Endpoint, error) {
+func (b *boltStore) endpoint(id string) (Endpoint, error) {
+	s := (*Sender)(b)
 	if err := s.usable(); err != nil {
 		return Endpoint{}, err
 	}
@@ -79,7 +91,8 @@ func (s *Sender) Endpoint(id string) (Endpoint, error) {
 }
 
 // Endpoints lists every endpoint, oldest first.
-func (s *Sender) Endpoints() ([]Endpoint, error) {
+func (b *boltStore) endpoints() ([]Endpoint, error) {
+	s := (*Sender)(b)
 	if err := s.usable(); err != nil {
 		return nil, err
 	}
@@ -97,7 +110,8 @@ func (s *Sender) Endpoints() ([]Endpoint, error) {
 // DeleteEndpoint removes an endpoint. Its pending events are
 // dead-lettered ("endpoint deleted") and stay readable; attempts in flight
 // finish and are dead-lettered unless they were delivered.
-func (s *Sender) DeleteEndpoint(id string) error {
+func (b *boltStore) deleteEndpoint(id string) error {
+	s := (*Sender)(b)
 	if err := s.usable(); err != nil {
 		return err
 	}
@@ -139,7 +153,8 @@ func (s *Sender) DeleteEndpoint(id string) error {
 
 // EnableEndpoint re-enables an endpoint disabled after a 410 Gone. Its
 // dead-lettered events stay in the dead-letter queue: replay them.
-func (s *Sender) EnableEndpoint(id string) (Endpoint, error) {
+func (b *boltStore) enableEndpoint(id string) (Endpoint, error) {
+	s := (*Sender)(b)
 	if err := s.usable(); err != nil {
 		return Endpoint{}, err
 	}

@@ -24,21 +24,14 @@ func (s *Sender) Enqueue(ctx context.Context, specs []EventSpec) ([]string, erro
 
 // enqueue does Enqueue; batch says whether errors name an index
 // ("events[3].type: ...").
-func (s *Sender) enqueue(specs []EventSpec, batch bool) ([]string, error) {
+func (b *boltStore) enqueue(specs []EventSpec, batch bool) ([]string, error) {
+	s := (*Sender)(b)
 	if err := s.usable(); err != nil {
 		return nil, err
 	}
-	where := func(i int) string {
-		if batch {
-			return fmt.Sprintf("events[%d].", i)
-		}
-		return ""
-	}
-	switch {
-	case len(specs) == 0:
-		return nil, invalid("events: no events given")
-	case len(specs) > MaxBatch:
-		return nil, invalid("events: %d events is over the limit of %d per request", len(specs), MaxBatch)
+	where := whereIn(batch)
+	if err := checkBatchSize(len(specs)); err != nil {
+		return nil, err
 	}
 	now := s.clock.Now()
 	recs := make([]eventRecord, len(specs))
@@ -125,7 +118,8 @@ func (s *Sender) enqueue(specs []EventSpec, batch bool) ([]string, error) {
 }
 
 // Event returns one event with every attempt.
-func (s *Sender) Event(id string) (Event, error) {
+func (b *boltStore) event(id string) (Event, error) {
+	s := (*Sender)(b)
 	if err := s.usable(); err != nil {
 		return Event{}, err
 	}
@@ -160,7 +154,8 @@ func (t *txb) fullEvent(seq uint64) (Event, error) {
 
 // EventsPage returns up to limit events accepted after seq after, in
 // acceptance order.
-func (s *Sender) EventsPage(after uint64, limit int) ([]Event, error) {
+func (b *boltStore) eventsPage(after uint64, limit int) ([]Event, error) {
+	s := (*Sender)(b)
 	if err := s.usable(); err != nil {
 		return nil, err
 	}
@@ -203,7 +198,8 @@ func (s *Sender) Events(fn func(Event) bool) error {
 
 // DLQ returns up to limit dead-lettered events after seq after, oldest
 // first.
-func (s *Sender) DLQ(after uint64, limit int) ([]DLQEntry, error) {
+func (b *boltStore) dlq(after uint64, limit int) ([]DLQEntry, error) {
+	s := (*Sender)(b)
 	if err := s.usable(); err != nil {
 		return nil, err
 	}
@@ -234,7 +230,8 @@ func (s *Sender) DLQ(after uint64, limit int) ([]DLQEntry, error) {
 // With ids, each must be dead-lettered and its endpoint enabled, or
 // nothing is replayed; with none, every dead letter whose endpoint can
 // take it is replayed and the others are listed as skipped.
-func (s *Sender) Replay(ids []string) (Replayed, error) {
+func (b *boltStore) replay(ids []string) (Replayed, error) {
+	s := (*Sender)(b)
 	if err := s.usable(); err != nil {
 		return Replayed{}, err
 	}

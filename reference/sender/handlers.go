@@ -142,7 +142,7 @@ func (s *Sender) handleGetEndpoint() http.Handler {
 			return err
 		}
 		v := viewEndpoint(ep)
-		if f, ok := s.d.flowOf(ep.ID); ok {
+		if f, ok := s.store.flowOf(ep.ID); ok {
 			v.Delivery = &f
 		}
 		httpapi.WriteJSON(w, http.StatusOK, v)

@@ -184,7 +184,7 @@ func (m *senderMetrics) committed(n int, start time.Time) {
 // scrape time.
 func (s *Sender) collect(ch chan<- prometheus.Metric) {
 	st := s.Stats()
-	c := s.ob.counters()
+	c := s.store.counters()
 	ch <- metrics.Counter(descAccepted, st.Accepted)
 	ch <- metrics.Counter(descDelivered, st.Delivered)
 	ch <- metrics.Counter(descDeadLettered, st.DeadLettered)

@@ -27,9 +27,20 @@ import (
 
 // Config configures a Sender.
 type Config struct {
-	DataDir string      // where outbox.db lives (created if missing)
-	Clock   clock.Clock // nil: the wall clock
-	Seed    uint64      // seeds retry jitter
+	DataDir string // where outbox.db lives (created if missing)
+	// Store, instead of DataDir, keeps the outbox in PostgreSQL
+	// (postgres://user@host:port/db), shared by every instance given
+	// the same database (see pgstore.go).
+	Store string
+	// Instance names this instance in the attempts and leases it
+	// records in Store (default: a fresh id).
+	Instance string
+	// Lease is how long an attempt claimed in Store stays this
+	// instance's without renewal (default DefaultLease): past it another
+	// instance records the attempt as interrupted and retries it.
+	Lease time.Duration
+	Clock clock.Clock // nil: the wall clock
+	Seed  uint64      // seeds retry jitter
 	// Transport sends attempts; nil uses NewTransport(Workers) with the
 	// dial-time address check of targets.go. A Transport given here
 	// dials as it likes: the check at endpoint creation still applies.
@@ -76,6 +87,7 @@ const (
 	DefaultWorkers       = 64
 	DefaultMaxBody       = 4 << 20
 	DefaultShutdownGrace = 5 * time.Second
+	DefaultLease         = 30 * time.Second
 )
 
 const (
@@ -89,8 +101,9 @@ type Sender struct {
 	cfg     Config
 	clock   clock.Clock
 	logger  *slog.Logger
-	ob      *outbox
-	d       *dispatcher
+	store   outboxStore
+	ob      *outbox     // bbolt only
+	d       *dispatcher // bbolt only
 	handler http.Handler
 	metrics *senderMetrics
 
@@ -144,6 +157,9 @@ func Open(cfg Config) (*Sender, error) {
 	if cfg.Transport == nil {
 		cfg.Transport = newGuardedTransport(cfg.Workers, targetGuard{refusePrivate: cfg.RefusePrivate})
 	}
+	if cfg.Store != "" {
+		return openPG(cfg)
+	}
 	ob, err := openOutbox(cfg.DataDir, cfg.Logger)
 	if err != nil {
 		return nil, err
@@ -152,6 +168,7 @@ func Open(cfg Config) (*Sender, error) {
 		cfg: cfg, clock: cfg.Clock, logger: cfg.Logger, ob: ob,
 		d: newDispatcher(cfg.Clock, delivery.NewJitter(cfg.Seed), cfg.Workers, newClient(cfg.Transport), cfg.Logger, ob),
 	}
+	s.store = (*boltStore)(s)
 	s.d.onAttempt = cfg.OnAttempt
 	s.metrics = newMetrics(s)
 	s.d.metrics = s.metrics
@@ -177,18 +194,23 @@ func (s *Sender) Start(ctx context.Context) {
 		if s.state.Load() != stateOpen {
 			return
 		}
-		loopCtx, stopLoop := context.WithCancel(ctx)
-		sendCtx, stopSends := context.WithCancel(context.Background())
-		s.started, s.stopLoop, s.stopSends = true, stopLoop, stopSends
-		s.loopDone, s.quit = make(chan struct{}), make(chan struct{})
-		go func() {
-			defer close(s.loopDone)
-			s.d.loop(loopCtx)
-		}()
-		for range s.cfg.Workers {
-			s.workers.Go(func() { s.d.work(sendCtx, s.quit) })
-		}
+		s.store.start(ctx)
 	})
+}
+
+func (b *boltStore) start(ctx context.Context) {
+	s := (*Sender)(b)
+	loopCtx, stopLoop := context.WithCancel(ctx)
+	sendCtx, stopSends := context.WithCancel(context.Background())
+	s.started, s.stopLoop, s.stopSends = true, stopLoop, stopSends
+	s.loopDone, s.quit = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(s.loopDone)
+		s.d.loop(loopCtx)
+	}()
+	for range s.cfg.Workers {
+		s.workers.Go(func() { s.d.work(sendCtx, s.quit) })
+	}
 }
 
 // Handler is the HTTP API.
@@ -212,29 +234,41 @@ func (s *Sender) stop(crash bool) {
 		s.startOnce.Do(func() {}) // a later Start does nothing
 		if crash {
 			s.state.Store(stateCrashed)
-			s.ob.stop(true)
 		} else {
 			s.state.Store(stateClosing)
 		}
-		if s.started {
-			s.stopLoop()
-			<-s.loopDone
-			if !crash {
-				t := s.clock.NewTimer(s.cfg.ShutdownGrace)
-				if !s.d.waitIdle(t.C()) {
-					s.logger.Warn("cutting off attempts still in flight after the shutdown grace", "grace", s.cfg.ShutdownGrace)
-				}
-				t.Stop()
-			}
-			s.stopSends()
-			s.d.waitIdle(nil)
-			close(s.quit)
-			s.workers.Wait()
-		}
-		if !crash {
-			s.ob.stop(false)
-		}
+		s.store.stop(crash)
 	})
+}
+
+func (b *boltStore) stop(crash bool) {
+	s := (*Sender)(b)
+	if crash {
+		s.ob.stop(true)
+	}
+	if s.started {
+		s.stopLoop()
+		<-s.loopDone
+		if !crash {
+			s.waitGrace()
+		}
+		s.stopSends()
+		s.d.waitIdle(nil)
+		close(s.quit)
+		s.workers.Wait()
+	}
+	if !crash {
+		s.ob.stop(false)
+	}
+}
+
+// waitGrace lets the attempts in flight finish within the shutdown grace.
+func (s *Sender) waitGrace() {
+	t := s.clock.NewTimer(s.cfg.ShutdownGrace)
+	if !s.d.waitIdle(t.C()) {
+		s.logger.Warn("cutting off attempts still in flight after the shutdown grace", "grace", s.cfg.ShutdownGrace)
+	}
+	t.Stop()
 }
 
 // usable refuses API calls once the sender stops.
@@ -407,8 +441,9 @@ func (s *Sender) recover() error {
 	return nil
 }
 
-// Stats returns the counts, durable ones as of the last commit.
-func (s *Sender) Stats() Stats {
+// stats are the bbolt outbox's counts and the dispatcher's state.
+func (b *boltStore) stats() Stats {
+	s := (*Sender)(b)
 	c := s.ob.counters()
 	st := Stats{
 		Accepted: c.Accepted, Delivered: c.Delivered, DeadLettered: c.DeadLettered,
@@ -422,9 +457,15 @@ func (s *Sender) Stats() Stats {
 	defer s.d.mu.Unlock()
 	st.InFlight = s.d.inflight
 	st.Waiting = s.d.lanes.Waiting()
-	now := s.clock.Now()
-	for _, ep := range s.d.endpoints {
-		countFlow(&st, ep, now)
+	s.d.countEndpoints(&st, s.clock.Now())
+	return st
+}
+
+// countEndpoints adds the endpoints' states and flows to the stats.
+// Caller holds mu.
+func (d *dispatcher) countEndpoints(st *Stats, now time.Time) {
+	for _, ep := range d.endpoints {
+		countFlow(st, ep, now)
 		st.Endpoints++
 		if ep.disabled {
 			st.DisabledEndpoints++
@@ -433,5 +474,4 @@ func (s *Sender) Stats() Stats {
 			st.OpenBreakers++
 		}
 	}
-	return st
 }

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# bench/postgres.sh — the reference sender on PostgreSQL (--store) beside
+# the embedded bbolt outbox (--data), for 1, 2 and 3 instances sharing one
+# database (issue 15). Not a test: it prints figures, medians of RUNS rounds.
+#
+#   accepted, single   events/s accepted durably (answered after the commit),
+#                      one event per request, C_SINGLE concurrent clients
+#                      per instance
+#   accepted, batch    the same with batches of 100, C_BATCH clients per
+#                      instance
+#   delivered          events/s from the first ingest request to the last
+#                      acknowledged delivery, sender -> receiver; events
+#                      posted to the first instance, delivered by all
+#
+# With N instances, each ingest driver posts to its own instance at the
+# same time and the rates are summed. bbolt is one process by design: its
+# row is the one-instance figure.
+#
+# The PostgreSQL cluster is this script's own, as internal/pgtest starts
+# one: initdb in a temporary directory, postgres on a free port on
+# 127.0.0.1, run as the unprivileged user hookrig-pg when run as root;
+# fsync and synchronous_commit on (durable), stopped on exit.
+#
+# Usage: bench/postgres.sh   (RUNS=3 N_SINGLE=20000 N_BATCH=200000 N_E2E=30000 C_SINGLE=64 C_BATCH=8 PG_BIN=/usr/lib/postgresql/15/bin)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS=${RUNS:-3}
+N_SINGLE=${N_SINGLE:-20000}
+N_BATCH=${N_BATCH:-200000}
+N_E2E=${N_E2E:-30000}
+C_SINGLE=${C_SINGLE:-64}
+C_BATCH=${C_BATCH:-8}
+SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+
+. bench/lib.sh
+need go golang-go
+need curl curl
+PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
+if [ ! -x "$PG_BIN/initdb" ]; then
+	need initdb postgresql || true
+	PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+fi
+
+echo "building hookrig and the load driver..." >&2
+go build -o "$tmp/hookrig" ./cmd/hookrig
+go build -o "$tmp/refload" ./bench/refload
+go build -o "$tmp/upstream" ./bench/upstream # for -free-port
+H=$tmp/hookrig
+L=$tmp/refload
+
+# The PostgreSQL cluster, as its own user when run as root (PostgreSQL
+# refuses root).
+as_pg=()
+if [ "$(id -u)" = 0 ]; then
+	id hookrig-pg >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin hookrig-pg
+	as_pg=(setpriv --reuid=hookrig-pg --regid=hookrig-pg --clear-groups)
+fi
+pgdir=$(mktemp -d)
+[ "$(id -u)" = 0 ] && chown hookrig-pg "$pgdir"
+"${as_pg[@]}" "$PG_BIN/initdb" -D "$pgdir/data" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null
+pgport=$("$tmp/upstream" -free-port)
+"${as_pg[@]}" "$PG_BIN/postgres" -D "$pgdir/data" -p "$pgport" -c listen_addresses=127.0.0.1 \
+	-c unix_socket_directories="$pgdir" -c max_connections=200 -c shared_buffers=256MB >"$tmp/postgres.log" 2>&1 &
+pids+=($!)
+trap 'cleanup; rm -rf "$pgdir"' EXIT
+for _ in $(seq 500); do
+	"$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$pgport" && break
+	sleep 0.02
+done
+psql() { "$PG_BIN/psql" -q -h 127.0.0.1 -p "$pgport" -U postgres "$@"; }
+
+# endpoint SENDER_URL URL: create an endpoint delivering to URL, print its id.
+endpoint() {
+	curl -sf -X POST -H 'Content-Type: application/json' -d "{\"url\":\"$2\",\"secret\":\"$SECRET\"}" "$1/v1/endpoints" |
+		grep -o '"id": *"[^"]*"' | head -1 | cut -d'"' -f4
+}
+
+declare -A results
+record() { results[$1]="${results[$1]:-} $2"; } # key, "rate p50 p99 failed"
+
+# senders STORE N [ARGS...]: start N instances on STORE ("bbolt" or a
+# fresh database), named s1..sN.
+senders() {
+	local store=$1 n=$2
+	shift 2
+	for i in $(seq 1 "$n"); do
+		if [ "$store" = bbolt ]; then
+			start "s$i" "$H" sender --listen 127.0.0.1:0 --data "$tmp/bbolt-$RANDOM$RANDOM" --quiet "$@"
+		else
+			start "s$i" "$H" sender --listen 127.0.0.1:0 --store "$store" --instance "s$i" --quiet "$@"
+		fi
+	done
+}
+stop_senders() { for i in $(seq 1 "$1"); do stop "s$i"; done; }
+
+# fresh_db: a new, empty database; prints its DSN.
+fresh_db() {
+	local name=bench_$(date +%s%N)
+	psql -c "CREATE DATABASE $name" postgres
+	echo "postgres://postgres@127.0.0.1:$pgport/$name?sslmode=disable&pool_max_conns=32"
+}
+
+# ingest KEY N BATCH C: every instance s1..sN at once, N events shared
+# out; records the summed rate and the worst p50/p99.
+ingest() {
+	local key=$1 n=$2 total=$3 batch=$4 c=$5 ep drivers=()
+	for i in $(seq 1 "$n"); do
+		ep=$(endpoint "${url[s$i]}" http://127.0.0.1:9/hooks)
+		"$L" ingest -tsv -sender "${url[s$i]}" -endpoint "$ep" -n $((total / n)) -c "$c" -batch "$batch" >"$tmp/ingest-$i.tsv" &
+		drivers+=($!)
+	done
+	wait "${drivers[@]}"
+	record "$key" "$(cat "$tmp"/ingest-[0-9]*.tsv | awk '{r += $1; if ($2 > p50) p50 = $2; if ($3 > p99) p99 = $3; f += $4} END {printf "%.0f %s %s %d\n", r, p50, p99, f}')"
+	rm -f "$tmp"/ingest-[0-9]*.tsv
+}
+
+for run in $(seq 1 "$RUNS"); do
+	echo "round $run of $RUNS..." >&2
+	for n in 1 2 3; do
+		for store in bbolt pg; do
+			[ "$store" = bbolt ] && [ "$n" -gt 1 ] && continue
+			s=$store
+			[ "$store" = pg ] && s=$(fresh_db)
+			senders "$s" "$n" --no-dispatch
+			ingest "${store}_${n}_single" "$n" "$N_SINGLE" 1 "$C_SINGLE"
+			stop_senders "$n"
+			[ "$store" = pg ] && s=$(fresh_db)
+			senders "$s" "$n" --no-dispatch
+			ingest "${store}_${n}_batch" "$n" "$N_BATCH" 100 "$C_BATCH"
+			stop_senders "$n"
+
+			start receiver "$H" receiver --listen 127.0.0.1:0 --secret $SECRET --quiet
+			[ "$store" = pg ] && s=$(fresh_db)
+			senders "$s" "$n"
+			ep=$(endpoint "${url[s1]}" "${url[receiver]}/hooks")
+			record "${store}_${n}_e2e" "$("$L" e2e -tsv -sender "${url[s1]}" -endpoint "$ep" -n "$N_E2E" -c 4 -batch 100)"
+			stop_senders "$n"
+			stop receiver
+		done
+	done
+	rm -rf "$tmp"/bbolt-*
+done
+
+column() { echo "${results[$2]:-}" | awk -v RS=' ' 'NF' | paste - - - - | awk -v c="$1" '{print $c}'; }
+cell() { printf "%8.0f" "$(column 1 "$1" | median)" 2>/dev/null || printf "%8s" -; }
+
+echo
+echo "reference sender, events/s, medians of $RUNS rounds ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'), fsync on)"
+printf "%-28s %8s %8s %8s %8s   %s\n" "" "bbolt" "pg x1" "pg x2" "pg x3" "goal"
+printf "%-28s %s %s %s %s   %s\n" "accepted, single (c=$C_SINGLE/inst)" "$(cell bbolt_1_single)" "$(cell pg_1_single)" "$(cell pg_2_single)" "$(cell pg_3_single)" ">= 5,000"
+printf "%-28s %s %s %s %s   %s\n" "accepted, batch 100 (c=$C_BATCH/inst)" "$(cell bbolt_1_batch)" "$(cell pg_1_batch)" "$(cell pg_2_batch)" "$(cell pg_3_batch)" ">= 50,000"
+printf "%-28s %s %s %s %s   %s\n" "delivered sender->receiver" "$(cell bbolt_1_e2e)" "$(cell pg_1_e2e)" "$(cell pg_2_e2e)" "$(cell pg_3_e2e)" "grows with instances"
+failed=0
+for k in "${!results[@]}"; do failed=$((failed + $(column 4 "$k" | awk '{s += $1} END {print s + 0}'))); done
+[ "$failed" = 0 ] || echo "WARNING: $failed events or requests failed; the rates count only the ones that succeeded"

@@ -1,0 +1,589 @@
+package sender
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/hookrig/hookrig/internal/clock"
+	"github.com/hookrig/hookrig/reference/sender/delivery"
+)
+
+// The dispatcher of an instance on PostgreSQL (see pgstore.go). One
+// goroutine (loop) claims due events up to the free workers, leaving out
+// endpoints this instance may not send to now (delivery.Admit: window,
+// pause, rate, breaker); workers send them (deliver.go) and record the
+// outcome with the lease as the guard: an outcome whose lease another
+// instance took over is not recorded (that instance reported the attempt
+// as interrupted). Another goroutine (keep) renews this instance's leases,
+// takes over expired ones, dead-letters what waits for a disabled
+// endpoint and re-reads the endpoints; a third (listen) turns NOTIFY into
+// a wake-up.
+//
+// Fair turns between endpoints are per instance and coarser than the
+// bbolt dispatcher's: a claim takes due events in due order, and each
+// endpoint is held to its fair share of this instance's workers.
+
+func (p *pgStore) start(ctx context.Context) {
+	loopCtx, stopLoop := context.WithCancel(ctx)
+	sendCtx, stopSends := context.WithCancel(context.Background())
+	p.s.started, p.s.stopLoop, p.s.stopSends = true, stopLoop, stopSends
+	p.s.loopDone, p.s.quit = make(chan struct{}), make(chan struct{})
+	keepCtx, stopKeep := context.WithCancel(context.Background())
+	keepDone := make(chan struct{})
+	go func() {
+		defer close(p.s.loopDone)
+		listenDone := make(chan struct{})
+		notifyDone := make(chan struct{})
+		go func() { defer close(listenDone); p.listen(loopCtx) }()
+		go func() { defer close(notifyDone); p.notifier(loopCtx) }()
+		p.loop(loopCtx)
+		<-listenDone
+		<-notifyDone
+	}()
+	go func() { defer close(keepDone); p.keep(keepCtx) }()
+	p.s.workers.Go(func() {
+		<-p.s.quit
+		stopKeep()
+		<-keepDone
+	})
+	for range p.s.cfg.Workers {
+		p.s.workers.Go(func() { p.work(sendCtx) })
+	}
+}
+
+// stop: a crash leaves every lease as it is, for other instances to take
+// over once it expires; a graceful stop lets attempts finish within the
+// grace, and those cut off keep their lease too (reported as interrupted
+// by whoever takes them over).
+func (p *pgStore) stop(crash bool) {
+	if p.s.started {
+		p.s.stopLoop()
+		<-p.s.loopDone
+		if !crash {
+			p.s.waitGrace()
+		}
+		p.s.stopSends()
+		p.d.waitIdle(nil)
+		close(p.s.quit)
+		p.s.workers.Wait()
+	}
+	if !crash {
+		c := p.counters()
+		p.mu.Lock()
+		p.closed = &c
+		p.mu.Unlock()
+	}
+	p.pool.Close()
+}
+
+// loop claims work until ctx ends.
+func (p *pgStore) loop(ctx context.Context) {
+	// retry is how soon to look again after a claim that found events
+	// due but none to take: it doubles while that repeats, so that
+	// instances contending for the same events, or a lane waiting for its
+	// head, cost a few queries a second, not a busy loop.
+	retry := pgRetryMin
+	for {
+		next, dueNow := p.claim(ctx)
+		now := p.s.clock.Now()
+		if dueNow {
+			next, retry = now.Add(retry), min(2*retry, pgPollInterval)
+		} else {
+			retry = pgRetryMin
+		}
+		if poll := now.Add(pgPollInterval); next.IsZero() || next.After(poll) {
+			next = poll
+		}
+		timer := clock.TimerAt(p.s.clock, next)
+		select {
+		case <-ctx.Done():
+		case <-p.d.wake:
+		case <-timer.C():
+		}
+		timer.Stop()
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// pgRetryMin is the first wait after a claim that found due events but
+// took none.
+const pgRetryMin = 10 * time.Millisecond
+
+// claim leases due events for the free workers and hands them out; it
+// returns when to look again (zero: when woken or polled), and whether it
+// took nothing while events were due.
+func (p *pgStore) claim(ctx context.Context) (next time.Time, dueNow bool) {
+	now := p.s.clock.Now()
+	earliest := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	p.d.mu.Lock()
+	free := p.d.workers - p.d.inflight
+	blocked := []string{} // not nil: NOT (x = ANY(NULL)) would exclude every row
+	var capped []string   // endpoints this instance may send only a few more to
+	var caps []int32
+	wanting := 0
+	for _, ep := range p.d.endpoints {
+		if ep.inflight > 0 {
+			wanting++
+		}
+	}
+	share := delivery.FairShare(p.d.workers, max(1, wanting))
+	for id, ep := range p.d.endpoints {
+		if ep.disabled {
+			blocked = append(blocked, id)
+			continue
+		}
+		// A look, not a take: what is admitted is decided per event below.
+		if ok, again, _ := delivery.Admit(ep.state(), ep.inflight, share, now); !ok {
+			blocked = append(blocked, id)
+			earliest(again)
+			continue
+		}
+		if room := ep.state().Limit(share) - ep.inflight; room < free {
+			capped, caps = append(capped, id), append(caps, int32(room))
+		}
+	}
+	p.d.mu.Unlock()
+	if free <= 0 {
+		return next, false
+	}
+
+	// Candidates are read in due order without locks, at most a few per
+	// free worker and no more per endpoint than this instance may send
+	// it (claiming more would only give them back); then locked, skipping
+	// those another instance holds. The lock re-checks state and lease.
+	cctx, cancel := context.WithTimeout(ctx, pgTimeout)
+	defer cancel()
+	rows, err := p.pool.Query(cctx, `WITH cand AS (
+			SELECT e.seq, e.endpoint, e.next_at FROM hookrig_sender_events e
+			WHERE e.state = 0 AND e.lease_owner IS NULL AND e.next_at <= $1
+				AND NOT (e.endpoint = ANY($3::text[]))
+				AND e.endpoint IN (SELECT id FROM hookrig_sender_endpoints WHERE NOT disabled)
+				AND (e.lane IS NULL OR NOT EXISTS (
+					SELECT 1 FROM hookrig_sender_events h
+					WHERE h.state = 0 AND h.endpoint = e.endpoint AND h.lane = e.lane AND h.ord < e.ord))
+			ORDER BY e.next_at, e.seq
+			LIMIT $2 * 4),
+		ranked AS (
+			SELECT c.seq, row_number() OVER (PARTITION BY c.endpoint ORDER BY c.next_at, c.seq) AS rn, cap.room
+			FROM cand c LEFT JOIN unnest($6::text[], $7::int[]) AS cap(endpoint, room) ON cap.endpoint = c.endpoint),
+		due AS (
+			SELECT e.seq FROM hookrig_sender_events e
+			WHERE e.seq IN (SELECT seq FROM ranked WHERE room IS NULL OR rn <= room)
+				AND e.state = 0 AND e.lease_owner IS NULL
+			ORDER BY e.next_at, e.seq
+			LIMIT $2
+			FOR UPDATE OF e SKIP LOCKED)
+		UPDATE hookrig_sender_events e SET lease_owner = $4, lease_until = $5, claim_n = e.total + 1, claim_at = $1
+		FROM due WHERE e.seq = due.seq
+		RETURNING e.seq, e.id, e.endpoint, e.key, e.payload, e.attempts, e.total, e.since, e.next_at`,
+		now.UnixNano(), free, blocked, p.instance, now.Add(p.lease).UnixNano(), capped, caps)
+	if err != nil {
+		if ctx.Err() == nil {
+			p.s.logger.Error("claiming events", "err", err)
+		}
+		return now.Add(time.Second), false
+	}
+	var jobs []*job
+	for rows.Next() {
+		var seq int64
+		var attempts, total int32
+		var since, due int64
+		j := &job{it: &item{idx: -1}, claimedAt: now}
+		if err := rows.Scan(&seq, &j.ev.ID, &j.ev.Endpoint, &j.ev.Key, &j.ev.Payload, &attempts, &total, &since, &due); err != nil {
+			rows.Close()
+			p.s.logger.Error("claiming events", "err", err)
+			return now.Add(time.Second), false
+		}
+		j.it.seq, j.it.id, j.it.key, j.it.total, j.it.due = uint64(seq), j.ev.ID, j.ev.Key, uint32(total), fromUnixNano(due)
+		j.it.st = delivery.DeliveryState{Attempts: int(attempts), FirstAt: fromUnixNano(since)}
+		j.n = uint32(total) + 1
+		jobs = append(jobs, j)
+	}
+	if err := rows.Err(); err != nil {
+		p.s.logger.Error("claiming events", "err", err)
+		return now.Add(time.Second), false
+	}
+	for _, j := range jobs {
+		ep, err := p.endpointRT(cctx, j.ev.Endpoint)
+		if err != nil || ep == nil {
+			p.s.logger.Error("reading the endpoint of a claimed event", "event", j.ev.ID, "endpoint", j.ev.Endpoint, "err", err)
+			ep = nil
+		}
+		j.it.ep = ep
+	}
+
+	// Admit each claimed event as the bbolt dispatcher would; what this
+	// instance may not send now goes back, its lease dropped, no attempt
+	// made.
+	var back []int64
+	p.d.mu.Lock()
+	fresh := map[*endpointRT]bool{} // endpoints wanting workers that had none in flight
+	for _, j := range jobs {
+		if ep := j.it.ep; ep != nil && ep.inflight == 0 && !fresh[ep] {
+			fresh[ep] = true
+			wanting++
+		}
+	}
+	share = delivery.FairShare(p.d.workers, max(1, wanting))
+	var run []*job
+	for _, j := range jobs {
+		ep := j.it.ep
+		if ep == nil {
+			back = append(back, int64(j.it.seq))
+			continue
+		}
+		ok, again, es := delivery.Admit(ep.state(), ep.inflight, share, now)
+		ep.setState(es)
+		if !ok {
+			earliest(again)
+			back = append(back, int64(j.it.seq))
+			continue
+		}
+		ep.inflight++
+		p.d.inflight++
+		run = append(run, j)
+	}
+	p.d.mu.Unlock()
+	p.mu.Lock()
+	for _, j := range run {
+		p.claims[j.it.seq] = j.n
+	}
+	p.mu.Unlock()
+	for _, j := range run {
+		p.d.jobs <- j // never blocks: inflight <= workers = cap(jobs)
+	}
+	if len(back) > 0 {
+		if _, err := p.pool.Exec(cctx, `UPDATE hookrig_sender_events SET lease_owner = NULL, lease_until = NULL, claim_n = NULL, claim_at = NULL
+			WHERE seq = ANY($1) AND lease_owner = $2`, back, p.instance); err != nil {
+			p.s.logger.Error("giving back claimed events", "err", err)
+		}
+	}
+	if len(jobs) == 0 {
+		// Nothing claimed: look again when the next event is due, or,
+		// when some are due already (other instances hold them, or they
+		// wait behind their lane's head), soon (see loop).
+		var at *int64
+		if err := p.pool.QueryRow(cctx, `SELECT min(next_at) FROM hookrig_sender_events
+			WHERE state = 0 AND lease_owner IS NULL AND NOT (endpoint = ANY($1::text[]))`, blocked).Scan(&at); err == nil && at != nil {
+			due := fromUnixNano(*at)
+			if !due.After(now) {
+				dueNow = true
+			} else {
+				earliest(due)
+			}
+		}
+	}
+	return next, dueNow
+}
+
+// work runs attempts until quit closes.
+func (p *pgStore) work(ctx context.Context) {
+	for {
+		select {
+		case <-p.s.quit:
+			return
+		case j := <-p.d.jobs:
+			o, a := p.d.send(ctx, j)
+			// An attempt cut short by the sender stopping has no outcome.
+			cancelled := ctx.Err() != nil && o.Err != delivery.ErrNone && o.Err != delivery.ErrTimeout
+			p.finish(j, o, a, cancelled)
+		}
+	}
+}
+
+// finish decides what follows an attempt (delivery.Settle) and records it
+// if this instance still holds the event's lease.
+func (p *pgStore) finish(j *job, o delivery.Outcome, a attemptRecord, cancelled bool) {
+	it, ep := j.it, j.it.ep
+	defer func() {
+		p.mu.Lock()
+		if p.claims[it.seq] == j.n { // not a later claim of the same event
+			delete(p.claims, it.seq)
+		}
+		p.mu.Unlock()
+	}()
+	p.d.mu.Lock()
+	p.d.release(ep)
+	if cancelled {
+		p.d.mu.Unlock()
+		return // the lease stays; whoever takes it over reports the attempt
+	}
+	now := p.s.clock.Now()
+	dec, st, es := delivery.Settle(ep.state(), it.st, o, now, p.d.jitter, it.id)
+	ep.setState(es)
+	p.d.mu.Unlock()
+	defer p.d.poke() // a worker is free
+
+	code, nextAt, finalAt, reason := codePending, int64(0), int64(0), ""
+	switch dec.Kind {
+	case delivery.Delivered:
+		code, finalAt = codeDelivered, now.UnixNano()
+	case delivery.RetryAt:
+		nextAt = dec.At.UnixNano()
+	default:
+		code, finalAt, reason = codeDeadLettered, now.UnixNano(), dec.Reason
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), pgTimeout)
+	defer cancel()
+	// One statement: the state, guarded by the lease, and the attempt.
+	const record = `WITH u AS (
+			UPDATE hookrig_sender_events SET state = $4, attempts = $5, total = $3, next_at = $6, final_at = $7, reason = $8,
+				lease_owner = NULL, lease_until = NULL, claim_n = NULL, claim_at = NULL
+			WHERE seq = $1 AND lease_owner = $2 AND claim_n = $3
+			RETURNING seq)
+		INSERT INTO hookrig_sender_attempts (seq, n, instance, at, duration, status, err, detail)
+		SELECT seq, $3, $2, $9, $10, $11, $12, $13 FROM u`
+	args := []any{int64(it.seq), p.instance, int32(j.n), int16(code), int32(st.Attempts), nextAt, finalAt, reason,
+		a.At, a.Duration, int32(a.Status), a.Err, a.Detail}
+	held := true
+	var err error
+	if dec.Kind != delivery.DisableEndpoint {
+		var tag pgconn.CommandTag
+		tag, err = p.pool.Exec(ctx, record, args...)
+		held = err != nil || tag.RowsAffected() == 1
+	} else {
+		// A 410: the endpoint is disabled and what waits for it
+		// dead-lettered in the same transaction.
+		err = pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+			tag, err := tx.Exec(ctx, record, args...)
+			if err != nil {
+				return err
+			}
+			if held = tag.RowsAffected() == 1; !held {
+				return nil
+			}
+			if _, err := tx.Exec(ctx, `UPDATE hookrig_sender_endpoints SET disabled = true, disabled_reason = $2, disabled_at = $3
+				WHERE id = $1 AND NOT disabled`, ep.id, delivery.GoneReason, now.UnixNano()); err != nil {
+				return err
+			}
+			return deadLetterWaiting(ctx, tx, ep.id, delivery.GoneReason, now)
+		})
+	}
+	switch {
+	case err != nil:
+		// The lease stays until it expires: the attempt is then reported
+		// as interrupted and retried, by this instance or another.
+		p.s.logger.Error("recording an attempt", "event", it.id, "err", err)
+		return
+	case !held:
+		p.s.logger.Warn("attempt outcome not recorded: its lease expired and another instance reported it as interrupted",
+			"event", it.id, "attempt", j.n, "outcome", o.String())
+		return
+	}
+	p.d.mu.Lock()
+	it.st, it.total = st, j.n
+	p.d.mu.Unlock()
+	switch dec.Kind {
+	case delivery.DeadLetter:
+		p.s.logger.Warn("event dead-lettered", "event", it.id, "endpoint", ep.id, "reason", dec.Reason)
+	case delivery.DisableEndpoint:
+		p.s.logger.Warn("endpoint disabled", "endpoint", ep.id, "event", it.id, "reason", dec.Reason)
+	}
+	p.d.report(it, &a, dec)
+}
+
+// keep renews this instance's leases, takes over expired ones, sweeps
+// events waiting for a disabled endpoint and re-reads the endpoints, a
+// third of a lease apart, until ctx ends.
+func (p *pgStore) keep(ctx context.Context) {
+	every := p.lease / 3
+	for {
+		t := p.s.clock.NewTimer(every)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C():
+		}
+		cctx, cancel := context.WithTimeout(ctx, pgTimeout)
+		if err := p.renew(cctx); err != nil && ctx.Err() == nil {
+			p.s.logger.Error("renewing leases", "err", err)
+		}
+		if err := p.refreshEndpoints(cctx); err != nil && ctx.Err() == nil {
+			p.s.logger.Error("reading endpoints", "err", err)
+		}
+		if n, err := p.reap(cctx); err != nil && ctx.Err() == nil {
+			p.s.logger.Error("taking over expired leases", "err", err)
+		} else if n > 0 {
+			p.d.poke()
+		}
+		if err := p.sweep(cctx); err != nil && ctx.Err() == nil {
+			p.s.logger.Error("dead-lettering events of disabled endpoints", "err", err)
+		}
+		cancel()
+	}
+}
+
+// renew extends the leases of the attempts this instance runs.
+func (p *pgStore) renew(ctx context.Context) error {
+	p.mu.Lock()
+	seqs := make([]int64, 0, len(p.claims))
+	for seq := range p.claims {
+		seqs = append(seqs, int64(seq))
+	}
+	p.mu.Unlock()
+	if len(seqs) == 0 {
+		return nil
+	}
+	_, err := p.pool.Exec(ctx, `UPDATE hookrig_sender_events SET lease_until = $1 WHERE lease_owner = $2 AND seq = ANY($3)`,
+		p.s.clock.Now().Add(p.lease).UnixNano(), p.instance, seqs)
+	return err
+}
+
+// reap takes over expired leases: each was an attempt whose outcome
+// nobody recorded, recorded now as interrupted under the name of the
+// instance that made it, and decided by the policy (delivery.Recover) as
+// the bbolt outbox does after a crash. It returns how many it took.
+func (p *pgStore) reap(ctx context.Context) (int, error) {
+	now := p.s.clock.Now()
+	p.mu.Lock()
+	mine := make([]int64, 0, len(p.claims))
+	for seq := range p.claims {
+		mine = append(mine, int64(seq))
+	}
+	p.mu.Unlock()
+	var reports []AttemptReport
+	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+		reports = nil
+		rows, err := tx.Query(ctx, `SELECT seq, id, endpoint, key, attempts, since, claim_n, claim_at, lease_owner
+			FROM hookrig_sender_events
+			WHERE state = 0 AND lease_owner IS NOT NULL AND lease_until < $1 AND NOT (lease_owner = $2 AND seq = ANY($3))
+			ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED`, now.UnixNano(), p.instance, mine, pgReapBatch)
+		if err != nil {
+			return err
+		}
+		type expired struct {
+			seq               int64
+			id, endpoint, key string
+			owner             string
+			attempts, n       int32
+			since, claimedAt  int64
+			ep                *endpointRT
+		}
+		var found []expired
+		for rows.Next() {
+			var e expired
+			if err := rows.Scan(&e.seq, &e.id, &e.endpoint, &e.key, &e.attempts, &e.since, &e.n, &e.claimedAt, &e.owner); err != nil {
+				rows.Close()
+				return err
+			}
+			found = append(found, e)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for i := range found {
+			if found[i].ep, err = p.endpointRT(ctx, found[i].endpoint); err != nil {
+				return err
+			}
+		}
+		b := &pgx.Batch{}
+		p.d.mu.Lock()
+		for _, e := range found {
+			var es *delivery.Endpoint
+			if e.ep != nil && !e.ep.gone {
+				st := e.ep.state()
+				es = &st
+			}
+			ds := delivery.DeliveryState{Attempts: int(e.attempts), FirstAt: fromUnixNano(e.since)}
+			what, dec, ds := delivery.Recover(es, ds, true, now, p.d.jitter, e.id)
+			code, nextAt, finalAt, reason := codePending, int64(0), int64(0), ""
+			if what == delivery.Interrupted && dec.Kind == delivery.RetryAt {
+				nextAt = dec.At.UnixNano()
+			} else {
+				// Dead-lettered: out of attempts, or its endpoint is
+				// disabled or deleted (its attempt is still reported).
+				code, finalAt, reason = codeDeadLettered, now.UnixNano(), dec.Reason
+				if what == delivery.Orphan {
+					dec.Kind = delivery.DeadLetter
+				}
+			}
+			detail := fmt.Sprintf("%s (instance %s, lease expired)", interruptedDetail, e.owner)
+			a := attemptRecord{N: uint32(e.n), At: e.claimedAt, Err: string(delivery.ErrInterrupted), Detail: detail}
+			b.Queue(`INSERT INTO hookrig_sender_attempts (seq, n, instance, at, duration, status, err, detail)
+				VALUES ($1, $2, $3, $4, 0, 0, $5, $6) ON CONFLICT (seq, n) DO NOTHING`, e.seq, e.n, e.owner, e.claimedAt, a.Err, a.Detail)
+			b.Queue(`UPDATE hookrig_sender_events SET state = $2, attempts = $3, total = $4, next_at = $5, final_at = $6, reason = $7,
+				lease_owner = NULL, lease_until = NULL, claim_n = NULL, claim_at = NULL WHERE seq = $1`,
+				e.seq, int16(code), int32(ds.Attempts), e.n, nextAt, finalAt, reason)
+			reports = append(reports, newReport(e.id, uint64(e.seq), e.endpoint, e.key, &a, dec))
+		}
+		p.d.mu.Unlock()
+		if b.Len() == 0 {
+			return nil
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return 0, err
+	}
+	if len(reports) > 0 {
+		p.s.logger.Warn("took over expired leases: attempts recorded as interrupted", "count", len(reports))
+		p.s.metrics.interrupted(len(reports))
+		if p.d.onAttempt != nil {
+			for _, r := range reports {
+				p.d.onAttempt(r)
+			}
+		}
+	}
+	return len(reports), nil
+}
+
+// sweep dead-letters events left pending for a disabled endpoint: an
+// instance that had not yet heard of the disable may have scheduled a
+// retry after the disabling transaction dead-lettered the rest.
+func (p *pgStore) sweep(ctx context.Context) error {
+	_, err := p.pool.Exec(ctx, `UPDATE hookrig_sender_events e SET state = 2, reason = ep.disabled_reason, final_at = $1, next_at = 0
+		FROM hookrig_sender_endpoints ep
+		WHERE ep.id = e.endpoint AND ep.disabled AND e.state = 0 AND e.lease_owner IS NULL`, p.s.clock.Now().UnixNano())
+	return err
+}
+
+// listen wakes the loop on every NOTIFY of new work until ctx ends; a
+// lost connection is retried a second later (the loop polls meanwhile).
+func (p *pgStore) listen(ctx context.Context) {
+	for ctx.Err() == nil {
+		err := p.listenOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		p.s.logger.Warn("listening for new events; polling meanwhile", "err", err)
+		t := p.s.clock.NewTimer(time.Second)
+		select {
+		case <-ctx.Done():
+		case <-t.C():
+		}
+		t.Stop()
+	}
+}
+
+func (p *pgStore) listenOnce(ctx context.Context) error {
+	c, err := p.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	conn := c.Hijack() // held for the whole wait, not returned to the pool
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, `LISTEN `+pgChannel); err != nil {
+		return err
+	}
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			if errors.Is(err, context.Canceled) {
+				return nil
+			}
+			return err
+		}
+		p.d.poke()
+	}
+}
