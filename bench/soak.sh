@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# bench/soak.sh — does anything grow or get lost over a long steady run?
+# (issue 16)
+#
+#   hookrig bench --ingest --rate RATE ──▶ sender ──▶ chaos ──▶ receiver
+#
+# The proxy mixes faults all the way through: 5% of attempts answered 503,
+# 5% delayed 50 ms, 1% of acknowledgements lost on the way back (the
+# sender retries what the receiver already kept: the dedupe window's
+# work), and one short outage (connections refused for OUTAGE, a third of
+# the way in). Every 10 s it samples each process — sender, chaos,
+# receiver and the load generator — from /proc (RSS, threads, open files)
+# and the servers' /metrics (sender pending, receiver processing queue,
+# dedupe window). When the load stops it drains (waits until the sender
+# has nothing pending, at most DRAIN), checks that nothing was lost — the
+# load generator's 2xx count, the sender's accepted count, its delivered
+# count and the receiver's unique webhooks all equal, nothing
+# dead-lettered — and prints each resource's growth after the first
+# minute (goal ≤ 10%). Exit 1 when something was lost.
+#
+# The servers' /metrics have no Go runtime collector, so goroutines are
+# not sampled; threads (from /proc) stand in for them.
+#
+#   bench/soak.sh            # 10m at RATE=500
+#   bench/soak.sh 90s        # a short check
+#   RATE=1000 OUTAGE=30s bench/soak.sh 30m
+# It is mostly I/O; run it under nice on a shared machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${1:-10m}
+RATE=${RATE:-500}
+OUTAGE=${OUTAGE:-15s}
+DRAIN=${DRAIN:-180} # seconds
+SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+
+# secs 10m|90s|2h|45: seconds.
+secs() {
+	case $1 in
+	*h) echo $((${1%h} * 3600)) ;;
+	*m) echo $((${1%m} * 60)) ;;
+	*s) echo "${1%s}" ;;
+	*[!0-9]* | "") echo "soak: duration $1 is not N, Ns, Nm or Nh" >&2; exit 2 ;;
+	*) echo "$1" ;;
+	esac
+}
+total=$(secs "$DURATION")
+outage=$(secs "$OUTAGE")
+[ "$total" -ge 70 ] || { echo "soak: $DURATION is too short: growth is measured after the first minute (at least 70s)" >&2; exit 2; }
+
+. bench/lib.sh
+need go golang-go
+need curl curl
+
+echo "building hookrig..." >&2
+go build -o "$tmp/hookrig" ./cmd/hookrig
+H=$tmp/hookrig
+
+cat >"$tmp/rules.yaml" <<YAML
+rules:
+  - name: flaky-5xx
+    probability: 0.05
+    fault: {type: status, code: 503}
+  - name: slow
+    probability: 0.05
+    fault: {type: latency, delay: 50ms}
+  - name: lost-ack
+    probability: 0.01
+    fault: {type: ack_lost}
+  - name: short-outage
+    fault: {type: down}
+    after: $((total / 3))s
+    for: ${outage}s
+YAML
+
+start receiver "$H" receiver --listen 127.0.0.1:0 --secret "$SECRET" --journal "$tmp/receipts.jsonl" --quiet
+start chaos "$H" chaos --upstream "${url[receiver]}" --listen 127.0.0.1:0 --control 127.0.0.1:0 --seed 1 --rules "$tmp/rules.yaml"
+control=$(grep -o 'control http://[0-9.:]*' "$tmp/chaos.out" | cut -d' ' -f2)
+# No attempt limit: an event waits out the outage instead of being
+# dead-lettered, so "nothing lost" means every event delivered.
+start sender "$H" sender --listen 127.0.0.1:0 --data "$tmp/sender" --backoff-base 100ms --backoff-cap 2s \
+	--breaker-cooldown 5s --max-attempts 0 --quiet
+ep=$(curl -sf -X POST -H 'Content-Type: application/json' -d "{\"url\":\"${url[chaos]}/hooks\",\"secret\":\"$SECRET\"}" \
+	"${url[sender]}/v1/endpoints" | grep -o '"id": *"[^"]*"' | head -1 | cut -d'"' -f4)
+
+"$H" bench "${url[sender]}" --ingest "$ep" --type invoice.paid --keys 100 --rate "$RATE" --duration "${total}s" \
+	--quiet --report json --out "$tmp/bench.json" >"$tmp/bench.out" 2>&1 &
+pid[bench]=$!
+pids+=($!)
+
+# metric URL NAME: the first sample of NAME (no labels) on URL/metrics.
+metric() {
+	local page
+	page=$(curl -sf "$1/metrics") || { echo -; return; }
+	awk -v n="$2" '$1 == n && !done { printf "%.0f", $2; done = 1 }' <<<"$page"
+}
+rss_mb() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo -; }
+threads() { awk '/^Threads:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo -; }
+fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+
+procs=(sender chaos receiver bench)
+samples=$tmp/samples # t proc rss threads fds
+echo "soak: $DURATION at $RATE events/s, sender -> chaos (5% 503, 5% +50ms, 1% lost acks, down for ${outage}s at $((total / 3))s) -> receiver; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%6s | %-23s | %-15s | %-15s | %9s %9s %9s\n' "t (s)" "RSS MB s/c/r/bench" "threads s/c/r/b" "fds s/c/r/b" accepted delivered pending
+t0=$(date +%s)
+while :; do
+	t=$(($(date +%s) - t0))
+	r=() th=() fd=()
+	for p in "${procs[@]}"; do
+		if [ -d "/proc/${pid[$p]}" ]; then
+			a=$(rss_mb "${pid[$p]}") b=$(threads "${pid[$p]}") c=$(fds "${pid[$p]}")
+			echo "$t $p $a $b $c" >>"$samples"
+		else
+			a=- b=- c=-
+		fi
+		r+=("$a") th+=("$b") fd+=("$c")
+	done
+	acc=$(metric "${url[sender]}" hookrig_sender_events_accepted_total)
+	del=$(metric "${url[sender]}" hookrig_sender_events_delivered_total)
+	pend=$(metric "${url[sender]}" hookrig_sender_pending)
+	printf '%6d | %-23s | %-15s | %-15s | %9s %9s %9s\n' "$t" "$(
+		IFS=/
+		echo "${r[*]}"
+	)" "$(
+		IFS=/
+		echo "${th[*]}"
+	)" "$(
+		IFS=/
+		echo "${fd[*]}"
+	)" "$acc" "$del" "$pend"
+	kill -0 "${pid[bench]}" 2>/dev/null || break
+	sleep 10
+done
+wait "${pid[bench]}" || echo "the load generator exited with an error: $(tail -2 "$tmp/bench.out")"
+
+echo "load done after $(($(date +%s) - t0))s; draining (at most ${DRAIN}s)..."
+for _ in $(seq "$DRAIN"); do
+	[ "$(metric "${url[sender]}" hookrig_sender_pending)" = 0 ] && break
+	sleep 1
+done
+sleep 1.5 # the receiver's journal is written out every second
+sent_ok=$(awk -v r="$(json_num "$tmp/bench.json" requests)" -v s="$(json_num "$tmp/bench.json" success)" 'BEGIN { printf "%.0f", r * s }')
+accepted=$(metric "${url[sender]}" hookrig_sender_events_accepted_total)
+delivered=$(metric "${url[sender]}" hookrig_sender_events_delivered_total)
+dead=$(metric "${url[sender]}" hookrig_sender_dead_lettered_total)
+pending=$(metric "${url[sender]}" hookrig_sender_pending)
+unique=$(curl -sf "${url[receiver]}/v1/stats" | grep -o '"unique": *[0-9]*' | grep -o '[0-9]*$')
+dups=$(curl -sf "${url[receiver]}/v1/stats" | grep -o '"duplicates": *[0-9]*' | grep -o '[0-9]*$')
+echo
+echo "load generator 2xx: $sent_ok   sender accepted: $accepted   delivered: $delivered   dead-lettered: $dead   pending: $pending"
+echo "receiver: $unique unique webhooks acknowledged, $dups duplicates acknowledged again (lost acks, retries)"
+echo "chaos: $(curl -sf "$control/v1/stats" | grep -o '"outcomes":{[^}]*}' | head -1)"
+lost=$((accepted - unique))
+if [ "$sent_ok" = "$accepted" ] && [ "$accepted" = "$delivered" ] && [ "$accepted" = "$unique" ] && [ "$dead" = 0 ] && [ "$pending" = 0 ]; then
+	echo "nothing lost: every accepted event was delivered and kept by the receiver exactly once as unique"
+	ok=1
+else
+	echo "LOST or unfinished: $lost accepted events not acknowledged by the receiver as unique (see the counts above)"
+	ok=
+fi
+
+# Growth after the first minute: the first sample at or past 60 s against
+# the largest after it, per process and resource.
+echo
+echo "growth after the first minute (first sample at >= 60 s vs the largest after it; goal <= 10%):"
+printf '%-9s %-8s %10s %10s %10s %8s  %s\n' process resource at_1min max_after last growth ""
+for p in "${procs[@]}"; do
+	for col in 3:rss_MB 4:threads 5:fds; do
+		awk -v p="$p" -v c="${col%%:*}" -v name="${col#*:}" '
+			$2 == p && $1 >= 60 {
+				if (!seen) { base = $c; seen = 1; mx = $c }
+				if ($c > mx) mx = $c
+				last = $c
+			}
+			END {
+				if (!seen) { printf "%-9s %-8s %10s\n", p, name, "(no samples after 60 s)"; exit }
+				g = base > 0 ? (mx - base) / base * 100 : 0
+				printf "%-9s %-8s %10s %10s %10s %7.1f%%  %s\n", p, name, base, mx, last, g, (g <= 10 ? "ok" : "GROWS")
+			}' "$samples"
+	done
+done
+[ -n "$ok" ]
