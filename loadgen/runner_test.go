@@ -445,6 +445,41 @@ func TestShardsSplitTheRunAndMerge(t *testing.T) {
 	}
 }
 
+// With a precision the scheduler wakes only on its grid and sends what is
+// due by then: never before a request's time, never a grid step after it.
+func TestPrecisionSendsOnItsGrid(t *testing.T) {
+	ep := newEndpoint(t, nil)
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clk := clock.NewFake(start)
+	var mu sync.Mutex
+	var sent []Sent
+	const grid = 250 * time.Millisecond
+	r, err := New(Config{Target: Target{URL: ep.URL}, Pacer: Constant(10), Duration: time.Second, Clock: clk,
+		Precision: grid, OnSent: func(s Sent) { mu.Lock(); sent = append(sent, s); mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Requests due every 100 ms; the scheduler waits for 250, 500, 750
+	// and 1000 ms only (four timers, where it would wait nine times).
+	res := runStepped(r, clk, 4, grid, nil)
+	if res.Requests != 10 || res.NeverSent != 0 {
+		t.Fatalf("%d sent, %d never sent", res.Requests, res.NeverSent)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(sent) != 10 {
+		t.Fatalf("%d reported sent, want 10", len(sent))
+	}
+	for _, s := range sent {
+		intended := start.Add(time.Duration(s.Seq) * 100 * time.Millisecond)
+		at := time.Duration(s.Seq) * 100 * time.Millisecond
+		want := start.Add((at + grid - 1) / grid * grid)
+		if !s.Intended.Equal(intended) || !s.Started.Equal(want) {
+			t.Errorf("event %d intended %v started %v, want intended %v started %v", s.Seq, s.Intended, s.Started, intended, want)
+		}
+	}
+}
+
 func TestNewRejectsBadConfigBeforeSending(t *testing.T) {
 	ep := newEndpoint(t, nil)
 	signer, _ := webhook.NewSigner("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
@@ -459,6 +494,7 @@ func TestNewRejectsBadConfigBeforeSending(t *testing.T) {
 	}{
 		{"no clock", func(c *Config) { c.Clock = nil }, "no clock"},
 		{"negative duration", func(c *Config) { c.Duration = -time.Second }, "negative"},
+		{"negative precision", func(c *Config) { c.Precision = -time.Millisecond }, "precision"},
 		{"unbounded", func(c *Config) { c.Duration = 0 }, "no end"},
 		{"closed loop unbounded", func(c *Config) { c.Pacer, c.Duration = nil, 0 }, "closed loop needs"},
 		{"bad URL", func(c *Config) { c.Target.URL = "http://[::1" }, "target URL"},
