@@ -16,6 +16,9 @@
 # rate, achieved within 0.1% and CPU ≤ wrk2's (0.70 CPU-s on the issue's
 # machine); signed ≥ 0.85× unsigned; LONG's RSS within a few MB of SHORT's.
 #
+# PRECISION (e.g. 5ms) adds hookrig-coarse to the fixed-rate runs:
+# hookrig bench --precision PRECISION, which wakes on that grid instead of
+# at each request's own time (less CPU, each request up to PRECISION late).
 # RATES lists the fixed rates (each measured ROUNDS times, alternating);
 # LONG=0 skips the memory runs. The last line is "RESULT KEY=VALUE ..."
 # for bench/all.sh (max_TOOL_rps, fixed_RATE_TOOL_cpu and _rps, lag p99).
@@ -31,6 +34,7 @@ DURATION=${DURATION:-10}  # seconds
 CONNS=${CONNS:-64}
 RATE=${RATE:-2000}
 RATES=${RATES:-$RATE}
+PRECISION=${PRECISION:-}
 SHORT=${SHORT:-30}        # seconds
 LONG=${LONG:-600}         # seconds: the issue's 10-minute run
 SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
@@ -120,15 +124,20 @@ for r in $(seq "$ROUNDS"); do
 done
 
 fixed_tools=(hookrig-fixed)
+[ -n "$PRECISION" ] && fixed_tools+=(hookrig-coarse)
 [ -n "$BOMBARDIER" ] && fixed_tools+=(bombardier-fixed)
 [ -n "$WRK2" ] && fixed_tools+=(wrk2-fixed)
 # run_fixed TOOL RATE: results go to $res/TOOL-RATE.
 declare -A lag
+lag_p99() { grep -A9 '"scheduler_lag"' "$tmp/result.json" | grep -o '"p99": *[0-9.]*' | head -1 | grep -o '[0-9.]*$' || true; }
 run_fixed() {
 	case $1 in
 	hookrig-fixed)
 		measure "hookrig-fixed-$2" "${hookrig[@]}" --rate "$2" --duration "${DURATION}s"
-		lag[$2]+="$(grep -A9 '"scheduler_lag"' "$tmp/result.json" | grep -o '"p99": *[0-9.]*' | head -1 | grep -o '[0-9.]*$' || true) " ;;
+		lag[$2]+="$(lag_p99) " ;;
+	hookrig-coarse)
+		measure "hookrig-coarse-$2" "${hookrig[@]}" --rate "$2" --duration "${DURATION}s" --precision "$PRECISION"
+		lag[coarse-$2]+="$(lag_p99) " ;;
 	bombardier-fixed) measure "bombardier-fixed-$2" "$BOMBARDIER" -c "$CONNS" -d "${DURATION}s" --rate "$2" -m POST \
 		-f "$tmp/body.json" -H "Content-Type: application/json" -p r -o json "$target" ;;
 	wrk2-fixed) measure "wrk2-fixed-$2" "$WRK2" -t2 -c"$CONNS" -d"${DURATION}s" -R"$2" -s "$tmp/post.lua" "$target" ;;
@@ -179,6 +188,7 @@ for rate in $RATES; do
 			"$cpu" "$(awk -v k="$rss" 'BEGIN {print k / 1024}')"
 	done
 	echo "hookrig scheduler lag p99 at $rate/s (median of its runs): $(tr ' ' '\n' <<<"${lag[$rate]}" | grep . | median) ms"
+	[ -n "$PRECISION" ] && echo "hookrig --precision $PRECISION scheduler lag p99 at $rate/s: $(tr ' ' '\n' <<<"${lag[coarse-$rate]}" | grep . | median) ms"
 done
 [ -n "$WRK2" ] || echo "wrk2: not installed (not a Debian package); the issue measured it at 0.70 CPU-s at 2,000/s for 10 s"
 if [ "$LONG" != 0 ]; then
@@ -192,8 +202,10 @@ for t in "${max_tools[@]}"; do line+=("max_${t//-/_}_rps=$(column_median "$res/$
 for rate in $RATES; do
 	for t in "${fixed_tools[@]}"; do
 		k=${t%-fixed}
+		k=${k//-/_}
 		line+=("fixed_${rate}_${k}_rps=$(column_median "$res/$t-$rate" 1)" "fixed_${rate}_${k}_cpu=$(column_median "$res/$t-$rate" 2)")
 	done
 	line+=("fixed_${rate}_hookrig_lag_p99=$(tr ' ' '\n' <<<"${lag[$rate]}" | grep . | median)")
+	[ -n "$PRECISION" ] && line+=("fixed_${rate}_hookrig_coarse_lag_p99=$(tr ' ' '\n' <<<"${lag[coarse-$rate]}" | grep . | median)")
 done
 result duration=$DURATION "${line[@]}"
