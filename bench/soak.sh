@@ -185,7 +185,8 @@ fi
 # one peak, says whether they leak), and for RSS also the peak after the
 # first minute against that same base. Goal: both within 10%.
 echo
-echo "growth after the first minute (base: median of the 2nd minute; last: median of the last minute; peak: largest after the 1st minute; goal <= 10%):"
+echo "growth after the first minute (base: median of the 2nd minute; last: median of the last minute; peak: largest after the 1st minute)"
+echo "goal: last within 10% of base (or within 2 threads, 8 open files), and for memory the peak too:"
 printf '%-9s %-8s %8s %8s %8s %8s %8s  %s\n' process resource base last peak growth peak+ ""
 end_t=$(awk 'END { print $1 }' "$samples")
 for p in "${procs[@]}"; do
@@ -206,7 +207,11 @@ for p in "${procs[@]}"; do
 				base = med(b, nb); last = med(l, nl)
 				g = base > 0 ? (last - base) / base * 100 : 0
 				pg = base > 0 ? (peak - base) / base * 100 : 0
-				ok = g <= 10 && (name !~ /_MB$/ || pg <= 10)
+				# Counts of a few threads or files move by whole units: a
+				# thread more (the runtime never gives one back) or a few
+				# connections more is no trend.
+				slack = name == "threads" ? 2 : name == "fds" ? 8 : 0
+				ok = (g <= 10 || last - base <= slack) && (name !~ /_MB$/ || pg <= 10)
 				printf "%-9s %-8s %8s %8s %8s %7.1f%% %7.1f%%  %s\n", p, name, base, last, peak, g, pg, ok ? "ok" : "GROWS"
 			}' "$samples"
 	done
