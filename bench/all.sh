@@ -20,10 +20,11 @@
 # It installs the peers (wrk, nginx, hey from Debian; bombardier and
 # toxiproxy with go install into ~/.cache/hookrig-bench).
 #
-# Time: about 17 minutes in full on a 2-core machine, about 7 with --quick
-# (3 s rounds, smaller request counts); every script runs under a timeout
-# (TIMEOUT, 20 minutes each in full, 8 with --quick), so the whole run is
-# bounded. The scripts' own output goes to $LOGS (printed at the end).
+# Time: 988 s (16.5 minutes) in full on a busy 2-core machine, about 6
+# minutes with --quick (3 s rounds, smaller request counts, one sim run);
+# every script runs under a timeout (TIMEOUT, 20 minutes each in full, 8
+# with --quick), so the whole run is bounded (at most 5 x TIMEOUT). The
+# scripts' own output goes to $LOGS (printed at the end).
 #
 #   bench/all.sh            # ROUNDS=3, 10 s rounds
 #   bench/all.sh --quick    # ROUNDS=3, 3 s rounds
