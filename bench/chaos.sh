@@ -6,6 +6,8 @@
 #   chaos           wrk → hookrig chaos (no rules) → upstream
 #   chaos-rules     wrk → hookrig chaos (rules loaded, none firing) → upstream
 #   nginx           wrk → nginx proxy_pass with upstream keepalive → upstream
+#   toxiproxy       wrk → toxiproxy (an L4 proxy: copies bytes, parses no
+#                   HTTP) → upstream; built with go install when missing
 # Throughput: wrk -t2 -c64 posting 62-byte JSON, median of RUNS runs.
 # Latency: wrk -t2 -c8, median p50, and what each proxy adds to direct's.
 # Goal: chaos ≥ 0.56× direct (nginx's ratio) and ≤ 0.1 ms added p50;
@@ -13,8 +15,15 @@
 # spent per request during the throughput runs (from /proc): on a shared,
 # noisy machine that varies far less than req/s does.
 #
+# TARGETS picks which of them run (direct always does: the ratios need it);
+# BUSY=1 keeps one CPU-bound neighbour process (a shell busy loop) running
+# through every measurement, to see what each proxy loses when it shares
+# the cores; LAT_CONNS=0 skips the latency runs. The last line is
+# "RESULT name_rps=... name_cpu=... name_p50=..." for bench/all.sh.
+#
 #   bench/chaos.sh                      # RUNS=3 DURATION=10s
 #   RUNS=5 DURATION=20s bench/chaos.sh
+#   BUSY=1 TARGETS="chaos nginx" LAT_CONNS=0 bench/chaos.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +32,8 @@ DURATION=${DURATION:-10s}
 CONNS=${CONNS:-64}
 LAT_CONNS=${LAT_CONNS:-8}
 THREADS=${THREADS:-2}
+TARGETS=${TARGETS:-chaos chaos-rules nginx toxiproxy}
+BUSY=${BUSY:-}
 
 . bench/lib.sh
 need wrk wrk
@@ -32,14 +43,34 @@ need go golang-go
 echo "building ..." >&2
 go build -o "$tmp/hookrig" ./cmd/hookrig
 go build -o "$tmp/upstream" ./bench/upstream
+wants() { [[ " $TARGETS " == *" $1 "* ]]; }
+if wants toxiproxy; then
+	TOXIPROXY=$(go_tool toxiproxy-v2.5.0 github.com/Shopify/toxiproxy/v2/cmd/server@v2.5.0) ||
+		{ echo "toxiproxy could not be built: left out" >&2; TARGETS=${TARGETS/toxiproxy/}; }
+fi
 
 start direct "$tmp/upstream"
 up=${url[direct]}
-start chaos "$tmp/hookrig" chaos --upstream "$up" --listen 127.0.0.1:0 --control 127.0.0.1:0 --seed 1
-start chaos-rules "$tmp/hookrig" chaos --upstream "$up" --listen 127.0.0.1:0 --control 127.0.0.1:0 --seed 1 --rules bench/chaos-not-firing.yaml
+wants chaos && start chaos "$tmp/hookrig" chaos --upstream "$up" --listen 127.0.0.1:0 --control 127.0.0.1:0 --seed 1
+wants chaos-rules && start chaos-rules "$tmp/hookrig" chaos --upstream "$up" --listen 127.0.0.1:0 --control 127.0.0.1:0 --seed 1 --rules bench/chaos-not-firing.yaml
+
+if wants toxiproxy; then
+	# toxiproxy takes its proxies from a JSON file at start; no toxics.
+	port=$("$tmp/upstream" -free-port)
+	api=$("$tmp/upstream" -free-port)
+	echo "[{\"name\":\"hook\",\"listen\":\"127.0.0.1:$port\",\"upstream\":\"${up#http://}\",\"enabled\":true}]" >"$tmp/toxiproxy.json"
+	"$TOXIPROXY" -host 127.0.0.1 -port "$api" -config "$tmp/toxiproxy.json" >"$tmp/toxiproxy.err" 2>&1 &
+	pid[toxiproxy]=$!
+	pids+=($!)
+	url[toxiproxy]=http://127.0.0.1:$port
+	for _ in $(seq 500); do
+		curl -s -o /dev/null "${url[toxiproxy]}/" && break
+		sleep 0.02
+	done
+fi
 
 port=$("$tmp/upstream" -free-port)
-start_nginx nginx "$port" auto "
+wants nginx && start_nginx nginx "$port" auto "
 	upstream hook { server ${up#http://}; keepalive 64; }
 	server {
 		listen 127.0.0.1:$port;
@@ -59,7 +90,14 @@ wrk.body = '$body'
 wrk.headers["Content-Type"] = "application/json"
 LUA
 
-targets=(direct chaos chaos-rules nginx)
+targets=(direct)
+for t in chaos chaos-rules nginx toxiproxy; do wants "$t" && targets+=("$t"); done
+if [ -n "$BUSY" ]; then
+	# One CPU-bound neighbour, at the same priority as everything else.
+	bash -c 'while :; do :; done' &
+	pids+=($!)
+	echo "a CPU-bound neighbour process is running (pid $!)" >&2
+fi
 for t in "${targets[@]}"; do
 	code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d "$body" "${url[$t]}/webhooks")
 	[ "$code" = 200 ] || { echo "$t answered $code" >&2; exit 1; }
@@ -82,7 +120,8 @@ hz=$(getconf CLK_TCK)
 declare -A rps p50 cpu
 for i in $(seq "$RUNS"); do
 	# Rotate the order each run so no target always goes first.
-	order=("${targets[@]:$(( (i - 1) % 4 ))}" "${targets[@]:0:$(( (i - 1) % 4 ))}")
+	k=$(( (i - 1) % ${#targets[@]} ))
+	order=("${targets[@]:$k}" "${targets[@]:0:$k}")
 	for t in "${order[@]}"; do
 		before=$(ticks "${pid[$t]}")
 		out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s "$tmp/post.lua" "${url[$t]}/webhooks")
@@ -94,33 +133,40 @@ for i in $(seq "$RUNS"); do
 		errs=$(awk '/Non-2xx|Socket errors/' <<<"$out")
 		[ -z "$errs" ] || echo "  $t: $errs" >&2
 		rps[$t]+="$r "
-		out=$(wrk -t"$THREADS" -c"$LAT_CONNS" -d"$DURATION" --latency -s "$tmp/post.lua" "${url[$t]}/webhooks")
-		l=$(awk '$1 == "50%" { print $2 }' <<<"$out")
-		p50[$t]+="$(to_us "$l") "
+		l=0
+		if [ "$LAT_CONNS" != 0 ]; then
+			out=$(wrk -t"$THREADS" -c"$LAT_CONNS" -d"$DURATION" --latency -s "$tmp/post.lua" "${url[$t]}/webhooks")
+			l=$(awk '$1 == "50%" { print $2 }' <<<"$out")
+			p50[$t]+="$(to_us "$l") "
+		fi
 		printf 'run %d %-12s %10.0f req/s  %5.1f us CPU/req  p50@c%d %8.1f us\n' "$i" "$t" "$r" "$c" "$LAT_CONNS" "$(to_us "$l")" >&2
 	done
 done
 
 echo
-echo "hookrig chaos vs direct vs nginx: wrk -t$THREADS -c$CONNS -d$DURATION (throughput), -c$LAT_CONNS (p50); median of $RUNS; $(nproc) cores"
+echo "hookrig chaos vs direct vs nginx: wrk -t$THREADS -c$CONNS -d$DURATION (throughput), -c$LAT_CONNS (p50); median of $RUNS; $(nproc) cores${BUSY:+; a CPU-bound neighbour running}"
 d_rps=$(tr ' ' '\n' <<<"${rps[direct]}" | grep . | median)
-d_p50=$(tr ' ' '\n' <<<"${p50[direct]}" | grep . | median)
-c_rps=$(tr ' ' '\n' <<<"${rps[chaos]}" | grep . | median)
+d_p50=$({ tr ' ' '\n' <<<"${p50[direct]:-}" | grep . || true; } | median)
+c_rps=$({ tr ' ' '\n' <<<"${rps[chaos]:-}" | grep . || true; } | median)
 printf '%-12s %12s %9s %12s %12s %14s\n' target "req/s" "x direct" "p50@c$LAT_CONNS" "added p50" "CPU us/req"
 for t in "${targets[@]}"; do
 	m=$(tr ' ' '\n' <<<"${rps[$t]}" | grep . | median)
-	l=$(tr ' ' '\n' <<<"${p50[$t]}" | grep . | median)
+	l=$({ tr ' ' '\n' <<<"${p50[$t]:-}" | grep . || true; } | median)
 	c=$(tr ' ' '\n' <<<"${cpu[$t]}" | grep . | median)
 	awk -v t="$t" -v m="$m" -v d="$d_rps" -v l="$l" -v dl="$d_p50" -v c="$c" \
 		'BEGIN { printf "%-12s %12.0f %8.2fx %9.1f us %+9.1f us %11.1f\n", t, m, m / d, l, l - dl, c }'
 done
 echo "(CPU us/req: the upstream's own for direct, the proxy's for the others)"
-r_rps=$(tr ' ' '\n' <<<"${rps[chaos-rules]}" | grep . | median)
-n_rps=$(tr ' ' '\n' <<<"${rps[nginx]}" | grep . | median)
-c_cpu=$(tr ' ' '\n' <<<"${cpu[chaos]}" | grep . | median)
-r_cpu=$(tr ' ' '\n' <<<"${cpu[chaos-rules]}" | grep . | median)
-n_cpu=$(tr ' ' '\n' <<<"${cpu[nginx]}" | grep . | median)
-awk -v c="$c_rps" -v r="$r_rps" -v n="$n_rps" -v cc="$c_cpu" -v rc="$r_cpu" -v nc="$n_cpu" 'BEGIN {
-	printf "req/s:       chaos / nginx: %.2f   chaos-rules / chaos: %.2f\n", c / n, r / c
-	printf "CPU per req: chaos / nginx: %.2f   chaos-rules / chaos: %.2f\n", cc / nc, rc / cc
-}'
+med() { { tr ' ' '\n' <<<"${1:-}" | grep . || true; } | median; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
+if wants nginx && wants chaos; then
+	echo "req/s:       chaos / nginx: $(ratio "$c_rps" "$(med "${rps[nginx]:-}")")   CPU per req: chaos / nginx: $(ratio "$(med "${cpu[chaos]:-}")" "$(med "${cpu[nginx]:-}")")"
+fi
+wants chaos-rules && wants chaos && echo "chaos-rules / chaos: $(ratio "$(med "${rps[chaos-rules]:-}")" "$c_rps")"
+wants toxiproxy && wants chaos && echo "chaos / toxiproxy: $(ratio "$c_rps" "$(med "${rps[toxiproxy]:-}")")"
+line=()
+for t in "${targets[@]}"; do
+	k=${t//-/_}
+	line+=("${k}_rps=$(med "${rps[$t]}")" "${k}_cpu=$(med "${cpu[$t]}")" "${k}_p50=$(med "${p50[$t]:-}")")
+done
+result busy=${BUSY:-0} "${line[@]}"

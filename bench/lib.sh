@@ -117,3 +117,22 @@ median() {
 json_num() {
 	grep -o "\"$2\": *[-0-9.e+]*" "$1" | head -1 | grep -o '[-0-9.e+]*$'
 }
+
+# go_tool NAME MODULE@VERSION: the path of a Go program built from its
+# module (bombardier, toxiproxy: peers that are no Debian package), kept in
+# $BENCH_BIN (default ~/.cache/hookrig-bench) so the next run reuses it.
+# Prints nothing and fails when it cannot be built.
+go_tool() {
+	local bin=${BENCH_BIN:-$HOME/.cache/hookrig-bench}/$1 pkg=${2%@*}
+	[ -x "$bin" ] && { echo "$bin"; return; }
+	mkdir -p "$tmp/gobin"
+	echo "building $1 from $2 ..." >&2
+	GOBIN="$tmp/gobin" go install "$2" >/dev/null 2>&1 || return 1
+	mkdir -p "$(dirname "$bin")"
+	mv "$tmp/gobin/$(basename "$pkg")" "$bin" && echo "$bin"
+}
+
+# result KEY=VALUE...: the script's last line, for bench/all.sh to read
+# ("RESULT" and space-separated KEY=VALUE pairs; "-" for a value not
+# measured).
+result() { echo "RESULT $*"; }

@@ -16,8 +16,16 @@
 # rate, achieved within 0.1% and CPU ≤ wrk2's (0.70 CPU-s on the issue's
 # machine); signed ≥ 0.85× unsigned; LONG's RSS within a few MB of SHORT's.
 #
-#   bench/loadgen.sh                              # ROUNDS=3 DURATION=10 LONG=600
+# PRECISION (e.g. 5ms) adds hookrig-coarse to the fixed-rate runs:
+# hookrig bench --precision PRECISION, which wakes on that grid instead of
+# at each request's own time (less CPU, each request up to PRECISION late).
+# RATES lists the fixed rates (each measured ROUNDS times, alternating);
+# LONG=0 skips the memory runs. The last line is "RESULT KEY=VALUE ..."
+# for bench/all.sh (max_TOOL_rps, fixed_RATE_TOOL_cpu and _rps, lag p99).
+#
+#   bench/loadgen.sh                              # ROUNDS=3 DURATION=10 LONG=600 RATES=2000
 #   ROUNDS=5 LONG=120 bench/loadgen.sh
+#   LONG=0 RATES="2000 20000" bench/loadgen.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +33,8 @@ ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}  # seconds
 CONNS=${CONNS:-64}
 RATE=${RATE:-2000}
+RATES=${RATES:-$RATE}
+PRECISION=${PRECISION:-}
 SHORT=${SHORT:-30}        # seconds
 LONG=${LONG:-600}         # seconds: the issue's 10-minute run
 SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
@@ -40,14 +50,8 @@ go build -o "$tmp/hookrig" ./cmd/hookrig
 go build -o "$tmp/upstream" ./bench/upstream
 # bombardier (the issue's reference for Go tools) is a Go program, not a
 # Debian package: built from its module, at the version the issue measured.
-BOMBARDIER=$(command -v bombardier-go || true)
-if [ -z "$BOMBARDIER" ]; then
-	if GOBIN="$tmp" go install github.com/codesenberg/bombardier@v1.2.6 >/dev/null 2>&1; then
-		BOMBARDIER=$tmp/bombardier
-	else
-		echo "bombardier could not be built: left out" >&2
-	fi
-fi
+BOMBARDIER=$(command -v bombardier-go || go_tool bombardier-v1.2.6 github.com/codesenberg/bombardier@v1.2.6 || true)
+[ -n "$BOMBARDIER" ] || echo "bombardier could not be built: left out" >&2
 WRK2=$(command -v wrk2 || true)
 
 start target "$tmp/upstream" -answer '{"ok":true}' -type application/json
@@ -97,7 +101,7 @@ column_median() { # file column
 	awk -v c="$2" '{print $c}' "$1" | median
 }
 
-hookrig=("$tmp/hookrig" bench "$target" --body "$tmp/body.json" --quiet --output "$tmp/result.json")
+hookrig=("$tmp/hookrig" bench "$target" --body "$tmp/body.json" --quiet --report json --out "$tmp/result.json")
 max_tools=(hookrig hookrig-signed wrk hey)
 [ -n "$BOMBARDIER" ] && max_tools+=(bombardier)
 run_max() {
@@ -120,28 +124,40 @@ for r in $(seq "$ROUNDS"); do
 done
 
 fixed_tools=(hookrig-fixed)
+[ -n "$PRECISION" ] && fixed_tools+=(hookrig-coarse)
 [ -n "$BOMBARDIER" ] && fixed_tools+=(bombardier-fixed)
 [ -n "$WRK2" ] && fixed_tools+=(wrk2-fixed)
+# run_fixed TOOL RATE: results go to $res/TOOL-RATE.
+declare -A lag
+lag_p99() { grep -A9 '"scheduler_lag"' "$tmp/result.json" | grep -o '"p99": *[0-9.]*' | head -1 | grep -o '[0-9.]*$' || true; }
 run_fixed() {
 	case $1 in
-	hookrig-fixed) measure hookrig-fixed "${hookrig[@]}" --rate "$RATE" --duration "${DURATION}s" ;;
-	bombardier-fixed) measure bombardier-fixed "$BOMBARDIER" -c "$CONNS" -d "${DURATION}s" --rate "$RATE" -m POST \
+	hookrig-fixed)
+		measure "hookrig-fixed-$2" "${hookrig[@]}" --rate "$2" --duration "${DURATION}s"
+		lag[$2]+="$(lag_p99) " ;;
+	hookrig-coarse)
+		measure "hookrig-coarse-$2" "${hookrig[@]}" --rate "$2" --duration "${DURATION}s" --precision "$PRECISION"
+		lag[coarse-$2]+="$(lag_p99) " ;;
+	bombardier-fixed) measure "bombardier-fixed-$2" "$BOMBARDIER" -c "$CONNS" -d "${DURATION}s" --rate "$2" -m POST \
 		-f "$tmp/body.json" -H "Content-Type: application/json" -p r -o json "$target" ;;
-	wrk2-fixed) measure wrk2-fixed "$WRK2" -t2 -c"$CONNS" -d"${DURATION}s" -R"$RATE" -s "$tmp/post.lua" "$target" ;;
+	wrk2-fixed) measure "wrk2-fixed-$2" "$WRK2" -t2 -c"$CONNS" -d"${DURATION}s" -R"$2" -s "$tmp/post.lua" "$target" ;;
 	esac
 }
-echo "fixed rate: $RATE req/s, ${DURATION}s each, $ROUNDS rounds" >&2
-for r in $(seq "$ROUNDS"); do
-	n=${#fixed_tools[@]}
-	for i in $(seq 0 $((n - 1))); do run_fixed "${fixed_tools[$(((i + r - 1) % n))]}"; done
+for rate in $RATES; do
+	echo "fixed rate: $rate req/s, ${DURATION}s each, $ROUNDS rounds" >&2
+	for r in $(seq "$ROUNDS"); do
+		n=${#fixed_tools[@]}
+		for i in $(seq 0 $((n - 1))); do run_fixed "${fixed_tools[$(((i + r - 1) % n))]}" "$rate"; done
+	done
 done
-lag_p99=$(grep -A9 '"scheduler_lag"' "$tmp/result.json" | grep -o '"p99": *[0-9.]*' | head -1 | grep -o '[0-9.]*$' || true)
 
-echo "flat memory: $RATE req/s for ${SHORT}s, then for ${LONG}s" >&2
-measure hookrig-short "${hookrig[@]}" --rate "$RATE" --duration "${SHORT}s"
-conns_short=$(json_num "$tmp/result.json" connections)
-measure hookrig-long "${hookrig[@]}" --rate "$RATE" --duration "${LONG}s"
-conns_long=$(json_num "$tmp/result.json" connections)
+if [ "$LONG" != 0 ]; then
+	echo "flat memory: $RATE req/s for ${SHORT}s, then for ${LONG}s" >&2
+	measure hookrig-short "${hookrig[@]}" --rate "$RATE" --duration "${SHORT}s"
+	conns_short=$(json_num "$tmp/result.json" connections)
+	measure hookrig-long "${hookrig[@]}" --rate "$RATE" --duration "${LONG}s"
+	conns_long=$(json_num "$tmp/result.json" connections)
+fi
 
 # ---- the table ----
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "n/a"}'; }
@@ -163,15 +179,33 @@ echo "signed / unsigned        $(ratio "$(column_median "$res/hookrig-signed" 1)
 cpu_req() { awk -v c="$(column_median "$res/$1" 2)" -v r="$(column_median "$res/$1" 1)" -v d="$DURATION" 'BEGIN {print c * 1e6 / (r * d)}'; }
 echo "signing, in tool CPU      $(awk -v s="$(cpu_req hookrig-signed)" -v u="$(cpu_req hookrig)" 'BEGIN {printf "%+.0f%%", (s / u - 1) * 100}') per request (less noisy than throughput on a shared machine)"
 echo
-printf '%-16s %12s %14s %12s %12s\n' "fixed $RATE/s" "achieved/s" "off by" "CPU-s" "max RSS MB"
-for t in "${fixed_tools[@]}"; do
-	rps=$(column_median "$res/$t" 1) cpu=$(column_median "$res/$t" 2) rss=$(column_median "$res/$t" 3)
-	printf '%-16s %12.1f %13.3f%% %12.2f %12.1f\n' "$t" "$rps" "$(awk -v a="$rps" -v r="$RATE" 'BEGIN {d = (a - r) / r * 100; print (d < 0 ? -d : d)}')" \
-		"$cpu" "$(awk -v k="$rss" 'BEGIN {print k / 1024}')"
+for rate in $RATES; do
+	printf '%-16s %12s %14s %12s %12s\n' "fixed $rate/s" "achieved/s" "off by" "CPU-s" "max RSS MB"
+	for t in "${fixed_tools[@]}"; do
+		f=$res/$t-$rate
+		rps=$(column_median "$f" 1) cpu=$(column_median "$f" 2) rss=$(column_median "$f" 3)
+		printf '%-16s %12.1f %13.3f%% %12.2f %12.1f\n' "$t" "$rps" "$(awk -v a="$rps" -v r="$rate" 'BEGIN {d = (a - r) / r * 100; print (d < 0 ? -d : d)}')" \
+			"$cpu" "$(awk -v k="$rss" 'BEGIN {print k / 1024}')"
+	done
+	echo "hookrig scheduler lag p99 at $rate/s (median of its runs): $(tr ' ' '\n' <<<"${lag[$rate]}" | grep . | median) ms"
+	[ -n "$PRECISION" ] && echo "hookrig --precision $PRECISION scheduler lag p99 at $rate/s: $(tr ' ' '\n' <<<"${lag[coarse-$rate]}" | grep . | median) ms"
 done
-[ -n "$WRK2" ] || echo "wrk2: not installed (not a Debian package); the issue measured it at 0.70 CPU-s for this run"
-echo "hookrig scheduler lag p99 in its last fixed-rate run: ${lag_p99:-?} ms"
-echo
-echo "flat memory: max RSS at $RATE req/s, ${SHORT}s $(awk -v k="$(column_median "$res/hookrig-short" 3)" 'BEGIN {printf "%.1f", k / 1024}') MB" \
-	"($conns_short connections), ${LONG}s $(awk -v k="$(column_median "$res/hookrig-long" 3)" 'BEGIN {printf "%.1f", k / 1024}') MB ($conns_long connections)"
-echo "(memory grows with connections — at most --concurrency, opened when the target is slow — not with requests)"
+[ -n "$WRK2" ] || echo "wrk2: not installed (not a Debian package); the issue measured it at 0.70 CPU-s at 2,000/s for 10 s"
+if [ "$LONG" != 0 ]; then
+	echo
+	echo "flat memory: max RSS at $RATE req/s, ${SHORT}s $(awk -v k="$(column_median "$res/hookrig-short" 3)" 'BEGIN {printf "%.1f", k / 1024}') MB" \
+		"($conns_short connections), ${LONG}s $(awk -v k="$(column_median "$res/hookrig-long" 3)" 'BEGIN {printf "%.1f", k / 1024}') MB ($conns_long connections)"
+	echo "(memory grows with connections — at most --concurrency, opened when the target is slow — not with requests)"
+fi
+line=()
+for t in "${max_tools[@]}"; do line+=("max_${t//-/_}_rps=$(column_median "$res/$t" 1)" "max_${t//-/_}_cpu=$(column_median "$res/$t" 2)"); done
+for rate in $RATES; do
+	for t in "${fixed_tools[@]}"; do
+		k=${t%-fixed}
+		k=${k//-/_}
+		line+=("fixed_${rate}_${k}_rps=$(column_median "$res/$t-$rate" 1)" "fixed_${rate}_${k}_cpu=$(column_median "$res/$t-$rate" 2)")
+	done
+	line+=("fixed_${rate}_hookrig_lag_p99=$(tr ' ' '\n' <<<"${lag[$rate]}" | grep . | median)")
+	[ -n "$PRECISION" ] && line+=("fixed_${rate}_hookrig_coarse_lag_p99=$(tr ' ' '\n' <<<"${lag[coarse-$rate]}" | grep . | median)")
+done
+result duration=$DURATION "${line[@]}"

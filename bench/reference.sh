@@ -27,6 +27,9 @@
 # list) and end to end (it would have to wait, after its last request,
 # until the sender reports every event delivered).
 #
+# The last line is "RESULT KEY=VALUE ..." (each measurement's median
+# rate) for bench/all.sh.
+#
 # Usage: bench/reference.sh            (RUNS=5 N_SINGLE=30000 N_BATCH=200000 N_E2E=50000 N_RECV=100000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,7 +65,7 @@ endpoint() {
 # hbench ARGS...: a closed-loop hookrig bench run; prints
 # "rate p50_ms p99_ms failed" like refload -tsv (rate: 2xx answers/s).
 hbench() {
-	"$H" bench "$@" --body "$tmp/payload.json" --quiet --output "$tmp/bench.json" >/dev/null
+	"$H" bench "$@" --body "$tmp/payload.json" --quiet --report json --out "$tmp/bench.json" >/dev/null
 	local f=$tmp/bench.json
 	awk -v r="$(json_num "$f" rate_achieved)" -v s="$(json_num "$f" success)" -v n="$(json_num "$f" requests)" \
 		-v p50="$(json_num "$f" p50)" -v p99="$(json_num "$f" p99)" \
@@ -129,3 +132,8 @@ fi
 failed=0
 for k in "${!results[@]}"; do failed=$((failed + $(column 4 "$k" | awk '{s += $1} END {print s + 0}'))); done
 [ "$failed" = 0 ] || echo "WARNING: $failed events or requests failed (see above); the rates count only the ones that succeeded"
+line=()
+for k in ingest_single ingest_batch e2e receiver receiver_sync nginx; do
+	if [ -n "${results[$k]:-}" ]; then line+=("${k}_rps=$(column 1 "$k" | median)"); else line+=("${k}_rps=-"); fi
+done
+result failed=$failed "${line[@]}"

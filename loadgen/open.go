@@ -86,7 +86,11 @@ func (r *Runner) runOpen(ctx context.Context, start time.Time) outcome {
 			break
 		}
 		intended := start.Add(at)
-		if !wt.wait(intended) || r.stopping.Load() {
+		wake := intended
+		if p := r.cfg.Precision; p > 0 {
+			wake = start.Add((at + p - 1) / p * p) // the grid point at or after it
+		}
+		if !wt.wait(wake) || r.stopping.Load() {
 			end, stoppedAt = endStopped, r.clk.Now().Sub(start)
 			break
 		}

@@ -253,25 +253,34 @@ func runStepped(r *Runner, clk *clock.Fake, steps int, step time.Duration, befor
 	return <-done
 }
 
-// With a fake clock nothing waits on the wall clock: the test moves time
-// and the scheduler sends each request exactly when it is due.
-func TestOpenLoopFollowsTheClock(t *testing.T) {
+// runOnFakeClock runs ten requests at 10/s for a second with precision on
+// a fake clock, which it advances steps times by step once the scheduler
+// waits; it returns the result, what OnSent reported and the run's start.
+func runOnFakeClock(t *testing.T, precision time.Duration, steps int, step time.Duration) (*Result, []Sent, time.Time) {
+	t.Helper()
 	ep := newEndpoint(t, nil)
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	clk := clock.NewFake(start)
 	var mu sync.Mutex
 	var sent []Sent
 	r, err := New(Config{Target: Target{URL: ep.URL}, Pacer: Constant(10), Duration: time.Second, Clock: clk,
-		OnSent: func(s Sent) { mu.Lock(); sent = append(sent, s); mu.Unlock() }})
+		Precision: precision, OnSent: func(s Sent) { mu.Lock(); sent = append(sent, s); mu.Unlock() }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := runStepped(r, clk, 9, 100*time.Millisecond, nil) // the scheduler waits for requests 1-9
+	res := runStepped(r, clk, steps, step, nil)
 	if res.Requests != 10 || res.NeverSent != 0 {
 		t.Fatalf("%d sent, %d never sent", res.Requests, res.NeverSent)
 	}
 	mu.Lock()
 	defer mu.Unlock()
+	return res, append([]Sent(nil), sent...), start
+}
+
+// With a fake clock nothing waits on the wall clock: the test moves time
+// and the scheduler sends each request exactly when it is due.
+func TestOpenLoopFollowsTheClock(t *testing.T) {
+	_, sent, start := runOnFakeClock(t, 0, 9, 100*time.Millisecond) // the scheduler waits for requests 1-9
 	seen := map[uint64]bool{}
 	for _, s := range sent {
 		want := start.Add(time.Duration(s.Seq) * 100 * time.Millisecond)
@@ -494,6 +503,25 @@ func TestShardsSplitTheRunAndMerge(t *testing.T) {
 	}
 }
 
+// With a precision the scheduler wakes only on its grid and sends what is
+// due by then: never before a request's time, never a grid step after it.
+func TestPrecisionSendsOnItsGrid(t *testing.T) {
+	const grid = 250 * time.Millisecond
+	// Requests due every 100 ms; the scheduler waits for 250, 500, 750
+	// and 1000 ms only (four timers, where it would wait nine times).
+	_, sent, start := runOnFakeClock(t, grid, 4, grid)
+	if len(sent) != 10 {
+		t.Fatalf("%d reported sent, want 10", len(sent))
+	}
+	for _, s := range sent {
+		at := time.Duration(s.Seq) * 100 * time.Millisecond
+		want := start.Add((at + grid - 1) / grid * grid)
+		if !s.Intended.Equal(start.Add(at)) || !s.Started.Equal(want) {
+			t.Errorf("event %d intended %v started %v, want intended %v started %v", s.Seq, s.Intended, s.Started, start.Add(at), want)
+		}
+	}
+}
+
 func TestNewRejectsBadConfigBeforeSending(t *testing.T) {
 	ep := newEndpoint(t, nil)
 	signer, _ := webhook.NewSigner("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
@@ -508,6 +536,7 @@ func TestNewRejectsBadConfigBeforeSending(t *testing.T) {
 	}{
 		{"no clock", func(c *Config) { c.Clock = nil }, "no clock"},
 		{"negative duration", func(c *Config) { c.Duration = -time.Second }, "negative"},
+		{"negative precision", func(c *Config) { c.Precision = -time.Millisecond }, "precision"},
 		{"unbounded", func(c *Config) { c.Duration = 0 }, "no end"},
 		{"closed loop unbounded", func(c *Config) { c.Pacer, c.Duration = nil, 0 }, "closed loop needs"},
 		{"bad URL", func(c *Config) { c.Target.URL = "http://[::1" }, "target URL"},
