@@ -3,6 +3,7 @@ package sim_test
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -185,9 +186,24 @@ drain:
 			// on a loaded 2-core box the calibration's median and the
 			// run's can be 30% apart (15 ms against 20 ms, outage-recovery
 			// under a full go test ./...).
+			//
+			// When the calibration finds the machine more than 6× slower
+			// than the model's default, the box is busy with other work
+			// (×4.9–5.1 measured quiet under -race; ×7.9 with one other
+			// build beside the suite, ×13–70 with three): its scheduling then sets the live
+			// delivery times (outage-recovery's p50 102 ms live against
+			// 7 ms virtual at ×7.9), so they are shown, not judged; the
+			// counts and attempts a decision fixes still are.
+			busy := float64(model.Network)/float64(virtual.DefaultModel().Network) > 6
 			for _, r := range rows {
 				if r.Noise {
 					t.Logf("%s: %g ms live is among the undelayed deliveries: machine noise, not judged", r.Metric, r.Live)
+				}
+				if busy && strings.HasPrefix(r.Metric, "delivery.") {
+					if !r.OK {
+						t.Logf("%s: %g live, %g virtual on a busy machine: not judged", r.Metric, r.Live, r.Virtual)
+					}
+					continue
 				}
 				if !r.OK {
 					t.Errorf("live and virtual disagree on %s (%g live, %g virtual):\n%s", r.Metric, r.Live, r.Virtual, b.String())
