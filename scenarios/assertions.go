@@ -72,7 +72,8 @@ type GroupEnv struct {
 // Isolation is how much the sick groups cost the healthy ones.
 type Isolation struct {
 	// P99 is the healthy groups' delivery p99 in this run; BaselineP99
-	// theirs with the sick groups removed; Ratio P99 / BaselineP99.
+	// theirs in the same run with the sick groups healed (their faults and
+	// rate limits dropped); Ratio P99 / BaselineP99.
 	P99         time.Duration `expr:"p99"`
 	BaselineP99 time.Duration `expr:"baseline_p99"`
 	Ratio       float64       `expr:"ratio"`

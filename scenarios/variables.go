@@ -73,7 +73,7 @@ func Variables() []Variable {
 		{"groups.NAME.herd.peak_rate", "float", "the group's most attempts in a second after a fault window that touched it (its own or a scenario-wide one) closed"},
 		{"groups.NAME.herd.ratio", "float", "that peak over the group's attempt rate before the window opened"},
 		{"isolation.p99", "duration", "the healthy groups' delivery p99 (groups with no faults and no rate limit)"},
-		{"isolation.baseline_p99", "duration", "their delivery p99 with the sick groups removed (measured by hookrig run --isolation, or when an assertion reads isolation)"},
+		{"isolation.baseline_p99", "duration", "their delivery p99 with the sick groups healed, faults and rate limits dropped (measured by hookrig run --isolation, always by hookrig sim, or when an assertion reads isolation)"},
 		{"isolation.ratio", "float", "isolation.p99 / isolation.baseline_p99: how much the sick groups slowed the healthy ones (1 = not at all)"},
 	}
 }
