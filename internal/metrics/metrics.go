@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -24,10 +25,17 @@ var LatencyBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .02
 var LongBuckets = []float64{.001, .005, .01, .05, .1, .5, 1, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600}
 
 // Handler serves g in the Prometheus text format (or OpenMetrics, when
-// the scraper asks). A collector's error is reported in the answer and
-// the rest still served.
+// the scraper asks), with the process's Go runtime and process metrics
+// (go_goroutines, process_resident_memory_bytes, process_open_fds, ...)
+// beside it, so a soak or a dashboard can watch a server's resources.
+// They are added here, once per served endpoint, not to each server's
+// registry: a run that serves several servers' registries together must
+// not collect them twice. A collector's error is reported in the answer
+// and the rest still served.
 func Handler(g prometheus.Gatherer) http.Handler {
-	return promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+	runtime := prometheus.NewRegistry()
+	runtime.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return promhttp.HandlerFor(prometheus.Gatherers{g, runtime}, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 }
 
 // Counter, Gauge and Value build the constant metrics a collector emits
