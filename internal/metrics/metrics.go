@@ -33,9 +33,15 @@ var LongBuckets = []float64{.001, .005, .01, .05, .1, .5, 1, 5, 10, 30, 60, 300,
 // not collect them twice. A collector's error is reported in the answer
 // and the rest still served.
 func Handler(g prometheus.Gatherer) http.Handler {
+	return promhttp.HandlerFor(WithRuntime(g), promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+}
+
+// WithRuntime is g and the process's Go runtime and process metrics,
+// gathered together (what Handler serves).
+func WithRuntime(g prometheus.Gatherer) prometheus.Gatherer {
 	runtime := prometheus.NewRegistry()
 	runtime.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return promhttp.HandlerFor(prometheus.Gatherers{g, runtime}, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+	return prometheus.Gatherers{g, runtime}
 }
 
 // Counter, Gauge and Value build the constant metrics a collector emits
