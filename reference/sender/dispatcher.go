@@ -20,7 +20,7 @@ import (
 // workers and what their flow allows (window, pause, rate, circuit
 // breaker), and claims them in the outbox; workers send them; finish asks
 // the Policy what follows and records it. Every decision goes through
-// delivery (Admit, FairShare, RoundRobin, Settle, Lanes), the pure pieces
+// delivery (Admit, Split, RoundRobin, Settle, Lanes), the pure pieces
 // the simulator shares.
 type dispatcher struct {
 	clock     clock.Clock
@@ -141,9 +141,10 @@ func (d *dispatcher) loop(ctx context.Context) {
 // is ordered with endpoint changes (see DeleteEndpoint).
 //
 // Endpoints take turns (delivery.RoundRobin), one attempt each per turn,
-// each within its fair share of the workers (delivery.FairShare) and what
-// delivery.Admit allows (its window, pause, rate and breaker): endpoints
-// that never answer cannot take the workers of those that do.
+// each within its fair share of the workers (delivery.Split: the suspect
+// endpoints, whose last attempt got no answer, share a quarter of them)
+// and what delivery.Admit allows (its window, pause, rate and breaker):
+// endpoints that never answer cannot take the workers of those that do.
 func (d *dispatcher) pick() (next time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -160,13 +161,17 @@ func (d *dispatcher) pick() (next time.Time) {
 		}
 	}
 	ring := d.turns()
-	wanting := 0
+	split := delivery.Split{Workers: d.workers}
 	for _, ep := range ring {
-		if ep.state().Wants(ep.inflight, ep.ready.Len() > 0 && !ep.ready[0].due.After(now), now) {
-			wanting++
+		es := ep.state()
+		if es.Wants(ep.inflight, ep.ready.Len() > 0 && !ep.ready[0].due.After(now), now) {
+			split.Wanting++
+			if es.Flow.Suspect() {
+				split.Suspects++
+				split.SuspectsInflight += ep.inflight
+			}
 		}
 	}
-	share := delivery.FairShare(d.workers, wanting)
 	d.turn = delivery.RoundRobin(len(ring), d.turn, func(i int) bool {
 		ep := ring[i]
 		if ep.disabled || ep.ready.Len() == 0 || d.inflight >= d.workers {
@@ -177,7 +182,9 @@ func (d *dispatcher) pick() (next time.Time) {
 			earliest(it.due)
 			return false
 		}
-		ok, again, es := delivery.Admit(ep.state(), ep.inflight, share, now)
+		st := ep.state()
+		suspect := st.Flow.Suspect()
+		ok, again, es := delivery.Admit(st, ep.inflight, split.Share(suspect), now)
 		ep.setState(es)
 		if !ok {
 			if !again.IsZero() {
@@ -188,6 +195,9 @@ func (d *dispatcher) pick() (next time.Time) {
 		ep.ready.pop()
 		ep.inflight++
 		d.inflight++
+		if suspect {
+			split.SuspectsInflight++
+		}
 		jobs = append(jobs, &job{it: it, n: it.total + 1, claimedAt: now})
 		return true
 	})

@@ -131,19 +131,25 @@ func (p *pgStore) claim(ctx context.Context) (next time.Time, dueNow bool) {
 	blocked := []string{} // not nil: NOT (x = ANY(NULL)) would exclude every row
 	var capped []string   // endpoints this instance may send only a few more to
 	var caps []int32
-	wanting := 0
+	split := delivery.Split{Workers: p.d.workers}
 	for _, ep := range p.d.endpoints {
 		if ep.inflight > 0 {
-			wanting++
+			split.Wanting++
+			if ep.flow.Suspect() {
+				split.Suspects++
+				split.SuspectsInflight += ep.inflight
+			}
 		}
 	}
-	share := delivery.FairShare(p.d.workers, max(1, wanting))
+	look := split
+	look.Wanting = max(1, look.Wanting)
 	for id, ep := range p.d.endpoints {
 		if ep.disabled {
 			blocked = append(blocked, id)
 			continue
 		}
 		// A look, not a take: what is admitted is decided per event below.
+		share := look.Share(ep.flow.Suspect())
 		if ok, again, _ := delivery.Admit(ep.state(), ep.inflight, share, now); !ok {
 			blocked = append(blocked, id)
 			earliest(again)
@@ -238,10 +244,13 @@ func (p *pgStore) claim(ctx context.Context) (next time.Time, dueNow bool) {
 	for _, j := range jobs {
 		if ep := j.it.ep; ep != nil && ep.inflight == 0 && !fresh[ep] {
 			fresh[ep] = true
-			wanting++
+			split.Wanting++
+			if ep.flow.Suspect() {
+				split.Suspects++
+			}
 		}
 	}
-	share = delivery.FairShare(p.d.workers, max(1, wanting))
+	split.Wanting = max(1, split.Wanting)
 	var run []*job
 	for _, j := range jobs {
 		ep := j.it.ep
@@ -249,7 +258,8 @@ func (p *pgStore) claim(ctx context.Context) (next time.Time, dueNow bool) {
 			back = append(back, int64(j.it.seq))
 			continue
 		}
-		ok, again, es := delivery.Admit(ep.state(), ep.inflight, share, now)
+		suspect := ep.flow.Suspect()
+		ok, again, es := delivery.Admit(ep.state(), ep.inflight, split.Share(suspect), now)
 		ep.setState(es)
 		if !ok {
 			earliest(again)
@@ -258,6 +268,9 @@ func (p *pgStore) claim(ctx context.Context) (next time.Time, dueNow bool) {
 		}
 		ep.inflight++
 		p.d.inflight++
+		if suspect {
+			split.SuspectsInflight++
+		}
 		run = append(run, j)
 	}
 	p.d.mu.Unlock()

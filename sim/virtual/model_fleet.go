@@ -16,7 +16,7 @@ import (
 // have nothing due, or that delivery.Admit has just told to wait until a
 // time (a pause, an open circuit), would only decline again. So the model
 // keeps two sets: the candidates, asked on every pick exactly as the live
-// dispatcher asks them (in its turn order, within delivery.FairShare,
+// dispatcher asks them (in its turn order, within delivery.Split's share,
 // through delivery.RoundRobin and delivery.Admit), and the parked, with
 // the time they need a look again, in a heap. Only the asking is skipped:
 // every decision is still delivery's, and a pick claims what the live
@@ -34,6 +34,10 @@ type endpointModel struct {
 	durable  bool  // the endpoint's disabling is on disk (it survives a crash)
 	cand     bool  // in the candidates
 	listed   bool  // in the limited list
+	pooled   bool  // in the pooled list
+	// idle: parked by parkPool with no attempt in flight; it still
+	// wants workers, and is counted in the split (senderModel.idlePooled).
+	idle bool
 	// parkedBy says why the endpoint is parked: parkDue (its next event
 	// is not due) or parkAdmit (Admit said wait, and it does not want
 	// workers meanwhile); parkAt is when it needs a look (its key in the
@@ -55,6 +59,15 @@ const (
 	// (Admit declines it first thing, changing nothing), so it waits in
 	// the limited list rather than being asked every pick.
 	parkLimit
+	// parkPool: suspect, and the suspect endpoints hold their whole
+	// budget (delivery.Share.Full). Only an attempt of a suspect
+	// endpoint finishing (or one turning healthy), or the split
+	// changing, can let it go, so it waits in the pooled list. Admit
+	// said so only after its pause, rate and breaker let it send, so it
+	// wants workers while it waits: time only keeps it so, and its own
+	// state changes only with an attempt of its own finishing, which
+	// unparks it.
+	parkPool
 )
 
 // fleetPlan is what the model needs of a scenario's endpoints: how many,
@@ -99,10 +112,56 @@ func (sm *senderModel) endpoint(e int32) delivery.Endpoint {
 	return delivery.Endpoint{Policy: sm.policy, Breaker: ep.breaker, Flow: ep.flow, Disabled: ep.disabled, Reason: ep.reason}
 }
 
-// setEndpoint keeps what a step changed.
+// setEndpoint keeps what a step changed, and the count of attempts in
+// flight to suspect endpoints if it turned suspect or healthy.
 func (sm *senderModel) setEndpoint(e int32, es delivery.Endpoint) {
 	ep := &sm.eps[e]
+	if was, now := ep.flow.Suspect(), es.Flow.Suspect(); was != now && ep.inflight > 0 {
+		d := int(ep.inflight)
+		if !now {
+			d = -d
+			sm.poolFreed = true
+		}
+		sm.suspectsInflight += d
+		sm.suspectBusy += sign(d)
+	}
 	ep.breaker, ep.flow, ep.disabled, ep.reason = es.Breaker, es.Flow, es.Disabled, es.Reason
+}
+
+func sign(d int) int {
+	if d < 0 {
+		return -1
+	}
+	return 1
+}
+
+// split is the workers' split now, as the live pick counts it: the
+// endpoints with attempts in flight, those waiting for the suspects'
+// budget, and the candidates that want workers.
+func (w *world) split(now int64) delivery.Split {
+	sm := &w.snd
+	s := delivery.Split{
+		Workers:          sm.workers,
+		Wanting:          sm.busyEps + sm.idlePooled,
+		Suspects:         sm.suspectBusy + sm.idlePooled,
+		SuspectsInflight: sm.suspectsInflight,
+	}
+	tnow := w.time(now)
+	for _, r := range sm.cands {
+		e := sm.byRing[r]
+		ep := &sm.eps[e]
+		if ep.inflight > 0 {
+			continue
+		}
+		top, ok := sm.head(ep)
+		if es := sm.endpoint(e); es.Wants(0, ok && top.due <= now, tnow) {
+			s.Wanting++
+			if es.Flow.Suspect() {
+				s.Suspects++
+			}
+		}
+	}
+	return s
 }
 
 // head returns endpoint ep's earliest ready event, dropping entries that
@@ -141,7 +200,7 @@ func (w *world) push(e int32, ent readyEntry) {
 func (w *world) touch(e int32) {
 	sm := &w.snd
 	ep := &sm.eps[e]
-	if ep.cand || ep.parkedBy == parkLimit {
+	if ep.cand || ep.parkedBy == parkLimit || ep.parkedBy == parkPool {
 		return // a new event does not change what limits it
 	}
 	top, ok := sm.head(ep)
@@ -181,6 +240,10 @@ func (sm *senderModel) park(e int32, why parkReason, at int64) {
 
 // unpark forgets an endpoint's parking; its heap entry goes stale.
 func (sm *senderModel) unpark(ep *endpointModel) {
+	if ep.idle {
+		ep.idle = false
+		sm.idlePooled--
+	}
 	ep.parkedBy, ep.parkAt, ep.parkUntil = parkNone, -1, 0
 }
 
@@ -207,6 +270,20 @@ func (sm *senderModel) unparkLimited() {
 		}
 	}
 	sm.limited = sm.limited[:0]
+}
+
+// unparkPooled makes every endpoint waiting for the suspects' budget a
+// candidate again: room may have freed, or the split changed.
+func (sm *senderModel) unparkPooled() {
+	for _, e := range sm.pooled {
+		ep := &sm.eps[e]
+		ep.pooled = false
+		if ep.parkedBy == parkPool {
+			sm.unpark(ep)
+			sm.addCandidate(e)
+		}
+	}
+	sm.pooled = sm.pooled[:0]
 }
 
 // unparkDue makes every endpoint whose parking ends by now a candidate.
@@ -240,17 +317,28 @@ func (sm *senderModel) nextParked() (int64, bool) {
 }
 
 // busy counts an endpoint's attempt in flight (d is +1 or -1), keeping
-// the count of endpoints with attempts in flight, which all want workers.
+// the count of endpoints with attempts in flight, which all want workers,
+// and of those and their attempts for suspect endpoints.
 func (sm *senderModel) busy(e int32, d int32) {
 	ep := &sm.eps[e]
 	was := ep.inflight > 0
 	ep.inflight += d
 	sm.inflight += int(d)
+	suspect := ep.flow.Suspect()
+	if suspect {
+		sm.suspectsInflight += int(d)
+		if d < 0 {
+			sm.poolFreed = true
+		}
+	}
 	if now := ep.inflight > 0; now != was {
 		if now {
 			sm.busyEps++
 		} else {
 			sm.busyEps--
+		}
+		if suspect {
+			sm.suspectBusy += sign(int(d))
 		}
 	}
 }

@@ -80,9 +80,16 @@ type senderModel struct {
 	inflight int
 	lanes    delivery.Lanes
 	assign   func(num uint64) int32
-	marks    []parkMark     // a pick's verdicts on its candidates
-	limited  []int32        // endpoints parked at their limit (parkLimit), some stale
-	share    delivery.Share // the last pick's
+	marks    []parkMark        // a pick's verdicts on its candidates
+	limited  []int32           // endpoints parked at their limit (parkLimit), some stale
+	pooled   []int32           // endpoints waiting for the suspects' budget (parkPool), some stale
+	shares   [2]delivery.Share // the last pick's, healthy and suspect (Full left out)
+	// suspectsInflight counts attempts in flight to suspect endpoints,
+	// suspectBusy the suspect endpoints with attempts in flight,
+	// idlePooled the endpoints parked by parkPool with none; poolFreed
+	// says suspectsInflight went down since the last pick.
+	suspectsInflight, suspectBusy, idlePooled int
+	poolFreed                                 bool
 
 	wakeAt int64 // the earliest wake-up scheduled, -1: none
 	// recovering: restarted, its fixes not yet durable (still not
@@ -240,23 +247,20 @@ func (w *world) pick() {
 		// picks again.
 		return
 	}
-	wanting := sm.busyEps // an endpoint with attempts in flight wants workers
-	for _, r := range sm.cands {
-		e := sm.byRing[r]
-		ep := &sm.eps[e]
-		if ep.inflight > 0 {
-			continue
-		}
-		top, ok := sm.head(ep)
-		if sm.endpoint(e).Wants(0, ok && top.due <= now, tnow) {
-			wanting++
-		}
-	}
-	share := delivery.FairShare(sm.workers, wanting)
-	if share != sm.share {
-		sm.share = share
+	split := w.split(now)
+	// The shares without the budget's fullness: only a change of these
+	// can move an endpoint's limit.
+	shares := [2]delivery.Share{split.Share(false), split.Share(true)}
+	shares[1].Full = false
+	if shares != sm.shares {
 		sm.unparkLimited()
 	}
+	// Waiting for the budget, an endpoint can go once room frees or
+	// the suspects' share changes (an endpoint alone has no budget).
+	if shares[1] != sm.shares[1] || (sm.poolFreed && sm.suspectsInflight < delivery.SuspectBudget(sm.workers)) {
+		sm.unparkPooled()
+	}
+	sm.shares, sm.poolFreed = shares, false
 	start, _ := slices.BinarySearch(sm.cands, int32(sm.turn))
 	served := int32(-1)
 	sm.marks = sm.marks[:0]
@@ -281,11 +285,18 @@ func (w *world) pick() {
 			mark(r, parkDue, top.due)
 			return false
 		}
-		ok, again, es := delivery.Admit(sm.endpoint(e), int(ep.inflight), share, tnow)
+		st := sm.endpoint(e)
+		split.SuspectsInflight = sm.suspectsInflight
+		share := split.Share(st.Flow.Suspect())
+		ok, again, es := delivery.Admit(st, int(ep.inflight), share, tnow)
 		sm.setEndpoint(e, es)
 		if !ok {
-			if again.IsZero() && !es.Disabled && int(ep.inflight) >= es.Limit(share) {
+			switch {
+			case !again.IsZero() || es.Disabled:
+			case int(ep.inflight) >= es.Limit(share):
 				mark(r, parkLimit, 0)
+			case share.Full && es.Flow.Suspect():
+				mark(r, parkPool, 0)
 			}
 			if !again.IsZero() {
 				at := w.off(again)
@@ -346,6 +357,18 @@ func (sm *senderModel) applyMarks() {
 			if !ep.listed {
 				ep.listed = true
 				sm.limited = append(sm.limited, e)
+			}
+			continue
+		}
+		if m.why == parkPool {
+			ep.parkedBy = parkPool
+			if ep.inflight == 0 {
+				ep.idle = true
+				sm.idlePooled++
+			}
+			if !ep.pooled {
+				ep.pooled = true
+				sm.pooled = append(sm.pooled, e)
 			}
 			continue
 		}
@@ -507,19 +530,20 @@ func (w *world) crash(down time.Duration) {
 	}
 	sm.inflight, sm.busyEps = 0, 0
 	sm.lanes = delivery.Lanes{}
-	sm.cands, sm.parked, sm.limited = sm.cands[:0], sm.parked[:0], sm.limited[:0]
-	sm.share = delivery.Share{}
+	sm.cands, sm.parked, sm.limited, sm.pooled = sm.cands[:0], sm.parked[:0], sm.limited[:0], sm.pooled[:0]
+	sm.shares = [2]delivery.Share{}
 	for e := range sm.eps {
 		ep := &sm.eps[e]
 		if ep.ready != nil {
 			ep.ready.reset()
 		}
-		ep.inflight, ep.cand, ep.listed = 0, false, false
+		ep.inflight, ep.cand, ep.listed, ep.pooled = 0, false, false, false
 		sm.unpark(ep)
 		// Learnt again after the restart, as the live sender does.
 		ep.breaker, ep.flow = delivery.BreakerState{}, delivery.Flow{}
 		ep.disabled = ep.durable
 	}
+	sm.suspectsInflight, sm.suspectBusy, sm.idlePooled, sm.poolFreed = 0, 0, 0, false
 	// The commit under way finishes first (Crash waits for the writer).
 	w.k.at(max(w.k.now+int64(down)+int64(w.m.Restart), w.commitEnd), evRestart, 0)
 }

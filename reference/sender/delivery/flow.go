@@ -11,12 +11,21 @@ import (
 // pool of workers; without these rules a few endpoints that never answer
 // hold every worker for the attempt timeout and the healthy ones starve
 // (the noisy neighbour), and a rate-limited endpoint is hammered by each
-// event's own retry. Three rules, all pure and shared with the simulator:
+// event's own retry. Four rules, all pure and shared with the simulator:
 //
 //   - Fair share: the workers are split evenly between the endpoints that
-//     want them (FairShare), and endpoints take turns (RoundRobin), one
-//     attempt each per turn, so no endpoint goes first every time.
-//     Nothing is reserved: an endpoint alone may use all its concurrency.
+//     want them (Split, FairShare), and endpoints take turns
+//     (RoundRobin), one attempt each per turn, so no endpoint goes first
+//     every time. An endpoint alone may use all its concurrency.
+//   - A budget for suspect endpoints: an endpoint whose last attempt got
+//     no answer (a timeout, a refused or reset connection) is suspect
+//     until it answers again, and the suspect endpoints together hold at
+//     most a quarter of the workers (SuspectBudget), split evenly between
+//     them. An even split alone gives each endpoint at least one worker,
+//     so a thousand dead endpoints, each seeing too few events to open
+//     its breaker, would hold all 64 workers for the attempt timeout; the
+//     budget keeps three quarters for the endpoints that answer, however
+//     many are dead (see Split for why this rule).
 //   - A concurrency window per endpoint (AIMD, as TCP's congestion
 //     window): a new endpoint starts with InitialWindow attempts in
 //     flight, earns one more with each acknowledged attempt up to
@@ -100,7 +109,16 @@ type Flow struct {
 	acked, prevAcked int
 	// Throttled counts attempts answered 429, or 503 with Retry-After.
 	Throttled uint64
+	// silent: the last attempt to end got no answer (see Suspect).
+	silent bool
 }
+
+// Suspect reports whether the endpoint's last attempt to end got no
+// answer at all (a timeout, a refused or reset connection, a closed or
+// broken one): the next may hold a worker for the whole attempt timeout,
+// so it draws on the suspect endpoints' budget of workers (Split) until
+// it answers again, whatever the answer. A new endpoint is not suspect.
+func (f Flow) Suspect() bool { return f.silent }
 
 // Throttled reports whether the outcome is the endpoint asking the sender
 // to slow down: a 429, or a 503 that says when to come back (a 503
@@ -135,12 +153,71 @@ type Share struct {
 	// Contended says other endpoints want workers too; only then does
 	// the endpoint's window bind (see Endpoint.Limit).
 	Contended bool
+	// Full says the endpoint is suspect and the suspect endpoints
+	// together hold their whole budget: it may start no attempt until
+	// one of theirs finishes (see Split).
+	Full bool
 }
 
-// FairShare splits the workers between the endpoints that want them. An
-// endpoint "wants" workers while it has attempts in flight or events due.
+// FairShare splits the workers between the endpoints that want them,
+// none of them suspect. An endpoint "wants" workers while it has
+// attempts in flight or events due.
 func FairShare(workers, wanting int) Share {
 	return Share{Workers: max(1, workers/max(1, wanting)), Contended: wanting > 1}
+}
+
+// SuspectPart is the divisor of the workers that suspect endpoints may
+// hold together: a quarter.
+const SuspectPart = 4
+
+// SuspectBudget is how many of the workers the suspect endpoints may
+// hold together: a quarter, at least one (a suspect endpoint must still
+// be tried, or it could never show it answers again).
+func SuspectBudget(workers int) int { return max(1, workers/SuspectPart) }
+
+// Split is how the workers are shared between endpoints at one pick. The
+// dispatcher counts, over the endpoints that want workers
+// (Endpoint.Wants), how many there are and how many of them are suspect
+// (Flow.Suspect), and the attempts in flight to suspect endpoints; as it
+// admits an attempt to a suspect endpoint it counts SuspectsInflight up.
+//
+// Why a budget for suspect endpoints: the even split alone gives every
+// wanting endpoint at least one worker, so when more endpoints that never
+// answer want workers than there are workers (a thousand dead endpoints
+// in a fleet of 100,000, each seeing too few events to open its breaker),
+// each holds its one worker for the attempt timeout and the healthy
+// starve. An endpoint's last attempt ending without an answer is the
+// one sign, known before the next attempt, that the next may hold a
+// worker for the whole timeout; so suspect endpoints share a fixed part
+// of the workers (SuspectBudget) between them, evenly, and the healthy
+// always keep the rest. A suspect endpoint is still tried, within the
+// budget, and its first answer makes it healthy again; a new endpoint is
+// not suspect. An endpoint alone (nothing else wants workers) keeps the
+// whole of its concurrency, suspect or not: there is nobody to protect.
+type Split struct {
+	Workers          int // the sender's workers
+	Wanting          int // endpoints that want workers
+	Suspects         int // of those, the suspect ones
+	SuspectsInflight int // attempts in flight to suspect endpoints
+}
+
+// Share is the share of an endpoint, suspect or not, at this split.
+// Without suspect endpoints it is FairShare. With them, each suspect
+// endpoint may have an even part of the budget in flight (at least one)
+// while the suspect endpoints together hold less than the budget; the
+// healthy endpoints split evenly what the suspect ones may not hold.
+func (s Split) Share(suspect bool) Share {
+	if s.Wanting <= 1 || (s.Suspects <= 0 && !suspect) {
+		return FairShare(s.Workers, s.Wanting)
+	}
+	suspects := max(1, s.Suspects) // a suspect endpoint asking is one
+	budget := SuspectBudget(s.Workers)
+	each := max(1, budget/suspects)
+	if suspect {
+		return Share{Workers: each, Contended: true, Full: s.SuspectsInflight >= budget}
+	}
+	held := min(budget, suspects*each)
+	return Share{Workers: max(1, (s.Workers-held)/max(1, s.Wanting-suspects)), Contended: true}
 }
 
 // RoundRobin gives attempts to n endpoints in turns, starting at start:
@@ -211,7 +288,8 @@ func (ep Endpoint) Rate() float64 {
 }
 
 // Admit decides whether one more attempt may go to the endpoint at now,
-// given the attempts it has in flight and its share of the workers;
+// given the attempts it has in flight and its share of the workers (a
+// suspect endpoint also waits while the suspects' budget is full);
 // the caller has checked that an event is due. When it may not, again
 // says when to ask again (zero: when an attempt of this endpoint
 // finishes). Admitting may change the endpoint (a breaker's probe, a
@@ -235,13 +313,21 @@ func Admit(ep Endpoint, inflight int, share Share, now time.Time) (ok bool, agai
 		}
 	}
 	allowed, bs := ep.Policy.Breaker.Allow(ep.Breaker, now)
-	ep.Breaker = bs
 	if !allowed {
+		ep.Breaker = bs
 		if bs.Phase == BreakerOpen {
 			return false, bs.OpenUntil, ep
 		}
 		return false, time.Time{}, ep // half-open: the probe's outcome wakes the caller
 	}
+	if share.Full && ep.Flow.Suspect() {
+		// Last, so that only an endpoint that could send now waits for
+		// the suspects' budget (it wants workers meanwhile); the
+		// breaker's probe and the token stay untaken. An attempt of a
+		// suspect endpoint finishing wakes the caller.
+		return false, time.Time{}, ep
+	}
+	ep.Breaker = bs
 	if rate > 0 {
 		ep.Flow.tokens--
 	}
@@ -272,6 +358,7 @@ func (p Policy) adapt(f Flow, o Outcome, now time.Time) Flow {
 	if o.Err == ErrInterrupted {
 		return f // the sender's own stop says nothing about the endpoint
 	}
+	f.silent = o.Err != ErrNone
 	sent := now.Add(-o.Elapsed)
 	switch {
 	case o.OK():

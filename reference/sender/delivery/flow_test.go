@@ -14,8 +14,8 @@ func TestFairShare(t *testing.T) {
 		workers, wanting int
 		want             Share
 	}{
-		{64, 0, Share{64, false}}, {64, 1, Share{64, false}}, {64, 2, Share{32, true}},
-		{64, 20, Share{3, true}}, {64, 100, Share{1, true}}, {1, 5, Share{1, true}},
+		{64, 0, Share{Workers: 64, Contended: false}}, {64, 1, Share{Workers: 64, Contended: false}}, {64, 2, Share{Workers: 32, Contended: true}},
+		{64, 20, Share{Workers: 3, Contended: true}}, {64, 100, Share{Workers: 1, Contended: true}}, {1, 5, Share{Workers: 1, Contended: true}},
 	} {
 		if got := FairShare(c.workers, c.wanting); got != c.want {
 			t.Errorf("FairShare(%d, %d) = %+v, want %+v", c.workers, c.wanting, got, c.want)
@@ -70,7 +70,7 @@ func admitAll(ep Endpoint, inflight int, share Share, now time.Time) (admitted i
 
 func TestAdmit(t *testing.T) {
 	now := flowT0
-	contended := Share{64, true}
+	contended := Share{Workers: 64, Contended: true}
 	cases := []struct {
 		name   string
 		ep     Endpoint
@@ -78,10 +78,10 @@ func TestAdmit(t *testing.T) {
 		admits int
 		again  time.Time
 	}{
-		{name: "alone, an endpoint has its whole concurrency", ep: flowEndpoint(nil), share: Share{64, false}, admits: 32},
+		{name: "alone, an endpoint has its whole concurrency", ep: flowEndpoint(nil), share: Share{Workers: 64, Contended: false}, admits: 32},
 		{name: "a new endpoint starts with the initial window", ep: flowEndpoint(nil), share: contended, admits: InitialWindow},
 		{name: "the policy's concurrency caps the window", ep: flowEndpoint(func(p *Policy) { p.Concurrency = 2 }), share: contended, admits: 2},
-		{name: "the fair share caps the window", ep: flowEndpoint(nil), share: Share{1, true}, admits: 1},
+		{name: "the fair share caps the window", ep: flowEndpoint(nil), share: Share{Workers: 1, Contended: true}, admits: 1},
 		{name: "a grown window", ep: Endpoint{Policy: DefaultPolicy(), Flow: Flow{Window: 20}}, share: contended, admits: 20},
 		{name: "paused by Retry-After", ep: Endpoint{Policy: DefaultPolicy(), Flow: Flow{PausedUntil: now.Add(time.Second)}}, share: contended, again: now.Add(time.Second)},
 		{name: "rate limit: the bucket's burst, then the next token", ep: flowEndpoint(func(p *Policy) { p.RateLimit = 100 }), share: contended,
