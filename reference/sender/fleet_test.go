@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -296,5 +297,98 @@ func TestRateLimitedEndpointAttemptsStayNearOnePerEvent(t *testing.T) {
 	}
 	if ratio > maxRatio {
 		t.Errorf("%d attempts for %d events (%.2f per event), want at most %.1f per event", n, events, ratio, maxRatio)
+	}
+}
+
+// Many silent endpoints against the 64 workers, as in a large fleet: 200
+// endpoints that accept connections and never answer beside 5 healthy
+// ones. Split evenly, each silent endpoint with a retry due would take a
+// worker and hold it for the attempt timeout, and the healthy would get
+// a few attempts a second. Once each silent endpoint has timed out it is
+// suspect, and the suspect endpoints share a quarter of the workers
+// (delivery.Split): the healthy events, posted while the silent
+// endpoints hold their attempts, are all delivered promptly.
+func TestManySilentEndpointsShareAQuarterOfTheWorkers(t *testing.T) {
+	const (
+		healthyEndpoints = 5
+		silentEndpoints  = 200
+		healthyEvents    = 600
+		bound            = 5 * time.Second  // the even split alone needs about a minute
+		giveUp           = 60 * time.Second // how long the test waits to say how far it got
+	)
+	got := newDeliveries(healthyEvents)
+	healthy := httptest.NewServer(got)
+	t.Cleanup(healthy.Close)
+	silent := newSilentListener(t)
+
+	h := openHarness(t, t.TempDir(), Config{ShutdownGrace: 100 * time.Millisecond})
+	h.Start(context.Background())
+	// The silent endpoints time out after 1 s, so that each has timed
+	// out, and is suspect, within a few seconds; the sender's defaults
+	// otherwise (64 workers, backoff from 1 s, breaker at 20 failures,
+	// which five attempts each never reach).
+	quick := delivery.DefaultPolicy()
+	quick.AttemptTimeout = time.Second
+	var healthyIDs, silentIDs []string
+	isSilent := map[string]bool{}
+	for i := range healthyEndpoints {
+		healthyIDs = append(healthyIDs, h.endpoint(t, healthy.URL+"/healthy/"+strconv.Itoa(i), nil).ID)
+	}
+	for i := range silentEndpoints {
+		id := h.endpoint(t, "http://"+silent.ln.Addr().String()+"/silent/"+strconv.Itoa(i), &quick).ID
+		silentIDs = append(silentIDs, id)
+		isSilent[id] = true
+	}
+	// One event to each silent endpoint; wait until every one of them
+	// has timed out once.
+	var warm []EventSpec
+	for i, id := range silentIDs {
+		warm = append(warm, ev(id, "", fmt.Sprintf(`{"warm":%d}`, i)))
+	}
+	h.enqueue(t, warm...)
+	timedOut := map[string]bool{}
+	deadline := time.After(giveUp)
+	for len(timedOut) < silentEndpoints {
+		select {
+		case r := <-h.reports:
+			if isSilent[r.Endpoint] && r.Attempt.Err == delivery.ErrTimeout {
+				timedOut[r.Endpoint] = true
+			}
+		case <-deadline:
+			t.Fatalf("%d of %d silent endpoints timed out within %s; stats %+v", len(timedOut), silentEndpoints, giveUp, h.Stats())
+		}
+	}
+	heldBefore := silent.held()
+
+	// The healthy events, with one more to each silent endpoint, mixed.
+	var batch []EventSpec
+	for i := range healthyEvents {
+		batch = append(batch, ev(healthyIDs[i%healthyEndpoints], "", fmt.Sprintf(`{"healthy":%d}`, i)))
+		if i%3 == 0 && i/3 < silentEndpoints {
+			batch = append(batch, ev(silentIDs[i/3], "", fmt.Sprintf(`{"silent":%d}`, i/3)))
+		}
+	}
+	for chunk := range slices.Chunk(batch, 100) {
+		h.enqueue(t, chunk...)
+	}
+	lastPost := time.Now()
+
+	select {
+	case <-got.done:
+	case <-time.After(giveUp):
+		t.Fatalf("%d of %d healthy events delivered %s after the last post; stats %+v",
+			got.count(), healthyEvents, giveUp, h.Stats())
+	}
+	got.mu.Lock()
+	lag := got.doneAt.Sub(lastPost)
+	got.mu.Unlock()
+	held := silent.held()
+	t.Logf("all %d healthy events delivered %s after the last post; the silent endpoints were sent %d attempts, %d of them since the warm-up; stats %+v",
+		healthyEvents, lag.Round(time.Millisecond), held, held-heldBefore, h.Stats())
+	if held-heldBefore == 0 {
+		t.Errorf("no attempt to a silent endpoint since the warm-up: they were not held, the test tests nothing")
+	}
+	if lag > bound {
+		t.Errorf("the last healthy event was delivered %s after the last post, want within %s", lag.Round(time.Millisecond), bound)
 	}
 }
