@@ -33,7 +33,7 @@ type endpointModel struct {
 	disabled bool  // in memory: set with the 410, before it is durable
 	durable  bool  // the endpoint's disabling is on disk (it survives a crash)
 	cand     bool  // in the candidates
-	listed   bool  // in the limited list
+	listed   int8  // in the limited list of healthy (1) or suspect (2) endpoints; 0: in neither
 	pooled   bool  // in the pooled list
 	// idle: parked by parkPool with no attempt in flight; it still
 	// wants workers, and is counted in the split (senderModel.idlePooled).
@@ -57,7 +57,8 @@ const (
 	// parkLimit: as many attempts in flight as its share allows. Only
 	// one of them finishing, or the share changing, can let another go
 	// (Admit declines it first thing, changing nothing), so it waits in
-	// the limited list rather than being asked every pick.
+	// the limited list (of healthy or of suspect endpoints: each has its
+	// share) rather than being asked every pick.
 	parkLimit
 	// parkPool: suspect, and the suspect endpoints hold their whole
 	// budget (delivery.Share.Full). Only an attempt of a suspect
@@ -258,18 +259,24 @@ func (sm *senderModel) addCandidate(e int32) {
 	sm.cands = slices.Insert(sm.cands, i, ep.ring)
 }
 
-// unparkLimited makes every endpoint parked at its limit a candidate
-// again: the share it was limited by changed.
-func (sm *senderModel) unparkLimited() {
-	for _, e := range sm.limited {
+// unparkLimited makes every endpoint parked at its limit in list (0:
+// healthy, 1: suspect) a candidate again: the share it was limited by
+// changed. An endpoint is in the list of what it was when parked (it
+// turns suspect or healthy only with an attempt of its own finishing,
+// which unparks it); an entry left from an earlier parking is stale.
+func (sm *senderModel) unparkLimited(list int) {
+	for _, e := range sm.limited[list] {
 		ep := &sm.eps[e]
-		ep.listed = false
+		if int(ep.listed) != list+1 {
+			continue // stale
+		}
+		ep.listed = 0
 		if ep.parkedBy == parkLimit {
 			sm.unpark(ep)
 			sm.addCandidate(e)
 		}
 	}
-	sm.limited = sm.limited[:0]
+	sm.limited[list] = sm.limited[list][:0]
 }
 
 // unparkPooled makes every endpoint waiting for the suspects' budget a

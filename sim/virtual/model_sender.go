@@ -81,7 +81,7 @@ type senderModel struct {
 	lanes    delivery.Lanes
 	assign   func(num uint64) int32
 	marks    []parkMark        // a pick's verdicts on its candidates
-	limited  []int32           // endpoints parked at their limit (parkLimit), some stale
+	limited  [2][]int32        // endpoints parked at their limit (parkLimit), healthy and suspect, some stale
 	pooled   []int32           // endpoints waiting for the suspects' budget (parkPool), some stale
 	shares   [2]delivery.Share // the last pick's, healthy and suspect (Full left out)
 	// suspectsInflight counts attempts in flight to suspect endpoints,
@@ -252,8 +252,10 @@ func (w *world) pick() {
 	// can move an endpoint's limit.
 	shares := [2]delivery.Share{split.Share(false), split.Share(true)}
 	shares[1].Full = false
-	if shares != sm.shares {
-		sm.unparkLimited()
+	for list := range shares {
+		if shares[list] != sm.shares[list] {
+			sm.unparkLimited(list)
+		}
 	}
 	// Waiting for the budget, an endpoint can go once room frees or
 	// the suspects' share changes (an endpoint alone has no budget).
@@ -354,9 +356,13 @@ func (sm *senderModel) applyMarks() {
 		ep.cand = false
 		if m.why == parkLimit {
 			ep.parkedBy = parkLimit
-			if !ep.listed {
-				ep.listed = true
-				sm.limited = append(sm.limited, e)
+			list := 0
+			if ep.flow.Suspect() {
+				list = 1
+			}
+			if int(ep.listed) != list+1 {
+				ep.listed = int8(list + 1)
+				sm.limited[list] = append(sm.limited[list], e)
 			}
 			continue
 		}
@@ -530,14 +536,15 @@ func (w *world) crash(down time.Duration) {
 	}
 	sm.inflight, sm.busyEps = 0, 0
 	sm.lanes = delivery.Lanes{}
-	sm.cands, sm.parked, sm.limited, sm.pooled = sm.cands[:0], sm.parked[:0], sm.limited[:0], sm.pooled[:0]
+	sm.cands, sm.parked, sm.pooled = sm.cands[:0], sm.parked[:0], sm.pooled[:0]
+	sm.limited = [2][]int32{sm.limited[0][:0], sm.limited[1][:0]}
 	sm.shares = [2]delivery.Share{}
 	for e := range sm.eps {
 		ep := &sm.eps[e]
 		if ep.ready != nil {
 			ep.ready.reset()
 		}
-		ep.inflight, ep.cand, ep.listed, ep.pooled = 0, false, false, false
+		ep.inflight, ep.cand, ep.listed, ep.pooled = 0, false, 0, false
 		sm.unpark(ep)
 		// Learnt again after the restart, as the live sender does.
 		ep.breaker, ep.flow = delivery.BreakerState{}, delivery.Flow{}
