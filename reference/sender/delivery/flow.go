@@ -31,8 +31,8 @@ import (
 //     flight, earns one more with each acknowledged attempt up to
 //     Policy.Concurrency, and halves its window when attempts time out
 //     (once per round: the timeouts of attempts sent before the last
-//     halving count once). An endpoint that never answers keeps the few workers it
-//     started with, then one; capacity is earned by answers. The window
+//     halving count once). An endpoint that never answers keeps the few
+//     workers it started with, then one; capacity is earned by answers. The window
 //     binds while other endpoints want workers (Endpoint.Limit).
 //   - Throttling: a run of 429s (or 503s with Retry-After), most of the
 //     last answers, says the endpoint as a whole is limiting, not one
@@ -194,6 +194,17 @@ func SuspectBudget(workers int) int { return max(1, workers/SuspectPart) }
 // budget, and its first answer makes it healthy again; a new endpoint is
 // not suspect. An endpoint alone (nothing else wants workers) keeps the
 // whole of its concurrency, suspect or not: there is nobody to protect.
+//
+// Not chosen: counting endpoints not yet heard from as suspect (in a
+// skewed fleet many events go to endpoints the sender has not heard from
+// lately, and after a restart all are; they would queue behind the dead
+// ones); a smaller window alone (it is per endpoint, and the harm grows
+// with the number of dead endpoints, not with their concurrency);
+// attempts that hold no worker while waiting (the cure, but another
+// sender). What the budget does not cover: endpoints that fall silent at
+// the same moment, or dead ones a restarted sender has forgotten, are not
+// suspect until their first timeout, so each holds what its share allows
+// for one timeout before the budget binds.
 type Split struct {
 	Workers          int // the sender's workers
 	Wanting          int // endpoints that want workers
