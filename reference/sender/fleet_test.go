@@ -51,6 +51,20 @@ func (d *deliveries) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// lagAfter waits, up to giveUp, until every wanted event arrived, and
+// returns how long after lastPost the last one did.
+func (d *deliveries) lagAfter(t *testing.T, lastPost time.Time, giveUp time.Duration, h *harness) time.Duration {
+	t.Helper()
+	select {
+	case <-d.done:
+	case <-time.After(giveUp):
+		t.Fatalf("%d of %d events delivered %s after the last post; stats %+v", d.count(), d.want, giveUp, h.Stats())
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.doneAt.Sub(lastPost)
+}
+
 func (d *deliveries) count() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -100,6 +114,19 @@ func (s *silentListener) held() int {
 	return len(s.conns)
 }
 
+// startNeighbours starts a healthy receiver counting healthyEvents, a
+// silent listener and a sender on its defaults.
+func startNeighbours(t *testing.T, healthyEvents int) (*deliveries, *httptest.Server, *silentListener, *harness) {
+	t.Helper()
+	got := newDeliveries(healthyEvents)
+	healthy := httptest.NewServer(got)
+	t.Cleanup(healthy.Close)
+	silent := newSilentListener(t)
+	h := openHarness(t, t.TempDir(), Config{ShutdownGrace: 100 * time.Millisecond})
+	h.Start(context.Background())
+	return got, healthy, silent, h
+}
+
 // apiGet is the body of a GET on the sender's API.
 func apiGet(t *testing.T, s *Sender, path string) string {
 	t.Helper()
@@ -132,13 +159,7 @@ func TestNoisyNeighbourHealthyEndpointsKeepTheirWorkers(t *testing.T) {
 		bound            = 2 * time.Second  // the correctness bound
 		giveUp           = 15 * time.Second // how long the test waits to say how far it got
 	)
-	got := newDeliveries(healthyEvents)
-	healthy := httptest.NewServer(got)
-	t.Cleanup(healthy.Close)
-	silent := newSilentListener(t)
-
-	h := openHarness(t, t.TempDir(), Config{ShutdownGrace: 100 * time.Millisecond})
-	h.Start(context.Background())
+	got, healthy, silent, h := startNeighbours(t, healthyEvents)
 	var ids []string
 	var silentIDs []string
 	for i := range healthyEndpoints + silentEndpoints {
@@ -160,17 +181,7 @@ func TestNoisyNeighbourHealthyEndpointsKeepTheirWorkers(t *testing.T) {
 		}
 		h.enqueue(t, batch...)
 	}
-	lastPost := time.Now()
-
-	select {
-	case <-got.done:
-	case <-time.After(giveUp):
-		t.Fatalf("%d of %d healthy events delivered %s after the last post; stats %+v",
-			got.count(), healthyEvents, giveUp, h.Stats())
-	}
-	got.mu.Lock()
-	lag := got.doneAt.Sub(lastPost)
-	got.mu.Unlock()
+	lag := got.lagAfter(t, time.Now(), giveUp, h)
 	held := silent.held()
 	t.Logf("all %d healthy events delivered %s after the last post; the silent endpoints hold %d connections; stats %+v",
 		healthyEvents, lag.Round(time.Millisecond), held, h.Stats())
@@ -316,13 +327,7 @@ func TestManySilentEndpointsShareAQuarterOfTheWorkers(t *testing.T) {
 		bound            = 5 * time.Second  // the even split alone needs about a minute
 		giveUp           = 60 * time.Second // how long the test waits to say how far it got
 	)
-	got := newDeliveries(healthyEvents)
-	healthy := httptest.NewServer(got)
-	t.Cleanup(healthy.Close)
-	silent := newSilentListener(t)
-
-	h := openHarness(t, t.TempDir(), Config{ShutdownGrace: 100 * time.Millisecond})
-	h.Start(context.Background())
+	got, healthy, silent, h := startNeighbours(t, healthyEvents)
 	// The silent endpoints time out after 1 s, so that each has timed
 	// out, and is suspect, within a few seconds; the sender's defaults
 	// otherwise (64 workers, backoff from 1 s, breaker at 20 failures,
@@ -371,17 +376,7 @@ func TestManySilentEndpointsShareAQuarterOfTheWorkers(t *testing.T) {
 	for chunk := range slices.Chunk(batch, 100) {
 		h.enqueue(t, chunk...)
 	}
-	lastPost := time.Now()
-
-	select {
-	case <-got.done:
-	case <-time.After(giveUp):
-		t.Fatalf("%d of %d healthy events delivered %s after the last post; stats %+v",
-			got.count(), healthyEvents, giveUp, h.Stats())
-	}
-	got.mu.Lock()
-	lag := got.doneAt.Sub(lastPost)
-	got.mu.Unlock()
+	lag := got.lagAfter(t, time.Now(), giveUp, h)
 	held := silent.held()
 	t.Logf("all %d healthy events delivered %s after the last post; the silent endpoints were sent %d attempts, %d of them since the warm-up; stats %+v",
 		healthyEvents, lag.Round(time.Millisecond), held, held-heldBefore, h.Stats())
