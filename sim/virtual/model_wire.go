@@ -61,6 +61,9 @@ func (w *world) newAttempt(slot int32, ev *pendingEvent, now int64) int32 {
 	w.peakAttempts = max(w.peakAttempts, w.liveAttempts)
 	w.attempts[ai] = attempt{slot: slot, gen: w.snd.gen, id: ev.id, ref: ev.ref, num: ev.num, n: ev.total + 1,
 		ep: ev.ep, group: w.snd.eps[ev.ep].group, claimAt: now, refs: 1, next: -1}
+	// Until the attempt is freed its copies may still be received, after
+	// the event is final: the checker keeps the event open till then.
+	_ = w.chk.HoldRef(ev.ref)
 	return ai
 }
 
@@ -71,6 +74,7 @@ func (w *world) dropAttempt(ai int32) {
 	if a.refs > 0 {
 		return
 	}
+	_ = w.chk.ReleaseRef(a.ref)
 	*a = attempt{next: w.freeAttempt}
 	w.freeAttempt = ai
 	w.liveAttempts--

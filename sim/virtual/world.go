@@ -183,7 +183,10 @@ func newWorld(s *scenarios.Scenario, opts Options) (*world, error) {
 	}
 	w := &world{
 		k: newKernel(s.Seed), m: m, s: s, seed: s.Seed,
-		chk:         verdict.NewChecker(virtualEpoch), // fed by Ref: its id index stays empty
+		// Fed by Ref (its id index stays empty), and told when an event
+		// can have no more records: its final state, and no attempt of it
+		// left on the wire (HoldRef). So it keeps the pending set only.
+		chk:         verdict.NewChecker(virtualEpoch, verdict.WithSettling()),
 		idPrefix:    opts.IDPrefix,
 		pacer:       pacer,
 		rules:       rules,
