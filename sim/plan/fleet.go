@@ -181,17 +181,24 @@ func splitmix(z uint64) uint64 {
 // before the scenario's own): each group's rule is named GROUP.NAME and its match is
 // restricted to the group's endpoints (endpoint.group, read from the
 // path). Rules includes them; this is the one place they are scoped.
-func groupRules(s *scenarios.Scenario) []scenarios.Fault {
+// With only set, they are the rules of that group alone, unscoped (as
+// they read for a request to one of its endpoints: GroupRules).
+func groupRules(s *scenarios.Scenario, only *string) []scenarios.Fault {
 	var out []scenarios.Fault
 	for _, g := range s.Endpoints.Groups {
+		if only != nil && g.Name != *only {
+			continue
+		}
 		for _, f := range g.Faults {
 			spec := f.Rule
 			spec.Name = g.Name + "." + spec.Name
-			scope := "endpoint.group == " + strconv.Quote(g.Name)
-			if spec.Match != "" {
-				scope += " && (" + spec.Match + ")"
+			if only == nil {
+				scope := "endpoint.group == " + strconv.Quote(g.Name)
+				if spec.Match != "" {
+					scope += " && (" + spec.Match + ")"
+				}
+				spec.Match = scope
 			}
-			spec.Match = scope
 			f.Name, f.Rule = spec.Name, spec
 			out = append(out, f)
 		}

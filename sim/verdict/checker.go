@@ -388,23 +388,30 @@ func (c *Checker) settle(i int32) {
 // be received): with WithSettling it does not settle until every hold is
 // released (ReleaseRef).
 func (c *Checker) HoldRef(r Ref) error {
-	return c.withRef(r, func(i int32) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i, err := c.ref(r)
+	if err == nil {
 		c.events.at(i).holds++
-		return nil
-	})
+	}
+	return err
 }
 
 // ReleaseRef takes back one HoldRef; the event settles if it is final.
 func (c *Checker) ReleaseRef(r Ref) error {
-	return c.withRef(r, func(i int32) error {
-		e := c.events.at(i)
-		if e.holds == 0 {
-			return fmt.Errorf("sim: event %s: released more often than held", c.events.id(i))
-		}
-		e.holds--
-		c.settle(i)
-		return nil
-	})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i, err := c.ref(r)
+	if err != nil {
+		return err
+	}
+	e := c.events.at(i)
+	if e.holds == 0 {
+		return fmt.Errorf("sim: event %s: released more often than held", c.events.id(i))
+	}
+	e.holds--
+	c.settle(i)
+	return nil
 }
 
 // Ref is an event's place in a Checker. A feeder that records many things
@@ -446,40 +453,62 @@ func (c *Checker) NewRef(id string) (Ref, error) {
 	return Ref(i), nil
 }
 
-// withRef runs record for the event at r, under the lock.
-func (c *Checker) withRef(r Ref, record func(i int32) error) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// ref is r's position; the caller holds the lock. (The *Ref methods
+// spell out their locking rather than share a closure: a closure taking
+// the record's address would move every record to the heap.)
+func (c *Checker) ref(r Ref) (int32, error) {
 	if r < 0 || int32(r) >= c.events.n || !c.events.at(int32(r)).live {
-		return fmt.Errorf("sim: no event at checker ref %d", r)
+		return 0, fmt.Errorf("sim: no event at checker ref %d", r)
 	}
-	return record(int32(r))
+	return int32(r), nil
 }
 
 // AcceptRef is Accept for the event at r.
 func (c *Checker) AcceptRef(r Ref, a Accepted) error {
-	return c.withRef(r, func(i int32) error { return c.accept(i, &a) })
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i, err := c.ref(r)
+	if err != nil {
+		return err
+	}
+	return c.accept(i, &a)
 }
 
 // AttemptRef is Attempt for the event at r.
 func (c *Checker) AttemptRef(r Ref, a AttemptRec) error {
-	return c.withRef(r, func(i int32) error { c.attempt(i, &a); return nil })
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i, err := c.ref(r)
+	if err == nil {
+		c.attempt(i, &a)
+	}
+	return err
 }
 
 // ReceiptRef is Receipt for the event at r.
 func (c *Checker) ReceiptRef(r Ref, rec ReceiptRec) error {
-	return c.withRef(r, func(i int32) error { c.receipt(i, &rec); return nil })
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i, err := c.ref(r)
+	if err == nil {
+		c.receipt(i, &rec)
+	}
+	return err
 }
 
 // FinalRef is Final for the event at r.
 func (c *Checker) FinalRef(r Ref, f Final) error {
-	return c.withRef(r, func(i int32) error {
-		st, err := finalOf(c.events.id(i), f.State)
-		if err == nil {
-			c.final(i, st, f.Reason)
-		}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i, err := c.ref(r)
+	if err != nil {
 		return err
-	})
+	}
+	st, err := finalOf(c.events.id(i), f.State)
+	if err == nil {
+		c.final(i, st, f.Reason)
+	}
+	return err
 }
 
 // Progress is a cheap running count for progress displays.
@@ -488,6 +517,9 @@ type Progress struct {
 	Delivered int64 // accepted events acknowledged at least once
 	Attempts  int64
 	Receipts  int64
+	// Open is how many events the checker keeps (every one seen, unless
+	// settled events are folded away: WithSettling).
+	Open int64
 }
 
 // Progress returns the running counts without working out a Result.
@@ -499,6 +531,7 @@ func (c *Checker) Progress() Progress {
 		Delivered: c.deliveredCount,
 		Attempts:  c.attemptsCount,
 		Receipts:  c.receipts.Total,
+		Open:      int64(c.events.n) - int64(len(c.events.vacant)),
 	}
 }
 
