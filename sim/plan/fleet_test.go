@@ -2,8 +2,10 @@ package plan
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -189,6 +191,37 @@ faults:
 	for _, name := range []string{"b.flaky", "b.slow", "c.gone", "wide"} {
 		if fired[name] == 0 {
 			t.Errorf("rule %s never fired: the test does not exercise it", name)
+		}
+	}
+}
+
+// The guided zipf search finds the rank the plain binary search does,
+// for random draws and for the awkward ones: the guide's bucket bounds
+// and the distribution's own values.
+func TestZipfGuideFindsTheRank(t *testing.T) {
+	for _, n := range []int{2, 3, 50, 9200} {
+		cdf := zipfCDF(n, 1.1)
+		g := fleetGroup{zipf: cdf, guide: zipfGuide(cdf), count: n}
+		rnd := rand.New(rand.NewPCG(uint64(n), 5))
+		var vs []float64
+		for range 20000 {
+			vs = append(vs, rnd.Float64())
+		}
+		for j := range guideBuckets {
+			b := float64(j) / guideBuckets
+			vs = append(vs, b, math.Nextafter(b, 0), math.Nextafter(b, 1))
+		}
+		for _, c := range cdf {
+			vs = append(vs, c, math.Nextafter(c, 0), math.Nextafter(c, 1))
+		}
+		for _, v := range vs {
+			if v < 0 || v >= 1 {
+				continue
+			}
+			want, _ := slices.BinarySearch(cdf, v)
+			if got := g.rank(v); got != want {
+				t.Fatalf("n=%d, v=%v: rank %d, binary search %d", n, v, got, want)
+			}
 		}
 	}
 }
