@@ -145,9 +145,11 @@ func WithAnswers() CheckerOption {
 // (HoldRef) is left, and the checker then folds it into its tallies and
 // forgets it, its Ref free to name a later event. A feeder that may
 // record anything about an event after its final state (a receipt of a
-// copy still on the wire) holds the event until it cannot. An event
-// with no phase stays open until Result, which places it by time in the
-// run's phase windows.
+// copy still on the wire, a dead letter that may be replayed) holds the
+// event until it cannot. An event with no phase stays open until Result,
+// which places it by time in the run's phase windows. A live run, whose
+// records come from several processes in any order, does without: its
+// events stay open until Result, which folds them the same way.
 func WithSettling() CheckerOption {
 	return func(c *Checker) { c.settling = true }
 }

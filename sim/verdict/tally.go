@@ -140,22 +140,25 @@ func (t *tally) fold(e *eventState, id string, phase *rowFold) {
 		t.reasons = grow(t.reasons, int(e.reason))
 		t.reasons[e.reason]++
 	}
-	var g *rowFold
-	if e.group >= 0 {
-		t.groups = grow(t.groups, int(e.group))
-		g = &t.groups[e.group]
-		g.Accepted++
-		g.attempts += int64(e.attempts)
-		g.failed += int64(e.failed)
-	}
+	// The event's phase row and group row count it by category; their
+	// latencies are the delivered ones'.
+	var rows [2]*rowFold
 	if e.phase >= 0 {
 		t.phases = grow(t.phases, int(e.phase))
 		phase = &t.phases[e.phase]
 	}
-	var pr *EventCounts
-	if phase != nil {
-		pr = &phase.EventCounts
-		pr.Accepted++
+	rows[0] = phase
+	if e.group >= 0 {
+		t.groups = grow(t.groups, int(e.group))
+		g := &t.groups[e.group]
+		g.attempts += int64(e.attempts)
+		g.failed += int64(e.failed)
+		rows[1] = g
+	}
+	for _, r := range rows {
+		if r != nil {
+			r.count(e)
+		}
 	}
 	order := exampleKey{a: e.seq, b: e.acceptedAt, id: id}
 	switch {
@@ -167,27 +170,18 @@ func (t *tally) fold(e *eventState, id string, phase *rowFold) {
 			us = histHighest
 		}
 		t.delivery.record(us)
+		for _, r := range rows {
+			if r != nil {
+				r.lat.record(us)
+			}
+		}
 		s := min(e.firstAck/int64(time.Second), maxTimelineSeconds-1)
 		t.delivered = grow(t.delivered, int(s))
 		t.delivered[s]++
-		if pr != nil {
-			phase.lat.record(us)
-			pr.Delivered++
-		}
-		if g != nil {
-			g.Delivered++
-			g.lat.record(us)
-		}
 		if e.acks > 1 {
 			ev.Duplicated++
 			ev.DuplicateDeliveries += int64(e.acks - 1)
 			t.duplicated.offer(order)
-			if pr != nil {
-				pr.Duplicated++
-			}
-			if g != nil {
-				g.Duplicated++
-			}
 		}
 		if e.final == finalDeadLettered {
 			ev.DeadLetteredReceived++
@@ -198,32 +192,33 @@ func (t *tally) fold(e *eventState, id string, phase *rowFold) {
 	case e.final == finalDeadLettered:
 		ev.DeadLettered++
 		t.dead.offer(order)
-		if pr != nil {
-			pr.DeadLettered++
-		}
-		if g != nil {
-			g.DeadLettered++
-		}
 	case e.final == finalPending:
 		ev.Pending++
 		t.pnd.offer(order)
-		if pr != nil {
-			pr.Pending++
-		}
-		if g != nil {
-			g.Pending++
-		}
 	default:
 		// Never acknowledged, and the sender neither gave up nor is
 		// still trying (its own "delivered" is a claim, not a receipt).
 		ev.Lost++
 		t.lost.offer(order)
-		if pr != nil {
-			pr.Lost++
+	}
+}
+
+// count puts an accepted event in its category, as fold does for the
+// whole run.
+func (c *EventCounts) count(e *eventState) {
+	c.Accepted++
+	switch {
+	case e.acks > 0:
+		c.Delivered++
+		if e.acks > 1 {
+			c.Duplicated++
 		}
-		if g != nil {
-			g.Lost++
-		}
+	case e.final == finalDeadLettered:
+		c.DeadLettered++
+	case e.final == finalPending:
+		c.Pending++
+	default:
+		c.Lost++
 	}
 }
 
