@@ -51,8 +51,10 @@ type fleetGroup struct {
 	first int // Index of the group's first endpoint
 	count int
 	// zipf, when set, is the cumulative share of the group's endpoints
-	// by rank (the last 1); nil for a uniform spread.
-	zipf []float64
+	// by rank (the last 1); nil for a uniform spread. guide narrows the
+	// search in it (zipfGuide).
+	zipf  []float64
+	guide []int32
 }
 
 // NewFleet plans s's fleet; nil when s has no `endpoints:` (one endpoint,
@@ -75,6 +77,7 @@ func NewFleet(s *scenarios.Scenario) *Fleet {
 		fg := fleetGroup{name: g.Name, first: f.size, count: g.Count}
 		if eps.Spread.Kind == scenarios.SpreadZipf && g.Count > 1 {
 			fg.zipf = zipfCDF(g.Count, eps.Spread.Skew)
+			fg.guide = zipfGuide(fg.zipf)
 		}
 		f.groups = append(f.groups, fg)
 		f.size += g.Count
@@ -99,6 +102,38 @@ func zipfCDF(n int, skew float64) []float64 {
 	}
 	cdf[n-1] = 1
 	return cdf
+}
+
+// guideBuckets is how many slices of [0, 1) a zipf guide has: the
+// simulator assigns millions of events, and a search within one slice
+// touches a few cache lines instead of the whole distribution.
+const guideBuckets = 1024
+
+// zipfGuide is, for each j ≤ guideBuckets, the first rank whose
+// cumulative share is at least j/guideBuckets: the rank of a draw in
+// slice j lies between guide[j] and guide[j+1].
+func zipfGuide(cdf []float64) []int32 {
+	g := make([]int32, guideBuckets+1)
+	for j := range g {
+		r, _ := slices.BinarySearch(cdf, float64(j)/guideBuckets)
+		g[j] = int32(r)
+	}
+	return g
+}
+
+// rank is the first rank whose cumulative share is at least v (0 ≤ v < 1),
+// as slices.BinarySearch(g.zipf, v) finds it, searched within v's slice
+// of the guide; should rounding put v outside that slice, the search
+// takes the whole distribution.
+func (g *fleetGroup) rank(v float64) int {
+	j := min(int(v*guideBuckets), guideBuckets-1)
+	lo, hi := int(g.guide[j]), min(int(g.guide[j+1])+1, len(g.zipf))
+	if (lo > 0 && g.zipf[lo-1] >= v) || (hi < len(g.zipf) && g.zipf[hi-1] < v) || lo > hi {
+		r, _ := slices.BinarySearch(g.zipf, v)
+		return r
+	}
+	r, _ := slices.BinarySearch(g.zipf[lo:hi], v)
+	return lo + r
 }
 
 // Len is how many endpoints the fleet has.
@@ -139,8 +174,7 @@ func (f *Fleet) Assign(k uint64) Endpoint {
 	v := uniformDraw(f.seed, k)
 	var r int
 	if fg.zipf != nil {
-		r, _ = slices.BinarySearch(fg.zipf, v)
-		r = min(r, fg.count-1)
+		r = min(fg.rank(v), fg.count-1)
 	} else {
 		r = min(int(v*float64(fg.count)), fg.count-1)
 	}
@@ -181,17 +215,24 @@ func splitmix(z uint64) uint64 {
 // before the scenario's own): each group's rule is named GROUP.NAME and its match is
 // restricted to the group's endpoints (endpoint.group, read from the
 // path). Rules includes them; this is the one place they are scoped.
-func groupRules(s *scenarios.Scenario) []scenarios.Fault {
+// With only set, they are the rules of that group alone, unscoped (as
+// they read for a request to one of its endpoints: GroupRules).
+func groupRules(s *scenarios.Scenario, only *string) []scenarios.Fault {
 	var out []scenarios.Fault
 	for _, g := range s.Endpoints.Groups {
+		if only != nil && g.Name != *only {
+			continue
+		}
 		for _, f := range g.Faults {
 			spec := f.Rule
 			spec.Name = g.Name + "." + spec.Name
-			scope := "endpoint.group == " + strconv.Quote(g.Name)
-			if spec.Match != "" {
-				scope += " && (" + spec.Match + ")"
+			if only == nil {
+				scope := "endpoint.group == " + strconv.Quote(g.Name)
+				if spec.Match != "" {
+					scope += " && (" + spec.Match + ")"
+				}
+				spec.Match = scope
 			}
-			spec.Match = scope
 			f.Name, f.Rule = spec.Name, spec
 			out = append(out, f)
 		}

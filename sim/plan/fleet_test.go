@@ -1,7 +1,11 @@
 package plan
 
 import (
+	"fmt"
+	"math"
 	"math/rand/v2"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -114,6 +118,110 @@ func TestGroupRules(t *testing.T) {
 		got, _ := rs.Choose(fault.Request{Method: "POST", Path: e.Path() + "/webhooks", Attempt: 1}, time.Second, rnd)
 		if (got != nil) != (e.Group == "sick") {
 			t.Errorf("%s: fault %v", e.Name(), got)
+		}
+	}
+	// A group's own rules, as they read for its endpoints: unscoped,
+	// named as in Rules, windows clipped alike; other groups get none.
+	own := GroupRules(s, "sick")
+	if len(own) != 1 || own[0].Name != "sick.slow" || own[0].Match != "attempt == 1" || own[0].For != specs[0].For {
+		t.Fatalf("GroupRules(sick) = %+v", own)
+	}
+	if other := GroupRules(s, "big"); len(other) != 0 {
+		t.Fatalf("GroupRules(big) = %+v, want none", other)
+	}
+}
+
+// Asking a group's rules (GroupRules) decides as asking all of them
+// (Rules) for every request to the group's endpoints, scenario-wide rules
+// included, draw for draw.
+func TestGroupRulesDecideAsRules(t *testing.T) {
+	s, err := scenarios.Parse([]byte(`
+name: g
+seed: 3
+load:
+  phases:
+    - {pacer: constant:10, duration: 10s}
+endpoints:
+  - {name: a, count: 3}
+  - name: b
+    count: 3
+    faults:
+      - {name: flaky, probability: 0.5, match: 'attempt < 3', fault: {type: status, code: 503}}
+      - {name: slow, probability: 0.5, fault: {type: latency, distribution: uniform, min: 1s, max: 2s}}
+  - name: c
+    count: 2
+    faults:
+      - {name: gone, fault: {type: status, code: 410}, after: 5s}
+faults:
+  - {name: wide, probability: 0.3, fault: {type: status, code: 500}}
+`), "g.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := fault.Compile(Rules(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := NewFleet(s)
+	fired := map[string]int{}
+	for _, g := range []string{"a", "b", "c"} {
+		own, err := fault.Compile(GroupRules(s, g))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range f.Len() {
+			e := f.At(i)
+			if e.Group != g {
+				continue
+			}
+			for n := range 200 {
+				r := fault.Request{Method: "POST", Path: e.Path() + "/webhooks", EventID: fmt.Sprintf("evt_%d", n), Attempt: 1 + n%4}
+				at := time.Duration(n%10) * time.Second
+				want, wr := fault.NewDecider(7).Act(all, &r, 0, at)
+				got, gr := fault.NewDecider(7).Act(own, &r, 0, at)
+				if !reflect.DeepEqual(got, want) || (wr == nil) != (gr == nil) || (wr != nil && wr.Name() != gr.Name()) {
+					t.Fatalf("%s, request %d: group rules give %+v (%v), all rules %+v (%v)", e.Name(), n, got, gr, want, wr)
+				}
+				if wr != nil {
+					fired[wr.Name()]++
+				}
+			}
+		}
+	}
+	for _, name := range []string{"b.flaky", "b.slow", "c.gone", "wide"} {
+		if fired[name] == 0 {
+			t.Errorf("rule %s never fired: the test does not exercise it", name)
+		}
+	}
+}
+
+// The guided zipf search finds the rank the plain binary search does,
+// for random draws and for the awkward ones: the guide's bucket bounds
+// and the distribution's own values.
+func TestZipfGuideFindsTheRank(t *testing.T) {
+	for _, n := range []int{2, 3, 50, 9200} {
+		cdf := zipfCDF(n, 1.1)
+		g := fleetGroup{zipf: cdf, guide: zipfGuide(cdf), count: n}
+		rnd := rand.New(rand.NewPCG(uint64(n), 5))
+		var vs []float64
+		for range 20000 {
+			vs = append(vs, rnd.Float64())
+		}
+		for j := range guideBuckets {
+			b := float64(j) / guideBuckets
+			vs = append(vs, b, math.Nextafter(b, 0), math.Nextafter(b, 1))
+		}
+		for _, c := range cdf {
+			vs = append(vs, c, math.Nextafter(c, 0), math.Nextafter(c, 1))
+		}
+		for _, v := range vs {
+			if v < 0 || v >= 1 {
+				continue
+			}
+			want, _ := slices.BinarySearch(cdf, v)
+			if got := g.rank(v); got != want {
+				t.Fatalf("n=%d, v=%v: rank %d, binary search %d", n, v, got, want)
+			}
 		}
 	}
 }

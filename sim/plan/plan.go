@@ -18,11 +18,29 @@ import (
 // timeline itself, so the live proxy and the virtual model need no
 // separate "drain started" switch.
 func Rules(s *scenarios.Scenario) []fault.RuleSpec {
+	return windowed(s, groupRules(s, nil))
+}
+
+// GroupRules are the rules of Rules that can fire for a request to one of
+// group's endpoints, as they read there: the group's own (their scope,
+// endpoint.group == group, is true for such a request, so it is left
+// out) and the scenario-wide ones, in Rules' order. The other groups'
+// rules are left out: scoped to another group, their match is false
+// without an error, and a rule whose match is false draws nothing, so
+// asking these rules instead of all of them decides alike, and spares
+// the simulator evaluating every group's scope for every attempt.
+func GroupRules(s *scenarios.Scenario, group string) []fault.RuleSpec {
+	return windowed(s, groupRules(s, &group))
+}
+
+// windowed puts a group's rules (from groupRules) before the scenario's
+// own and clips their windows.
+func windowed(s *scenarios.Scenario, groupFaults []scenarios.Fault) []fault.RuleSpec {
 	loadEnd := s.LoadEnd()
 	// A group's rules come first: rules are tried in order and the first
 	// that matches decides, so a scenario-wide rule (latency on every
 	// request, say) must not hide the group's own trouble.
-	faults := append(groupRules(s), s.Faults...)
+	faults := append(groupFaults, s.Faults...)
 	specs := make([]fault.RuleSpec, 0, len(faults))
 	for _, f := range faults {
 		spec := f.Rule

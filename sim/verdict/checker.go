@@ -16,8 +16,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // DefaultExampleLimit is how many example ids a Result lists per category.
@@ -39,11 +37,14 @@ const otherReasons = "(other reasons)"
 
 // Checker joins a run's records into a Result. Feed it records in any
 // order and from any goroutine, as they happen or after the drain; then
-// call Result. It keeps about 120 bytes per event (its state, its id and
-// the index entry), three counters per second of the run and attempts per
-// 10 ms (400 bytes a second, for the retry storm after a fault window,
+// call Result. It keeps about 120 bytes per open event (its state, its id
+// and the index entry), three counters per second of the run and attempts
+// per 10 ms (400 bytes a second, for the retry storm after a fault window,
 // whose close need not fall on a whole second), never the records
-// themselves.
+// themselves. Every event is open until Result, unless the feeder says
+// when an event's records are all in (WithSettling): then a settled event
+// is folded into running tallies (tally.go) and forgotten, and the
+// checker's memory follows the events still open.
 type Checker struct {
 	mu    sync.Mutex
 	start time.Time
@@ -81,6 +82,10 @@ type Checker struct {
 	// answers says the feeder records the endpoint's answers (Answer)
 	// rather than leaving them to be read off the attempts.
 	answers bool
+	// settling says a final state with no holds settles its event
+	// (WithSettling); folded is what the settled events add up to.
+	settling bool
+	folded   *tally
 }
 
 // eventState is everything the checker keeps about one id. Times are
@@ -101,6 +106,10 @@ type eventState struct {
 	reason     uint16
 	final      finalState
 	accepted   bool
+	// live says the slot holds an event (slots of settled events are
+	// reused); holds counts the feeder's holds on it (HoldRef).
+	live  bool
+	holds uint32
 }
 
 type finalState uint8
@@ -131,6 +140,20 @@ func WithAnswers() CheckerOption {
 	return func(c *Checker) { c.answers = true }
 }
 
+// WithSettling says the feeder knows when an event's records are all in:
+// an event settles once its final state is recorded and no hold on it
+// (HoldRef) is left, and the checker then folds it into its tallies and
+// forgets it, its Ref free to name a later event. A feeder that may
+// record anything about an event after its final state (a receipt of a
+// copy still on the wire, a dead letter that may be replayed) holds the
+// event until it cannot. An event with no phase stays open until Result,
+// which places it by time in the run's phase windows. A live run, whose
+// records come from several processes in any order, does without: its
+// events stay open until Result, which folds them the same way.
+func WithSettling() CheckerOption {
+	return func(c *Checker) { c.settling = true }
+}
+
 // WithExampleLimit sets how many example ids each category lists.
 func WithExampleLimit(n int) CheckerOption {
 	return func(c *Checker) { c.limit = max(n, 0) }
@@ -155,6 +178,7 @@ func NewChecker(start time.Time, opts ...CheckerOption) *Checker {
 	for _, o := range opts {
 		o(c)
 	}
+	c.folded = newTally(c.limit)
 	return c
 }
 
@@ -339,6 +363,57 @@ func (c *Checker) final(i int32, st finalState, reason string) {
 	if st == finalDeadLettered {
 		e.reason = c.internReason(reason)
 	}
+	c.settle(i)
+}
+
+// settle folds the event at i into the tallies and frees its slot, if the
+// feeder settles events (WithSettling) and this one is: final, unheld,
+// and placed in a phase of its own (placing by time needs the run's
+// windows, which come with Result).
+func (c *Checker) settle(i int32) {
+	e := c.events.at(i)
+	if !c.settling || e.final == finalNone || e.holds > 0 || (e.accepted && e.phase < 0) {
+		return
+	}
+	id := c.events.id(i)
+	c.folded.fold(e, id, nil)
+	if i < c.indexed {
+		if j, ok := c.index[id]; ok && j == i {
+			delete(c.index, id)
+		}
+	}
+	c.events.free(i)
+}
+
+// HoldRef says a record about the event at r may still come after its
+// final state (an attempt of it still on the wire, whose copies may yet
+// be received): with WithSettling it does not settle until every hold is
+// released (ReleaseRef).
+func (c *Checker) HoldRef(r Ref) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i, err := c.ref(r)
+	if err == nil {
+		c.events.at(i).holds++
+	}
+	return err
+}
+
+// ReleaseRef takes back one HoldRef; the event settles if it is final.
+func (c *Checker) ReleaseRef(r Ref) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i, err := c.ref(r)
+	if err != nil {
+		return err
+	}
+	e := c.events.at(i)
+	if e.holds == 0 {
+		return fmt.Errorf("sim: event %s: released more often than held", c.events.id(i))
+	}
+	e.holds--
+	c.settle(i)
+	return nil
 }
 
 // Ref is an event's place in a Checker. A feeder that records many things
@@ -365,49 +440,77 @@ func (c *Checker) Lookup(id string) (Ref, error) {
 // the id later, the index catches up then. An id given twice makes two
 // events: check for that before, or use Lookup. The id is kept as given
 // (not copied): pass a string of its own, not a slice of a larger buffer.
+// A Ref names its event until the event settles (WithSettling).
 func (c *Checker) NewRef(id string) (Ref, error) {
 	if id == "" {
 		return 0, errors.New("sim: no event id to add")
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return Ref(c.events.add(id)), nil
+	i := c.events.add(id)
+	if i < c.indexed {
+		// A settled event's slot, below the indexed ones: index it now.
+		c.index[id] = i
+	}
+	return Ref(i), nil
 }
 
-// withRef runs record for the event at r, under the lock.
-func (c *Checker) withRef(r Ref, record func(i int32) error) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if r < 0 || int32(r) >= c.events.n {
-		return fmt.Errorf("sim: no event at checker ref %d", r)
+// ref is r's position; the caller holds the lock. (The *Ref methods
+// spell out their locking rather than share a closure: a closure taking
+// the record's address would move every record to the heap.)
+func (c *Checker) ref(r Ref) (int32, error) {
+	if r < 0 || int32(r) >= c.events.n || !c.events.at(int32(r)).live {
+		return 0, fmt.Errorf("sim: no event at checker ref %d", r)
 	}
-	return record(int32(r))
+	return int32(r), nil
 }
 
 // AcceptRef is Accept for the event at r.
 func (c *Checker) AcceptRef(r Ref, a Accepted) error {
-	return c.withRef(r, func(i int32) error { return c.accept(i, &a) })
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i, err := c.ref(r)
+	if err != nil {
+		return err
+	}
+	return c.accept(i, &a)
 }
 
 // AttemptRef is Attempt for the event at r.
 func (c *Checker) AttemptRef(r Ref, a AttemptRec) error {
-	return c.withRef(r, func(i int32) error { c.attempt(i, &a); return nil })
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i, err := c.ref(r)
+	if err == nil {
+		c.attempt(i, &a)
+	}
+	return err
 }
 
 // ReceiptRef is Receipt for the event at r.
 func (c *Checker) ReceiptRef(r Ref, rec ReceiptRec) error {
-	return c.withRef(r, func(i int32) error { c.receipt(i, &rec); return nil })
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i, err := c.ref(r)
+	if err == nil {
+		c.receipt(i, &rec)
+	}
+	return err
 }
 
 // FinalRef is Final for the event at r.
 func (c *Checker) FinalRef(r Ref, f Final) error {
-	return c.withRef(r, func(i int32) error {
-		st, err := finalOf(c.events.id(i), f.State)
-		if err == nil {
-			c.final(i, st, f.Reason)
-		}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i, err := c.ref(r)
+	if err != nil {
 		return err
-	})
+	}
+	st, err := finalOf(c.events.id(i), f.State)
+	if err == nil {
+		c.final(i, st, f.Reason)
+	}
+	return err
 }
 
 // Progress is a cheap running count for progress displays.
@@ -416,6 +519,9 @@ type Progress struct {
 	Delivered int64 // accepted events acknowledged at least once
 	Attempts  int64
 	Receipts  int64
+	// Open is how many events the checker keeps (every one seen, unless
+	// settled events are folded away: WithSettling).
+	Open int64
 }
 
 // Progress returns the running counts without working out a Result.
@@ -427,6 +533,7 @@ func (c *Checker) Progress() Progress {
 		Delivered: c.deliveredCount,
 		Attempts:  c.attemptsCount,
 		Receipts:  c.receipts.Total,
+		Open:      int64(c.events.n) - int64(len(c.events.vacant)),
 	}
 }
 
@@ -442,7 +549,9 @@ func (c *Checker) position(id string) int32 {
 // cloned so a record's id may point into a larger buffer.
 func (c *Checker) entry(id string) int32 {
 	for ; c.indexed < c.events.n; c.indexed++ {
-		c.index[c.events.id(c.indexed)] = c.indexed
+		if c.events.at(c.indexed).live {
+			c.index[c.events.id(c.indexed)] = c.indexed
+		}
 	}
 	if i, ok := c.index[id]; ok {
 		return i
@@ -450,31 +559,48 @@ func (c *Checker) entry(id string) int32 {
 	id = strings.Clone(id)
 	i := c.events.add(id)
 	c.index[id] = i
-	c.indexed++
+	c.indexed = c.events.n
 	return i
 }
 
 // eventTable stores event states in fixed-size chunks: growing it never
 // copies what is there, and the states (pointer-free) stay apart from the
-// ids so the garbage collector does not scan them.
+// ids so the garbage collector does not scan them. The slots of settled
+// events are reused.
 type eventTable struct {
 	states [][]eventState
 	ids    [][]string
-	n      int32
+	n      int32 // slots ever used
+	vacant []int32
 }
 
 const chunkBits = 12
 
 func (t *eventTable) add(id string) int32 {
+	fresh := eventState{key: -1, phase: -1, group: -1, live: true}
+	if k := len(t.vacant); k > 0 {
+		i := t.vacant[k-1]
+		t.vacant = t.vacant[:k-1]
+		*t.at(i) = fresh
+		t.ids[i>>chunkBits][i&(1<<chunkBits-1)] = id
+		return i
+	}
 	if t.n&(1<<chunkBits-1) == 0 {
 		t.states = append(t.states, make([]eventState, 0, 1<<chunkBits))
 		t.ids = append(t.ids, make([]string, 0, 1<<chunkBits))
 	}
 	last := len(t.states) - 1
-	t.states[last] = append(t.states[last], eventState{key: -1, phase: -1, group: -1})
+	t.states[last] = append(t.states[last], fresh)
 	t.ids[last] = append(t.ids[last], id)
 	t.n++
 	return t.n - 1
+}
+
+// free empties slot i for a later event.
+func (t *eventTable) free(i int32) {
+	*t.at(i) = eventState{}
+	t.ids[i>>chunkBits][i&(1<<chunkBits-1)] = ""
+	t.vacant = append(t.vacant, i)
 }
 
 func (t *eventTable) at(i int32) *eventState { return &t.states[i>>chunkBits][i&(1<<chunkBits-1)] }
@@ -569,45 +695,30 @@ type resultWork struct {
 	c   *Checker
 	run RunInfo
 	res *Result
+	// t is the settled events' tally plus the events still open.
+	t *tally
 
-	delivery         *hdrhistogram.Histogram
-	minUs, maxUs     int64
-	phases           []phaseTally
-	phaseOf          []int // checker phase index -> row in phases
-	unplacedRow      int   // row for events with no phase and no window, -1 if none yet
-	attemptsPerEvent map[uint32]int64
-	delivered        []int64 // per second: first acknowledgements
-	reasonCounts     []int64
-	clamped          int64
-	orphanFinals     int64
-
-	lost, duplicated, deadLettered, pending, unexpected firstN
+	phases  []phaseTally
+	phaseOf []int // checker phase index -> row in phases
 
 	fleet *fleetWork // nil with one endpoint
 }
 
+// phaseTally is one row of the phases section and what counts in it.
 type phaseTally struct {
-	row          PhaseResult
-	hist         *hdrhistogram.Histogram
-	minUs, maxUs int64
+	row  PhaseResult
+	fold rowFold
 }
 
 func newResultWork(c *Checker, run RunInfo) *resultWork {
 	w := &resultWork{
-		c:                c,
-		run:              run,
-		res:              &Result{Schema: Schema, Passed: true},
-		delivery:         NewHistogram(),
-		attemptsPerEvent: make(map[uint32]int64),
-		reasonCounts:     make([]int64, len(c.reasons.list)),
-		unplacedRow:      -1,
-		lost:             firstN{limit: c.limit},
-		duplicated:       firstN{limit: c.limit},
-		deadLettered:     firstN{limit: c.limit},
-		pending:          firstN{limit: c.limit},
-		unexpected:       firstN{limit: c.limit},
-		fleet:            newFleetWork(c, run),
+		c:     c,
+		run:   run,
+		res:   &Result{Schema: Schema, Passed: true},
+		t:     newTally(c.limit),
+		fleet: newFleetWork(c, run),
 	}
+	w.t.add(c.folded)
 	// Phase rows: the run's windows in their order, then phases named only
 	// by records, by name.
 	rowOf := map[string]int{}
@@ -616,7 +727,7 @@ func newResultWork(c *Checker, run RunInfo) *resultWork {
 			continue
 		}
 		rowOf[p.Name] = len(w.phases)
-		w.phases = append(w.phases, newPhaseTally(p.Name, seconds(p.Start), seconds(p.End)))
+		w.phases = append(w.phases, phaseTally{row: PhaseResult{Name: p.Name, StartS: seconds(p.Start), EndS: seconds(p.End)}})
 	}
 	extra := slices.Sorted(func(yield func(string) bool) {
 		for _, n := range c.phases.list {
@@ -627,7 +738,7 @@ func newResultWork(c *Checker, run RunInfo) *resultWork {
 	})
 	for _, n := range extra {
 		rowOf[n] = len(w.phases)
-		w.phases = append(w.phases, newPhaseTally(n, 0, 0))
+		w.phases = append(w.phases, phaseTally{row: PhaseResult{Name: n}})
 	}
 	w.phaseOf = make([]int, len(c.phases.list))
 	for i, n := range c.phases.list {
@@ -636,35 +747,17 @@ func newResultWork(c *Checker, run RunInfo) *resultWork {
 	return w
 }
 
-func newPhaseTally(name string, start, end float64) phaseTally {
-	return phaseTally{row: PhaseResult{Name: name, StartS: start, EndS: end}, hist: NewHistogram()}
-}
-
-// phaseRow is the per-phase row an accepted event counts in, or -1 when
-// the run has no phases at all.
-func (w *resultWork) phaseRow(e *eventState) int {
-	if e.phase >= 0 {
-		return w.phaseOf[e.phase]
-	}
-	if len(w.run.Phases) > 0 {
-		// The last phase that had started: acceptance can lag a little
-		// behind the load that caused it.
-		row := 0
-		for i, p := range w.run.Phases {
-			if int64(p.Start) <= e.acceptedAt {
-				row = i
-			}
+// window is the run's phase window an event without a phase of its own
+// counts in: the last one that had started when it was accepted
+// (acceptance can lag a little behind the load that caused it).
+func (w *resultWork) window(e *eventState) int {
+	row := 0
+	for i, p := range w.run.Phases {
+		if int64(p.Start) <= e.acceptedAt {
+			row = i
 		}
-		return w.phaseOfWindow(row)
 	}
-	if len(w.phases) == 0 {
-		return -1
-	}
-	if w.unplacedRow < 0 {
-		w.unplacedRow = len(w.phases)
-		w.phases = append(w.phases, newPhaseTally("(none)", 0, 0))
-	}
-	return w.unplacedRow
+	return row
 }
 
 // phaseOfWindow maps a run.Phases index to its row (duplicates of a name
@@ -679,147 +772,55 @@ func (w *resultWork) phaseOfWindow(i int) int {
 	return 0
 }
 
-// classify puts every id in its category and tallies latency, attempts
-// and phases.
+// classify folds the events still open into the tally, then lays the
+// tally out as the events, attempts and phases sections.
 func (w *resultWork) classify() {
-	c, ev := w.c, &w.res.Events
-	w.delivered = make([]int64, len(c.perSec))
+	c, t := w.c, w.t
+	// Events without a phase of their own count in the run's window of
+	// their acceptance, or, when the run has no windows but phase rows
+	// exist, in a row of their own.
+	windows := make([]rowFold, len(w.run.Phases))
+	var unplaced rowFold
+	anyRows := len(w.phases) > 0
 	for i := range c.events.n {
 		e := c.events.at(i)
-		id := c.events.id(i)
-		if !e.accepted {
-			w.classifyUnaccepted(e, id)
+		if !e.live {
 			continue
 		}
-		ev.Accepted++
-		w.attemptsPerEvent[e.attempts]++
-		w.res.Attempts.Total += int64(e.attempts)
-		w.res.Attempts.Failed += int64(e.failed)
-		w.res.Attempts.Faulted += int64(e.faulted)
-		if e.final == finalDeadLettered {
-			w.reasonCounts[e.reason]++
-		}
-		w.fleet.count(w, e)
-		row := w.phaseRow(e)
-		var pr *PhaseResult
-		if row >= 0 {
-			pr = &w.phases[row].row
-			pr.Accepted++
-		}
-		order := exampleKey{a: e.seq, b: e.acceptedAt, id: id}
-		switch {
-		case e.acks > 0:
-			ev.Delivered++
-			us := w.latencyUs(e)
-			w.record(w.delivery, us, &w.minUs, &w.maxUs, ev.Delivered == 1)
-			if pr != nil {
-				t := &w.phases[row]
-				t.record(w, us)
-				pr.Delivered++
-			}
-			w.countDelivered(e.firstAck)
-			if e.acks > 1 {
-				ev.Duplicated++
-				ev.DuplicateDeliveries += int64(e.acks - 1)
-				w.duplicated.offer(order)
-				if pr != nil {
-					pr.Duplicated++
-				}
-			}
-			if e.final == finalDeadLettered {
-				ev.DeadLetteredReceived++
-			}
-		case e.final == finalDeadLettered:
-			ev.DeadLettered++
-			w.deadLettered.offer(order)
-			if pr != nil {
-				pr.DeadLettered++
-			}
-		case e.final == finalPending:
-			ev.Pending++
-			w.pending.offer(order)
-			if pr != nil {
-				pr.Pending++
-			}
-		default:
-			// Never acknowledged, and the sender neither gave up nor is
-			// still trying (its own "delivered" is a claim, not a receipt).
-			ev.Lost++
-			w.lost.offer(order)
-			if pr != nil {
-				pr.Lost++
+		var place *rowFold
+		if e.accepted && e.phase < 0 {
+			switch {
+			case len(windows) > 0:
+				place = &windows[w.window(e)]
+			case anyRows:
+				place = &unplaced
 			}
 		}
+		t.fold(e, c.events.id(i), place)
 	}
-	ev.Unexpected += c.noIDReceipts
-	w.res.Receipts.Unexpected += c.noIDReceipts
-	w.res.Attempts.Unmatched += c.noIDAttempts
-}
-
-func (w *resultWork) classifyUnaccepted(e *eventState, id string) {
-	w.res.Attempts.Unmatched += int64(e.attempts)
-	if e.final != finalNone {
-		w.orphanFinals++
+	for i := range t.phases {
+		w.phases[w.phaseOf[i]].fold.add(&t.phases[i])
 	}
-	if e.receipts > 0 {
-		w.res.Events.Unexpected++
-		w.res.Receipts.Unexpected += int64(e.receipts)
-		w.unexpected.offer(exampleKey{a: uint64(e.firstSeen), id: id})
+	for i := range windows {
+		w.phases[w.phaseOfWindow(i)].fold.add(&windows[i])
 	}
-}
-
-// latencyUs is an event's time to delivery in microseconds, within the
-// histogram's range.
-func (w *resultWork) latencyUs(e *eventState) int64 {
-	us := max(e.firstAck-e.acceptedAt, 0) / int64(time.Microsecond)
-	if us > histHighest {
-		w.clamped++
-		us = histHighest
+	if unplaced.Accepted > 0 {
+		w.phases = append(w.phases, phaseTally{row: PhaseResult{Name: "(none)"}, fold: unplaced})
 	}
-	return us
-}
-
-func (w *resultWork) record(h *hdrhistogram.Histogram, us int64, minUs, maxUs *int64, first bool) {
-	_ = h.RecordValue(us) // in range by construction
-	if first || us < *minUs {
-		*minUs = us
-	}
-	if first || us > *maxUs {
-		*maxUs = us
-	}
-}
-
-func (t *phaseTally) record(w *resultWork, us int64) {
-	w.record(t.hist, us, &t.minUs, &t.maxUs, t.hist.TotalCount() == 0)
-}
-
-func (w *resultWork) countDelivered(at int64) {
-	s := min(at/int64(time.Second), maxTimelineSeconds-1)
-	for int64(len(w.delivered)) <= s {
-		w.delivered = append(w.delivered, 0)
-	}
-	w.delivered[s]++
+	w.res.Events = t.ev
+	w.res.Events.Unexpected += c.noIDReceipts
+	w.res.Receipts.Unexpected = t.unexpectedReceipts + c.noIDReceipts
+	w.res.Attempts.Total, w.res.Attempts.Failed, w.res.Attempts.Faulted = t.attempts, t.failed, t.faulted
+	w.res.Attempts.Unmatched = t.unmatched + c.noIDAttempts
 }
 
 // order counts reordering: per key, inversions between the accepted
 // order and the order of first acknowledgements.
 func (w *resultWork) order() {
 	c := w.c
-	type item struct {
-		key     int32
-		idx     int32
-		seq     uint64
-		at, ack int64
-	}
-	items := make([]item, 0, w.res.Events.Delivered)
-	for i := range c.events.n {
-		e := c.events.at(i)
-		if e.accepted && e.acks > 0 && e.key >= 0 {
-			items = append(items, item{key: e.key, idx: i, seq: e.seq, at: e.acceptedAt, ack: e.firstAck})
-		}
-	}
-	slices.SortFunc(items, func(x, y item) int {
-		// Not cmp.Or: it would look up and compare the ids every time.
+	items := w.t.ordered
+	slices.SortFunc(items, func(x, y orderItem) int {
+		// Not cmp.Or: it would compare the ids every time.
 		if x.key != y.key {
 			return cmp.Compare(x.key, y.key)
 		}
@@ -829,7 +830,7 @@ func (w *resultWork) order() {
 		if x.at != y.at {
 			return cmp.Compare(x.at, y.at)
 		}
-		return strings.Compare(c.events.id(x.idx), c.events.id(y.idx))
+		return strings.Compare(x.id, y.id)
 	})
 	type keyInv struct {
 		key string
@@ -903,7 +904,7 @@ func countInversions(a, tmp []int64) int64 {
 
 // result assembles the Result from the tallies.
 func (w *resultWork) result() *Result {
-	c, run, res := w.c, w.run, w.res
+	c, run, res, t := w.c, w.run, w.res, w.t
 	res.Scenario = run.Scenario
 	res.Description = run.Description
 	res.Mode = run.Mode
@@ -916,12 +917,12 @@ func (w *resultWork) result() *Result {
 	rc.Unexpected = res.Receipts.Unexpected
 	res.Receipts = rc
 
-	res.Latency.Delivery = summarize(w.delivery, w.minUs, w.maxUs)
-	res.Histograms.DeliveryUs = EncodeHistogram(w.delivery)
+	res.Latency.Delivery = t.delivery.summary()
+	res.Histograms.DeliveryUs = EncodeHistogram(t.delivery.histogram())
 
-	counts := make([][2]int64, 0, len(w.attemptsPerEvent))
-	for _, n := range slices.Sorted(maps.Keys(w.attemptsPerEvent)) {
-		counts = append(counts, [2]int64{int64(n), w.attemptsPerEvent[n]})
+	counts := make([][2]int64, 0, len(t.perEvent))
+	for _, n := range slices.Sorted(maps.Keys(t.perEvent)) {
+		counts = append(counts, [2]int64{int64(n), t.perEvent[n]})
 	}
 	res.Attempts.PerEvent = distribution(counts)
 	if res.Events.Accepted > 0 {
@@ -929,15 +930,17 @@ func (w *resultWork) result() *Result {
 	}
 
 	res.Phases = make([]PhaseResult, 0, len(w.phases))
-	for _, t := range w.phases {
-		s := summarize(t.hist, t.minUs, t.maxUs)
-		t.row.P50Ms, t.row.P99Ms, t.row.MaxMs = s.P50, s.P99, s.Max
-		t.row.HdrUs = EncodeHistogram(t.hist)
-		res.Phases = append(res.Phases, t.row)
+	for _, p := range w.phases {
+		row := p.row
+		row.EventCounts = p.fold.EventCounts
+		s := p.fold.lat.summary()
+		row.P50Ms, row.P99Ms, row.MaxMs = s.P50, s.P99, s.Max
+		row.HdrUs = EncodeHistogram(p.fold.lat.histogram())
+		res.Phases = append(res.Phases, row)
 	}
 
 	res.DeadLetterReasons = []ReasonCount{}
-	for i, n := range w.reasonCounts {
+	for i, n := range t.reasons {
 		if n > 0 {
 			res.DeadLetterReasons = append(res.DeadLetterReasons, ReasonCount{Reason: c.reasons.list[i], Count: n})
 		}
@@ -950,20 +953,22 @@ func (w *resultWork) result() *Result {
 	for i, s := range c.perSec {
 		accepted[i], attempted[i], failed[i] = int64(s.accepted), int64(s.attempted), int64(s.failed)
 	}
-	span := max(int64(math.Ceil(run.End.Seconds())), int64(len(c.perSec)), int64(len(w.delivered)))
+	// As long as the timeline, or as the last first acknowledgement.
+	delivered := grow(slices.Clone(t.delivered), len(c.perSec)-1)
+	span := max(int64(math.Ceil(run.End.Seconds())), int64(len(c.perSec)), int64(len(delivered)))
 	span = min(span, maxTimelineSeconds)
 	ws := asRecorded(run.Faults)
 	res.Faults = faultResults(ws, afterSeries(ws, c.perTick, span), attempted, failed, span)
 	res.Herd = worstHerd(res.Faults)
-	w.fleet.finish(c, res, ws, span)
-	res.Timeline = buildTimeline(span, accepted, attempted, w.delivered, failed)
+	w.fleet.finish(c, t, res, ws, span)
+	res.Timeline = buildTimeline(span, accepted, attempted, delivered, failed)
 
 	res.Examples.Limit = c.limit
-	res.Examples.Lost = w.lost.ids()
-	res.Examples.Duplicated = w.duplicated.ids()
-	res.Examples.DeadLettered = w.deadLettered.ids()
-	res.Examples.Pending = w.pending.ids()
-	res.Examples.Unexpected = w.unexpected.ids()
+	res.Examples.Lost = t.lost.ids()
+	res.Examples.Duplicated = t.duplicated.ids()
+	res.Examples.DeadLettered = t.dead.ids()
+	res.Examples.Pending = t.pnd.ids()
+	res.Examples.Unexpected = t.unexpected.ids()
 	res.Notes = w.notes()
 	res.Target = run.Target
 	res.Endpoint, res.Histograms.ResponseUs = c.endpoint.section()
@@ -983,10 +988,10 @@ func (w *resultWork) notes() []string {
 	}
 	add(c.noIDReceipts, "%d receipts carried no webhook id; each counts as an unexpected event")
 	add(c.noIDAttempts, "%d attempts carried no webhook id; they count as unmatched")
-	add(w.orphanFinals, "%d final states were for ids never accepted and were ignored")
+	add(w.t.orphanFinals, "%d final states were for ids never accepted and were ignored")
 	add(c.earlyRecords, "%d records were stamped before the run started and count at 0 s")
 	add(c.lateRecords, fmt.Sprintf("%%d records came more than %d days after the start and count in the timeline's last second", maxTimelineSeconds/86400))
-	add(w.clamped, fmt.Sprintf("%%d deliveries took longer than %d days and count as %d days", histHighest/int64(24*time.Hour/time.Microsecond), histHighest/int64(24*time.Hour/time.Microsecond)))
+	add(w.t.clamped, fmt.Sprintf("%%d deliveries took longer than %d days and count as %d days", histHighest/int64(24*time.Hour/time.Microsecond), histHighest/int64(24*time.Hour/time.Microsecond)))
 	return notes
 }
 

@@ -587,7 +587,7 @@ func TestProgress(t *testing.T) {
 	c.Attempt(AttemptRec{ID: "b", At: t0})
 	c.Receipt(ok("b", time.Second))
 	c.Receipt(ok("b", 2*time.Second))
-	if p := c.Progress(); p != (Progress{Accepted: 2, Delivered: 2, Attempts: 1, Receipts: 3}) {
+	if p := c.Progress(); p != (Progress{Accepted: 2, Delivered: 2, Attempts: 1, Receipts: 3, Open: 2}) {
 		t.Errorf("progress = %+v", p)
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"time"
-
-	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // This file breaks a fleet's figures down by group (a scenario's
@@ -96,24 +94,14 @@ func (r *Result) SetIsolationBaseline(base *Result) {
 	}
 }
 
-// groupTally is one group's tallies while a Result is worked out.
-type groupTally struct {
-	row          GroupResult
-	hist         *hdrhistogram.Histogram
-	minUs, maxUs int64
-}
-
-// fleetWork holds the per-group tallies of one Result computation.
+// fleetWork lays out the group rows of one Result computation.
 type fleetWork struct {
-	rows    []groupTally
-	rowOf   []int // checker group index -> row
-	healthy *hdrhistogram.Histogram
+	rows  []GroupResult
+	rowOf []int // checker group index -> row
 	// sick[row] says the row's group is sick; isolation is measured only
 	// when some group is and some is not.
-	sick         []bool
-	isolation    bool
-	hMin, hMax   int64
-	healthyCount int64
+	sick      []bool
+	isolation bool
 }
 
 // newFleetWork lays out the group rows: the run's groups in its order,
@@ -122,7 +110,7 @@ func newFleetWork(c *Checker, run RunInfo) *fleetWork {
 	if len(run.Groups) == 0 && len(c.groups.list) == 0 {
 		return nil
 	}
-	f := &fleetWork{healthy: NewHistogram()}
+	f := &fleetWork{}
 	rowOf := map[string]int{}
 	anySick, anyHealthy := false, false
 	for _, g := range run.Groups {
@@ -130,7 +118,7 @@ func newFleetWork(c *Checker, run RunInfo) *fleetWork {
 			continue
 		}
 		rowOf[g.Name] = len(f.rows)
-		f.rows = append(f.rows, groupTally{row: GroupResult{Name: g.Name, Endpoints: g.Endpoints, Sick: g.Sick}, hist: NewHistogram()})
+		f.rows = append(f.rows, GroupResult{Name: g.Name, Endpoints: g.Endpoints, Sick: g.Sick})
 		f.sick = append(f.sick, g.Sick)
 		anySick = anySick || g.Sick
 		anyHealthy = anyHealthy || !g.Sick
@@ -144,7 +132,7 @@ func newFleetWork(c *Checker, run RunInfo) *fleetWork {
 	slices.Sort(extra)
 	for _, n := range extra {
 		rowOf[n] = len(f.rows)
-		f.rows = append(f.rows, groupTally{row: GroupResult{Name: n}, hist: NewHistogram()})
+		f.rows = append(f.rows, GroupResult{Name: n})
 		f.sick = append(f.sick, false)
 		anyHealthy = true
 	}
@@ -156,43 +144,15 @@ func newFleetWork(c *Checker, run RunInfo) *fleetWork {
 	return f
 }
 
-// count tallies one accepted event in its group's row (-1: no group).
-func (f *fleetWork) count(w *resultWork, e *eventState) {
-	if f == nil || e.group < 0 {
-		return
-	}
-	row := f.rowOf[e.group]
-	t := &f.rows[row]
-	r := &t.row
-	r.Accepted++
-	r.Attempts += int64(e.attempts)
-	r.Failed += int64(e.failed)
-	switch {
-	case e.acks > 0:
-		r.Delivered++
-		if e.acks > 1 {
-			r.Duplicated++
-		}
-		us := max(e.firstAck-e.acceptedAt, 0) / int64(time.Microsecond)
-		us = min(us, histHighest)
-		w.record(t.hist, us, &t.minUs, &t.maxUs, t.hist.TotalCount() == 0)
-		if !f.sick[row] {
-			f.healthyCount++
-			w.record(f.healthy, us, &f.hMin, &f.hMax, f.healthyCount == 1)
-		}
-	case e.final == finalDeadLettered:
-		r.DeadLettered++
-	case e.final == finalPending:
-		r.Pending++
-	default:
-		r.Lost++
-	}
-}
-
-// finish fills the result's endpoints and isolation sections.
-func (f *fleetWork) finish(c *Checker, res *Result, ws []FaultWindow, span int64) {
+// finish fills the result's endpoints and isolation sections from the
+// groups' tallies in t.
+func (f *fleetWork) finish(c *Checker, t *tally, res *Result, ws []FaultWindow, span int64) {
 	if f == nil {
 		return
+	}
+	folds := make([]rowFold, len(f.rows))
+	for gi := range t.groups {
+		folds[f.rowOf[gi]].add(&t.groups[gi])
 	}
 	res.Endpoints = &Fleet{Groups: make([]GroupResult, 0, len(f.rows))}
 	perRow := make([][]int64, len(f.rows))
@@ -208,26 +168,34 @@ func (f *fleetWork) finish(c *Checker, res *Result, ws []FaultWindow, span int64
 			perRow[row][s] += int64(n)
 		}
 	}
-	for i, t := range f.rows {
-		r := t.row
+	// The healthy groups' latencies together: merging histograms is
+	// exact, so this is the histogram of all their events.
+	var healthy latency
+	for i, r := range f.rows {
+		g := &folds[i]
+		r.EventCounts = g.EventCounts
+		r.Attempts, r.Failed = g.attempts, g.failed
 		if r.Accepted > 0 {
 			r.Amplification = round4(float64(r.Attempts) / float64(r.Accepted))
 		}
-		r.Latency = summarize(t.hist, t.minUs, t.maxUs)
-		r.HdrUs = EncodeHistogram(t.hist)
+		r.Latency = g.lat.summary()
+		r.HdrUs = EncodeHistogram(g.lat.histogram())
 		r.Herd = groupHerd(r.Name, f.names(), ws, perRow[i], span)
 		res.Endpoints.Groups = append(res.Endpoints.Groups, r)
+		if !f.sick[i] {
+			healthy.add(&g.lat)
+		}
 	}
 	if f.isolation {
-		res.Isolation = &Isolation{P99Ms: summarize(f.healthy, f.hMin, f.hMax).P99}
+		res.Isolation = &Isolation{P99Ms: healthy.summary().P99}
 	}
 }
 
 // names is the set of the rows' group names.
 func (f *fleetWork) names() map[string]bool {
 	m := make(map[string]bool, len(f.rows))
-	for _, t := range f.rows {
-		m[t.row.Name] = true
+	for _, r := range f.rows {
+		m[r.Name] = true
 	}
 	return m
 }

@@ -1,7 +1,9 @@
 package virtual
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"testing"
 
 	"github.com/hookrig/hookrig/scenarios"
@@ -71,5 +73,79 @@ drain:
 	}
 	if _, ok := sm.nextParked(); ok {
 		t.Errorf("an endpoint is still parked with nothing pending")
+	}
+	// The checker has folded every settled event away (its per-event
+	// state follows the pending set too), and the Result still counts
+	// them all.
+	if p := w.chk.Progress(); p.Open != 0 || p.Accepted != int64(accepted) {
+		t.Errorf("checker after the drain: %d events open, %d accepted (want 0 and %d)", p.Open, p.Accepted, accepted)
+	}
+	if res := w.result(); res.Events.Accepted != int64(accepted) || res.Events.Delivered+res.Events.DeadLettered != int64(accepted) {
+		t.Errorf("result events %+v for %d accepted", res.Events, accepted)
+	}
+}
+
+// Each group asks only the rules that can fire for its endpoints
+// (plan.GroupRules); the run is the one asking every rule gives.
+func TestGroupedRulesDecideAsAllRules(t *testing.T) {
+	s, err := scenarios.Parse([]byte(`
+name: grouped
+seed: 9
+load:
+  phases:
+    - {name: steady, pacer: constant:200, duration: 10s}
+endpoints:
+  - name: healthy
+    count: 20
+  - name: flaky
+    count: 5
+    faults:
+      - name: flaky
+        probability: 0.3
+        match: attempt < 3
+        fault: {type: status, code: 503}
+  - name: dup
+    count: 5
+    faults:
+      - name: twice
+        probability: 0.2
+        fault: {type: duplicate}
+faults:
+  - name: wide
+    probability: 0.05
+    fault: {type: status, code: 500}
+drain:
+  timeout: 120s
+`), "grouped.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(grouped bool) []byte {
+		w, err := newWorld(s, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w.byGroup == nil || !w.ruleHeaders {
+			t.Fatalf("grouped rules %v, headers built %v: want both", w.byGroup != nil, w.ruleHeaders)
+		}
+		if !grouped {
+			w.byGroup = nil // every attempt asks all the rules
+		}
+		if err := w.run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		res := w.result()
+		if res.Events.Duplicated == 0 || res.Attempts.Faulted == 0 {
+			t.Fatalf("events %+v, attempts %+v: the faults did not show", res.Events, res.Attempts)
+		}
+		b, err := json.Marshal(res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	grouped := run(true)
+	if all := run(false); !bytes.Equal(grouped, all) {
+		t.Fatalf("asking each group's rules gives another run than asking all:\n%s\n%s", grouped, all)
 	}
 }

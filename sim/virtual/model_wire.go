@@ -61,6 +61,9 @@ func (w *world) newAttempt(slot int32, ev *pendingEvent, now int64) int32 {
 	w.peakAttempts = max(w.peakAttempts, w.liveAttempts)
 	w.attempts[ai] = attempt{slot: slot, gen: w.snd.gen, id: ev.id, ref: ev.ref, num: ev.num, n: ev.total + 1,
 		ep: ev.ep, group: w.snd.eps[ev.ep].group, claimAt: now, refs: 1, next: -1}
+	// Until the attempt is freed its copies may still be received, after
+	// the event is final: the checker keeps the event open till then.
+	_ = w.chk.HoldRef(ev.ref)
 	return ai
 }
 
@@ -71,6 +74,7 @@ func (w *world) dropAttempt(ai int32) {
 	if a.refs > 0 {
 		return
 	}
+	_ = w.chk.ReleaseRef(a.ref)
 	*a = attempt{next: w.freeAttempt}
 	w.freeAttempt = ai
 	w.liveAttempts--
@@ -100,9 +104,13 @@ func (w *world) send(ai int32) {
 		return
 	}
 	act := fault.Pass()
-	if w.rules.Len() > 0 {
+	rs := w.rules
+	if w.byGroup != nil {
+		rs = w.byGroup[a.group]
+	}
+	if rs.Len() > 0 {
 		var rule *fault.Rule
-		act, rule = w.act(a, t0)
+		act, rule = w.act(rs, a, t0)
 		if rule != nil {
 			a.fault = rule.Fault().Type()
 		}
@@ -128,7 +136,7 @@ func (w *world) send(ai int32) {
 
 // act asks the chaos rules what happens to the attempt, as the proxy would
 // at t0.
-func (w *world) act(a *attempt, t0 int64) (fault.Action, *fault.Rule) {
+func (w *world) act(rs *fault.Rules, a *attempt, t0 int64) (fault.Action, *fault.Rule) {
 	r := &w.req
 	r.EventID, r.Attempt = a.id, int(a.n)
 	r.Path = w.paths[a.ep]
@@ -143,7 +151,7 @@ func (w *world) act(a *attempt, t0 int64) (fault.Action, *fault.Rule) {
 			r.Body = body
 		}
 	}
-	return w.decider.Act(w.rules, r, 0, time.Duration(t0))
+	return w.decider.Act(rs, r, 0, time.Duration(t0))
 }
 
 // upstream is copy a.copies of the request reaching the receiver now.

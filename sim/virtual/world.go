@@ -129,7 +129,10 @@ type world struct {
 	liveAttempts int // attempts not yet freed: on the wire, or their outcome not yet durable
 	peakAttempts int // the most at once
 
-	rules   *fault.Rules
+	rules *fault.Rules
+	// byGroup are the rules asked for an attempt to each group's
+	// endpoints (plan.GroupRules), by group index; nil: ask rules.
+	byGroup []*fault.Rules
 	decider *fault.Decider
 	req     fault.Request
 	// The webhook headers' values in req.Header (when rules read headers):
@@ -183,7 +186,10 @@ func newWorld(s *scenarios.Scenario, opts Options) (*world, error) {
 	}
 	w := &world{
 		k: newKernel(s.Seed), m: m, s: s, seed: s.Seed,
-		chk:         verdict.NewChecker(virtualEpoch), // fed by Ref: its id index stays empty
+		// Fed by Ref (its id index stays empty), and told when an event
+		// can have no more records: its final state, and no attempt of it
+		// left on the wire (HoldRef). So it keeps the pending set only.
+		chk:         verdict.NewChecker(virtualEpoch, verdict.WithSettling()),
 		idPrefix:    opts.IDPrefix,
 		pacer:       pacer,
 		rules:       rules,
@@ -229,13 +235,21 @@ func newWorld(s *scenarios.Scenario, opts Options) (*world, error) {
 		w.phaseNames = append(w.phaseNames, p.Name)
 		w.phaseStart = append(w.phaseStart, p.Start)
 	}
+	asked := []*fault.Rules{rules}
+	if byGroup, err := groupedRules(s, fp); err != nil {
+		return nil, err
+	} else if byGroup != nil {
+		w.byGroup, asked = byGroup, byGroup
+	}
 	// Each attempt sets its endpoint's path (the live runner's endpoint
-	// URL on the proxy).
+	// URL on the proxy), and the webhook headers and the body when a
+	// rule it may be asked reads them.
 	w.req = fault.Request{Method: http.MethodPost}
-	for _, spec := range specs {
-		if spec.Match != "" {
-			w.ruleHeaders = true
+	for _, rs := range asked {
+		for _, spec := range rs.Specs() {
+			w.ruleHeaders = w.ruleHeaders || spec.Match != ""
 		}
+		w.ruleBody = w.ruleBody || rs.ReadsBody()
 	}
 	if w.ruleHeaders {
 		h := http.Header{"Content-Type": {"application/json"}, "User-Agent": {sender.UserAgent}}
@@ -247,8 +261,7 @@ func newWorld(s *scenarios.Scenario, opts Options) (*world, error) {
 		w.hdrID, w.hdrAttempt, w.hdrTimestamp = h.Values(webhook.HeaderID), h.Values(webhook.HeaderAttempt), h.Values(webhook.HeaderTimestamp)
 		w.req.Header = h
 	}
-	if rules.ReadsBody() {
-		w.ruleBody = true
+	if w.ruleBody {
 		w.payload = loadgen.DefaultPayload(s.Load.PayloadBytes)
 		if c := s.Load.Payloads.Capture; c != "" {
 			// The bodies the live run sends, so rules that read them match alike.
@@ -268,6 +281,38 @@ func newWorld(s *scenarios.Scenario, opts Options) (*world, error) {
 		w.k.at(int64(c.At), evCrash, int32(i))
 	}
 	return w, nil
+}
+
+// groupedRules compiles, for each group of the fleet plan, the rules that
+// can fire for a request to its endpoints (plan.GroupRules for the group
+// its endpoints' paths name): they decide as all the rules would, without
+// evaluating every group's scope for every attempt. Nil when the plan's
+// groups do not each name one group by their paths (a test's fleet).
+func groupedRules(s *scenarios.Scenario, fp fleetPlan) ([]*fault.Rules, error) {
+	if len(s.Endpoints.Groups) == 0 || len(fp.paths) != len(fp.groups) {
+		return nil, nil
+	}
+	var names []string
+	var named []bool
+	for i, g := range fp.groups {
+		_, name := fault.FleetEndpoint(fp.paths[i])
+		for int(g) >= len(names) {
+			names, named = append(names, ""), append(named, false)
+		}
+		if named[g] && names[g] != name {
+			return nil, nil
+		}
+		names[g], named[g] = name, true
+	}
+	out := make([]*fault.Rules, len(names))
+	for g, name := range names {
+		rs, err := fault.Compile(plan.GroupRules(s, name))
+		if err != nil {
+			return nil, fmt.Errorf("sim: scenario %s: faults of group %s: %w", s.Name, name, err)
+		}
+		out[g] = rs
+	}
+	return out, nil
 }
 
 // checkEvery is how many events run between looks at ctx.
