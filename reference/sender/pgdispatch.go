@@ -61,6 +61,13 @@ func (p *pgStore) start(ctx context.Context) {
 // grace, and those cut off keep their lease too (reported as interrupted
 // by whoever takes them over).
 func (p *pgStore) stop(crash bool) {
+	// Ingests already queued are written on a graceful stop and
+	// abandoned (answered with the crash, never acknowledged) on a crash.
+	if crash {
+		p.ingests.stop(ErrCrashed)
+	} else {
+		p.ingests.stop(nil)
+	}
 	if p.s.started {
 		p.s.stopLoop()
 		<-p.s.loopDone
