@@ -91,7 +91,8 @@ type pgStore struct {
 	countedAt time.Time
 	notify    chan struct{} // announce asks the notifier for a NOTIFY
 
-	ingests *pgGroup[*pgIngest] // ingest requests, written in groups (group commit)
+	ingests  *pgGroup[*pgIngest]  // ingest requests, written in groups (group commit)
+	outcomes *pgGroup[*pgOutcome] // attempts' outcomes, written in groups
 
 	// The lifecycle (started, loopDone, quit, workers...) is the Sender's.
 }
@@ -139,11 +140,14 @@ func openPG(cfg Config) (*Sender, error) {
 	p := &pgStore{s: s, d: s.d, pool: pool, instance: cfg.Instance, lease: cfg.Lease, claims: map[uint64]uint32{}, notify: make(chan struct{}, 1)}
 	p.ingests = newPGGroup(pgIngestWriters, pgIngestRows, func(in *pgIngest) int { return len(in.ids) },
 		p.commitIngests, func(in *pgIngest, err error) { in.done <- err })
+	p.outcomes = newPGGroup(pgOutcomeWriters, pgOutcomeRows, func(*pgOutcome) int { return 1 },
+		p.commitOutcomes, func(o *pgOutcome, err error) { o.done(false, err) })
 	s.store = p
 	s.metrics = newMetrics(s)
 	s.d.metrics = s.metrics
 	if err := p.refreshEndpoints(ctx); err != nil {
 		p.ingests.stop(ErrClosed)
+		p.outcomes.stop(ErrClosed)
 		pool.Close()
 		return nil, fmt.Errorf("store: reading endpoints: %v", err)
 	}
