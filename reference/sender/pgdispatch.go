@@ -16,9 +16,9 @@ import (
 // goroutine (loop) claims due events up to the free workers, leaving out
 // endpoints this instance may not send to now (delivery.Admit: window,
 // pause, rate, breaker); workers send them (deliver.go) and record the
-// outcome with the lease as the guard: an outcome whose lease another
-// instance took over is not recorded (that instance reported the attempt
-// as interrupted). Another goroutine (keep) renews this instance's leases,
+// outcome, in groups (commitOutcomes), with each lease as its guard: an
+// outcome whose lease another instance took over is not recorded (that
+// instance reported the attempt as interrupted). Another goroutine (keep) renews this instance's leases,
 // takes over expired ones, dead-letters what waits for a disabled
 // endpoint and re-reads the endpoints; a third (listen) turns NOTIFY into
 // a wake-up.

@@ -89,10 +89,10 @@ func (g *pgGroup[T]) write() {
 			rows += g.weight(g.queue[n])
 			n++
 		}
-		group := g.queue[:n:n]
-		g.queue = g.queue[n:]
-		if len(g.queue) == 0 {
-			g.queue = nil
+		group, rest := g.queue[:n:n], g.queue[n:]
+		g.queue = nil // the array goes with the group, not kept for the next
+		if len(rest) > 0 {
+			g.queue = rest
 		}
 		g.mu.Unlock()
 		g.commit(group)

@@ -23,8 +23,8 @@ import (
 // the same database:
 //
 //   - the events, their state and their attempts are rows; an event is
-//     acknowledged once its transaction commits (a batch is one
-//     transaction, one multi-row INSERT);
+//     acknowledged once its transaction commits: concurrent requests
+//     share one (group commit, pggroup.go), one multi-row INSERT;
 //   - an instance claims due events with SELECT ... FOR UPDATE SKIP
 //     LOCKED, setting a lease (lease_owner, lease_until) that it renews
 //     while the attempts run (pgdispatch.go); an event is in flight on at
