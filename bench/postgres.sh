@@ -21,7 +21,8 @@
 # 127.0.0.1, run as the unprivileged user hookrig-pg when run as root;
 # fsync and synchronous_commit on (durable), stopped on exit.
 #
-# Usage: bench/postgres.sh   (RUNS=3 N_SINGLE=20000 N_BATCH=200000 N_E2E=30000 C_SINGLE=64 C_BATCH=8 PG_BIN=/usr/lib/postgresql/15/bin)
+# Usage: bench/postgres.sh   (RUNS=3 N_SINGLE=20000 N_BATCH=200000 N_E2E=30000 C_SINGLE=64 C_BATCH=8 PG_BIN=/usr/lib/postgresql/15/bin
+#                             WORK="single batch e2e" INSTANCES="1 2 3" STORES="bbolt pg": a part of the table)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +32,9 @@ N_BATCH=${N_BATCH:-200000}
 N_E2E=${N_E2E:-30000}
 C_SINGLE=${C_SINGLE:-64}
 C_BATCH=${C_BATCH:-8}
+WORK=${WORK:-single batch e2e}
+INSTANCES=${INSTANCES:-1 2 3}
+STORES=${STORES:-bbolt pg}
 SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 
 . bench/lib.sh
@@ -117,18 +121,23 @@ ingest() {
 
 for run in $(seq 1 "$RUNS"); do
 	echo "round $run of $RUNS..." >&2
-	for n in 1 2 3; do
-		for store in bbolt pg; do
+	for n in $INSTANCES; do
+		for store in $STORES; do
 			[ "$store" = bbolt ] && [ "$n" -gt 1 ] && continue
 			s=$store
-			[ "$store" = pg ] && s=$(fresh_db)
-			senders "$s" "$n" --no-dispatch
-			ingest "${store}_${n}_single" "$n" "$N_SINGLE" 1 "$C_SINGLE"
-			stop_senders "$n"
-			[ "$store" = pg ] && s=$(fresh_db)
-			senders "$s" "$n" --no-dispatch
-			ingest "${store}_${n}_batch" "$n" "$N_BATCH" 100 "$C_BATCH"
-			stop_senders "$n"
+			if [[ " $WORK " == *" single "* ]]; then
+				[ "$store" = pg ] && s=$(fresh_db)
+				senders "$s" "$n" --no-dispatch
+				ingest "${store}_${n}_single" "$n" "$N_SINGLE" 1 "$C_SINGLE"
+				stop_senders "$n"
+			fi
+			if [[ " $WORK " == *" batch "* ]]; then
+				[ "$store" = pg ] && s=$(fresh_db)
+				senders "$s" "$n" --no-dispatch
+				ingest "${store}_${n}_batch" "$n" "$N_BATCH" 100 "$C_BATCH"
+				stop_senders "$n"
+			fi
+			[[ " $WORK " == *" e2e "* ]] || continue
 
 			start receiver "$H" receiver --listen 127.0.0.1:0 --secret $SECRET --quiet
 			[ "$store" = pg ] && s=$(fresh_db)
@@ -143,7 +152,7 @@ for run in $(seq 1 "$RUNS"); do
 done
 
 column() { echo "${results[$2]:-}" | awk -v RS=' ' 'NF' | paste - - - - | awk -v c="$1" '{print $c}'; }
-cell() { printf "%8.0f" "$(column 1 "$1" | median)" 2>/dev/null || printf "%8s" -; }
+cell() { local m; m=$(column 1 "$1" | median); if [ "$m" = - ]; then printf "%8s" -; else printf "%8.0f" "$m"; fi; }
 
 echo
 echo "reference sender, events/s, medians of $RUNS rounds ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'), fsync on)"

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/hookrig/hookrig/internal/clock"
 	"github.com/hookrig/hookrig/reference/sender/delivery"
@@ -17,9 +16,9 @@ import (
 // goroutine (loop) claims due events up to the free workers, leaving out
 // endpoints this instance may not send to now (delivery.Admit: window,
 // pause, rate, breaker); workers send them (deliver.go) and record the
-// outcome with the lease as the guard: an outcome whose lease another
-// instance took over is not recorded (that instance reported the attempt
-// as interrupted). Another goroutine (keep) renews this instance's leases,
+// outcome, in groups (commitOutcomes), with each lease as its guard: an
+// outcome whose lease another instance took over is not recorded (that
+// instance reported the attempt as interrupted). Another goroutine (keep) renews this instance's leases,
 // takes over expired ones, dead-letters what waits for a disabled
 // endpoint and re-reads the endpoints; a third (listen) turns NOTIFY into
 // a wake-up.
@@ -61,6 +60,16 @@ func (p *pgStore) start(ctx context.Context) {
 // grace, and those cut off keep their lease too (reported as interrupted
 // by whoever takes them over).
 func (p *pgStore) stop(crash bool) {
+	// Ingests already queued are written on a graceful stop and
+	// abandoned (answered with the crash, never acknowledged) on a crash.
+	// Outcomes queued are written on a graceful stop, once every worker
+	// is done; a crash abandons them (their leases stay).
+	if crash {
+		p.ingests.stop(ErrCrashed)
+		p.outcomes.halt(ErrCrashed)
+	} else {
+		p.ingests.stop(nil)
+	}
 	if p.s.started {
 		p.s.stopLoop()
 		<-p.s.loopDone
@@ -72,6 +81,7 @@ func (p *pgStore) stop(crash bool) {
 		close(p.s.quit)
 		p.s.workers.Wait()
 	}
+	p.outcomes.stop(nil) // after a crash, halted above already
 	if !crash {
 		c := p.counters()
 		p.mu.Lock()
@@ -112,6 +122,10 @@ func (p *pgStore) loop(ctx context.Context) {
 	}
 }
 
+// pgMaxHeld bounds the leases an instance holds, in workers: attempts
+// in flight and outcomes waiting to be written.
+const pgMaxHeld = 2
+
 // pgRetryMin is the first wait after a claim that found due events but
 // took none.
 const pgRetryMin = 10 * time.Millisecond
@@ -131,6 +145,7 @@ func (p *pgStore) claim(ctx context.Context) (next time.Time, dueNow bool) {
 	blocked := []string{} // not nil: NOT (x = ANY(NULL)) would exclude every row
 	var capped []string   // endpoints this instance may send only a few more to
 	var caps []int32
+	rooms, uncapped := 0, false // what the capped endpoints may take; whether any endpoint is not capped
 	split := delivery.Split{Workers: p.d.workers}
 	for _, ep := range p.d.endpoints {
 		if ep.inflight > 0 {
@@ -157,11 +172,29 @@ func (p *pgStore) claim(ctx context.Context) (next time.Time, dueNow bool) {
 		}
 		if room := ep.state().Limit(share) - ep.inflight; room < free {
 			capped, caps = append(capped, id), append(caps, int32(room))
+			rooms += room
+		} else {
+			uncapped = true
 		}
 	}
 	p.d.mu.Unlock()
+	// Outcomes are written in groups after their workers moved on: the
+	// leases held, outcomes not yet written included, stay within
+	// pgMaxHeld workers' worth.
+	p.mu.Lock()
+	free = min(free, pgMaxHeld*p.d.workers-len(p.claims))
+	p.mu.Unlock()
 	if free <= 0 {
 		return next, false
+	}
+	// The candidates read: a few per event this instance may take. When
+	// every endpoint it knows is capped, that is their rooms, not the
+	// free workers (one endpoint of concurrency 32 and 64 workers: 128
+	// candidates read, not 256, a third of a claim's time). An endpoint
+	// it does not know yet is still found in due order among them.
+	scan := free
+	if !uncapped && len(capped) > 0 {
+		scan = min(free, rooms)
 	}
 
 	// Candidates are read in due order without locks, at most a few per
@@ -173,7 +206,12 @@ func (p *pgStore) claim(ctx context.Context) (next time.Time, dueNow bool) {
 	// IN (subquery): on a table not yet analyzed (a fresh database filling
 	// fast) the planner took the subquery for one row and ran it as a
 	// nested loop over every due event, the window re-sorted per row:
-	// 100-400 ms a claim with a few thousand events due.
+	// 100-400 ms a claim with a few thousand events due. The lock's
+	// state test is written state + 0 = 0 so that it implies no partial
+	// index's predicate: the planner then takes the chosen rows by
+	// primary key, where with state = 0 it walked the whole due index
+	// and filtered it by the array (1 µs per due event: 10 ms a claim
+	// with 10,000 waiting).
 	cctx, cancel := context.WithTimeout(ctx, pgTimeout)
 	defer cancel()
 	rows, err := p.pool.Query(cctx, `WITH cand AS (
@@ -185,21 +223,21 @@ func (p *pgStore) claim(ctx context.Context) (next time.Time, dueNow bool) {
 					SELECT 1 FROM hookrig_sender_events h
 					WHERE h.state = 0 AND h.endpoint = e.endpoint AND h.lane = e.lane AND h.ord < e.ord))
 			ORDER BY e.next_at, e.seq
-			LIMIT $2 * 4),
+			LIMIT $8 * 4),
 		ranked AS (
 			SELECT c.seq, row_number() OVER (PARTITION BY c.endpoint ORDER BY c.next_at, c.seq) AS rn, cap.room
 			FROM cand c LEFT JOIN unnest($6::text[], $7::int[]) AS cap(endpoint, room) ON cap.endpoint = c.endpoint),
 		due AS (
 			SELECT e.seq FROM hookrig_sender_events e
 			WHERE e.seq = ANY(ARRAY(SELECT seq FROM ranked WHERE room IS NULL OR rn <= room))
-				AND e.state = 0 AND e.lease_owner IS NULL
-			ORDER BY e.next_at, e.seq
+				AND e.state + 0 = 0 AND e.lease_owner IS NULL
+			ORDER BY e.seq
 			LIMIT $2
 			FOR UPDATE OF e SKIP LOCKED)
 		UPDATE hookrig_sender_events e SET lease_owner = $4, lease_until = $5, claim_n = e.total + 1, claim_at = $1
 		FROM due WHERE e.seq = due.seq
 		RETURNING e.seq, e.id, e.endpoint, e.key, e.payload, e.attempts, e.total, e.since, e.next_at`,
-		now.UnixNano(), free, blocked, p.instance, now.Add(p.lease).UnixNano(), capped, caps)
+		now.UnixNano(), free, blocked, p.instance, now.Add(p.lease).UnixNano(), capped, caps, scan)
 	if err != nil {
 		if ctx.Err() == nil {
 			p.s.logger.Error("claiming events", "err", err)
@@ -322,20 +360,17 @@ func (p *pgStore) work(ctx context.Context) {
 }
 
 // finish decides what follows an attempt (delivery.Settle) and records it
-// if this instance still holds the event's lease.
+// if this instance still holds the event's lease. The outcome joins the
+// outcome group (commitOutcomes): the worker goes on to its next attempt
+// while the outcome is written, and what follows the record (the
+// report, the lease forgotten) happens once it is committed.
 func (p *pgStore) finish(j *job, o delivery.Outcome, a attemptRecord, cancelled bool) {
 	it, ep := j.it, j.it.ep
-	defer func() {
-		p.mu.Lock()
-		if p.claims[it.seq] == j.n { // not a later claim of the same event
-			delete(p.claims, it.seq)
-		}
-		p.mu.Unlock()
-	}()
 	p.d.mu.Lock()
 	p.d.release(ep)
 	if cancelled {
 		p.d.mu.Unlock()
+		p.forget(j)
 		return // the lease stays; whoever takes it over reports the attempt
 	}
 	now := p.s.clock.Now()
@@ -344,72 +379,178 @@ func (p *pgStore) finish(j *job, o delivery.Outcome, a attemptRecord, cancelled 
 	p.d.mu.Unlock()
 	defer p.d.poke() // a worker is free
 
-	code, nextAt, finalAt, reason := codePending, int64(0), int64(0), ""
+	rec := &pgOutcome{seq: int64(it.seq), n: int32(j.n), attempts: int32(st.Attempts), a: a}
+	rec.code = codePending
 	switch dec.Kind {
 	case delivery.Delivered:
-		code, finalAt = codeDelivered, now.UnixNano()
+		rec.code, rec.finalAt = codeDelivered, now.UnixNano()
 	case delivery.RetryAt:
-		nextAt = dec.At.UnixNano()
+		rec.nextAt = dec.At.UnixNano()
 	default:
-		code, finalAt, reason = codeDeadLettered, now.UnixNano(), dec.Reason
+		rec.code, rec.finalAt, rec.reason = codeDeadLettered, now.UnixNano(), dec.Reason
 	}
+	rec.done = func(held bool, err error) {
+		defer p.forget(j)
+		switch {
+		case errors.Is(err, ErrCrashed):
+			return // as kill -9: the lease stays, the attempt is reported by whoever takes it over
+		case err != nil:
+			// The lease stays until it expires: the attempt is then
+			// reported as interrupted and retried, by this instance or
+			// another.
+			p.s.logger.Error("recording an attempt", "event", it.id, "err", err)
+			return
+		case !held:
+			p.s.logger.Warn("attempt outcome not recorded: its lease expired and another instance reported it as interrupted",
+				"event", it.id, "attempt", j.n, "outcome", o.String())
+			return
+		}
+		p.d.mu.Lock()
+		it.st, it.total = st, j.n
+		p.d.mu.Unlock()
+		switch dec.Kind {
+		case delivery.DeadLetter:
+			p.s.logger.Warn("event dead-lettered", "event", it.id, "endpoint", ep.id, "reason", dec.Reason)
+		case delivery.DisableEndpoint:
+			p.s.logger.Warn("endpoint disabled", "endpoint", ep.id, "event", it.id, "reason", dec.Reason)
+		}
+		p.d.report(it, &a, dec)
+	}
+	if dec.Kind == delivery.DisableEndpoint {
+		// A 410, rare: the endpoint is disabled and what waits for it
+		// dead-lettered in the outcome's own transaction.
+		rec.done(p.recordGone(rec, ep.id, now))
+		return
+	}
+	if err := p.outcomes.submit(rec); err != nil {
+		rec.done(false, err)
+	}
+}
+
+// forget drops an attempt's claim once its outcome is recorded (or left
+// for whoever takes the lease over): its lease is no longer renewed.
+func (p *pgStore) forget(j *job) {
+	p.mu.Lock()
+	if p.claims[j.it.seq] == j.n { // not a later claim of the same event
+		delete(p.claims, j.it.seq)
+	}
+	p.mu.Unlock()
+}
+
+// pgOutcome is an attempt's outcome waiting in the outcome group: the
+// event's new state and the attempt, and what follows once it is
+// written (held: this instance still held the lease, so it was).
+type pgOutcome struct {
+	seq, nextAt, finalAt int64
+	n, attempts          int32
+	code                 stateCode
+	reason               string
+	a                    attemptRecord
+	done                 func(held bool, err error)
+}
+
+// pgOutcomeWriters is how many outcome groups an instance may have in
+// flight at once.
+const pgOutcomeWriters = 2
+
+// pgOutcomeRows bounds the outcomes one group writes.
+const pgOutcomeRows = 1000
+
+// pgRecordOutcomes writes outcomes in one statement: each event's state
+// and its attempt, each guarded by its lease (this instance, this
+// attempt's number). The events are locked in seq order first, as renew
+// locks them, so that two statements of one instance over the same
+// events cannot deadlock. It returns the events whose outcome was
+// written.
+const pgRecordOutcomes = `WITH o AS (
+		SELECT * FROM unnest($2::bigint[], $3::int[], $4::smallint[], $5::int[], $6::bigint[], $7::bigint[], $8::text[],
+			$9::bigint[], $10::bigint[], $11::int[], $12::text[], $13::text[])
+			AS o(seq, n, state, attempts, next_at, final_at, reason, at, duration, status, err, detail)),
+	held AS (
+		SELECT e.seq, e.claim_n FROM hookrig_sender_events e
+		WHERE e.seq = ANY($2) AND e.lease_owner = $1
+		ORDER BY e.seq FOR UPDATE),
+	u AS (
+		UPDATE hookrig_sender_events e SET state = o.state, attempts = o.attempts, total = o.n, next_at = o.next_at,
+			final_at = o.final_at, reason = o.reason, lease_owner = NULL, lease_until = NULL, claim_n = NULL, claim_at = NULL
+		FROM o JOIN held h ON h.seq = o.seq AND h.claim_n = o.n
+		WHERE e.seq = o.seq AND e.lease_owner = $1 AND e.claim_n = o.n
+		RETURNING e.seq, o.n),
+	a AS (
+		INSERT INTO hookrig_sender_attempts (seq, n, instance, at, duration, status, err, detail)
+		SELECT o.seq, o.n, $1, o.at, o.duration, o.status, o.err, o.detail FROM o JOIN u ON u.seq = o.seq AND u.n = o.n)
+	SELECT seq, n FROM u`
+
+// commitOutcomes writes a group of outcomes in one transaction and
+// answers each: written, or not held (another instance took the lease
+// over), or the error that failed the group (every lease then stays
+// until it expires: the attempts are reported as interrupted).
+func (p *pgStore) commitOutcomes(group []*pgOutcome) {
+	n := len(group)
+	seqs, ns, codes, attempts := make([]int64, n), make([]int32, n), make([]int16, n), make([]int32, n)
+	nextAt, finalAt, at, duration := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	reasons, errs, details, status := make([]string, n), make([]string, n), make([]string, n), make([]int32, n)
+	for i, o := range group {
+		seqs[i], ns[i], codes[i], attempts[i] = o.seq, o.n, int16(o.code), o.attempts
+		nextAt[i], finalAt[i], at[i], duration[i] = o.nextAt, o.finalAt, o.a.At, o.a.Duration
+		reasons[i], errs[i], details[i], status[i] = o.reason, o.a.Err, o.a.Detail, int32(o.a.Status)
+	}
+	type key struct {
+		seq int64
+		n   int32
+	}
+	written := map[key]bool{}
 	ctx, cancel := context.WithTimeout(context.Background(), pgTimeout)
 	defer cancel()
-	// One statement: the state, guarded by the lease, and the attempt.
-	const record = `WITH u AS (
-			UPDATE hookrig_sender_events SET state = $4, attempts = $5, total = $3, next_at = $6, final_at = $7, reason = $8,
-				lease_owner = NULL, lease_until = NULL, claim_n = NULL, claim_at = NULL
-			WHERE seq = $1 AND lease_owner = $2 AND claim_n = $3
-			RETURNING seq)
-		INSERT INTO hookrig_sender_attempts (seq, n, instance, at, duration, status, err, detail)
-		SELECT seq, $3, $2, $9, $10, $11, $12, $13 FROM u`
-	args := []any{int64(it.seq), p.instance, int32(j.n), int16(code), int32(st.Attempts), nextAt, finalAt, reason,
-		a.At, a.Duration, int32(a.Status), a.Err, a.Detail}
-	held := true
-	var err error
-	if dec.Kind != delivery.DisableEndpoint {
-		var tag pgconn.CommandTag
-		tag, err = p.pool.Exec(ctx, record, args...)
-		held = err != nil || tag.RowsAffected() == 1
-	} else {
-		// A 410: the endpoint is disabled and what waits for it
-		// dead-lettered in the same transaction.
-		err = pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
-			tag, err := tx.Exec(ctx, record, args...)
-			if err != nil {
-				return err
+	rows, err := p.pool.Query(ctx, pgRecordOutcomes, p.instance, seqs, ns, codes, attempts, nextAt, finalAt, reasons,
+		at, duration, status, errs, details)
+	if err == nil {
+		for rows.Next() {
+			var k key
+			if err = rows.Scan(&k.seq, &k.n); err != nil {
+				break
 			}
-			if held = tag.RowsAffected() == 1; !held {
-				return nil
-			}
-			if _, err := tx.Exec(ctx, `UPDATE hookrig_sender_endpoints SET disabled = true, disabled_reason = $2, disabled_at = $3
-				WHERE id = $1 AND NOT disabled`, ep.id, delivery.GoneReason, now.UnixNano()); err != nil {
-				return err
-			}
-			return deadLetterWaiting(ctx, tx, ep.id, delivery.GoneReason, now)
-		})
+			written[k] = true
+		}
+		rows.Close()
+		if err == nil {
+			err = rows.Err()
+		}
 	}
-	switch {
-	case err != nil:
-		// The lease stays until it expires: the attempt is then reported
-		// as interrupted and retried, by this instance or another.
-		p.s.logger.Error("recording an attempt", "event", it.id, "err", err)
-		return
-	case !held:
-		p.s.logger.Warn("attempt outcome not recorded: its lease expired and another instance reported it as interrupted",
-			"event", it.id, "attempt", j.n, "outcome", o.String())
-		return
+	if err == nil {
+		p.d.poke() // lanes whose head was recorded may go on
 	}
-	p.d.mu.Lock()
-	it.st, it.total = st, j.n
-	p.d.mu.Unlock()
-	switch dec.Kind {
-	case delivery.DeadLetter:
-		p.s.logger.Warn("event dead-lettered", "event", it.id, "endpoint", ep.id, "reason", dec.Reason)
-	case delivery.DisableEndpoint:
-		p.s.logger.Warn("endpoint disabled", "endpoint", ep.id, "event", it.id, "reason", dec.Reason)
+	for _, o := range group {
+		o.done(written[key{o.seq, o.n}], err)
 	}
-	p.d.report(it, &a, dec)
+}
+
+// recordGone records a 410's outcome, disables the endpoint and
+// dead-letters what waits for it, in one transaction.
+func (p *pgStore) recordGone(o *pgOutcome, endpoint string, now time.Time) (held bool, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), pgTimeout)
+	defer cancel()
+	err = pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, pgRecordOutcomes, p.instance, []int64{o.seq}, []int32{o.n}, []int16{int16(o.code)},
+			[]int32{o.attempts}, []int64{o.nextAt}, []int64{o.finalAt}, []string{o.reason}, []int64{o.a.At},
+			[]int64{o.a.Duration}, []int32{int32(o.a.Status)}, []string{o.a.Err}, []string{o.a.Detail})
+		if err != nil {
+			return err
+		}
+		held = false
+		for rows.Next() {
+			held = true
+		}
+		if err := rows.Err(); err != nil || !held {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE hookrig_sender_endpoints SET disabled = true, disabled_reason = $2, disabled_at = $3
+			WHERE id = $1 AND NOT disabled`, endpoint, delivery.GoneReason, now.UnixNano()); err != nil {
+			return err
+		}
+		return deadLetterWaiting(ctx, tx, endpoint, delivery.GoneReason, now)
+	})
+	return held, err
 }
 
 // keep renews this instance's leases, takes over expired ones, sweeps
@@ -455,7 +596,11 @@ func (p *pgStore) renew(ctx context.Context) error {
 	if len(seqs) == 0 {
 		return nil
 	}
-	_, err := p.pool.Exec(ctx, `UPDATE hookrig_sender_events SET lease_until = $1 WHERE lease_owner = $2 AND seq = ANY($3)`,
+	// The events are locked in seq order, as the outcomes' statement
+	// locks them: the two cannot deadlock.
+	_, err := p.pool.Exec(ctx, `WITH l AS (
+			SELECT seq FROM hookrig_sender_events WHERE lease_owner = $2 AND seq = ANY($3) ORDER BY seq FOR UPDATE)
+		UPDATE hookrig_sender_events e SET lease_until = $1 FROM l WHERE e.seq = l.seq AND e.lease_owner = $2`,
 		p.s.clock.Now().Add(p.lease).UnixNano(), p.instance, seqs)
 	return err
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hookrig/hookrig/internal/pgschema"
@@ -22,8 +23,8 @@ import (
 // the same database:
 //
 //   - the events, their state and their attempts are rows; an event is
-//     acknowledged once its transaction commits (a batch is one
-//     transaction, one multi-row INSERT);
+//     acknowledged once its transaction commits: concurrent requests
+//     share one (group commit, pggroup.go), one multi-row INSERT;
 //   - an instance claims due events with SELECT ... FOR UPDATE SKIP
 //     LOCKED, setting a lease (lease_owner, lease_until) that it renews
 //     while the attempts run (pgdispatch.go); an event is in flight on at
@@ -90,6 +91,9 @@ type pgStore struct {
 	countedAt time.Time
 	notify    chan struct{} // announce asks the notifier for a NOTIFY
 
+	ingests  *pgGroup[*pgIngest]  // ingest requests, written in groups (group commit)
+	outcomes *pgGroup[*pgOutcome] // attempts' outcomes, written in groups
+
 	// The lifecycle (started, loopDone, quit, workers...) is the Sender's.
 }
 
@@ -134,10 +138,16 @@ func openPG(cfg Config) (*Sender, error) {
 	s.d = newDispatcher(cfg.Clock, delivery.NewJitter(cfg.Seed), cfg.Workers, newClient(cfg.Transport), s.logger, nil)
 	s.d.onAttempt = cfg.OnAttempt
 	p := &pgStore{s: s, d: s.d, pool: pool, instance: cfg.Instance, lease: cfg.Lease, claims: map[uint64]uint32{}, notify: make(chan struct{}, 1)}
+	p.ingests = newPGGroup(pgIngestWriters, pgIngestRows, func(in *pgIngest) int { return len(in.ids) },
+		p.commitIngests, func(in *pgIngest, err error) { in.done <- err })
+	p.outcomes = newPGGroup(pgOutcomeWriters, pgOutcomeRows, func(*pgOutcome) int { return 1 },
+		p.commitOutcomes, func(o *pgOutcome, err error) { o.done(false, err) })
 	s.store = p
 	s.metrics = newMetrics(s)
 	s.d.metrics = s.metrics
 	if err := p.refreshEndpoints(ctx); err != nil {
+		p.ingests.stop(ErrClosed)
+		p.outcomes.stop(ErrClosed)
 		pool.Close()
 		return nil, fmt.Errorf("store: reading endpoints: %v", err)
 	}
@@ -388,10 +398,47 @@ func (p *pgStore) refreshEndpoints(ctx context.Context) error {
 
 // --- events ---
 
+// pgIngest is one ingest request waiting in the ingest group: its events
+// as the columns of hookrig_sender_events, and where its answer goes.
+type pgIngest struct {
+	where                       func(i int) string
+	ids, endpoints, types, keys []string
+	payloads                    [][]byte
+	lanes                       []*string // the key of an ordered endpoint's event, else nil
+	nextAt                      []int64
+	acceptedAt                  int64
+	refused                     error // set by the group: this request's endpoints do not take events
+	done                        chan error
+}
+
 func (p *pgStore) enqueue(specs []EventSpec, batch bool) ([]string, error) {
 	if err := p.s.usable(); err != nil {
 		return nil, err
 	}
+	in, err := p.prepareIngest(specs, batch)
+	if err != nil {
+		return nil, err
+	}
+	if len(in.ids) >= pgGroupAlone {
+		// A large request shares little by joining a group (its commit
+		// is already spread over its events) and would wait for the
+		// writers: it is its own transaction, run at once, so that
+		// concurrent batches commit in parallel. Measured (batches of 100,
+		// 8 clients, alternating, load average 5-6): 17,361 and 12,207
+		// events/s grouped, against 21,098 and 18,630 alone.
+		p.commitIngests([]*pgIngest{in})
+	} else if err := p.ingests.submit(in); err != nil {
+		return nil, p.s.stopped(err)
+	}
+	if err := <-in.done; err != nil {
+		return nil, p.s.stopped(p.dbError(err))
+	}
+	return in.ids, nil
+}
+
+// prepareIngest checks a request's events and gives them ids and due
+// times: what can be decided before the database.
+func (p *pgStore) prepareIngest(specs []EventSpec, batch bool) (*pgIngest, error) {
 	where := whereIn(batch)
 	if err := checkBatchSize(len(specs)); err != nil {
 		return nil, err
@@ -400,10 +447,9 @@ func (p *pgStore) enqueue(specs []EventSpec, batch bool) ([]string, error) {
 	defer cancel()
 	now := p.s.clock.Now()
 	n := len(specs)
-	ids, endpoints, types, keys, payloads := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([][]byte, n)
-	lanes, nextAt := make([]*string, n), make([]int64, n)
-	var named []string // the endpoints, each once
-	ordered := false
+	in := &pgIngest{where: where, acceptedAt: now.UnixNano(), done: make(chan error, 1),
+		ids: make([]string, n), endpoints: make([]string, n), types: make([]string, n), keys: make([]string, n),
+		payloads: make([][]byte, n), lanes: make([]*string, n), nextAt: make([]int64, n)}
 	for i := range specs {
 		e := &specs[i]
 		if err := checkEvent(e); err != nil {
@@ -420,86 +466,157 @@ func (p *pgStore) enqueue(specs []EventSpec, batch bool) ([]string, error) {
 		if id == "" {
 			id = newID("msg_", now)
 		}
-		ids[i], endpoints[i], types[i], keys[i], payloads[i] = id, e.Endpoint, e.Type, e.Key, e.Payload
+		in.ids[i], in.endpoints[i], in.types[i], in.keys[i], in.payloads[i] = id, e.Endpoint, e.Type, e.Key, e.Payload
 		p.d.mu.Lock()
-		nextAt[i] = delivery.FirstDue(ep.policy, now, p.d.jitter, id).UnixNano()
+		in.nextAt[i] = delivery.FirstDue(ep.policy, now, p.d.jitter, id).UnixNano()
 		p.d.mu.Unlock()
 		if ep.policy.Ordered && e.Key != "" {
-			lanes[i] = &keys[i]
-			ordered = true
-		}
-		if !slices.Contains(named, e.Endpoint) {
-			named = append(named, e.Endpoint)
+			in.lanes[i] = &in.keys[i]
 		}
 	}
-	slices.Sort(named)
-	// One round trip, one implicit transaction (pgx sends a batch with
-	// one Sync): the endpoints read for the answer, and the events
-	// inserted only if every endpoint takes events. No row lock on the
-	// endpoints: shared locks on one hot row would make every ingest
-	// write a multixact. An ingest racing a disable may add events the
-	// disable did not see; the instances' sweep dead-letters them.
-	// Ingests of an ordered endpoint take its advisory lock, so that a
-	// lane's order is its commit order.
+	return in, nil
+}
+
+// pgIngestWriters is how many ingest groups an instance may have in
+// flight at once.
+const pgIngestWriters = 2
+
+// pgIngestRows bounds the events one ingest group writes.
+const pgIngestRows = 2 * MaxBatch
+
+// pgGroupAlone is the size from which an ingest request is its own
+// transaction rather than a group's share.
+const pgGroupAlone = 32
+
+// commitIngests writes a group of ingest requests in one transaction and
+// answers each. A request whose endpoints do not all take events is
+// refused alone (its events are left out, the others written). When the
+// database refuses the group's data, each request is tried alone, so
+// that one bad request cannot fail its neighbours (as the bbolt outbox
+// does); any other failure (the database unreachable, no answer in
+// time) fails every request of the group: none is acknowledged.
+func (p *pgStore) commitIngests(group []*pgIngest) {
+	err := p.writeIngests(group)
+	var pgErr *pgconn.PgError
+	if err != nil && len(group) > 1 && errors.As(err, &pgErr) {
+		for _, in := range group {
+			p.commitIngests([]*pgIngest{in})
+		}
+		return
+	}
+	if err == nil {
+		p.announce()
+	}
+	for _, in := range group {
+		switch {
+		case err != nil:
+			in.done <- err
+		default:
+			in.done <- in.refused
+		}
+	}
+}
+
+// writeIngests is one transaction, sent in one round trip (pgx sends a
+// batch with one Sync): the endpoints read, and the events of the
+// requests whose endpoints all take events inserted, in one statement,
+// so that what is answered and what is written agree. An id already
+// accepted, by an earlier request or earlier in the group, is not
+// inserted again (ON CONFLICT DO NOTHING), exactly as one request after
+// another would have it. No row lock on the endpoints: shared locks on
+// one hot row would make every ingest write a multixact. An ingest
+// racing a disable may add events the disable did not see; the
+// instances' sweep dead-letters them. A group with events of ordered
+// endpoints first takes those endpoints' advisory locks, so that a
+// lane's order is its commit order (and, within the group, the order in
+// which the requests were queued).
+func (p *pgStore) writeIngests(group []*pgIngest) error {
+	var ids, endpoints, types, keys []string
+	var payloads [][]byte
+	var lanes []*string
+	var nextAt, acceptedAt []int64
+	var req []int32
+	var named, ordered []string // the endpoints, each once
+	for k, in := range group {
+		in.refused = nil
+		ids, endpoints, types, keys = append(ids, in.ids...), append(endpoints, in.endpoints...), append(types, in.types...), append(keys, in.keys...)
+		payloads, lanes, nextAt = append(payloads, in.payloads...), append(lanes, in.lanes...), append(nextAt, in.nextAt...)
+		for i, ep := range in.endpoints {
+			acceptedAt, req = append(acceptedAt, in.acceptedAt), append(req, int32(k))
+			if !slices.Contains(named, ep) {
+				named = append(named, ep)
+			}
+			if in.lanes[i] != nil && !slices.Contains(ordered, ep) {
+				ordered = append(ordered, ep)
+			}
+		}
+	}
+	slices.Sort(ordered)
+	ctx, cancel := context.WithTimeout(context.Background(), pgTimeout)
+	defer cancel()
 	b := &pgx.Batch{}
-	if ordered {
-		b.Queue(`SELECT pg_advisory_xact_lock(hashtext('hookrig_sender_lanes'), hashtext(id)) FROM unnest($1::text[]) AS id ORDER BY id`, named)
+	if len(ordered) > 0 {
+		b.Queue(`SELECT pg_advisory_xact_lock(hashtext('hookrig_sender_lanes'), hashtext(id)) FROM unnest($1::text[]) AS id ORDER BY id`, ordered)
 	}
-	b.Queue(`SELECT id, disabled, disabled_reason, deleted FROM hookrig_sender_endpoints WHERE id = ANY($1)`, named)
-	b.Queue(`INSERT INTO hookrig_sender_events (id, endpoint, type, key, lane, payload, accepted_at, since, next_at)
-		SELECT id, endpoint, type, key, lane, payload, $7, $7, next_at
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $8::bigint[])
-			AS t(id, endpoint, type, key, lane, payload, next_at)
-		WHERE (SELECT count(*) FROM hookrig_sender_endpoints WHERE id = ANY($9) AND NOT disabled AND NOT deleted) = cardinality($9)
-		ON CONFLICT (id) DO NOTHING`, ids, endpoints, types, keys, lanes, payloads, now.UnixNano(), nextAt, named)
-	err := func() error {
-		br := p.pool.SendBatch(ctx, b)
-		defer br.Close()
-		if ordered {
-			if _, err := br.Exec(); err != nil {
-				return err
-			}
-		}
-		rows, err := br.Query()
-		if err != nil {
-			return err
-		}
-		type state struct {
-			disabled, deleted bool
-			reason            string
-		}
-		found := map[string]state{}
-		for rows.Next() {
-			var id string
-			var st state
-			if err := rows.Scan(&id, &st.disabled, &st.reason, &st.deleted); err != nil {
-				rows.Close()
-				return err
-			}
-			found[id] = st
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for i, ep := range endpoints {
-			st, ok := found[ep]
-			switch {
-			case !ok || st.deleted:
-				return invalid("%sendpoint: no endpoint %q", where(i), ep)
-			case st.disabled:
-				return conflict("%sendpoint: %q is disabled (%s); enable it with POST /v1/endpoints/%s/enable", where(i), ep, st.reason, ep)
-			}
-		}
+	b.Queue(`WITH ep AS (
+			SELECT id, disabled, disabled_reason, deleted FROM hookrig_sender_endpoints WHERE id = ANY($9)),
+		refused AS (
+			SELECT DISTINCT t.req FROM unnest($10::int[], $2::text[]) AS t(req, endpoint)
+			WHERE NOT EXISTS (SELECT 1 FROM ep WHERE ep.id = t.endpoint AND NOT ep.disabled AND NOT ep.deleted)),
+		ins AS (
+			INSERT INTO hookrig_sender_events (id, endpoint, type, key, lane, payload, accepted_at, since, next_at)
+			SELECT id, endpoint, type, key, lane, payload, accepted_at, accepted_at, next_at
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::bigint[], $8::bigint[], $10::int[])
+				AS t(id, endpoint, type, key, lane, payload, accepted_at, next_at, req)
+			WHERE t.req NOT IN (SELECT req FROM refused)
+			ON CONFLICT (id) DO NOTHING)
+		SELECT id, disabled, disabled_reason, deleted FROM ep`,
+		ids, endpoints, types, keys, lanes, payloads, acceptedAt, nextAt, named, req)
+	br := p.pool.SendBatch(ctx, b)
+	defer br.Close()
+	if len(ordered) > 0 {
 		if _, err := br.Exec(); err != nil {
 			return err
 		}
-		return br.Close() // the commit
-	}()
-	if err != nil {
-		return nil, p.dbError(err)
 	}
-	p.announce()
-	return ids, nil
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	type state struct {
+		disabled, deleted bool
+		reason            string
+	}
+	found := map[string]state{}
+	for rows.Next() {
+		var id string
+		var st state
+		if err := rows.Scan(&id, &st.disabled, &st.reason, &st.deleted); err != nil {
+			rows.Close()
+			return err
+		}
+		found[id] = st
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if err := br.Close(); err != nil { // the commit
+		return err
+	}
+	for _, in := range group {
+		for i, ep := range in.endpoints {
+			st, ok := found[ep]
+			if !ok || st.deleted {
+				in.refused = invalid("%sendpoint: no endpoint %q", in.where(i), ep)
+				break
+			}
+			if st.disabled {
+				in.refused = conflict("%sendpoint: %q is disabled (%s); enable it with POST /v1/endpoints/%s/enable", in.where(i), ep, st.reason, ep)
+				break
+			}
+		}
+	}
+	return nil
 }
 
 // announce wakes this instance's dispatcher and, through NOTIFY, the
