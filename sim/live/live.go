@@ -53,26 +53,26 @@ type live struct {
 	secret      string
 	idPrefix    string
 
-	rcv       *receiver.Receiver
-	db        *runDatabase // the run's database on PostgreSQL (instances.go), or nil
+	rcv *receiver.Receiver
+	db  *runDatabase // the run's database on PostgreSQL (instances.go), or nil
 	// rcvs are the receiver's instances (receiver.instances, or dedupe
 	// in PostgreSQL), each on its own server, behind rcvBalancer when
 	// there are several.
 	rcvs         []*receiver.Receiver
 	rcvInstances []*loopServer
 	rcvBalancer  *balancer
-	fleet     *fleetLive // the scenario's endpoints: (fleet.go), nil for one endpoint
-	rcvSrv    *loopServer
-	proxy     *chaos.Proxy
-	rules     []fault.RuleSpec      // Rules(s): windows relative to t0
-	downs     []verdict.FaultWindow // the timeline's down windows, for refused attempts
-	host      *senderHost   // the sender, or its first instance
-	hosts     []*senderHost // every instance of the sender (host first)
-	ingest    *balancer     // in front of several sender instances, or nil
-	deliverTo string         // the URL the sender delivers to (on the proxy)
-	loadCfg   loadgen.Config // checked in setup, run from t0
-	pacer     *loadgen.SequencePacer
-	journal   *journalReader // the user's endpoint's receipts, if given
+	fleet        *fleetLive // the scenario's endpoints: (fleet.go), nil for one endpoint
+	rcvSrv       *loopServer
+	proxy        *chaos.Proxy
+	rules        []fault.RuleSpec      // Rules(s): windows relative to t0
+	downs        []verdict.FaultWindow // the timeline's down windows, for refused attempts
+	host         *senderHost           // the sender, or its first instance
+	hosts        []*senderHost         // every instance of the sender (host first)
+	ingest       *balancer             // in front of several sender instances, or nil
+	deliverTo    string                // the URL the sender delivers to (on the proxy)
+	loadCfg      loadgen.Config        // checked in setup, run from t0
+	pacer        *loadgen.SequencePacer
+	journal      *journalReader // the user's endpoint's receipts, if given
 
 	t0      time.Time
 	checker atomic.Pointer[verdict.Checker]
