@@ -16,7 +16,7 @@ func TestInstancesInTextAndJSON(t *testing.T) {
 	}
 	r := sample(t, 7)
 	r.Instances = &verdict.Instances{
-		Sender: []verdict.SenderInstance{{Name: "sender-1", Attempts: 60, Interrupted: 0}, {Name: "sender-2", Attempts: 34, Interrupted: 2}},
+		Sender:   []verdict.SenderInstance{{Name: "sender-1", Attempts: 60, Interrupted: 0}, {Name: "sender-2", Attempts: 34, Interrupted: 2}},
 		Receiver: []verdict.ReceiverInstance{{Name: "receiver-1", Served: 48}, {Name: "receiver-2", Served: 47}},
 	}
 	txt := render(t, r, Text)
