@@ -36,7 +36,7 @@ load:
     - {pacer: constant:60, duration: 3s}
 faults:
   - name: network-delay             # so that attempts are in flight at the crash
-    fault: {type: latency, distribution: uniform, min: 20ms, max: 80ms}
+    fault: {type: latency, distribution: uniform, min: 100ms, max: 300ms}
 drain: {timeout: 60s}
 assertions:
   - lost == 0
