@@ -33,14 +33,14 @@ func TestParseInstances(t *testing.T) {
 	if want := (Crash{At: 2 * time.Second, Down: time.Second, Instance: 2}); len(s.Sender.Crashes) != 1 || s.Sender.Crashes[0] != want {
 		t.Fatalf("crashes %+v, want %+v", s.Sender.Crashes, want)
 	}
-	if !s.NeedsPostgres() {
+	if !s.NeedsPostgres(false, false) {
 		t.Error("NeedsPostgres false for a scenario on postgres")
 	}
 	one, err := Parse([]byte("name: one\nload:\n  phases:\n    - {pacer: constant:1, duration: 1s}\n"), "one.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if one.NeedsPostgres() || one.Sender.SenderInstances() != 1 || one.Receiver.ReceiverInstances() != 1 {
+	if one.NeedsPostgres(false, false) || one.Sender.SenderInstances() != 1 || one.Receiver.ReceiverInstances() != 1 {
 		t.Errorf("defaults: %+v %+v", one.Sender, one.Receiver)
 	}
 }

@@ -91,9 +91,13 @@ func (s Sender) SenderInstances() int { return max(s.Instances, 1) }
 func (r Receiver) ReceiverInstances() int { return max(r.Instances, 1) }
 
 // NeedsPostgres says a run of the scenario needs a PostgreSQL server: its
-// sender's outbox or its receivers' dedupe is kept there.
-func (s *Scenario) NeedsPostgres() bool {
-	return s.Sender.Store == StorePostgres || s.Receiver.Dedupe == StorePostgres
+// reference sender's outbox or its reference receivers' dedupe is kept
+// there. ownSender and ownReceiver say the run replaces them with the
+// user's (a trigger, a receiver URL given on the command line), whose
+// stores are their own.
+func (s *Scenario) NeedsPostgres(ownSender, ownReceiver bool) bool {
+	return s.Sender.Store == StorePostgres && !ownSender && s.Sender.Trigger == nil ||
+		s.Receiver.Dedupe == StorePostgres && !ownReceiver && s.Receiver.URL == ""
 }
 
 // Trigger is an HTTP request template that makes the user's sender emit

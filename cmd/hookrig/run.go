@@ -230,7 +230,7 @@ func runScenario(cmd *cobra.Command, e *env, name string, o runOptions) error {
 func (o *runOptions) postgresFor(e *env, s *scenarios.Scenario, opts *live.Options) (stop func(), err error) {
 	stop = func() {}
 	switch {
-	case !s.NeedsPostgres():
+	case !s.NeedsPostgres(o.trigger != "", o.receiver != ""):
 		if o.postgres != "" && !o.quiet {
 			fmt.Fprintf(e.stderr, "hookrig: --postgres is not used: scenario %s keeps nothing in PostgreSQL\n", s.Name)
 		}

@@ -99,8 +99,11 @@ type live struct {
 	interruptOnce sync.Once
 	interruptCh   chan struct{}
 
-	notes []string
-	inst  *verdict.Instances // what each instance did (instances.go)
+	// onPostgres says the run keeps the sender's outbox or the
+	// receivers' dedupe in PostgreSQL (scenarios.NeedsPostgres).
+	onPostgres bool
+	notes      []string
+	inst       *verdict.Instances // what each instance did (instances.go)
 }
 
 // padVar finds the load generator's {{pad}} in a template.
@@ -154,7 +157,8 @@ func newLive(s *scenarios.Scenario, opts Options) (*live, error) {
 			return nil, errors.New("the scenario crashes hookrig's reference sender (sender.crashes), but a trigger drives your own sender: drop one of them")
 		}
 	}
-	if s.NeedsPostgres() && opts.Postgres == "" {
+	l.onPostgres = s.NeedsPostgres(opts.Trigger != nil, opts.ReceiverURL != "")
+	if l.onPostgres && opts.Postgres == "" {
 		return nil, errNoPostgres(s)
 	}
 	if l.endpointURL != "" {
@@ -198,7 +202,7 @@ func (l *live) setup(ctx context.Context) error {
 	if l.secret == "" {
 		l.secret = sender.NewSecret()
 	}
-	if l.s.NeedsPostgres() {
+	if l.onPostgres {
 		db, err := createRunDatabase(ctx, l.opts.Postgres)
 		if err != nil {
 			return err
@@ -511,9 +515,10 @@ func (l *live) run(ctx context.Context) (*verdict.Result, error) {
 	res.WallTime = end
 	res.SpeedUp = 1
 	if l.opts.Keep {
-		l.note("data kept in %s (the sender's %s, the receiver's receipts.jsonl)", l.dir, sender.OutboxFile)
 		if l.db != nil {
-			l.note("the run's database %s is kept on the PostgreSQL server", l.db.name)
+			l.note("the receivers' journals kept in %s (receipts-N.jsonl); the run's database %s (outbox, attempts, dedupe) kept on the PostgreSQL server", l.dir, l.db.name)
+		} else {
+			l.note("data kept in %s (the sender's %s, the receiver's receipts.jsonl)", l.dir, sender.OutboxFile)
 		}
 	}
 	res.Instances = l.inst

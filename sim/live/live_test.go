@@ -417,7 +417,7 @@ func TestBuiltinScenariosPass(t *testing.T) {
 			}
 			short := shrunk(s.Shortened(0.25))
 			var opts live.Options
-			if s.NeedsPostgres() {
+			if s.NeedsPostgres(false, false) {
 				opts.Postgres = pgtest.Start(t) // skipped, saying why, without PostgreSQL
 			}
 			start := time.Now()
