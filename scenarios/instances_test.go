@@ -93,3 +93,28 @@ func TestParseInstancesErrors(t *testing.T) {
 		})
 	}
 }
+
+// A fleet runs on one sender and a receiver per group: instances are
+// refused there, at the key that asks for them.
+func TestParseInstancesNotWithAFleet(t *testing.T) {
+	src := fleetHead + `sender: {instances: 2, store: postgres}
+endpoints:
+  - name: a
+    count: 2
+    receiver: {instances: 2, dedupe: postgres}
+assertions: [lost == 0]
+`
+	_, err := Parse([]byte(src), "f.yaml")
+	var errs Errors
+	if !errors.As(err, &errs) || len(errs) != 2 {
+		t.Fatalf("got %v, want 2 errors", err)
+	}
+	for i, want := range []string{
+		"f.yaml:5:21: sender.instances and sender.store: not supported with a fleet (endpoints:) yet",
+		"f.yaml:9:27: endpoints[0] (a).receiver: instances and dedupe apply to the top-level receiver only",
+	} {
+		if got := errs[i].Error(); !strings.HasPrefix(got, want) {
+			t.Errorf("error %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+}
