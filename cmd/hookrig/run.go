@@ -225,8 +225,8 @@ func runScenario(cmd *cobra.Command, e *env, name string, o runOptions) error {
 
 // postgresFor gives a scenario on PostgreSQL its server: --postgres, or a
 // throwaway cluster started from this machine's PostgreSQL binaries
-// (stopped and removed by stop). With neither, opts.Postgres stays empty
-// and the run refuses the scenario, saying what to do.
+// (stopped and removed by stop). With neither, the error says what to
+// do.
 func (o *runOptions) postgresFor(e *env, s *scenarios.Scenario, opts *live.Options) (stop func(), err error) {
 	stop = func() {}
 	switch {
@@ -239,7 +239,7 @@ func (o *runOptions) postgresFor(e *env, s *scenarios.Scenario, opts *live.Optio
 		opts.Postgres = o.postgres
 		return stop, nil
 	case !pgcluster.Available():
-		return stop, nil
+		return stop, live.NoPostgresError(s)
 	}
 	c, err := pgcluster.Start()
 	if err != nil {

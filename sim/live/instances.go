@@ -46,9 +46,9 @@ import (
 // reported as an interrupted attempt like any other.
 const InstanceLease = 3 * time.Second
 
-// errNoPostgres is Run's answer to a scenario on PostgreSQL without a
-// server.
-func errNoPostgres(s *scenarios.Scenario) error {
+// NoPostgresError is Run's answer to a scenario on PostgreSQL without a
+// server (Options.Postgres), for a command to give before it starts.
+func NoPostgresError(s *scenarios.Scenario) error {
 	return fmt.Errorf("scenario %s keeps its %s in PostgreSQL: give a server (--postgres postgres://USER@HOST:PORT/DB) or install postgresql so that hookrig run starts one", s.Name, postgresParts(s))
 }
 

@@ -159,7 +159,7 @@ func newLive(s *scenarios.Scenario, opts Options) (*live, error) {
 	}
 	l.onPostgres = s.NeedsPostgres(opts.Trigger != nil, opts.ReceiverURL != "")
 	if l.onPostgres && opts.Postgres == "" {
-		return nil, errNoPostgres(s)
+		return nil, NoPostgresError(s)
 	}
 	if l.endpointURL != "" {
 		u, err := url.Parse(l.endpointURL)
