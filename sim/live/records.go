@@ -294,7 +294,11 @@ func (l *live) collect(ctx context.Context, timedOut bool) error {
 	}
 	rec, st := view.recovered, view.stats
 	if n := int64(st.Interrupted) - int64(rec.Interrupted); n > 0 {
-		l.note("%d attempts were in flight when the sender crashed; their retries may be duplicates, and the sender reports them as interrupted", n)
+		if len(l.hosts) > 1 {
+			l.note("%d attempts were in flight on sender instances that crashed; their leases expired, another instance reported them as interrupted and retried them, and those retries may be duplicates", n)
+		} else {
+			l.note("%d attempts were in flight when the sender crashed; their retries may be duplicates, and the sender reports them as interrupted", n)
+		}
 	}
 	if rec.Interrupted > 0 {
 		l.note("%d attempts were still in flight when the run ended and were cut off; they count as interrupted (their outcome is unknown: the endpoint may have received them)", rec.Interrupted)
