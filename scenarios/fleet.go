@@ -334,6 +334,10 @@ func (b *builder) endpoints(raw *rawScenario, s *Scenario) {
 // settings (on top of the top-level ones) or a URL template.
 func (b *builder) groupReceiver(raw *rawReceiver, g *Group, what string) {
 	var r Receiver
+	if raw.Instances.Set || raw.Dedupe.Set {
+		b.errorf(orPos(raw.Instances.Pos, raw.Dedupe.Pos), "%s.receiver: instances and dedupe apply to the top-level receiver only, not to a fleet group's", what)
+		raw.Instances, raw.Dedupe = Field[int]{}, Field[string]{}
+	}
 	b.receiverAt(raw, &r, what+".receiver")
 	if raw.URL.Set {
 		g.Receiver = Receiver{URL: r.URL}

@@ -37,15 +37,18 @@ type rawScenario struct {
 }
 
 type rawSender struct {
-	Policy  *rawNode          `yaml:"policy"`
-	Workers Field[int]        `yaml:"workers"`
-	Crashes Field[[]rawCrash] `yaml:"crashes"`
-	Trigger *rawTrigger       `yaml:"trigger"`
+	Policy    *rawNode          `yaml:"policy"`
+	Workers   Field[int]        `yaml:"workers"`
+	Instances Field[int]        `yaml:"instances"`
+	Store     Field[string]     `yaml:"store"`
+	Crashes   Field[[]rawCrash] `yaml:"crashes"`
+	Trigger   *rawTrigger       `yaml:"trigger"`
 }
 
 type rawCrash struct {
-	At   Field[time.Duration] `yaml:"at"`
-	Down Field[time.Duration] `yaml:"down"`
+	At       Field[time.Duration] `yaml:"at"`
+	Instance Field[int]           `yaml:"instance"`
+	Down     Field[time.Duration] `yaml:"down"`
 }
 
 type rawTrigger struct {
@@ -59,6 +62,8 @@ type rawReceiver struct {
 	URL        Field[string]        `yaml:"url"`
 	Processing *rawProcessing       `yaml:"processing"`
 	DedupeTTL  Field[time.Duration] `yaml:"dedupe_ttl"`
+	Instances  Field[int]           `yaml:"instances"`
+	Dedupe     Field[string]        `yaml:"dedupe"`
 }
 
 type rawProcessing struct {
@@ -202,6 +207,14 @@ func (b *builder) build(raw *rawScenario, top Pos) *Scenario {
 	}
 	s.Faults = b.rules(raw.Faults, s, "faults")
 	b.endpoints(raw, s)
+	if len(s.Endpoints.Groups) > 0 && raw.Endpoints.Set {
+		if raw.Sender != nil && (raw.Sender.Instances.Set || raw.Sender.Store.Set) {
+			b.errorf(orPos(raw.Sender.Instances.Pos, raw.Sender.Store.Pos), "sender.instances and sender.store: not supported with a fleet (endpoints:) yet; run the fleet on one sender with its bbolt outbox")
+		}
+		if raw.Receiver != nil && (raw.Receiver.Instances.Set || raw.Receiver.Dedupe.Set) {
+			b.errorf(orPos(raw.Receiver.Instances.Pos, raw.Receiver.Dedupe.Pos), "receiver.instances and receiver.dedupe: not supported with a fleet (endpoints:) yet; a fleet has one reference receiver per group")
+		}
+	}
 	for i, c := range s.Sender.Crashes {
 		if c.At >= s.LoadEnd() && s.LoadEnd() > 0 {
 			b.errorf(b.crashPos[i], "sender crash at %s is after the load ends (%s): it would test nothing", c.At, s.LoadEnd())
@@ -280,9 +293,10 @@ func (b *builder) sender(raw *rawSender, s *Sender) {
 		b.errorf(raw.Workers.Pos, "sender.workers: %d; expected a positive number", raw.Workers.V)
 	}
 	s.Workers = raw.Workers.V
+	b.senderInstances(raw, s)
 	for i, c := range raw.Crashes.V {
 		what := fmt.Sprintf("sender.crashes[%d]", i)
-		where := orPos(c.At.Pos, orPos(c.Down.Pos, raw.Crashes.Pos))
+		where := orPos(c.At.Pos, orPos(c.Instance.Pos, orPos(c.Down.Pos, raw.Crashes.Pos)))
 		c.Down.Pos = orPos(c.Down.Pos, where)
 		b.crashPos = append(b.crashPos, where)
 		at := b.nonNegative(c.At, what+".at")
@@ -290,11 +304,14 @@ func (b *builder) sender(raw *rawSender, s *Sender) {
 		if !c.At.Set {
 			b.errorf(c.Down.Pos, "%s: missing at (when to kill the sender)", what)
 		}
-		s.Crashes = append(s.Crashes, Crash{At: at, Down: down})
+		s.Crashes = append(s.Crashes, Crash{At: at, Down: down, Instance: b.crashInstance(c, s, what, where)})
 	}
 	if t := raw.Trigger; t != nil {
 		if len(raw.Crashes.V) > 0 {
 			b.errorf(t.URL.Pos, "sender.trigger drives your own sender; sender.crashes only applies to hookrig's reference sender")
+		}
+		if raw.Instances.Set || raw.Store.Set {
+			b.errorf(orPos(raw.Instances.Pos, raw.Store.Pos), "sender.trigger drives your own sender; sender.instances and sender.store only apply to hookrig's reference sender")
 		}
 		s.Trigger = &Trigger{Method: strings.ToUpper(t.Method), URL: t.URL.V, Headers: t.Headers, Body: t.Body.V}
 		if s.Trigger.Method == "" {
@@ -310,6 +327,55 @@ func (b *builder) sender(raw *rawSender, s *Sender) {
 			b.errorf(p, "sender.trigger: %v", err)
 		}
 	}
+}
+
+// senderInstances reads how many reference sender instances run and where
+// their outbox is: several instances share one only in PostgreSQL (a
+// bbolt file belongs to one process).
+func (b *builder) senderInstances(raw *rawSender, s *Sender) {
+	if raw.Store.Set {
+		switch v := strings.ToLower(strings.TrimSpace(raw.Store.V)); v {
+		case StoreBbolt, StorePostgres:
+			s.Store = v
+		default:
+			b.errorf(raw.Store.Pos, "sender.store: %q; expected %s (a file, one process) or %s (shared by instances)", raw.Store.V, StoreBbolt, StorePostgres)
+		}
+	}
+	if !raw.Instances.Set {
+		return
+	}
+	s.Instances = raw.Instances.V
+	switch n := raw.Instances.V; {
+	case n < 1:
+		b.errorf(raw.Instances.Pos, "sender.instances: %d; expected 1 or more", n)
+		s.Instances = 0
+	case n > maxInstances:
+		b.errorf(raw.Instances.Pos, "sender.instances: %d; expected at most %d (each is a sender with its own workers and database connections)", n, maxInstances)
+	case n > 1 && s.Store != StorePostgres:
+		b.errorf(raw.Instances.Pos, "sender.instances: %d instances need store: %s (a bbolt outbox is one process's file)", n, StorePostgres)
+	}
+}
+
+// maxInstances bounds the instances of a live run: each sender holds a
+// pool of database connections (PostgreSQL allows 100 by default).
+const maxInstances = 8
+
+// crashInstance checks which instance a crash kills. With several, the
+// crash must say: killing them all at once is a different scenario
+// (crash each, at the same time).
+func (b *builder) crashInstance(c rawCrash, s *Sender, what string, where Pos) int {
+	n := s.SenderInstances()
+	if !c.Instance.Set {
+		if n > 1 {
+			b.errorf(where, "%s: missing instance: the sender has %d instances; say which one to kill (instance: 1 to %d)", what, n, n)
+		}
+		return 0
+	}
+	if i := c.Instance.V; i < 1 || i > n {
+		b.errorf(c.Instance.Pos, "%s.instance: %d; expected 1 to %d (sender.instances)", what, i, n)
+		return 0
+	}
+	return c.Instance.V
 }
 
 func (b *builder) checkURL(f Field[string], what string) {
@@ -353,6 +419,37 @@ func (b *builder) receiverAt(raw *rawReceiver, r *Receiver, what string) {
 	}
 	if raw.DedupeTTL.Set {
 		r.DedupeTTL = b.positive(raw.DedupeTTL, what+".dedupe_ttl")
+	}
+	b.receiverInstances(raw, r, what)
+}
+
+// receiverInstances reads how many reference receiver instances answer
+// behind the run's balancer and where they keep their dedupe window.
+func (b *builder) receiverInstances(raw *rawReceiver, r *Receiver, what string) {
+	if raw.URL.Set && (raw.Instances.Set || raw.Dedupe.Set) {
+		b.errorf(orPos(raw.Instances.Pos, raw.Dedupe.Pos), "%s.instances and %s.dedupe configure hookrig's reference receivers; they cannot apply to your own endpoint at %s.url", what, what, what)
+		return
+	}
+	if raw.Dedupe.Set {
+		switch v := strings.ToLower(strings.TrimSpace(raw.Dedupe.V)); v {
+		case DedupeMemory, StorePostgres:
+			r.Dedupe = v
+		default:
+			b.errorf(raw.Dedupe.Pos, "%s.dedupe: %q; expected %s (each instance its own window) or %s (shared by instances)", what, raw.Dedupe.V, DedupeMemory, StorePostgres)
+		}
+	}
+	if !raw.Instances.Set {
+		return
+	}
+	r.Instances = raw.Instances.V
+	switch n := raw.Instances.V; {
+	case n < 1:
+		b.errorf(raw.Instances.Pos, "%s.instances: %d; expected 1 or more", what, n)
+		r.Instances = 0
+	case n > maxInstances:
+		b.errorf(raw.Instances.Pos, "%s.instances: %d; expected at most %d", what, n, maxInstances)
+	case n > 1 && r.Dedupe != StorePostgres:
+		b.errorf(raw.Instances.Pos, "%s.instances: %d instances need dedupe: %s, or a retry landing on another instance is not caught as a duplicate", what, n, StorePostgres)
 	}
 }
 

@@ -51,10 +51,17 @@ type Sender struct {
 	// Policy is the reference sender's delivery policy: its defaults with
 	// the scenario's overrides; nil when the scenario changes nothing.
 	Policy *delivery.Policy
-	// Workers is the sender's dispatcher concurrency (0: its default).
+	// Workers is the sender's dispatcher concurrency (0: its default),
+	// per instance.
 	Workers int
-	// Crashes kill the reference sender at a moment and restart it on the
-	// same data dir after a downtime.
+	// Instances is how many reference sender instances share the outbox
+	// (0 or 1: one); more than one needs Store StorePostgres.
+	Instances int
+	// Store is where the outbox is kept: "" or StoreBbolt (a file, one
+	// process) or StorePostgres (one database every instance shares).
+	Store string
+	// Crashes kill the reference sender (or one of its instances) at a
+	// moment and restart it on the same outbox after a downtime.
 	Crashes []Crash
 	// Trigger, when set, drives the user's own sender instead.
 	Trigger *Trigger
@@ -64,6 +71,33 @@ type Sender struct {
 type Crash struct {
 	At   time.Duration // since the run started
 	Down time.Duration // how long it stays down
+	// Instance is which sender instance is killed, 1 to
+	// Sender.Instances; 0 with a single instance (the sender).
+	Instance int
+}
+
+// Outbox stores and dedupe homes a scenario may name.
+const (
+	StoreBbolt    = "bbolt"    // the sender's outbox in a file: one process
+	StorePostgres = "postgres" // shared by every instance (sender.store, receiver.dedupe)
+	DedupeMemory  = "memory"   // each receiver instance's own window
+)
+
+// SenderInstances is how many reference sender instances the run starts.
+func (s Sender) SenderInstances() int { return max(s.Instances, 1) }
+
+// ReceiverInstances is how many reference receiver instances the run
+// starts behind its round-robin balancer.
+func (r Receiver) ReceiverInstances() int { return max(r.Instances, 1) }
+
+// NeedsPostgres says a run of the scenario needs a PostgreSQL server: its
+// reference sender's outbox or its reference receivers' dedupe is kept
+// there. ownSender and ownReceiver say the run replaces them with the
+// user's (a trigger, a receiver URL given on the command line), whose
+// stores are their own.
+func (s *Scenario) NeedsPostgres(ownSender, ownReceiver bool) bool {
+	return s.Sender.Store == StorePostgres && !ownSender && s.Sender.Trigger == nil ||
+		s.Receiver.Dedupe == StorePostgres && !ownReceiver && s.Receiver.URL == ""
 }
 
 // Trigger is an HTTP request template that makes the user's sender emit
@@ -82,6 +116,14 @@ type Receiver struct {
 	URL        string // the user's endpoint; empty for the reference receiver
 	Processing Processing
 	DedupeTTL  time.Duration // 0: the receiver's default
+	// Instances is how many reference receiver instances answer behind
+	// one address (0 or 1: one); more than one needs Dedupe
+	// StorePostgres, or a retry landing on another instance would not be
+	// caught as a duplicate.
+	Instances int
+	// Dedupe is where the instances keep their dedupe window: "" or
+	// DedupeMemory (each its own), or StorePostgres (shared).
+	Dedupe string
 }
 
 // Processing is the reference receiver's simulated work per webhook.

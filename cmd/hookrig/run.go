@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vbauerster/mpb/v8"
 
+	"github.com/hookrig/hookrig/internal/pgcluster"
 	"github.com/hookrig/hookrig/reference/sender"
 	"github.com/hookrig/hookrig/reference/webhook"
 	"github.com/hookrig/hookrig/scenarios"
@@ -29,6 +30,7 @@ type runOptions struct {
 	// fresh secret.
 	secretRef                  string
 	proxy, data, metrics       string
+	postgres                   string
 	keep, verbose, noPreflight bool
 	isolation                  bool
 	scheme                     schemeFlags
@@ -88,6 +90,7 @@ be done (bad scenario, port in use, interrupted).
 	f.StringVar(&o.proxy, "proxy", "", "`address` for the chaos proxy (default 127.0.0.1 and a free port); fix it to point your sender at it")
 	f.StringVar(&o.data, "data", "", "`directory` for the sender's outbox and the receiver's journal (default: a temporary one)")
 	f.BoolVar(&o.keep, "keep", false, "keep the data directory (outbox.db, receipts.jsonl) after the run")
+	f.StringVar(&o.postgres, "postgres", "", "PostgreSQL server `URL` (postgres://USER@HOST:PORT/DB) for a scenario on PostgreSQL (sender.store or receiver.dedupe: postgres); the run creates a database of its own there and drops it after (default: a throwaway cluster from this machine's postgresql package)")
 	f.BoolVar(&o.isolation, "isolation", false, "for a fleet (endpoints:): run the scenario again with its sick groups (faults or a rate limit) healed and report the healthy groups' p99 against that baseline (isolation.ratio; automatic when an assertion reads isolation)")
 	f.StringVar(&o.metrics, "metrics", "", metricsFlagUsage)
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log what the sender, proxy and receiver do (to stderr)")
@@ -130,6 +133,11 @@ func runScenario(cmd *cobra.Command, e *env, name string, o runOptions) error {
 		Clock:       e.clock,
 		Isolation:   o.isolation,
 	}
+	stopPostgres, err := o.postgresFor(e, s, &opts)
+	if err != nil {
+		return fail("%w", err)
+	}
+	defer stopPostgres()
 	if o.trigger != "" {
 		if opts.Trigger, err = readTrigger(o.trigger); err != nil {
 			return fail("%w", err)
@@ -213,6 +221,36 @@ func runScenario(cmd *cobra.Command, e *env, name string, o runOptions) error {
 		return &exitCodeError{exitAssertion, errors.New(res.FailureSummary())}
 	}
 	return nil
+}
+
+// postgresFor gives a scenario on PostgreSQL its server: --postgres, or a
+// throwaway cluster started from this machine's PostgreSQL binaries
+// (stopped and removed by stop). With neither, the error says what to
+// do.
+func (o *runOptions) postgresFor(e *env, s *scenarios.Scenario, opts *live.Options) (stop func(), err error) {
+	stop = func() {}
+	switch {
+	case !s.NeedsPostgres(o.trigger != "", o.receiver != ""):
+		if o.postgres != "" && !o.quiet {
+			fmt.Fprintf(e.stderr, "hookrig: --postgres is not used: scenario %s keeps nothing in PostgreSQL\n", s.Name)
+		}
+		return stop, nil
+	case o.postgres != "":
+		opts.Postgres = o.postgres
+		return stop, nil
+	case !pgcluster.Available():
+		return stop, live.NoPostgresError(s)
+	}
+	c, err := pgcluster.Start()
+	if err != nil {
+		first, _, _ := strings.Cut(err.Error(), "\n")
+		return stop, fmt.Errorf("starting a throwaway PostgreSQL cluster: %s; give a server with --postgres URL instead", first)
+	}
+	if !o.quiet {
+		fmt.Fprintf(e.stderr, "hookrig: started a throwaway PostgreSQL cluster for %s (--postgres URL uses yours)\n", s.Name)
+	}
+	opts.Postgres = c.DSN
+	return c.Close, nil
 }
 
 // runSecret is the run's Standard Webhooks secret, checked: --secret, or

@@ -169,7 +169,7 @@ func (l *live) createFleetEndpoints(spec sender.EndpointSpec) error {
 // plan.Fleet.Assign gives it.
 func (l *live) fleetTarget() loadgen.Target {
 	f := l.fleet
-	return loadgen.Target{URL: l.host.URL(), Ingest: f.ids[0], Fleet: f.ids,
+	return loadgen.Target{URL: l.ingestURL(), Ingest: f.ids[0], Fleet: f.ids,
 		Route: func(seq uint64) int { return f.plan.Assign(seq).Index }}
 }
 
@@ -201,5 +201,5 @@ func (l *live) receivers() []*receiver.Receiver {
 	if l.rcv != nil {
 		return []*receiver.Receiver{l.rcv}
 	}
-	return nil
+	return l.rcvs // the instances (instances.go), or none
 }

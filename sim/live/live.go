@@ -53,17 +53,26 @@ type live struct {
 	secret      string
 	idPrefix    string
 
-	rcv       *receiver.Receiver
-	fleet     *fleetLive // the scenario's endpoints: (fleet.go), nil for one endpoint
-	rcvSrv    *loopServer
-	proxy     *chaos.Proxy
-	rules     []fault.RuleSpec      // Rules(s): windows relative to t0
-	downs     []verdict.FaultWindow // the timeline's down windows, for refused attempts
-	host      *senderHost
-	deliverTo string         // the URL the sender delivers to (on the proxy)
-	loadCfg   loadgen.Config // checked in setup, run from t0
-	pacer     *loadgen.SequencePacer
-	journal   *journalReader // the user's endpoint's receipts, if given
+	rcv *receiver.Receiver
+	db  *runDatabase // the run's database on PostgreSQL (instances.go), or nil
+	// rcvs are the receiver's instances (receiver.instances, or dedupe
+	// in PostgreSQL), each on its own server, behind rcvBalancer when
+	// there are several.
+	rcvs         []*receiver.Receiver
+	rcvInstances []*loopServer
+	rcvBalancer  *balancer
+	fleet        *fleetLive // the scenario's endpoints: (fleet.go), nil for one endpoint
+	rcvSrv       *loopServer
+	proxy        *chaos.Proxy
+	rules        []fault.RuleSpec      // Rules(s): windows relative to t0
+	downs        []verdict.FaultWindow // the timeline's down windows, for refused attempts
+	host         *senderHost           // the sender, or its first instance
+	hosts        []*senderHost         // every instance of the sender (host first)
+	ingest       *balancer             // in front of several sender instances, or nil
+	deliverTo    string                // the URL the sender delivers to (on the proxy)
+	loadCfg      loadgen.Config        // checked in setup, run from t0
+	pacer        *loadgen.SequencePacer
+	journal      *journalReader // the user's endpoint's receipts, if given
 
 	t0      time.Time
 	checker atomic.Pointer[verdict.Checker]
@@ -77,7 +86,7 @@ type live struct {
 	sent         atomic.Int64
 	rejected     atomic.Int64
 	accepted     atomic.Int64 // the user's sender: triggers acknowledged
-	down         atomic.Bool  // the sender is crashed
+	sendersDown  atomic.Int32 // sender instances crashed
 	loadDone     atomic.Bool  // the load has stopped (maybe early)
 	refusedDown  atomic.Int64 // attempts refused in a down window
 
@@ -90,7 +99,11 @@ type live struct {
 	interruptOnce sync.Once
 	interruptCh   chan struct{}
 
-	notes []string
+	// onPostgres says the run keeps the sender's outbox or the
+	// receivers' dedupe in PostgreSQL (scenarios.NeedsPostgres).
+	onPostgres bool
+	notes      []string
+	inst       *verdict.Instances // what each instance did (instances.go)
 }
 
 // padVar finds the load generator's {{pad}} in a template.
@@ -144,6 +157,10 @@ func newLive(s *scenarios.Scenario, opts Options) (*live, error) {
 			return nil, errors.New("the scenario crashes hookrig's reference sender (sender.crashes), but a trigger drives your own sender: drop one of them")
 		}
 	}
+	l.onPostgres = s.NeedsPostgres(opts.Trigger != nil, opts.ReceiverURL != "")
+	if l.onPostgres && opts.Postgres == "" {
+		return nil, NoPostgresError(s)
+	}
 	if l.endpointURL != "" {
 		u, err := url.Parse(l.endpointURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -185,6 +202,13 @@ func (l *live) setup(ctx context.Context) error {
 	if l.secret == "" {
 		l.secret = sender.NewSecret()
 	}
+	if l.onPostgres {
+		db, err := createRunDatabase(ctx, l.opts.Postgres)
+		if err != nil {
+			return err
+		}
+		l.db = db
+	}
 	upstream, path, err := l.startReceiver()
 	if err != nil {
 		return err
@@ -194,7 +218,7 @@ func (l *live) setup(ctx context.Context) error {
 	}
 	l.deliverTo = l.proxy.URL() + path
 	if l.trigger == nil {
-		if err := l.startSender(); err != nil {
+		if err := l.startSenders(); err != nil {
 			return err
 		}
 	}
@@ -224,7 +248,7 @@ func (l *live) dataDir() error {
 		}
 		// An outbox left by an earlier run would be resumed: its events
 		// would be delivered again and counted in this run.
-		if _, err := os.Stat(filepath.Join(l.dir, sender.OutboxFile)); err == nil && l.trigger == nil {
+		if _, err := os.Stat(filepath.Join(l.dir, sender.OutboxFile)); err == nil && l.trigger == nil && l.s.Sender.Store != scenarios.StorePostgres {
 			return fmt.Errorf("data directory %s already holds an outbox (%s) from an earlier run; give an empty directory", l.dir, sender.OutboxFile)
 		}
 	}
@@ -260,6 +284,10 @@ func (l *live) startReceiver() (upstream, path string, err error) {
 			path += "?" + u.RawQuery
 		}
 		return u.Scheme + "://" + u.Host, path, nil
+	}
+	if l.multiReceiver() {
+		upstream, err = l.startReceivers()
+		return upstream, "/webhooks", err
 	}
 	cfg := l.receiverConfig(l.s.Receiver)
 	if l.opts.Keep {
@@ -344,30 +372,6 @@ func (l *live) proxyIDFrom() webhook.IDSource {
 	return s.IDFrom()
 }
 
-func (l *live) startSender() error {
-	policy := l.policy()
-	l.host = &senderHost{clk: l.clk, cfg: sender.Config{
-		DataDir:       l.dir,
-		Clock:         l.clk,
-		Seed:          l.s.Seed,
-		Logger:        l.log.With("component", "sender"),
-		Workers:       l.s.Sender.Workers,
-		DefaultPolicy: policy,
-		OnAttempt:     l.onSenderAttempt,
-		ShutdownGrace: time.Second,
-	}}
-	if err := l.host.start("127.0.0.1:0"); err != nil {
-		return fmt.Errorf("sender: %w", err)
-	}
-	if l.fleet != nil {
-		return l.createFleetEndpoints(sender.EndpointSpec{Secret: l.secret, Scheme: l.opts.Scheme, Policy: &policy})
-	}
-	if _, err := l.host.createEndpoint(sender.EndpointSpec{URL: l.deliverTo, Secret: l.secret, Scheme: l.opts.Scheme, Policy: &policy}); err != nil {
-		return fmt.Errorf("sender: endpoint %s: %w", l.deliverTo, err)
-	}
-	return nil
-}
-
 // endpointID is the one endpoint the run's sender delivers to.
 func (l *live) endpointID() (string, error) {
 	var id string
@@ -409,7 +413,7 @@ func (l *live) prepareLoad() error {
 			if err != nil {
 				return err
 			}
-			cfg.Target = loadgen.Target{URL: l.host.URL(), Ingest: id}
+			cfg.Target = loadgen.Target{URL: l.ingestURL(), Ingest: id}
 		}
 		if c := l.s.Load.Payloads.Capture; c != "" {
 			if cfg.Payload, err = loadgen.LoadCapturePayload(c); err != nil {
@@ -482,11 +486,15 @@ func (l *live) run(ctx context.Context) (*verdict.Result, error) {
 	l.settle()
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	err := l.collect(cctx, timedOut)
-	cancel()
 	if err != nil {
+		cancel()
 		l.lastProgress(nil)
 		return nil, err
 	}
+	if l.inst, err = l.instances(cctx); err != nil {
+		l.note("the instances' counts could not be read: %v", err)
+	}
+	cancel()
 	l.closeAll()
 	info := verdict.RunInfo{
 		Scenario:      l.s.Name,
@@ -507,8 +515,13 @@ func (l *live) run(ctx context.Context) (*verdict.Result, error) {
 	res.WallTime = end
 	res.SpeedUp = 1
 	if l.opts.Keep {
-		l.note("data kept in %s (the sender's %s, the receiver's receipts.jsonl)", l.dir, sender.OutboxFile)
+		if l.db != nil {
+			l.note("the receivers' journals kept in %s (receipts-N.jsonl); the run's database %s (outbox, attempts, dedupe) kept on the PostgreSQL server", l.dir, l.db.name)
+		} else {
+			l.note("data kept in %s (the sender's %s, the receiver's receipts.jsonl)", l.dir, sender.OutboxFile)
+		}
 	}
+	res.Instances = l.inst
 	res.Notes = append(res.Notes, l.notes...)
 	if interrupted {
 		res.Notes = append(res.Notes, fmt.Sprintf("interrupted at %s: the load stopped early and the drain was cut short, so these numbers describe an incomplete run", loadEnd.Round(time.Millisecond)))
@@ -521,34 +534,6 @@ func (l *live) note(format string, args ...any) {
 	l.notes = append(l.notes, fmt.Sprintf(format, args...))
 }
 
-// scheduleCrashes kills and restarts the sender on the scenario's
-// timeline. stop cancels crashes not yet due and restarts a sender that
-// is down; done yields the first restart error (or nil) once finished.
-func (l *live) scheduleCrashes() (done <-chan error, stop func()) {
-	out := make(chan error, 1)
-	quit := make(chan struct{})
-	var once sync.Once
-	stop = func() { once.Do(func() { close(quit) }) }
-	go func() {
-		var err error
-		defer func() { out <- err }()
-		for _, c := range l.s.Sender.Crashes {
-			if !l.sleepUntil(c.At, quit) {
-				return
-			}
-			l.log.Info("crashing the sender", "at", c.At, "down", c.Down)
-			l.host.crash()
-			l.down.Store(true)
-			l.sleepUntil(c.At+c.Down, quit) // a stop restarts it early
-			if err = l.host.restart(); err != nil {
-				return
-			}
-			l.down.Store(false)
-		}
-	}()
-	return out, stop
-}
-
 // sleepUntil waits until offset at since t0; false if quit came first.
 func (l *live) sleepUntil(at time.Duration, quit <-chan struct{}) bool {
 	return clock.SleepUntil(l.clk, l.t0.Add(at), quit)
@@ -557,10 +542,10 @@ func (l *live) sleepUntil(at time.Duration, quit <-chan struct{}) bool {
 // closeAll stops the components: the sender first (nothing new is
 // attempted), then the proxy, then the receiver (its journal is flushed).
 func (l *live) closeAll() {
-	if l.host != nil {
-		if err := l.host.close(); err != nil {
-			l.log.Warn("closing the sender", "err", err)
-		}
+	l.closeSenders()
+	if l.ingest != nil {
+		l.ingest.close()
+		l.ingest = nil
 	}
 	if l.proxy != nil {
 		_ = l.proxy.Close()
@@ -570,12 +555,20 @@ func (l *live) closeAll() {
 		l.rcvSrv.shutdown(time.Second)
 		l.rcvSrv = nil
 	}
+	if l.rcvBalancer != nil {
+		l.rcvBalancer.close()
+		l.rcvBalancer = nil
+	}
+	for _, srv := range l.rcvInstances {
+		srv.shutdown(time.Second)
+	}
+	l.rcvInstances = nil
 	for _, rcv := range l.receivers() {
 		if err := rcv.Close(); err != nil {
 			l.log.Warn("closing the receiver", "err", err)
 		}
 	}
-	l.rcv = nil
+	l.rcv, l.rcvs = nil, nil
 	if l.fleet != nil {
 		l.fleet.rcvs = nil
 	}
@@ -585,6 +578,12 @@ func (l *live) closeAll() {
 // data directory Run created unless asked to keep it.
 func (l *live) cleanup() {
 	l.closeAll()
+	if l.db != nil && !l.opts.Keep {
+		if err := l.db.drop(); err != nil {
+			l.log.Warn("dropping the run's database", "database", l.db.name, "err", err)
+		}
+		l.db = nil
+	}
 	if l.ownDir && !l.opts.Keep {
 		_ = os.RemoveAll(l.dir)
 	}

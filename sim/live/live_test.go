@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookrig/hookrig/internal/pgtest"
 	"github.com/hookrig/hookrig/reference/receiver"
 	"github.com/hookrig/hookrig/reference/webhook"
 	"github.com/hookrig/hookrig/scenarios"
@@ -415,8 +416,12 @@ func TestBuiltinScenariosPass(t *testing.T) {
 				t.Skipf("%s lasts %s: a virtual-time scenario (hookrig sim)", s.Name, s.LoadEnd())
 			}
 			short := shrunk(s.Shortened(0.25))
+			var opts live.Options
+			if s.NeedsPostgres(false, false) {
+				opts.Postgres = pgtest.Start(t) // skipped, saying why, without PostgreSQL
+			}
 			start := time.Now()
-			res := run(t, short, live.Options{})
+			res := run(t, short, opts)
 			e := res.Events
 			t.Logf("%s: %.1fs wall, %d accepted, %d delivered, %d lost, %d duplicated, %d dead-lettered, %d reordered, %d attempts, p99 %.1f ms, herd ratio %.2f",
 				s.Name, time.Since(start).Seconds(), e.Accepted, e.Delivered, e.Lost, e.Duplicated, e.DeadLettered, e.Reordered,

@@ -163,7 +163,7 @@ func (l *live) inDownWindow(t time.Time) bool {
 func (l *live) settled() bool {
 	c := l.checker.Load()
 	if l.host != nil {
-		st, down := l.host.stats()
+		st, down := l.senderStats()
 		if down || st.Pending > 0 || st.InFlight > 0 {
 			return false
 		}
@@ -294,7 +294,11 @@ func (l *live) collect(ctx context.Context, timedOut bool) error {
 	}
 	rec, st := view.recovered, view.stats
 	if n := int64(st.Interrupted) - int64(rec.Interrupted); n > 0 {
-		l.note("%d attempts were in flight when the sender crashed; their retries may be duplicates, and the sender reports them as interrupted", n)
+		if len(l.hosts) > 1 {
+			l.note("%d attempts were in flight on sender instances that crashed; their leases expired, another instance reported them as interrupted and retried them, and those retries may be duplicates", n)
+		} else {
+			l.note("%d attempts were in flight when the sender crashed; their retries may be duplicates, and the sender reports them as interrupted", n)
+		}
 	}
 	if rec.Interrupted > 0 {
 		l.note("%d attempts were still in flight when the run ended and were cut off; they count as interrupted (their outcome is unknown: the endpoint may have received them)", rec.Interrupted)
@@ -310,13 +314,18 @@ func (l *live) collect(ctx context.Context, timedOut bool) error {
 // them out, while the proxy went on recording their receipts: a drain
 // that timed out reported more deliveries than attempts.
 func (l *live) settle() {
-	if l.host != nil {
-		if err := l.host.close(); err != nil {
-			l.log.Warn("closing the sender", "err", err)
-		}
-	}
+	l.closeSenders()
 	if l.proxy != nil {
 		_ = l.proxy.Close()
+	}
+}
+
+// closeSenders closes every sender instance, gracefully.
+func (l *live) closeSenders() {
+	for _, h := range l.hosts {
+		if err := h.close(); err != nil {
+			l.log.Warn("closing the sender", "instance", h.cfg.Instance, "err", err)
+		}
 	}
 }
 
@@ -434,14 +443,14 @@ func (l *live) progress(stage string) Progress {
 		LoadEnd: loadEnd, DrainTimeout: l.s.Drain.Timeout, DrainStart: loadEnd,
 		LoadSent: l.sent.Load(), LoadRejected: l.rejected.Load(),
 		FaultsInjected: int64(l.proxyInjected()) + l.refusedDown.Load(),
-		SenderDown:     l.down.Load(),
+		SenderDown:     l.sendersDown.Load() > 0,
 		Interrupted:    l.interrupted.Load(),
 	}
 	if b := l.drainBound.Load(); b > 0 {
 		p.DrainStart, p.DrainTimeout = time.Duration(l.drainStart.Load()), time.Duration(b)
 	}
 	if l.host != nil {
-		st, _ := l.host.stats()
+		st, _ := l.senderStats()
 		p.Accepted, p.Delivered, p.Pending, p.Attempts = int64(st.Accepted), int64(st.Delivered), int64(st.Pending), int64(st.Attempts)
 	} else {
 		cp := l.checker.Load().Progress()

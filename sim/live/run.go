@@ -60,6 +60,12 @@ type Options struct {
 	// DataDir holds the sender's outbox and, with Keep, the receiver's
 	// journal. Empty: a fresh temporary directory.
 	DataDir string
+	// Postgres is the PostgreSQL server (postgres://USER@HOST:PORT/DB) a
+	// scenario on PostgreSQL (sender.store or receiver.dedupe: postgres)
+	// runs on: the run creates a database of its own there, as that
+	// user, and drops it at the end unless Keep. Such a scenario without
+	// it is refused; other scenarios never use it.
+	Postgres string
 	// Keep leaves the data directory (outbox.db, receipts.jsonl) in place
 	// after the run; otherwise a directory Run created is removed.
 	Keep bool

@@ -27,6 +27,7 @@ func WriteText(w io.Writer, r *verdict.Result) error {
 	t.events()
 	t.latency()
 	t.attempts()
+	t.instances()
 	t.endpoint()
 	t.timeline()
 	t.faults()

@@ -56,6 +56,9 @@ type Result struct {
 	// absent for a run with one endpoint.
 	Endpoints *Fleet     `json:"endpoints,omitempty"`
 	Isolation *Isolation `json:"isolation,omitempty"`
+	// Instances are the sender's and receivers' instances, for a run on
+	// PostgreSQL or with several receivers (instances.go).
+	Instances *Instances `json:"instances,omitempty"`
 
 	Faults            []FaultResult `json:"faults"`
 	Phases            []PhaseResult `json:"phases"`
