@@ -163,13 +163,8 @@ func (d *dispatcher) pick() (next time.Time) {
 	ring := d.turns()
 	split := delivery.Split{Workers: d.workers}
 	for _, ep := range ring {
-		es := ep.state()
-		if es.Wants(ep.inflight, ep.ready.Len() > 0 && !ep.ready[0].due.After(now), now) {
-			split.Wanting++
-			if es.Flow.Suspect() {
-				split.Suspects++
-				split.SuspectsInflight += ep.inflight
-			}
+		if es := ep.state(); es.Wants(ep.inflight, ep.ready.Len() > 0 && !ep.ready[0].due.After(now), now) {
+			split.Want(es.Flow.Suspect(), ep.inflight)
 		}
 	}
 	d.turn = delivery.RoundRobin(len(ring), d.turn, func(i int) bool {
@@ -195,9 +190,7 @@ func (d *dispatcher) pick() (next time.Time) {
 		ep.ready.pop()
 		ep.inflight++
 		d.inflight++
-		if suspect {
-			split.SuspectsInflight++
-		}
+		split.Took(suspect)
 		jobs = append(jobs, &job{it: it, n: it.total + 1, claimedAt: now})
 		return true
 	})

@@ -149,11 +149,7 @@ func (p *pgStore) claim(ctx context.Context) (next time.Time, dueNow bool) {
 	split := delivery.Split{Workers: p.d.workers}
 	for _, ep := range p.d.endpoints {
 		if ep.inflight > 0 {
-			split.Wanting++
-			if ep.flow.Suspect() {
-				split.Suspects++
-				split.SuspectsInflight += ep.inflight
-			}
+			split.Want(ep.flow.Suspect(), ep.inflight)
 		}
 	}
 	look := split
@@ -282,10 +278,7 @@ func (p *pgStore) claim(ctx context.Context) (next time.Time, dueNow bool) {
 	for _, j := range jobs {
 		if ep := j.it.ep; ep != nil && ep.inflight == 0 && !fresh[ep] {
 			fresh[ep] = true
-			split.Wanting++
-			if ep.flow.Suspect() {
-				split.Suspects++
-			}
+			split.Want(ep.flow.Suspect(), 0)
 		}
 	}
 	split.Wanting = max(1, split.Wanting)
@@ -306,9 +299,7 @@ func (p *pgStore) claim(ctx context.Context) (next time.Time, dueNow bool) {
 		}
 		ep.inflight++
 		p.d.inflight++
-		if suspect {
-			split.SuspectsInflight++
-		}
+		split.Took(suspect)
 		run = append(run, j)
 	}
 	p.d.mu.Unlock()

@@ -156,10 +156,7 @@ func (w *world) split(now int64) delivery.Split {
 		}
 		top, ok := sm.head(ep)
 		if es := sm.endpoint(e); es.Wants(0, ok && top.due <= now, tnow) {
-			s.Wanting++
-			if es.Flow.Suspect() {
-				s.Suspects++
-			}
+			s.Want(es.Flow.Suspect(), 0)
 		}
 	}
 	return s

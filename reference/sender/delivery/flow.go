@@ -212,6 +212,25 @@ type Split struct {
 	SuspectsInflight int // attempts in flight to suspect endpoints
 }
 
+// Want counts an endpoint that wants workers at this pick, suspect or
+// not, with inflight attempts already in flight. Every dispatcher counts
+// through it, so they agree on what the split is made of.
+func (s *Split) Want(suspect bool, inflight int) {
+	s.Wanting++
+	if suspect {
+		s.Suspects++
+		s.SuspectsInflight += inflight
+	}
+}
+
+// Took counts an attempt admitted at this pick to an endpoint, suspect or
+// not: a suspect one's draws on the budget.
+func (s *Split) Took(suspect bool) {
+	if suspect {
+		s.SuspectsInflight++
+	}
+}
+
 // Share is the share of an endpoint, suspect or not, at this split.
 // Without suspect endpoints it is FairShare. With them, each suspect
 // endpoint may have an even part of the budget in flight (at least one)
