@@ -82,7 +82,7 @@ func (u *upstream) prepare(req *fasthttp.Request) {
 	req.SetHost(u.host)
 	if u.stripFleet {
 		uri := req.URI()
-		if rest, ok := fleetRest(string(uri.PathOriginal())); ok {
+		if rest, ok := fault.FleetRest(string(uri.PathOriginal())); ok {
 			uri.SetPath(rest)
 		}
 	}
@@ -233,16 +233,4 @@ func errKind(err error) string {
 		return "eof"
 	}
 	return "other"
-}
-
-// fleetRest is a fleet endpoint's path without its /fleet/GROUP/N prefix
-// ("/" when nothing follows); false for a path outside a fleet.
-func fleetRest(path string) (string, bool) {
-	if name, _ := fault.FleetEndpoint(path); name == "" {
-		return "", false
-	}
-	rest := strings.TrimPrefix(path, fault.FleetPrefix)
-	_, rest, _ = strings.Cut(rest, "/") // the group
-	_, rest, _ = strings.Cut(rest, "/") // N
-	return "/" + rest, true
 }

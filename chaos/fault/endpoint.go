@@ -31,17 +31,35 @@ func FleetPath(group string, n int) string {
 // GROUP-N; both "" when the path is not under FleetPrefix or N is not a
 // positive whole number.
 func FleetEndpoint(path string) (name, group string) {
-	rest, ok := strings.CutPrefix(path, FleetPrefix)
+	group, n, _, ok := fleetParts(path)
 	if !ok {
 		return "", ""
 	}
+	return group + "-" + n, group
+}
+
+// FleetRest is a fleet endpoint's path without its /fleet/GROUP/N prefix
+// ("/" when nothing follows), for a proxy in front of endpoints that
+// know nothing of fleets; false for a path outside a fleet.
+func FleetRest(path string) (string, bool) {
+	_, _, rest, ok := fleetParts(path)
+	return "/" + rest, ok
+}
+
+// fleetParts splits /fleet/GROUP/N/REST; ok is false when the path is
+// not under FleetPrefix or N is not a positive whole number.
+func fleetParts(path string) (group, n, rest string, ok bool) {
+	rest, ok = strings.CutPrefix(path, FleetPrefix)
+	if !ok {
+		return "", "", "", false
+	}
 	group, rest, ok = strings.Cut(rest, "/")
 	if !ok || group == "" {
-		return "", ""
+		return "", "", "", false
 	}
-	n, _, _ := strings.Cut(rest, "/")
+	n, rest, _ = strings.Cut(rest, "/")
 	if len(n) == 0 || n[0] == '0' || strings.TrimLeft(n, "0123456789") != "" {
-		return "", ""
+		return "", "", "", false
 	}
-	return group + "-" + n, group
+	return group, n, rest, true
 }
