@@ -88,6 +88,10 @@ func WriteHTML(w io.Writer, r *verdict.Result) error {
 		}
 	}
 	page.Groups, page.Isolation = groupRows(r), isolationLine(r)
+	page.Senders, page.Receivers = senderRows(r), receiverRows(r)
+	if page.Senders != nil {
+		page.InstanceNote = instanceNote
+	}
 	page.Footer = strings.TrimSpace(footerText(r))
 	return htmlTemplate.Execute(w, page)
 }
@@ -103,7 +107,10 @@ type htmlPage struct {
 	// A fleet's groups and isolation line (fleet.go).
 	Groups    [][]string
 	Isolation string
-	Examples  [][2]string
+	// The sender and receiver instances, header row first (instances.go).
+	Senders, Receivers [][]string
+	InstanceNote       string
+	Examples           [][2]string
 	// The diagnosis.
 	Target, Finding, Endpoint, Failures string
 	PercentileChart                     template.HTML
@@ -169,7 +176,13 @@ var htmlTemplate = pageTemplate("report", `{{template "head" .}}
 <p class="muted">herd: the group's busiest second after a fault window that touched it closed (its ratio over the rate before).</p>
 {{end}}{{with .Isolation}}<p>{{.}}</p>
 {{end}}
-<h2>Assertions</h2>
+{{if or .Senders .Receivers}}<h2>Instances</h2>
+{{with .Senders}}{{template "rows" .}}{{end}}{{with .InstanceNote}}<p class="muted">{{.}}</p>
+{{end}}{{with .Receivers}}{{template "rows" .}}{{end}}{{end}}
+{{define "rows"}}<table>
+{{range $r, $row := .}}<tr>{{range $i, $c := $row}}{{if eq $r 0}}<th{{if ge $i 1}} class="n"{{end}}>{{$c}}</th>{{else}}<td{{if ge $i 1}} class="n"{{end}}>{{$c}}</td>{{end}}{{end}}</tr>
+{{end}}</table>
+{{end}}<h2>Assertions</h2>
 {{if .R.Assertions}}<table>
 {{range .R.Assertions}}<tr{{if not .Passed}} class="bad"{{end}}><td>{{if .Passed}}PASS{{else}}FAIL{{end}}</td><td><code>{{.Expr}}</code></td><td>{{.Message}}</td></tr>
 {{end}}</table>{{else}}<p>None.</p>{{end}}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/hookrig/hookrig/sim/verdict"
 )
@@ -95,6 +96,15 @@ func WriteJUnit(w io.Writer, r *verdict.Result) error {
 	}
 	if line := isolationLine(r); line != "" {
 		suite.Properties = append(suite.Properties, junitProperty{"isolation", line})
+	}
+	for _, rows := range [][][]string{senderRows(r), receiverRows(r)} {
+		for _, row := range rows[min(1, len(rows)):] {
+			var cells []string
+			for i, c := range row[1:] {
+				cells = append(cells, rows[0][i+1]+" "+c)
+			}
+			suite.Properties = append(suite.Properties, junitProperty{rows[0][0] + "." + row[0], strings.Join(cells, ", ")})
+		}
 	}
 	for _, a := range r.Assertions {
 		c := junitCase{Name: a.Expr, Classname: name, Time: "0"}
