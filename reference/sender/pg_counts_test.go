@@ -2,8 +2,10 @@ package sender
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -216,4 +218,81 @@ func TestPGMigrationFrom1KeepsData(t *testing.T) {
 	s.Close()
 	want.Accepted += 2
 	checkCounts(t, dsn, want)
+}
+
+// A large request of the sender's own ids is copied (commitAlone): it
+// answers as the one-statement path does. Its endpoints refusing keeps
+// none of it; an id taken after all, or data the database refuses,
+// falls back to the statement, which skips the id or fails alone.
+func TestPGCopiedBatchAnswersAsTheStatement(t *testing.T) {
+	dsn := pgtest.Start(t)
+	ctx := context.Background()
+	s, err := Open(Config{Store: dsn, Instance: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	open, err := s.CreateEndpoint(EndpointSpec{URL: "http://127.0.0.1:1/hook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shut, err := s.CreateEndpoint(EndpointSpec{URL: "http://127.0.0.1:1/hook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := func(n int, ep string) []EventSpec {
+		var specs []EventSpec
+		for i := range n {
+			specs = append(specs, ev(ep, fmt.Sprint(i), fmt.Sprint(i)))
+		}
+		return specs
+	}
+	ids, err := s.Enqueue(ctx, batch(pgGroupAlone+8, open.ID))
+	if err != nil || len(ids) != pgGroupAlone+8 {
+		t.Fatalf("a batch of %d: %d ids, %v", pgGroupAlone+8, len(ids), err)
+	}
+
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `UPDATE hookrig_sender_endpoints SET disabled = true, disabled_reason = 'test' WHERE id = $1`, shut.ID); err != nil {
+		t.Fatal(err)
+	}
+	mixed := batch(pgGroupAlone, open.ID)
+	mixed[5].Endpoint = shut.ID
+	if _, err := s.Enqueue(ctx, mixed); ErrorCode(err) != ECONFLICT || !strings.Contains(err.Error(), "events[5].endpoint") {
+		t.Fatalf("a batch with an event for a disabled endpoint: %v; want a conflict naming events[5]", err)
+	}
+
+	bad := batch(pgGroupAlone, open.ID)
+	bad[3].Key = "a\x00b"
+	if _, err := s.Enqueue(ctx, bad); err == nil {
+		t.Fatal("a batch with a NUL byte in a key was accepted; want it refused")
+	}
+
+	// The sender's own ids, one of them already kept: the statement
+	// keeps the others and leaves that one as it was.
+	p := s.store.(*pgStore)
+	in, err := p.prepareIngest(batch(pgGroupAlone, open.ID), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.ids[7] = ids[0]
+	in.types[7] = "changed"
+	p.commitAlone(in)
+	if err := <-in.done; err != nil {
+		t.Fatalf("a batch with an id already kept: %v; want it accepted", err)
+	}
+	var n int
+	var kept string
+	if err := conn.QueryRow(ctx, `SELECT count(*), (SELECT type FROM hookrig_sender_events WHERE id = $1) FROM hookrig_sender_events`, ids[0]).
+		Scan(&n, &kept); err != nil {
+		t.Fatal(err)
+	}
+	if want := 2*pgGroupAlone + 8 - 1; n != want || kept == "changed" {
+		t.Errorf("%d events kept, the first one's type %q; want %d and the first unchanged", n, kept, want)
+	}
+	checkCounts(t, dsn, counters{Accepted: uint64(n)})
 }
