@@ -38,6 +38,10 @@ STORES=${STORES:-bbolt pg}
 SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 
 . bench/lib.sh
+# A step that fails under load (a driver, a curl) ends the run: say which,
+# rather than ending without a table.
+trap 'echo "bench/postgres.sh: line $LINENO failed (exit $?); no table" >&2' ERR
+set -o errtrace # in functions too
 need go golang-go
 need curl curl
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}

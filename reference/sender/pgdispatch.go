@@ -449,22 +449,20 @@ const pgOutcomeRows = 1000
 
 // pgRecordOutcomes writes outcomes in one statement: each event's state
 // and its attempt, each guarded by its lease (this instance, this
-// attempt's number). The events are locked in seq order first, as renew
-// locks them, so that two statements of one instance over the same
-// events cannot deadlock. It returns the events whose outcome was
-// written.
+// attempt's number, checked again on the locked row). The events are
+// not locked first: nothing that waits for a lock holds one of them in
+// another order (renew skips what is locked, claims and takeovers skip
+// locked rows, another outcome group of this instance has other
+// events), and a lock first cost a WAL record and a tuple lock per
+// event. It returns the events whose outcome was written.
 const pgRecordOutcomes = `WITH o AS (
 		SELECT * FROM unnest($2::bigint[], $3::int[], $4::smallint[], $5::int[], $6::bigint[], $7::bigint[], $8::text[],
 			$9::bigint[], $10::bigint[], $11::int[], $12::text[], $13::text[])
 			AS o(seq, n, state, attempts, next_at, final_at, reason, at, duration, status, err, detail)),
-	held AS (
-		SELECT e.seq, e.claim_n FROM hookrig_sender_events e
-		WHERE e.seq = ANY($2) AND e.lease_owner = $1
-		ORDER BY e.seq FOR UPDATE),
 	u AS (
 		UPDATE hookrig_sender_events e SET state = o.state, attempts = o.attempts, total = o.n, next_at = o.next_at,
 			final_at = o.final_at, reason = o.reason, lease_owner = NULL, lease_until = NULL, claim_n = NULL, claim_at = NULL
-		FROM o JOIN held h ON h.seq = o.seq AND h.claim_n = o.n
+		FROM o
 		WHERE e.seq = o.seq AND e.lease_owner = $1 AND e.claim_n = o.n
 		RETURNING e.seq, o.n),
 	a AS (
@@ -587,10 +585,13 @@ func (p *pgStore) renew(ctx context.Context) error {
 	if len(seqs) == 0 {
 		return nil
 	}
-	// The events are locked in seq order, as the outcomes' statement
-	// locks them: the two cannot deadlock.
+	// What is locked is skipped: its outcome is being written (the lease
+	// ends there), or it was taken over. Waiting for it while holding
+	// others could deadlock with an outcome statement, which locks its
+	// events in no particular order. A lease skipped is renewed at the
+	// next turn, a third of a lease later, in time.
 	_, err := p.pool.Exec(ctx, `WITH l AS (
-			SELECT seq FROM hookrig_sender_events WHERE lease_owner = $2 AND seq = ANY($3) ORDER BY seq FOR UPDATE)
+			SELECT seq FROM hookrig_sender_events WHERE lease_owner = $2 AND seq = ANY($3) ORDER BY seq FOR UPDATE SKIP LOCKED)
 		UPDATE hookrig_sender_events e SET lease_until = $1 FROM l WHERE e.seq = l.seq AND e.lease_owner = $2`,
 		p.s.clock.Now().Add(p.lease).UnixNano(), p.instance, seqs)
 	return err
