@@ -174,10 +174,13 @@ func TestRetentionKeepsTheOutboxSize(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 	t.Logf("outbox size by round: %v", sizes)
-	// The first rounds size the file (pages freed by a sweep are free
-	// only once no transaction can still see them); after that it holds.
-	if sizes[rounds-1] > sizes[2] {
-		t.Fatalf("outbox size by round %v: it grew after round 3, freed pages are not reused", sizes)
+	// The first rounds size the file; after that it holds, give or take
+	// a few pages (a page freed by a sweep is free only once no read
+	// transaction can still see it, so a concurrent read may make the
+	// writer take a new one). Without reuse, each round adds about what
+	// the first one took.
+	if sizes[rounds-1] > sizes[2]+sizes[0]/10 {
+		t.Fatalf("outbox size by round %v: it grew by more than a tenth of a round's data after round 3, freed pages are not reused", sizes)
 	}
 }
 
@@ -218,5 +221,42 @@ func TestRetentionIndexesAnOlderFile(t *testing.T) {
 	}
 	if st := h2.Stats(); st.Delivered != 3 || st.Removed != 3 || st.Accepted != 3 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// A sweep is one transaction like any other write: after a crash the
+// reopened outbox has the removals and the counts of the last commit,
+// and sweeps on.
+func TestRetentionSurvivesACrash(t *testing.T) {
+	fake := clock.NewFake(t0)
+	ep := newEndpoint(t, fake, nil)
+	dir := t.TempDir()
+	h := openRetaining(t, dir, fake, time.Hour)
+	e := h.endpoint(t, ep.srv.URL, quickPolicy(1))
+	h.Start(context.Background())
+	first := h.enqueue(t, ev(e.ID, "", `1`), ev(e.ID, "", `2`))
+	h.untilFinal(t, 2)
+	fake.Advance(30 * time.Minute)
+	later := h.enqueue(t, ev(e.ID, "", `3`))
+	h.untilFinal(t, 1)
+	fake.Advance(31 * time.Minute)
+	if n := h.sweep(t); n != 2 {
+		t.Fatalf("swept %d, want the 2 delivered an hour ago", n)
+	}
+	h.Crash()
+
+	h2 := openRetaining(t, dir, fake, time.Hour)
+	if st := h2.Stats(); st.Accepted != 3 || st.Delivered != 3 || st.Removed != 2 || st.Pending != 0 {
+		t.Fatalf("stats after the crash: %+v", st)
+	}
+	if _, err := h2.Event(first[0]); err == nil {
+		t.Fatal("a removed event is back after the crash")
+	}
+	if e, err := h2.Event(later[0]); err != nil || e.State != StateDelivered {
+		t.Fatalf("the event still retained: %+v %v", e, err)
+	}
+	fake.Advance(30 * time.Minute)
+	if n := h2.sweep(t); n != 1 {
+		t.Fatalf("swept %d after the restart, want 1", n)
 	}
 }
