@@ -128,7 +128,7 @@ counted "undeduplicated" in /v1/stats.`,
 	f.DurationVar(&cfg.Tolerance, "tolerance", 5*time.Minute, "how far webhook-timestamp may be from now, either way")
 	f.Var(&maxBody, "max-body", "largest body accepted, e.g. 1MiB, 64KiB, 2000 (413 past it)")
 	f.StringVar(&cfg.JournalPath, "journal", "", "append one JSON line per request to this file (default: memory only)")
-	f.IntVar(&cfg.ReceiptLog, "receipt-log", receiver.DefaultReceiptLog, "recent receipts held in memory for /v1/receipts")
+	f.IntVar(&cfg.ReceiptLog, "receipt-log", receiver.DefaultReceiptLog, "recent receipts held in memory for /v1/receipts (136 bytes each, resident from the start: 8.9 MB at the default)")
 	f.DurationVar(&cfg.Dedupe.TTL, "dedupe-ttl", receiver.DefaultDedupeTTL, "how long a webhook-id is remembered (cover the sender's retry horizon)")
 	f.IntVar(&cfg.Dedupe.MaxEntries, "dedupe-max", receiver.DefaultDedupeMaxEntries, "most webhook-ids remembered; the oldest are evicted past it")
 	f.StringVar(&cfg.Dedupe.Path, "dedupe-store", "", "keep the dedupe window in this file across restarts (default: memory only)")

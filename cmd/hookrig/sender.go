@@ -30,6 +30,7 @@ func newSenderCmd(e *env) *cobra.Command {
 		noDispatch bool
 		quiet      bool
 		apiAccess  senderAccess
+		retain     = retention(sender.DefaultRetain)
 	)
 	cmd := &cobra.Command{
 		Use:   "sender",
@@ -94,10 +95,15 @@ The policy flags set the default policy of endpoints created without one;
 				return &exitCodeError{exitError, fmt.Errorf("sender: %w", err)}
 			}
 			if cfg.Store != "" {
+				if cmd.Flags().Changed("retain") {
+					return &exitCodeError{exitError, fmt.Errorf("sender: --retain applies to the bbolt outbox (--data); with --store, PostgreSQL keeps every row")}
+				}
 				if cmd.Flags().Changed("data") {
 					return &exitCodeError{exitError, fmt.Errorf("sender: give --data (an embedded bbolt outbox) or --store (PostgreSQL), not both")}
 				}
 				cfg.DataDir = ""
+			} else {
+				cfg.Retain = time.Duration(retain)
 			}
 			if !cmd.Flags().Changed("seed") {
 				seed = uint64(e.clock.Now().UnixNano())
@@ -126,6 +132,7 @@ The policy flags set the default policy of endpoints created without one;
 	f.StringVar(&cfg.Store, "store", "", "keep the outbox in PostgreSQL instead of --data (postgres://user@host:port/db); instances on one database share it (docs/postgres.md)")
 	f.StringVar(&cfg.Instance, "instance", "", "with --store, this instance's name in leases and attempts (default: a fresh id)")
 	f.DurationVar(&cfg.Lease, "lease", sender.DefaultLease, "with --store, how long a claimed attempt stays this instance's without renewal; past it another instance reports it interrupted and retries it")
+	f.Var(&retain, "retain", "how long a delivered event (its attempts, its id) stays in the outbox before it is removed (GET /v1/events/{id} then answers 404 and the id may be accepted again); 0 or forever keeps every event. Dead letters stay until replayed")
 	f.IntVar(&cfg.Workers, "workers", sender.DefaultWorkers, "attempts in flight at most, over all endpoints")
 	f.Var(&maxBody, "max-body", "largest API request body, e.g. 4MiB (413 past it)")
 	f.Uint64Var(&seed, "seed", 0, "seed of the retry jitter (default: from the clock)")
@@ -151,6 +158,30 @@ The policy flags set the default policy of endpoints created without one;
 	f.BoolVar(&policy.Ordered, "ordered", false, "deliver events sharing a key one at a time, in order (head-of-line blocking)")
 	f.StringVar(&policyJSON, "policy", "", `default policy as JSON, or @file, over the flags (e.g. '{"max_attempts":5}')`)
 	return cmd
+}
+
+// retention is --retain: a duration, or 0 / "forever" for no limit.
+type retention time.Duration
+
+func (r *retention) String() string {
+	if *r == 0 {
+		return "forever"
+	}
+	return time.Duration(*r).String()
+}
+func (r *retention) Type() string { return "retention" }
+
+func (r *retention) Set(s string) error {
+	if s == "forever" {
+		*r = 0
+		return nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return fmt.Errorf("expected a duration such as 24h or 30m, 0 or forever")
+	}
+	*r = retention(d)
+	return nil
 }
 
 // parseSchedule reads "0s,5s,5m" or "svix".
@@ -207,7 +238,8 @@ func runSender(ctx context.Context, e *env, listen string, cfg sender.Config, gr
 	}
 	fmt.Fprintf(e.stdout, "sender listening on http://%s\n", ln.Addr())
 	rec := s.Recovered()
-	where := []any{"data", cfg.DataDir}
+	r := retention(cfg.Retain)
+	where := []any{"data", cfg.DataDir, "retain", r.String()}
 	if cfg.Store != "" {
 		where = []any{"store", "postgres", "instance", s.Instance()}
 	}

@@ -52,6 +52,8 @@ func TestSenderCommandErrors(t *testing.T) {
 		{[]string{"--listen", "nonsense"}, "host:port"},
 		{[]string{"--listen", "0.0.0.0:0"}, "without a token"},
 		{[]string{"--data", "/dev/null/x"}, "data directory"},
+		{[]string{"--retain", "-1s"}, `--retain "-1s": expected a duration such as 24h or 30m, 0 or forever`},
+		{[]string{"--retain", "forever", "--store", "postgres://127.0.0.1:9/x"}, "--retain applies to the bbolt outbox"},
 		{[]string{"extra"}, "unknown command"},
 	}
 	for _, c := range cases {

@@ -26,13 +26,13 @@ import (
 // than the ring goes to the file through a sparse seq -> offset index.
 type journal struct {
 	mu      sync.Mutex
-	drained *sync.Cond // the flusher took the buffer (appenders may be waiting)
-	buf     []byte     // lines encoded, not yet written
-	next    uint64     // seq of the next receipt
-	first   uint64     // first seq of this run: the ring holds nothing older
-	end     int64      // file offset just past the last encoded line
-	ring    []Receipt  // receipt seq lives at ring[seq%len(ring)]
-	marks   []mark     // every markEvery-th line's seq and offset, ascending
+	drained *sync.Cond  // the flusher took the buffer (appenders may be waiting)
+	buf     []byte      // lines encoded, not yet written
+	next    uint64      // seq of the next receipt
+	first   uint64      // first seq of this run: the ring holds nothing older
+	end     int64       // file offset just past the last encoded line
+	ring    receiptRing // the latest receipts (ring.go)
+	marks   []mark      // every markEvery-th line's seq and offset, ascending
 	closed  bool
 	kick    chan struct{} // wakes the flusher early
 	// reserved is the file offset up to which disk space is allocated
@@ -83,7 +83,7 @@ const (
 // openJournal opens (or creates) the journal at path, carrying on from the
 // last seq it holds; path "" keeps receipts in memory only.
 func openJournal(path string, ringSize int) (*journal, string, error) {
-	j := &journal{path: path, next: 1, ring: make([]Receipt, ringSize), kick: make(chan struct{}, 1), reserved: math.MaxInt64}
+	j := &journal{path: path, next: 1, ring: newReceiptRing(ringSize), kick: make(chan struct{}, 1), reserved: math.MaxInt64}
 	j.drained = sync.NewCond(&j.mu)
 	j.roomy = sync.NewCond(&j.mu)
 	note := ""
@@ -211,7 +211,7 @@ func (j *journal) appendAt(rc *Receipt, wantStatus bool) (statusOff int64, ok bo
 		j.end += int64(len(j.buf) - n)
 		kick = len(j.buf) >= journalFlushAt
 	}
-	j.ring[rc.Seq%uint64(len(j.ring))] = *rc
+	j.ring.put(rc)
 	j.mu.Unlock()
 	if kick {
 		select {
@@ -233,8 +233,8 @@ func (j *journal) void(rc Receipt, statusOff int64) error {
 	j.wmu.Lock() // no flush is moving bytes from the buffer to the file
 	defer j.wmu.Unlock()
 	j.mu.Lock()
-	if i := rc.Seq % uint64(len(j.ring)); j.ring[i].Seq == rc.Seq {
-		j.ring[i] = rc
+	if j.ring.holds(rc.Seq) {
+		j.ring.put(&rc)
 	}
 	f := j.f
 	var inFile []int64
@@ -448,7 +448,7 @@ func (j *journal) receipts(since uint64, limit int) ([]Receipt, error) {
 		if limit > 0 && len(out) >= limit {
 			break
 		}
-		out = append(out, j.ring[seq%uint64(len(j.ring))])
+		out = append(out, j.ring.get(seq))
 	}
 	return out, nil
 }

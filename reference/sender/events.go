@@ -127,7 +127,7 @@ func (b *boltStore) event(id string) (Event, error) {
 	err := s.ob.view(func(t *txb) error {
 		seq := t.lookup(id)
 		if seq == 0 {
-			return notFound("no event %q", id)
+			return s.notFoundEvent(id)
 		}
 		var err error
 		e, err = t.fullEvent(seq)
@@ -257,7 +257,7 @@ func (b *boltStore) replay(ids []string) (Replayed, error) {
 			for _, id := range ids {
 				seq := t.lookup(id)
 				if seq == 0 {
-					return notFound("no event %q", id)
+					return s.notFoundEvent(id)
 				}
 				seqs = append(seqs, seq)
 			}

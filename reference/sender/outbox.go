@@ -35,9 +35,10 @@ const (
 	// bDisabled lets ingest check an endpoint with one lookup instead
 	// of decoding its JSON on every request.
 	bDisabled = "disabled" // endpoint id -> why it is disabled
+	// bSettled (retention.go): FinalAt|seq -> nothing, delivered events.
 )
 
-var bucketNames = [...]string{bMeta, bEndpoints, bEvents, bIDs, bState, bAttempts, bPending, bInflight, bDLQ, bDisabled}
+var bucketNames = [...]string{bMeta, bEndpoints, bEvents, bIDs, bState, bAttempts, bPending, bInflight, bDLQ, bDisabled, bSettled}
 
 const countersKey = "counters"
 
@@ -60,6 +61,8 @@ type counters struct {
 	Attempts     uint64 `json:"attempts"`
 	Interrupted  uint64 `json:"interrupted"`
 	Replayed     uint64 `json:"replayed"`
+	// Removed counts delivered events removed by retention.
+	Removed uint64 `json:"removed"`
 	// Commits and Grouped describe group commit: writes per fsync.
 	Commits uint64 `json:"commits"`
 	Grouped uint64 `json:"grouped"`
@@ -69,7 +72,7 @@ type counters struct {
 type txb struct {
 	tx                                                               *bolt.Tx
 	meta, endpoints, events, ids, state, attempts, pending, inflight *bolt.Bucket
-	dlq, disabled                                                    *bolt.Bucket
+	dlq, disabled, settled                                           *bolt.Bucket
 }
 
 func bucketsOf(tx *bolt.Tx) *txb {
@@ -85,6 +88,7 @@ func bucketsOf(tx *bolt.Tx) *txb {
 		inflight:  tx.Bucket([]byte(bInflight)),
 		dlq:       tx.Bucket([]byte(bDLQ)),
 		disabled:  tx.Bucket([]byte(bDisabled)),
+		settled:   tx.Bucket([]byte(bSettled)),
 	}
 }
 
@@ -156,7 +160,7 @@ func openOutbox(dir string, logger *slog.Logger) (*outbox, error) {
 				return fmt.Errorf("%w: counters: %v", errCorrupt, err)
 			}
 		}
-		return nil
+		return bucketsOf(tx).buildSettledIndex()
 	})
 	if err != nil {
 		db.Close()

@@ -80,6 +80,13 @@ type Config struct {
 	// rest count as endpoint "other". Zero keeps one series per outcome
 	// whatever the fleet's size (see metrics.go).
 	MetricsEndpoints int
+	// Retain, when > 0, is how long a delivered event (with its
+	// attempts and id) stays in the bbolt outbox; past it the event is
+	// removed, GET /v1/events/{id} answers 404 and the same id may be
+	// accepted again. Zero keeps every event forever. Dead letters stay
+	// until replayed (retention.go says why). The PostgreSQL outbox
+	// (Store) ignores it.
+	Retain time.Duration
 }
 
 // Defaults.
@@ -88,6 +95,13 @@ const (
 	DefaultMaxBody       = 4 << 20
 	DefaultShutdownGrace = 5 * time.Second
 	DefaultLease         = 30 * time.Second
+	// DefaultRetain is the command's --retain: a day to look a delivered
+	// event and its attempts up after an incident, and the usual window
+	// in which a client retries an ingest with the same id (Stripe keeps
+	// idempotency keys 24h); the outbox then holds about a day of
+	// traffic, roughly 1 KB an event. Config's zero value keeps events
+	// forever, as a library user would expect of a zero value.
+	DefaultRetain = 24 * time.Hour
 )
 
 const (
@@ -114,10 +128,13 @@ type Sender struct {
 	stopLoop  context.CancelFunc
 	stopSends context.CancelFunc
 	loopDone  chan struct{}
-	quit      chan struct{}
-	workers   sync.WaitGroup
-	closeErr  error
-	recovered Recovery
+	sweepDone chan struct{} // closed when the retention sweeper stops
+	// sweepEvery is sweepEvery; tests that sweep by hand make it long.
+	sweepEvery time.Duration
+	quit       chan struct{}
+	workers    sync.WaitGroup
+	closeErr   error
+	recovered  Recovery
 }
 
 // Recovery says what Open found in the outbox.
@@ -135,6 +152,9 @@ func Open(cfg Config) (*Sender, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Retain < 0 {
+		return nil, fmt.Errorf("retain %s: must not be negative (0: keep delivered events forever)", cfg.Retain)
 	}
 	if cfg.MetricsEndpoints < 0 {
 		return nil, fmt.Errorf("metrics endpoints %d: must not be negative (0: no per-endpoint series)", cfg.MetricsEndpoints)
@@ -165,7 +185,7 @@ func Open(cfg Config) (*Sender, error) {
 		return nil, err
 	}
 	s := &Sender{
-		cfg: cfg, clock: cfg.Clock, logger: cfg.Logger, ob: ob,
+		cfg: cfg, clock: cfg.Clock, logger: cfg.Logger, ob: ob, sweepEvery: sweepEvery,
 		d: newDispatcher(cfg.Clock, delivery.NewJitter(cfg.Seed), cfg.Workers, newClient(cfg.Transport), cfg.Logger, ob),
 	}
 	s.store = (*boltStore)(s)
@@ -211,6 +231,13 @@ func (b *boltStore) start(ctx context.Context) {
 	for range s.cfg.Workers {
 		s.workers.Go(func() { s.d.work(sendCtx, s.quit) })
 	}
+	s.sweepDone = make(chan struct{})
+	go func() {
+		defer close(s.sweepDone)
+		if s.cfg.Retain > 0 {
+			s.sweepLoop(loopCtx)
+		}
+	}()
 }
 
 // Handler is the HTTP API.
@@ -249,6 +276,7 @@ func (b *boltStore) stop(crash bool) {
 	if s.started {
 		s.stopLoop()
 		<-s.loopDone
+		<-s.sweepDone
 		if !crash {
 			s.waitGrace()
 		}
@@ -449,6 +477,7 @@ func (b *boltStore) stats() Stats {
 		Accepted: c.Accepted, Delivered: c.Delivered, DeadLettered: c.DeadLettered,
 		Pending:  c.Accepted - c.Delivered - c.DeadLettered,
 		Attempts: c.Attempts, Interrupted: c.Interrupted, Replayed: c.Replayed, Commits: c.Commits,
+		Removed: c.Removed,
 	}
 	if c.Commits > 0 {
 		st.WritesPerCommit = float64(c.Grouped) / float64(c.Commits)

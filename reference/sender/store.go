@@ -123,6 +123,9 @@ func (t *txb) stateOf(seq uint64) (stateRecord, error) {
 // and dead-letter indexes, counting the move.
 func (t *txb) setState(c *counters, seq uint64, endpoint string, from stateCode, to *stateRecord) error {
 	k := seqKey(seq)
+	if err := t.indexSettled(seq, from, to); err != nil {
+		return err
+	}
 	if err := t.state.Put(k, to.encode()); err != nil {
 		return err
 	}

@@ -133,7 +133,10 @@ type Stats struct {
 	// follows each may be a duplicate. They are counted, not hidden.
 	Interrupted uint64 `json:"interrupted"`
 	Replayed    uint64 `json:"replayed"`
-	InFlight    int    `json:"in_flight"`
+	// Removed counts delivered events removed from the bbolt outbox by
+	// retention (Config.Retain); they still count as delivered.
+	Removed  uint64 `json:"removed"`
+	InFlight int    `json:"in_flight"`
 	// Waiting counts events held behind their key's head (ordered
 	// delivery).
 	Waiting           int `json:"waiting"`
