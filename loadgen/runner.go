@@ -316,7 +316,7 @@ func (r *Runner) abort() {
 	r.connMu.Lock()
 	defer r.connMu.Unlock()
 	for c := range r.conns {
-		c.nc.SetDeadline(time.Unix(1, 0))
+		c.abort()
 	}
 }
 
