@@ -224,7 +224,9 @@ func (o *openLoop) waitLink(start time.Time, dur time.Duration) (*link, bool) {
 			}
 		case <-o.gone:
 			o.links--
-			return nil, true
+			// A link that died because the run was cancelled frees no
+			// room for another request.
+			return nil, o.ctx.Err() == nil && !o.r.stopping.Load()
 		case <-end:
 			return nil, false
 		case <-o.ctx.Done():

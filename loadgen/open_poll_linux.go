@@ -88,7 +88,8 @@ type pollLoop struct {
 	spec    itimerspec
 	wake    int            // eventfd: a link came back from a goroutine
 	back    chan *pollLink // links coming back from goroutines
-	links   []*pollLink    // by id, every link ever opened
+	links   []*pollLink    // by id; a dead link's slot is reused
+	free    []int          // ids of dead links
 	idle    []*pollLink
 	busy    []busyEntry // requests in flight in the order sent (so of timeouts), from head
 	head    int
@@ -241,6 +242,7 @@ func (p *pollLoop) returned(l *pollLink) {
 	l.state = l.came
 	if l.state == pDead {
 		p.open--
+		p.bury(l)
 		return
 	}
 	if err := syscall.EpollCtl(p.ep, syscall.EPOLL_CTL_ADD, l.c.fd, &syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(l.id)}); err != nil {
@@ -331,6 +333,16 @@ func (p *pollLoop) kill(l *pollLink) {
 	l.gen++
 	p.open--
 	p.r.dropConn(l.c) // closing the socket takes it out of the epoll
+	p.bury(l)
+}
+
+// bury files what a dead link recorded and frees its slot, so that a
+// target closing every connection costs no memory per request. (Stale
+// entries in busy or idle still point at it, dead: they are skipped.)
+func (p *pollLoop) bury(l *pollLink) {
+	p.r.tally.merge(&l.batch)
+	l.c = nil
+	p.free = append(p.free, l.id)
 }
 
 // expire times out the requests in flight past their due time.
@@ -408,6 +420,9 @@ func (p *pollLoop) send(t ticket, start time.Time, dur time.Duration) bool {
 func (p *pollLoop) waitLink(start time.Time, dur time.Duration) bool {
 	for {
 		p.collect()
+		if p.ctx.Err() != nil || p.r.stopping.Load() {
+			return false // and not a link freed by the abort
+		}
 		if len(p.idle) > 0 || p.open < p.r.cfg.Concurrency {
 			return true
 		}
@@ -424,9 +439,6 @@ func (p *pollLoop) waitLink(start time.Time, dur time.Duration) bool {
 		}
 		if d, ok := p.nextTimeout(); ok && d.Before(next) {
 			next = d
-		}
-		if p.ctx.Err() != nil {
-			return false
 		}
 		p.waitEvents(next)
 	}
@@ -460,7 +472,13 @@ func (p *pollLoop) spawn(t ticket) {
 		r.record(&p.batch, &l.slot.q, r.clk.Now(), 0, 0, errPayload)
 		return
 	}
-	p.links = append(p.links, l)
+	if n := len(p.free); n > 0 {
+		l.id = p.free[n-1]
+		p.free = p.free[:n-1]
+		p.links[l.id] = l
+	} else {
+		p.links = append(p.links, l)
+	}
 	l.state = pAway
 	l.gen++
 	l.due = l.slot.q.started.Add(r.timeout)
@@ -564,7 +582,7 @@ func (p *pollLoop) drain() {
 	p.wg.Wait()
 	p.r.tally.merge(&p.batch)
 	for _, l := range p.links {
-		p.r.tally.merge(&l.batch)
+		p.r.tally.merge(&l.batch) // the dead ones' are empty (bury)
 	}
 }
 

@@ -53,12 +53,16 @@ func TestOpenLoopReadsEveryKindOfAnswer(t *testing.T) {
 		return true
 	})
 	res := run(t, Config{Target: Target{URL: ep.URL}, Pacer: Constant(400), Duration: 250 * time.Millisecond, Concurrency: 8})
-	if res.Requests != 100 || res.StatusCodes[200] != 100 || res.ErrorCount() != 0 {
-		t.Fatalf("%d sent, statuses %v, errors %v; want 100 answered 200", res.Requests, res.StatusCodes, res.Errors)
+	// A busy machine may leave some due requests unsent (every link
+	// busy until the end); each one sent must be answered.
+	if res.Requests+res.NeverSent != 100 || res.Requests < 8 || res.StatusCodes[200] != res.Requests || res.ErrorCount() != 0 {
+		t.Fatalf("%d sent, %d never sent, statuses %v, errors %v; want 100 due, every one sent answered 200",
+			res.Requests, res.NeverSent, res.StatusCodes, res.Errors)
 	}
-	if min := uint64(25 * len(long)); res.BytesReceived < min {
-		t.Errorf("%d bytes received, want at least %d (25 long answers)", res.BytesReceived, min)
+	if min := uint64(ep.requests.Load()/4) * uint64(len(long)); res.BytesReceived < min {
+		t.Errorf("%d bytes received, want at least %d (%d long answers)", res.BytesReceived, min, ep.requests.Load()/4)
 	}
+	t.Logf("%d sent, %d never sent, lag p99 %v", res.Requests, res.NeverSent, Summarize(res.Lag).P99)
 }
 
 // A request the target never answers times out at Timeout, on a link the
