@@ -36,9 +36,10 @@ import (
 // blocking reads (ppoll), and a new connection is dialled, sent its first
 // request and read by one, so that neither holds up the schedule.
 
-// pollWindow is how far ahead of the next send an answer may wait unread.
-// It bounds how long a connection stays busy after its answer came, not
-// the latency measured.
+// pollWindow is how far ahead of the next send an answer may wait unread
+// (or Config.Precision, when longer: the scheduler then wakes on that grid
+// anyway). It bounds how long a connection stays busy after its answer
+// came, not the latency measured.
 const pollWindow = time.Millisecond
 
 // Poll link states; a link is owned by the scheduler unless away.
@@ -91,6 +92,7 @@ type pollLoop struct {
 	links   []*pollLink    // by id; a dead link's slot is reused
 	free    []int          // ids of dead links
 	idle    []*pollLink
+	window  time.Duration // pollWindow, or the precision when longer
 	busy    []busyEntry // requests in flight in the order sent (so of timeouts), from head
 	head    int
 	open    int         // links not dead
@@ -113,7 +115,7 @@ func newPollLoop(ctx context.Context, r *Runner) dispatcher {
 		return nil
 	}
 	p := &pollLoop{r: r, ctx: ctx, comp: r.newComposer(), ep: ep, timer: -1, wake: -1,
-		back: make(chan *pollLink, r.cfg.Concurrency)}
+		back: make(chan *pollLink, r.cfg.Concurrency), window: max(pollWindow, r.cfg.Precision)}
 	fd, _, e1 := syscall.Syscall(syscall.SYS_TIMERFD_CREATE, 1 /* CLOCK_MONOTONIC */, syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if e1 == 0 {
 		p.timer = int(fd)
@@ -164,7 +166,7 @@ func (p *pollLoop) wait(until time.Time) bool {
 		if d, ok := p.nextTimeout(); ok && d.Before(next) {
 			next = d
 		}
-		if until.Sub(now) <= pollWindow {
+		if until.Sub(now) <= p.window {
 			p.tw.wait(next) // answers do not wake this
 		} else {
 			p.waitEvents(next)

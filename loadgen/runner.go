@@ -37,9 +37,9 @@ type Config struct {
 	// Precision is how finely an open loop times its requests. 0 (the
 	// default): each request waits for its own intended time, to the
 	// microsecond on Linux, at the cost of one wake-up of the process per
-	// request there (plain TCP; answers are read at the next wake-up when
-	// it is under a millisecond away, see open_poll_linux.go), two
-	// elsewhere and with TLS. P > 0: the scheduler wakes only on a grid of P
+	// request there (plain TCP; an answer is read at the next wake-up when
+	// that is at most max(1ms, P) away, and timed by the kernel's receive
+	// stamp: see open_poll_linux.go), two elsewhere and with TLS. P > 0: the scheduler wakes only on a grid of P
 	// (from the run's start) and sends every request due by then at once:
 	// at R req/s that is one wake-up per max(1, R×P) requests, and each
 	// request leaves up to P late (the scheduler lag shows it; latency is
