@@ -35,18 +35,36 @@ type link struct {
 	o     *openLoop
 	c     *conn
 	state atomic.Int32
-	req   []byte
-	q     sentRequest // the request in flight; written while leased
-	id    []byte      // q's id and key (the composer's buffers move on)
-	key   []byte
+	slot                        // the request in flight; written while leased
 	werr  atomic.Pointer[error] // the write failed: the reader files this error
 	resp  response
 	batch batch
 }
 
+// slot holds a link's request: its bytes and what is known of it.
+type slot struct {
+	req []byte
+	q   sentRequest
+	id  []byte // q's id and key (the composer's buffers move on)
+	key []byte
+}
+
+// dispatcher is how an open loop sends what its schedule says: wait
+// until a moment (doing whatever else is due meanwhile), send a request,
+// and at the end let the requests in flight finish. openLoop is the
+// portable one; pollLoop (Linux, plain TCP, real time) spends one wake-up
+// per request instead of two.
+type dispatcher interface {
+	wait(until time.Time) bool
+	send(t ticket, start time.Time, dur time.Duration) bool
+	drain()
+	close()
+}
+
 type openLoop struct {
 	r        *Runner
 	ctx      context.Context
+	wt       waiter
 	comp     *composer
 	idle     chan *link    // links free for a request
 	gone     chan struct{} // a link's reader exited
@@ -60,10 +78,12 @@ func (r *Runner) runOpen(ctx context.Context, start time.Time) outcome {
 	// The idle list also holds links that died while idle until the
 	// scheduler pops them: room for twice the links keeps a reader's push
 	// from waiting on that (it would only wait until the next pop).
-	o := &openLoop{r: r, ctx: ctx, comp: r.newComposer(),
-		idle: make(chan *link, 2*r.cfg.Concurrency), gone: make(chan struct{}, r.cfg.Concurrency)}
-	wt := newWaiter(ctx, r.clk, r.realTime)
-	defer wt.close()
+	var o dispatcher = newPollLoop(ctx, r)
+	if o == nil {
+		o = &openLoop{r: r, ctx: ctx, comp: r.newComposer(), wt: newWaiter(ctx, r.clk, r.realTime),
+			idle: make(chan *link, 2*r.cfg.Concurrency), gone: make(chan struct{}, r.cfg.Concurrency)}
+	}
+	defer o.close()
 
 	limit := r.cfg.Requests
 	dur := r.cfg.Duration
@@ -90,7 +110,7 @@ func (r *Runner) runOpen(ctx context.Context, start time.Time) outcome {
 		if p := r.cfg.Precision; p > 0 {
 			wake = start.Add((at + p - 1) / p * p) // the grid point at or after it
 		}
-		if !wt.wait(wake) || r.stopping.Load() {
+		if !o.wait(wake) || r.stopping.Load() {
 			end, stoppedAt = endStopped, r.clk.Now().Sub(start)
 			break
 		}
@@ -128,6 +148,9 @@ func (r *Runner) runOpen(ctx context.Context, start time.Time) outcome {
 	}
 	return out
 }
+
+func (o *openLoop) wait(until time.Time) bool { return o.wt.wait(until) }
+func (o *openLoop) close()                    { o.wt.close() }
 
 // Why an open loop stopped sending.
 const (
@@ -201,7 +224,9 @@ func (o *openLoop) waitLink(start time.Time, dur time.Duration) (*link, bool) {
 			}
 		case <-o.gone:
 			o.links--
-			return nil, true
+			// A link that died because the run was cancelled frees no
+			// room for another request.
+			return nil, o.ctx.Err() == nil && !o.r.stopping.Load()
 		case <-end:
 			return nil, false
 		case <-o.ctx.Done():
@@ -210,24 +235,23 @@ func (o *openLoop) waitLink(start time.Time, dur time.Duration) (*link, bool) {
 	}
 }
 
-// prepare composes t's request into l, sent now.
-func (o *openLoop) prepare(l *link, t ticket) error {
-	r := o.r
+// prepare composes t's request into s with comp, sent now.
+func (r *Runner) prepare(comp *composer, s *slot, t ticket) error {
 	now := r.clk.Now()
-	req, dup, err := o.comp.compose(l.req[:0], t, now)
-	l.req = req
+	req, dup, err := comp.compose(s.req[:0], t, now)
+	s.req = req
 	r.sent.Add(1)
-	ev := &o.comp.ev
-	l.id = append(l.id[:0], ev.id...)
-	l.key = append(l.key[:0], ev.key...)
-	l.q = sentRequest{seq: ev.seq, id: l.id, key: l.key, intended: t.intended, started: now, dup: dup, open: true, bytes: len(req)}
+	ev := &comp.ev
+	s.id = append(s.id[:0], ev.id...)
+	s.key = append(s.key[:0], ev.key...)
+	s.q = sentRequest{seq: ev.seq, id: s.id, key: s.key, intended: t.intended, started: now, dup: dup, open: true, bytes: len(req)}
 	return err
 }
 
 // write sends t on a leased link whose reader is waiting.
 func (o *openLoop) write(l *link, t ticket) {
 	r := o.r
-	if err := o.prepare(l, t); err != nil {
+	if err := r.prepare(o.comp, &l.slot, t); err != nil {
 		r.record(&o.batch, &l.q, r.clk.Now(), 0, 0, errPayload)
 		l.state.Store(linkIdle)
 		o.idle <- l
@@ -248,7 +272,7 @@ func (o *openLoop) write(l *link, t ticket) {
 // spawn opens a new link for t: its goroutine dials, sends t, then reads.
 func (o *openLoop) spawn(t ticket) {
 	l := &link{o: o}
-	err := o.prepare(l, t)
+	err := o.r.prepare(o.comp, &l.slot, t)
 	if err != nil {
 		o.r.record(&o.batch, &l.q, o.r.clk.Now(), 0, 0, errPayload)
 		return

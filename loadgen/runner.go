@@ -36,8 +36,10 @@ type Config struct {
 	Concurrency int
 	// Precision is how finely an open loop times its requests. 0 (the
 	// default): each request waits for its own intended time, to the
-	// microsecond on Linux, at the cost of about two wake-ups of the
-	// process per request. P > 0: the scheduler wakes only on a grid of P
+	// microsecond on Linux, at the cost of one wake-up of the process per
+	// request there (plain TCP; an answer is read at the next wake-up when
+	// that is at most max(1ms, P) away, and timed by the kernel's receive
+	// stamp: see open_poll_linux.go), two elsewhere and with TLS. P > 0: the scheduler wakes only on a grid of P
 	// (from the run's start) and sends every request due by then at once:
 	// at R req/s that is one wake-up per max(1, R×P) requests, and each
 	// request leaves up to P late (the scheduler lag shows it; latency is
@@ -316,7 +318,7 @@ func (r *Runner) abort() {
 	r.connMu.Lock()
 	defer r.connMu.Unlock()
 	for c := range r.conns {
-		c.nc.SetDeadline(time.Unix(1, 0))
+		c.abort()
 	}
 }
 

@@ -35,9 +35,10 @@ var (
 // conn is one keep-alive HTTP/1.1 connection. A conn is used by one goroutine
 // at a time.
 type conn struct {
-	nc  net.Conn
-	io  connIO // nc, or raw system calls on it (wire_linux.go)
-	buf []byte // read buffer; unread bytes are buf[r:w]
+	nc  net.Conn // nil for a socket detached from Go's poller (fd)
+	fd  int      // the detached socket when nc is nil (open_poll_linux.go)
+	io  connIO   // nc, or raw system calls on it (wire_linux.go)
+	buf []byte   // read buffer; unread bytes are buf[r:w]
 	r   int
 	w   int
 }
@@ -76,7 +77,21 @@ type connIO interface {
 	Write([]byte) (int, error)
 }
 
-func (c *conn) close() error { return c.nc.Close() }
+func (c *conn) close() error {
+	if c.nc == nil {
+		return closeFD(c.fd)
+	}
+	return c.nc.Close()
+}
+
+// abort fails the read or write in progress, now and from now on.
+func (c *conn) abort() {
+	if c.nc == nil {
+		shutdownFD(c.fd)
+		return
+	}
+	c.nc.SetDeadline(time.Unix(1, 0))
+}
 
 // send writes a request.
 func (c *conn) send(req []byte) error {
@@ -93,6 +108,22 @@ type response struct {
 
 // fill reads at least one more byte into the buffer.
 func (c *conn) fill() error {
+	if err := c.room(); err != nil {
+		return err
+	}
+	n, err := c.io.Read(c.buf[c.w:])
+	c.w += n
+	if n > 0 {
+		return nil
+	}
+	if err == nil {
+		err = io.ErrNoProgress
+	}
+	return err
+}
+
+// room makes space after c.w for a read, keeping the unread bytes.
+func (c *conn) room() error {
 	if c.r == c.w {
 		c.r, c.w = 0, 0
 	}
@@ -109,15 +140,36 @@ func (c *conn) fill() error {
 			c.buf = nb
 		}
 	}
-	n, err := c.io.Read(c.buf[c.w:])
-	c.w += n
-	if n > 0 {
-		return nil
+	return nil
+}
+
+// answerComplete reports whether b starts with a whole response, so that
+// readResponse can take it from the buffer without reading (or fail on it
+// without reading: a malformed header counts as whole). Chunked bodies and
+// bodies that run to the end of the connection count as not whole: the
+// caller reads those the blocking way.
+func answerComplete(b []byte) bool {
+	for {
+		i := bytes.Index(b, crlfcrlf)
+		if i < 0 {
+			return false
+		}
+		h, err := parseHeader(b[:i+4])
+		if err != nil {
+			return true
+		}
+		b = b[i+4:]
+		switch {
+		case h.status >= 100 && h.status < 200 && h.status != 101:
+			continue // an interim answer: the real one follows
+		case h.status == 204 || h.status == 304 || h.status == 101:
+			return true
+		case h.chunked || h.length < 0:
+			return false
+		default:
+			return int64(len(b)) >= h.length
+		}
 	}
-	if err == nil {
-		err = io.ErrNoProgress
-	}
-	return err
 }
 
 // buffered reports whether response bytes are waiting to be read.

@@ -11,11 +11,14 @@ import (
 
 // bodyUse is what a compiled match needs from the request body: nothing,
 // some top-level fields by constant name (body.type, body["data"].amount),
-// or the whole parsed object (any other use of body).
+// or the whole parsed object (any other use of body). It also notes the
+// one other field that costs something to fill in: endpoint, whose name
+// GROUP-N is built (an allocation) only for a match that names it.
 type bodyUse struct {
-	any   bool
-	whole bool
-	keys  []string
+	any      bool
+	whole    bool
+	keys     []string
+	endpoint bool // the match names endpoint (or $env, which holds it)
 }
 
 // Visit counts body's uses; members with a constant key are counted in
@@ -23,8 +26,11 @@ type bodyUse struct {
 func (u *bodyUse) Visit(n *ast.Node) {
 	switch v := (*n).(type) {
 	case *ast.IdentifierNode:
-		if v.Value == "body" {
+		switch v.Value {
+		case "body":
 			u.any = true
+		case "endpoint", "$env":
+			u.endpoint = true
 		}
 	case *ast.MemberNode:
 		if id, ok := v.Node.(*ast.IdentifierNode); ok && id.Value == "body" {
@@ -72,6 +78,7 @@ func (f visitorFunc) Visit(n *ast.Node) { f(n) }
 func (u *bodyUse) merge(o bodyUse) {
 	u.any = u.any || o.any
 	u.whole = u.whole || o.whole
+	u.endpoint = u.endpoint || o.endpoint
 	for _, k := range o.keys {
 		if !slices.Contains(u.keys, k) {
 			u.keys = append(u.keys, k)

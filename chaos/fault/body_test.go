@@ -76,6 +76,9 @@ func TestBodyUseDetection(t *testing.T) {
 		{`"type" in body`, bodyUse{any: true, whole: true}},
 		{`body[header("x")] == "a"`, bodyUse{any: true, whole: true}},
 		{`len(body) > 2`, bodyUse{any: true, whole: true}},
+		// endpoint's name is built only for a match that names it
+		{`endpoint.group == "sick"`, bodyUse{endpoint: true}},
+		{`$env.endpoint.name == "sick-1"`, bodyUse{endpoint: true}},
 	}
 	for _, c := range cases {
 		_, got, err := compileMatch(c.match)

@@ -56,6 +56,7 @@ type evaluator struct {
 	req        *Request
 	body       *bodyUse // what the rules in use need of the body
 	bodyParsed bool
+	endpoint   bool // env.Endpoint is filled in
 	fields     map[string]any // reused for the body's fields (see bodyUse.parse)
 }
 
@@ -76,7 +77,7 @@ func (e *evaluator) reset(r *Request, elapsed time.Duration, body *bodyUse) {
 	e.env.Method, e.env.Path = r.Method, r.Path
 	e.env.Attempt, e.env.EventID = r.Attempt, r.EventID
 	e.env.Elapsed = elapsed
-	e.env.Endpoint.Name, e.env.Endpoint.Group = FleetEndpoint(r.Path)
+	e.env.Endpoint, e.endpoint = endpointEnv{}, false
 	e.env.Body, e.bodyParsed = nil, false
 }
 
@@ -85,6 +86,10 @@ func (e *evaluator) header(name string) string { return e.req.HeaderValue(name) 
 func (e *evaluator) match(r *Rule) (bool, error) {
 	if r.match == nil {
 		return true, nil
+	}
+	if r.body.endpoint && !e.endpoint {
+		e.env.Endpoint.Name, e.env.Endpoint.Group = FleetEndpoint(e.req.Path)
+		e.endpoint = true
 	}
 	if r.body.any && !e.bodyParsed {
 		e.env.Body, e.bodyParsed = e.body.parse(e.req.Body, e.fields), true
