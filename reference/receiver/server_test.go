@@ -1,0 +1,103 @@
+package receiver
+
+import (
+	"context"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/hookrig/hookrig/internal/clock"
+)
+
+// startServer serves a fresh receiver on a loopback port until the
+// returned cancel; done yields Serve's error.
+func startServer(t *testing.T, grace time.Duration) (addr string, cancel context.CancelFunc, done <-chan error) {
+	t.Helper()
+	r, err := New(Config{Secrets: []string{secretA}, Clock: clock.NewFake(t0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	errc := make(chan error, 1)
+	go func() { errc <- r.NewServer(ServerConfig{}).Serve(ctx, ln, grace) }()
+	return ln.Addr().String(), cancel, errc
+}
+
+// served waits (boundedly) for Serve to return and wants no error.
+func served(t *testing.T, done <-chan error) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Serve did not return after its context ended")
+	}
+}
+
+// A Server cancelled before it has begun to listen still stops: fasthttp's
+// own shutdown ignores a Serve it has not seen yet.
+func TestServerStopsWhenCancelledAtOnce(t *testing.T) {
+	_, cancel, done := startServer(t, time.Minute)
+	cancel()
+	served(t, done)
+}
+
+// An idle keep-alive connection does not hold a shutdown up: it is closed.
+func TestServerShutdownClosesIdleConnections(t *testing.T) {
+	addr, cancel, done := startServer(t, time.Minute)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	io.WriteString(c, "GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+	buf := make([]byte, 4096)
+	if _, err := c.Read(buf); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	served(t, done)
+	if _, err := io.ReadAll(c); err != nil {
+		t.Errorf("reading the closed connection: %v, want EOF", err)
+	}
+}
+
+// A connection still busy when the grace period ends is cut, and Serve
+// returns: a client that stalls half-way through its body cannot hold a
+// shutdown up.
+func TestServerShutdownCutsWhatGraceLeaves(t *testing.T) {
+	addr, cancel, done := startServer(t, 50*time.Millisecond)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	io.WriteString(c, "POST /hooks HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"a\":")
+	// A health check on another connection answers once the first request
+	// is being read: the server then has both.
+	h, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	io.WriteString(h, "GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+	if _, err := h.Read(make([]byte, 4096)); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	served(t, done)
+	if _, err := io.ReadAll(c); err != nil && !isReset(err) {
+		t.Errorf("reading the cut connection: %v, want it closed", err)
+	}
+}
