@@ -1,13 +1,16 @@
 package receiver
 
 import (
+	"bufio"
 	"context"
 	"io"
 	"net"
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/hookrig/hookrig/internal/clock"
+	"github.com/hookrig/hookrig/internal/httpapi"
 )
 
 // startServer serves a fresh receiver on a loopback port until the
@@ -99,5 +102,53 @@ func TestServerShutdownCutsWhatGraceLeaves(t *testing.T) {
 	served(t, done)
 	if _, err := io.ReadAll(c); err != nil && !isReset(err) {
 		t.Errorf("reading the cut connection: %v, want it closed", err)
+	}
+}
+
+// At the connection cap, a new client gets in by closing an idle
+// keep-alive connection (the Server tells httpapi's limiter which are
+// idle), and the answer held back on that connection is not lost.
+func TestServerMakesRoomAtTheConnectionCap(t *testing.T) {
+	r, err := New(Config{Secrets: []string{secretA}, Clock: clock.NewFake(t0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	ln, err := httpapi.ListenCapped("127.0.0.1:0", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.NewServer(ServerConfig{}).Serve(ctx, ln, time.Minute) }()
+	defer func() { cancel(); served(t, done) }()
+	health := func() (net.Conn, int) {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(30 * time.Second))
+		io.WriteString(c, "GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("health: %v", err)
+		}
+		resp.Body.Close()
+		return c, resp.StatusCode
+	}
+	for range 2 {
+		c, status := health()
+		defer c.Close()
+		if status != http.StatusOK {
+			t.Fatalf("status %d under the cap", status)
+		}
+	}
+	c, status := health()
+	defer c.Close()
+	if status != http.StatusOK {
+		t.Errorf("status %d at the cap, want 200 (an idle connection closed to make room)", status)
+	}
+	if n := ln.(*httpapi.ConnLimiter).Reaped(); n != 1 {
+		t.Errorf("%d idle connections closed, want 1", n)
 	}
 }
