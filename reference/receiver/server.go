@@ -21,7 +21,7 @@ import (
 // Server serves a Receiver over HTTP/1.1 on fasthttp: webhooks go to the
 // same webhook path as Handler's, without net/http's per-request costs (a
 // fresh Header map, the background read that watches for a closed
-// connection, a goroutine hand-off per request; docs/performance.md); the
+// connection; docs/performance.md); the
 // API (/v1/, GET /metrics) is Handler's own net/http handlers, through
 // fasthttpadaptor — rare requests, not worth a second copy.
 //
@@ -36,6 +36,13 @@ type Server struct {
 	srv       *fasthttp.Server
 	api       fasthttp.RequestHandler
 	exchanges sync.Pool // *fastExchange
+	// base is every webhook request's context: cancelled when Serve cuts
+	// the connections its grace left, as net/http cancels a request's
+	// context when its connection closes. (fasthttp's RequestCtx is done
+	// as soon as a shutdown begins: processing before the ack would be
+	// cut short at once instead of given the grace.)
+	base       context.Context
+	cancelBase context.CancelFunc
 }
 
 // ServerConfig configures a Server. Zero values mean httpapi's defaults.
@@ -59,6 +66,7 @@ func (r *Receiver) NewServer(cfg ServerConfig) *Server {
 		cfg.IdleTimeout = httpapi.DefaultIdleTimeout
 	}
 	s := &Server{cfg: cfg, r: r, api: fasthttpadaptor.NewFastHTTPHandler(r.apiHandler())}
+	s.base, s.cancelBase = context.WithCancel(context.Background())
 	s.exchanges.New = func() any { return &fastExchange{w: fastWriter{h: http.Header{}}} }
 	s.srv = &fasthttp.Server{
 		Handler:      s.serve,
@@ -89,6 +97,7 @@ func (r *Receiver) NewServer(cfg ServerConfig) *Server {
 // When ln is an *httpapi.ConnLimiter, it is told which connections are
 // idle, so that at the cap it closes one of those to make room.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
+	defer s.cancelBase()
 	if cl, ok := ln.(*httpapi.ConnLimiter); ok {
 		track := cl.TrackState(nil)
 		s.srv.ConnState = func(c net.Conn, st fasthttp.ConnState) { track(c, connState(st)) }
@@ -113,7 +122,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, net.ErrClosed) {
 		err = nil
 	}
-	if n := conns.wait(sctx); n > 0 {
+	n := conns.wait(sctx)
+	s.cancelBase()
+	if n > 0 {
 		s.r.log.Warn("shutdown: connections cut after the grace period", "connections", n, "grace", grace)
 	}
 	if serr := <-errc; err == nil {
@@ -147,12 +158,12 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	x := s.exchanges.Get().(*fastExchange)
-	x.q.ctx, x.w.ctx = ctx, ctx
+	x.q.ctx, x.q.base, x.w.ctx = ctx, s.base, ctx
 	s.r.webhook(&x.w, &x.q)
 	if !x.w.wrote {
 		x.w.WriteHeader(http.StatusOK) // as net/http answers a silent handler
 	}
-	x.q.ctx = nil
+	x.q.ctx, x.q.base = nil, nil
 	x.q.rd.Reset(nil)
 	x.w.ctx, x.w.wrote = nil, false
 	clear(x.w.h)
@@ -178,8 +189,9 @@ type fastExchange struct {
 
 // fastRequest is a fasthttp request seen as a webhookRequest.
 type fastRequest struct {
-	ctx *fasthttp.RequestCtx
-	rd  bytes.Reader // body(), when fasthttp read the body whole
+	ctx  *fasthttp.RequestCtx
+	base context.Context // Server.base
+	rd   bytes.Reader    // body(), when fasthttp read the body whole
 }
 
 func (q *fastRequest) method() string     { return methodString(q.ctx.Method()) }
@@ -227,9 +239,10 @@ func (q *fastRequest) body() io.Reader {
 	return &q.rd
 }
 
-// Context ends when the server shuts down (fasthttp does not watch the
-// client's connection while a handler runs).
-func (q *fastRequest) context() context.Context { return q.ctx }
+// context ends when the Server cuts the connections left after its
+// grace (fasthttp does not watch the client's connection while a handler
+// runs).
+func (q *fastRequest) context() context.Context { return q.base }
 
 // fastWriter is the http.ResponseWriter the webhook path writes to on
 // fasthttp: headers collect in a map reused from request to request, and

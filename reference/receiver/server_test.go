@@ -11,26 +11,41 @@ import (
 
 	"github.com/hookrig/hookrig/internal/clock"
 	"github.com/hookrig/hookrig/internal/httpapi"
+	"github.com/hookrig/hookrig/reference/webhook"
 )
 
 // startServer serves a fresh receiver on a loopback port until the
 // returned cancel; done yields Serve's error.
 func startServer(t *testing.T, grace time.Duration) (addr string, cancel context.CancelFunc, done <-chan error) {
 	t.Helper()
-	r, err := New(Config{Secrets: []string{secretA}, Clock: clock.NewFake(t0)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, cancel, done = serveOn(t, Config{}, ln, grace)
+	return ln.Addr().String(), cancel, done
+}
+
+// serveOn serves a receiver of cfg (secretA and a fake clock at t0 unless
+// set) on ln until the returned cancel; done yields Serve's error.
+func serveOn(t *testing.T, cfg Config, ln net.Listener, grace time.Duration) (r *Receiver, cancel context.CancelFunc, done <-chan error) {
+	t.Helper()
+	if cfg.Secrets == nil {
+		cfg.Secrets = []string{secretA}
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.NewFake(t0)
+	}
+	r, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	errc := make(chan error, 1)
 	go func() { errc <- r.NewServer(ServerConfig{}).Serve(ctx, ln, grace) }()
-	return ln.Addr().String(), cancel, errc
+	return r, cancel, errc
 }
 
 // served waits (boundedly) for Serve to return and wants no error.
@@ -109,18 +124,11 @@ func TestServerShutdownCutsWhatGraceLeaves(t *testing.T) {
 // keep-alive connection (the Server tells httpapi's limiter which are
 // idle), and the answer held back on that connection is not lost.
 func TestServerMakesRoomAtTheConnectionCap(t *testing.T) {
-	r, err := New(Config{Secrets: []string{secretA}, Clock: clock.NewFake(t0)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
 	ln, err := httpapi.ListenCapped("127.0.0.1:0", 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.NewServer(ServerConfig{}).Serve(ctx, ln, time.Minute) }()
+	_, cancel, done := serveOn(t, Config{}, ln, time.Minute)
 	defer func() { cancel(); served(t, done) }()
 	health := func() (net.Conn, int) {
 		c, err := net.Dial("tcp", ln.Addr().String())
@@ -151,4 +159,63 @@ func TestServerMakesRoomAtTheConnectionCap(t *testing.T) {
 	if n := ln.(*httpapi.ConnLimiter).Reaped(); n != 1 {
 		t.Errorf("%d idle connections closed, want 1", n)
 	}
+}
+
+// A webhook processed before its ack when a shutdown begins is given the
+// grace period, as on net/http: its processing is not cancelled, and its
+// client gets the ack.
+func TestServerShutdownLetsProcessingBeforeTheAckFinish(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	procErr := make(chan error, 1)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, cancel, done := serveOn(t, Config{Processing: ProcessingConfig{
+		BeforeAck: true,
+		Func: func(ctx context.Context, _ Delivery) error {
+			close(entered)
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			procErr <- ctx.Err()
+			return ctx.Err()
+		},
+	}}, ln, time.Minute)
+	g := &rig{t: t, r: r, srv: &testServer{URL: "http://" + ln.Addr().String(), client: &http.Client{}}, clock: r.clock.(*clock.Fake)}
+	if g.sign, err = webhook.NewSigner(secretA); err != nil {
+		t.Fatal(err)
+	}
+	status := make(chan int, 1)
+	go func() {
+		resp, err := g.srv.Client().Do(g.webhookReq("/hooks", "msg_grace", []byte(`{"a":1}`)))
+		if err != nil {
+			status <- 0
+			return
+		}
+		resp.Body.Close()
+		status <- resp.StatusCode
+	}()
+	<-entered
+	cancel()
+	// The shutdown has begun once the listener refuses connections.
+	for i := 0; ; i++ {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			break
+		}
+		c.Close()
+		if i == 100000 {
+			t.Fatal("the listener still accepts after the cancel")
+		}
+	}
+	close(release)
+	if err := <-procErr; err != nil {
+		t.Errorf("processing saw %v: the shutdown cut it short", err)
+	}
+	if s := <-status; s != http.StatusOK {
+		t.Errorf("status %d, want 200 (acknowledged within the grace)", s)
+	}
+	served(t, done)
 }
