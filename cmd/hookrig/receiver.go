@@ -173,8 +173,7 @@ func runReceiver(ctx context.Context, e *env, listen string, cfg receiver.Config
 	fmt.Fprintf(e.stdout, "receiver listening on http://%s\n", ln.Addr())
 	log.Info("limits", "open_files", files, "max_connections", httpapi.ConnCapFor(files),
 		"max_header_bytes", httpapi.DefaultMaxHeaderBytes, "idle_timeout", httpapi.DefaultIdleTimeout)
-	srv := httpapi.NewServer(rcv.Handler())
-	serveErr := httpapi.Serve(ctx, srv, ln, grace)
+	serveErr := rcv.NewServer(receiver.ServerConfig{}).Serve(ctx, ln, grace)
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	closeErr := rcv.Shutdown(sctx)

@@ -206,8 +206,8 @@ func TestReadTimeoutSparesSlowHandlers(t *testing.T) {
 
 func TestNewServerDefaults(t *testing.T) {
 	s := NewServer(http.NotFoundHandler())
-	if s.ReadTimeout != defaultReadTimeout || s.ReadHeaderTimeout == 0 || s.IdleTimeout != DefaultIdleTimeout ||
-		s.WriteTimeout != defaultWriteTimeout || s.MaxHeaderBytes != DefaultMaxHeaderBytes {
+	if s.ReadTimeout != DefaultReadTimeout || s.ReadHeaderTimeout == 0 || s.IdleTimeout != DefaultIdleTimeout ||
+		s.WriteTimeout != DefaultWriteTimeout || s.MaxHeaderBytes != DefaultMaxHeaderBytes {
 		t.Errorf("limits: read %v header %v idle %v write %v header bytes %d", s.ReadTimeout, s.ReadHeaderTimeout, s.IdleTimeout, s.WriteTimeout, s.MaxHeaderBytes)
 	}
 	// A shorter read timeout shortens the write timeout with it.

@@ -71,7 +71,7 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Du
 	return err
 }
 
-// defaultReadTimeout bounds reading one request, headers and body, from
+// DefaultReadTimeout bounds reading one request, headers and body, from
 // its first byte (a keep-alive connection's wait for the next request is
 // IdleTimeout's). The largest body a hookrig server takes is a sender
 // ingest batch, 4 MiB by default: a minute lets it arrive at 70 KB/s,
@@ -81,17 +81,17 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Du
 // It does not bound the handler: net/http clears the read deadline once
 // the body is read, so a receiver that processes for longer before it
 // answers (ProcessingConfig.BeforeAck) is not cut off.
-const defaultReadTimeout = time.Minute
+const DefaultReadTimeout = time.Minute
 
-// defaultWriteTimeout bounds one exchange from its request's headers to
+// DefaultWriteTimeout bounds one exchange from its request's headers to
 // the end of its answer (net/http's WriteTimeout): the read timeout, plus
 // half a minute for the handler and the answer. A client that asks and
 // never reads (a page of receipts, say) loses the connection then, instead
 // of pinning the answer's buffers for ever. NewServer derives it from the
 // read timeout unless WithWriteTimeout sets it.
-const defaultWriteTimeout = defaultReadTimeout + 30*time.Second
+const DefaultWriteTimeout = DefaultReadTimeout + 30*time.Second
 
-// writeSlack is what defaultWriteTimeout adds to the read timeout.
+// writeSlack is what DefaultWriteTimeout adds to the read timeout.
 const writeSlack = 30 * time.Second
 
 // DefaultIdleTimeout closes a keep-alive connection that carries no
@@ -107,7 +107,7 @@ const DefaultMaxHeaderBytes = 64 << 10
 // ServerOption changes a server made by NewServer.
 type ServerOption func(*http.Server)
 
-// WithReadTimeout replaces defaultReadTimeout (a server with a larger
+// WithReadTimeout replaces DefaultReadTimeout (a server with a larger
 // body limit, or a test that wants a stall cut off quickly).
 func WithReadTimeout(d time.Duration) ServerOption {
 	return func(s *http.Server) { s.ReadTimeout = d }
@@ -123,14 +123,14 @@ func WithWriteTimeout(d time.Duration) ServerOption {
 // NewServer returns an http.Server with limits that keep a slow, stalled
 // or greedy client from holding a connection or memory for ever: headers
 // within 10 s and at most DefaultMaxHeaderBytes, the whole request within
-// defaultReadTimeout, the whole exchange within the read timeout plus
-// 30 s (defaultWriteTimeout), idle keep-alive connections closed after
+// DefaultReadTimeout, the whole exchange within the read timeout plus
+// 30 s (DefaultWriteTimeout), idle keep-alive connections closed after
 // DefaultIdleTimeout. Listen caps the connections.
 func NewServer(h http.Handler, opts ...ServerOption) *http.Server {
 	s := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       defaultReadTimeout,
+		ReadTimeout:       DefaultReadTimeout,
 		IdleTimeout:       DefaultIdleTimeout,
 		MaxHeaderBytes:    DefaultMaxHeaderBytes,
 	}

@@ -41,7 +41,7 @@ const maxJournaledID = 256
 const maxPooledBody = 64 << 10
 
 // serveWebhook is the hot path: every POST outside /v1/ lands here.
-func (r *Receiver) serveWebhook(w http.ResponseWriter, req *http.Request) {
+func (r *Receiver) serveWebhook(w http.ResponseWriter, req webhookRequest) {
 	r.serving.RLock()
 	defer r.serving.RUnlock()
 	if r.closed {
@@ -50,24 +50,23 @@ func (r *Receiver) serveWebhook(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	r.counts.received.Add(1)
-	h := req.Header
-	rc := Receipt{ID: first(h[keyID]), Attempt: attempt(first(h[keyAttempt])), At: r.clock.Now()}
+	rc := Receipt{ID: req.header(keyID), Attempt: attempt(req.header(keyAttempt)), At: r.clock.Now()}
 	if r.scheme != nil {
 		// Unverified until the signature checks out; only journaled with a
 		// rejection, and only when the id is in a header.
 		rc.ID = ""
 		if r.idFrom.Header != "" {
-			rc.ID = h.Get(r.idFrom.Header)
+			rc.ID = req.header(r.idFrom.Header)
 		}
 	}
-	if r.limiter != nil && !r.limiter.allow(req.URL.Path, rc.At) {
+	if r.limiter != nil && !r.limiter.allow(req.path(), rc.At) {
 		r.rateLimited(w, &rc)
 		return
 	}
-	if req.Method != http.MethodPost {
+	if method := req.method(); method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		r.reject(w, &rc, &r.counts.badMethod, httpapi.Errorf(http.StatusMethodNotAllowed,
-			"webhooks are delivered with POST, not %s (the receiver's own API is under /v1/)", echo.Value(req.Method)))
+			"webhooks are delivered with POST, not %s (the receiver's own API is under /v1/)", echo.Value(method)))
 		return
 	}
 	if len(rc.ID) > maxJournaledID {
@@ -88,11 +87,11 @@ func (r *Receiver) serveWebhook(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if r.scheme == nil {
-		if err := r.verifier.VerifyValues(rc.ID, first(h[keyTimestamp]), first(h[keySignature]), body, rc.At); err != nil {
+		if err := r.verifier.VerifyValues(rc.ID, req.header(keyTimestamp), req.header(keySignature), body, rc.At); err != nil {
 			r.refuse(w, &rc, err)
 			return
 		}
-	} else if !r.verifyScheme(w, &rc, h, body) {
+	} else if !r.verifyScheme(w, &rc, req.headers(), body) {
 		return
 	}
 	// Parse after verifying: an unauthenticated body is not worth reading.
@@ -160,7 +159,7 @@ func (r *Receiver) refuse(w http.ResponseWriter, rc *Receipt, err error) {
 
 // accept deduplicates a verified webhook, acknowledges it and has it
 // processed: after the ack by default, before it when so configured.
-func (r *Receiver) accept(w http.ResponseWriter, req *http.Request, rc *Receipt, body []byte) {
+func (r *Receiver) accept(w http.ResponseWriter, req webhookRequest, rc *Receipt, body []byte) {
 	d := Delivery{}
 	if r.cfg.Processing.Func != nil {
 		d.Body = append([]byte(nil), body...) // body's buffer goes back to the pool
@@ -229,7 +228,7 @@ func (r *Receiver) accept(w http.ResponseWriter, req *http.Request, rc *Receipt,
 // the id's row is inserted before the ack, final when the ack is certain,
 // else pending until the receipt is kept (SyncAck) or processing succeeded
 // (BeforeAck), and deleted when the webhook ends up not acknowledged.
-func (r *Receiver) acceptShared(w http.ResponseWriter, req *http.Request, rc *Receipt, d Delivery) {
+func (r *Receiver) acceptShared(w http.ResponseWriter, req webhookRequest, rc *Receipt, d Delivery) {
 	p := r.process
 	before := r.cfg.Processing.BeforeAck
 	if !before && !p.reserve() {
@@ -242,7 +241,7 @@ func (r *Receiver) acceptShared(w http.ResponseWriter, req *http.Request, rc *Re
 		}
 	}
 	final := !before && !r.cfg.SyncAck
-	c, err := r.shared.claim(req.Context(), rc.ID, rc.At, final)
+	c, err := r.shared.claim(req.context(), rc.ID, rc.At, final)
 	if err != nil {
 		unreserve()
 		r.log.Error("dedupe database", "err", err)
@@ -261,7 +260,7 @@ func (r *Receiver) acceptShared(w http.ResponseWriter, req *http.Request, rc *Re
 	}
 	if before {
 		d.Receipt = *rc
-		if err := r.process.run(req.Context(), d); err != nil {
+		if err := r.process.run(req.context(), d); err != nil {
 			r.settleShared(rc, false)
 			r.processingFailed(w, rc, err)
 			return
@@ -297,11 +296,11 @@ func (r *Receiver) settleShared(rc *Receipt, kept bool) {
 // event id (the slack scheme has none): nothing can tell a repeat from a
 // new event, so each one is processed, and counted so that the report can
 // say so.
-func (r *Receiver) acceptUndeduplicated(w http.ResponseWriter, req *http.Request, rc *Receipt, d Delivery) {
+func (r *Receiver) acceptUndeduplicated(w http.ResponseWriter, req webhookRequest, rc *Receipt, d Delivery) {
 	rc.Status = http.StatusOK
 	if r.cfg.Processing.BeforeAck {
 		d.Receipt = *rc
-		if err := r.process.run(req.Context(), d); err != nil {
+		if err := r.process.run(req.context(), d); err != nil {
 			r.processingFailed(w, rc, err)
 			return
 		}
@@ -330,7 +329,7 @@ func (r *Receiver) acceptUndeduplicated(w http.ResponseWriter, req *http.Request
 
 // acceptBeforeAck is the wrong way round, kept to show its cost: the
 // answer waits for processing, and its outcome decides the status.
-func (r *Receiver) acceptBeforeAck(w http.ResponseWriter, req *http.Request, rc *Receipt, d Delivery) {
+func (r *Receiver) acceptBeforeAck(w http.ResponseWriter, req webhookRequest, rc *Receipt, d Delivery) {
 	switch r.window.claim(rc.ID, rc.At, false) {
 	case Duplicate:
 		r.duplicate(w, rc)
@@ -340,7 +339,7 @@ func (r *Receiver) acceptBeforeAck(w http.ResponseWriter, req *http.Request, rc 
 		return
 	}
 	d.Receipt = *rc
-	if err := r.process.run(req.Context(), d); err != nil {
+	if err := r.process.run(req.context(), d); err != nil {
 		r.window.release(rc.ID)
 		r.processingFailed(w, rc, err)
 		return
@@ -477,9 +476,17 @@ func (r *Receiver) record(rc *Receipt) {
 	}
 }
 
+// acker is a ResponseWriter that writes an ack without the header map
+// (fastWriter): the ack is every verified webhook's answer.
+type acker interface{ ack(body string) }
+
 // writeAck answers 200 with a fixed body; with flush it pushes the answer
 // onto the wire now rather than when the handler returns.
 func writeAck(w http.ResponseWriter, body string, flush bool) {
+	if a, ok := w.(acker); ok {
+		a.ack(body)
+		return
+	}
 	h := w.Header()
 	h["Content-Type"] = []string{"application/json"}
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
@@ -492,20 +499,22 @@ func writeAck(w http.ResponseWriter, body string, flush bool) {
 
 // readBody reads the body into a pooled buffer, refusing more than
 // MaxBody bytes (413) before reading when Content-Length says so.
-func (r *Receiver) readBody(req *http.Request) ([]byte, *[]byte, error) {
+func (r *Receiver) readBody(req webhookRequest) ([]byte, *[]byte, error) {
 	limit := r.cfg.MaxBody
-	if req.ContentLength > limit {
+	length := req.contentLength()
+	if length > limit {
 		return nil, nil, httpapi.Errorf(http.StatusRequestEntityTooLarge,
-			"body of %d bytes is over the limit of %d bytes", req.ContentLength, limit)
+			"body of %d bytes is over the limit of %d bytes", length, limit)
 	}
 	bp := r.bodies.Get().(*[]byte)
 	buf := (*bp)[:0]
-	if n := req.ContentLength; n >= 0 {
+	body := req.body()
+	if n := length; n >= 0 {
 		if int64(cap(buf)) < n {
 			buf = make([]byte, n)
 		}
 		buf = buf[:n]
-		if _, err := io.ReadFull(req.Body, buf); err != nil {
+		if _, err := io.ReadFull(body, buf); err != nil {
 			*bp = buf[:0]
 			return nil, bp, httpapi.Errorf(http.StatusBadRequest, "reading body: %v", err)
 		}
@@ -517,7 +526,7 @@ func (r *Receiver) readBody(req *http.Request) ([]byte, *[]byte, error) {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
 		}
-		n, err := req.Body.Read(buf[len(buf):cap(buf)])
+		n, err := body.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		*bp = buf
 		if int64(len(buf)) > limit {
@@ -546,13 +555,6 @@ func notJSON(body []byte) error {
 		return httpapi.Errorf(http.StatusBadRequest, "body is not JSON: %v", err)
 	}
 	return httpapi.Errorf(http.StatusBadRequest, "body is not JSON")
-}
-
-func first(vs []string) string {
-	if len(vs) == 0 {
-		return ""
-	}
-	return vs[0]
 }
 
 // attempt reads the webhook-attempt header; absent or unreadable is 0.

@@ -1,12 +1,15 @@
 package receiver
 
 import (
+	"bufio"
 	"bytes"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -126,4 +129,69 @@ func BenchmarkHTTP(b *testing.B) {
 	})
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+}
+
+// BenchmarkWire measures one verified, unique webhook over a real loopback
+// connection on each HTTP front (net/http's Handler, fasthttp's Server),
+// driven by raw keep-alive clients that write pre-rendered requests and
+// read the answers, so that the profile holds the server, not a client
+// library: what the front costs beside the handler's steps.
+func BenchmarkWire(b *testing.B) {
+	for _, front := range []string{"nethttp", "fasthttp-plain", "fasthttp"} {
+		b.Run(front, func(b *testing.B) {
+			hs, r := benchReceiver(b)
+			defer r.Close()
+			reqs := make([][]byte, len(hs))
+			for i, h := range hs {
+				var buf bytes.Buffer
+				buf.WriteString("POST /webhooks HTTP/1.1\r\nHost: bench\r\nContent-Length: " + strconv.Itoa(len(benchBody)) + "\r\n")
+				h.Write(&buf)
+				buf.WriteString("\r\n")
+				buf.Write(benchBody)
+				reqs[i] = buf.Bytes()
+			}
+			var addr string
+			switch front {
+			case "nethttp":
+				srv := httptest.NewServer(r.Handler())
+				defer srv.Close()
+				addr = srv.Listener.Addr().String()
+			case "fasthttp-plain":
+				addr = strings.TrimPrefix(serveFastWith(b, r, ServerConfig{plainConns: true}).URL, "http://")
+			default:
+				addr = strings.TrimPrefix(serveFast(b, r).URL, "http://")
+			}
+			var next atomic.Uint64
+			b.SetParallelism(4)
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				c, err := net.Dial("tcp", addr)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for pb.Next() {
+					if _, err := c.Write(reqs[next.Add(1)%benchIDs]); err != nil {
+						b.Error(err)
+						return
+					}
+					resp, err := http.ReadResponse(br, nil)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					io.Copy(io.Discard, resp.Body)
+					if resp.StatusCode != 200 {
+						b.Errorf("status %d", resp.StatusCode)
+						return
+					}
+				}
+			})
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+		})
+	}
 }

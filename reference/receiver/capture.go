@@ -34,53 +34,59 @@ type CaptureStats = capture.Stats
 // AckCaptured answers a request under CaptureConfig.Only.
 const AckCaptured = `{"received":true,"captured":true}` + "\n"
 
-// captured wraps the webhook handler: it reads the body up to MaxBody+1
-// bytes, writes the request to the capture file, and hands the request on
-// with the same bytes (and the rest of an oversized body) to read. A body
-// over MaxBody is not captured whole, the line says so, and next reads
-// the whole stream as before (it answers 413).
-func (r *Receiver) captured(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		limit := r.cfg.MaxBody
-		body, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
-		c := capture.Request{
-			At: r.clock.Now(), Method: req.Method, Path: req.URL.RequestURI(),
-			Header: req.Header.Clone(), Body: body, Size: int64(len(body)), Remote: req.RemoteAddr,
-		}
-		switch {
-		case err != nil:
-			c.Cut = "the body could not be read whole: " + err.Error()
-		case int64(len(body)) > limit:
-			c.Body = nil
-			c.Cut = fmt.Sprintf("body over the receiver's limit of %d bytes: not captured", limit)
-		}
-		werr := r.capture.Write(&c)
+// webhook is where both HTTP fronts hand a webhook request: captured
+// first when a capture file is configured (every request, good or bad,
+// before verification), then served.
+func (r *Receiver) webhook(w http.ResponseWriter, req webhookRequest) {
+	if r.capture != nil {
+		r.captured(w, req)
+		return
+	}
+	r.serveWebhook(w, req)
+}
+
+// captured reads the body up to MaxBody+1 bytes, writes the request to the
+// capture file, and serves the request with the same bytes (and the rest
+// of an oversized body) to read. A body over MaxBody is not captured
+// whole, the line says so, and serveWebhook reads the whole stream as
+// before (it answers 413).
+func (r *Receiver) captured(w http.ResponseWriter, req webhookRequest) {
+	limit := r.cfg.MaxBody
+	rest := req.body()
+	body, err := io.ReadAll(io.LimitReader(rest, limit+1))
+	c := capture.Request{
+		At: r.clock.Now(), Method: req.method(), Path: req.requestURI(),
+		Header: req.headers().Clone(), Body: body, Size: int64(len(body)), Remote: req.remoteAddr(),
+	}
+	switch {
+	case err != nil:
+		c.Cut = "the body could not be read whole: " + err.Error()
+	case int64(len(body)) > limit:
+		c.Body = nil
+		c.Cut = fmt.Sprintf("body over the receiver's limit of %d bytes: not captured", limit)
+	}
+	werr := r.capture.Write(&c)
+	if werr != nil {
+		r.log.Error("capture write failed", "err", werr)
+	}
+	if r.cfg.Capture.Only {
+		// Only what is in the file is acknowledged: a provider then
+		// retries what was not kept (and after Shutdown the writer is
+		// closed, so this is also the "shutting down" answer).
 		if werr != nil {
-			r.log.Error("capture write failed", "err", werr)
-		}
-		if r.cfg.Capture.Only {
-			// Only what is in the file is acknowledged: a provider then
-			// retries what was not kept (and after Shutdown the writer is
-			// closed, so this is also the "shutting down" answer).
-			if werr != nil {
-				w.Header().Set("Retry-After", "1")
-				httpapi.WriteError(w, httpapi.Errorf(http.StatusServiceUnavailable, "the capture file cannot be written; retry later"))
-				return
-			}
-			if err != nil {
-				httpapi.WriteError(w, httpapi.Errorf(http.StatusBadRequest, "the body could not be read: %v", err))
-				return
-			}
-			w.Header().Set("Content-Type", "application/json")
-			io.WriteString(w, AckCaptured)
+			w.Header().Set("Retry-After", "1")
+			httpapi.WriteError(w, httpapi.Errorf(http.StatusServiceUnavailable, "the capture file cannot be written; retry later"))
 			return
 		}
-		req.Body = struct {
-			io.Reader
-			io.Closer
-		}{io.MultiReader(bytes.NewReader(body), req.Body), req.Body}
-		next.ServeHTTP(w, req)
-	})
+		if err != nil {
+			httpapi.WriteError(w, httpapi.Errorf(http.StatusBadRequest, "the body could not be read: %v", err))
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, AckCaptured)
+		return
+	}
+	r.serveWebhook(w, withBody{req, io.MultiReader(bytes.NewReader(body), rest)})
 }
 
 // openCapture opens the capture file when one is configured.

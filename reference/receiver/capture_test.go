@@ -3,7 +3,6 @@ package receiver
 import (
 	"bytes"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,9 +21,8 @@ func captureServer(t *testing.T, cfg Config) (*Receiver, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(r.Handler())
-	t.Cleanup(func() { srv.Close(); r.Close() })
-	return r, srv.URL
+	t.Cleanup(func() { r.Close() }) // runs after serveFast's: the server stops first
+	return r, serveFast(t, r).URL
 }
 
 func post(t *testing.T, url string, h http.Header, body []byte) int {

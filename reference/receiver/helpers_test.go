@@ -2,10 +2,11 @@ package receiver
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
@@ -27,7 +28,7 @@ var t0 = time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.UTC)
 type rig struct {
 	t     *testing.T
 	r     *Receiver
-	srv   *httptest.Server
+	srv   *testServer
 	clock *clock.Fake
 	sign  *webhook.Signer
 }
@@ -48,16 +49,45 @@ func newRig(t *testing.T, cfg Config) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(r.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		r.Close()
-	})
+	t.Cleanup(func() { r.Close() }) // runs after serveFast's: the server stops first
+	srv := serveFast(t, r)
 	sign, err := webhook.NewSigner(secretA)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &rig{t: t, r: r, srv: srv, clock: fake, sign: sign}
+}
+
+// testServer is a receiver's Server (the front cmd/hookrig serves) on a
+// loopback port, shaped like the httptest.Server the tests used before.
+type testServer struct {
+	URL    string
+	client *http.Client
+}
+
+func (s *testServer) Client() *http.Client { return s.client }
+
+// serveFast serves r with its fasthttp Server until the test ends.
+func serveFast(t testing.TB, r *Receiver) *testServer { return serveFastWith(t, r, ServerConfig{}) }
+
+func serveFastWith(t testing.TB, r *Receiver, cfg ServerConfig) *testServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.NewServer(cfg).Serve(ctx, ln, 5*time.Second) }()
+	tr := &http.Transport{}
+	t.Cleanup(func() {
+		tr.CloseIdleConnections()
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serving: %v", err)
+		}
+	})
+	return &testServer{URL: "http://" + ln.Addr().String(), client: &http.Client{Transport: tr}}
 }
 
 // answer is what a post got back.

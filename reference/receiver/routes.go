@@ -27,29 +27,34 @@ const (
 //	GET  /metrics                         Prometheus metrics (metrics.go)
 //	POST /anything/else                   a webhook
 func (r *Receiver) Handler() http.Handler {
+	api := r.apiHandler()
+	// Webhooks skip the router: a prefix test costs nothing, a mux match
+	// per request would be the router's whole cost on the hot path.
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if isAPI(req.Method, req.URL.Path) {
+			api.ServeHTTP(w, req)
+			return
+		}
+		r.webhook(w, (*stdRequest)(req))
+	})
+}
+
+// apiHandler serves everything but webhooks: the /v1/ API and /metrics.
+func (r *Receiver) apiHandler() http.Handler {
 	api := httpapi.NewRouter()
 	api.HandleFunc("/v1/receipts", r.handleReceipts).Methods(http.MethodGet)
 	api.HandleFunc("/v1/stats", r.handleStats).Methods(http.MethodGet)
 	api.HandleFunc("/v1/health", r.handleHealth).Methods(http.MethodGet)
-	var hooks http.Handler = http.HandlerFunc(r.serveWebhook)
-	if r.capture != nil {
-		hooks = r.captured(hooks) // before verification: every request, good or bad
-	}
-	prom := r.metricsHandler()
-	// Webhooks skip the router: a prefix test costs nothing, a mux match
-	// per request would be the router's whole cost on the hot path.
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if p := req.URL.Path; strings.HasPrefix(p, "/v1/") || p == "/v1" {
-			api.ServeHTTP(w, req)
-			return
-		}
-		// Only a GET: a webhook POSTed to /metrics is still a webhook.
-		if req.Method == http.MethodGet && req.URL.Path == metrics.Path {
-			prom.ServeHTTP(w, req)
-			return
-		}
-		hooks.ServeHTTP(w, req)
-	})
+	api.Handle(metrics.Path, r.metricsHandler()).Methods(http.MethodGet)
+	return api
+}
+
+// isAPI tells the receiver's own API from a webhook: every path under
+// /v1/, and a GET of /metrics (a webhook POSTed to /metrics is still a
+// webhook).
+func isAPI(method, path string) bool {
+	return strings.HasPrefix(path, "/v1/") || path == "/v1" ||
+		(method == http.MethodGet && path == metrics.Path)
 }
 
 // ReceiptsPage is the answer of GET /v1/receipts. Next is the since to ask
