@@ -46,17 +46,20 @@ const (
 // slot is what the window keeps per id.
 type slot struct {
 	at      int64  // unix nanoseconds of the first acknowledged sighting
-	gen     uint64 // which queue entry is this id's (see queued)
+	gen     uint64 // which queue entry is this id's (see entry)
 	pending bool   // claimed, not yet acknowledged
 }
 
-// queued orders ids by arrival for eviction: ids arrive in time order, so
+// entry orders ids by arrival for eviction: ids arrive in time order, so
 // the oldest is always at the head and TTL and size evictions both pop it.
-type queued struct {
-	id  string
+type entry[K comparable] struct {
+	id  K
 	at  int64
 	gen uint64 // a released and re-claimed id has two entries: gen tells the live one
 }
+
+// queued is the live receiver's entry: webhook-ids as they arrive.
+type queued = entry[string]
 
 // Window is the dedupe decision, pure: a map for lookups and a FIFO for
 // eviction, over (webhook-id, time). It does no I/O, reads no clock (the
@@ -67,11 +70,18 @@ type queued struct {
 // (remembered: later sightings are Duplicate) or released (forgotten: a
 // retry is Fresh again). A claim may be final at once when the ack does
 // not depend on anything that could still fail.
-type Window struct {
+//
+// It is generic over the id's type so that each caller keys it by what
+// names a webhook for it: the live receiver by the webhook-id string it
+// reads, the virtual-time model by the event's number (whose decimal is
+// the id's suffix, so both name the same webhooks), which spares the
+// model formatting and hashing a string per delivery. The decision is
+// the same code for both.
+type Window[K comparable] struct {
 	ttl   int64
 	max   int
-	ids   map[string]slot
-	queue []queued // queue[head:] is live in arrival order
+	ids   map[K]slot
+	queue []entry[K] // queue[head:] is live in arrival order
 	head  int
 	stale int    // queue entries whose id was released or re-inserted
 	gen   uint64 // last generation handed out
@@ -80,13 +90,13 @@ type Window struct {
 }
 
 // NewWindow remembers ids for ttl, at most maxEntries of them.
-func NewWindow(ttl time.Duration, maxEntries int) *Window {
-	return &Window{ttl: int64(ttl), max: maxEntries, ids: make(map[string]slot)}
+func NewWindow[K comparable](ttl time.Duration, maxEntries int) *Window[K] {
+	return &Window[K]{ttl: int64(ttl), max: maxEntries, ids: make(map[K]slot)}
 }
 
 // Claim looks id up at time now. A fresh id is inserted, committed at once
 // when final is set, else pending until Commit or Release.
-func (w *Window) Claim(id string, now time.Time, final bool) Sighting {
+func (w *Window[K]) Claim(id K, now time.Time, final bool) Sighting {
 	t := now.UnixNano()
 	w.expire(t)
 	if s, ok := w.ids[id]; ok {
@@ -104,7 +114,7 @@ func (w *Window) Claim(id string, now time.Time, final bool) Sighting {
 	}
 	w.gen++
 	w.ids[id] = slot{at: t, gen: w.gen, pending: !final}
-	w.queue = append(w.queue, queued{id: id, at: t, gen: w.gen})
+	w.queue = append(w.queue, entry[K]{id: id, at: t, gen: w.gen})
 	for len(w.ids) > w.max {
 		w.popHead(true)
 	}
@@ -113,7 +123,7 @@ func (w *Window) Claim(id string, now time.Time, final bool) Sighting {
 
 // Seen reports whether id is remembered (acknowledged or pending) at now,
 // without claiming it.
-func (w *Window) Seen(id string, now time.Time) bool {
+func (w *Window[K]) Seen(id K, now time.Time) bool {
 	s, ok := w.ids[id]
 	return ok && now.UnixNano()-s.at < w.ttl
 }
@@ -121,7 +131,7 @@ func (w *Window) Seen(id string, now time.Time) bool {
 // Commit turns a pending claim into a remembered id and returns its claim
 // time; ok is false if there was no pending claim (evicted meanwhile by
 // the size bound: nothing to remember).
-func (w *Window) Commit(id string) (at int64, ok bool) {
+func (w *Window[K]) Commit(id K) (at int64, ok bool) {
 	s, ok := w.ids[id]
 	if !ok || !s.pending {
 		return 0, false
@@ -134,7 +144,7 @@ func (w *Window) Commit(id string) (at int64, ok bool) {
 // Release forgets a pending claim, returning its claim time: the webhook
 // was not acknowledged, so its retry must be processed, not called a
 // duplicate. ok is false if there was no pending claim.
-func (w *Window) Release(id string) (at int64, ok bool) {
+func (w *Window[K]) Release(id K) (at int64, ok bool) {
 	s, ok := w.ids[id]
 	if !ok || !s.pending {
 		return 0, false
@@ -146,13 +156,13 @@ func (w *Window) Release(id string) (at int64, ok bool) {
 }
 
 // Len is the number of ids held (remembered or pending).
-func (w *Window) Len() int { return len(w.ids) }
+func (w *Window[K]) Len() int { return len(w.ids) }
 
 // Evictions counts ids dropped by the TTL or the size bound.
-func (w *Window) Evictions() uint64 { return w.evictions }
+func (w *Window[K]) Evictions() uint64 { return w.evictions }
 
 // expire pops ids older than the TTL.
-func (w *Window) expire(now int64) {
+func (w *Window[K]) expire(now int64) {
 	for w.head < len(w.queue) && now-w.queue[w.head].at >= w.ttl {
 		w.popHead(false)
 	}
@@ -161,10 +171,10 @@ func (w *Window) expire(now int64) {
 // popHead removes the oldest queue entry, evicting its id unless the entry
 // is stale. With force it keeps popping stale entries until one id is
 // evicted.
-func (w *Window) popHead(force bool) {
+func (w *Window[K]) popHead(force bool) {
 	for w.head < len(w.queue) {
 		q := w.queue[w.head]
-		w.queue[w.head] = queued{}
+		w.queue[w.head] = entry[K]{}
 		w.head++
 		if s, ok := w.ids[q.id]; ok && s.gen == q.gen {
 			delete(w.ids, q.id)
@@ -188,7 +198,7 @@ func (w *Window) popHead(force bool) {
 
 // compactQueue drops stale entries once they outnumber live ones, so
 // releases cannot grow the queue without bound.
-func (w *Window) compactQueue() {
+func (w *Window[K]) compactQueue() {
 	if w.stale < 1024 || w.stale < len(w.ids) {
 		return
 	}
@@ -203,7 +213,7 @@ func (w *Window) compactQueue() {
 }
 
 // load inserts remembered ids (oldest first).
-func (w *Window) load(entries []queued) {
+func (w *Window[K]) load(entries []entry[K]) {
 	for _, e := range entries {
 		w.gen++
 		e.gen = w.gen
@@ -213,8 +223,8 @@ func (w *Window) load(entries []queued) {
 }
 
 // snapshot copies the committed ids, oldest first.
-func (w *Window) snapshot() []queued {
-	out := make([]queued, 0, len(w.ids))
+func (w *Window[K]) snapshot() []entry[K] {
+	out := make([]entry[K], 0, len(w.ids))
 	for _, q := range w.queue[w.head:] {
 		if s, ok := w.ids[q.id]; ok && s.gen == q.gen && !s.pending {
 			out = append(out, q)
@@ -229,12 +239,12 @@ func (w *Window) snapshot() []queued {
 // the dedupe store (when there is one) as ids become remembered.
 type window struct {
 	mu    sync.Mutex
-	core  *Window
+	core  *Window[string]
 	store *store // nil without persistence; appended to under mu
 }
 
 func newWindow(cfg DedupeConfig) *window {
-	return &window{core: NewWindow(cfg.TTL, cfg.MaxEntries)}
+	return &window{core: NewWindow[string](cfg.TTL, cfg.MaxEntries)}
 }
 
 // claim claims id at now; a final claim is written to the store at once.

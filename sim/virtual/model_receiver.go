@@ -2,7 +2,6 @@ package virtual
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/hookrig/hookrig/reference/receiver"
@@ -27,9 +26,9 @@ type receiverModel struct {
 	k         *kernel
 
 	// window is the live receiver's dedupe decision, keyed by the event
-	// number in decimal; ids holds per event what the window cannot know
+	// number (the webhook-id's suffix: one number, one id); ids holds per event what the window cannot know
 	// in virtual time: when a claim made before the ack is settled.
-	window *receiver.Window
+	window *receiver.Window[uint64]
 	ids    chunked[idSlot]
 	// limit is the group's rate limit (nil: none), the live receiver's
 	// buckets per path.
@@ -68,7 +67,7 @@ func newReceiverModel(r scenarios.Receiver, m Model, k *kernel) *receiverModel {
 		ttl = receiver.DefaultDedupeTTL
 	}
 	rm := &receiverModel{
-		window:    receiver.NewWindow(ttl, receiver.DefaultDedupeMaxEntries),
+		window:    receiver.NewWindow[uint64](ttl, receiver.DefaultDedupeMaxEntries),
 		duration:  int64(r.Processing.Duration),
 		failure:   r.Processing.FailureRatio,
 		beforeAck: r.Processing.BeforeAck,
@@ -102,7 +101,6 @@ func (rm *receiverModel) receive(num uint64, path string, now int64) answer {
 		// Over the path's limit: refused before it is read.
 		return answer{status: http.StatusTooManyRequests, retryAfter: rm.limit.RetryAfter(), bodyLen: errorBodyLen, took: rm.ack}
 	}
-	id := strconv.FormatUint(num, 10)
 	if rm.beforeAck {
 		// Only processing before the ack needs to remember more per
 		// event than the window does: an ack-first receiver keeps
@@ -118,12 +116,12 @@ func (rm *receiverModel) receive(num uint64, path string, now int64) answer {
 		if s.pending && now >= s.until {
 			s.pending = false
 			if s.fails {
-				rm.window.Release(id)
+				rm.window.Release(num)
 			} else {
-				rm.window.Commit(id)
+				rm.window.Commit(num)
 			}
 		}
-		switch rm.window.Claim(id, at, false) {
+		switch rm.window.Claim(num, at, false) {
 		case receiver.Duplicate:
 			return answer{status: http.StatusOK, bodyLen: ackDuplicateLen, duplicate: true, took: rm.ack}
 		case receiver.InFlight:
@@ -143,13 +141,13 @@ func (rm *receiverModel) receive(num uint64, path string, now int64) answer {
 	if rm.async {
 		rm.finishJobs(now)
 		if len(rm.ends)-rm.endsHead >= rm.queueCap {
-			if rm.window.Seen(id, at) {
+			if rm.window.Seen(num, at) {
 				return answer{status: http.StatusOK, bodyLen: ackDuplicateLen, duplicate: true, took: rm.ack}
 			}
 			return answer{status: http.StatusServiceUnavailable, retryAfter: "1", bodyLen: errorBodyLen, took: rm.ack}
 		}
 	}
-	if rm.window.Claim(id, at, true) != receiver.Fresh {
+	if rm.window.Claim(num, at, true) != receiver.Fresh {
 		return answer{status: http.StatusOK, bodyLen: ackDuplicateLen, duplicate: true, took: rm.ack}
 	}
 	if rm.async {

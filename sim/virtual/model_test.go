@@ -116,7 +116,7 @@ func TestReceiverModelDedupeWindow(t *testing.T) {
 	if a := rm.receive(3, "/webhooks", 1000*ms); a.duplicate {
 		t.Fatalf("a TTL later the id is forgotten: %+v", a)
 	}
-	rm.window = receiver.NewWindow(time.Second, 2) // a window of two ids
+	rm.window = receiver.NewWindow[uint64](time.Second, 2) // a window of two ids
 	rm.receive(3, "/webhooks", 1099*ms)
 	rm.receive(10, "/webhooks", 1100*ms)
 	rm.receive(11, "/webhooks", 1101*ms) // evicts 3 (the oldest claim)
