@@ -140,7 +140,7 @@ func (w *world) arrive(num uint64, phase int16) {
 	if sm.assign != nil {
 		e = sm.assign(num)
 	}
-	if sm.down || sm.eps[e].disabled {
+	if sm.down || sm.eps[e].d.Disabled {
 		// Refused (nothing listens) or 409 (the endpoint is disabled):
 		// never accepted.
 		w.rejected++
@@ -278,7 +278,7 @@ func (w *world) pick() {
 		e := sm.byRing[r]
 		ep := &sm.eps[e]
 		top, ok := sm.head(ep)
-		if ep.disabled || !ok {
+		if ep.d.Disabled || !ok {
 			mark(r, parkNone, 0) // nothing to send: no longer a candidate
 			return false
 		}
@@ -287,11 +287,12 @@ func (w *world) pick() {
 			mark(r, parkDue, top.due)
 			return false
 		}
-		st := sm.endpoint(e)
+		es := &ep.d
+		was := es.Flow.Suspect()
 		split.SuspectsInflight = sm.suspectsInflight
-		share := split.Share(st.Flow.Suspect())
-		ok, again, es := delivery.Admit(st, int(ep.inflight), share, tnow)
-		sm.setEndpoint(e, es)
+		share := split.Share(was)
+		ok, again := delivery.Admit(es, int(ep.inflight), share, tnow)
+		sm.stepped(e, was)
 		if !ok {
 			switch {
 			case !again.IsZero() || es.Disabled:
@@ -357,7 +358,7 @@ func (sm *senderModel) applyMarks() {
 		if m.why == parkLimit {
 			ep.parkedBy = parkLimit
 			list := 0
-			if ep.flow.Suspect() {
+			if ep.d.Flow.Suspect() {
 				list = 1
 			}
 			if int(ep.listed) != list+1 {
@@ -424,9 +425,10 @@ func (w *world) finish(ai int32) {
 	e := ev.ep
 	sm.busy(e, -1)
 	w.needPick = true
-	var es delivery.Endpoint
-	a.dec, a.st, es = delivery.Settle(sm.endpoint(e), ev.st, a.out, now, sm.jitter, ev.id)
-	sm.setEndpoint(e, es)
+	es := &sm.eps[e].d
+	was := es.Flow.Suspect()
+	a.dec, a.st = delivery.Settle(es, ev.st, a.out, now, sm.jitter, ev.id)
+	sm.stepped(e, was)
 	// The live pick asks every endpoint again after an attempt: so
 	// does this one (a parked endpoint is unparked; a disabled one drops
 	// out at its turn).
@@ -467,7 +469,7 @@ func (w *world) recorded(ai int32) {
 	}
 	if dec.Kind == delivery.DisableEndpoint {
 		ep := &sm.eps[e]
-		ep.disabled, ep.durable, ep.reason = true, true, delivery.GoneReason
+		ep.d.Disabled, ep.durable, ep.d.Reason = true, true, delivery.GoneReason
 		w.deadLetterWaiting(e, delivery.GoneReason)
 	}
 	w.dropAttempt(ai)
@@ -547,8 +549,8 @@ func (w *world) crash(down time.Duration) {
 		ep.inflight, ep.cand, ep.listed, ep.pooled = 0, false, 0, false
 		sm.unpark(ep)
 		// Learnt again after the restart, as the live sender does.
-		ep.breaker, ep.flow = delivery.BreakerState{}, delivery.Flow{}
-		ep.disabled = ep.durable
+		ep.d.Breaker, ep.d.Flow = delivery.BreakerState{}, delivery.Flow{}
+		ep.d.Disabled = ep.durable
 	}
 	sm.suspectsInflight, sm.suspectBusy, sm.idlePooled, sm.poolFreed = 0, 0, 0, false
 	// The commit under way finishes first (Crash waits for the writer).
@@ -571,8 +573,8 @@ func (w *world) restart() {
 		if ev.where != slotDown {
 			continue
 		}
-		ep := sm.endpoint(ev.ep) // as the restarted sender read it back
-		what, dec, ds := delivery.Recover(&ep, ev.st, ev.claimN != 0, now, sm.jitter, ev.id)
+		ep := &sm.eps[ev.ep].d // as the restarted sender read it back
+		what, dec, ds := delivery.Recover(ep, ev.st, ev.claimN != 0, now, sm.jitter, ev.id)
 		switch what {
 		case delivery.Orphan:
 			w.final(i, verdict.StateDeadLettered, dec.Reason)
