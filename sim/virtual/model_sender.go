@@ -98,7 +98,7 @@ type senderModel struct {
 
 	slots   chunked[pendingEvent]
 	free    []int32
-	bySeq   []int32 // seq-1 -> slot, -1 once final
+	bySeq   seqTable // seq -> slot of the pending events
 	seq     uint64
 	pending int // accepted and not final
 	inUse   int // slots in use (pending, plus ingests not yet durable)
@@ -166,7 +166,7 @@ func (w *world) ingested(i int32) {
 	ev := sm.slot(i)
 	sm.seq++
 	ev.seq = sm.seq
-	sm.bySeq = append(sm.bySeq, i)
+	sm.bySeq.add(i)
 	sm.pending++
 	ev.st = delivery.DeliveryState{FirstAt: w.time(ev.at)}
 	ev.due = w.off(delivery.FirstDue(sm.policy, ev.st.FirstAt, sm.jitter, ev.id))
@@ -210,7 +210,7 @@ func (w *world) final(i int32, state, reason string) {
 	now := w.k.now
 	if sm.inLane(ev) && !sm.down {
 		if next, ok := sm.lanes.Done(sm.lane(ev), ev.seq); ok {
-			if j := sm.bySeq[next-1]; j >= 0 && sm.slot(j).where == slotWaiting {
+			if j := sm.bySeq.at(next); j >= 0 && sm.slot(j).where == slotWaiting {
 				n := sm.slot(j)
 				n.due = max(n.due, now)
 				n.where = slotReady
@@ -221,7 +221,7 @@ func (w *world) final(i int32, state, reason string) {
 	w.k.note(ev.seq, uint64(len(state)))
 	w.k.noteString(reason)
 	_ = w.chk.FinalRef(ev.ref, verdict.Final{State: state, At: w.time(now), Reason: reason})
-	sm.bySeq[ev.seq-1] = -1
+	sm.bySeq.done(ev.seq)
 	sm.pending--
 	sm.release(i)
 }
@@ -565,10 +565,7 @@ func (w *world) restart() {
 	sm := &w.snd
 	now := w.time(w.k.now)
 	fixes := false
-	for _, i := range sm.bySeq {
-		if i < 0 {
-			continue
-		}
+	for i := range sm.bySeq.pending() {
 		ev := sm.slot(i)
 		if ev.where != slotDown {
 			continue
@@ -608,10 +605,7 @@ func (w *world) restart() {
 func (w *world) resume() {
 	sm := &w.snd
 	sm.recovering, sm.down = false, false
-	for _, i := range sm.bySeq {
-		if i < 0 {
-			continue
-		}
+	for i := range sm.bySeq.pending() {
 		if ev := sm.slot(i); ev.where == slotDown {
 			ev.st = ev.st.Durable() // what the restarted sender read back
 			w.add(i)

@@ -352,11 +352,9 @@ func (w *world) run(ctx context.Context) error {
 	w.end = max(w.loadEnd, w.k.now)
 	if !w.settled() {
 		w.timedOut, w.end = true, w.deadline
-		for _, i := range w.snd.bySeq {
-			if i >= 0 {
-				ev := w.snd.slot(i)
-				_ = w.chk.FinalRef(ev.ref, verdict.Final{State: verdict.StatePending, At: w.time(w.end)})
-			}
+		for i := range w.snd.bySeq.pending() {
+			ev := w.snd.slot(i)
+			_ = w.chk.FinalRef(ev.ref, verdict.Final{State: verdict.StatePending, At: w.time(w.end)})
 		}
 	}
 	w.progressed(true)
