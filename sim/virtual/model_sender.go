@@ -44,6 +44,7 @@ type pendingEvent struct {
 	key   string
 	ref   verdict.Ref // the event's place in the checker
 	num   uint64      // the load generator's number (the id's suffix)
+	rkey  uint64      // its number among its receiver's events (receiverModel.numbered)
 	seq   uint64      // the sender's acceptance order
 	st    delivery.DeliveryState
 	total uint32 // the last webhook-attempt number
@@ -150,6 +151,7 @@ func (w *world) arrive(num uint64, phase int16) {
 	i := sm.alloc()
 	ev := sm.slot(i)
 	ev.num, ev.at, ev.phase, ev.where, ev.ep = num, now, phase, slotIngest, e
+	ev.rkey = w.rcvs[sm.eps[e].group].number()
 	// One allocation: the id is the prefix and the number.
 	w.idBuf = strconv.AppendUint(append(w.idBuf[:0], w.idPrefix...), num, 10)
 	ev.id = string(w.idBuf)
