@@ -24,12 +24,6 @@ import (
 
 // endpointModel is one endpoint as the dispatcher runs it (endpointRT).
 type endpointModel struct {
-	// d is what delivery's steps read and change (breaker, flow, whether
-	// it is disabled and why, with the policy), held here and passed to
-	// them by pointer: copied in and out per attempt, its few hundred
-	// bytes were much of a fleet's pick. d.Disabled is set in memory with
-	// the 410, before it is durable.
-	d        delivery.Endpoint
 	ready    *readyQueue // made on first use: most of a fleet is idle
 	inflight int32
 	group    int32 // its group in the fleet (0 without one)
@@ -48,6 +42,13 @@ type endpointModel struct {
 	parkedBy  parkReason
 	parkAt    int64
 	parkUntil int64
+	// d is what delivery's steps read and change (breaker, flow, whether
+	// it is disabled and why, with the policy), held here and passed to
+	// them by pointer: copied in and out per attempt, its few hundred
+	// bytes were much of a fleet's pick. d.Disabled is set in memory with
+	// the 410, before it is durable. Last, so that the fields above,
+	// which every event touches, share a cache line.
+	d delivery.Endpoint
 }
 
 type parkReason uint8

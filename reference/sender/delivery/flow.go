@@ -338,7 +338,7 @@ func Admit(ep *Endpoint, inflight int, share Share, now time.Time) (ok bool, aga
 	}
 	rate := ep.Rate()
 	if rate > 0 {
-		ep.Flow = ep.Flow.refill(rate, now)
+		ep.Flow.refill(rate, now)
 		if ep.Flow.tokens < 1 {
 			wait := time.Duration((1 - ep.Flow.tokens) / rate * float64(time.Second))
 			return false, now.Add(max(wait, time.Microsecond))
@@ -368,33 +368,33 @@ func Admit(ep *Endpoint, inflight int, share Share, now time.Time) (ok bool, aga
 
 // refill counts the tokens earned since they were last counted, up to
 // the bucket's size.
-func (f Flow) refill(rate float64, now time.Time) Flow {
+func (f *Flow) refill(rate float64, now time.Time) {
 	burst := max(1, rate*bucketSpan.Seconds())
 	if f.filled.IsZero() {
 		f.tokens, f.filled = burst, now
-		return f
+		return
 	}
 	if dt := now.Sub(f.filled); dt > 0 {
 		f.tokens = min(burst, f.tokens+rate*dt.Seconds())
 		f.filled = now
 	}
-	return f
 }
 
 // adapt learns from an attempt that ended at now with outcome o: the
-// window, the pause and the rate. Settle calls it.
-func (p Policy) adapt(f Flow, o Outcome, now time.Time) Flow {
+// window, the pause and the rate, in *f (a pointer: Settle calls it on
+// every outcome, and a Flow is a few hundred bytes). Settle calls it.
+func (p *Policy) adapt(f *Flow, o Outcome, now time.Time) {
 	if f.Window == 0 {
 		f.Window = max(1, min(InitialWindow, p.Concurrency))
 	}
 	if o.Err == ErrInterrupted {
-		return f // the sender's own stop says nothing about the endpoint
+		return // the sender's own stop says nothing about the endpoint
 	}
 	f.silent = o.Err != ErrNone
 	sent := now.Add(-o.Elapsed)
 	switch {
 	case o.OK():
-		f = f.ack(now)
+		f.ack(now)
 		// Slow start below the policy's concurrency: one more per
 		// acknowledged attempt, as the window was earned.
 		if f.Window < p.Concurrency {
@@ -418,12 +418,12 @@ func (p Policy) adapt(f Flow, o Outcome, now time.Time) Flow {
 	f.recent = f.recent<<1 | b2u(throttled)
 	f.answers = min(f.answers+1, shareAnswers)
 	if !throttled {
-		return f
+		return
 	}
 	f.Throttled++
 	limiting := f.Rate > 0 || f.runOfThrottles()
 	if !limiting {
-		return f
+		return
 	}
 	if f.Rate == 0 {
 		// It turned out to be limiting: pace it just under what it
@@ -446,7 +446,6 @@ func (p Policy) adapt(f Flow, o Outcome, now time.Time) Flow {
 			f.PausedUntil = until
 		}
 	}
-	return f
 }
 
 // runOfThrottles reports whether enough of the last answers were
@@ -459,7 +458,7 @@ func (f Flow) runOfThrottles() bool {
 }
 
 // ack counts an acknowledged attempt in its one-second window.
-func (f Flow) ack(now time.Time) Flow {
+func (f *Flow) ack(now time.Time) {
 	switch d := now.Sub(f.ackedFrom); {
 	case f.ackedFrom.IsZero() || d >= 2*time.Second:
 		f.ackedFrom, f.acked, f.prevAcked = now, 0, 0
@@ -467,7 +466,6 @@ func (f Flow) ack(now time.Time) Flow {
 		f.ackedFrom, f.prevAcked, f.acked = f.ackedFrom.Add(time.Second), f.acked, 0
 	}
 	f.acked++
-	return f
 }
 
 // ackedRate estimates the acknowledged attempts over the second before

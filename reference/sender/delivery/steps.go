@@ -38,7 +38,7 @@ type Endpoint struct {
 // place, as Admit does.
 func Settle(ep *Endpoint, st DeliveryState, o Outcome, now time.Time, j *Jitter, id string) (Decision, DeliveryState) {
 	ep.Breaker = ep.Policy.Breaker.Record(ep.Breaker, !o.EndpointFailure(), now)
-	ep.Flow = ep.Policy.adapt(ep.Flow, o, now)
+	ep.Policy.adapt(&ep.Flow, o, now)
 	dec, st := ep.Policy.Next(st, o, now, j.For(id, st.Attempts+1))
 	if dec.Kind == RetryAt && ep.Disabled {
 		dec = Decision{Kind: DeadLetter, At: now, Reason: ep.Reason}
