@@ -46,17 +46,20 @@ const (
 // slot is what the window keeps per id.
 type slot struct {
 	at      int64  // unix nanoseconds of the first acknowledged sighting
-	gen     uint64 // which queue entry is this id's (see queued)
+	gen     uint64 // which queue entry is this id's (see entry)
 	pending bool   // claimed, not yet acknowledged
 }
 
-// queued orders ids by arrival for eviction: ids arrive in time order, so
+// entry orders ids by arrival for eviction: ids arrive in time order, so
 // the oldest is always at the head and TTL and size evictions both pop it.
-type queued struct {
-	id  string
+type entry[K comparable] struct {
+	id  K
 	at  int64
 	gen uint64 // a released and re-claimed id has two entries: gen tells the live one
 }
+
+// queued is the live receiver's entry: webhook-ids as they arrive.
+type queued = entry[string]
 
 // Window is the dedupe decision, pure: a map for lookups and a FIFO for
 // eviction, over (webhook-id, time). It does no I/O, reads no clock (the
@@ -67,11 +70,18 @@ type queued struct {
 // (remembered: later sightings are Duplicate) or released (forgotten: a
 // retry is Fresh again). A claim may be final at once when the ack does
 // not depend on anything that could still fail.
-type Window struct {
+//
+// It is generic over the id's type so that each caller keys it by what
+// names a webhook for it: the live receiver by the webhook-id string it
+// reads, the virtual-time model by the event's number (whose decimal is
+// the id's suffix, so both name the same webhooks), which spares the
+// model formatting and hashing a string per delivery. The decision is
+// the same code for both.
+type Window[K comparable] struct {
 	ttl   int64
 	max   int
-	ids   map[string]slot
-	queue []queued // queue[head:] is live in arrival order
+	ids   table[K]
+	queue []entry[K] // queue[head:] is live in arrival order
 	head  int
 	stale int    // queue entries whose id was released or re-inserted
 	gen   uint64 // last generation handed out
@@ -79,17 +89,125 @@ type Window struct {
 	evictions uint64
 }
 
-// NewWindow remembers ids for ttl, at most maxEntries of them.
-func NewWindow(ttl time.Duration, maxEntries int) *Window {
-	return &Window{ttl: int64(ttl), max: maxEntries, ids: make(map[string]slot)}
+// NewWindow remembers ids for ttl, at most maxEntries of them, in a
+// hash map.
+func NewWindow[K comparable](ttl time.Duration, maxEntries int) *Window[K] {
+	return &Window[K]{ttl: int64(ttl), max: maxEntries, ids: mapTable[K]{}}
 }
+
+// NewNumberedWindow is NewWindow for ids that are numbers handed out
+// densely in arrival order (a simulator's deliveries to one receiver,
+// numbered 0, 1, 2...): it keeps the slots in pages by number rather than
+// in a hash map. The decisions are the same; only the lookup differs:
+// a million ids in a hash map cost a cache miss per lookup, where
+// numbers close in arrival order share a page.
+func NewNumberedWindow(ttl time.Duration, maxEntries int) *Window[uint64] {
+	return &Window[uint64]{ttl: int64(ttl), max: maxEntries, ids: &pagedTable{pages: map[uint64]*slotPage{}}}
+}
+
+// table is where a Window keeps the slot of each id it holds.
+type table[K comparable] interface {
+	get(id K) (slot, bool)
+	set(id K, s slot)
+	del(id K)
+	len() int
+}
+
+// mapTable is a table for any ids: the live receiver's webhook-ids.
+type mapTable[K comparable] map[K]slot
+
+func (m mapTable[K]) get(id K) (slot, bool) { s, ok := m[id]; return s, ok }
+func (m mapTable[K]) set(id K, s slot)      { m[id] = s }
+func (m mapTable[K]) del(id K)              { delete(m, id) }
+func (m mapTable[K]) len() int              { return len(m) }
+
+// pagedTable is a table for dense numbers: pages of pageSlots slots,
+// found by page number (a small map: one entry per page held), each
+// freed once it holds no id, so memory follows the ids held.
+type pagedTable struct {
+	pages map[uint64]*slotPage
+	last  *slotPage // the page used last, and its number: consecutive
+	lastN uint64    // numbers skip the page map
+	n     int
+}
+
+const pageShift = 10
+const pageSlots = 1 << pageShift
+
+type slotPage struct {
+	slots [pageSlots]pagedSlot
+	n     int
+}
+
+// pagedSlot is a slot and whether its number is held, in the slot's
+// padding.
+type pagedSlot struct {
+	at      int64
+	gen     uint64
+	pending bool
+	held    bool
+}
+
+func (t *pagedTable) page(id uint64) *slotPage {
+	n := id >> pageShift
+	if t.last != nil && t.lastN == n {
+		return t.last
+	}
+	p := t.pages[n]
+	if p != nil {
+		t.last, t.lastN = p, n
+	}
+	return p
+}
+
+func (t *pagedTable) get(id uint64) (slot, bool) {
+	p := t.page(id)
+	if p == nil {
+		return slot{}, false
+	}
+	ps := &p.slots[id&(pageSlots-1)]
+	return slot{at: ps.at, gen: ps.gen, pending: ps.pending}, ps.held
+}
+
+func (t *pagedTable) set(id uint64, s slot) {
+	p := t.page(id)
+	if p == nil {
+		p = new(slotPage)
+		t.pages[id>>pageShift] = p
+		t.last, t.lastN = p, id>>pageShift
+	}
+	ps := &p.slots[id&(pageSlots-1)]
+	if !ps.held {
+		p.n++
+		t.n++
+	}
+	*ps = pagedSlot{at: s.at, gen: s.gen, pending: s.pending, held: true}
+}
+
+func (t *pagedTable) del(id uint64) {
+	p := t.page(id)
+	if p == nil || !p.slots[id&(pageSlots-1)].held {
+		return
+	}
+	p.slots[id&(pageSlots-1)] = pagedSlot{}
+	p.n--
+	t.n--
+	if p.n == 0 {
+		delete(t.pages, id>>pageShift)
+		if t.last == p {
+			t.last = nil
+		}
+	}
+}
+
+func (t *pagedTable) len() int { return t.n }
 
 // Claim looks id up at time now. A fresh id is inserted, committed at once
 // when final is set, else pending until Commit or Release.
-func (w *Window) Claim(id string, now time.Time, final bool) Sighting {
+func (w *Window[K]) Claim(id K, now time.Time, final bool) Sighting {
 	t := now.UnixNano()
 	w.expire(t)
-	if s, ok := w.ids[id]; ok {
+	if s, ok := w.ids.get(id); ok {
 		if t-s.at < w.ttl {
 			if s.pending {
 				return InFlight
@@ -98,14 +216,14 @@ func (w *Window) Claim(id string, now time.Time, final bool) Sighting {
 		}
 		// Expired but not yet popped (the clock went backwards or the
 		// queue head is younger): forget it now.
-		delete(w.ids, id)
+		w.ids.del(id)
 		w.stale++
 		w.evictions++
 	}
 	w.gen++
-	w.ids[id] = slot{at: t, gen: w.gen, pending: !final}
-	w.queue = append(w.queue, queued{id: id, at: t, gen: w.gen})
-	for len(w.ids) > w.max {
+	w.ids.set(id, slot{at: t, gen: w.gen, pending: !final})
+	w.queue = append(w.queue, entry[K]{id: id, at: t, gen: w.gen})
+	for w.ids.len() > w.max {
 		w.popHead(true)
 	}
 	return Fresh
@@ -113,46 +231,46 @@ func (w *Window) Claim(id string, now time.Time, final bool) Sighting {
 
 // Seen reports whether id is remembered (acknowledged or pending) at now,
 // without claiming it.
-func (w *Window) Seen(id string, now time.Time) bool {
-	s, ok := w.ids[id]
+func (w *Window[K]) Seen(id K, now time.Time) bool {
+	s, ok := w.ids.get(id)
 	return ok && now.UnixNano()-s.at < w.ttl
 }
 
 // Commit turns a pending claim into a remembered id and returns its claim
 // time; ok is false if there was no pending claim (evicted meanwhile by
 // the size bound: nothing to remember).
-func (w *Window) Commit(id string) (at int64, ok bool) {
-	s, ok := w.ids[id]
+func (w *Window[K]) Commit(id K) (at int64, ok bool) {
+	s, ok := w.ids.get(id)
 	if !ok || !s.pending {
 		return 0, false
 	}
 	s.pending = false
-	w.ids[id] = s
+	w.ids.set(id, s)
 	return s.at, true
 }
 
 // Release forgets a pending claim, returning its claim time: the webhook
 // was not acknowledged, so its retry must be processed, not called a
 // duplicate. ok is false if there was no pending claim.
-func (w *Window) Release(id string) (at int64, ok bool) {
-	s, ok := w.ids[id]
+func (w *Window[K]) Release(id K) (at int64, ok bool) {
+	s, ok := w.ids.get(id)
 	if !ok || !s.pending {
 		return 0, false
 	}
-	delete(w.ids, id)
+	w.ids.del(id)
 	w.stale++
 	w.compactQueue()
 	return s.at, true
 }
 
 // Len is the number of ids held (remembered or pending).
-func (w *Window) Len() int { return len(w.ids) }
+func (w *Window[K]) Len() int { return w.ids.len() }
 
 // Evictions counts ids dropped by the TTL or the size bound.
-func (w *Window) Evictions() uint64 { return w.evictions }
+func (w *Window[K]) Evictions() uint64 { return w.evictions }
 
 // expire pops ids older than the TTL.
-func (w *Window) expire(now int64) {
+func (w *Window[K]) expire(now int64) {
 	for w.head < len(w.queue) && now-w.queue[w.head].at >= w.ttl {
 		w.popHead(false)
 	}
@@ -161,13 +279,13 @@ func (w *Window) expire(now int64) {
 // popHead removes the oldest queue entry, evicting its id unless the entry
 // is stale. With force it keeps popping stale entries until one id is
 // evicted.
-func (w *Window) popHead(force bool) {
+func (w *Window[K]) popHead(force bool) {
 	for w.head < len(w.queue) {
 		q := w.queue[w.head]
-		w.queue[w.head] = queued{}
+		w.queue[w.head] = entry[K]{}
 		w.head++
-		if s, ok := w.ids[q.id]; ok && s.gen == q.gen {
-			delete(w.ids, q.id)
+		if s, ok := w.ids.get(q.id); ok && s.gen == q.gen {
+			w.ids.del(q.id)
 			w.evictions++
 			break
 		}
@@ -188,13 +306,13 @@ func (w *Window) popHead(force bool) {
 
 // compactQueue drops stale entries once they outnumber live ones, so
 // releases cannot grow the queue without bound.
-func (w *Window) compactQueue() {
-	if w.stale < 1024 || w.stale < len(w.ids) {
+func (w *Window[K]) compactQueue() {
+	if w.stale < 1024 || w.stale < w.ids.len() {
 		return
 	}
 	kept := w.queue[:0]
 	for _, q := range w.queue[w.head:] {
-		if s, ok := w.ids[q.id]; ok && s.gen == q.gen {
+		if s, ok := w.ids.get(q.id); ok && s.gen == q.gen {
 			kept = append(kept, q)
 		}
 	}
@@ -203,20 +321,20 @@ func (w *Window) compactQueue() {
 }
 
 // load inserts remembered ids (oldest first).
-func (w *Window) load(entries []queued) {
+func (w *Window[K]) load(entries []entry[K]) {
 	for _, e := range entries {
 		w.gen++
 		e.gen = w.gen
-		w.ids[e.id] = slot{at: e.at, gen: e.gen}
+		w.ids.set(e.id, slot{at: e.at, gen: e.gen})
 		w.queue = append(w.queue, e)
 	}
 }
 
 // snapshot copies the committed ids, oldest first.
-func (w *Window) snapshot() []queued {
-	out := make([]queued, 0, len(w.ids))
+func (w *Window[K]) snapshot() []entry[K] {
+	out := make([]entry[K], 0, w.ids.len())
 	for _, q := range w.queue[w.head:] {
-		if s, ok := w.ids[q.id]; ok && s.gen == q.gen && !s.pending {
+		if s, ok := w.ids.get(q.id); ok && s.gen == q.gen && !s.pending {
 			out = append(out, q)
 		}
 	}
@@ -229,12 +347,12 @@ func (w *Window) snapshot() []queued {
 // the dedupe store (when there is one) as ids become remembered.
 type window struct {
 	mu    sync.Mutex
-	core  *Window
+	core  *Window[string]
 	store *store // nil without persistence; appended to under mu
 }
 
 func newWindow(cfg DedupeConfig) *window {
-	return &window{core: NewWindow(cfg.TTL, cfg.MaxEntries)}
+	return &window{core: NewWindow[string](cfg.TTL, cfg.MaxEntries)}
 }
 
 // claim claims id at now; a final claim is written to the store at once.
@@ -266,7 +384,7 @@ func (w *window) claimDurable(id string, now time.Time) Sighting {
 func (w *window) persist(id string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if s, ok := w.core.ids[id]; ok && s.pending && w.store != nil {
+	if s, ok := w.core.ids.get(id); ok && s.pending && w.store != nil {
 		w.store.append(id, s.at)
 	}
 }

@@ -2,6 +2,7 @@ package receiver
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,8 +86,8 @@ func TestWindowMemoryIsBounded(t *testing.T) {
 		}
 	}
 	c := w.core
-	if len(c.ids) > 100 || len(c.queue)-c.head > 2200 || cap(c.queue) > 8192 {
-		t.Fatalf("ids %d, queue %d live of %d (cap %d)", len(c.ids), len(c.queue)-c.head, len(c.queue), cap(c.queue))
+	if c.ids.len() > 100 || len(c.queue)-c.head > 2200 || cap(c.queue) > 8192 {
+		t.Fatalf("ids %d, queue %d live of %d (cap %d)", c.ids.len(), len(c.queue)-c.head, len(c.queue), cap(c.queue))
 	}
 }
 
@@ -216,5 +217,66 @@ func TestStoreCompacts(t *testing.T) {
 	}
 	if s := r2.Stats(); s.Window != 1000 {
 		t.Fatalf("window %d after reload", s.Window)
+	}
+}
+
+// A numbered window decides exactly as a hashed one over the same ids
+// (the pages only change where slots are kept), and frees its pages as
+// ids leave: claims, pending claims settled either way, repeats and
+// sightings in a seeded random mix, past the size bound and the TTL.
+func TestNumberedWindowDecidesAsTheMap(t *testing.T) {
+	const ttl, max = time.Hour, 3000
+	hashed, paged := NewWindow[uint64](ttl, max), NewNumberedWindow(ttl, max)
+	rnd := rand.New(rand.NewPCG(1, 2))
+	var pending []uint64
+	next := uint64(0)
+	for i := range 200_000 {
+		now := t0.Add(time.Duration(i) * 50 * time.Millisecond)
+		var id uint64
+		switch r := rnd.IntN(10); {
+		case r < 6 || next == 0: // a new delivery
+			id, next = next, next+1
+		default: // a retry of a recent one
+			id = next - 1 - uint64(rnd.IntN(int(min(next, 5000))))
+		}
+		final := rnd.IntN(3) > 0
+		a, b := hashed.Claim(id, now, final), paged.Claim(id, now, final)
+		if a != b {
+			t.Fatalf("op %d: claim %d: numbered %v, hashed %v", i, id, b, a)
+		}
+		if a == Fresh && !final {
+			pending = append(pending, id)
+		}
+		if len(pending) > 0 && rnd.IntN(2) == 0 {
+			p := pending[0]
+			pending = pending[1:]
+			if rnd.IntN(4) == 0 {
+				_, ok1 := hashed.Release(p)
+				_, ok2 := paged.Release(p)
+				if ok1 != ok2 {
+					t.Fatalf("op %d: release %d: numbered %v, hashed %v", i, p, ok2, ok1)
+				}
+			} else {
+				at1, ok1 := hashed.Commit(p)
+				at2, ok2 := paged.Commit(p)
+				if at1 != at2 || ok1 != ok2 {
+					t.Fatalf("op %d: commit %d: numbered %d %v, hashed %d %v", i, p, at2, ok2, at1, ok1)
+				}
+			}
+		}
+		if s := next - uint64(rnd.IntN(int(min(next, 8000))+1)); hashed.Seen(s, now) != paged.Seen(s, now) {
+			t.Fatalf("op %d: seen %d differs", i, s)
+		}
+		if hashed.Len() != paged.Len() || hashed.Evictions() != paged.Evictions() {
+			t.Fatalf("op %d: numbered holds %d (%d evicted), hashed %d (%d)", i, paged.Len(), paged.Evictions(), hashed.Len(), hashed.Evictions())
+		}
+	}
+	if hashed.Evictions() == 0 {
+		t.Fatal("the mix never reached the size bound: it tests nothing of eviction")
+	}
+	// Pages follow the ids held: the ids of the last stretch, a few
+	// stragglers' pages at most besides.
+	if pt := paged.ids.(*pagedTable); len(pt.pages) > max/pageSlots+8 {
+		t.Errorf("%d pages held for %d ids", len(pt.pages), paged.Len())
 	}
 }

@@ -177,9 +177,9 @@ func (d *dispatcher) pick() (next time.Time) {
 			earliest(it.due)
 			return false
 		}
-		st := ep.state()
-		suspect := st.Flow.Suspect()
-		ok, again, es := delivery.Admit(st, ep.inflight, split.Share(suspect), now)
+		es := ep.state()
+		suspect := es.Flow.Suspect()
+		ok, again := delivery.Admit(&es, ep.inflight, split.Share(suspect), now)
 		ep.setState(es)
 		if !ok {
 			if !again.IsZero() {
@@ -286,7 +286,8 @@ func (d *dispatcher) finish(j *job, o delivery.Outcome, a attemptRecord, cancell
 	now := d.clock.Now()
 	// A 410 stops attempts to the endpoint now; the record below makes
 	// it durable and dead-letters what waits for it.
-	dec, st, es := delivery.Settle(ep.state(), it.st, o, now, d.jitter, it.id)
+	es := ep.state()
+	dec, st := delivery.Settle(&es, it.st, o, now, d.jitter, it.id)
 	ep.setState(es)
 	// The outcome is queued under mu, so it is ordered with endpoint
 	// changes (see DeleteEndpoint).

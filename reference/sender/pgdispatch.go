@@ -161,12 +161,13 @@ func (p *pgStore) claim(ctx context.Context) (next time.Time, dueNow bool) {
 		}
 		// A look, not a take: what is admitted is decided per event below.
 		share := look.Share(ep.flow.Suspect())
-		if ok, again, _ := delivery.Admit(ep.state(), ep.inflight, share, now); !ok {
+		es := ep.state() // a copy: the look changes nothing
+		if ok, again := delivery.Admit(&es, ep.inflight, share, now); !ok {
 			blocked = append(blocked, id)
 			earliest(again)
 			continue
 		}
-		if room := ep.state().Limit(share) - ep.inflight; room < free {
+		if room := es.Limit(share) - ep.inflight; room < free { // Admit changes no window
 			capped, caps = append(capped, id), append(caps, int32(room))
 			rooms += room
 		} else {
@@ -290,7 +291,8 @@ func (p *pgStore) claim(ctx context.Context) (next time.Time, dueNow bool) {
 			continue
 		}
 		suspect := ep.flow.Suspect()
-		ok, again, es := delivery.Admit(ep.state(), ep.inflight, split.Share(suspect), now)
+		es := ep.state()
+		ok, again := delivery.Admit(&es, ep.inflight, split.Share(suspect), now)
 		ep.setState(es)
 		if !ok {
 			earliest(again)
@@ -365,7 +367,8 @@ func (p *pgStore) finish(j *job, o delivery.Outcome, a attemptRecord, cancelled 
 		return // the lease stays; whoever takes it over reports the attempt
 	}
 	now := p.s.clock.Now()
-	dec, st, es := delivery.Settle(ep.state(), it.st, o, now, p.d.jitter, it.id)
+	es := ep.state()
+	dec, st := delivery.Settle(&es, it.st, o, now, p.d.jitter, it.id)
 	ep.setState(es)
 	p.d.mu.Unlock()
 	defer p.d.poke() // a worker is free

@@ -24,13 +24,10 @@ import (
 
 // endpointModel is one endpoint as the dispatcher runs it (endpointRT).
 type endpointModel struct {
-	breaker  delivery.BreakerState
-	flow     delivery.Flow // window, pause and rate learnt from its answers
-	ready    *readyQueue   // made on first use: most of a fleet is idle
+	ready    *readyQueue // made on first use: most of a fleet is idle
 	inflight int32
 	group    int32 // its group in the fleet (0 without one)
 	ring     int32 // its place in the turn order
-	disabled bool  // in memory: set with the 410, before it is durable
 	durable  bool  // the endpoint's disabling is on disk (it survives a crash)
 	cand     bool  // in the candidates
 	listed   int8  // in the limited list of healthy (1) or suspect (2) endpoints; 0: in neither
@@ -45,7 +42,13 @@ type endpointModel struct {
 	parkedBy  parkReason
 	parkAt    int64
 	parkUntil int64
-	reason    string
+	// d is what delivery's steps read and change (breaker, flow, whether
+	// it is disabled and why, with the policy), held here and passed to
+	// them by pointer: copied in and out per attempt, its few hundred
+	// bytes were much of a fleet's pick. d.Disabled is set in memory with
+	// the 410, before it is durable. Last, so that the fields above,
+	// which every event touches, share a cache line.
+	d delivery.Endpoint
 }
 
 type parkReason uint8
@@ -91,8 +94,9 @@ func singleEndpoint() fleetPlan {
 
 const endpointID = "ep_sim"
 
-// newEndpoints makes the endpoint table and the turn order (by id).
-func newEndpoints(p fleetPlan) (eps []endpointModel, byRing []int32) {
+// newEndpoints makes the endpoint table, each under policy, and the turn
+// order (by id).
+func newEndpoints(p fleetPlan, policy delivery.Policy) (eps []endpointModel, byRing []int32) {
 	eps = make([]endpointModel, len(p.ids))
 	byRing = make([]int32, len(p.ids))
 	for i := range byRing {
@@ -103,21 +107,17 @@ func newEndpoints(p fleetPlan) (eps []endpointModel, byRing []int32) {
 		eps[i].ring = int32(r)
 		eps[i].group = p.groups[i]
 		eps[i].parkAt = -1
+		eps[i].d.Policy = policy
 	}
 	return eps, byRing
 }
 
-// endpoint is what delivery's steps read and change about endpoint e.
-func (sm *senderModel) endpoint(e int32) delivery.Endpoint {
+// stepped keeps the count of attempts in flight to suspect endpoints
+// after a step of delivery changed endpoint e, which was suspect or not
+// (was) before it.
+func (sm *senderModel) stepped(e int32, was bool) {
 	ep := &sm.eps[e]
-	return delivery.Endpoint{Policy: sm.policy, Breaker: ep.breaker, Flow: ep.flow, Disabled: ep.disabled, Reason: ep.reason}
-}
-
-// setEndpoint keeps what a step changed, and the count of attempts in
-// flight to suspect endpoints if it turned suspect or healthy.
-func (sm *senderModel) setEndpoint(e int32, es delivery.Endpoint) {
-	ep := &sm.eps[e]
-	if was, now := ep.flow.Suspect(), es.Flow.Suspect(); was != now && ep.inflight > 0 {
+	if now := ep.d.Flow.Suspect(); was != now && ep.inflight > 0 {
 		d := int(ep.inflight)
 		if !now {
 			d = -d
@@ -126,7 +126,6 @@ func (sm *senderModel) setEndpoint(e int32, es delivery.Endpoint) {
 		sm.suspectsInflight += d
 		sm.suspectBusy += sign(d)
 	}
-	ep.breaker, ep.flow, ep.disabled, ep.reason = es.Breaker, es.Flow, es.Disabled, es.Reason
 }
 
 func sign(d int) int {
@@ -155,8 +154,8 @@ func (w *world) split(now int64) delivery.Split {
 			continue
 		}
 		top, ok := sm.head(ep)
-		if es := sm.endpoint(e); es.Wants(0, ok && top.due <= now, tnow) {
-			s.Want(es.Flow.Suspect(), 0)
+		if ep.d.Wants(0, ok && top.due <= now, tnow) {
+			s.Want(ep.d.Flow.Suspect(), 0)
 		}
 	}
 	return s
@@ -202,7 +201,7 @@ func (w *world) touch(e int32) {
 		return // a new event does not change what limits it
 	}
 	top, ok := sm.head(ep)
-	if !ok || ep.disabled {
+	if !ok || ep.d.Disabled {
 		sm.unpark(ep)
 		return
 	}
@@ -328,7 +327,7 @@ func (sm *senderModel) busy(e int32, d int32) {
 	was := ep.inflight > 0
 	ep.inflight += d
 	sm.inflight += int(d)
-	suspect := ep.flow.Suspect()
+	suspect := ep.d.Flow.Suspect()
 	if suspect {
 		sm.suspectsInflight += int(d)
 		if d < 0 {

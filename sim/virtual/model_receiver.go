@@ -2,7 +2,6 @@ package virtual
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/hookrig/hookrig/reference/receiver"
@@ -26,11 +25,13 @@ type receiverModel struct {
 	ack       int64 // the model's ack time
 	k         *kernel
 
-	// window is the live receiver's dedupe decision, keyed by the event
-	// number in decimal; ids holds per event what the window cannot know
+	// window is the live receiver's dedupe decision, keyed by the
+	// event's number among this receiver's events (numbered: one number,
+	// one webhook-id; dense, so the window keeps them in pages); ids holds per event what the window cannot know
 	// in virtual time: when a claim made before the ack is settled.
-	window *receiver.Window
-	ids    chunked[idSlot]
+	window   *receiver.Window[uint64]
+	numbered uint64 // events numbered so far
+	ids      chunked[idSlot]
 	// limit is the group's rate limit (nil: none), the live receiver's
 	// buckets per path.
 	limit *receiver.RateLimit
@@ -68,7 +69,7 @@ func newReceiverModel(r scenarios.Receiver, m Model, k *kernel) *receiverModel {
 		ttl = receiver.DefaultDedupeTTL
 	}
 	rm := &receiverModel{
-		window:    receiver.NewWindow(ttl, receiver.DefaultDedupeMaxEntries),
+		window:    receiver.NewNumberedWindow(ttl, receiver.DefaultDedupeMaxEntries),
 		duration:  int64(r.Processing.Duration),
 		failure:   r.Processing.FailureRatio,
 		beforeAck: r.Processing.BeforeAck,
@@ -95,14 +96,20 @@ type answer struct {
 	took       int64 // from reading the request to the answer
 }
 
-// receive handles a request for event num on path that arrived at now.
-func (rm *receiverModel) receive(num uint64, path string, now int64) answer {
+// number gives the next event to this receiver its key in the window.
+func (rm *receiverModel) number() uint64 {
+	rm.numbered++
+	return rm.numbered - 1
+}
+
+// receive handles a request for event num (key: its number for this
+// receiver) on path that arrived at now.
+func (rm *receiverModel) receive(num, key uint64, path string, now int64) answer {
 	at := time.Unix(0, now)
 	if rm.limit != nil && !rm.limit.Allow(path, at) {
 		// Over the path's limit: refused before it is read.
 		return answer{status: http.StatusTooManyRequests, retryAfter: rm.limit.RetryAfter(), bodyLen: errorBodyLen, took: rm.ack}
 	}
-	id := strconv.FormatUint(num, 10)
 	if rm.beforeAck {
 		// Only processing before the ack needs to remember more per
 		// event than the window does: an ack-first receiver keeps
@@ -118,12 +125,12 @@ func (rm *receiverModel) receive(num uint64, path string, now int64) answer {
 		if s.pending && now >= s.until {
 			s.pending = false
 			if s.fails {
-				rm.window.Release(id)
+				rm.window.Release(key)
 			} else {
-				rm.window.Commit(id)
+				rm.window.Commit(key)
 			}
 		}
-		switch rm.window.Claim(id, at, false) {
+		switch rm.window.Claim(key, at, false) {
 		case receiver.Duplicate:
 			return answer{status: http.StatusOK, bodyLen: ackDuplicateLen, duplicate: true, took: rm.ack}
 		case receiver.InFlight:
@@ -143,13 +150,13 @@ func (rm *receiverModel) receive(num uint64, path string, now int64) answer {
 	if rm.async {
 		rm.finishJobs(now)
 		if len(rm.ends)-rm.endsHead >= rm.queueCap {
-			if rm.window.Seen(id, at) {
+			if rm.window.Seen(key, at) {
 				return answer{status: http.StatusOK, bodyLen: ackDuplicateLen, duplicate: true, took: rm.ack}
 			}
 			return answer{status: http.StatusServiceUnavailable, retryAfter: "1", bodyLen: errorBodyLen, took: rm.ack}
 		}
 	}
-	if rm.window.Claim(id, at, true) != receiver.Fresh {
+	if rm.window.Claim(key, at, true) != receiver.Fresh {
 		return answer{status: http.StatusOK, bodyLen: ackDuplicateLen, duplicate: true, took: rm.ack}
 	}
 	if rm.async {

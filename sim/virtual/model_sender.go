@@ -44,6 +44,7 @@ type pendingEvent struct {
 	key   string
 	ref   verdict.Ref // the event's place in the checker
 	num   uint64      // the load generator's number (the id's suffix)
+	rkey  uint64      // its number among its receiver's events (receiverModel.numbered)
 	seq   uint64      // the sender's acceptance order
 	st    delivery.DeliveryState
 	total uint32 // the last webhook-attempt number
@@ -98,7 +99,7 @@ type senderModel struct {
 
 	slots   chunked[pendingEvent]
 	free    []int32
-	bySeq   []int32 // seq-1 -> slot, -1 once final
+	bySeq   seqTable // seq -> slot of the pending events
 	seq     uint64
 	pending int // accepted and not final
 	inUse   int // slots in use (pending, plus ingests not yet durable)
@@ -140,7 +141,7 @@ func (w *world) arrive(num uint64, phase int16) {
 	if sm.assign != nil {
 		e = sm.assign(num)
 	}
-	if sm.down || sm.eps[e].disabled {
+	if sm.down || sm.eps[e].d.Disabled {
 		// Refused (nothing listens) or 409 (the endpoint is disabled):
 		// never accepted.
 		w.rejected++
@@ -150,6 +151,7 @@ func (w *world) arrive(num uint64, phase int16) {
 	i := sm.alloc()
 	ev := sm.slot(i)
 	ev.num, ev.at, ev.phase, ev.where, ev.ep = num, now, phase, slotIngest, e
+	ev.rkey = w.rcvs[sm.eps[e].group].number()
 	// One allocation: the id is the prefix and the number.
 	w.idBuf = strconv.AppendUint(append(w.idBuf[:0], w.idPrefix...), num, 10)
 	ev.id = string(w.idBuf)
@@ -166,7 +168,7 @@ func (w *world) ingested(i int32) {
 	ev := sm.slot(i)
 	sm.seq++
 	ev.seq = sm.seq
-	sm.bySeq = append(sm.bySeq, i)
+	sm.bySeq.add(i)
 	sm.pending++
 	ev.st = delivery.DeliveryState{FirstAt: w.time(ev.at)}
 	ev.due = w.off(delivery.FirstDue(sm.policy, ev.st.FirstAt, sm.jitter, ev.id))
@@ -210,7 +212,7 @@ func (w *world) final(i int32, state, reason string) {
 	now := w.k.now
 	if sm.inLane(ev) && !sm.down {
 		if next, ok := sm.lanes.Done(sm.lane(ev), ev.seq); ok {
-			if j := sm.bySeq[next-1]; j >= 0 && sm.slot(j).where == slotWaiting {
+			if j := sm.bySeq.at(next); j >= 0 && sm.slot(j).where == slotWaiting {
 				n := sm.slot(j)
 				n.due = max(n.due, now)
 				n.where = slotReady
@@ -221,7 +223,7 @@ func (w *world) final(i int32, state, reason string) {
 	w.k.note(ev.seq, uint64(len(state)))
 	w.k.noteString(reason)
 	_ = w.chk.FinalRef(ev.ref, verdict.Final{State: state, At: w.time(now), Reason: reason})
-	sm.bySeq[ev.seq-1] = -1
+	sm.bySeq.done(ev.seq)
 	sm.pending--
 	sm.release(i)
 }
@@ -278,7 +280,7 @@ func (w *world) pick() {
 		e := sm.byRing[r]
 		ep := &sm.eps[e]
 		top, ok := sm.head(ep)
-		if ep.disabled || !ok {
+		if ep.d.Disabled || !ok {
 			mark(r, parkNone, 0) // nothing to send: no longer a candidate
 			return false
 		}
@@ -287,11 +289,12 @@ func (w *world) pick() {
 			mark(r, parkDue, top.due)
 			return false
 		}
-		st := sm.endpoint(e)
+		es := &ep.d
+		was := es.Flow.Suspect()
 		split.SuspectsInflight = sm.suspectsInflight
-		share := split.Share(st.Flow.Suspect())
-		ok, again, es := delivery.Admit(st, int(ep.inflight), share, tnow)
-		sm.setEndpoint(e, es)
+		share := split.Share(was)
+		ok, again := delivery.Admit(es, int(ep.inflight), share, tnow)
+		sm.stepped(e, was)
 		if !ok {
 			switch {
 			case !again.IsZero() || es.Disabled:
@@ -357,7 +360,7 @@ func (sm *senderModel) applyMarks() {
 		if m.why == parkLimit {
 			ep.parkedBy = parkLimit
 			list := 0
-			if ep.flow.Suspect() {
+			if ep.d.Flow.Suspect() {
 				list = 1
 			}
 			if int(ep.listed) != list+1 {
@@ -424,9 +427,10 @@ func (w *world) finish(ai int32) {
 	e := ev.ep
 	sm.busy(e, -1)
 	w.needPick = true
-	var es delivery.Endpoint
-	a.dec, a.st, es = delivery.Settle(sm.endpoint(e), ev.st, a.out, now, sm.jitter, ev.id)
-	sm.setEndpoint(e, es)
+	es := &sm.eps[e].d
+	was := es.Flow.Suspect()
+	a.dec, a.st = delivery.Settle(es, ev.st, a.out, now, sm.jitter, ev.id)
+	sm.stepped(e, was)
 	// The live pick asks every endpoint again after an attempt: so
 	// does this one (a parked endpoint is unparked; a disabled one drops
 	// out at its turn).
@@ -467,7 +471,7 @@ func (w *world) recorded(ai int32) {
 	}
 	if dec.Kind == delivery.DisableEndpoint {
 		ep := &sm.eps[e]
-		ep.disabled, ep.durable, ep.reason = true, true, delivery.GoneReason
+		ep.d.Disabled, ep.durable, ep.d.Reason = true, true, delivery.GoneReason
 		w.deadLetterWaiting(e, delivery.GoneReason)
 	}
 	w.dropAttempt(ai)
@@ -547,8 +551,8 @@ func (w *world) crash(down time.Duration) {
 		ep.inflight, ep.cand, ep.listed, ep.pooled = 0, false, 0, false
 		sm.unpark(ep)
 		// Learnt again after the restart, as the live sender does.
-		ep.breaker, ep.flow = delivery.BreakerState{}, delivery.Flow{}
-		ep.disabled = ep.durable
+		ep.d.Breaker, ep.d.Flow = delivery.BreakerState{}, delivery.Flow{}
+		ep.d.Disabled = ep.durable
 	}
 	sm.suspectsInflight, sm.suspectBusy, sm.idlePooled, sm.poolFreed = 0, 0, 0, false
 	// The commit under way finishes first (Crash waits for the writer).
@@ -563,16 +567,13 @@ func (w *world) restart() {
 	sm := &w.snd
 	now := w.time(w.k.now)
 	fixes := false
-	for _, i := range sm.bySeq {
-		if i < 0 {
-			continue
-		}
+	for i := range sm.bySeq.pending() {
 		ev := sm.slot(i)
 		if ev.where != slotDown {
 			continue
 		}
-		ep := sm.endpoint(ev.ep) // as the restarted sender read it back
-		what, dec, ds := delivery.Recover(&ep, ev.st, ev.claimN != 0, now, sm.jitter, ev.id)
+		ep := &sm.eps[ev.ep].d // as the restarted sender read it back
+		what, dec, ds := delivery.Recover(ep, ev.st, ev.claimN != 0, now, sm.jitter, ev.id)
 		switch what {
 		case delivery.Orphan:
 			w.final(i, verdict.StateDeadLettered, dec.Reason)
@@ -606,10 +607,7 @@ func (w *world) restart() {
 func (w *world) resume() {
 	sm := &w.snd
 	sm.recovering, sm.down = false, false
-	for _, i := range sm.bySeq {
-		if i < 0 {
-			continue
-		}
+	for i := range sm.bySeq.pending() {
 		if ev := sm.slot(i); ev.where == slotDown {
 			ev.st = ev.st.Durable() // what the restarted sender read back
 			w.add(i)

@@ -107,20 +107,20 @@ func TestReceiverModelDedupeWindow(t *testing.T) {
 	k := newKernel(1)
 	ms := int64(time.Millisecond)
 	rm := newReceiverModel(receiverConfig(time.Second), DefaultModel(), k)
-	if a := rm.receive(3, "/webhooks", 0); a.status != 200 || a.duplicate {
+	if a := rm.receive(3, 3, "/webhooks", 0); a.status != 200 || a.duplicate {
 		t.Fatalf("first: %+v", a)
 	}
-	if a := rm.receive(3, "/webhooks", 500*ms); a.status != 200 || !a.duplicate {
+	if a := rm.receive(3, 3, "/webhooks", 500*ms); a.status != 200 || !a.duplicate {
 		t.Fatalf("within the TTL: %+v", a)
 	}
-	if a := rm.receive(3, "/webhooks", 1000*ms); a.duplicate {
+	if a := rm.receive(3, 3, "/webhooks", 1000*ms); a.duplicate {
 		t.Fatalf("a TTL later the id is forgotten: %+v", a)
 	}
-	rm.window = receiver.NewWindow(time.Second, 2) // a window of two ids
-	rm.receive(3, "/webhooks", 1099*ms)
-	rm.receive(10, "/webhooks", 1100*ms)
-	rm.receive(11, "/webhooks", 1101*ms) // evicts 3 (the oldest claim)
-	if a := rm.receive(3, "/webhooks", 1102*ms); a.duplicate {
+	rm.window = receiver.NewNumberedWindow(time.Second, 2) // a window of two ids
+	rm.receive(3, 3, "/webhooks", 1099*ms)
+	rm.receive(10, 10, "/webhooks", 1100*ms)
+	rm.receive(11, 11, "/webhooks", 1101*ms) // evicts 3 (the oldest claim)
+	if a := rm.receive(3, 3, "/webhooks", 1102*ms); a.duplicate {
 		t.Fatalf("evicted by size: %+v", a)
 	}
 	if rm.window.Evictions() < 2 {
@@ -136,18 +136,18 @@ func TestReceiverModelQueue(t *testing.T) {
 	rm.duration, rm.async, rm.workers, rm.queueCap = int64(time.Second), true, 2, 3
 	rm.lastEnds = make([]int64, 2)
 	for n := range uint64(3) {
-		if a := rm.receive(n, "/webhooks", 0); a.status != 200 {
+		if a := rm.receive(n, n, "/webhooks", 0); a.status != 200 {
 			t.Fatalf("event %d: %+v", n, a)
 		}
 	}
-	if a := rm.receive(7, "/webhooks", 0); a.status != http.StatusServiceUnavailable || a.retryAfter != "1" {
+	if a := rm.receive(7, 7, "/webhooks", 0); a.status != http.StatusServiceUnavailable || a.retryAfter != "1" {
 		t.Fatalf("a full queue: %+v", a)
 	}
-	if a := rm.receive(1, "/webhooks", 0); a.status != 200 || !a.duplicate {
+	if a := rm.receive(1, 1, "/webhooks", 0); a.status != 200 || !a.duplicate {
 		t.Fatalf("a duplicate needs no room: %+v", a)
 	}
 	// Two workers: jobs 0 and 1 end at 1 s (plus the ack), job 2 at 2 s.
-	if a := rm.receive(7, "/webhooks", int64(time.Second)+2*rm.ack); a.status != 200 {
+	if a := rm.receive(7, 7, "/webhooks", int64(time.Second)+2*rm.ack); a.status != 200 {
 		t.Fatalf("room again after a second: %+v", a)
 	}
 }

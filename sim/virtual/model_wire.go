@@ -27,6 +27,7 @@ type attempt struct {
 	id      string
 	ref     verdict.Ref
 	num     uint64
+	rkey    uint64 // the event's key in its receiver's dedupe window
 	ep      int32  // its endpoint
 	group   int32  // its endpoint's group: whose receiver answers
 	n       uint32 // webhook-attempt
@@ -59,7 +60,7 @@ func (w *world) newAttempt(slot int32, ev *pendingEvent, now int64) int32 {
 	}
 	w.liveAttempts++
 	w.peakAttempts = max(w.peakAttempts, w.liveAttempts)
-	w.attempts[ai] = attempt{slot: slot, gen: w.snd.gen, id: ev.id, ref: ev.ref, num: ev.num, n: ev.total + 1,
+	w.attempts[ai] = attempt{slot: slot, gen: w.snd.gen, id: ev.id, ref: ev.ref, num: ev.num, rkey: ev.rkey, n: ev.total + 1,
 		ep: ev.ep, group: w.snd.eps[ev.ep].group, claimAt: now, refs: 1, next: -1}
 	// Until the attempt is freed its copies may still be received, after
 	// the event is final: the checker keeps the event open till then.
@@ -159,7 +160,7 @@ func (w *world) upstream(ai int32) {
 	now := w.k.now
 	a := &w.attempts[ai]
 	num, copyN := a.num, a.copies
-	ans := w.rcvs[a.group].receive(num, w.paths[a.ep], now)
+	ans := w.rcvs[a.group].receive(num, a.rkey, w.paths[a.ep], now)
 	w.k.note(num<<8|uint64(copyN), uint64(ans.status))
 	_ = w.chk.ReceiptRef(a.ref, verdict.ReceiptRec{At: w.time(now), Status: ans.status, Duplicate: ans.duplicate, Verified: true})
 	back := now + ans.took + int64(w.m.Network) // the proxy has the answer

@@ -209,7 +209,7 @@ func newWorld(s *scenarios.Scenario, opts Options) (*world, error) {
 	}
 	w.snd = senderModel{policy: policy, jitter: delivery.NewJitter(s.Seed), workers: workers, ordered: policy.Ordered, wakeAt: -1,
 		ids: fp.ids, assign: fp.assign}
-	w.snd.eps, w.snd.byRing = newEndpoints(fp)
+	w.snd.eps, w.snd.byRing = newEndpoints(fp, policy)
 	w.paths, w.groupNames = fp.paths, fp.groupNames
 	if len(s.Endpoints.Groups) == 0 {
 		w.rcvs = []*receiverModel{newReceiverModel(s.Receiver, m, w.k)}
@@ -352,11 +352,9 @@ func (w *world) run(ctx context.Context) error {
 	w.end = max(w.loadEnd, w.k.now)
 	if !w.settled() {
 		w.timedOut, w.end = true, w.deadline
-		for _, i := range w.snd.bySeq {
-			if i >= 0 {
-				ev := w.snd.slot(i)
-				_ = w.chk.FinalRef(ev.ref, verdict.Final{State: verdict.StatePending, At: w.time(w.end)})
-			}
+		for i := range w.snd.bySeq.pending() {
+			ev := w.snd.slot(i)
+			_ = w.chk.FinalRef(ev.ref, verdict.Final{State: verdict.StatePending, At: w.time(w.end)})
 		}
 	}
 	w.progressed(true)

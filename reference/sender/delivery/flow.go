@@ -135,7 +135,7 @@ func (o Outcome) Throttled() bool {
 // at now: it has attempts in flight, or an event due that it could send
 // (not disabled, paused or behind an open circuit). Endpoints that
 // cannot send do not shrink the others' share.
-func (ep Endpoint) Wants(inflight int, due bool, now time.Time) bool {
+func (ep *Endpoint) Wants(inflight int, due bool, now time.Time) bool {
 	if inflight > 0 {
 		return true
 	}
@@ -287,7 +287,7 @@ func RoundRobin(n, start int, take func(i int) bool) (next int) {
 }
 
 // Window returns the endpoint's concurrency window now.
-func (ep Endpoint) Window() int {
+func (ep *Endpoint) Window() int {
 	if ep.Flow.Window > 0 {
 		return min(ep.Flow.Window, ep.Policy.Concurrency)
 	}
@@ -300,7 +300,7 @@ func (ep Endpoint) Window() int {
 // to protect and a shrunken window would only slow it down (one that
 // times out on first attempts and answers retries would crawl at an
 // attempt a second while every worker idles).
-func (ep Endpoint) Limit(share Share) int {
+func (ep *Endpoint) Limit(share Share) int {
 	if !share.Contended {
 		return min(ep.Policy.Concurrency, share.Workers)
 	}
@@ -309,7 +309,7 @@ func (ep Endpoint) Limit(share Share) int {
 
 // Rate returns the attempts per second the endpoint is paced at; 0: not
 // paced.
-func (ep Endpoint) Rate() float64 {
+func (ep *Endpoint) Rate() float64 {
 	r := ep.Flow.Rate
 	if lim := ep.Policy.RateLimit; lim > 0 && (r == 0 || r > lim) {
 		r = lim
@@ -323,76 +323,78 @@ func (ep Endpoint) Rate() float64 {
 // the caller has checked that an event is due. When it may not, again
 // says when to ask again (zero: when an attempt of this endpoint
 // finishes). Admitting may change the endpoint (a breaker's probe, a
-// token taken), so the caller keeps the returned one.
-func Admit(ep Endpoint, inflight int, share Share, now time.Time) (ok bool, again time.Time, _ Endpoint) {
+// token taken): it changes *ep in place, which the caller keeps. (A
+// pointer, not a value in and out: the endpoint is a few hundred bytes,
+// and a simulator asks this for every attempt of a fleet.)
+func Admit(ep *Endpoint, inflight int, share Share, now time.Time) (ok bool, again time.Time) {
 	if ep.Disabled {
-		return false, time.Time{}, ep
+		return false, time.Time{}
 	}
 	if inflight >= ep.Limit(share) {
-		return false, time.Time{}, ep
+		return false, time.Time{}
 	}
 	if now.Before(ep.Flow.PausedUntil) {
-		return false, ep.Flow.PausedUntil, ep
+		return false, ep.Flow.PausedUntil
 	}
 	rate := ep.Rate()
 	if rate > 0 {
-		ep.Flow = ep.Flow.refill(rate, now)
+		ep.Flow.refill(rate, now)
 		if ep.Flow.tokens < 1 {
 			wait := time.Duration((1 - ep.Flow.tokens) / rate * float64(time.Second))
-			return false, now.Add(max(wait, time.Microsecond)), ep
+			return false, now.Add(max(wait, time.Microsecond))
 		}
 	}
 	allowed, bs := ep.Policy.Breaker.Allow(ep.Breaker, now)
 	if !allowed {
 		ep.Breaker = bs
 		if bs.Phase == BreakerOpen {
-			return false, bs.OpenUntil, ep
+			return false, bs.OpenUntil
 		}
-		return false, time.Time{}, ep // half-open: the probe's outcome wakes the caller
+		return false, time.Time{} // half-open: the probe's outcome wakes the caller
 	}
 	if share.Full && ep.Flow.Suspect() {
 		// Last, so that only an endpoint that could send now waits for
 		// the suspects' budget (it wants workers meanwhile); the
 		// breaker's probe and the token stay untaken. An attempt of a
 		// suspect endpoint finishing wakes the caller.
-		return false, time.Time{}, ep
+		return false, time.Time{}
 	}
 	ep.Breaker = bs
 	if rate > 0 {
 		ep.Flow.tokens--
 	}
-	return true, time.Time{}, ep
+	return true, time.Time{}
 }
 
 // refill counts the tokens earned since they were last counted, up to
 // the bucket's size.
-func (f Flow) refill(rate float64, now time.Time) Flow {
+func (f *Flow) refill(rate float64, now time.Time) {
 	burst := max(1, rate*bucketSpan.Seconds())
 	if f.filled.IsZero() {
 		f.tokens, f.filled = burst, now
-		return f
+		return
 	}
 	if dt := now.Sub(f.filled); dt > 0 {
 		f.tokens = min(burst, f.tokens+rate*dt.Seconds())
 		f.filled = now
 	}
-	return f
 }
 
 // adapt learns from an attempt that ended at now with outcome o: the
-// window, the pause and the rate. Settle calls it.
-func (p Policy) adapt(f Flow, o Outcome, now time.Time) Flow {
+// window, the pause and the rate, in *f (a pointer: Settle calls it on
+// every outcome, and a Flow is a few hundred bytes). Settle calls it.
+func (p *Policy) adapt(f *Flow, o Outcome, now time.Time) {
 	if f.Window == 0 {
 		f.Window = max(1, min(InitialWindow, p.Concurrency))
 	}
 	if o.Err == ErrInterrupted {
-		return f // the sender's own stop says nothing about the endpoint
+		return // the sender's own stop says nothing about the endpoint
 	}
 	f.silent = o.Err != ErrNone
 	sent := now.Add(-o.Elapsed)
 	switch {
 	case o.OK():
-		f = f.ack(now)
+		f.ack(now)
 		// Slow start below the policy's concurrency: one more per
 		// acknowledged attempt, as the window was earned.
 		if f.Window < p.Concurrency {
@@ -416,12 +418,12 @@ func (p Policy) adapt(f Flow, o Outcome, now time.Time) Flow {
 	f.recent = f.recent<<1 | b2u(throttled)
 	f.answers = min(f.answers+1, shareAnswers)
 	if !throttled {
-		return f
+		return
 	}
 	f.Throttled++
 	limiting := f.Rate > 0 || f.runOfThrottles()
 	if !limiting {
-		return f
+		return
 	}
 	if f.Rate == 0 {
 		// It turned out to be limiting: pace it just under what it
@@ -444,7 +446,6 @@ func (p Policy) adapt(f Flow, o Outcome, now time.Time) Flow {
 			f.PausedUntil = until
 		}
 	}
-	return f
 }
 
 // runOfThrottles reports whether enough of the last answers were
@@ -457,7 +458,7 @@ func (f Flow) runOfThrottles() bool {
 }
 
 // ack counts an acknowledged attempt in its one-second window.
-func (f Flow) ack(now time.Time) Flow {
+func (f *Flow) ack(now time.Time) {
 	switch d := now.Sub(f.ackedFrom); {
 	case f.ackedFrom.IsZero() || d >= 2*time.Second:
 		f.ackedFrom, f.acked, f.prevAcked = now, 0, 0
@@ -465,7 +466,6 @@ func (f Flow) ack(now time.Time) Flow {
 		f.ackedFrom, f.prevAcked, f.acked = f.ackedFrom.Add(time.Second), f.acked, 0
 	}
 	f.acked++
-	return f
 }
 
 // ackedRate estimates the acknowledged attempts over the second before

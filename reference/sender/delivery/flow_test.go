@@ -58,7 +58,7 @@ func flowEndpoint(mod func(*Policy)) Endpoint {
 // admitAll admits attempts at now until one is refused.
 func admitAll(ep Endpoint, inflight int, share Share, now time.Time) (admitted int, again time.Time, _ Endpoint) {
 	for range 1000 {
-		ok, at, es := Admit(ep, inflight+admitted, share, now)
+		ok, at, es := admitV(ep, inflight+admitted, share, now)
 		ep = es
 		if !ok {
 			return admitted, at, ep
@@ -101,7 +101,7 @@ func TestAdmit(t *testing.T) {
 	// The paced endpoint admits again once its token is earned.
 	ep := flowEndpoint(func(p *Policy) { p.RateLimit = 100 })
 	_, again, ep := admitAll(ep, 0, contended, now)
-	if ok, _, _ := Admit(ep, 0, contended, again); !ok {
+	if ok, _, _ := admitV(ep, 0, contended, again); !ok {
 		t.Errorf("refused at %v, when its next token is due", again.Sub(now))
 	}
 }
@@ -110,7 +110,7 @@ func TestAdmit(t *testing.T) {
 // endpoint after it.
 func settle(t *testing.T, ep Endpoint, o Outcome, now time.Time) (Endpoint, Decision) {
 	t.Helper()
-	dec, _, ep := Settle(ep, DeliveryState{FirstAt: flowT0}, o, now, NewJitter(1), "msg_1")
+	dec, _, ep := settleV(ep, DeliveryState{FirstAt: flowT0}, o, now, NewJitter(1), "msg_1")
 	return ep, dec
 }
 

@@ -34,10 +34,11 @@ type Endpoint struct {
 // keyed jitter for this attempt; a retry for a disabled endpoint becomes a
 // dead letter with the endpoint's reason; a 410 disables the endpoint at
 // once (in memory: the caller makes it durable with the decision, and
-// dead-letters what waits for the endpoint then).
-func Settle(ep Endpoint, st DeliveryState, o Outcome, now time.Time, j *Jitter, id string) (Decision, DeliveryState, Endpoint) {
+// dead-letters what waits for the endpoint then). It changes *ep in
+// place, as Admit does.
+func Settle(ep *Endpoint, st DeliveryState, o Outcome, now time.Time, j *Jitter, id string) (Decision, DeliveryState) {
 	ep.Breaker = ep.Policy.Breaker.Record(ep.Breaker, !o.EndpointFailure(), now)
-	ep.Flow = ep.Policy.adapt(ep.Flow, o, now)
+	ep.Policy.adapt(&ep.Flow, o, now)
 	dec, st := ep.Policy.Next(st, o, now, j.For(id, st.Attempts+1))
 	if dec.Kind == RetryAt && ep.Disabled {
 		dec = Decision{Kind: DeadLetter, At: now, Reason: ep.Reason}
@@ -45,7 +46,7 @@ func Settle(ep Endpoint, st DeliveryState, o Outcome, now time.Time, j *Jitter, 
 	if dec.Kind == DisableEndpoint && !ep.Disabled {
 		ep.Disabled, ep.Reason = true, GoneReason
 	}
-	return dec, st, ep
+	return dec, st
 }
 
 // Restart is what a sender starting again does with an event it finds

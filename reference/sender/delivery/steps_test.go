@@ -13,7 +13,7 @@ func TestSettle(t *testing.T) {
 	st := DeliveryState{FirstAt: t0}
 
 	// A failure is recorded by the breaker and retried.
-	dec, st2, ep := Settle(Endpoint{Policy: p}, st, Outcome{Status: 503}, t0, j, "evt_1")
+	dec, st2, ep := settleV(Endpoint{Policy: p}, st, Outcome{Status: 503}, t0, j, "evt_1")
 	if dec.Kind != RetryAt || st2.Attempts != 1 || ep.Breaker.Phase != BreakerOpen || ep.Disabled {
 		t.Fatalf("503: %v %+v %+v", dec, st2, ep)
 	}
@@ -24,20 +24,20 @@ func TestSettle(t *testing.T) {
 	}
 
 	// A retry for a disabled endpoint is a dead letter with its reason.
-	dec, _, ep = Settle(Endpoint{Policy: p, Disabled: true, Reason: "gone fishing"}, st, Outcome{Status: 503}, t0, j, "evt_1")
+	dec, _, ep = settleV(Endpoint{Policy: p, Disabled: true, Reason: "gone fishing"}, st, Outcome{Status: 503}, t0, j, "evt_1")
 	if dec.Kind != DeadLetter || dec.Reason != "gone fishing" || !ep.Disabled {
 		t.Errorf("retry of a disabled endpoint: %+v %+v", dec, ep)
 	}
 	// A delivery to a disabled endpoint still counts.
-	if dec, _, _ = Settle(Endpoint{Policy: p, Disabled: true}, st, Outcome{Status: 200}, t0, j, "evt_1"); dec.Kind != Delivered {
+	if dec, _, _ = settleV(Endpoint{Policy: p, Disabled: true}, st, Outcome{Status: 200}, t0, j, "evt_1"); dec.Kind != Delivered {
 		t.Errorf("200 from a disabled endpoint: %+v", dec)
 	}
 	// A 410 disables the endpoint, once.
-	dec, _, ep = Settle(Endpoint{Policy: p}, st, Outcome{Status: http.StatusGone}, t0, j, "evt_1")
+	dec, _, ep = settleV(Endpoint{Policy: p}, st, Outcome{Status: http.StatusGone}, t0, j, "evt_1")
 	if dec.Kind != DisableEndpoint || !ep.Disabled || ep.Reason != GoneReason {
 		t.Errorf("410: %+v %+v", dec, ep)
 	}
-	_, _, ep = Settle(Endpoint{Policy: p, Disabled: true, Reason: deletedReason}, st, Outcome{Status: http.StatusGone}, t0, j, "evt_1")
+	_, _, ep = settleV(Endpoint{Policy: p, Disabled: true, Reason: deletedReason}, st, Outcome{Status: http.StatusGone}, t0, j, "evt_1")
 	if ep.Reason != deletedReason {
 		t.Errorf("a 410 after deletion rewrote the reason to %q", ep.Reason)
 	}
@@ -75,4 +75,16 @@ func TestStatusConstantsAreNetHTTPs(t *testing.T) {
 			t.Errorf("status constant %d, net/http says %d", code, want)
 		}
 	}
+}
+
+// admitV and settleV call Admit and Settle on a copy of ep and return
+// it changed, so the tables read as values.
+func admitV(ep Endpoint, inflight int, share Share, now time.Time) (bool, time.Time, Endpoint) {
+	ok, again := Admit(&ep, inflight, share, now)
+	return ok, again, ep
+}
+
+func settleV(ep Endpoint, st DeliveryState, o Outcome, now time.Time, j *Jitter, id string) (Decision, DeliveryState, Endpoint) {
+	dec, st := Settle(&ep, st, o, now, j, id)
+	return dec, st, ep
 }

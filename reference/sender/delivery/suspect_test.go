@@ -73,26 +73,26 @@ func TestAdmitWithinTheSuspectsBudget(t *testing.T) {
 	silent, _ = settle(t, silent, Outcome{Err: ErrTimeout, Elapsed: 15 * time.Second}, now)
 	healthy := flowEndpoint(nil)
 	full := Share{Workers: 1, Contended: true, Full: true}
-	if ok, again, es := Admit(silent, 0, full, now); ok || !again.IsZero() || es.Flow != silent.Flow || es.Breaker != silent.Breaker {
+	if ok, again, es := admitV(silent, 0, full, now); ok || !again.IsZero() || es.Flow != silent.Flow || es.Breaker != silent.Breaker {
 		t.Errorf("suspect with the budget full: admitted %v, again %v, flow %+v; want refused until an attempt finishes, unchanged", ok, again, es.Flow)
 	}
-	if ok, _, _ := Admit(healthy, 0, full, now); !ok {
+	if ok, _, _ := admitV(healthy, 0, full, now); !ok {
 		t.Error("Full refused an endpoint that is not suspect")
 	}
-	if ok, _, _ := Admit(silent, 0, Share{Workers: 1, Contended: true}, now); !ok {
+	if ok, _, _ := admitV(silent, 0, Share{Workers: 1, Contended: true}, now); !ok {
 		t.Error("suspect refused with room in the budget")
 	}
 	// The breaker's probe is not taken by a refusal for the budget: the
 	// endpoint asks again with its circuit as it was.
 	probe := silent
 	probe.Breaker = BreakerState{Phase: BreakerOpen, OpenUntil: now}
-	if _, _, es := Admit(probe, 0, full, now); es.Breaker.Phase != BreakerOpen {
+	if _, _, es := admitV(probe, 0, full, now); es.Breaker.Phase != BreakerOpen {
 		t.Errorf("refused for the budget, the circuit moved to %v", es.Breaker.Phase)
 	}
 	// A paused suspect waits for its pause, not for the budget.
 	paused := silent
 	paused.Flow.PausedUntil = now.Add(time.Second)
-	if _, again, _ := Admit(paused, 0, full, now); !again.Equal(now.Add(time.Second)) {
+	if _, again, _ := admitV(paused, 0, full, now); !again.Equal(now.Add(time.Second)) {
 		t.Errorf("paused suspect: again %v, want its pause", again)
 	}
 }
@@ -121,7 +121,7 @@ func TestSuspectsCannotStarveTheHealthy(t *testing.T) {
 			return false
 		}
 		suspect := eps[i].Flow.Suspect()
-		ok, _, es := Admit(eps[i], inflight[i], split.Share(suspect), now)
+		ok, _, es := admitV(eps[i], inflight[i], split.Share(suspect), now)
 		eps[i] = es
 		if !ok {
 			return false
