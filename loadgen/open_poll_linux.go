@@ -93,9 +93,9 @@ type pollLoop struct {
 	free    []int          // ids of dead links
 	idle    []*pollLink
 	window  time.Duration // pollWindow, or the precision when longer
-	busy    []busyEntry // requests in flight in the order sent (so of timeouts), from head
+	busy    []busyEntry   // requests in flight in the order sent (so of timeouts), from head
 	head    int
-	open    int         // links not dead
+	open    int // links not dead
 	away    int
 	ev      [64]syscall.EpollEvent
 	pending int // events waitEvents read and collect has not handled

@@ -56,7 +56,7 @@ type evaluator struct {
 	req        *Request
 	body       *bodyUse // what the rules in use need of the body
 	bodyParsed bool
-	endpoint   bool // env.Endpoint is filled in
+	endpoint   bool           // env.Endpoint is filled in
 	fields     map[string]any // reused for the body's fields (see bodyUse.parse)
 }
 
