@@ -160,9 +160,9 @@ func answerComplete(b []byte) bool {
 		}
 		b = b[i+4:]
 		switch {
-		case h.status >= 100 && h.status < 200 && h.status != 101:
-			continue // an interim answer: the real one follows
-		case h.status == 204 || h.status == 304 || h.status == 101:
+		case h.interim():
+			continue // the real answer follows
+		case h.bodyless():
 			return true
 		case h.chunked || h.length < 0:
 			return false
@@ -209,12 +209,12 @@ func (c *conn) readResponse(resp *response) error {
 		resp.bytes += int64(end - c.r)
 		c.r = end
 		resp.status = h.status
-		if h.status >= 100 && h.status < 200 && h.status != 101 {
-			continue // 100 Continue, 103 Early Hints: the real answer follows
+		if h.interim() {
+			continue // the real answer follows
 		}
 		resp.close = h.close
 		switch {
-		case h.status == 204 || h.status == 304 || h.status == 101:
+		case h.bodyless():
 			return nil
 		case h.chunked:
 			return c.discardChunked(resp)
@@ -235,6 +235,14 @@ type header struct {
 	chunked bool
 	close   bool
 }
+
+// interim is a 1xx answer other than 101 (100 Continue, 103 Early Hints):
+// the real answer follows it. readResponse and answerComplete both frame
+// answers by interim and bodyless, so they cannot disagree.
+func (h header) interim() bool { return h.status >= 100 && h.status < 200 && h.status != 101 }
+
+// bodyless is an answer that has no body whatever its headers say.
+func (h header) bodyless() bool { return h.status == 204 || h.status == 304 || h.status == 101 }
 
 var (
 	hdrContentLength    = []byte("content-length")
