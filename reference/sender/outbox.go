@@ -76,7 +76,7 @@ type txb struct {
 }
 
 func bucketsOf(tx *bolt.Tx) *txb {
-	return &txb{
+	t := &txb{
 		tx:        tx,
 		meta:      tx.Bucket([]byte(bMeta)),
 		endpoints: tx.Bucket([]byte(bEndpoints)),
@@ -90,6 +90,8 @@ func bucketsOf(tx *bolt.Tx) *txb {
 		disabled:  tx.Bucket([]byte(bDisabled)),
 		settled:   tx.Bucket([]byte(bSettled)),
 	}
+	t.packAppended()
+	return t
 }
 
 // txFunc is one queued change. It may be run twice (see commit), so it

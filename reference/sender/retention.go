@@ -48,6 +48,36 @@ const sweepBatch = 256
 // nothing is due, so it costs nothing idle.
 const sweepEvery = time.Second
 
+// appendedFill is how full bbolt fills a page it splits in the buckets
+// whose keys grow with time (seq, seq|n, FinalAt|seq): events, attempts,
+// settled. bbolt's default (half) suits keys written in any order; here
+// every new key goes to the right end, the page left behind by a split
+// is never written again, and at a half the outbox held twice the pages
+// its rows need (a 1-minute soak at 500 events/s: 30,600 KB for 30,415
+// events, the leaves 45-52% used). The ids bucket, keyed by random ids,
+// keeps the default. A page is a page of RSS too: the file is mapped,
+// and the pages a sender touches stay resident.
+const appendedFill = 0.9
+
+// stateFill is the same for the state bucket, whose records grow by
+// about a fifth once an event is final (its final time, its attempt
+// count): a page left at 0.9 would split again then, into a full page and
+// a nearly empty one.
+const stateFill = 0.8
+
+// packAppended sets the fill of the time-ordered buckets for this
+// transaction (bbolt keeps it per handle, not in the file).
+func (t *txb) packAppended() {
+	for _, b := range []*bolt.Bucket{t.events, t.attempts, t.settled} {
+		if b != nil {
+			b.FillPercent = appendedFill
+		}
+	}
+	if t.state != nil {
+		t.state.FillPercent = stateFill
+	}
+}
+
 func settledKey(finalAt int64, seq uint64) []byte {
 	k := binary.BigEndian.AppendUint64(make([]byte, 0, 16), uint64(finalAt))
 	return binary.BigEndian.AppendUint64(k, seq)

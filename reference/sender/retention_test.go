@@ -184,6 +184,45 @@ func TestRetentionKeepsTheOutboxSize(t *testing.T) {
 	}
 }
 
+// The buckets keyed in time order fill the pages they split (bbolt's
+// default leaves each half empty when every key goes to the right end),
+// so the outbox, a file mapped into the sender's memory, takes about the
+// pages its rows need.
+func TestOutboxPacksTimeOrderedBuckets(t *testing.T) {
+	fake := clock.NewFake(t0)
+	ep := newEndpoint(t, fake, nil)
+	h := openRetaining(t, t.TempDir(), fake, time.Hour)
+	e := h.endpoint(t, ep.srv.URL, quickPolicy(1))
+	h.Start(context.Background())
+	payload := `{"data":"` + strings.Repeat("x", 250) + `"}`
+	const batches = 20
+	for range batches {
+		specs := make([]EventSpec, 100)
+		for i := range specs {
+			specs[i] = ev(e.ID, "", payload)
+		}
+		h.enqueue(t, specs...)
+	}
+	h.untilFinal(t, batches*100)
+	err := h.ob.view(func(tx *txb) error {
+		for _, name := range []string{bEvents, bState, bAttempts, bSettled} {
+			st := tx.tx.Bucket([]byte(name)).Stats()
+			if st.KeyN != batches*100 || st.LeafPageN < 4 {
+				return fmt.Errorf("bucket %s: %d keys in %d leaf pages, want %d keys over several pages", name, st.KeyN, st.LeafPageN, batches*100)
+			}
+			fill := float64(st.LeafInuse) / float64(st.LeafAlloc)
+			t.Logf("bucket %s: leaves %.0f%% used", name, 100*fill)
+			if fill < 0.7 {
+				return fmt.Errorf("bucket %s: leaves %.0f%% used (%d of %d bytes), want at least 70%%", name, 100*fill, st.LeafInuse, st.LeafAlloc)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // A file written before retention existed has its delivered events
 // indexed when opened, so they are retained like new ones.
 func TestRetentionIndexesAnOlderFile(t *testing.T) {
