@@ -30,8 +30,9 @@ import (
 // context ending the exchange (its deadline cuts the connection), no
 // redirect followed (an answer is returned as it is), no proxy from the
 // environment, an answer's headers bounded by the read buffer and its
-// body by maxDrain, at most idlePerHost idle connections per host and none
-// idle longer than idleTimeout. Like net/http it never sends a request
+// body by maxDrain, at most idlePerHost idle connections per host, those
+// idle past idleTimeout closed at the next exchange (no timer goroutine:
+// a sender that sends nothing more keeps them until Close). Like net/http it never sends a request
 // twice: a kept-alive connection the endpoint closed while idle is found
 // before it is used, and an exchange that fails is the attempt's failure.
 type wireTransport struct {
@@ -163,7 +164,9 @@ func (c *wireConn) exchange(req *http.Request, body []byte) (resp *http.Response
 		b = nil
 	}
 	resp.Body = io.NopCloser(strings.NewReader(string(b)))
-	reuse = !tooLarge && !fr.ConnectionClose() && c.br.Buffered() == 0
+	// 101 hands the connection to another protocol: never reused.
+	reuse = !tooLarge && !req.Close && !fr.ConnectionClose() && c.br.Buffered() == 0 &&
+		resp.StatusCode != http.StatusSwitchingProtocols
 	return resp, reuse, nil
 }
 
@@ -194,6 +197,9 @@ func writeRequest(w *bufio.Writer, req *http.Request, body []byte) error {
 			w.WriteString(v)
 			w.WriteString("\r\n")
 		}
+	}
+	if req.Close {
+		w.WriteString("Connection: close\r\n")
 	}
 	w.WriteString("Content-Length: ")
 	w.WriteString(strconv.Itoa(len(body)))
