@@ -30,7 +30,14 @@
 # The last line is "RESULT KEY=VALUE ..." (each measurement's median
 # rate) for bench/all.sh.
 #
-# Usage: bench/reference.sh            (RUNS=5 N_SINGLE=30000 N_BATCH=200000 N_E2E=50000 N_RECV=100000)
+# BASE=PATH (a hookrig binary, e.g. built at the branch point) runs the
+# end-to-end row with that build's sender too, against the same receiver,
+# in every round, the two builds taking turns to go first; it prints both
+# rows, their ratio and each sender's CPU per delivered event (from
+# /proc). On a machine shared with other work only such side-by-side
+# figures compare builds.
+#
+# Usage: bench/reference.sh            (RUNS=5 N_SINGLE=30000 N_BATCH=200000 N_E2E=50000 N_RECV=100000 BASE=)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +46,7 @@ N_SINGLE=${N_SINGLE:-30000}
 N_BATCH=${N_BATCH:-200000}
 N_E2E=${N_E2E:-50000}
 N_RECV=${N_RECV:-100000}
+BASE=${BASE:-}
 SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 
 . bench/lib.sh
@@ -72,7 +80,7 @@ hbench() {
 		'BEGIN {printf "%.0f %s %s %d\n", r * s, p50, p99, n * (1 - s) + 0.5}'
 }
 
-declare -A results
+declare -A results cpu
 record() { results[$1]="${results[$1]:-} $2"; } # key, "rate p50 p99 failed"
 
 for run in $(seq 1 "$RUNS"); do
@@ -87,10 +95,19 @@ for run in $(seq 1 "$RUNS"); do
 
 	# 2. End to end: sender (default policy) -> receiver with a journal.
 	start receiver "$H" receiver --listen 127.0.0.1:0 --secret $SECRET --journal "$tmp/receipts-$run.jsonl" --quiet
-	start sender "$H" sender --listen 127.0.0.1:0 --data "$tmp/e2e-$run" --quiet
-	ep=$(endpoint "${url[sender]}" "${url[receiver]}/hooks")
-	record e2e "$("$L" e2e -tsv -sender "${url[sender]}" -endpoint "$ep" -n "$N_E2E" -c 4 -batch 100)"
-	stop sender
+	builds=(e2e:"$H")
+	if [ -n "$BASE" ]; then
+		if [ $((run % 2)) = 1 ]; then builds=(e2e:"$H" e2e_base:"$BASE"); else builds=(e2e_base:"$BASE" e2e:"$H"); fi
+	fi
+	for b in "${builds[@]}"; do
+		key=${b%%:*}
+		start sender "${b#*:}" sender --listen 127.0.0.1:0 --data "$tmp/$key-$run" --quiet
+		ep=$(endpoint "${url[sender]}" "${url[receiver]}/hooks")
+		record "$key" "$("$L" e2e -tsv -sender "${url[sender]}" -endpoint "$ep" -n "$N_E2E" -c 4 -batch 100)"
+		# The sender's CPU (user + system) per event, accepting and delivering it.
+		cpu[$key]="${cpu[$key]:-} $(awk -v n="$N_E2E" -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz / n * 1e6}' "/proc/${pid[sender]}/stat")"
+		stop sender
+	done
 
 	# 3. Receiver alone, then nginx, same driver.
 	record receiver "$(hbench "${url[receiver]}/hooks" --secret $SECRET --concurrency 64 --requests "$N_RECV")"
@@ -108,7 +125,7 @@ for run in $(seq 1 "$RUNS"); do
 		record nginx "$(hbench "${url[nginx]}/hooks" --secret $SECRET --concurrency 64 --requests "$N_RECV")"
 		stop nginx
 	fi
-	rm -rf "$tmp"/ingest-* "$tmp"/e2e-* "$tmp"/receipts-* "$tmp"/dedupe-*
+	rm -rf "$tmp"/ingest-* "$tmp"/e2e-* "$tmp"/e2e_base-* "$tmp"/receipts-* "$tmp"/dedupe-*
 done
 
 # column COL KEY: one column of KEY's results, one a line.
@@ -123,6 +140,12 @@ echo "hookrig reference servers, medians of $RUNS rounds ($(nproc) cores, load $
 row ingest_single "sender: accepted durably, single (c=64)" "target >= 5,000 (hookrig bench --ingest)"
 row ingest_batch "sender: accepted durably, batch 100 (c=8)" "target >= 5,000 (refload)"
 row e2e "end to end: delivered sender->receiver" "target >= 3,000 (refload; latency: ingest requests)"
+if [ -n "$BASE" ]; then
+	row e2e_base "end to end, BASE's sender" "$BASE"
+	awk -v a="$(column 1 e2e | median)" -v b="$(column 1 e2e_base | median)" \
+		-v ca="$(echo "${cpu[e2e]}" | tr ' ' '\n' | median)" -v cb="$(echo "${cpu[e2e_base]}" | tr ' ' '\n' | median)" \
+		'BEGIN {printf "end to end / BASE: %.2f; sender CPU per event %s us, BASE %s us\n", a/b, ca, cb}'
+fi
 row receiver "receiver: verified webhooks (c=64)" "target >= 15,000 (hookrig bench --secret)"
 row receiver_sync "receiver --sync: acked once on disk (c=64)" "(journal + dedupe store fsynced before each 2xx)"
 if [ -n "${results[nginx]:-}" ]; then

@@ -108,6 +108,12 @@ func (d *dispatcher) post(ctx context.Context, ep *endpointRT, j *job, at time.T
 // clock drives attempt timeouts in tests. timedOut reports whether the
 // timeout (not the parent) ended the context.
 func withClockTimeout(parent context.Context, clk clock.Clock, d time.Duration) (context.Context, context.CancelFunc, func() bool) {
+	if _, ok := clk.(clock.Real); ok {
+		// The wall clock: the runtime's own timer, without a goroutine
+		// per attempt to watch one.
+		ctx, cancel := context.WithTimeoutCause(parent, d, context.DeadlineExceeded)
+		return ctx, cancel, func() bool { return context.Cause(ctx) == context.DeadlineExceeded && parent.Err() == nil }
+	}
 	ctx, cancel := context.WithCancelCause(parent)
 	t := clk.NewTimer(d)
 	done := make(chan struct{})

@@ -106,27 +106,39 @@ func TestDialTimeGuard(t *testing.T) {
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer up.Close()
 	_, port, _ := net.SplitHostPort(up.Listener.Addr().String())
-	for _, host := range []string{"127.0.0.1", "localhost"} {
-		tr := newGuardedTransport(1, targetGuard{refusePrivate: true})
-		_, err := (&http.Client{Transport: tr}).Get("http://" + net.JoinHostPort(host, port) + "/")
-		var refused *refusedAddrError
-		if !errors.As(err, &refused) || !strings.Contains(err.Error(), AllowPrivateFlag) {
-			t.Errorf("%s with private refused: %v, want the dialer to refuse", host, err)
+	type transport interface {
+		http.RoundTripper
+		CloseIdleConnections()
+	}
+	// Both transports the sender makes: net/http's (for https) and its
+	// own (for http, wire.go).
+	transports := map[string]func(g targetGuard) transport{
+		"net/http": func(g targetGuard) transport { return newGuardedTransport(1, g) },
+		"wire":     func(g targetGuard) transport { return newWireTransport(1, g) },
+	}
+	for name, newTr := range transports {
+		for _, host := range []string{"127.0.0.1", "localhost"} {
+			tr := newTr(targetGuard{refusePrivate: true})
+			_, err := (&http.Client{Transport: tr}).Get("http://" + net.JoinHostPort(host, port) + "/")
+			var refused *refusedAddrError
+			if !errors.As(err, &refused) || !strings.Contains(err.Error(), AllowPrivateFlag) {
+				t.Errorf("%s: %s with private refused: %v, want the dialer to refuse", name, host, err)
+			}
+			tr.CloseIdleConnections()
 		}
+		tr := newTr(targetGuard{})
+		resp, err := (&http.Client{Transport: tr}).Get(up.URL)
+		if err != nil {
+			t.Fatalf("%s: loopback allowed: %v", name, err)
+		}
+		resp.Body.Close()
 		tr.CloseIdleConnections()
-	}
-	tr := newGuardedTransport(1, targetGuard{})
-	resp, err := (&http.Client{Transport: tr}).Get(up.URL)
-	if err != nil {
-		t.Fatalf("loopback allowed: %v", err)
-	}
-	resp.Body.Close()
-	tr.CloseIdleConnections()
-	// Link-local is refused even when private addresses are allowed; the
-	// dial never leaves the host.
-	_, err = (&http.Client{Transport: newGuardedTransport(1, targetGuard{})}).Get("http://169.254.169.254:1/")
-	if !errors.As(err, new(*refusedAddrError)) {
-		t.Errorf("metadata address: %v, want the dialer to refuse", err)
+		// Link-local is refused even when private addresses are
+		// allowed; the dial never leaves the host.
+		_, err = (&http.Client{Transport: newTr(targetGuard{})}).Get("http://169.254.169.254:1/")
+		if !errors.As(err, new(*refusedAddrError)) {
+			t.Errorf("%s: metadata address: %v, want the dialer to refuse", name, err)
+		}
 	}
 }
 

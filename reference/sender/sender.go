@@ -41,9 +41,11 @@ type Config struct {
 	Lease time.Duration
 	Clock clock.Clock // nil: the wall clock
 	Seed  uint64      // seeds retry jitter
-	// Transport sends attempts; nil uses NewTransport(Workers) with the
-	// dial-time address check of targets.go. A Transport given here
-	// dials as it likes: the check at endpoint creation still applies.
+	// Transport sends attempts; nil uses the sender's own HTTP/1.1
+	// transport for http:// endpoints (wire.go) and NewTransport(Workers)
+	// for https://, both with the dial-time address check of targets.go.
+	// A Transport given here dials as it likes: the check at endpoint
+	// creation still applies.
 	Transport http.RoundTripper
 	Logger    *slog.Logger // nil: discard
 	// Workers bounds attempts in flight over all endpoints (default 64).
@@ -175,7 +177,7 @@ func Open(cfg Config) (*Sender, error) {
 		return nil, fmt.Errorf("default %w", err)
 	}
 	if cfg.Transport == nil {
-		cfg.Transport = newGuardedTransport(cfg.Workers, targetGuard{refusePrivate: cfg.RefusePrivate})
+		cfg.Transport = newWireTransport(cfg.Workers, targetGuard{refusePrivate: cfg.RefusePrivate})
 	}
 	if cfg.Store != "" {
 		return openPG(cfg)
@@ -265,6 +267,9 @@ func (s *Sender) stop(crash bool) {
 			s.state.Store(stateClosing)
 		}
 		s.store.stop(crash)
+		if t, ok := s.cfg.Transport.(*wireTransport); ok {
+			t.CloseIdleConnections() // its own: nobody else would close them
+		}
 	})
 }
 
