@@ -10,7 +10,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -48,7 +47,13 @@ const otherReasons = "(other reasons)"
 type Checker struct {
 	mu    sync.Mutex
 	start time.Time
-	limit int
+	// wallStart says start carries no monotonic reading (a virtual
+	// run's), so offset may work on seconds and nanoseconds: startUnix
+	// and startNsec are start's.
+	wallStart bool
+	startUnix int64
+	startNsec int64
+	limit     int
 
 	index  map[string]int32 // event id -> position in events
 	events eventTable
@@ -163,13 +168,16 @@ func WithExampleLimit(n int) CheckerOption {
 // record's time is taken relative to it.
 func NewChecker(start time.Time, opts ...CheckerOption) *Checker {
 	c := &Checker{
-		start:   start,
-		limit:   DefaultExampleLimit,
-		index:   make(map[string]int32),
-		keys:    names[int32]{limit: math.MaxInt32},
-		phases:  names[int16]{limit: math.MaxInt16},
-		groups:  names[int16]{limit: math.MaxInt16},
-		reasons: names[uint16]{limit: maxReasons},
+		start:     start,
+		wallStart: start == start.Round(0), // Round(0) strips the monotonic reading
+		startUnix: start.Unix(),
+		startNsec: int64(start.Nanosecond()),
+		limit:     DefaultExampleLimit,
+		index:     make(map[string]int32),
+		keys:      names[int32]{limit: math.MaxInt32},
+		phases:    names[int16]{limit: math.MaxInt16},
+		groups:    names[int16]{limit: math.MaxInt16},
+		reasons:   names[uint16]{limit: maxReasons},
 	}
 	// Reserved up front: the empty reason and the catch-all for reasons
 	// past the limit.
@@ -644,7 +652,15 @@ func (n *names[I]) intern(s string) (I, bool) {
 
 // offset is t's nanoseconds since the start, 0 for a time before it.
 func (c *Checker) offset(t time.Time) int64 {
-	d := int64(t.Sub(c.start))
+	var d int64
+	if s := t.Unix() - c.startUnix; c.wallStart && s > -1<<32 && s < 1<<32 {
+		// What Sub works out without a monotonic reading on both sides,
+		// where it cannot overflow, without its overflow check: a
+		// virtual run records millions of times.
+		d = s*int64(time.Second) + int64(t.Nanosecond()) - c.startNsec
+	} else {
+		d = int64(t.Sub(c.start))
+	}
 	if d < 0 {
 		c.earlyRecords++
 		return 0
@@ -920,11 +936,7 @@ func (w *resultWork) result() *Result {
 	res.Latency.Delivery = t.delivery.summary()
 	res.Histograms.DeliveryUs = EncodeHistogram(t.delivery.histogram())
 
-	counts := make([][2]int64, 0, len(t.perEvent))
-	for _, n := range slices.Sorted(maps.Keys(t.perEvent)) {
-		counts = append(counts, [2]int64{int64(n), t.perEvent[n]})
-	}
-	res.Attempts.PerEvent = distribution(counts)
+	res.Attempts.PerEvent = distribution(t.attemptCounts())
 	if res.Events.Accepted > 0 {
 		res.Attempts.Amplification = round4(float64(res.Attempts.Total) / float64(res.Events.Accepted))
 	}

@@ -192,3 +192,36 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// offset is t.Sub(start) (0 before the start), whether or not start
+// carries a monotonic reading.
+func TestOffsetIsSub(t *testing.T) {
+	wall := time.Date(2026, 1, 1, 0, 0, 0, 500, time.UTC)
+	for _, start := range []time.Time{wall, time.Now(), wall.In(time.FixedZone("x", 3600))} {
+		c := NewChecker(start)
+		for _, d := range []time.Duration{0, 1, time.Second - 1, 90*time.Minute + 3, -time.Second, 200 * 365 * 24 * time.Hour} {
+			for _, at := range []time.Time{start.Add(d), start.Round(0).Add(d)} {
+				want := max(0, int64(at.Sub(start)))
+				if got := c.offset(at); got != want {
+					t.Errorf("start %v: offset(%v) = %d, want %d", start, at, got, want)
+				}
+			}
+		}
+	}
+}
+
+// Events by attempts: counted by index for the usual few attempts and in
+// a map past perEventDense, merged and listed in order either way.
+func TestAttemptCountsDenseAndRare(t *testing.T) {
+	a, b := newTally(0), newTally(0)
+	for _, n := range []uint32{1, 1, 3, perEventDense + 44, 1000} {
+		a.countAttempts(n, 1)
+	}
+	b.countAttempts(3, 2)
+	b.countAttempts(perEventDense+44, 1)
+	b.add(a)
+	want := [][2]int64{{1, 2}, {3, 3}, {perEventDense + 44, 2}, {1000, 1}}
+	if got := b.attemptCounts(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("attempt counts %v, want %v", got, want)
+	}
+}

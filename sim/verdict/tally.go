@@ -1,6 +1,8 @@
 package verdict
 
 import (
+	"maps"
+	"slices"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -17,13 +19,18 @@ import (
 // tally is the folded figures of a set of events. The zero value is
 // empty; latencies allocate their histograms on first use.
 type tally struct {
-	ev                          Events
-	attempts, failed, faulted   int64
-	unmatched                   int64 // attempts on ids never accepted
-	unexpectedReceipts          int64
-	orphanFinals                int64
-	clamped                     int64
-	perEvent                    map[uint32]int64
+	ev                        Events
+	attempts, failed, faulted int64
+	unmatched                 int64 // attempts on ids never accepted
+	unexpectedReceipts        int64
+	orphanFinals              int64
+	clamped                   int64
+	// perEvent counts events by how many attempts they took: below
+	// perEventDense by index (a count per settled event, where a map's
+	// hashing was a tenth of a fleet run's checker), the rest in
+	// perEventRare.
+	perEvent                    []int64
+	perEventRare                map[uint32]int64
 	delivery                    latency
 	delivered                   []int64   // per second: first acknowledgements
 	reasons                     []int64   // by the checker's reason number
@@ -105,12 +112,12 @@ func (l *latency) summary() LatencySummary { return summarize(l.histogram(), l.m
 
 func newTally(limit int) *tally {
 	return &tally{
-		perEvent:   make(map[uint32]int64),
-		lost:       firstN{limit: limit},
-		duplicated: firstN{limit: limit},
-		dead:       firstN{limit: limit},
-		pnd:        firstN{limit: limit},
-		unexpected: firstN{limit: limit},
+		perEventRare: make(map[uint32]int64),
+		lost:         firstN{limit: limit},
+		duplicated:   firstN{limit: limit},
+		dead:         firstN{limit: limit},
+		pnd:          firstN{limit: limit},
+		unexpected:   firstN{limit: limit},
 	}
 }
 
@@ -132,7 +139,7 @@ func (t *tally) fold(e *eventState, id string, phase *rowFold) {
 	}
 	ev := &t.ev
 	ev.Accepted++
-	t.perEvent[e.attempts]++
+	t.countAttempts(e.attempts, 1)
 	t.attempts += int64(e.attempts)
 	t.failed += int64(e.failed)
 	t.faulted += int64(e.faulted)
@@ -233,7 +240,12 @@ func (t *tally) add(o *tally) {
 	t.orphanFinals += o.orphanFinals
 	t.clamped += o.clamped
 	for n, k := range o.perEvent {
-		t.perEvent[n] += k
+		if k > 0 {
+			t.countAttempts(uint32(n), k)
+		}
+	}
+	for n, k := range o.perEventRare {
+		t.countAttempts(n, k)
 	}
 	t.delivery.add(&o.delivery)
 	t.delivered = addSeries(t.delivered, o.delivered)
@@ -292,6 +304,34 @@ func addSeries(t, o []int64) []int64 {
 }
 
 // grow makes s long enough to hold index i.
+// perEventDense bounds the attempt counts perEvent holds by index.
+const perEventDense = 256
+
+// countAttempts counts k events that took n attempts.
+func (t *tally) countAttempts(n uint32, k int64) {
+	if n < perEventDense {
+		t.perEvent = grow(t.perEvent, int(n))
+		t.perEvent[n] += k
+		return
+	}
+	t.perEventRare[n] += k
+}
+
+// attemptCounts is perEvent as (attempts, events) pairs, by attempts,
+// for the events counted.
+func (t *tally) attemptCounts() [][2]int64 {
+	counts := make([][2]int64, 0, len(t.perEvent)+len(t.perEventRare))
+	for n, k := range t.perEvent {
+		if k > 0 {
+			counts = append(counts, [2]int64{int64(n), k})
+		}
+	}
+	for _, n := range slices.Sorted(maps.Keys(t.perEventRare)) {
+		counts = append(counts, [2]int64{int64(n), t.perEventRare[n]})
+	}
+	return counts
+}
+
 func grow[T any](s []T, i int) []T {
 	if i < len(s) {
 		return s

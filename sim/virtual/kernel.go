@@ -19,6 +19,10 @@ import (
 // time the models hand to the policy are the same in every run.
 var virtualEpoch = time.Date(2026, time.January, 1, 0, 0, 0, 0, time.UTC)
 
+// virtualEpochUnix is virtualEpoch in Unix seconds (kernel_test.go checks
+// it), for the conversions a run makes a few times per event.
+const virtualEpochUnix = 1767225600
+
 // evKind says what a kernel event is; the world dispatches on it (a switch,
 // not an interface or a closure per event: events are plain values, and
 // scheduling one allocates nothing once the heap has grown).
@@ -38,6 +42,11 @@ type kernel struct {
 	now    int64
 	seq    uint64
 	events []kevent // a binary min-heap on (at, seq)
+	// solo is the one event scheduled with atSolo, kept beside the heap
+	// (valid when hasSolo): the outbox's commit, a third of all events
+	// and never more than one pending, need not go through the heap.
+	solo    kevent
+	hasSolo bool
 
 	seed uint64
 	pcg  rand.PCG
@@ -64,10 +73,24 @@ func (k *kernel) at(t int64, kind evKind, ref int32) {
 	k.up(len(k.events) - 1)
 }
 
+// atSolo is at for an event of which at most one is ever pending: the
+// caller's word that the previous one has run. It runs in the same order
+// as at would run it.
+func (k *kernel) atSolo(t int64, kind evKind, ref int32) {
+	if t < k.now {
+		t = k.now
+	}
+	k.seq++
+	k.solo, k.hasSolo = kevent{at: t, seq: k.seq, ref: ref, kind: kind}, true
+}
+
 // peek returns when the next event is due; false when none is.
 func (k *kernel) peek() (int64, bool) {
-	if len(k.events) == 0 {
+	switch {
+	case len(k.events) == 0 && !k.hasSolo:
 		return 0, false
+	case len(k.events) == 0 || (k.hasSolo && k.solo.at < k.events[0].at):
+		return k.solo.at, true
 	}
 	return k.events[0].at, true
 }
@@ -75,13 +98,18 @@ func (k *kernel) peek() (int64, bool) {
 // pop removes the next event, moves the clock to it and notes it in the
 // trace.
 func (k *kernel) pop() kevent {
+	var e kevent
 	h := k.events
-	e := h[0]
-	last := len(h) - 1
-	h[0] = h[last]
-	k.events = h[:last]
-	if last > 0 {
-		k.down(0)
+	if k.hasSolo && (len(h) == 0 || eventBefore(&k.solo, &h[0])) {
+		e, k.hasSolo = k.solo, false
+	} else {
+		e = h[0]
+		last := len(h) - 1
+		h[0] = h[last]
+		k.events = h[:last]
+		if last > 0 {
+			k.down(0)
+		}
 	}
 	k.now = e.at
 	k.processed++
@@ -96,8 +124,10 @@ func (k *kernel) advance(t int64) {
 	}
 }
 
-func (k *kernel) less(i, j int) bool {
-	a, b := &k.events[i], &k.events[j]
+func (k *kernel) less(i, j int) bool { return eventBefore(&k.events[i], &k.events[j]) }
+
+// eventBefore is the kernel's order: by time, then as scheduled.
+func eventBefore(a, b *kevent) bool {
 	return a.at < b.at || (a.at == b.at && a.seq < b.seq)
 }
 

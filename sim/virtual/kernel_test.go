@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hookrig/hookrig/internal/purity"
 )
@@ -139,5 +140,65 @@ func TestNoWallClockOrGlobalRandomness(t *testing.T) {
 	}
 	if checked < 8 {
 		t.Fatalf("checked only %d files: the list or the globs are wrong", checked)
+	}
+}
+
+// An event scheduled with atSolo runs exactly where at would have run
+// it: the same order, the same trace.
+func TestKernelSoloRunsAsScheduled(t *testing.T) {
+	ref, solo := newKernel(3), newKernel(3)
+	r := newKernel(9).draw(streamCommit, 0, 0)
+	soloPending := false
+	var got, want []kevent
+	for i := range 20000 {
+		// Schedule a few events, now and then one solo (at most one
+		// pending), then run one; ties at the same instant are common.
+		for range r.IntN(3) {
+			at := ref.now + r.Int64N(50)
+			ref.at(at, evWake, int32(i))
+			solo.at(at, evWake, int32(i))
+		}
+		if !soloPending && r.IntN(2) == 0 {
+			at := ref.now + r.Int64N(50)
+			ref.at(at, evCommit, int32(i))
+			solo.atSolo(at, evCommit, int32(i))
+			soloPending = true
+		}
+		a, aok := ref.peek()
+		b, bok := solo.peek()
+		if a != b || aok != bok {
+			t.Fatalf("step %d: peek (%d, %v), want (%d, %v)", i, b, bok, a, aok)
+		}
+		if !aok {
+			continue
+		}
+		want, got = append(want, ref.pop()), append(got, solo.pop())
+		if got[len(got)-1].kind == evCommit {
+			soloPending = false
+		}
+	}
+	if !slices.Equal(got, want) || solo.traceHash() != ref.traceHash() {
+		t.Fatalf("with atSolo the events ran otherwise (%d events)", len(want))
+	}
+}
+
+// The run's clock conversions are time.Time's own, made cheaper.
+func TestVirtualTimeConversions(t *testing.T) {
+	if virtualEpoch.Unix() != virtualEpochUnix {
+		t.Fatalf("virtualEpochUnix %d, virtualEpoch is %d", virtualEpochUnix, virtualEpoch.Unix())
+	}
+	w := &world{}
+	for _, d := range []time.Duration{0, 1, time.Second - 1, time.Second, 36*time.Hour + 7, -time.Second - 3, 100 * 365 * 24 * time.Hour} {
+		if got, want := w.time(int64(d)), virtualEpoch.Add(d); got != want {
+			t.Errorf("time(%d) = %v, want %v", d, got, want)
+		}
+		if got := w.off(virtualEpoch.Add(d)); got != int64(d) {
+			t.Errorf("off(epoch+%d) = %d", d, got)
+		}
+	}
+	// Far away, where Sub saturates, off still agrees with it.
+	far := time.Date(1700, 1, 1, 0, 0, 0, 0, time.UTC)
+	if got, want := w.off(far), int64(far.Sub(virtualEpoch)); got != want {
+		t.Errorf("off(%v) = %d, want %d", far, got, want)
 	}
 }

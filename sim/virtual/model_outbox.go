@@ -48,8 +48,14 @@ func (o *outboxModel) start(k *kernel) int64 {
 		return 0
 	}
 	n := min(len(o.queue), maxGroup)
-	o.batch = append(o.batch[:0], o.queue[:n]...)
-	o.queue = o.queue[:copy(o.queue, o.queue[n:])]
+	if n == len(o.queue) {
+		// All of it (the usual case: a change or two): the queue becomes
+		// the batch, and the old batch's memory the next queue.
+		o.batch, o.queue = o.queue, o.batch[:0]
+	} else {
+		o.batch = append(o.batch[:0], o.queue[:n]...)
+		o.queue = o.queue[:copy(o.queue, o.queue[n:])]
+	}
 	o.busy = true
 	o.n++
 	cost := o.commit

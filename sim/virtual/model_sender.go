@@ -241,7 +241,6 @@ func (w *world) pick() {
 		return
 	}
 	now := w.k.now
-	tnow := w.time(now)
 	sm.unparkDue(now)
 	if sm.inflight >= sm.workers {
 		// Every worker is busy: each endpoint would decline its turn at
@@ -249,7 +248,8 @@ func (w *world) pick() {
 		// picks again.
 		return
 	}
-	split := w.split(now)
+	tnow := w.time(now)
+	split := w.split(now, tnow)
 	// The shares without the budget's fullness: only a change of these
 	// can move an endpoint's limit.
 	shares := [2]delivery.Share{split.Share(false), split.Share(true)}
@@ -265,6 +265,12 @@ func (w *world) pick() {
 		sm.unparkPooled()
 	}
 	sm.shares, sm.poolFreed = shares, false
+	if len(sm.cands) == 0 {
+		// Nobody to ask (half the picks of a fleet: the one after an
+		// attempt ends): only the parked endpoints' next look is left.
+		w.wakeParked()
+		return
+	}
 	start, _ := slices.BinarySearch(sm.cands, int32(sm.turn))
 	served := int32(-1)
 	sm.marks = sm.marks[:0]
@@ -316,7 +322,7 @@ func (w *world) pick() {
 			return false
 		}
 		i := top.slot
-		ep.ready.pop()
+		ep.readyPop()
 		sm.busy(e, 1)
 		ev := sm.slot(i)
 		ev.where = slotClaiming
@@ -331,14 +337,20 @@ func (w *world) pick() {
 	if len(sm.marks) > 0 {
 		sm.applyMarks()
 	}
-	if sm.inflight < sm.workers {
-		// The parked endpoints' next looks, as the live pick's wake-up.
+	w.wakeParked()
+	if claimed {
+		w.kickOutbox()
+	}
+}
+
+// wakeParked arranges the pick at the parked endpoints' next look, as
+// the live pick's wake-up, unless every worker is busy (a finishing
+// attempt picks again).
+func (w *world) wakeParked() {
+	if sm := &w.snd; sm.inflight < sm.workers {
 		if at, ok := sm.nextParked(); ok {
 			w.wake(at)
 		}
-	}
-	if claimed {
-		w.kickOutbox()
 	}
 }
 
@@ -545,9 +557,7 @@ func (w *world) crash(down time.Duration) {
 	sm.shares = [2]delivery.Share{}
 	for e := range sm.eps {
 		ep := &sm.eps[e]
-		if ep.ready != nil {
-			ep.ready.reset()
-		}
+		ep.readyReset()
 		ep.inflight, ep.cand, ep.listed, ep.pooled = 0, false, 0, false
 		sm.unpark(ep)
 		// Learnt again after the restart, as the live sender does.
@@ -683,8 +693,11 @@ func (r *readyQueue) push(e readyEntry) {
 		best = empty
 		r.runs[best].q, r.runs[best].head = r.runs[best].q[:0], 0
 	case r.nruns < maxRuns:
+		// Runs past nruns are empty (trimmed off by pop) but may hold
+		// their old entries' memory: start this one afresh.
 		best = r.nruns
 		r.nruns++
+		r.runs[best].q, r.runs[best].head = r.runs[best].q[:0], 0
 	default:
 		r.heapPush(e)
 		return
@@ -715,11 +728,20 @@ func (r *readyQueue) top() readyEntry {
 
 func (r *readyQueue) pop() {
 	r.n--
-	if r.src >= 0 {
-		r.runs[r.src].head++
+	if r.src < 0 {
+		r.heapPop()
 		return
 	}
-	r.heapPop()
+	r.runs[r.src].head++
+	// Empty runs at the end are trimmed off, so that push and top,
+	// which look at every run, look at the few in use: an endpoint
+	// that once had many (a burst of retries) mostly has one or none.
+	for r.nruns > 0 {
+		if last := &r.runs[r.nruns-1]; last.head < len(last.q) {
+			break
+		}
+		r.nruns--
+	}
 }
 
 func (r *readyQueue) heapPush(e readyEntry) {

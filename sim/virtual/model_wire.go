@@ -160,7 +160,12 @@ func (w *world) upstream(ai int32) {
 	now := w.k.now
 	a := &w.attempts[ai]
 	num, copyN := a.num, a.copies
-	ans := w.rcvs[a.group].receive(num, a.rkey, w.paths[a.ep], now)
+	rm := w.rcvs[a.group]
+	path := "" // read only by a rate limit: spare the look-up otherwise
+	if rm.limit != nil {
+		path = w.paths[a.ep]
+	}
+	ans := rm.receive(num, a.rkey, path, now)
 	w.k.note(num<<8|uint64(copyN), uint64(ans.status))
 	_ = w.chk.ReceiptRef(a.ref, verdict.ReceiptRec{At: w.time(now), Status: ans.status, Duplicate: ans.duplicate, Verified: true})
 	back := now + ans.took + int64(w.m.Network) // the proxy has the answer

@@ -419,7 +419,7 @@ func (w *world) step(e kevent) {
 func (w *world) kickOutbox() {
 	if cost := w.ob.start(w.k); cost > 0 {
 		w.commitEnd = w.k.now + cost
-		w.k.at(w.commitEnd, evCommit, 0)
+		w.k.atSolo(w.commitEnd, evCommit, 0) // one commit at a time
 	}
 }
 
@@ -476,10 +476,19 @@ func (w *world) result() *verdict.Result {
 	return res
 }
 
-// time is the instant at offset t of the run.
-func (w *world) time(t int64) time.Time { return virtualEpoch.Add(time.Duration(t)) }
+// time is the instant at offset t of the run: virtualEpoch.Add(t), the
+// same value (UTC, no monotonic reading), made the cheaper way.
+func (w *world) time(t int64) time.Time { return time.Unix(virtualEpochUnix, t).UTC() }
 
-// off is t's offset from the run's start.
-func (w *world) off(t time.Time) int64 { return int64(t.Sub(virtualEpoch)) }
+// off is t's offset from the run's start, t.Sub(virtualEpoch). Times the
+// models and the policy make carry no monotonic reading, so Sub works on
+// the wall clock; within 2^32 s of the start (where Sub cannot overflow)
+// that is the seconds and nanoseconds apart, without Sub's overflow check.
+func (w *world) off(t time.Time) int64 {
+	if s := t.Unix() - virtualEpochUnix; s > -1<<32 && s < 1<<32 {
+		return s*int64(time.Second) + int64(t.Nanosecond())
+	}
+	return int64(t.Sub(virtualEpoch))
+}
 
 func uitoa(n uint64) string { return strconv.FormatUint(n, 10) }
