@@ -8,6 +8,9 @@
 //	refload ingest   -sender URL -endpoint ID -n N -c C -batch B   events/s accepted durably
 //	refload e2e      -sender URL -endpoint ID -n N -c C -batch B   events/s delivered end to end
 //
+// -endpoint may list several ids, comma-separated: event k goes to the
+// (k mod count)th.
+//
 // Each load mode prints one JSON line with the rate and request latency
 // (p50, p99), or with -tsv the line "rate p50_ms p99_ms failed".
 package main
@@ -22,6 +25,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,7 +53,7 @@ func main() {
 	mode := os.Args[1]
 	fs := flag.NewFlagSet(mode, flag.ExitOnError)
 	sender := fs.String("sender", "", "sender base URL")
-	endpoint := fs.String("endpoint", "", "endpoint id at the sender")
+	endpoint := fs.String("endpoint", "", "endpoint id at the sender (several: comma-separated, events spread in turn)")
 	n := fs.Int("n", 20000, "events")
 	c := fs.Int("c", 32, "concurrent clients")
 	batch := fs.Int("batch", 1, "events per ingest request")
@@ -64,9 +68,9 @@ func main() {
 	var err error
 	switch mode {
 	case "ingest":
-		res, err = ingest(ctx, client, *sender, *endpoint, *n, *c, *batch)
+		res, err = ingest(ctx, client, *sender, strings.Split(*endpoint, ","), *n, *c, *batch)
 	case "e2e":
-		res, err = e2e(ctx, client, *sender, *endpoint, *n, *c, *batch)
+		res, err = e2e(ctx, client, *sender, strings.Split(*endpoint, ","), *n, *c, *batch)
 	default:
 		err = fmt.Errorf("unknown mode %q", mode)
 	}
@@ -140,10 +144,11 @@ func post(ctx context.Context, client *http.Client, url string, body []byte) (in
 
 const payload = `{"type":"invoice.paid","data":{"id":"in_1234567890","amount":4200,"currency":"eur","customer":"cus_0987654321"}}`
 
-// ingestBody is request i: one event, or {"events": [...]}.
-func ingestBody(endpoint string, i, batch int) []byte {
+// ingestBody is request i: one event, or {"events": [...]}; event k to
+// endpoints[k mod len(endpoints)].
+func ingestBody(endpoints []string, i, batch int) []byte {
 	one := func(k int) string {
-		return `{"endpoint":"` + endpoint + `","type":"invoice.paid","key":"k` + strconv.Itoa(k%100) + `","payload":` + payload + `}`
+		return `{"endpoint":"` + endpoints[k%len(endpoints)] + `","type":"invoice.paid","key":"k` + strconv.Itoa(k%100) + `","payload":` + payload + `}`
 	}
 	if batch == 1 {
 		return []byte(one(i))
@@ -160,10 +165,10 @@ func ingestBody(endpoint string, i, batch int) []byte {
 	return b.Bytes()
 }
 
-func ingest(ctx context.Context, client *http.Client, sender, endpoint string, n, c, batch int) (result, error) {
+func ingest(ctx context.Context, client *http.Client, sender string, endpoints []string, n, c, batch int) (result, error) {
 	requests := (n + batch - 1) / batch
 	ok, failed, h, elapsed := run(ctx, requests, c, func(i int) error {
-		_, err := post(ctx, client, sender+"/v1/events", ingestBody(endpoint, i, batch))
+		_, err := post(ctx, client, sender+"/v1/events", ingestBody(endpoints, i, batch))
 		return err
 	})
 	return result{N: int64(requests * batch), OK: ok * int64(batch), Failed: failed * int64(batch), Requests: ok + failed,
@@ -190,13 +195,13 @@ func stats(ctx context.Context, client *http.Client, sender string) (senderStats
 // e2e ingests n events and waits until the sender has delivered them all:
 // the rate is n over the time from the first request to the last
 // delivery.
-func e2e(ctx context.Context, client *http.Client, sender, endpoint string, n, c, batch int) (result, error) {
+func e2e(ctx context.Context, client *http.Client, sender string, endpoints []string, n, c, batch int) (result, error) {
 	before, err := stats(ctx, client, sender)
 	if err != nil {
 		return result{}, err
 	}
 	start := time.Now()
-	res, err := ingest(ctx, client, sender, endpoint, n, c, batch)
+	res, err := ingest(ctx, client, sender, endpoints, n, c, batch)
 	if err != nil {
 		return res, err
 	}
