@@ -172,7 +172,7 @@ type Receiver struct {
 	// unwritable is set when a flush fails and cleared when one succeeds:
 	// meanwhile verified webhooks are answered 503, not acknowledged.
 	unwritable atomic.Bool
-	sync       groupSync // SyncAck's group commit
+	commits    *groupCommit // SyncAck's group commit; nil without SyncAck
 	stopFlush  chan struct{}
 	flushDone  chan struct{}
 	shutOnce   sync.Once
@@ -225,7 +225,6 @@ func New(cfg Config) (*Receiver, error) {
 		r.idFrom = scheme.IDFrom()
 	}
 	r.bodies.New = func() any { b := make([]byte, 0, 4096); return &b }
-	r.sync.done = sync.NewCond(&r.sync.mu)
 	if cfg.Dedupe.DSN != "" && cfg.Dedupe.Path != "" {
 		return nil, errors.New("receiver: a dedupe database (DSN) and a dedupe store file (Path) are two homes for one window; choose one")
 	}
@@ -258,7 +257,19 @@ func New(cfg Config) (*Receiver, error) {
 		r.log.Info("journal", "path", cfg.JournalPath, "note", note)
 	}
 	r.journal = j
+	if cfg.SyncAck {
+		if r.commits, err = newGroupCommit(cfg.JournalPath, syncDepth); err != nil {
+			j.close()
+			if r.store != nil {
+				r.store.close()
+			}
+			return nil, fmt.Errorf("receiver: %w", err)
+		}
+	}
 	if r.capture, err = openCapture(cfg.Capture); err != nil {
+		if r.commits != nil {
+			r.commits.close()
+		}
 		j.close()
 		if r.shared != nil {
 			r.shared.close()
@@ -314,7 +325,7 @@ func (r *Receiver) flushLoop(t clock.Timer) {
 			// Flush before arming the next timer: a test on a fake clock
 			// that sees the timer created knows the flush is done.
 			next := r.cfg.FlushInterval
-			if r.flush(false) != nil {
+			if r.flush() != nil {
 				backoff = min(max(2*backoff, r.cfg.FlushInterval/16), r.cfg.FlushInterval)
 				next = backoff
 			} else {
@@ -322,7 +333,7 @@ func (r *Receiver) flushLoop(t clock.Timer) {
 			}
 			t = r.clock.NewTimer(next)
 		case <-r.journal.kick:
-			if backoff == 0 && r.flush(false) != nil {
+			if backoff == 0 && r.flush() != nil {
 				backoff = r.cfg.FlushInterval / 16
 				t.Stop()
 				t = r.clock.NewTimer(backoff)
@@ -360,50 +371,20 @@ func (r *Receiver) waitTimer(t clock.Timer) bool {
 	}
 }
 
-// groupSync is SyncAck's group commit: the first request to need an fsync
-// does one for everyone recorded so far; those arriving meanwhile wait for
-// the next.
-type groupSync struct {
-	mu      sync.Mutex
-	done    *sync.Cond
-	synced  uint64 // every receipt up to this seq is on disk
-	running bool
-}
-
-// durable waits until receipt seq (and the dedupe entries recorded with
-// it) is written and fsynced.
-func (r *Receiver) durable(seq uint64) error {
-	g := &r.sync
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for g.synced < seq {
-		if g.running {
-			g.done.Wait()
-			continue
-		}
-		g.running = true
-		g.mu.Unlock()
-		upto, _ := r.journal.status() // the flush below takes at least this far
-		err := r.flush(true)
-		g.mu.Lock()
-		g.running = false
-		if err == nil {
-			g.synced = max(g.synced, upto)
-		}
-		g.done.Broadcast()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // flush writes out the journal and the store; errors are logged and
 // counted, and the unwritten data kept for the next try.
-func (r *Receiver) flush(sync bool) error {
+func (r *Receiver) flush() error {
 	r.flushMu.Lock()
 	defer r.flushMu.Unlock()
-	err := r.journal.flush(sync)
+	err := r.writeOut()
+	r.flushed(err)
+	return err
+}
+
+// writeOut writes the journal, the capture and the dedupe store out,
+// without fsync. Callers hold flushMu.
+func (r *Receiver) writeOut() error {
+	err := r.journal.flush(false)
 	if r.capture != nil {
 		// A capture that cannot be written is logged, not a reason to stop
 		// acknowledging: the journal is what the acks promise.
@@ -412,19 +393,24 @@ func (r *Receiver) flush(sync bool) error {
 		}
 	}
 	if r.store != nil {
-		err = errors.Join(err, r.store.flush(r.window, sync))
+		err = errors.Join(err, r.store.flush(r.window, false))
 	}
+	return err
+}
+
+// flushed counts and logs the outcome of a write-out (and fsync): after a
+// failure verified webhooks are answered 503 until one succeeds.
+func (r *Receiver) flushed(err error) {
 	if err != nil {
 		r.counts.flushErrors.Add(1)
 		if !r.unwritable.Swap(true) {
 			r.log.Error("flush failed: answering webhooks 503 until a flush succeeds", "err", err)
 		}
-		return err
+		return
 	}
 	if r.unwritable.Swap(false) {
 		r.log.Info("flush succeeded: acknowledging webhooks again")
 	}
-	return nil
 }
 
 // Close shuts the receiver down, waiting for processing to finish, and
@@ -449,6 +435,10 @@ func (r *Receiver) Shutdown(ctx context.Context) error {
 		if r.shared != nil {
 			<-r.cleanupDone
 			r.shared.close()
+		}
+		if r.commits != nil {
+			r.commits.running.Wait() // the last group's hand-off may still be ending
+			r.commits.close()
 		}
 		r.flushMu.Lock()
 		defer r.flushMu.Unlock()

@@ -45,6 +45,7 @@ type store struct {
 	f       *os.File
 	spare   []byte
 	records int // lines in the file
+	gen     int // how many times the file was (re)written whole: SyncAck's slots reopen it when this moves
 }
 
 const storeHeader = "hookrig-dedupe v1\n"
@@ -235,6 +236,7 @@ func (s *store) rewrite(entries []queued) error {
 		s.f.Close()
 	}
 	s.f, s.records = nf, len(entries)
+	s.gen++
 	return nil
 }
 

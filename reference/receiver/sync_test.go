@@ -75,3 +75,52 @@ func TestSyncAckUnderConcurrency(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// With several group commits in flight (the pipelined path syncDepth
+// leaves at one), every 2xx still finds its receipt in the journal file
+// and its id in the dedupe store file at the moment it arrives, and the
+// commits share fsyncs.
+func TestSyncAckPipelined(t *testing.T) {
+	dir := t.TempDir()
+	journal, dedupe := filepath.Join(dir, "receipts.jsonl"), filepath.Join(dir, "dedupe.log")
+	g := newRig(t, Config{JournalPath: journal, Dedupe: DedupeConfig{Path: dedupe}, SyncAck: true})
+	g.r.commits.close()
+	commits, err := newGroupCommit(journal, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.r.commits = commits
+	const n = 64
+	var wg sync.WaitGroup
+	problems := make([]string, n)
+	for i := range n {
+		wg.Go(func() {
+			id := fmt.Sprintf("msg_p_%d", i)
+			a := g.do(g.webhookReq("/webhooks", id, []byte(`{"n":1}`)))
+			j, jerr := os.ReadFile(journal)
+			d, derr := os.ReadFile(dedupe)
+			switch {
+			case a.Status != 200:
+				problems[i] = fmt.Sprintf("%s: status %d %s", id, a.Status, a.Body)
+			case jerr != nil || derr != nil:
+				problems[i] = fmt.Sprintf("%s: reading the files: %v %v", id, jerr, derr)
+			case !bytes.Contains(j, []byte(`"id":"`+id+`",`)):
+				problems[i] = id + " acknowledged but not in the journal file"
+			case !bytes.Contains(d, []byte(`"`+id+`"`)):
+				problems[i] = id + " acknowledged but not in the dedupe store file"
+			}
+		})
+	}
+	wg.Wait()
+	for _, p := range problems {
+		if p != "" {
+			t.Error(p)
+		}
+	}
+	if a := g.post("msg_p_0", 2); a.Status != 200 || string(a.Body) != AckDuplicate {
+		t.Errorf("repeat of msg_p_0: %d %s, want 200 %s", a.Status, a.Body, AckDuplicate)
+	}
+	if st := g.r.Stats(); st.Unique != n || st.Duplicates != 1 {
+		t.Errorf("unique %d duplicates %d, want %d and 1", st.Unique, st.Duplicates, n)
+	}
+}
