@@ -23,7 +23,10 @@ const syncDepth = 1
 // started commit covers yet joins the open group; the first such request
 // with a free slot takes the group (every receipt appended so far) and
 // commits it: it writes the journal and the dedupe store out, then fsyncs
-// both files at once through the slot's own descriptors, outside flushMu.
+// the journal through the slot's own descriptor, outside flushMu; the
+// journal backs the store (see store), whose own fsync then waits for the
+// flush interval. Only with a store and no journal file is the store
+// fsynced here (at the same time, through the slot's descriptor of it).
 // Each waiter wakes once, when its own group is done. Up to a depth of
 // groups are in flight (syncDepth); a group that forms meanwhile is
 // started by the first commit to finish.
@@ -207,8 +210,13 @@ func deleteGroup(gs []*commitGroup, grp *commitGroup) []*commitGroup {
 // while this one waits on the disk.
 func (r *Receiver) writeAndSync(slot *syncSlot) error {
 	r.flushMu.Lock()
-	err := r.writeOut()
-	if err == nil && r.store != nil && slot.storeGen != r.store.gen {
+	// covered is read before the store's lines are taken: a compaction
+	// during this write checkpoints it (see store.flush).
+	covered, _ := r.journal.status()
+	err := r.writeOut(covered, false)
+	// When the journal backs the store its fsync covers the store's lines
+	// too (see store): only the journal is fsynced.
+	if err == nil && r.store != nil && !r.journalBacksStore() && slot.storeGen != r.store.gen {
 		err = slot.reopenStore(r.store)
 	}
 	r.flushMu.Unlock()

@@ -64,9 +64,12 @@ type Config struct {
 	// written out. Default 1s.
 	FlushInterval time.Duration
 	// SyncAck acknowledges a webhook (2xx) only once its receipt, and its
-	// id in the dedupe store, are written and fsynced: a crash after the
-	// ack then forgets nothing. Concurrent requests share each fsync
-	// (group commit), so the cost is latency more than throughput.
+	// id, are written and fsynced: a crash after the ack then forgets
+	// nothing. With a journal file the receipt is the id's record too:
+	// the dedupe store is fsynced every FlushInterval and brought up to
+	// date from the journal at start (see store). Concurrent requests
+	// share each fsync (group commit), so the cost is latency more than
+	// throughput.
 	// Without it, the last FlushInterval of receipts can be lost to a
 	// kill -9 or power cut after they were acknowledged.
 	SyncAck bool
@@ -236,20 +239,10 @@ func New(cfg Config) (*Receiver, error) {
 			return nil, fmt.Errorf("receiver: %w", err)
 		}
 	}
-	if cfg.Dedupe.Path != "" {
-		st, kept, note, err := openStore(cfg.Dedupe.Path, cfg.Dedupe, r.clock.Now())
-		if err != nil {
-			return nil, fmt.Errorf("receiver: %w", err)
-		}
-		r.window.load(kept)
-		r.window.store = st
-		r.store = st
-		r.log.Info("dedupe store", "path", cfg.Dedupe.Path, "ids", len(kept), "note", note)
-	}
 	j, note, err := openJournal(cfg.JournalPath, cfg.ReceiptLog)
 	if err != nil {
-		if r.store != nil {
-			r.store.close()
+		if r.shared != nil {
+			r.shared.close()
 		}
 		return nil, fmt.Errorf("receiver: %w", err)
 	}
@@ -257,16 +250,8 @@ func New(cfg Config) (*Receiver, error) {
 		r.log.Info("journal", "path", cfg.JournalPath, "note", note)
 	}
 	r.journal = j
-	if cfg.SyncAck {
-		if r.commits, err = newGroupCommit(cfg.JournalPath, syncDepth); err != nil {
-			j.close()
-			if r.store != nil {
-				r.store.close()
-			}
-			return nil, fmt.Errorf("receiver: %w", err)
-		}
-	}
-	if r.capture, err = openCapture(cfg.Capture); err != nil {
+	// closeAll undoes what New opened when a later step fails.
+	closeAll := func() {
 		if r.commits != nil {
 			r.commits.close()
 		}
@@ -277,6 +262,33 @@ func New(cfg Config) (*Receiver, error) {
 		if r.store != nil {
 			r.store.close()
 		}
+	}
+	if cfg.Dedupe.Path != "" {
+		// Under SyncAck the journal backs the store (see store): the ids
+		// of receipts after the store's last checkpoint come back from it.
+		var replay replayFunc
+		if r.journalBacksStore() {
+			replay = j.replayAfter
+		}
+		st, kept, note, err := openStore(cfg.Dedupe.Path, cfg.Dedupe, r.clock.Now(), replay)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("receiver: %w", err)
+		}
+		r.window.load(kept)
+		r.window.store = st
+		r.store = st
+		r.log.Info("dedupe store", "path", cfg.Dedupe.Path, "ids", len(kept), "note", note)
+	}
+	j.reserve() // a full disk shows in the first webhooks' answers, as later
+	if cfg.SyncAck {
+		if r.commits, err = newGroupCommit(cfg.JournalPath, syncDepth); err != nil {
+			closeAll()
+			return nil, fmt.Errorf("receiver: %w", err)
+		}
+	}
+	if r.capture, err = openCapture(cfg.Capture); err != nil {
+		closeAll()
 		return nil, err
 	}
 	r.process = newProcessor(cfg.Processing, r.clock, cfg.Seed)
@@ -373,17 +385,33 @@ func (r *Receiver) waitTimer(t clock.Timer) bool {
 
 // flush writes out the journal and the store; errors are logged and
 // counted, and the unwritten data kept for the next try.
+//
+// When the journal backs the dedupe store (SyncAck), this is where the
+// store is fsynced and checkpointed, once a flush interval rather than
+// before every ack.
 func (r *Receiver) flush() error {
 	r.flushMu.Lock()
 	defer r.flushMu.Unlock()
-	err := r.writeOut()
+	var covered uint64
+	backs := r.journalBacksStore()
+	if backs {
+		covered, _ = r.journal.status() // read before the store's lines are taken
+	}
+	err := r.writeOut(covered, backs)
 	r.flushed(err)
 	return err
 }
 
+// journalBacksStore says whether acks wait for the journal's fsync only,
+// the dedupe store being rebuilt from the journal at start (see store).
+func (r *Receiver) journalBacksStore() bool {
+	return r.cfg.SyncAck && r.cfg.JournalPath != "" && r.cfg.Dedupe.Path != ""
+}
+
 // writeOut writes the journal, the capture and the dedupe store out,
-// without fsync. Callers hold flushMu.
-func (r *Receiver) writeOut() error {
+// without fsync but for the store's with syncStore (its checkpoint then
+// says covered). Callers hold flushMu.
+func (r *Receiver) writeOut(covered uint64, syncStore bool) error {
 	err := r.journal.flush(false)
 	if r.capture != nil {
 		// A capture that cannot be written is logged, not a reason to stop
@@ -393,7 +421,7 @@ func (r *Receiver) writeOut() error {
 		}
 	}
 	if r.store != nil {
-		err = errors.Join(err, r.store.flush(r.window, false))
+		err = errors.Join(err, r.store.flush(r.window, covered, syncStore))
 	}
 	return err
 }
@@ -447,7 +475,9 @@ func (r *Receiver) Shutdown(ctx context.Context) error {
 			err = errors.Join(err, r.capture.Close())
 		}
 		if r.store != nil {
-			err = errors.Join(err, r.store.flush(r.window, true), r.store.close())
+			// The second write carries the checkpoint the first queued.
+			last, _ := r.journal.status()
+			err = errors.Join(err, r.store.flush(r.window, last, true), r.store.flush(r.window, 0, true), r.store.close())
 		}
 		r.shutErr = err
 	})
