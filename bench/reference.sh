@@ -124,7 +124,7 @@ row ingest_single "sender: accepted durably, single (c=64)" "target >= 5,000 (ho
 row ingest_batch "sender: accepted durably, batch 100 (c=8)" "target >= 5,000 (refload)"
 row e2e "end to end: delivered sender->receiver" "target >= 3,000 (refload; latency: ingest requests)"
 row receiver "receiver: verified webhooks (c=64)" "target >= 15,000 (hookrig bench --secret)"
-row receiver_sync "receiver --sync: acked once on disk (c=64)" "(journal + dedupe store fsynced before each 2xx)"
+row receiver_sync "receiver --sync: acked once on disk (c=64)" "(receipt fsynced before each 2xx; it backs the dedupe store)"
 if [ -n "${results[nginx]:-}" ]; then
 	row nginx "nginx return 200, same driver (c=64)" "baseline"
 	awk -v a="$(column 1 receiver | median)" -v b="$(column 1 nginx | median)" 'BEGIN {printf "receiver / nginx: %.2f\n", a/b}'
