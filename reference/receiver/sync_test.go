@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 )
 
 // With SyncAck, a 2xx means the receipt and the dedupe entry are in the
@@ -184,5 +185,54 @@ func TestSyncAckStoreRebuiltFromJournal(t *testing.T) {
 	}
 	if checkpoint != n {
 		t.Errorf("checkpoint after Close: %d, want %d (the journal's last seq)", checkpoint, n)
+	}
+}
+
+// When the journal backs the store (SyncAck), a compaction keeps the
+// pending claims (each was written to the log when claimed, and a release
+// adds a tombstone after) and carries its own checkpoint; otherwise the
+// pending claims are left out and there is no checkpoint, as before.
+func TestStoreCompactionKeepsPendingUnderSyncAck(t *testing.T) {
+	for _, backs := range []bool{true, false} {
+		t.Run(fmt.Sprintf("journal backs the store=%v", backs), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "dedupe.log")
+			cfg := DedupeConfig{TTL: time.Hour, MaxEntries: 100}
+			var replay replayFunc
+			if backs {
+				replay = func(uint64, func(string, int64)) (uint64, error) { return 7, nil }
+			}
+			st, _, _, err := openStore(path, cfg, t0, replay)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.close()
+			w := newWindow(cfg)
+			w.store = st
+			// Past storeCompactMin lines and twice the window: the next flush compacts.
+			for i := range storeCompactMin + 10 {
+				w.claim(fmt.Sprintf("msg_%d", i), t0.Add(time.Duration(i)), true)
+			}
+			w.claimDurable("msg_pending", t0.Add(time.Second))
+			if err := st.flush(w, 4242, false); err != nil {
+				t.Fatal(err)
+			}
+			entries, checkpoint, _, err := readStore(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(entries) > 2*cfg.MaxEntries {
+				t.Fatalf("%d lines after the flush: it did not compact", len(entries))
+			}
+			pending := false
+			for _, e := range entries {
+				pending = pending || e.id == "msg_pending"
+			}
+			if backs && (checkpoint != 4242 || !pending) {
+				t.Errorf("compacted: checkpoint %d (want 4242), pending claim kept %v (want true)", checkpoint, pending)
+			}
+			if !backs && (checkpoint != 0 || pending) {
+				t.Errorf("compacted: checkpoint %d (want none), pending claim kept %v (want false)", checkpoint, pending)
+			}
+		})
 	}
 }
