@@ -44,6 +44,9 @@ trap cleanup EXIT
 start() {
 	local name=$1
 	shift
+	# Empty the file first: the background child truncates it only once it
+	# runs, and a name started before would meanwhile show its old address.
+	: >"$tmp/$name.out"
 	"$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
 	pid[$name]=$!
 	pids+=($!)

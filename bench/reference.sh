@@ -147,7 +147,7 @@ if [ -n "$BASE" ]; then
 		'BEGIN {printf "end to end / BASE: %.2f; sender CPU per event %s us, BASE %s us\n", a/b, ca, cb}'
 fi
 row receiver "receiver: verified webhooks (c=64)" "target >= 15,000 (hookrig bench --secret)"
-row receiver_sync "receiver --sync: acked once on disk (c=64)" "(journal + dedupe store fsynced before each 2xx)"
+row receiver_sync "receiver --sync: acked once on disk (c=64)" "(receipt fsynced before each 2xx; it backs the dedupe store)"
 if [ -n "${results[nginx]:-}" ]; then
 	row nginx "nginx return 200, same driver (c=64)" "baseline"
 	awk -v a="$(column 1 receiver | median)" -v b="$(column 1 nginx | median)" 'BEGIN {printf "receiver / nginx: %.2f\n", a/b}'

@@ -330,11 +330,12 @@ func (w *Window[K]) load(entries []entry[K]) {
 	}
 }
 
-// snapshot copies the committed ids, oldest first.
-func (w *Window[K]) snapshot() []entry[K] {
+// snapshot copies the committed ids, oldest first, and the pending ones
+// too with pending.
+func (w *Window[K]) snapshot(pending bool) []entry[K] {
 	out := make([]entry[K], 0, w.ids.len())
 	for _, q := range w.queue[w.head:] {
-		if s, ok := w.ids.get(q.id); ok && s.gen == q.gen && !s.pending {
+		if s, ok := w.ids.get(q.id); ok && s.gen == q.gen && (pending || !s.pending) {
 			out = append(out, q)
 		}
 	}
@@ -434,8 +435,12 @@ func (w *window) load(entries []queued) {
 	w.core.load(entries)
 }
 
-// snapshot copies the committed ids for the store. Callers hold mu.
-func (w *window) snapshot() []queued { return w.core.snapshot() }
+// snapshot copies the ids for the store. Callers hold mu. With pending,
+// the pending claims too: under SyncAck each was written to the store
+// when claimed and gets a tombstone if released, so a compacted store
+// keeps what the log said (without them, a receipt acknowledged after
+// the compaction would be missing from the store).
+func (w *window) snapshot(pending bool) []queued { return w.core.snapshot(pending) }
 
 // counts reports the window for Stats.
 func (w *window) counts() (size int, evictions uint64) {

@@ -199,7 +199,7 @@ func TestStoreCompacts(t *testing.T) {
 	for i := range 3 * storeCompactMin {
 		r.window.claim(fmt.Sprintf("id%d", i), t0.Add(time.Duration(i)), true)
 		if i%1000 == 0 {
-			r.flush(false)
+			r.flush()
 		}
 	}
 	r.Close()

@@ -81,7 +81,9 @@ const (
 )
 
 // openJournal opens (or creates) the journal at path, carrying on from the
-// last seq it holds; path "" keeps receipts in memory only.
+// last seq it holds; path "" keeps receipts in memory only. Its space is
+// reserved by the first reserve (New calls it once the dedupe store, which
+// is opened after the journal and rewritten at open, has its space).
 func openJournal(path string, ringSize int) (*journal, string, error) {
 	j := &journal{path: path, next: 1, ring: newReceiptRing(ringSize), kick: make(chan struct{}, 1), reserved: math.MaxInt64}
 	j.drained = sync.NewCond(&j.mu)
@@ -103,7 +105,6 @@ func openJournal(path string, ringSize int) (*journal, string, error) {
 		}
 		j.f = f
 		j.reserved = j.end
-		j.reserve()
 	}
 	j.first = j.next
 	return j, note, nil
@@ -475,23 +476,36 @@ func (j *journal) readFile(since uint64, limit int) ([]Receipt, error) {
 		off = j.marks[i].off
 	}
 	j.mu.Unlock()
+	var out []Receipt
+	err := j.scan(off, since, func(rc Receipt) bool {
+		out = append(out, rc)
+		return limit <= 0 || len(out) < limit
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// scan reads the receipts with seq > since from the file, starting at
+// offset off, and calls each until it returns false.
+func (j *journal) scan(off int64, since uint64, each func(Receipt) bool) error {
 	f, err := os.Open(j.path)
 	if err != nil {
-		return nil, fmt.Errorf("journal: %w", err)
+		return fmt.Errorf("journal: %w", err)
 	}
 	defer f.Close()
 	if _, err := f.Seek(off, io.SeekStart); err != nil {
-		return nil, fmt.Errorf("journal: %w", err)
+		return fmt.Errorf("journal: %w", err)
 	}
-	var out []Receipt
 	r := bufio.NewReaderSize(f, 64<<10)
-	for limit <= 0 || len(out) < limit {
+	for {
 		b, err := r.ReadBytes('\n')
 		if err == io.EOF {
-			break // a line still being written is not complete: stop before it
+			return nil // a line still being written is not complete: stop before it
 		}
 		if err != nil {
-			return nil, fmt.Errorf("journal: %w", err)
+			return fmt.Errorf("journal: %w", err)
 		}
 		seq, ok := lineSeq(b)
 		if !ok || seq <= since {
@@ -499,12 +513,40 @@ func (j *journal) readFile(since uint64, limit int) ([]Receipt, error) {
 		}
 		var rc Receipt
 		if err := json.Unmarshal(b, &rc); err != nil {
-			return nil, fmt.Errorf("journal %s: seq %d: %w", j.path, seq, err)
+			return fmt.Errorf("journal %s: seq %d: %w", j.path, seq, err)
 		}
 		// A journal written before reasons were bounded may hold
 		// megabyte-long ones: they are not served whole.
 		rc.Error = echo.Message(rc.Error)
-		out = append(out, rc)
+		if !each(rc) {
+			return nil
+		}
 	}
-	return out, nil
+}
+
+// replayAfter calls add for every acknowledged fresh webhook (a verified
+// 2xx that was not a duplicate, with an id) journaled after seq since,
+// and returns the last seq: what the dedupe store must hold when the
+// journal backs it (see store). Called at open, before any append.
+func (j *journal) replayAfter(since uint64, add func(id string, at int64)) (uint64, error) {
+	if j.f == nil {
+		return j.next - 1, nil
+	}
+	if since > j.next-1 {
+		// The checkpoint is past this journal's end: it was written
+		// against another journal file, so all of this one is replayed.
+		since = 0
+	}
+	i := sort.Search(len(j.marks), func(i int) bool { return j.marks[i].seq > since+1 }) - 1
+	off := int64(0)
+	if i >= 0 {
+		off = j.marks[i].off
+	}
+	err := j.scan(off, since, func(rc Receipt) bool {
+		if rc.Acked() && rc.Verified && !rc.Duplicate && rc.ID != "" {
+			add(rc.ID, rc.At.UnixNano())
+		}
+		return true
+	})
+	return j.next - 1, err
 }

@@ -64,9 +64,12 @@ type Config struct {
 	// written out. Default 1s.
 	FlushInterval time.Duration
 	// SyncAck acknowledges a webhook (2xx) only once its receipt, and its
-	// id in the dedupe store, are written and fsynced: a crash after the
-	// ack then forgets nothing. Concurrent requests share each fsync
-	// (group commit), so the cost is latency more than throughput.
+	// id, are written and fsynced: a crash after the ack then forgets
+	// nothing. With a journal file the receipt is the id's record too:
+	// the dedupe store is fsynced every FlushInterval and brought up to
+	// date from the journal at start (see store). Concurrent requests
+	// share each fsync (group commit), so the cost is latency more than
+	// throughput.
 	// Without it, the last FlushInterval of receipts can be lost to a
 	// kill -9 or power cut after they were acknowledged.
 	SyncAck bool
@@ -172,7 +175,7 @@ type Receiver struct {
 	// unwritable is set when a flush fails and cleared when one succeeds:
 	// meanwhile verified webhooks are answered 503, not acknowledged.
 	unwritable atomic.Bool
-	sync       groupSync // SyncAck's group commit
+	commits    *groupCommit // SyncAck's group commit; nil without SyncAck
 	stopFlush  chan struct{}
 	flushDone  chan struct{}
 	shutOnce   sync.Once
@@ -225,7 +228,6 @@ func New(cfg Config) (*Receiver, error) {
 		r.idFrom = scheme.IDFrom()
 	}
 	r.bodies.New = func() any { b := make([]byte, 0, 4096); return &b }
-	r.sync.done = sync.NewCond(&r.sync.mu)
 	if cfg.Dedupe.DSN != "" && cfg.Dedupe.Path != "" {
 		return nil, errors.New("receiver: a dedupe database (DSN) and a dedupe store file (Path) are two homes for one window; choose one")
 	}
@@ -237,20 +239,10 @@ func New(cfg Config) (*Receiver, error) {
 			return nil, fmt.Errorf("receiver: %w", err)
 		}
 	}
-	if cfg.Dedupe.Path != "" {
-		st, kept, note, err := openStore(cfg.Dedupe.Path, cfg.Dedupe, r.clock.Now())
-		if err != nil {
-			return nil, fmt.Errorf("receiver: %w", err)
-		}
-		r.window.load(kept)
-		r.window.store = st
-		r.store = st
-		r.log.Info("dedupe store", "path", cfg.Dedupe.Path, "ids", len(kept), "note", note)
-	}
 	j, note, err := openJournal(cfg.JournalPath, cfg.ReceiptLog)
 	if err != nil {
-		if r.store != nil {
-			r.store.close()
+		if r.shared != nil {
+			r.shared.close()
 		}
 		return nil, fmt.Errorf("receiver: %w", err)
 	}
@@ -258,7 +250,11 @@ func New(cfg Config) (*Receiver, error) {
 		r.log.Info("journal", "path", cfg.JournalPath, "note", note)
 	}
 	r.journal = j
-	if r.capture, err = openCapture(cfg.Capture); err != nil {
+	// closeAll undoes what New opened when a later step fails.
+	closeAll := func() {
+		if r.commits != nil {
+			r.commits.close()
+		}
 		j.close()
 		if r.shared != nil {
 			r.shared.close()
@@ -266,6 +262,33 @@ func New(cfg Config) (*Receiver, error) {
 		if r.store != nil {
 			r.store.close()
 		}
+	}
+	if cfg.Dedupe.Path != "" {
+		// Under SyncAck the journal backs the store (see store): the ids
+		// of receipts after the store's last checkpoint come back from it.
+		var replay replayFunc
+		if r.journalBacksStore() {
+			replay = j.replayAfter
+		}
+		st, kept, note, err := openStore(cfg.Dedupe.Path, cfg.Dedupe, r.clock.Now(), replay)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("receiver: %w", err)
+		}
+		r.window.load(kept)
+		r.window.store = st
+		r.store = st
+		r.log.Info("dedupe store", "path", cfg.Dedupe.Path, "ids", len(kept), "note", note)
+	}
+	j.reserve() // a full disk shows in the first webhooks' answers, as later
+	if cfg.SyncAck {
+		if r.commits, err = newGroupCommit(cfg.JournalPath, syncDepth); err != nil {
+			closeAll()
+			return nil, fmt.Errorf("receiver: %w", err)
+		}
+	}
+	if r.capture, err = openCapture(cfg.Capture); err != nil {
+		closeAll()
 		return nil, err
 	}
 	r.process = newProcessor(cfg.Processing, r.clock, cfg.Seed)
@@ -314,7 +337,7 @@ func (r *Receiver) flushLoop(t clock.Timer) {
 			// Flush before arming the next timer: a test on a fake clock
 			// that sees the timer created knows the flush is done.
 			next := r.cfg.FlushInterval
-			if r.flush(false) != nil {
+			if r.flush() != nil {
 				backoff = min(max(2*backoff, r.cfg.FlushInterval/16), r.cfg.FlushInterval)
 				next = backoff
 			} else {
@@ -322,7 +345,7 @@ func (r *Receiver) flushLoop(t clock.Timer) {
 			}
 			t = r.clock.NewTimer(next)
 		case <-r.journal.kick:
-			if backoff == 0 && r.flush(false) != nil {
+			if backoff == 0 && r.flush() != nil {
 				backoff = r.cfg.FlushInterval / 16
 				t.Stop()
 				t = r.clock.NewTimer(backoff)
@@ -360,50 +383,36 @@ func (r *Receiver) waitTimer(t clock.Timer) bool {
 	}
 }
 
-// groupSync is SyncAck's group commit: the first request to need an fsync
-// does one for everyone recorded so far; those arriving meanwhile wait for
-// the next.
-type groupSync struct {
-	mu      sync.Mutex
-	done    *sync.Cond
-	synced  uint64 // every receipt up to this seq is on disk
-	running bool
-}
-
-// durable waits until receipt seq (and the dedupe entries recorded with
-// it) is written and fsynced.
-func (r *Receiver) durable(seq uint64) error {
-	g := &r.sync
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for g.synced < seq {
-		if g.running {
-			g.done.Wait()
-			continue
-		}
-		g.running = true
-		g.mu.Unlock()
-		upto, _ := r.journal.status() // the flush below takes at least this far
-		err := r.flush(true)
-		g.mu.Lock()
-		g.running = false
-		if err == nil {
-			g.synced = max(g.synced, upto)
-		}
-		g.done.Broadcast()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // flush writes out the journal and the store; errors are logged and
 // counted, and the unwritten data kept for the next try.
-func (r *Receiver) flush(sync bool) error {
+//
+// When the journal backs the dedupe store (SyncAck), this is where the
+// store is fsynced and checkpointed, once a flush interval rather than
+// before every ack.
+func (r *Receiver) flush() error {
 	r.flushMu.Lock()
 	defer r.flushMu.Unlock()
-	err := r.journal.flush(sync)
+	var covered uint64
+	backs := r.journalBacksStore()
+	if backs {
+		covered, _ = r.journal.status() // read before the store's lines are taken
+	}
+	err := r.writeOut(covered, backs)
+	r.flushed(err)
+	return err
+}
+
+// journalBacksStore says whether acks wait for the journal's fsync only,
+// the dedupe store being rebuilt from the journal at start (see store).
+func (r *Receiver) journalBacksStore() bool {
+	return r.cfg.SyncAck && r.cfg.JournalPath != "" && r.cfg.Dedupe.Path != ""
+}
+
+// writeOut writes the journal, the capture and the dedupe store out,
+// without fsync but for the store's with syncStore (its checkpoint then
+// says covered). Callers hold flushMu.
+func (r *Receiver) writeOut(covered uint64, syncStore bool) error {
+	err := r.journal.flush(false)
 	if r.capture != nil {
 		// A capture that cannot be written is logged, not a reason to stop
 		// acknowledging: the journal is what the acks promise.
@@ -412,19 +421,24 @@ func (r *Receiver) flush(sync bool) error {
 		}
 	}
 	if r.store != nil {
-		err = errors.Join(err, r.store.flush(r.window, sync))
+		err = errors.Join(err, r.store.flush(r.window, covered, syncStore))
 	}
+	return err
+}
+
+// flushed counts and logs the outcome of a write-out (and fsync): after a
+// failure verified webhooks are answered 503 until one succeeds.
+func (r *Receiver) flushed(err error) {
 	if err != nil {
 		r.counts.flushErrors.Add(1)
 		if !r.unwritable.Swap(true) {
 			r.log.Error("flush failed: answering webhooks 503 until a flush succeeds", "err", err)
 		}
-		return err
+		return
 	}
 	if r.unwritable.Swap(false) {
 		r.log.Info("flush succeeded: acknowledging webhooks again")
 	}
-	return nil
 }
 
 // Close shuts the receiver down, waiting for processing to finish, and
@@ -450,6 +464,10 @@ func (r *Receiver) Shutdown(ctx context.Context) error {
 			<-r.cleanupDone
 			r.shared.close()
 		}
+		if r.commits != nil {
+			r.commits.running.Wait() // the last group's hand-off may still be ending
+			r.commits.close()
+		}
 		r.flushMu.Lock()
 		defer r.flushMu.Unlock()
 		err = errors.Join(err, r.journal.close())
@@ -457,7 +475,9 @@ func (r *Receiver) Shutdown(ctx context.Context) error {
 			err = errors.Join(err, r.capture.Close())
 		}
 		if r.store != nil {
-			err = errors.Join(err, r.store.flush(r.window, true), r.store.close())
+			// The second write carries the checkpoint the first queued.
+			last, _ := r.journal.status()
+			err = errors.Join(err, r.store.flush(r.window, last, true), r.store.flush(r.window, 0, true), r.store.close())
 		}
 		r.shutErr = err
 	})

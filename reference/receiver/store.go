@@ -36,8 +36,22 @@ import (
 // Close fsyncs everything. After kill -9 or power loss, the last second's
 // ids may be forgotten and their retries processed again: a duplicate the
 // journal shows, never a loss.
+//
+// Under SyncAck with a journal file the journal is the store's write-ahead
+// log: every acknowledged fresh webhook's receipt (status 2xx, verified,
+// not a duplicate) is fsynced in the journal before its 2xx, and that
+// receipt holds what the store's line holds (the id, its arrival time).
+// So the ack waits for one fsync, the journal's, and the store is fsynced
+// once a flush interval, after which a checkpoint line `0 "<seq>"` says
+// that the store holds the ids of every receipt up to journal seq <seq>.
+// At start the journal's receipts after the last checkpoint are put back
+// in the window (replayAfter). A reader that predates checkpoints sees a
+// claim from 1970 and drops it as expired.
 type store struct {
 	path string
+	// checkpoints: the journal backs the store (see above); compaction
+	// then keeps pending claims too.
+	checkpoints bool
 	// pending holds lines not yet written; appended to under window.mu.
 	pending []byte
 
@@ -45,6 +59,7 @@ type store struct {
 	f       *os.File
 	spare   []byte
 	records int // lines in the file
+	gen     int // how many times the file was (re)written whole: SyncAck's slots reopen it when this moves
 }
 
 const storeHeader = "hookrig-dedupe v1\n"
@@ -52,13 +67,34 @@ const storeHeader = "hookrig-dedupe v1\n"
 // storeCompactMin keeps small logs from being rewritten over and over.
 const storeCompactMin = 4096
 
+// replayFunc calls add for the id and arrival time of every acknowledged
+// fresh webhook in the journal after seq since, and returns the journal's
+// last seq.
+type replayFunc func(since uint64, add func(id string, at int64)) (last uint64, err error)
+
 // openStore reads the log at path (if any), keeps the ids still inside the
 // window at time now (at most cfg.MaxEntries, the newest), rewrites the
-// file with just those and opens it for appending.
-func openStore(path string, cfg DedupeConfig, now time.Time) (*store, []queued, string, error) {
-	entries, note, err := readStore(path)
+// file with just those and opens it for appending. With replay (the
+// journal backs the store, see store) the ids the journal holds after the
+// store's last checkpoint are added first.
+func openStore(path string, cfg DedupeConfig, now time.Time, replay replayFunc) (*store, []queued, string, error) {
+	entries, checkpoint, note, err := readStore(path)
 	if err != nil {
 		return nil, nil, "", err
+	}
+	var last uint64
+	if replay != nil {
+		n := 0
+		last, err = replay(checkpoint, func(id string, at int64) {
+			entries = append(entries, queued{id: id, at: at})
+			n++
+		})
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("dedupe store %s: replaying the journal after seq %d: %w", path, checkpoint, err)
+		}
+		if n > 0 {
+			note = fmt.Sprintf("%s; put back %d ids from the journal after seq %d", note, n, checkpoint)
+		}
 	}
 	// Keep the newest sighting per id, drop the expired, keep the newest max.
 	latest := make(map[string]int64, len(entries))
@@ -86,8 +122,8 @@ func openStore(path string, cfg DedupeConfig, now time.Time) (*store, []queued, 
 	if len(kept) > cfg.MaxEntries {
 		kept = kept[len(kept)-cfg.MaxEntries:]
 	}
-	s := &store{path: path}
-	if err := s.rewrite(kept); err != nil {
+	s := &store{path: path, checkpoints: replay != nil}
+	if err := s.rewrite(kept, last); err != nil {
 		return nil, nil, "", err
 	}
 	if dropped := len(entries) - len(kept); dropped > 0 {
@@ -96,23 +132,24 @@ func openStore(path string, cfg DedupeConfig, now time.Time) (*store, []queued, 
 	return s, kept, note, nil
 }
 
-// readStore parses the log. A torn last line (a crash mid-write) is
-// skipped and mentioned in the note; anything else malformed is an error
-// naming path:line.
-func readStore(path string) ([]queued, string, error) {
+// readStore parses the log and finds its last checkpoint (0 without
+// one). A torn last line (a crash mid-write) is skipped and mentioned in
+// the note; anything else malformed is an error naming path:line.
+func readStore(path string) ([]queued, uint64, string, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, "new dedupe store", nil
+		return nil, 0, "new dedupe store", nil
 	}
 	if err != nil {
-		return nil, "", fmt.Errorf("dedupe store: %w", err)
+		return nil, 0, "", fmt.Errorf("dedupe store: %w", err)
 	}
 	if len(data) == 0 {
-		return nil, "empty dedupe store", nil
+		return nil, 0, "empty dedupe store", nil
 	}
 	if !bytes.HasPrefix(data, []byte(storeHeader)) {
-		return nil, "", fmt.Errorf("%s:1: not a hookrig dedupe store (want first line %q)", path, storeHeader[:len(storeHeader)-1])
+		return nil, 0, "", fmt.Errorf("%s:1: not a hookrig dedupe store (want first line %q)", path, storeHeader[:len(storeHeader)-1])
 	}
+	var checkpoint uint64
 	note := ""
 	var out []queued
 	rest := data[len(storeHeader):]
@@ -128,14 +165,22 @@ func readStore(path string) ([]queued, string, error) {
 		at, err1 := strconv.ParseInt(string(ts), 10, 64)
 		id, err2 := strconv.Unquote(string(quoted))
 		if !ok || err1 != nil || err2 != nil {
-			return nil, "", fmt.Errorf("%s:%d: want `<unix-nanoseconds> \"<webhook-id>\"`, got %q", path, line, truncate(string(text), 80))
+			return nil, 0, "", fmt.Errorf("%s:%d: want `<unix-nanoseconds> \"<webhook-id>\"`, got %q", path, line, truncate(string(text), 80))
+		}
+		if at == 0 { // a checkpoint: `0 "<journal seq>"`
+			seq, err := strconv.ParseUint(id, 10, 64)
+			if err != nil {
+				return nil, 0, "", fmt.Errorf("%s:%d: want a checkpoint `0 \"<journal seq>\"`, got %q", path, line, truncate(string(text), 80))
+			}
+			checkpoint = seq
+			continue
 		}
 		out = append(out, queued{id: id, at: at})
 	}
 	if note == "" {
 		note = fmt.Sprintf("loaded dedupe store (%d lines)", len(out))
 	}
-	return out, note, nil
+	return out, checkpoint, note, nil
 }
 
 func truncate(s string, n int) string {
@@ -158,20 +203,29 @@ func (s *store) append(id string, at int64) {
 func (s *store) tombstone(id string, at int64) { s.append(id, -at) }
 
 // flush writes the pending lines (taken under w.mu) and compacts the file
-// when it has grown to twice the window. sync fsyncs (on Close).
-func (s *store) flush(w *window, sync bool) error {
+// when it has grown to twice the window. sync fsyncs; then, with
+// checkpoints, a checkpoint of covered is queued for the next write: the
+// ids of every receipt up to journal seq covered were appended (claimed)
+// before the caller read covered, so they are in what was just fsynced.
+// A compaction (fsynced whole) carries its checkpoint itself, sync or not.
+// The checkpoint goes out after the fsync, never with the lines it
+// vouches for, so it cannot reach the disk before them.
+func (s *store) flush(w *window, covered uint64, sync bool) error {
 	w.mu.Lock()
 	buf := s.pending
 	s.pending = s.spare[:0]
 	lines := bytes.Count(buf, []byte{'\n'})
 	var snap []queued
 	if s.records+lines > storeCompactMin && s.records+lines > 2*w.core.Len() {
-		snap = w.snapshot() // includes every line in buf
+		snap = w.snapshot(s.checkpoints) // includes every line in buf
 	}
 	w.mu.Unlock()
 	if snap != nil {
 		s.spare = buf[:0]
-		return s.rewrite(snap)
+		if !s.checkpoints {
+			covered = 0
+		}
+		return s.rewrite(snap, covered) // fsynced before the rename
 	}
 	if len(buf) > 0 {
 		if n, err := s.f.Write(buf); err != nil {
@@ -188,15 +242,31 @@ func (s *store) flush(w *window, sync bool) error {
 		s.records += lines
 	}
 	s.spare = buf[:0]
-	if sync {
-		return s.f.Sync()
+	if !sync {
+		return nil
+	}
+	if err := s.f.Sync(); err != nil {
+		return fmt.Errorf("dedupe store %s: %w", s.path, err)
+	}
+	if s.checkpoints && covered > 0 {
+		w.mu.Lock()
+		s.pending = appendCheckpoint(s.pending, covered)
+		w.mu.Unlock()
 	}
 	return nil
 }
 
-// rewrite replaces the file with the given ids, atomically (temp file,
-// fsync, rename, fsync of the directory), and reopens it for appending.
-func (s *store) rewrite(entries []queued) error {
+// appendCheckpoint appends the line `0 "<seq>"`.
+func appendCheckpoint(b []byte, seq uint64) []byte {
+	b = append(b, `0 "`...)
+	b = strconv.AppendUint(b, seq, 10)
+	return append(b, "\"\n"...)
+}
+
+// rewrite replaces the file with the given ids and, when not 0, a
+// checkpoint, atomically (temp file, fsync, rename, fsync of the
+// directory), and reopens it for appending.
+func (s *store) rewrite(entries []queued, checkpoint uint64) error {
 	tmp := s.path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
@@ -211,6 +281,9 @@ func (s *store) rewrite(entries []queued) error {
 		line = strconv.AppendQuote(line, e.id)
 		line = append(line, '\n')
 		bw.Write(line)
+	}
+	if checkpoint > 0 {
+		bw.Write(appendCheckpoint(line[:0], checkpoint))
 	}
 	err = bw.Flush()
 	if err == nil {
@@ -234,7 +307,8 @@ func (s *store) rewrite(entries []queued) error {
 	if s.f != nil {
 		s.f.Close()
 	}
-	s.f, s.records = nf, len(entries)
+	s.f, s.records = nf, len(entries)+min(int(checkpoint), 1)
+	s.gen++
 	return nil
 }
 
