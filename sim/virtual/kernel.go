@@ -73,12 +73,17 @@ func (k *kernel) at(t int64, kind evKind, ref int32) {
 	k.up(len(k.events) - 1)
 }
 
-// atSolo is at for an event of which at most one is ever pending: the
-// caller's word that the previous one has run. It runs in the same order
-// as at would run it.
+// atSolo is at for an event of which at most one is usually pending. It
+// runs in the same order as at would run it; should a solo event still be
+// pending, that one moves into the heap (its seq keeps its place), so a
+// caller that schedules two loses neither, it only pays the heap.
 func (k *kernel) atSolo(t int64, kind evKind, ref int32) {
 	if t < k.now {
 		t = k.now
+	}
+	if k.hasSolo {
+		k.events = append(k.events, k.solo)
+		k.up(len(k.events) - 1)
 	}
 	k.seq++
 	k.solo, k.hasSolo = kevent{at: t, seq: k.seq, ref: ref, kind: kind}, true
