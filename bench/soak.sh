@@ -40,6 +40,7 @@
 #   bench/soak.sh 90s        # a short check
 #   RATE=1000 OUTAGE=30s bench/soak.sh 30m
 #   HORIZON=72h RETAIN=24h bench/soak.sh 10m   # the defaults' scale: the stores grow all along
+#   HOOKRIG=/tmp/hookrig-old bench/soak.sh 10m   # that binary instead of building this tree
 # LOAD_CONCURRENCY (64) caps the load generator's connections: when the
 # sender stalls (an outage's backlog, a busy machine), an open loop would
 # otherwise open one per request in flight, up to 512, and the open-file
@@ -77,9 +78,13 @@ outage=$(secs "$OUTAGE")
 need go golang-go
 need curl curl
 
-echo "building hookrig..." >&2
-go build -o "$tmp/hookrig" ./cmd/hookrig
-H=$tmp/hookrig
+if [ -n "${HOOKRIG:-}" ]; then
+	H=$HOOKRIG # a build to measure, such as an older commit's
+else
+	echo "building hookrig..." >&2
+	go build -o "$tmp/hookrig" ./cmd/hookrig
+	H=$tmp/hookrig
+fi
 
 cat >"$tmp/rules.yaml" <<YAML
 rules:

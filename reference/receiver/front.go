@@ -19,6 +19,13 @@ type webhookRequest interface {
 	// Header is the first value of the header named key, in any case; ""
 	// when absent. The hot path asks for the few it needs by name.
 	header(key string) string
+	// Peek is header's value for reading during the request only: the fast
+	// front returns a view of its read buffer, which the connection's next
+	// request overwrites, so the value must not be kept (no receipt, no
+	// error text, no map key). For the values checked and dropped
+	// (timestamp, signature, attempt): copying them was about half of the
+	// receiver's garbage per webhook.
+	peek(key string) string
 	// Headers is every header, for the schemes, IDFrom and capture, which
 	// read them as net/http does (it may allocate a copy).
 	headers() http.Header
@@ -44,6 +51,7 @@ func (q *stdRequest) headers() http.Header     { return q.std().Header }
 func (q *stdRequest) contentLength() int64     { return q.std().ContentLength }
 func (q *stdRequest) body() io.Reader          { return q.std().Body }
 func (q *stdRequest) context() context.Context { return q.std().Context() }
+func (q *stdRequest) peek(key string) string { return q.header(key) }
 func (q *stdRequest) header(key string) string {
 	// Canonical keys (the hot path's) index the map directly, skipping
 	// Header.Get's canonicalisation and its allocation.

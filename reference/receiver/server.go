@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
@@ -205,6 +206,13 @@ func (q *fastRequest) header(key string) string {
 		return string(v)
 	}
 	return ""
+}
+
+// Peek is header without the copy: valid until the request's answer is
+// written (see webhookRequest.peek).
+func (q *fastRequest) peek(key string) string {
+	v := q.ctx.Request.Header.Peek(key)
+	return unsafe.String(unsafe.SliceData(v), len(v))
 }
 
 // Headers copies every header into a net/http Header, canonical keys and

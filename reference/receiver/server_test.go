@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -218,4 +220,51 @@ func TestServerShutdownLetsProcessingBeforeTheAckFinish(t *testing.T) {
 		t.Errorf("status %d, want 200 (acknowledged within the grace)", s)
 	}
 	served(t, done)
+}
+
+// The fast front hands the timestamp, signature and attempt to the
+// verifier as views of its read buffer (fastRequest.peek), which the
+// connection's next request overwrites. What the receiver keeps of a
+// request (its receipt, its error text) must be its own copy: two
+// rejections on one kept-alive connection, whose bad timestamps sit at
+// the same offset, each keep their own.
+func TestFastFrontKeepsNoViewOfTheReadBuffer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _, _ := serveOn(t, Config{}, ln, time.Second)
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	br := bufio.NewReader(c)
+	body := `{"a":1}`
+	for i, ts := range []string{"12ab", "98zy"} {
+		req := "POST /hooks HTTP/1.1\r\nHost: r\r\nWebhook-Id: msg_" + strconv.Itoa(i) + "\r\nWebhook-Timestamp: " + ts +
+			"\r\nWebhook-Signature: v1,AAAA\r\nWebhook-Attempt: 17\r\nContent-Type: application/json\r\nContent-Length: 7\r\n\r\n" + body
+		if _, err := io.WriteString(c, req); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("timestamp %q: status %d, want 400", ts, resp.StatusCode)
+		}
+	}
+	rcs := r.Receipts(0, 10)
+	if len(rcs) != 2 {
+		t.Fatalf("%d receipts, want 2: %+v", len(rcs), rcs)
+	}
+	for i, ts := range []string{"12ab", "98zy"} {
+		if !strings.Contains(rcs[i].Error, `"`+ts+`"`) || rcs[i].Attempt != 17 || rcs[i].ID != "msg_"+strconv.Itoa(i) {
+			t.Errorf("receipt %d = %+v, want the error to quote %q, attempt 17, id msg_%d", i, rcs[i], ts, i)
+		}
+	}
 }
