@@ -25,6 +25,7 @@ import (
 type dispatcher struct {
 	clock     clock.Clock
 	client    *http.Client
+	wire      *wireTransport // client's transport when it is the sender's own, else nil
 	onAttempt func(AttemptReport)
 	metrics   *senderMetrics
 	logger    *slog.Logger
@@ -68,6 +69,7 @@ func newDispatcher(clk clock.Clock, jitter *delivery.Jitter, workers int, client
 		wake:      make(chan struct{}, 1),
 		endpoints: make(map[string]*endpointRT),
 		items:     make(map[uint64]*item),
+		wire:      wireOf(client),
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 type endpointRT struct {
 	id       string
 	url      string
+	target   *wireTarget     // url for the sender's own client; nil: not http://
 	signer   *webhook.Signer // Standard Webhooks, allocation-free
 	scheme   webhook.Scheme  // any other scheme, instead of signer
 	policy   delivery.Policy

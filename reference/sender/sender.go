@@ -344,6 +344,7 @@ func newEndpointRT(r *Endpoint) (*endpointRT, error) {
 	if err != nil {
 		return nil, err
 	}
+	rt.target = newWireTarget(r.URL)
 	return rt, nil
 }
 
