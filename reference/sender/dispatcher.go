@@ -25,6 +25,7 @@ import (
 type dispatcher struct {
 	clock     clock.Clock
 	client    *http.Client
+	wire      *wireTransport // client's transport when it is the sender's own, else nil
 	onAttempt func(AttemptReport)
 	metrics   *senderMetrics
 	logger    *slog.Logger
@@ -40,16 +41,25 @@ type dispatcher struct {
 	lanes     delivery.Lanes
 	ring      []*endpointRT // the endpoints in turn order (see turns)
 	turn      int           // where the next round of turns starts
-	inflight  int
+	inflight  int           // attempts on the wire
+	admitted  int           // attempts claimed, not started, not claimed ahead
+	ahead     int           // attempts claimed ahead, not started
 	idle      chan struct{} // closed when inflight drops to 0, if someone waits
 }
 
-// job is one attempt on its way.
+// job is one attempt on its way: claimed, then started.
 type job struct {
 	it        *item
 	n         uint32 // webhook-attempt
 	claimedAt time.Time
 	ev        eventRecord // read by the claim
+	// ahead: claimed while its endpoint was steady, beyond what it may
+	// start now; it may be handed back unsent.
+	ahead bool
+	// durable: the claim is committed, so the attempt may start. back:
+	// handed back (or dropped with its endpoint) before it started.
+	// Both are read and written under the dispatcher's mu.
+	durable, back bool
 }
 
 func newDispatcher(clk clock.Clock, jitter *delivery.Jitter, workers int, client *http.Client, logger *slog.Logger, ob *outbox) *dispatcher {
@@ -59,6 +69,7 @@ func newDispatcher(clk clock.Clock, jitter *delivery.Jitter, workers int, client
 		wake:      make(chan struct{}, 1),
 		endpoints: make(map[string]*endpointRT),
 		items:     make(map[uint64]*item),
+		wire:      wireOf(client),
 	}
 }
 
@@ -136,15 +147,30 @@ func (d *dispatcher) loop(ctx context.Context) {
 	}
 }
 
-// pick claims every event that may be attempted now and returns when to
-// look again (zero: only when woken). The claim is queued under mu, so it
-// is ordered with endpoint changes (see DeleteEndpoint).
+// pick starts the claimed attempts that may start now, claims every
+// event that may be attempted now or soon, and returns when to look
+// again (zero: only when woken). Claims are queued under mu, so they are
+// ordered with endpoint changes (see DeleteEndpoint).
 //
 // Endpoints take turns (delivery.RoundRobin), one attempt each per turn,
 // each within its fair share of the workers (delivery.Split: the suspect
 // endpoints, whose last attempt got no answer, share a quarter of them)
 // and what delivery.Admit allows (its window, pause, rate and breaker):
 // endpoints that never answer cannot take the workers of those that do.
+//
+// Claiming ahead: an attempt goes on the wire only once its claim is
+// durable (a crash must find it and report it interrupted), and that
+// commit takes a millisecond or more. A steady endpoint therefore has
+// attempts claimed ahead of its window (delivery.Endpoint.Ahead), so that
+// a finished attempt's slot takes the next one at once instead of
+// waiting for a commit; their claims share commits with the outcomes of
+// the attempts before them. Admitting an attempt to a steady endpoint
+// takes nothing but a slot, so claims made ahead are handed back unsent (their claims dropped, their
+// events waiting again) as soon as the endpoint stops being steady
+// (a pause, a circuit no longer closed, pacing, no answer), is deleted or
+// disabled, or the sender stops. What it costs: a crash reports the
+// attempts claimed ahead as interrupted, as it does those on the wire,
+// and retries them.
 func (d *dispatcher) pick() (next time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -162,24 +188,47 @@ func (d *dispatcher) pick() (next time.Time) {
 	}
 	ring := d.turns()
 	split := delivery.Split{Workers: d.workers}
+	var back []*job
 	for _, ep := range ring {
-		if es := ep.state(); es.Wants(ep.inflight, ep.ready.Len() > 0 && !ep.ready[0].due.After(now), now) {
-			split.Want(es.Flow.Suspect(), ep.inflight)
+		es := ep.state()
+		if len(ep.claims) > ep.admitted && !ep.disabled && !es.Steady(now) {
+			back = append(back, d.takeClaims(ep, true)...)
 		}
+		due := len(ep.claims) > 0 || ep.ready.Len() > 0 && !ep.ready[0].due.After(now)
+		if es.Wants(ep.inflight+len(ep.claims), due, now) {
+			split.Want(es.Flow.Suspect(), ep.inflight+len(ep.claims))
+		}
+	}
+	if len(back) > 0 {
+		d.handBack(back)
 	}
 	d.turn = delivery.RoundRobin(len(ring), d.turn, func(i int) bool {
 		ep := ring[i]
-		if ep.disabled || ep.ready.Len() == 0 || d.inflight >= d.workers {
-			return false // a finishing attempt wakes us
+		if ep.disabled {
+			return false
+		}
+		es := ep.state()
+		suspect := es.Flow.Suspect()
+		share := split.Share(suspect)
+		if d.inflight < d.workers && ep.inflight < es.Limit(share) && d.start(ep) {
+			return true
+		}
+		if ep.ready.Len() == 0 {
+			return false // a finishing attempt or a commit wakes us
 		}
 		it := ep.ready[0]
 		if it.due.After(now) {
 			earliest(it.due)
 			return false
 		}
-		es := ep.state()
-		suspect := es.Flow.Suspect()
-		ok, again := delivery.Admit(&es, ep.inflight, split.Share(suspect), now)
+		// A steady endpoint claims ahead, the sender as a whole at most
+		// AheadFactor times its workers; the others claim what may start.
+		room := es.Ahead(share, now)
+		steady := room > 0
+		if steady && d.ahead >= delivery.AheadFactor*d.workers || !steady && d.inflight+d.admitted >= d.workers {
+			return false
+		}
+		ok, again := delivery.Admit(&es, ep.inflight+len(ep.claims)-room, share, now)
 		ep.setState(es)
 		if !ok {
 			if !again.IsZero() {
@@ -188,13 +237,105 @@ func (d *dispatcher) pick() (next time.Time) {
 			return false
 		}
 		ep.ready.pop()
-		ep.inflight++
-		d.inflight++
+		j := &job{it: it, n: it.total + 1, claimedAt: now, ahead: steady}
+		ep.claims = append(ep.claims, j)
+		if steady {
+			d.ahead++
+		} else {
+			ep.admitted++
+			d.admitted++
+		}
 		split.Took(suspect)
-		jobs = append(jobs, &job{it: it, n: it.total + 1, claimedAt: now})
+		jobs = append(jobs, j)
 		return true
 	})
 	return next
+}
+
+// start sends the endpoint's oldest durable claim to a worker, if it has
+// one. Caller holds mu and has checked there is room.
+func (d *dispatcher) start(ep *endpointRT) bool {
+	for i, j := range ep.claims {
+		if !j.durable {
+			continue
+		}
+		ep.claims = slices.Delete(ep.claims, i, i+1)
+		d.unclaimed(ep, j)
+		ep.inflight++
+		d.inflight++
+		d.jobs <- j // never blocks: inflight <= workers = cap(jobs)
+		return true
+	}
+	return false
+}
+
+// unclaimed counts a claim out of the claims not started. Caller holds
+// mu and has taken j out of ep.claims.
+func (d *dispatcher) unclaimed(ep *endpointRT, j *job) {
+	if j.ahead {
+		d.ahead--
+	} else {
+		ep.admitted--
+		d.admitted--
+	}
+}
+
+// takeClaims takes the endpoint's claims not started out of the
+// schedule and marks them handed back: only those claimed ahead, or
+// all. The caller drops them from the outbox (handBack, or with the
+// change that stops the endpoint). Caller holds mu.
+func (d *dispatcher) takeClaims(ep *endpointRT, onlyAhead bool) []*job {
+	var taken []*job
+	kept := ep.claims[:0]
+	for _, j := range ep.claims {
+		if onlyAhead && !j.ahead {
+			kept = append(kept, j)
+			continue
+		}
+		j.back = true
+		d.unclaimed(ep, j)
+		taken = append(taken, j)
+	}
+	clear(ep.claims[len(kept):])
+	ep.claims = kept
+	return taken
+}
+
+// handBack drops the claims of attempts that never started and lets
+// their events wait again, as they were. Caller holds mu (the change is
+// ordered with the claims and endpoint changes queued under it).
+func (d *dispatcher) handBack(back []*job) {
+	d.ob.submit(func(t *txb, c *counters) error {
+		for _, j := range back {
+			if err := t.unclaim(j.it.seq); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, func(err error) {
+		switch {
+		case errors.Is(err, ErrClosed), errors.Is(err, ErrCrashed):
+			return // the claims stay: the next start reports them interrupted
+		case err != nil:
+			// The claims stay; the next claim of each event overwrites
+			// its own.
+			d.logger.Error("handing back claimed attempts in the outbox", "err", err)
+		}
+		d.mu.Lock()
+		d.requeue(back)
+		d.mu.Unlock()
+		d.poke()
+	})
+}
+
+// requeue lets the events of attempts handed back wait again, those
+// still pending. Caller holds mu.
+func (d *dispatcher) requeue(back []*job) {
+	for _, j := range back {
+		if it := j.it; d.items[it.seq] == it && it.idx < 0 {
+			it.ep.ready.push(it)
+		}
+	}
 }
 
 // turns returns the endpoints in the order they take turns, by id. It is
@@ -215,7 +356,8 @@ func (d *dispatcher) turns() []*endpointRT {
 
 // claim records the attempts as in flight, durably, before any request
 // leaves: after a crash each leftover claim is an attempt whose outcome
-// is unknown, reported as interrupted instead of silently repeated.
+// is unknown, reported as interrupted instead of silently repeated. Once
+// committed, pick starts them.
 func (d *dispatcher) claim(jobs []*job, now time.Time) {
 	d.ob.submit(func(t *txb, c *counters) error {
 		for _, j := range jobs {
@@ -227,20 +369,22 @@ func (d *dispatcher) claim(jobs []*job, now time.Time) {
 		}
 		return nil
 	}, func(err error) {
-		if err == nil {
-			for _, j := range jobs {
-				d.jobs <- j // never blocks: inflight <= workers = cap(jobs)
-			}
-			return
-		}
-		if !errors.Is(err, ErrClosed) && !errors.Is(err, ErrCrashed) {
+		if err != nil && !errors.Is(err, ErrClosed) && !errors.Is(err, ErrCrashed) {
 			d.logger.Error("claiming attempts in the outbox", "err", err)
 		}
 		d.mu.Lock()
 		for _, j := range jobs {
-			d.release(j.it.ep)
-			j.it.due = now.Add(time.Second)
-			j.it.ep.ready.push(j.it)
+			switch {
+			case j.back: // handed back meanwhile: whoever took it drops the claim
+			case err == nil:
+				j.durable = true
+			default:
+				ep := j.it.ep
+				ep.claims = slices.DeleteFunc(ep.claims, func(x *job) bool { return x == j })
+				d.unclaimed(ep, j)
+				j.it.due = now.Add(time.Second)
+				ep.ready.push(j.it)
+			}
 		}
 		d.mu.Unlock()
 		d.poke()
@@ -294,6 +438,12 @@ func (d *dispatcher) finish(j *job, o delivery.Outcome, a attemptRecord, cancell
 	defer d.poke() // a slot is free
 	defer d.mu.Unlock()
 
+	// A 410 dead-letters what waits for the endpoint, its claims not
+	// started included: they are dropped with the change.
+	var back []*job
+	if dec.Kind == delivery.DisableEndpoint {
+		back = d.takeClaims(ep, false)
+	}
 	var dead []uint64
 	d.ob.submit(func(t *txb, c *counters) error {
 		rec, err := t.stateOf(it.seq)
@@ -316,6 +466,11 @@ func (d *dispatcher) finish(j *job, o delivery.Outcome, a attemptRecord, cancell
 		}
 		dead = nil
 		if dec.Kind == delivery.DisableEndpoint {
+			for _, j := range back {
+				if err := t.unclaim(j.it.seq); err != nil {
+					return err
+				}
+			}
 			dead, err = t.disableEndpoint(c, ep.id, delivery.GoneReason, now)
 		}
 		return err
@@ -329,6 +484,7 @@ func (d *dispatcher) finish(j *job, o delivery.Outcome, a attemptRecord, cancell
 			d.logger.Error("recording an attempt in the outbox", "event", it.id, "err", err)
 			it.due = now.Add(time.Second)
 			it.ep.ready.push(it)
+			d.requeue(back)
 			d.mu.Unlock()
 			return
 		}

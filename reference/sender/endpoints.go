@@ -127,9 +127,17 @@ func (b *boltStore) deleteEndpoint(id string) error {
 	// the endpoint gone.
 	was := *ep
 	ep.disabled, ep.gone, ep.reason = true, true, "endpoint deleted"
+	// Attempts claimed and not started are dropped with it: their events
+	// are dead-lettered with the rest.
+	back := s.d.takeClaims(ep, false)
 	var dead []uint64
 	errc := make(chan error, 1)
 	s.ob.submit(func(t *txb, c *counters) (err error) {
+		for _, j := range back {
+			if err := t.unclaim(j.it.seq); err != nil {
+				return err
+			}
+		}
 		dead, err = t.deadLetterPending(c, id, "endpoint deleted", s.clock.Now())
 		if err != nil {
 			return err
@@ -139,6 +147,7 @@ func (b *boltStore) deleteEndpoint(id string) error {
 		s.d.mu.Lock()
 		if err != nil {
 			ep.disabled, ep.gone, ep.reason = was.disabled, was.gone, was.reason
+			s.d.requeue(back)
 		} else {
 			delete(s.d.endpoints, id)
 			s.d.finalAll(dead, s.clock.Now())

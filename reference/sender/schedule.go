@@ -12,13 +12,16 @@ import (
 type endpointRT struct {
 	id       string
 	url      string
+	target   *wireTarget     // url for the sender's own client; nil: not http://
 	signer   *webhook.Signer // Standard Webhooks, allocation-free
 	scheme   webhook.Scheme  // any other scheme, instead of signer
 	policy   delivery.Policy
 	breaker  delivery.BreakerState
 	flow     delivery.Flow // window, pause and rate learnt from its answers (memory only)
-	inflight int
-	ready    dueHeap // events that may be attempted once due
+	inflight int           // attempts on the wire
+	claims   []*job        // attempts claimed in the outbox, not started yet, in claim order
+	admitted int           // of claims, those not claimed ahead (see dispatcher.pick)
+	ready    dueHeap       // events that may be attempted once due
 	// disabled stops new attempts: the endpoint answered 410 Gone or was
 	// deleted (gone). Attempts in flight finish and are dead-lettered
 	// unless they were delivered.

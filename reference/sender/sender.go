@@ -283,6 +283,19 @@ func (b *boltStore) stop(crash bool) {
 		<-s.loopDone
 		<-s.sweepDone
 		if !crash {
+			// Nothing starts any more: attempts claimed and not started
+			// are handed back, so the next start does not report them.
+			s.d.mu.Lock()
+			var back []*job
+			for _, ep := range s.d.endpoints {
+				back = append(back, s.d.takeClaims(ep, false)...)
+			}
+			if len(back) > 0 {
+				s.d.handBack(back)
+			}
+			s.d.mu.Unlock()
+		}
+		if !crash {
 			s.waitGrace()
 		}
 		s.stopSends()
@@ -331,6 +344,7 @@ func newEndpointRT(r *Endpoint) (*endpointRT, error) {
 	if err != nil {
 		return nil, err
 	}
+	rt.target = newWireTarget(r.URL)
 	return rt, nil
 }
 

@@ -167,6 +167,9 @@ func (t *txb) claim(seq uint64, n uint32, at time.Time) (eventRecord, error) {
 	return ev, t.inflight.Put(seqKey(seq), cr.encode())
 }
 
+// unclaim drops the claim of an attempt that never started.
+func (t *txb) unclaim(seq uint64) error { return t.inflight.Delete(seqKey(seq)) }
+
 // record stores an attempt and the state it led to, and drops the claim.
 func (t *txb) record(c *counters, seq uint64, endpoint string, a *attemptRecord, from stateCode, st *stateRecord) error {
 	if err := t.inflight.Delete(seqKey(seq)); err != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -87,23 +88,60 @@ func (t *wireTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx := req.Context()
-	addr := req.URL.Host
-	if req.URL.Port() == "" {
-		addr = net.JoinHostPort(req.URL.Hostname(), "80")
+	host := req.Host
+	if host == "" {
+		host = req.URL.Host
 	}
+	fr := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseResponse(fr)
+	cut, err := t.exchange(req.Context(), wireAddr(req.URL), req.Close, func(w *bufio.Writer) error {
+		return writeRequest(w, req.Method, req.URL.RequestURI(), host, req.Header, req.Close, body)
+	}, fr)
+	if err != nil {
+		return nil, err
+	}
+	resp := &http.Response{
+		StatusCode: fr.StatusCode(), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: make(http.Header, fr.Header.Len()), ContentLength: -1, Request: req,
+	}
+	resp.Status = strconv.Itoa(resp.StatusCode) + " " + http.StatusText(resp.StatusCode)
+	for k, v := range fr.Header.All() {
+		resp.Header.Add(string(k), string(v))
+	}
+	b := fr.Body()
+	if cut {
+		b = nil
+	}
+	resp.Body = io.NopCloser(strings.NewReader(string(b)))
+	return resp, nil
+}
+
+// wireAddr is the host:port an http:// URL is sent to.
+func wireAddr(u *url.URL) string {
+	if u.Port() == "" {
+		return net.JoinHostPort(u.Hostname(), "80")
+	}
+	return u.Host
+}
+
+// exchange sends one request, written by write, to addr on a kept-alive
+// connection (or a new one) and reads the answer into fr. cut says the
+// answer's body went past maxDrain: fr has its status and headers, not
+// its body. ctx (the attempt's timeout, the sender stopping) ends a
+// blocked read or write by a deadline in the past. The dispatcher calls
+// it directly for http:// endpoints (no http.Request or http.Response
+// per attempt); RoundTrip wraps it for everyone else.
+func (t *wireTransport) exchange(ctx context.Context, addr string, closing bool, write func(*bufio.Writer) error, fr *fasthttp.Response) (cut bool, err error) {
 	c := t.get(addr)
 	if c == nil {
 		nc, err := t.dialer.DialContext(ctx, "tcp", addr)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		c = &wireConn{nc: nc, br: bufio.NewReaderSize(nc, wireReadBuffer), bw: bufio.NewWriterSize(nc, wireWriteBuffer)}
 	}
-	// The attempt's context (its timeout, the sender stopping) ends a
-	// blocked read or write by a deadline in the past.
 	stop := context.AfterFunc(ctx, func() { c.nc.SetDeadline(aLongTimeAgo) })
-	resp, reuse, err := c.exchange(req, body)
+	cut, reuse, err := c.exchange(closing, write, fr)
 	if !stop() || ctx.Err() != nil {
 		reuse = false
 		if err != nil {
@@ -115,11 +153,7 @@ func (t *wireTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	} else {
 		c.nc.Close()
 	}
-	if err != nil {
-		return nil, err
-	}
-	resp.Request = req
-	return resp, nil
+	return cut, err
 }
 
 // readRequestBody returns the request's body: the sender's requests carry
@@ -132,59 +166,40 @@ func readRequestBody(req *http.Request) ([]byte, error) {
 	return io.ReadAll(req.Body)
 }
 
-// exchange writes req and reads its answer; reuse says whether the
-// connection may carry another.
-func (c *wireConn) exchange(req *http.Request, body []byte) (resp *http.Response, reuse bool, err error) {
-	if err := writeRequest(c.bw, req, body); err != nil {
-		return nil, false, err
+// exchange writes a request and reads its answer into fr; reuse says
+// whether the connection may carry another.
+func (c *wireConn) exchange(closing bool, write func(*bufio.Writer) error, fr *fasthttp.Response) (cut, reuse bool, err error) {
+	if err := write(c.bw); err != nil {
+		return false, false, err
 	}
 	if err := c.bw.Flush(); err != nil {
-		return nil, false, err
+		return false, false, err
 	}
-	fr := fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseResponse(fr)
 	err = fr.ReadLimitBody(c.br, maxDrain)
-	tooLarge := errors.Is(err, fasthttp.ErrBodyTooLarge)
-	if err != nil && !tooLarge {
-		return nil, false, err
-	}
 	// A body past maxDrain is cut, and the connection with it: the
 	// status is the answer (as with net/http, where the sender stops
 	// reading at maxDrain).
-	resp = &http.Response{
-		StatusCode: fr.StatusCode(), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: make(http.Header, fr.Header.Len()), ContentLength: -1,
+	cut = errors.Is(err, fasthttp.ErrBodyTooLarge)
+	if err != nil && !cut {
+		return false, false, err
 	}
-	resp.Status = strconv.Itoa(resp.StatusCode) + " " + http.StatusText(resp.StatusCode)
-	for k, v := range fr.Header.All() {
-		resp.Header.Add(string(k), string(v))
-	}
-	b := fr.Body()
-	if tooLarge {
-		b = nil
-	}
-	resp.Body = io.NopCloser(strings.NewReader(string(b)))
 	// 101 hands the connection to another protocol: never reused.
-	reuse = !tooLarge && !req.Close && !fr.ConnectionClose() && c.br.Buffered() == 0 &&
-		resp.StatusCode != http.StatusSwitchingProtocols
-	return resp, reuse, nil
+	reuse = !cut && !closing && !fr.ConnectionClose() && c.br.Buffered() == 0 &&
+		fr.StatusCode() != http.StatusSwitchingProtocols
+	return cut, reuse, nil
 }
 
-// writeRequest renders req as HTTP/1.1 with a Content-Length. A header
-// value with a line break would split the request: refused, as net/http
-// refuses it.
-func writeRequest(w *bufio.Writer, req *http.Request, body []byte) error {
-	host := req.Host
-	if host == "" {
-		host = req.URL.Host
-	}
-	w.WriteString(req.Method)
+// writeRequest renders a request as HTTP/1.1 with a Content-Length. A
+// header value with a line break would split the request: refused, as
+// net/http refuses it.
+func writeRequest(w *bufio.Writer, method, uri, host string, header http.Header, closing bool, body []byte) error {
+	w.WriteString(method)
 	w.WriteByte(' ')
-	w.WriteString(req.URL.RequestURI())
+	w.WriteString(uri)
 	w.WriteString(" HTTP/1.1\r\nHost: ")
 	w.WriteString(host)
 	w.WriteString("\r\n")
-	for k, vs := range req.Header {
+	for k, vs := range header {
 		if k == "Host" || k == "Content-Length" || k == "Connection" || k == "Transfer-Encoding" {
 			continue
 		}
@@ -198,7 +213,7 @@ func writeRequest(w *bufio.Writer, req *http.Request, body []byte) error {
 			w.WriteString("\r\n")
 		}
 	}
-	if req.Close {
+	if closing {
 		w.WriteString("Connection: close\r\n")
 	}
 	w.WriteString("Content-Length: ")

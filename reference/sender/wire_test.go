@@ -10,6 +10,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/hookrig/hookrig/internal/clock"
+	"github.com/hookrig/hookrig/reference/sender/delivery"
 )
 
 // wireServer is a loopback endpoint that counts the connections it
@@ -184,5 +188,61 @@ func TestWireHeaderLineBreakRefused(t *testing.T) {
 	}
 	if n := srv.requests.Load(); n != 0 {
 		t.Errorf("endpoint got %d requests, want none", n)
+	}
+}
+
+// The dispatcher sends to http:// endpoints on the sender's own client
+// without http.Client (postWire); it must answer as the same transport
+// through http.Client does: status, Retry-After, the start of a failed
+// answer (none when the body is past maxDrain), errors named the same.
+func TestPostWireAnswersAsTheClient(t *testing.T) {
+	srv := newWireServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("webhook-id") == "" || r.Header.Get("Content-Type") != "application/json" {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		switch r.URL.Query().Get("answer") {
+		case "503":
+			w.Header().Set("Retry-After", "7")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, strings.Repeat("busy ", 100))
+		case "big":
+			w.WriteHeader(http.StatusInternalServerError)
+			io.WriteString(w, strings.Repeat("x", maxDrain+1))
+		}
+	})
+	own := newWireTransport(4, targetGuard{})
+	defer own.CloseIdleConnections()
+	viaOwn := newDispatcher(clock.Real{}, delivery.NewJitter(1), 4, newClient(own), nil, nil)
+	viaStd := newDispatcher(clock.Real{}, delivery.NewJitter(1), 4, newClient(own), nil, nil)
+	viaStd.wire = nil // the same transport through http.Client, as before postWire
+	if viaOwn.wire == nil {
+		t.Fatal("the dispatcher does not send on its own client")
+	}
+	for _, u := range []string{srv.URL + "/hooks", srv.URL + "/hooks?answer=503", srv.URL + "/hooks?answer=big", "http://127.0.0.1:9/closed"} {
+		rt, err := newEndpointRT(&Endpoint{ID: "ep_1", URL: u, Secret: testSecret, Policy: delivery.DefaultPolicy()})
+		if err != nil || rt.target == nil {
+			t.Fatalf("%s: %v, target %v", u, err, rt.target)
+		}
+		j := &job{it: &item{ep: rt}, n: 1, ev: eventRecord{ID: "msg_1", Payload: []byte(`{"a":1}`)}}
+		type answer struct {
+			Status     int
+			RetryAfter time.Duration
+			Detail     string
+			Err        string
+		}
+		post := func(d *dispatcher) answer {
+			status, ra, detail, err := d.post(context.Background(), rt, j, time.Now())
+			a := answer{Status: status, RetryAfter: ra, Detail: detail}
+			if err != nil {
+				a.Err = string(ClassifyError(err, false)) + ": " + err.Error()
+			}
+			return a
+		}
+		if a, b := post(viaOwn), post(viaStd); a != b {
+			t.Errorf("%s: own client %+v, http.Client %+v", u, a, b)
+		} else {
+			t.Logf("%s: %+v", u, a)
+		}
 	}
 }

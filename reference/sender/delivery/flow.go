@@ -145,6 +145,36 @@ func (ep *Endpoint) Wants(inflight int, due bool, now time.Time) bool {
 	return ep.Policy.Breaker.Failures <= 0 || ep.Breaker.Phase != BreakerOpen || !now.Before(ep.Breaker.OpenUntil)
 }
 
+// Steady reports whether nothing but its window slows the endpoint at
+// now: it is enabled, answers (not suspect), is neither paused nor paced,
+// and its circuit is closed. Admitting an attempt to a steady endpoint
+// changes nothing but its count in flight (no token, no probe), so a
+// sender may prepare attempts for it ahead of its window (Ahead) and
+// hand them back unsent when it stops being steady.
+func (ep *Endpoint) Steady(now time.Time) bool {
+	return !ep.Disabled && !ep.Flow.silent && !now.Before(ep.Flow.PausedUntil) && ep.Rate() == 0 &&
+		(ep.Policy.Breaker.Failures <= 0 || ep.Breaker.Phase == BreakerClosed)
+}
+
+// AheadFactor is how many times its limit a steady endpoint may have
+// prepared ahead (see Ahead).
+const AheadFactor = 4
+
+// Ahead is how many attempts the endpoint may have prepared beyond what
+// Limit lets it start, with share at now: AheadFactor times its limit
+// when it is steady, none otherwise. A sender whose attempt may start
+// only once its claim is durable prepares (claims) them while the
+// attempts before them are on the wire, so that a finished attempt's
+// slot takes the next one at once instead of waiting for a commit; a
+// crash then reports the prepared ones as interrupted too, so the factor
+// is small.
+func (ep *Endpoint) Ahead(share Share, now time.Time) int {
+	if !ep.Steady(now) {
+		return 0
+	}
+	return AheadFactor * ep.Limit(share)
+}
+
 // Share is an endpoint's part of the workers for one pick.
 type Share struct {
 	// Workers is the most attempts it may have in flight: an even split
