@@ -139,7 +139,10 @@ for rate in 2000 20000; do
 	row "loadgen $rate/s --precision 5ms, CPU-s" "$(v loadgen.fixed_${rate}_hookrig_coarse_cpu)" "bombardier" "$(v loadgen.fixed_${rate}_bombardier_cpu)" "<=" 1.00
 	off=$(pct_off "$rate" "$(v loadgen.fixed_${rate}_hookrig_coarse_rps)")
 	row "loadgen $rate/s --precision 5ms: % off" "$off" "(goal, %)" 0.1 "<=" 1.00
-	row "loadgen $rate/s --precision 5ms: lag p99, ms" "$(v loadgen.fixed_${rate}_hookrig_coarse_lag_p99)" "(by design, ms)" 5 "<=" 1.00
+	# The coarse mode's bound: each request up to the 5 ms step late, on
+	# top of whatever lag a wake-up has anyway (the default's, same run).
+	bound=$(awk -v l="$(v loadgen.fixed_${rate}_hookrig_lag_p99)" 'BEGIN { if (l == "-") print "-"; else print 5 + l }')
+	row "loadgen $rate/s --precision 5ms: lag p99, ms" "$(v loadgen.fixed_${rate}_hookrig_coarse_lag_p99)" "(5 + default's lag, ms)" "$bound" "<=" 1.00
 done
 rows+=("$(printf '%-46s | %12s | %-30s | %6s | %-8s | %s' "loadgen 2000/s fixed, CPU-s vs wrk2" "$(fmt "$(v loadgen.fixed_2000_hookrig_cpu)")" "wrk2 -" - "<= 1.00" "not measured: wrk2 is not a Debian package")")
 row "receiver, verified webhooks/s (c64)" "$(v reference.receiver_rps)" "nginx return 200" "$(v reference.nginx_rps)" ">=" 0.75

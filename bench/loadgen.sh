@@ -19,6 +19,8 @@
 # PRECISION (e.g. 5ms) adds hookrig-coarse to the fixed-rate runs:
 # hookrig bench --precision PRECISION, which wakes on that grid instead of
 # at each request's own time (less CPU, each request up to PRECISION late).
+# BASE=PATH (a hookrig binary, e.g. built at the branch point) adds
+# hookrig-base to the fixed-rate runs, alternating with this tree's build.
 # RATES lists the fixed rates (each measured ROUNDS times, alternating);
 # LONG=0 skips the memory runs. The last line is "RESULT KEY=VALUE ..."
 # for bench/all.sh (max_TOOL_rps, fixed_RATE_TOOL_cpu and _rps, lag p99).
@@ -26,6 +28,7 @@
 #   bench/loadgen.sh                              # ROUNDS=3 DURATION=10 LONG=600 RATES=2000
 #   ROUNDS=5 LONG=120 bench/loadgen.sh
 #   LONG=0 RATES="2000 20000" bench/loadgen.sh
+#   LONG=0 RATES="2000 20000" BASE=/tmp/hookrig-old bench/loadgen.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +38,7 @@ CONNS=${CONNS:-64}
 RATE=${RATE:-2000}
 RATES=${RATES:-$RATE}
 PRECISION=${PRECISION:-}
+BASE=${BASE:-}
 SHORT=${SHORT:-30}        # seconds
 LONG=${LONG:-600}         # seconds: the issue's 10-minute run
 SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
@@ -124,6 +128,7 @@ for r in $(seq "$ROUNDS"); do
 done
 
 fixed_tools=(hookrig-fixed)
+[ -n "$BASE" ] && fixed_tools+=(hookrig-base-fixed)
 [ -n "$PRECISION" ] && fixed_tools+=(hookrig-coarse)
 [ -n "$BOMBARDIER" ] && fixed_tools+=(bombardier-fixed)
 [ -n "$WRK2" ] && fixed_tools+=(wrk2-fixed)
@@ -135,6 +140,9 @@ run_fixed() {
 	hookrig-fixed)
 		measure "hookrig-fixed-$2" "${hookrig[@]}" --rate "$2" --duration "${DURATION}s"
 		lag[$2]+="$(lag_p99) " ;;
+	hookrig-base-fixed)
+		measure "hookrig-base-fixed-$2" "$BASE" "${hookrig[@]:1}" --rate "$2" --duration "${DURATION}s"
+		lag[base-$2]+="$(lag_p99) " ;;
 	hookrig-coarse)
 		measure "hookrig-coarse-$2" "${hookrig[@]}" --rate "$2" --duration "${DURATION}s" --precision "$PRECISION"
 		lag[coarse-$2]+="$(lag_p99) " ;;
@@ -188,6 +196,7 @@ for rate in $RATES; do
 			"$cpu" "$(awk -v k="$rss" 'BEGIN {print k / 1024}')"
 	done
 	echo "hookrig scheduler lag p99 at $rate/s (median of its runs): $(tr ' ' '\n' <<<"${lag[$rate]}" | grep . | median) ms"
+	[ -n "$BASE" ] && echo "BASE scheduler lag p99 at $rate/s: $(tr ' ' '\n' <<<"${lag[base-$rate]}" | grep . | median) ms"
 	[ -n "$PRECISION" ] && echo "hookrig --precision $PRECISION scheduler lag p99 at $rate/s: $(tr ' ' '\n' <<<"${lag[coarse-$rate]}" | grep . | median) ms"
 done
 [ -n "$WRK2" ] || echo "wrk2: not installed (not a Debian package); the issue measured it at 0.70 CPU-s at 2,000/s for 10 s"

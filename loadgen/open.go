@@ -91,6 +91,7 @@ func (r *Runner) runOpen(ctx context.Context, start time.Time) outcome {
 	var out outcome
 	end := endUnbounded
 	var stoppedAt time.Duration
+	var slept time.Time // the end of the scheduler's last sleep
 	for {
 		if limit > 0 && n >= limit {
 			end = endCount
@@ -106,9 +107,9 @@ func (r *Runner) runOpen(ctx context.Context, start time.Time) outcome {
 			break
 		}
 		intended := start.Add(at)
-		wake := intended
-		if p := r.cfg.Precision; p > 0 {
-			wake = start.Add((at + p - 1) / p * p) // the grid point at or after it
+		wake := wakeTime(start, at, r.cfg.Precision, slept)
+		if wake.After(r.clk.Now()) {
+			slept = wake
 		}
 		if !o.wait(wake) || r.stopping.Load() {
 			end, stoppedAt = endStopped, r.clk.Now().Sub(start)
@@ -151,6 +152,32 @@ func (r *Runner) runOpen(ctx context.Context, start time.Time) outcome {
 
 func (o *openLoop) wait(until time.Time) bool { return o.wt.wait(until) }
 func (o *openLoop) close()                    { o.wt.close() }
+
+// minNap is the least time between two wake-ups of an open loop without
+// a precision: a request due less than minNap after the last wake-up
+// waits for the next one, minNap after it, and leaves with whatever else
+// is due by then. Up to 5,000 req/s (200 µs apart and more) this changes
+// nothing; at 20,000 req/s it sends 4 per wake-up, each at most 200 µs
+// late, instead of paying a context switch and the timer's system calls
+// every 50 µs. 200 µs is a fifth of the lag goal (p99 <= 1 ms), leaving
+// the rest to the wait for a core.
+const minNap = 200 * time.Microsecond
+
+// wakeTime is when the scheduler wakes to send a request due at offset
+// at of a run that started at start: on the precision's grid when there
+// is one, else at its time but, if it comes after the end of the last
+// sleep (slept; zero when it has not slept yet), no sooner than minNap
+// after it.
+func wakeTime(start time.Time, at, precision time.Duration, slept time.Time) time.Time {
+	if precision > 0 {
+		return start.Add((at + precision - 1) / precision * precision) // the grid point at or after it
+	}
+	wake := start.Add(at)
+	if next := slept.Add(minNap); wake.After(slept) && wake.Before(next) {
+		return next
+	}
+	return wake // due by the last wake-up (so now), or minNap after it or later
+}
 
 // Why an open loop stopped sending.
 const (

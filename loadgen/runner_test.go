@@ -665,3 +665,33 @@ func TestClosedLoopWaitsForStart(t *testing.T) {
 		t.Errorf("%d requests, first started %v; want 3 from %v", res.Requests, first.Load(), now.Add(time.Second))
 	}
 }
+
+// Without a precision a request leaves at its own time, unless that is
+// less than minNap after the scheduler's last wake-up: it then waits for
+// the wake-up minNap after it (and is at most minNap late).
+func TestWakeTimeBatchesRequestsCloserThanMinNap(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) time.Time { return start.Add(d) }
+	tests := []struct {
+		name      string
+		due       time.Duration
+		precision time.Duration
+		slept     time.Time
+		want      time.Time
+	}{
+		{"first request", 0, 0, time.Time{}, at(0)},
+		{"far from the last wake-up", time.Millisecond, 0, at(500 * time.Microsecond), at(time.Millisecond)},
+		{"minNap after it exactly", 700 * time.Microsecond, 0, at(700*time.Microsecond - minNap), at(700 * time.Microsecond)},
+		{"closer: waits for the next wake-up", 550 * time.Microsecond, 0, at(500 * time.Microsecond), at(500*time.Microsecond + minNap)},
+		{"due by the last wake-up: now", 100 * time.Microsecond, 0, at(500 * time.Microsecond), at(100 * time.Microsecond)},
+		{"due at the last wake-up: now", 500 * time.Microsecond, 0, at(500 * time.Microsecond), at(500 * time.Microsecond)},
+		{"precision: its grid, whatever the last wake-up", 1100 * time.Microsecond, time.Millisecond, at(1900 * time.Microsecond), at(2 * time.Millisecond)},
+		{"precision: on the grid", 2 * time.Millisecond, time.Millisecond, time.Time{}, at(2 * time.Millisecond)},
+	}
+	for _, tt := range tests {
+		if got := wakeTime(start, tt.due, tt.precision, tt.slept); !got.Equal(tt.want) {
+			t.Errorf("%s: wakeTime(due %v, precision %v, slept %v) = %v, want %v", tt.name, tt.due, tt.precision,
+				tt.slept.Sub(start), got.Sub(start), tt.want.Sub(start))
+		}
+	}
+}

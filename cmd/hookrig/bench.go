@@ -95,7 +95,7 @@ of events with the same id, to exercise a receiver's idempotency.
 	fl.DurationVar(&f.duration, "duration", 10*time.Second, "how long to send (unless given, a pacer with an end of its own, such as steps, sets it)")
 	fl.Uint64Var(&f.requests, "requests", 0, "stop after this many requests (0: no limit)")
 	fl.IntVar(&f.concurrency, "concurrency", 0, "closed loop: workers (default 64); open loop: most requests in flight (default 512)")
-	fl.DurationVar(&f.precision, "precision", 0, "open loop: wake on a grid of this step and send what is due at once, e.g. 1ms: fewer wake-ups (CPU), each request up to the step late; 0: each at its own time (scheduler lag under 1ms on an idle machine; on Linux one wake-up per request at 1,000/s and up)")
+	fl.DurationVar(&f.precision, "precision", 0, "open loop: wake on a grid of this step and send what is due at once, e.g. 1ms: fewer wake-ups (CPU), each request up to the step late plus the scheduler's own lag; 0: each at its own time, but at most one wake-up per 200µs (requests closer than that leave together, up to 200µs late: 4 per wake-up at 20,000/s)")
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Second, "per request, connecting included")
 	fl.StringVar(&f.method, "method", "POST", "HTTP method")
 	fl.StringArrayVarP(&f.headers, "header", "H", nil, `extra header "Name: value" (repeatable)`)
