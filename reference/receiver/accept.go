@@ -51,7 +51,7 @@ func (r *Receiver) serveWebhook(w http.ResponseWriter, req webhookRequest) {
 		return
 	}
 	r.counts.received.Add(1)
-	rc := Receipt{ID: req.header(keyID), Attempt: attempt(req.header(keyAttempt)), At: r.clock.Now()}
+	rc := Receipt{ID: req.header(keyID), Attempt: attempt(req.headerView(keyAttempt)), At: r.clock.Now()}
 	if r.scheme != nil {
 		// Unverified until the signature checks out; only journaled with a
 		// rejection, and only when the id is in a header.
@@ -88,7 +88,7 @@ func (r *Receiver) serveWebhook(w http.ResponseWriter, req webhookRequest) {
 		return
 	}
 	if r.scheme == nil {
-		if err := r.verifier.VerifyValues(rc.ID, req.header(keyTimestamp), req.header(keySignature), body, rc.At); err != nil {
+		if err := r.verifier.VerifyValues(rc.ID, req.headerView(keyTimestamp), req.headerView(keySignature), body, rc.At); err != nil {
 			r.refuse(w, &rc, err)
 			return
 		}

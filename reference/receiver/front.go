@@ -19,6 +19,11 @@ type webhookRequest interface {
 	// Header is the first value of the header named key, in any case; ""
 	// when absent. The hot path asks for the few it needs by name.
 	header(key string) string
+	// HeaderView is header without a copy where the front can do that:
+	// valid only until the handler returns, so never kept (the hot path
+	// parses the timestamp and attempt and compares the signature, and
+	// each copy was an allocation per request).
+	headerView(key string) string
 	// Headers is every header, for the schemes, IDFrom and capture, which
 	// read them as net/http does (it may allocate a copy).
 	headers() http.Header
@@ -51,6 +56,11 @@ func (q *stdRequest) header(key string) string {
 		return vs[0]
 	}
 	return q.std().Header.Get(key)
+}
+
+// HeaderView is header: net/http's values are strings already.
+func (q *stdRequest) headerView(key string) string {
+	return q.header(key)
 }
 
 // withBody is a request whose body is read from another reader (capture

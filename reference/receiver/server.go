@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
@@ -208,6 +209,13 @@ func (q *fastRequest) header(key string) string {
 		return string(v)
 	}
 	return ""
+}
+
+// HeaderView is header pointing into fasthttp's buffer, which is reused
+// for the connection's next request: see webhookRequest.headerView.
+func (q *fastRequest) headerView(key string) string {
+	v := q.ctx.Request.Header.Peek(key)
+	return unsafe.String(unsafe.SliceData(v), len(v))
 }
 
 // Headers copies every header into a net/http Header, canonical keys and
