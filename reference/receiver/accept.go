@@ -11,6 +11,7 @@ import (
 
 	"github.com/hookrig/hookrig/internal/echo"
 	"github.com/hookrig/hookrig/internal/httpapi"
+	"github.com/hookrig/hookrig/internal/jsonvalid"
 	"github.com/hookrig/hookrig/reference/webhook"
 )
 
@@ -95,7 +96,7 @@ func (r *Receiver) serveWebhook(w http.ResponseWriter, req webhookRequest) {
 		return
 	}
 	// Parse after verifying: an unauthenticated body is not worth reading.
-	if !json.Valid(body) {
+	if !jsonvalid.Valid(body) {
 		r.reject(w, &rc, &r.counts.notJSON, notJSON(body))
 		return
 	}

@@ -2,10 +2,13 @@ package receiver
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -39,6 +42,16 @@ type awaitConn struct {
 	rerr error
 	werr error
 	step func(fd uintptr) bool // exchange, bound once
+
+	// the deadlines, set lazily (see setDeadline)
+	dlMu   sync.Mutex
+	rd, wr lazyDeadline
+}
+
+// lazyDeadline is one direction's deadline: the one asked for, and the
+// one the socket has (zero times: none).
+type lazyDeadline struct {
+	want, armed time.Time
 }
 
 // maxPending bounds what an awaitConn holds back: a larger answer is sent
@@ -84,13 +97,13 @@ func (a *awaitConn) Write(b []byte) (int, error) {
 	out := a.take()
 	a.mu.Unlock()
 	if len(out) > 0 {
-		_, err := a.Conn.Write(out)
+		_, err := a.write(out)
 		a.give(out)
 		if err != nil {
 			return 0, err
 		}
 	}
-	return a.Conn.Write(b)
+	return a.write(b)
 }
 
 // take hands out what is held back, leaving the other buffer in its place
@@ -117,10 +130,18 @@ func (a *awaitConn) Read(p []byte) (int, error) {
 	a.mu.Unlock()
 	if len(out) == 0 {
 		a.give(out)
-		return a.Conn.Read(p)
+		for {
+			n, err := a.Conn.Read(p)
+			if n > 0 || !a.rearm(&a.rd, err) {
+				return n, err
+			}
+		}
 	}
 	a.out, a.p, a.n, a.rerr, a.werr = out, p, 0, nil, nil
 	err := a.raw.Read(a.step)
+	for err != nil && a.werr == nil && a.rerr == nil && a.rearm(&a.rd, err) {
+		err = a.raw.Read(a.step) // what is held back goes out once: exchange clears out
+	}
 	a.out, a.p = nil, nil
 	a.give(out)
 	switch {
@@ -152,7 +173,7 @@ func (a *awaitConn) exchange(fd uintptr) bool {
 			case err == syscall.EAGAIN:
 				// The socket buffer is full: send the rest the ordinary
 				// way, parking until it drains.
-				if _, err := a.Conn.Write(a.out[written:]); err != nil {
+				if _, err := a.write(a.out[written:]); err != nil {
 					a.werr = err
 					return true
 				}
@@ -180,6 +201,72 @@ func (a *awaitConn) exchange(fd uintptr) bool {
 	return true
 }
 
+// write writes b whole on the connection, waiting on past an armed
+// deadline that is earlier than the one asked for (see setDeadline).
+func (a *awaitConn) write(b []byte) (int, error) {
+	written := 0
+	for {
+		n, err := a.Conn.Write(b[written:])
+		written += n
+		if err == nil || !a.rearm(&a.wr, err) {
+			return written, err
+		}
+	}
+}
+
+// SetReadDeadline, SetWriteDeadline and SetDeadline set the deadlines
+// lazily. fasthttp sets three per request on a kept-alive connection
+// (idle, read, write), and each moved the socket's runtime timer: 3% of
+// the receiver's CPU under load (docs/performance.md). A later deadline
+// never needs the timer moved: the one armed fires first, the wait it
+// ends finds that the deadline asked for has not passed, arms that one
+// and waits on (rearm). So the timer moves only when a deadline comes
+// earlier than the armed one, and about once per timeout when the armed
+// one fires early; a request is cut when its own deadline passes, as
+// before.
+func (a *awaitConn) SetReadDeadline(t time.Time) error {
+	return a.setDeadline(&a.rd, t, a.Conn.SetReadDeadline)
+}
+
+func (a *awaitConn) SetWriteDeadline(t time.Time) error {
+	return a.setDeadline(&a.wr, t, a.Conn.SetWriteDeadline)
+}
+
+func (a *awaitConn) SetDeadline(t time.Time) error {
+	return errors.Join(a.SetReadDeadline(t), a.SetWriteDeadline(t))
+}
+
+func (a *awaitConn) setDeadline(d *lazyDeadline, t time.Time, set func(time.Time) error) error {
+	a.dlMu.Lock()
+	defer a.dlMu.Unlock()
+	d.want = t
+	if !d.armed.IsZero() && (t.IsZero() || !t.Before(d.armed)) {
+		return nil // the armed one fires no later; rearm moves it then
+	}
+	d.armed = t
+	return set(t)
+}
+
+// rearm is called when a wait ended with err: if that was an armed
+// deadline earlier than the one asked for, it arms the latter and reports
+// that the caller should wait again.
+func (a *awaitConn) rearm(d *lazyDeadline, err error) bool {
+	if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
+		return false
+	}
+	a.dlMu.Lock()
+	defer a.dlMu.Unlock()
+	if d.want.Equal(d.armed) || (!d.want.IsZero() && !time.Now().Before(d.want)) {
+		return false // the deadline asked for has passed
+	}
+	d.armed = d.want
+	var set func(time.Time) error = a.Conn.SetWriteDeadline
+	if d == &a.rd {
+		set = a.Conn.SetReadDeadline
+	}
+	return set(d.want) == nil
+}
+
 // Close sends what is held back (the answer to a request that asked for
 // Connection: close, say), then closes.
 func (a *awaitConn) Close() error {
@@ -187,7 +274,7 @@ func (a *awaitConn) Close() error {
 	out := a.take()
 	a.mu.Unlock()
 	if len(out) > 0 {
-		a.Conn.Write(out)
+		a.write(out)
 	}
 	a.once.Do(func() { a.conns.remove(a) })
 	return a.Conn.Close()

@@ -51,7 +51,7 @@ func (q *stdRequest) headers() http.Header     { return q.std().Header }
 func (q *stdRequest) contentLength() int64     { return q.std().ContentLength }
 func (q *stdRequest) body() io.Reader          { return q.std().Body }
 func (q *stdRequest) context() context.Context { return q.std().Context() }
-func (q *stdRequest) peek(key string) string { return q.header(key) }
+func (q *stdRequest) peek(key string) string   { return q.header(key) }
 func (q *stdRequest) header(key string) string {
 	// Canonical keys (the hot path's) index the map directly, skipping
 	// Header.Get's canonicalisation and its allocation.

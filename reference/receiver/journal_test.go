@@ -216,3 +216,36 @@ func FuzzReceiptJSON(f *testing.F) {
 		}
 	})
 }
+
+// appendTime must write what AppendFormat(timeLayout) writes, byte for
+// byte: the journal's lines must not change with the faster encoder.
+func TestAppendTimeMatchesAppendFormat(t *testing.T) {
+	zone := time.FixedZone("x", -7*3600-30*60)
+	for _, at := range []time.Time{
+		time.Unix(0, 0),
+		time.Unix(1614265330, 123456789),
+		time.Unix(1614265330, 1),
+		time.Unix(1614265330, 100000000).In(zone),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),    // AppendFormat's own spelling
+		time.Date(10000, 1, 1, 0, 0, 0, 5, time.UTC), // likewise
+	} {
+		want := at.UTC().AppendFormat(nil, timeLayout)
+		if got := appendTime([]byte("x"), at); string(got) != "x"+string(want) {
+			t.Errorf("appendTime(%v) = %q, want %q", at, got[1:], want)
+		}
+	}
+}
+
+func FuzzAppendTime(f *testing.F) {
+	f.Add(int64(1614265330), int64(123456789))
+	f.Add(int64(-62167219200), int64(0))
+	f.Fuzz(func(t *testing.T, sec, nsec int64) {
+		at := time.Unix(sec, nsec)
+		want := at.UTC().AppendFormat(nil, timeLayout)
+		if got := appendTime(nil, at); string(got) != string(want) {
+			t.Fatalf("appendTime(%v) = %q, want %q", at, got, want)
+		}
+	})
+}
