@@ -441,7 +441,8 @@ func (w *world) finish(ai int32) {
 	w.needPick = true
 	es := &sm.eps[e].d
 	was := es.Flow.Suspect()
-	a.dec, a.st = delivery.Settle(es, ev.st, a.out, now, sm.jitter, ev.id)
+	a.st = ev.st // the event's own until the outcome is durable
+	a.dec = delivery.Settle(es, &a.st, a.out, now, sm.jitter, ev.id)
 	sm.stepped(e, was)
 	// The live pick asks every endpoint again after an attempt: so
 	// does this one (a parked endpoint is unparked; a disabled one drops
