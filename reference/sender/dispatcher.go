@@ -431,7 +431,8 @@ func (d *dispatcher) finish(j *job, o delivery.Outcome, a attemptRecord, cancell
 	// A 410 stops attempts to the endpoint now; the record below makes
 	// it durable and dead-letters what waits for it.
 	es := ep.state()
-	dec, st := delivery.Settle(&es, it.st, o, now, d.jitter, it.id)
+	st := it.st // the event keeps its state until the outcome is durable
+	dec := delivery.Settle(&es, &st, o, now, d.jitter, it.id)
 	ep.setState(es)
 	// The outcome is queued under mu, so it is ordered with endpoint
 	// changes (see DeleteEndpoint).

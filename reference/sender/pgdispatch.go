@@ -416,7 +416,8 @@ func (p *pgStore) finish(j *job, o delivery.Outcome, a attemptRecord, cancelled 
 	}
 	now := p.s.clock.Now()
 	es := ep.state()
-	dec, st := delivery.Settle(&es, it.st, o, now, p.d.jitter, it.id)
+	st := it.st // the event keeps its state until the outcome is durable
+	dec := delivery.Settle(&es, &st, o, now, p.d.jitter, it.id)
 	ep.setState(es)
 	p.d.mu.Unlock()
 	defer p.d.poke() // a worker is free

@@ -43,9 +43,11 @@ type item struct {
 	idx   int // position in ep.ready, -1 when not there
 }
 
-// state is what delivery's steps read and change about the endpoint.
+// state is what delivery's steps read and change about the endpoint
+// (its policy by address: the caller holds the dispatcher's lock, which
+// guards a change of the policy too).
 func (ep *endpointRT) state() delivery.Endpoint {
-	return delivery.Endpoint{Policy: ep.policy, Breaker: ep.breaker, Flow: ep.flow, Disabled: ep.disabled, Reason: ep.reason}
+	return delivery.Endpoint{Policy: &ep.policy, Breaker: ep.breaker, Flow: ep.flow, Disabled: ep.disabled, Reason: ep.reason}
 }
 
 // setState keeps what a step changed.

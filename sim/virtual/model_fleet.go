@@ -106,9 +106,9 @@ func singleEndpoint() fleetPlan {
 
 const endpointID = "ep_sim"
 
-// newEndpoints makes the endpoint table, each under policy, and the turn
+// newEndpoints makes the endpoint table, all under one policy, and the turn
 // order (by id).
-func newEndpoints(p fleetPlan, policy delivery.Policy) (eps []endpointModel, byRing []int32) {
+func newEndpoints(p fleetPlan, policy *delivery.Policy) (eps []endpointModel, byRing []int32) {
 	eps = make([]endpointModel, len(p.ids))
 	byRing = make([]int32, len(p.ids))
 	for i := range byRing {

@@ -40,23 +40,27 @@ const (
 // reused once an event is final, so memory follows the pending set, not
 // the run's length.
 type pendingEvent struct {
-	id    string
-	key   string
-	ref   verdict.Ref // the event's place in the checker
-	num   uint64      // the load generator's number (the id's suffix)
-	rkey  uint64      // its number among its receiver's events (receiverModel.numbered)
-	seq   uint64      // the sender's acceptance order
-	st    delivery.DeliveryState
-	total uint32 // the last webhook-attempt number
-	due   int64
+	id  string
+	key string
+	ref verdict.Ref // the event's place in the checker
 	// claimN and claimAt are the durable claim of an attempt under way
 	// (claimN 0: none): after a crash it is reported as interrupted.
-	claimN  uint32
-	claimAt int64
-	at      int64 // accepted at
-	ep      int32 // its endpoint
-	phase   int16
-	where   slotState
+	claimN uint32
+	num    uint64 // the load generator's number (the id's suffix)
+	rkey   uint64 // its number among its receiver's events (receiverModel.numbered)
+	seq    uint64 // the sender's acceptance order
+	// attempts is the event's delivery.DeliveryState's count; the rest
+	// of that state is rebuilt when a step of delivery needs it (state):
+	// FirstAt is the acceptance, and nothing decides on Last or LastAt.
+	// Kept whole, the state was half of every slot.
+	attempts uint32
+	total    uint32 // the last webhook-attempt number
+	due      int64
+	claimAt  int64
+	at       int64 // accepted at
+	ep       int32 // its endpoint
+	phase    int16
+	where    slotState
 }
 
 // senderModel is the sender's state; the world drives it.
@@ -170,8 +174,7 @@ func (w *world) ingested(i int32) {
 	ev.seq = sm.seq
 	sm.bySeq.add(i)
 	sm.pending++
-	ev.st = delivery.DeliveryState{FirstAt: w.time(ev.at)}
-	ev.due = w.off(delivery.FirstDue(sm.policy, ev.st.FirstAt, sm.jitter, ev.id))
+	ev.due = w.off(delivery.FirstDue(sm.policy, w.time(ev.at), sm.jitter, ev.id))
 	w.k.note(ev.seq, uint64(ev.at))
 	phase := ""
 	if ev.phase >= 0 {
@@ -190,6 +193,11 @@ func (w *world) ingested(i int32) {
 		return
 	}
 	w.add(i)
+}
+
+// state is the event's delivery state as delivery's steps take it.
+func (w *world) state(ev *pendingEvent) delivery.DeliveryState {
+	return delivery.DeliveryState{Attempts: int(ev.attempts), FirstAt: w.time(ev.at)}
 }
 
 // add makes a durable event known to the dispatcher.
@@ -441,7 +449,9 @@ func (w *world) finish(ai int32) {
 	w.needPick = true
 	es := &sm.eps[e].d
 	was := es.Flow.Suspect()
-	a.dec, a.st = delivery.Settle(es, ev.st, a.out, now, sm.jitter, ev.id)
+	st := w.state(ev)
+	a.dec = delivery.Settle(es, &st, a.out, now, sm.jitter, ev.id)
+	a.attempts = uint32(st.Attempts)
 	sm.stepped(e, was)
 	// The live pick asks every endpoint again after an attempt: so
 	// does this one (a parked endpoint is unparked; a disabled one drops
@@ -462,7 +472,7 @@ func (w *world) recorded(ai int32) {
 	sm := &w.snd
 	i := a.slot
 	ev := sm.slot(i)
-	ev.st, ev.total = a.st, a.n
+	ev.attempts, ev.total = a.attempts, a.n
 	ev.claimN, ev.claimAt = 0, 0
 	w.report(ev, a)
 	e := ev.ep // read now: final frees the slot
@@ -583,7 +593,7 @@ func (w *world) restart() {
 			continue
 		}
 		ep := &sm.eps[ev.ep].d // as the restarted sender read it back
-		what, dec, ds := delivery.Recover(ep, ev.st, ev.claimN != 0, now, sm.jitter, ev.id)
+		what, dec, ds := delivery.Recover(ep, w.state(ev), ev.claimN != 0, now, sm.jitter, ev.id)
 		switch what {
 		case delivery.Orphan:
 			w.final(i, verdict.StateDeadLettered, dec.Reason)
@@ -592,7 +602,7 @@ func (w *world) restart() {
 			fixes = true
 			w.k.note(uint64(ev.claimN), uint64(dec.Kind))
 			_ = w.chk.AttemptRef(ev.ref, verdict.AttemptRec{N: int(ev.claimN), At: w.time(ev.claimAt), Err: string(delivery.ErrInterrupted)})
-			ev.st = ds
+			ev.attempts = uint32(ds.Attempts)
 			ev.total, ev.claimN, ev.claimAt = ev.claimN, 0, 0
 			if dec.Kind == delivery.RetryAt {
 				ev.due = w.off(dec.At)
@@ -619,7 +629,8 @@ func (w *world) resume() {
 	sm.recovering, sm.down = false, false
 	for i := range sm.bySeq.pending() {
 		if ev := sm.slot(i); ev.where == slotDown {
-			ev.st = ev.st.Durable() // what the restarted sender read back
+			// The restarted sender reads back its state's durable part
+			// (st.Durable()): all the slot keeps anyway.
 			w.add(i)
 		}
 	}

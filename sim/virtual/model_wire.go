@@ -40,10 +40,10 @@ type attempt struct {
 	copies   int // upstream copies sent so far
 	resolved bool
 
-	out   delivery.Outcome
-	outAt int64
-	dec   delivery.Decision
-	st    delivery.DeliveryState
+	out      delivery.Outcome
+	outAt    int64
+	dec      delivery.Decision
+	attempts uint32 // the event's attempts counted with this one (delivery.Settle's state)
 
 	refs int32 // the sender's hold plus kernel events about it
 	next int32 // free list
@@ -76,7 +76,10 @@ func (w *world) dropAttempt(ai int32) {
 		return
 	}
 	_ = w.chk.ReleaseRef(a.ref)
-	*a = attempt{next: w.freeAttempt}
+	// Not zeroed: newAttempt writes every field; only its strings are
+	// let go.
+	a.id, a.fault, a.act.Response = "", "", fault.Response{}
+	a.next = w.freeAttempt
 	w.freeAttempt = ai
 	w.liveAttempts--
 }

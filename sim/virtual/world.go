@@ -209,7 +209,7 @@ func newWorld(s *scenarios.Scenario, opts Options) (*world, error) {
 	}
 	w.snd = senderModel{policy: policy, jitter: delivery.NewJitter(s.Seed), workers: workers, ordered: policy.Ordered, wakeAt: -1,
 		ids: fp.ids, assign: fp.assign}
-	w.snd.eps, w.snd.byRing = newEndpoints(fp, policy)
+	w.snd.eps, w.snd.byRing = newEndpoints(fp, &w.snd.policy)
 	w.paths, w.groupNames = fp.paths, fp.groupNames
 	if len(s.Endpoints.Groups) == 0 {
 		w.rcvs = []*receiverModel{newReceiverModel(s.Receiver, m, w.k)}

@@ -66,32 +66,37 @@ func (b BreakerPolicy) Allow(s BreakerState, now time.Time) (bool, BreakerState)
 // the outcome was an endpoint failure. A result arriving while the circuit
 // is open belongs to an attempt started before it opened and is ignored.
 func (b BreakerPolicy) Record(s BreakerState, ok bool, now time.Time) BreakerState {
+	b.record(&s, ok, now)
+	return s
+}
+
+// record is Record on *s in place (Settle's, on every outcome).
+func (b *BreakerPolicy) record(s *BreakerState, ok bool, now time.Time) {
 	if b.Failures <= 0 {
-		return s
+		return
 	}
 	switch s.Phase {
 	case BreakerClosed:
 		if ok {
 			s.Failures = 0
-			return s
+			return
 		}
 		s.Failures++
 		if s.Failures >= b.Failures {
-			s = b.open(s, now)
+			b.open(s, now)
 		}
 	case BreakerHalfOpen:
 		if ok {
-			return BreakerState{Phase: BreakerClosed, Opened: s.Opened}
+			*s = BreakerState{Phase: BreakerClosed, Opened: s.Opened}
+			return
 		}
-		s = b.open(s, now)
+		b.open(s, now)
 	}
-	return s
 }
 
-func (b BreakerPolicy) open(s BreakerState, now time.Time) BreakerState {
+func (b *BreakerPolicy) open(s *BreakerState, now time.Time) {
 	s.Phase = BreakerOpen
 	s.Failures = 0
 	s.OpenUntil = now.Add(b.Cooldown)
 	s.Opened++
-	return s
 }

@@ -83,13 +83,16 @@ const (
 // zero value is a new endpoint. It is memory only: a restarted sender
 // learns again.
 type Flow struct {
+	// PausedUntil stops new attempts until then: a throttled answer
+	// carried Retry-After.
+	PausedUntil time.Time
+	// silent: the last attempt to end got no answer (see Suspect).
+	// (With PausedUntil first: every pick reads both.)
+	silent bool
 	// Window is how many attempts may be in flight to the endpoint; 0
 	// means not yet opened (InitialWindow).
 	Window   int
 	shrunkAt time.Time // when Window last halved: timeouts of attempts sent before it count once
-	// PausedUntil stops new attempts until then: a throttled answer
-	// carried Retry-After.
-	PausedUntil time.Time
 	// Rate paces attempts, per second; 0 means no pacing (Policy.RateLimit
 	// still applies when set).
 	Rate   float64
@@ -109,8 +112,6 @@ type Flow struct {
 	acked, prevAcked int
 	// Throttled counts attempts answered 429, or 503 with Retry-After.
 	Throttled uint64
-	// silent: the last attempt to end got no answer (see Suspect).
-	silent bool
 }
 
 // Suspect reports whether the endpoint's last attempt to end got no
@@ -287,6 +288,14 @@ func (s Split) Share(suspect bool) Share {
 // starts (after the last endpoint served), so no endpoint is always first.
 func RoundRobin(n, start int, take func(i int) bool) (next int) {
 	if n <= 0 {
+		return 0
+	}
+	if n == 1 {
+		// One endpoint (every single-endpoint scenario, and most picks
+		// of a fleet): its turns until it declines, as the loop below
+		// would give them.
+		for take(0) {
+		}
 		return 0
 	}
 	start = ((start % n) + n) % n

@@ -47,12 +47,15 @@ func TestRoundRobinTakesTurns(t *testing.T) {
 	}
 }
 
+// policyOf is p's address, for an Endpoint of the tables.
+func policyOf(p Policy) *Policy { return &p }
+
 func flowEndpoint(mod func(*Policy)) Endpoint {
 	p := DefaultPolicy()
 	if mod != nil {
 		mod(&p)
 	}
-	return Endpoint{Policy: p}
+	return Endpoint{Policy: &p}
 }
 
 // admitAll admits attempts at now until one is refused.
@@ -82,13 +85,13 @@ func TestAdmit(t *testing.T) {
 		{name: "a new endpoint starts with the initial window", ep: flowEndpoint(nil), share: contended, admits: InitialWindow},
 		{name: "the policy's concurrency caps the window", ep: flowEndpoint(func(p *Policy) { p.Concurrency = 2 }), share: contended, admits: 2},
 		{name: "the fair share caps the window", ep: flowEndpoint(nil), share: Share{Workers: 1, Contended: true}, admits: 1},
-		{name: "a grown window", ep: Endpoint{Policy: DefaultPolicy(), Flow: Flow{Window: 20}}, share: contended, admits: 20},
-		{name: "paused by Retry-After", ep: Endpoint{Policy: DefaultPolicy(), Flow: Flow{PausedUntil: now.Add(time.Second)}}, share: contended, again: now.Add(time.Second)},
+		{name: "a grown window", ep: Endpoint{Policy: policyOf(DefaultPolicy()), Flow: Flow{Window: 20}}, share: contended, admits: 20},
+		{name: "paused by Retry-After", ep: Endpoint{Policy: policyOf(DefaultPolicy()), Flow: Flow{PausedUntil: now.Add(time.Second)}}, share: contended, again: now.Add(time.Second)},
 		{name: "rate limit: the bucket's burst, then the next token", ep: flowEndpoint(func(p *Policy) { p.RateLimit = 100 }), share: contended,
 			admits: 2, again: now.Add(10 * time.Millisecond)},
-		{name: "open breaker", ep: Endpoint{Policy: DefaultPolicy(), Breaker: BreakerState{Phase: BreakerOpen, OpenUntil: now.Add(time.Minute)}}, share: contended,
+		{name: "open breaker", ep: Endpoint{Policy: policyOf(DefaultPolicy()), Breaker: BreakerState{Phase: BreakerOpen, OpenUntil: now.Add(time.Minute)}}, share: contended,
 			again: now.Add(time.Minute)},
-		{name: "disabled", ep: Endpoint{Policy: DefaultPolicy(), Disabled: true}, share: contended},
+		{name: "disabled", ep: Endpoint{Policy: policyOf(DefaultPolicy()), Disabled: true}, share: contended},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

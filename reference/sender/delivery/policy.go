@@ -186,21 +186,23 @@ func (b Backoff) ceiling(n int) time.Duration {
 }
 
 // Next decides what follows an attempt that ended at now with outcome o.
-// st is the state before the attempt; the returned state counts it.
-func (p Policy) Next(st DeliveryState, o Outcome, now time.Time, rnd *rand.Rand) (Decision, DeliveryState) {
+// *st is the state before the attempt; Next updates it to count the
+// attempt. (Pointers, not values in and out: a policy and a state are a
+// couple of hundred bytes, and a simulator asks this for every attempt.)
+func (p *Policy) Next(st *DeliveryState, o Outcome, now time.Time, rnd *rand.Rand) Decision {
 	st.Attempts++
 	st.LastAt = now
 	st.Last = o
 	if o.OK() {
-		return Decision{Kind: Delivered, At: now}, st
+		return Decision{Kind: Delivered, At: now}
 	}
 	if o.Err == ErrNone && o.Status == statusGone {
 		return Decision{Kind: DisableEndpoint, At: now,
-			Reason: fmt.Sprintf("endpoint answered 410 Gone on attempt %d: endpoint disabled", st.Attempts)}, st
+			Reason: fmt.Sprintf("endpoint answered 410 Gone on attempt %d: endpoint disabled", st.Attempts)}
 	}
 	if limit := p.maxAttempts(); limit > 0 && st.Attempts >= limit {
 		return Decision{Kind: DeadLetter, At: now,
-			Reason: fmt.Sprintf("gave up after %d attempts (last: %s)", st.Attempts, o)}, st
+			Reason: fmt.Sprintf("gave up after %d attempts (last: %s)", st.Attempts, o)}
 	}
 	delay := p.Delay(st.Attempts, rnd)
 	if o.Err == ErrInterrupted {
@@ -217,7 +219,7 @@ func (p Policy) Next(st DeliveryState, o Outcome, now time.Time, rnd *rand.Rand)
 	at := now.Add(delay)
 	if p.MaxAge > 0 && !st.FirstAt.IsZero() && at.Sub(st.FirstAt) > p.MaxAge {
 		return Decision{Kind: DeadLetter, At: now,
-			Reason: fmt.Sprintf("max age %s reached after %d attempts (last: %s)", p.MaxAge, st.Attempts, o)}, st
+			Reason: fmt.Sprintf("max age %s reached after %d attempts (last: %s)", p.MaxAge, st.Attempts, o)}
 	}
-	return Decision{Kind: RetryAt, At: at}, st
+	return Decision{Kind: RetryAt, At: at}
 }

@@ -26,7 +26,7 @@ func TestScheduleIsFollowedThenDeadLetters(t *testing.T) {
 	now := t0
 	wantDelays := []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour}
 	for i, want := range wantDelays {
-		dec, next := p.Next(st, Outcome{Status: 500}, now, rnd)
+		dec, next := nextV(p, st, Outcome{Status: 500}, now, rnd)
 		if dec.Kind != RetryAt || dec.At.Sub(now) != want {
 			t.Fatalf("after attempt %d: %v at +%v, want retry at +%v", i+1, dec.Kind, dec.At.Sub(now), want)
 		}
@@ -35,7 +35,7 @@ func TestScheduleIsFollowedThenDeadLetters(t *testing.T) {
 		}
 		st, now = next, dec.At
 	}
-	dec, st := p.Next(st, Outcome{Status: 503}, now, rnd)
+	dec, st := nextV(p, st, Outcome{Status: 503}, now, rnd)
 	if dec.Kind != DeadLetter || st.Attempts != 8 || dec.Reason != "gave up after 8 attempts (last: 503 Service Unavailable)" {
 		t.Fatalf("attempt 8: %+v %+v", dec, st)
 	}
@@ -141,7 +141,7 @@ func TestNextOutcomes(t *testing.T) {
 			}
 			now := t0.Add(c.age)
 			st := DeliveryState{Attempts: c.attempts, FirstAt: t0}
-			dec, next := p.Next(st, c.o, now, seeded(1))
+			dec, next := nextV(p, st, c.o, now, seeded(1))
 			if dec.Kind != c.kind {
 				t.Fatalf("decision %v (%s), want %v", dec.Kind, dec.Reason, c.kind)
 			}

@@ -15,16 +15,22 @@ const (
 )
 
 // Endpoint is what the steps read and change about one endpoint.
+//
+// The policy is shared, not copied: the endpoint's own (the live sender's
+// endpointRT) or one for a whole fleet (the simulator's), which no step
+// changes. The fields every pick reads (Disabled, the breaker's phase,
+// the flow's pause and suspicion) come first, so that they share a cache
+// line or two: a simulator keeps ten thousand of these.
 type Endpoint struct {
-	Policy  Policy
-	Breaker BreakerState
-	// Flow is what the sender learnt of the endpoint's capacity (flow.go).
-	Flow Flow
+	Policy *Policy
 	// Disabled stops new attempts: the endpoint answered 410 Gone, or
 	// was disabled or deleted. Attempts in flight finish and are
 	// dead-lettered unless they were delivered.
 	Disabled bool
-	Reason   string // why it is disabled
+	Breaker  BreakerState
+	// Flow is what the sender learnt of the endpoint's capacity (flow.go).
+	Flow   Flow
+	Reason string // why it is disabled
 }
 
 // Settle decides what follows an attempt of event id that ended at now
@@ -35,18 +41,18 @@ type Endpoint struct {
 // dead letter with the endpoint's reason; a 410 disables the endpoint at
 // once (in memory: the caller makes it durable with the decision, and
 // dead-letters what waits for the endpoint then). It changes *ep in
-// place, as Admit does.
-func Settle(ep *Endpoint, st DeliveryState, o Outcome, now time.Time, j *Jitter, id string) (Decision, DeliveryState) {
-	ep.Breaker = ep.Policy.Breaker.Record(ep.Breaker, !o.EndpointFailure(), now)
+// place, as Admit does, and *st to count the attempt, as Policy.Next.
+func Settle(ep *Endpoint, st *DeliveryState, o Outcome, now time.Time, j *Jitter, id string) Decision {
+	ep.Policy.Breaker.record(&ep.Breaker, !o.EndpointFailure(), now)
 	ep.Policy.adapt(&ep.Flow, o, now)
-	dec, st := ep.Policy.Next(st, o, now, j.For(id, st.Attempts+1))
+	dec := ep.Policy.Next(st, o, now, j.For(id, st.Attempts+1))
 	if dec.Kind == RetryAt && ep.Disabled {
 		dec = Decision{Kind: DeadLetter, At: now, Reason: ep.Reason}
 	}
 	if dec.Kind == DisableEndpoint && !ep.Disabled {
 		ep.Disabled, ep.Reason = true, GoneReason
 	}
-	return dec, st
+	return dec
 }
 
 // Restart is what a sender starting again does with an event it finds
@@ -73,7 +79,7 @@ func Recover(ep *Endpoint, st DeliveryState, claimed bool, now time.Time, j *Jit
 		return Orphan, Decision{Kind: DeadLetter, At: now, Reason: ep.Reason}, st
 	case claimed:
 		st = st.Durable()
-		dec, st := ep.Policy.Next(st, Outcome{Err: ErrInterrupted}, now, j.For(id, st.Attempts+1))
+		dec := ep.Policy.Next(&st, Outcome{Err: ErrInterrupted}, now, j.For(id, st.Attempts+1))
 		return Interrupted, dec, st
 	}
 	return Resume, Decision{}, st
