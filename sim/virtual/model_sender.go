@@ -182,12 +182,12 @@ func (w *world) ingested(i int32) {
 	}
 	// Ids are unique by construction (the prefix and a number), so the
 	// checker need not index them.
-	ev.ref, _ = w.chk.NewRef(ev.id)
+	ev.ref, _ = w.feed.NewRef(ev.id)
 	acc := verdict.Accepted{Key: ev.key, Seq: ev.seq, At: w.time(ev.at), Phase: phase}
 	if len(w.groupNames) > 0 {
 		acc.Endpoint, acc.Group = sm.ids[ev.ep], w.groupNames[sm.eps[ev.ep].group]
 	}
-	_ = w.chk.AcceptRef(ev.ref, acc)
+	_ = w.feed.Accept(ev.ref, acc)
 	if sm.down {
 		ev.where = slotDown // durable; the restarted sender picks it up
 		return
@@ -230,7 +230,7 @@ func (w *world) final(i int32, state, reason string) {
 	}
 	w.k.note(ev.seq, uint64(len(state)))
 	w.k.noteString(reason)
-	_ = w.chk.FinalRef(ev.ref, verdict.Final{State: state, At: w.time(now), Reason: reason})
+	_ = w.feed.Final(ev.ref, verdict.Final{State: state, At: w.time(now), Reason: reason})
 	sm.bySeq.done(ev.seq)
 	sm.pending--
 	sm.release(i)
@@ -529,7 +529,7 @@ func (w *world) deadLetterWaiting(e int32, reason string) {
 func (w *world) report(ev *pendingEvent, a *attempt) {
 	o := &a.out
 	w.k.note(uint64(a.n)<<32|uint64(o.Status), uint64(a.outAt))
-	_ = w.chk.AttemptRef(ev.ref, verdict.AttemptRec{N: int(a.n), At: w.time(a.start), Duration: o.Elapsed,
+	_ = w.feed.Attempt(ev.ref, verdict.AttemptRec{N: int(a.n), At: w.time(a.start), Duration: o.Elapsed,
 		Status: o.Status, Err: string(o.Err), Fault: a.fault})
 }
 
@@ -601,7 +601,7 @@ func (w *world) restart() {
 		case delivery.Interrupted:
 			fixes = true
 			w.k.note(uint64(ev.claimN), uint64(dec.Kind))
-			_ = w.chk.AttemptRef(ev.ref, verdict.AttemptRec{N: int(ev.claimN), At: w.time(ev.claimAt), Err: string(delivery.ErrInterrupted)})
+			_ = w.feed.Attempt(ev.ref, verdict.AttemptRec{N: int(ev.claimN), At: w.time(ev.claimAt), Err: string(delivery.ErrInterrupted)})
 			ev.attempts = uint32(ds.Attempts)
 			ev.total, ev.claimN, ev.claimAt = ev.claimN, 0, 0
 			if dec.Kind == delivery.RetryAt {
