@@ -256,6 +256,14 @@ func (w *world) pick() {
 		// picks again.
 		return
 	}
+	if len(sm.cands) == 0 && len(sm.limited[0]) == 0 && len(sm.limited[1]) == 0 && len(sm.pooled) == 0 {
+		// Nobody to ask and nobody parked on the split (half the picks:
+		// the one after an attempt ends, its endpoint parked till its
+		// next event is due): the split below would change nothing, and
+		// the next pick that asks anyone works it out afresh.
+		w.wakeParked()
+		return
+	}
 	tnow := w.time(now)
 	split := w.split(now, tnow)
 	// The shares without the budget's fullness: only a change of these
