@@ -81,10 +81,9 @@ type Window[K comparable] struct {
 	ttl   int64
 	max   int
 	ids   table[K]
-	queue []entry[K] // queue[head:] is live in arrival order
-	head  int
-	stale int    // queue entries whose id was released or re-inserted
-	gen   uint64 // last generation handed out
+	queue fifo[entry[K]] // ids in arrival order
+	stale int            // queue entries whose id was released or re-inserted
+	gen   uint64         // last generation handed out
 
 	evictions uint64
 }
@@ -222,7 +221,7 @@ func (w *Window[K]) Claim(id K, now time.Time, final bool) Sighting {
 	}
 	w.gen++
 	w.ids.set(id, slot{at: t, gen: w.gen, pending: !final})
-	w.queue = append(w.queue, entry[K]{id: id, at: t, gen: w.gen})
+	w.queue.push(entry[K]{id: id, at: t, gen: w.gen})
 	for w.ids.len() > w.max {
 		w.popHead(true)
 	}
@@ -271,7 +270,7 @@ func (w *Window[K]) Evictions() uint64 { return w.evictions }
 
 // expire pops ids older than the TTL.
 func (w *Window[K]) expire(now int64) {
-	for w.head < len(w.queue) && now-w.queue[w.head].at >= w.ttl {
+	for w.queue.len() > 0 && now-w.queue.front().at >= w.ttl {
 		w.popHead(false)
 	}
 }
@@ -280,10 +279,9 @@ func (w *Window[K]) expire(now int64) {
 // is stale. With force it keeps popping stale entries until one id is
 // evicted.
 func (w *Window[K]) popHead(force bool) {
-	for w.head < len(w.queue) {
-		q := w.queue[w.head]
-		w.queue[w.head] = entry[K]{}
-		w.head++
+	for w.queue.len() > 0 {
+		q := *w.queue.front()
+		w.queue.pop()
 		if s, ok := w.ids.get(q.id); ok && s.gen == q.gen {
 			w.ids.del(q.id)
 			w.evictions++
@@ -294,14 +292,6 @@ func (w *Window[K]) popHead(force bool) {
 			break
 		}
 	}
-	// Reclaim the popped prefix once it is half the slice, so the queue's
-	// memory follows the window's size.
-	if w.head > 1024 && w.head*2 > len(w.queue) {
-		n := copy(w.queue, w.queue[w.head:])
-		clear(w.queue[n:])
-		w.queue = w.queue[:n]
-		w.head = 0
-	}
 }
 
 // compactQueue drops stale entries once they outnumber live ones, so
@@ -310,14 +300,13 @@ func (w *Window[K]) compactQueue() {
 	if w.stale < 1024 || w.stale < w.ids.len() {
 		return
 	}
-	kept := w.queue[:0]
-	for _, q := range w.queue[w.head:] {
+	var kept fifo[entry[K]]
+	w.queue.all(func(q *entry[K]) {
 		if s, ok := w.ids.get(q.id); ok && s.gen == q.gen {
-			kept = append(kept, q)
+			kept.push(*q)
 		}
-	}
-	clear(w.queue[len(kept):])
-	w.queue, w.head, w.stale = kept, 0, 0
+	})
+	w.queue, w.stale = kept, 0
 }
 
 // load inserts remembered ids (oldest first).
@@ -326,7 +315,7 @@ func (w *Window[K]) load(entries []entry[K]) {
 		w.gen++
 		e.gen = w.gen
 		w.ids.set(e.id, slot{at: e.at, gen: e.gen})
-		w.queue = append(w.queue, e)
+		w.queue.push(e)
 	}
 }
 
@@ -334,11 +323,11 @@ func (w *Window[K]) load(entries []entry[K]) {
 // too with pending.
 func (w *Window[K]) snapshot(pending bool) []entry[K] {
 	out := make([]entry[K], 0, w.ids.len())
-	for _, q := range w.queue[w.head:] {
+	w.queue.all(func(q *entry[K]) {
 		if s, ok := w.ids.get(q.id); ok && s.gen == q.gen && (pending || !s.pending) {
-			out = append(out, q)
+			out = append(out, *q)
 		}
-	}
+	})
 	return out
 }
 

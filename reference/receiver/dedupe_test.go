@@ -86,8 +86,8 @@ func TestWindowMemoryIsBounded(t *testing.T) {
 		}
 	}
 	c := w.core
-	if c.ids.len() > 100 || len(c.queue)-c.head > 2200 || cap(c.queue) > 8192 {
-		t.Fatalf("ids %d, queue %d live of %d (cap %d)", c.ids.len(), len(c.queue)-c.head, len(c.queue), cap(c.queue))
+	if c.ids.len() > 100 || c.queue.len() > 2200 || c.queue.held() > 4*fifoChunk {
+		t.Fatalf("ids %d, queue %d (room for %d)", c.ids.len(), c.queue.len(), c.queue.held())
 	}
 }
 

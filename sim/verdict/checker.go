@@ -400,28 +400,14 @@ func (c *Checker) settle(i int32) {
 func (c *Checker) HoldRef(r Ref) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	i, err := c.ref(r)
-	if err == nil {
-		c.events.at(i).holds++
-	}
-	return err
+	return c.holdRef(r)
 }
 
 // ReleaseRef takes back one HoldRef; the event settles if it is final.
 func (c *Checker) ReleaseRef(r Ref) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	i, err := c.ref(r)
-	if err != nil {
-		return err
-	}
-	e := c.events.at(i)
-	if e.holds == 0 {
-		return fmt.Errorf("sim: event %s: released more often than held", c.events.id(i))
-	}
-	e.holds--
-	c.settle(i)
-	return nil
+	return c.releaseRef(r)
 }
 
 // Ref is an event's place in a Checker. A feeder that records many things
@@ -450,11 +436,82 @@ func (c *Checker) Lookup(id string) (Ref, error) {
 // (not copied): pass a string of its own, not a slice of a larger buffer.
 // A Ref names its event until the event settles (WithSettling).
 func (c *Checker) NewRef(id string) (Ref, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.newRef(id)
+}
+
+// AcceptRef is Accept for the event at r.
+func (c *Checker) AcceptRef(r Ref, a Accepted) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.acceptRef(r, &a)
+}
+
+// AttemptRef is Attempt for the event at r.
+func (c *Checker) AttemptRef(r Ref, a AttemptRec) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.attemptRef(r, &a)
+}
+
+// ReceiptRef is Receipt for the event at r.
+func (c *Checker) ReceiptRef(r Ref, rec ReceiptRec) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.receiptRef(r, &rec)
+}
+
+// FinalRef is Final for the event at r.
+func (c *Checker) FinalRef(r Ref, f Final) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.finalRef(r, &f)
+}
+
+// Solo is a Checker fed by one goroutine only: the *Ref methods without
+// the lock. The virtual engine records several things per simulated
+// attempt on one goroutine, where taking and releasing the lock for each
+// cost as much as the record itself; a live run's records come from
+// several goroutines and go through the Checker's own methods. While a
+// Solo is in use nothing else may record through its Checker; that
+// goroutine may read it (Progress, Result) as well, and another once it
+// is done (with the usual happens-before).
+type Solo struct{ c *Checker }
+
+// Solo returns the Checker's single-writer entry (see Solo).
+func (c *Checker) Solo() Solo { return Solo{c} }
+
+// NewRef is Checker.NewRef.
+func (s Solo) NewRef(id string) (Ref, error) { return s.c.newRef(id) }
+
+// Accept is Checker.AcceptRef.
+func (s Solo) Accept(r Ref, a Accepted) error { return s.c.acceptRef(r, &a) }
+
+// Attempt is Checker.AttemptRef.
+func (s Solo) Attempt(r Ref, a AttemptRec) error { return s.c.attemptRef(r, &a) }
+
+// Receipt is Checker.ReceiptRef.
+func (s Solo) Receipt(r Ref, rec ReceiptRec) error { return s.c.receiptRef(r, &rec) }
+
+// Final is Checker.FinalRef.
+func (s Solo) Final(r Ref, f Final) error { return s.c.finalRef(r, &f) }
+
+// Hold is Checker.HoldRef.
+func (s Solo) Hold(r Ref) error { return s.c.holdRef(r) }
+
+// Release is Checker.ReleaseRef.
+func (s Solo) Release(r Ref) error { return s.c.releaseRef(r) }
+
+// The *Ref methods' work, the caller holding the lock or being the only
+// writer (Solo). (Records pass by pointer, not through a closure: a
+// closure taking the record's address would move every record to the
+// heap.)
+
+func (c *Checker) newRef(id string) (Ref, error) {
 	if id == "" {
 		return 0, errors.New("sim: no event id to add")
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	i := c.events.add(id)
 	if i < c.indexed {
 		// A settled event's slot, below the indexed ones: index it now.
@@ -463,53 +520,53 @@ func (c *Checker) NewRef(id string) (Ref, error) {
 	return Ref(i), nil
 }
 
-// ref is r's position; the caller holds the lock. (The *Ref methods
-// spell out their locking rather than share a closure: a closure taking
-// the record's address would move every record to the heap.)
-func (c *Checker) ref(r Ref) (int32, error) {
-	if r < 0 || int32(r) >= c.events.n || !c.events.at(int32(r)).live {
-		return 0, fmt.Errorf("sim: no event at checker ref %d", r)
+func (c *Checker) holdRef(r Ref) error {
+	i, err := c.ref(r)
+	if err == nil {
+		c.events.at(i).holds++
 	}
-	return int32(r), nil
+	return err
 }
 
-// AcceptRef is Accept for the event at r.
-func (c *Checker) AcceptRef(r Ref, a Accepted) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+func (c *Checker) releaseRef(r Ref) error {
 	i, err := c.ref(r)
 	if err != nil {
 		return err
 	}
-	return c.accept(i, &a)
+	e := c.events.at(i)
+	if e.holds == 0 {
+		return fmt.Errorf("sim: event %s: released more often than held", c.events.id(i))
+	}
+	e.holds--
+	c.settle(i)
+	return nil
 }
 
-// AttemptRef is Attempt for the event at r.
-func (c *Checker) AttemptRef(r Ref, a AttemptRec) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+func (c *Checker) acceptRef(r Ref, a *Accepted) error {
+	i, err := c.ref(r)
+	if err != nil {
+		return err
+	}
+	return c.accept(i, a)
+}
+
+func (c *Checker) attemptRef(r Ref, a *AttemptRec) error {
 	i, err := c.ref(r)
 	if err == nil {
-		c.attempt(i, &a)
+		c.attempt(i, a)
 	}
 	return err
 }
 
-// ReceiptRef is Receipt for the event at r.
-func (c *Checker) ReceiptRef(r Ref, rec ReceiptRec) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+func (c *Checker) receiptRef(r Ref, rec *ReceiptRec) error {
 	i, err := c.ref(r)
 	if err == nil {
-		c.receipt(i, &rec)
+		c.receipt(i, rec)
 	}
 	return err
 }
 
-// FinalRef is Final for the event at r.
-func (c *Checker) FinalRef(r Ref, f Final) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+func (c *Checker) finalRef(r Ref, f *Final) error {
 	i, err := c.ref(r)
 	if err != nil {
 		return err
@@ -519,6 +576,14 @@ func (c *Checker) FinalRef(r Ref, f Final) error {
 		c.final(i, st, f.Reason)
 	}
 	return err
+}
+
+// ref is r's position.
+func (c *Checker) ref(r Ref) (int32, error) {
+	if r < 0 || int32(r) >= c.events.n || !c.events.at(int32(r)).live {
+		return 0, fmt.Errorf("sim: no event at checker ref %d", r)
+	}
+	return int32(r), nil
 }
 
 // Progress is a cheap running count for progress displays.
@@ -634,7 +699,16 @@ type names[I int16 | int32 | uint16] struct {
 // intern returns s's number, adding s if new; false when s is new and
 // there are limit names already.
 func (n *names[I]) intern(s string) (I, bool) {
-	if i, ok := n.index[s]; ok {
+	if len(n.list) <= fewNames {
+		// A run has a phase or two and a few groups, named on every
+		// acceptance: comparing with each (most often the very same
+		// string) is cheaper than hashing.
+		for i, name := range n.list {
+			if name == s {
+				return I(i), true
+			}
+		}
+	} else if i, ok := n.index[s]; ok {
 		return i, true
 	}
 	if len(n.list) >= n.limit {
@@ -649,6 +723,10 @@ func (n *names[I]) intern(s string) (I, bool) {
 	n.list = append(n.list, s)
 	return i, true
 }
+
+// fewNames is how many names intern compares one by one rather than
+// look up.
+const fewNames = 8
 
 // offset is t's nanoseconds since the start, 0 for a time before it.
 func (c *Checker) offset(t time.Time) int64 {

@@ -111,17 +111,32 @@ type endpointTally struct {
 	attempts, answered int64
 	response           *hdrhistogram.Histogram
 	minUs, maxUs       int64
-	causes             map[[2]string]int64
+	// causes counts the failures by cause, in the order first seen;
+	// causeAt finds a failure's row by how it failed; last failed as the
+	// failure counted in row lastAt (runs of failures fail alike).
+	// Naming the cause (a status spelt out) and hashing the names for
+	// each failed attempt was a good part of recording one.
+	causes  []CauseCount
+	causeAt map[failure]int
+	last    failure
+	lastAt  int
+}
+
+// failure is how an attempt failed: its transport error, or its status
+// when it has none.
+type failure struct {
+	err    string
+	status int
 }
 
 func (t *endpointTally) add(a Answer) {
 	if t.response == nil {
 		t.response = NewHistogram()
-		t.causes = map[[2]string]int64{}
+		t.causeAt = map[failure]int{}
 	}
 	t.attempts++
-	if cause, class := causeOf(a); cause != "" {
-		t.causes[[2]string{cause, class}]++
+	if a.Err != "" || !is2xx(a.Status) {
+		t.fail(a)
 	}
 	if a.Status == 0 {
 		return
@@ -135,6 +150,27 @@ func (t *endpointTally) add(a Answer) {
 	t.answered++
 }
 
+// fail counts a failed answer under its cause.
+func (t *endpointTally) fail(a Answer) {
+	f := failure{err: a.Err}
+	if a.Err == "" {
+		f.status = a.Status
+	}
+	if len(t.causes) > 0 && f == t.last {
+		t.causes[t.lastAt].Count++
+		return
+	}
+	i, ok := t.causeAt[f]
+	if !ok {
+		cause, class := causeOf(a)
+		i = len(t.causes)
+		t.causes = append(t.causes, CauseCount{Cause: cause, Class: class})
+		t.causeAt[f] = i
+	}
+	t.causes[i].Count++
+	t.last, t.lastAt = f, i
+}
+
 // section and the encoded response histogram.
 func (t *endpointTally) section() (Endpoint, string) {
 	h := t.response
@@ -142,9 +178,7 @@ func (t *endpointTally) section() (Endpoint, string) {
 		h = NewHistogram()
 	}
 	ep := Endpoint{Attempts: t.attempts, Answered: t.answered, Response: summarize(h, t.minUs, t.maxUs)}
-	for k, n := range t.causes {
-		ep.Failures = append(ep.Failures, CauseCount{Cause: k[0], Class: k[1], Count: n})
-	}
+	ep.Failures = slices.Clone(t.causes)
 	sortCauses(ep.Failures)
 	return ep, EncodeHistogram(h)
 }

@@ -182,12 +182,12 @@ func (w *world) ingested(i int32) {
 	}
 	// Ids are unique by construction (the prefix and a number), so the
 	// checker need not index them.
-	ev.ref, _ = w.chk.NewRef(ev.id)
+	ev.ref, _ = w.feed.NewRef(ev.id)
 	acc := verdict.Accepted{Key: ev.key, Seq: ev.seq, At: w.time(ev.at), Phase: phase}
 	if len(w.groupNames) > 0 {
 		acc.Endpoint, acc.Group = sm.ids[ev.ep], w.groupNames[sm.eps[ev.ep].group]
 	}
-	_ = w.chk.AcceptRef(ev.ref, acc)
+	_ = w.feed.Accept(ev.ref, acc)
 	if sm.down {
 		ev.where = slotDown // durable; the restarted sender picks it up
 		return
@@ -230,7 +230,7 @@ func (w *world) final(i int32, state, reason string) {
 	}
 	w.k.note(ev.seq, uint64(len(state)))
 	w.k.noteString(reason)
-	_ = w.chk.FinalRef(ev.ref, verdict.Final{State: state, At: w.time(now), Reason: reason})
+	_ = w.feed.Final(ev.ref, verdict.Final{State: state, At: w.time(now), Reason: reason})
 	sm.bySeq.done(ev.seq)
 	sm.pending--
 	sm.release(i)
@@ -254,6 +254,14 @@ func (w *world) pick() {
 		// Every worker is busy: each endpoint would decline its turn at
 		// once (the live pick's first check), and a finishing attempt
 		// picks again.
+		return
+	}
+	if len(sm.cands) == 0 && len(sm.limited[0]) == 0 && len(sm.limited[1]) == 0 && len(sm.pooled) == 0 {
+		// Nobody to ask and nobody parked on the split (half the picks:
+		// the one after an attempt ends, its endpoint parked till its
+		// next event is due): the split below would change nothing, and
+		// the next pick that asks anyone works it out afresh.
+		w.wakeParked()
 		return
 	}
 	tnow := w.time(now)
@@ -529,7 +537,7 @@ func (w *world) deadLetterWaiting(e int32, reason string) {
 func (w *world) report(ev *pendingEvent, a *attempt) {
 	o := &a.out
 	w.k.note(uint64(a.n)<<32|uint64(o.Status), uint64(a.outAt))
-	_ = w.chk.AttemptRef(ev.ref, verdict.AttemptRec{N: int(a.n), At: w.time(a.start), Duration: o.Elapsed,
+	_ = w.feed.Attempt(ev.ref, verdict.AttemptRec{N: int(a.n), At: w.time(a.start), Duration: o.Elapsed,
 		Status: o.Status, Err: string(o.Err), Fault: a.fault})
 }
 
@@ -601,7 +609,7 @@ func (w *world) restart() {
 		case delivery.Interrupted:
 			fixes = true
 			w.k.note(uint64(ev.claimN), uint64(dec.Kind))
-			_ = w.chk.AttemptRef(ev.ref, verdict.AttemptRec{N: int(ev.claimN), At: w.time(ev.claimAt), Err: string(delivery.ErrInterrupted)})
+			_ = w.feed.Attempt(ev.ref, verdict.AttemptRec{N: int(ev.claimN), At: w.time(ev.claimAt), Err: string(delivery.ErrInterrupted)})
 			ev.attempts = uint32(ds.Attempts)
 			ev.total, ev.claimN, ev.claimAt = ev.claimN, 0, 0
 			if dec.Kind == delivery.RetryAt {

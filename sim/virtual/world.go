@@ -104,6 +104,9 @@ type world struct {
 	m   Model
 	s   *scenarios.Scenario
 	chk *verdict.Checker
+	// feed is chk's single-writer entry: the world records on its one
+	// goroutine, without the lock a live run's feeders need.
+	feed verdict.Solo
 
 	seed     uint64
 	idPrefix string
@@ -199,6 +202,7 @@ func newWorld(s *scenarios.Scenario, opts Options) (*world, error) {
 		loadEnd:     int64(s.LoadEnd()),
 		progress:    opts.Progress,
 	}
+	w.feed = w.chk.Solo()
 	w.deadline = w.loadEnd + int64(s.Drain.Timeout)
 	if w.idPrefix == "" {
 		w.idPrefix = plan.EventIDPrefix(s.Seed)
@@ -354,7 +358,7 @@ func (w *world) run(ctx context.Context) error {
 		w.timedOut, w.end = true, w.deadline
 		for i := range w.snd.bySeq.pending() {
 			ev := w.snd.slot(i)
-			_ = w.chk.FinalRef(ev.ref, verdict.Final{State: verdict.StatePending, At: w.time(w.end)})
+			_ = w.feed.Final(ev.ref, verdict.Final{State: verdict.StatePending, At: w.time(w.end)})
 		}
 	}
 	w.progressed(true)

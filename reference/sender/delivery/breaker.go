@@ -46,21 +46,36 @@ type BreakerState struct {
 // attempt through after the cooldown moves the circuit to half-open; that
 // attempt is the probe, and nothing else passes until it is recorded.
 func (b BreakerPolicy) Allow(s BreakerState, now time.Time) (bool, BreakerState) {
+	ok, probe := b.allow(&s, now)
+	if probe {
+		s.takeProbe()
+	}
+	return ok, s
+}
+
+// allow is Allow without the change: it reads *s and says whether the
+// attempt may start and whether it is the probe, which the caller takes
+// (takeProbe) once nothing else holds the attempt back. (Admit asks it
+// for every attempt: a state in and out by value was a good part of an
+// admission.)
+func (b *BreakerPolicy) allow(s *BreakerState, now time.Time) (ok, probe bool) {
 	if b.Failures <= 0 {
-		return true, s
+		return true, false
 	}
 	switch s.Phase {
 	case BreakerOpen:
 		if now.Before(s.OpenUntil) {
-			return false, s
+			return false, false
 		}
-		s.Phase = BreakerHalfOpen
-		return true, s
+		return true, true
 	case BreakerHalfOpen:
-		return false, s
+		return false, false
 	}
-	return true, s
+	return true, false
 }
+
+// takeProbe moves an open circuit to half-open: its probe is on its way.
+func (s *BreakerState) takeProbe() { s.Phase = BreakerHalfOpen }
 
 // Record updates the circuit with an attempt's result; ok is false when
 // the outcome was an endpoint failure. A result arriving while the circuit

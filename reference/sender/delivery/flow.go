@@ -383,11 +383,10 @@ func Admit(ep *Endpoint, inflight int, share Share, now time.Time) (ok bool, aga
 			return false, now.Add(max(wait, time.Microsecond))
 		}
 	}
-	allowed, bs := ep.Policy.Breaker.Allow(ep.Breaker, now)
+	allowed, probe := ep.Policy.Breaker.allow(&ep.Breaker, now)
 	if !allowed {
-		ep.Breaker = bs
-		if bs.Phase == BreakerOpen {
-			return false, bs.OpenUntil
+		if ep.Breaker.Phase == BreakerOpen {
+			return false, ep.Breaker.OpenUntil
 		}
 		return false, time.Time{} // half-open: the probe's outcome wakes the caller
 	}
@@ -398,7 +397,9 @@ func Admit(ep *Endpoint, inflight int, share Share, now time.Time) (ok bool, aga
 		// suspect endpoint finishing wakes the caller.
 		return false, time.Time{}
 	}
-	ep.Breaker = bs
+	if probe {
+		ep.Breaker.takeProbe()
+	}
 	if rate > 0 {
 		ep.Flow.tokens--
 	}

@@ -11,15 +11,14 @@ import "math/rand/v2"
 // asks the same Jitter, makes the very same retry decisions in virtual
 // time.
 type Jitter struct {
-	seed uint64
-	pcg  rand.PCG
-	rnd  *rand.Rand
+	src keyedSource
+	rnd *rand.Rand
 }
 
 // NewJitter returns the jitter sources of one sender seed.
 func NewJitter(seed uint64) *Jitter {
-	j := &Jitter{seed: seed}
-	j.rnd = rand.New(&j.pcg)
+	j := &Jitter{src: keyedSource{seed: seed}}
+	j.rnd = rand.New(&j.src)
 	return j
 }
 
@@ -27,13 +26,33 @@ func NewJitter(seed uint64) *Jitter {
 // id (n = 0 for the decision before the first attempt). It is j's own
 // source, reseeded: valid until the next call, and not for concurrent use.
 func (j *Jitter) For(id string, n int) *rand.Rand {
-	h := uint64(14695981039346656037) // FNV-1a over the id
-	for i := 0; i < len(id); i++ {
-		h ^= uint64(id[i])
-		h *= 1099511628211
-	}
-	j.pcg.Seed(mix64(j.seed^h), mix64(j.seed+0x9e3779b97f4a7c15*uint64(n+1)))
+	j.src.id, j.src.n, j.src.seeded = id, n, false
 	return j.rnd
+}
+
+// keyedSource is a PCG seeded from (seed, id, n) on its first draw: most
+// decisions draw nothing (a fixed schedule, a success, a Retry-After),
+// and a simulator asks for one per attempt, so hashing the id only when
+// a draw comes saves that work for them; the draws are the same.
+type keyedSource struct {
+	seed   uint64
+	id     string
+	n      int
+	seeded bool
+	pcg    rand.PCG
+}
+
+func (s *keyedSource) Uint64() uint64 {
+	if !s.seeded {
+		h := uint64(14695981039346656037) // FNV-1a over the id
+		for i := 0; i < len(s.id); i++ {
+			h ^= uint64(s.id[i])
+			h *= 1099511628211
+		}
+		s.pcg.Seed(mix64(s.seed^h), mix64(s.seed+0x9e3779b97f4a7c15*uint64(s.n+1)))
+		s.seeded = true
+	}
+	return s.pcg.Uint64()
 }
 
 // mix64 is SplitMix64's finaliser: nearby inputs land far apart.

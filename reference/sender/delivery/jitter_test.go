@@ -1,6 +1,8 @@
 package delivery
 
 import (
+	"math/rand/v2"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -39,6 +41,27 @@ func TestJitterKeyedPerEventAndAttempt(t *testing.T) {
 	}
 	if lo > 200*time.Millisecond || hi < 3800*time.Millisecond || hi > 4*time.Second {
 		t.Fatalf("2000 draws of a 4 s ceiling spread over [%s, %s]", lo, hi)
+	}
+}
+
+// Seeding on the first draw gives the draws of a PCG seeded from the key
+// at once, however many draws there are, none included.
+func TestJitterSeedsOnFirstDraw(t *testing.T) {
+	j := NewJitter(7)
+	for n := range 4 {
+		id := "evt_" + strconv.Itoa(n)
+		h := uint64(14695981039346656037)
+		for i := 0; i < len(id); i++ {
+			h = (h ^ uint64(id[i])) * 1099511628211
+		}
+		want := rand.New(rand.NewPCG(mix64(7^h), mix64(7+0x9e3779b97f4a7c15*uint64(n+1))))
+		j.For("evt_unused", n) // no draw: the next For still starts afresh
+		r := j.For(id, n)
+		for k := range n {
+			if got, w := r.Uint64(), want.Uint64(); got != w {
+				t.Fatalf("%s attempt %d: draw %d = %d, want %d", id, n, k, got, w)
+			}
+		}
 	}
 }
 
