@@ -71,12 +71,3 @@ func (q *fifo[T]) all(f func(*T)) {
 		}
 	}
 }
-
-// held is how many entries the queue has room for without allocating.
-func (q *fifo[T]) held() int {
-	n := len(q.chunks) * fifoChunk
-	if q.spare != nil {
-		n += fifoChunk
-	}
-	return n
-}
