@@ -101,7 +101,7 @@ func NewWindow[K comparable](ttl time.Duration, maxEntries int) *Window[K] {
 // a million ids in a hash map cost a cache miss per lookup, where
 // numbers close in arrival order share a page.
 func NewNumberedWindow(ttl time.Duration, maxEntries int) *Window[uint64] {
-	return &Window[uint64]{ttl: int64(ttl), max: maxEntries, ids: &pagedTable{pages: map[uint64]*slotPage{}}}
+	return &Window[uint64]{ttl: int64(ttl), max: maxEntries, ids: &pagedTable{}}
 }
 
 // table is where a Window keeps the slot of each id it holds.
@@ -121,12 +121,19 @@ func (m mapTable[K]) del(id K)              { delete(m, id) }
 func (m mapTable[K]) len() int              { return len(m) }
 
 // pagedTable is a table for dense numbers: pages of pageSlots slots,
-// found by page number (a small map: one entry per page held), each
-// freed once it holds no id, so memory follows the ids held.
+// found by page number in a slice over the pages from the oldest held to
+// the newest (an index, not a hash: the simulator claims an id and evicts
+// the oldest on every delivery, two pages apart, and a map lookup for
+// each was a twentieth of a fleet's run). A page is freed once it holds
+// no id, and the empty ends of the slice are trimmed, so memory follows
+// the ids held: their slots, and a pointer per page of numbers between
+// the oldest and the newest.
 type pagedTable struct {
-	pages map[uint64]*slotPage
-	last  *slotPage // the page used last, and its number: consecutive
-	lastN uint64    // numbers skip the page map
+	pages []*slotPage // pages[i] holds the numbers of page first+i; nil: none held
+	first uint64
+	// spare is a freed page (all its slots zero again), for the next
+	// page needed: a long run fills a page every pageSlots deliveries.
+	spare *slotPage
 	n     int
 }
 
@@ -149,14 +156,10 @@ type pagedSlot struct {
 
 func (t *pagedTable) page(id uint64) *slotPage {
 	n := id >> pageShift
-	if t.last != nil && t.lastN == n {
-		return t.last
+	if n < t.first || n-t.first >= uint64(len(t.pages)) {
+		return nil
 	}
-	p := t.pages[n]
-	if p != nil {
-		t.last, t.lastN = p, n
-	}
-	return p
+	return t.pages[n-t.first]
 }
 
 func (t *pagedTable) get(id uint64) (slot, bool) {
@@ -171,9 +174,7 @@ func (t *pagedTable) get(id uint64) (slot, bool) {
 func (t *pagedTable) set(id uint64, s slot) {
 	p := t.page(id)
 	if p == nil {
-		p = new(slotPage)
-		t.pages[id>>pageShift] = p
-		t.last, t.lastN = p, id>>pageShift
+		p = t.newPage(id >> pageShift)
 	}
 	ps := &p.slots[id&(pageSlots-1)]
 	if !ps.held {
@@ -181,6 +182,31 @@ func (t *pagedTable) set(id uint64, s slot) {
 		t.n++
 	}
 	*ps = pagedSlot{at: s.at, gen: s.gen, pending: s.pending, held: true}
+}
+
+// newPage makes page n, growing the slice to reach it.
+func (t *pagedTable) newPage(n uint64) *slotPage {
+	p := t.spare
+	t.spare = nil
+	if p == nil {
+		p = new(slotPage)
+	}
+	switch {
+	case len(t.pages) == 0:
+		t.first = n
+		t.pages = append(t.pages[:0], p)
+		return p
+	case n < t.first:
+		// Older than every page held (a straggler's retry): rare, so the
+		// slice is made again with room in front.
+		pages := make([]*slotPage, t.first-n, uint64(len(t.pages))+t.first-n)
+		t.pages, t.first = append(pages, t.pages...), n
+	}
+	for n-t.first >= uint64(len(t.pages)) {
+		t.pages = append(t.pages, nil)
+	}
+	t.pages[n-t.first] = p
+	return p
 }
 
 func (t *pagedTable) del(id uint64) {
@@ -191,11 +217,17 @@ func (t *pagedTable) del(id uint64) {
 	p.slots[id&(pageSlots-1)] = pagedSlot{}
 	p.n--
 	t.n--
-	if p.n == 0 {
-		delete(t.pages, id>>pageShift)
-		if t.last == p {
-			t.last = nil
-		}
+	if p.n > 0 {
+		return
+	}
+	// Every slot is zero again: the page is the spare.
+	t.pages[id>>pageShift-t.first] = nil
+	t.spare = p
+	for len(t.pages) > 0 && t.pages[0] == nil {
+		t.pages, t.first = t.pages[1:], t.first+1
+	}
+	for len(t.pages) > 0 && t.pages[len(t.pages)-1] == nil {
+		t.pages = t.pages[:len(t.pages)-1]
 	}
 }
 

@@ -276,7 +276,44 @@ func TestNumberedWindowDecidesAsTheMap(t *testing.T) {
 	}
 	// Pages follow the ids held: the ids of the last stretch, a few
 	// stragglers' pages at most besides.
-	if pt := paged.ids.(*pagedTable); len(pt.pages) > max/pageSlots+8 {
-		t.Errorf("%d pages held for %d ids", len(pt.pages), paged.Len())
+	if pt := paged.ids.(*pagedTable); pt.held() > max/pageSlots+8 {
+		t.Errorf("%d pages held for %d ids", pt.held(), paged.Len())
+	}
+}
+
+// held is how many pages the table holds.
+func (t *pagedTable) held() int {
+	k := 0
+	for _, p := range t.pages {
+		if p != nil {
+			k++
+		}
+	}
+	return k
+}
+
+// A numbered window takes ids below every page it holds (a straggler's
+// first delivery after newer ones) and far above, and lets the pages go
+// as the ids leave.
+func TestNumberedWindowStragglers(t *testing.T) {
+	const ttl = time.Hour
+	hashed, paged := NewWindow[uint64](ttl, 4), NewNumberedWindow(ttl, 4)
+	ids := []uint64{5000, 3, 5001, 90_000, 2, 5000, 1 << 20, 3, 7, 8, 9, 2}
+	for i, id := range ids {
+		now := t0.Add(time.Duration(i) * time.Second)
+		if a, b := hashed.Claim(id, now, true), paged.Claim(id, now, true); a != b {
+			t.Fatalf("claim %d of %d: numbered %v, hashed %v", i, id, b, a)
+		}
+		if hashed.Len() != paged.Len() {
+			t.Fatalf("claim %d: numbered holds %d, hashed %d", i, paged.Len(), hashed.Len())
+		}
+	}
+	pt := paged.ids.(*pagedTable)
+	if pt.held() != 1 || len(pt.pages) != 1 {
+		t.Errorf("ids 7, 8, 9 and 2 held in %d pages over a span of %d, want 1 of 1", pt.held(), len(pt.pages))
+	}
+	later := t0.Add(2 * ttl)
+	if paged.Claim(11, later, true) != Fresh || paged.Len() != 1 || pt.held() != 1 {
+		t.Errorf("after the TTL: %d ids in %d pages, want 1 in 1", paged.Len(), pt.held())
 	}
 }
