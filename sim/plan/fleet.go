@@ -42,8 +42,12 @@ type Fleet struct {
 	groups []fleetGroup
 	// cumWeight[i] is the share of the load of groups 0 … i, the last 1.
 	cumWeight []float64
-	seed      uint64
 	size      int
+	// weylOff is the group sequence's offset and uniformKey the in-group
+	// draw's key, both from the seed, worked out once: Assign runs for
+	// every event of a run.
+	weylOff    float64
+	uniformKey uint64
 }
 
 type fleetGroup struct {
@@ -64,7 +68,7 @@ func NewFleet(s *scenarios.Scenario) *Fleet {
 	if len(eps.Groups) == 0 {
 		return nil
 	}
-	f := &Fleet{seed: s.Seed}
+	f := &Fleet{weylOff: weylOffset(s.Seed), uniformKey: splitmix(s.Seed + golden64)}
 	total := 0.0
 	for _, g := range eps.Groups {
 		total += g.Weight
@@ -104,21 +108,35 @@ func zipfCDF(n int, skew float64) []float64 {
 	return cdf
 }
 
-// guideBuckets is how many slices of [0, 1) a zipf guide has: the
+// guideBuckets is the fewest slices of [0, 1) a zipf guide has: the
 // simulator assigns millions of events, and a search within one slice
-// touches a few cache lines instead of the whole distribution.
+// touches a cache line or two instead of the whole distribution. A group
+// of more endpoints than that gets a slice per endpoint (the next power
+// of two): the tail's ranks, each a sliver of the load, would otherwise
+// crowd dozens to a slice.
 const guideBuckets = 1024
 
-// zipfGuide is, for each j ≤ guideBuckets, the first rank whose
-// cumulative share is at least j/guideBuckets: the rank of a draw in
-// slice j lies between guide[j] and guide[j+1].
+// zipfGuide is, for each j ≤ B (B: guideSlices), the first rank whose
+// cumulative share is at least j/B: the rank of a draw in slice j lies
+// between guide[j] and guide[j+1].
 func zipfGuide(cdf []float64) []int32 {
-	g := make([]int32, guideBuckets+1)
+	b := guideSlices(len(cdf))
+	g := make([]int32, b+1)
 	for j := range g {
-		r, _ := slices.BinarySearch(cdf, float64(j)/guideBuckets)
+		r, _ := slices.BinarySearch(cdf, float64(j)/float64(b))
 		g[j] = int32(r)
 	}
 	return g
+}
+
+// guideSlices is how many slices the guide of n ranks has: a power of
+// two, so that slice bounds are exact in floating point.
+func guideSlices(n int) int {
+	b := guideBuckets
+	for b < n {
+		b *= 2
+	}
+	return b
 }
 
 // rank is the first rank whose cumulative share is at least v (0 ≤ v < 1),
@@ -126,7 +144,8 @@ func zipfGuide(cdf []float64) []int32 {
 // of the guide; should rounding put v outside that slice, the search
 // takes the whole distribution.
 func (g *fleetGroup) rank(v float64) int {
-	j := min(int(v*guideBuckets), guideBuckets-1)
+	b := len(g.guide) - 1
+	j := min(int(v*float64(b)), b-1)
 	lo, hi := int(g.guide[j]), min(int(g.guide[j+1])+1, len(g.zipf))
 	if (lo > 0 && g.zipf[lo-1] >= v) || (hi < len(g.zipf) && g.zipf[hi-1] < v) || lo > hi {
 		r, _ := slices.BinarySearch(g.zipf, v)
@@ -163,7 +182,7 @@ func (f *Fleet) At(i int) Endpoint {
 // from (seed, k): uniformly, or by a zipf spread's ranks. Both are pure
 // functions of (seed, k), so any event can be assigned on its own.
 func (f *Fleet) Assign(k uint64) Endpoint {
-	u := weylDraw(f.seed, k)
+	u := weylAt(f.weylOff, k)
 	g, _ := slices.BinarySearch(f.cumWeight, u)
 	// u lands at the first group whose cumulative share is ≥ u; a group
 	// of weight 0 shares its bound with the one before and is skipped.
@@ -171,7 +190,7 @@ func (f *Fleet) Assign(k uint64) Endpoint {
 		g++
 	}
 	fg := &f.groups[g]
-	v := uniformDraw(f.seed, k)
+	v := unit(splitmix(f.uniformKey ^ k))
 	var r int
 	if fg.zipf != nil {
 		r = min(fg.rank(v), fg.count-1)
@@ -191,14 +210,11 @@ const (
 	fleetSalt = 0x5f1ee7 // keeps the group sequence apart from other draws on the seed
 )
 
-func weylDraw(seed, k uint64) float64 {
-	off := unit(splitmix(seed ^ fleetSalt))
+func weylOffset(seed uint64) float64 { return unit(splitmix(seed ^ fleetSalt)) }
+
+func weylAt(off float64, k uint64) float64 {
 	_, frac := math.Modf(off + float64(k%(1<<40))*invGolden)
 	return frac
-}
-
-func uniformDraw(seed, k uint64) float64 {
-	return unit(splitmix(splitmix(seed+golden64) ^ k))
 }
 
 // unit maps 64 random bits to [0, 1).
