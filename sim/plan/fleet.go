@@ -108,35 +108,21 @@ func zipfCDF(n int, skew float64) []float64 {
 	return cdf
 }
 
-// guideBuckets is the fewest slices of [0, 1) a zipf guide has: the
+// guideBuckets is how many slices of [0, 1) a zipf guide has: the
 // simulator assigns millions of events, and a search within one slice
-// touches a cache line or two instead of the whole distribution. A group
-// of more endpoints than that gets a slice per endpoint (the next power
-// of two): the tail's ranks, each a sliver of the load, would otherwise
-// crowd dozens to a slice.
+// touches a few cache lines instead of the whole distribution.
 const guideBuckets = 1024
 
-// zipfGuide is, for each j ≤ B (B: guideSlices), the first rank whose
-// cumulative share is at least j/B: the rank of a draw in slice j lies
-// between guide[j] and guide[j+1].
+// zipfGuide is, for each j ≤ guideBuckets, the first rank whose
+// cumulative share is at least j/guideBuckets: the rank of a draw in
+// slice j lies between guide[j] and guide[j+1].
 func zipfGuide(cdf []float64) []int32 {
-	b := guideSlices(len(cdf))
-	g := make([]int32, b+1)
+	g := make([]int32, guideBuckets+1)
 	for j := range g {
-		r, _ := slices.BinarySearch(cdf, float64(j)/float64(b))
+		r, _ := slices.BinarySearch(cdf, float64(j)/guideBuckets)
 		g[j] = int32(r)
 	}
 	return g
-}
-
-// guideSlices is how many slices the guide of n ranks has: a power of
-// two, so that slice bounds are exact in floating point.
-func guideSlices(n int) int {
-	b := guideBuckets
-	for b < n {
-		b *= 2
-	}
-	return b
 }
 
 // rank is the first rank whose cumulative share is at least v (0 ≤ v < 1),
@@ -144,8 +130,7 @@ func guideSlices(n int) int {
 // of the guide; should rounding put v outside that slice, the search
 // takes the whole distribution.
 func (g *fleetGroup) rank(v float64) int {
-	b := len(g.guide) - 1
-	j := min(int(v*float64(b)), b-1)
+	j := min(int(v*guideBuckets), guideBuckets-1)
 	lo, hi := int(g.guide[j]), min(int(g.guide[j+1])+1, len(g.zipf))
 	if (lo > 0 && g.zipf[lo-1] >= v) || (hi < len(g.zipf) && g.zipf[hi-1] < v) || lo > hi {
 		r, _ := slices.BinarySearch(g.zipf, v)

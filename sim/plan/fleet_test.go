@@ -199,7 +199,7 @@ faults:
 // for random draws and for the awkward ones: the guide's bucket bounds
 // and the distribution's own values.
 func TestZipfGuideFindsTheRank(t *testing.T) {
-	for _, n := range []int{2, 3, 50, 1024, 1025, 9200} {
+	for _, n := range []int{2, 3, 50, 9200} {
 		cdf := zipfCDF(n, 1.1)
 		g := fleetGroup{zipf: cdf, guide: zipfGuide(cdf), count: n}
 		rnd := rand.New(rand.NewPCG(uint64(n), 5))
@@ -207,9 +207,8 @@ func TestZipfGuideFindsTheRank(t *testing.T) {
 		for range 20000 {
 			vs = append(vs, rnd.Float64())
 		}
-		nb := guideSlices(n)
-		for j := range nb {
-			b := float64(j) / float64(nb)
+		for j := range guideBuckets {
+			b := float64(j) / guideBuckets
 			vs = append(vs, b, math.Nextafter(b, 0), math.Nextafter(b, 1))
 		}
 		for _, c := range cdf {
