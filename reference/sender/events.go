@@ -145,7 +145,7 @@ func (t *txb) fullEvent(seq uint64) (Event, error) {
 	if err != nil {
 		return Event{}, err
 	}
-	attempts, err := t.attemptsOf(seq)
+	attempts, err := t.attemptsOf(seq, &st)
 	if err != nil {
 		return Event{}, err
 	}

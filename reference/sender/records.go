@@ -63,6 +63,12 @@ type stateRecord struct {
 	FinalAt int64 // when it was delivered or dead-lettered
 	Replays uint32
 	Reason  string
+	// First is the attempt that delivered the event at its first try
+	// (N 1), kept here instead of in the attempts bucket: most events
+	// end so, and one record written once at the outcome is one put and
+	// one bucket fewer per event in the writer's commit. N 0: none (the
+	// attempts are all in the attempts bucket).
+	First attemptRecord
 }
 
 // attemptRecord is one attempt's result.
@@ -175,6 +181,12 @@ func (r *stateRecord) encode() []byte {
 	e.i(r.FinalAt)
 	e.u(uint64(r.Replays))
 	e.s(r.Reason)
+	if r.First.N != 0 {
+		// After the fields of the first layout, so a file written
+		// before reads as it did: a state record that ends here has no
+		// attempt of its own.
+		r.First.encodeTo(e)
+	}
 	return e.b
 }
 
@@ -182,24 +194,35 @@ func decodeState(b []byte) (stateRecord, error) {
 	d := newDecoder(b)
 	r := stateRecord{Code: stateCode(d.u()), Attempts: uint32(d.u()), Total: uint32(d.u()),
 		Since: d.i(), NextAt: d.i(), FinalAt: d.i(), Replays: uint32(d.u()), Reason: d.s()}
+	if d.err == nil && len(d.b) > 0 {
+		r.First = decodeAttemptFrom(d)
+	}
 	return r, d.err
 }
 
 func (r *attemptRecord) encode() []byte {
 	e := newEncoder(32 + len(r.Err) + len(r.Detail))
+	r.encodeTo(e)
+	return e.b
+}
+
+func (r *attemptRecord) encodeTo(e *encoder) {
 	e.u(uint64(r.N))
 	e.i(r.At)
 	e.i(r.Duration)
 	e.u(uint64(r.Status))
 	e.s(r.Err)
 	e.s(r.Detail)
-	return e.b
 }
 
 func decodeAttempt(b []byte) (attemptRecord, error) {
 	d := newDecoder(b)
-	r := attemptRecord{N: uint32(d.u()), At: d.i(), Duration: d.i(), Status: uint16(d.u()), Err: d.s(), Detail: d.s()}
+	r := decodeAttemptFrom(d)
 	return r, d.err
+}
+
+func decodeAttemptFrom(d *decoder) attemptRecord {
+	return attemptRecord{N: uint32(d.u()), At: d.i(), Duration: d.i(), Status: uint16(d.u()), Err: d.s(), Detail: d.s()}
 }
 
 func (r *claimRecord) encode() []byte {

@@ -17,6 +17,21 @@ func TestRecordsRoundTrip(t *testing.T) {
 	if got, err := decodeState(st.encode()); err != nil || got != st {
 		t.Fatalf("state: %+v %v", got, err)
 	}
+	// A delivered event's first attempt rides in its state record; a
+	// record of the layout before (no attempt) reads with none.
+	delivered := stateRecord{Code: codeDelivered, Attempts: 1, Total: 1, Since: 1, FinalAt: 4,
+		First: attemptRecord{N: 1, At: 2, Duration: 3, Status: 204}}
+	if got, err := decodeState(delivered.encode()); err != nil || got != delivered {
+		t.Fatalf("delivered state: %+v %v", got, err)
+	}
+	before := delivered
+	before.First = attemptRecord{}
+	if got, err := decodeState(before.encode()); err != nil || got != before || got.First.N != 0 {
+		t.Fatalf("state without an attempt: %+v %v", got, err)
+	}
+	if _, err := decodeState(delivered.encode()[:len(delivered.encode())-2]); err == nil {
+		t.Error("decodeState accepted a state record whose attempt is cut short")
+	}
 	a := attemptRecord{N: 4, At: 10, Duration: 20, Status: 503, Err: "", Detail: "busy"}
 	if got, err := decodeAttempt(a.encode()); err != nil || got != a {
 		t.Fatalf("attempt: %+v %v", got, err)

@@ -171,11 +171,15 @@ func (t *txb) claim(seq uint64, n uint32, at time.Time) (eventRecord, error) {
 func (t *txb) unclaim(seq uint64) error { return t.inflight.Delete(seqKey(seq)) }
 
 // record stores an attempt and the state it led to, and drops the claim.
+// An event delivered at its first attempt keeps that attempt in its state
+// record.
 func (t *txb) record(c *counters, seq uint64, endpoint string, a *attemptRecord, from stateCode, st *stateRecord) error {
 	if err := t.inflight.Delete(seqKey(seq)); err != nil {
 		return err
 	}
-	if err := t.attempts.Put(attemptKey(seq, a.N), a.encode()); err != nil {
+	if a.N == 1 && st.Code == codeDelivered {
+		st.First = *a
+	} else if err := t.attempts.Put(attemptKey(seq, a.N), a.encode()); err != nil {
 		return err
 	}
 	c.Attempts++
@@ -185,9 +189,13 @@ func (t *txb) record(c *counters, seq uint64, endpoint string, a *attemptRecord,
 	return t.setState(c, seq, endpoint, from, st)
 }
 
-// attemptsOf returns an event's attempts in order.
-func (t *txb) attemptsOf(seq uint64) ([]attemptRecord, error) {
+// attemptsOf returns an event's attempts in order; st is its state,
+// which may hold the first.
+func (t *txb) attemptsOf(seq uint64, st *stateRecord) ([]attemptRecord, error) {
 	var out []attemptRecord
+	if st.First.N != 0 {
+		out = append(out, st.First)
+	}
 	prefix := seqKey(seq)
 	cur := t.attempts.Cursor()
 	for k, v := cur.Seek(prefix); k != nil && len(k) == 12 && keySeq(k) == seq; k, v = cur.Next() {
