@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -19,6 +20,10 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
+	// The process's heap, whatever the subcommand: a long-running server
+	// gives its free heap back when idle (memory.go), drains included.
+	tick := time.NewTicker(idleCollectEvery)
+	go releaseIdleHeap(context.Background(), tick.C)
 	code := run(ctx, os.Args[1:], newEnv(os.Stdin, os.Stdout, os.Stderr, os.Getenv))
 	stop()
 	os.Exit(code)

@@ -49,6 +49,7 @@ type senderMetrics struct {
 	delivery prometheus.Histogram
 	commit   prometheus.Histogram
 	group    prometheus.Histogram
+	released prometheus.Counter
 	byEP     *endpointAttempts // nil unless Config.MetricsEndpoints > 0
 }
 
@@ -91,6 +92,8 @@ func newMetrics(s *Sender) *senderMetrics {
 			"One outbox transaction, its fsync included (group commit: it carries every change queued meanwhile)."),
 		group: metrics.Histogram("hookrig_sender_outbox_writes_per_commit",
 			"Changes (ingests, claims, outcomes) sharing one outbox transaction.", prometheus.ExponentialBuckets(1, 2, 13)...), // 1 .. 4096 (maxGroup)
+		released: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookrig_sender_outbox_pages_released_total",
+			Help: "Free pages of the bbolt outbox dropped from the sender's memory (they stay in the file for reuse)."}),
 	}
 	vec := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hookrig_sender_attempts_total",
@@ -100,7 +103,7 @@ func newMetrics(s *Sender) *senderMetrics {
 	for i, o := range attemptOutcomes {
 		m.attempts[i] = vec.WithLabelValues(o) // resolved once: no label lookup per attempt
 	}
-	m.reg.MustRegister(vec, m.attempt, m.delivery, m.commit, m.group, metrics.Collector(s.collect))
+	m.reg.MustRegister(vec, m.attempt, m.delivery, m.commit, m.group, m.released, metrics.Collector(s.collect))
 	if n := s.cfg.MetricsEndpoints; n > 0 {
 		m.byEP = &endpointAttempts{max: n, seen: map[string]struct{}{}, vec: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hookrig_sender_endpoint_attempts_total",
@@ -158,6 +161,13 @@ func (m *senderMetrics) attempted(endpoint string, since time.Time, a *attemptRe
 	if dec == delivery.Delivered && !since.IsZero() {
 		end := fromUnixNano(a.At).Add(time.Duration(a.Duration))
 		m.delivery.Observe(max(end.Sub(since), 0).Seconds())
+	}
+}
+
+// pagesReleased counts the outbox's free pages dropped from memory. nil-safe.
+func (m *senderMetrics) pagesReleased(n int) {
+	if m != nil {
+		m.released.Add(float64(n))
 	}
 }
 

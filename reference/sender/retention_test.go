@@ -25,6 +25,18 @@ func openRetaining(t *testing.T, dir string, fake *clock.Fake, retain time.Durat
 	return h
 }
 
+// startRetaining starts a sender retaining for retain (sweeping when the
+// test says) with one endpoint that acknowledges everything.
+func startRetaining(t *testing.T, dir string, retain time.Duration) (*harness, *clock.Fake, Endpoint) {
+	t.Helper()
+	fake := clock.NewFake(t0)
+	ep := newEndpoint(t, fake, nil)
+	h := openRetaining(t, dir, fake, retain)
+	e := h.endpoint(t, ep.srv.URL, quickPolicy(1))
+	h.Start(context.Background())
+	return h, fake, e
+}
+
 // sweep runs the sweeper once at the fake clock's time.
 func (h *harness) sweep(t *testing.T) int {
 	t.Helper()
@@ -140,12 +152,7 @@ func TestRetentionRemovesDeliveredEvents(t *testing.T) {
 // At a steady rate with retention, the outbox stops growing: bbolt
 // reuses the pages the sweeps free.
 func TestRetentionKeepsTheOutboxSize(t *testing.T) {
-	fake := clock.NewFake(t0)
-	ep := newEndpoint(t, fake, nil)
-	dir := t.TempDir()
-	h := openRetaining(t, dir, fake, time.Hour)
-	e := h.endpoint(t, ep.srv.URL, quickPolicy(1))
-	h.Start(context.Background())
+	h, fake, e := startRetaining(t, t.TempDir(), time.Hour)
 	payload := `{"data":"` + strings.Repeat("x", 900) + `"}`
 	const rounds, perRound = 8, 500
 	var sizes []int64
@@ -189,11 +196,7 @@ func TestRetentionKeepsTheOutboxSize(t *testing.T) {
 // so the outbox, a file mapped into the sender's memory, takes about the
 // pages its rows need.
 func TestOutboxPacksTimeOrderedBuckets(t *testing.T) {
-	fake := clock.NewFake(t0)
-	ep := newEndpoint(t, fake, nil)
-	h := openRetaining(t, t.TempDir(), fake, time.Hour)
-	e := h.endpoint(t, ep.srv.URL, quickPolicy(1))
-	h.Start(context.Background())
+	h, _, e := startRetaining(t, t.TempDir(), time.Hour)
 	payload := `{"data":"` + strings.Repeat("x", 250) + `"}`
 	const batches = 20
 	for range batches {

@@ -236,9 +236,7 @@ func (b *boltStore) start(ctx context.Context) {
 	s.sweepDone = make(chan struct{})
 	go func() {
 		defer close(s.sweepDone)
-		if s.cfg.Retain > 0 {
-			s.sweepLoop(loopCtx)
-		}
+		s.sweepLoop(loopCtx)
 	}()
 }
 
