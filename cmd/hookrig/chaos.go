@@ -13,6 +13,7 @@ import (
 	"github.com/hookrig/hookrig/chaos"
 	"github.com/hookrig/hookrig/chaos/fault"
 	"github.com/hookrig/hookrig/internal/httpapi"
+	"github.com/hookrig/hookrig/internal/schedslice"
 	"github.com/hookrig/hookrig/reference/webhook"
 )
 
@@ -21,7 +22,7 @@ type chaosOptions struct {
 	seed                                    uint64
 	attemptLog, maxConns                    int
 	maxBody                                 byteSize
-	upstreamTimeout                         time.Duration
+	upstreamTimeout, schedSlice             time.Duration
 	verbose                                 bool
 	scheme                                  schemeFlags
 }
@@ -68,12 +69,19 @@ it runs through the control API (GET/PUT/POST /v1/rules, DELETE
 	f.Var(&o.maxBody, "max-body", "largest request body accepted, e.g. 4MiB, 64KiB, 2000 (a bare number is bytes)")
 	f.IntVar(&o.maxConns, "max-conns", 0, "client connections open at once; past it the longest-idle one is closed, or the newcomer gets 503 (0: from the descriptor limit, raised to its hard maximum at start)")
 	f.DurationVar(&o.upstreamTimeout, "upstream-timeout", 60*time.Second, "bound on each upstream round trip")
+	f.DurationVar(&o.schedSlice, "sched-slice", 100*time.Microsecond, "time slice the proxy's threads ask the Linux scheduler for (6.12 and later): a short one runs them sooner when a request arrives, at the same CPU share (0: the kernel's default)")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log match failures and connection errors to stderr")
 	cmd.MarkFlagRequired("upstream")
 	return cmd
 }
 
 func runChaos(ctx context.Context, e *env, o chaosOptions) error {
+	if err := schedslice.Check(o.schedSlice); err != nil {
+		return fmt.Errorf("--sched-slice: %w", err)
+	}
+	if err := schedslice.Set(o.schedSlice); err != nil {
+		fmt.Fprintf(e.stderr, "warning: %v; the kernel's default slice stays\n", err)
+	}
 	var rules *fault.Rules
 	if o.rules != "" {
 		data, err := os.ReadFile(o.rules)
