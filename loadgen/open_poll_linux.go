@@ -70,6 +70,7 @@ type pollLink struct {
 	io    fdIO
 	slot  slot
 	state int       // written by the scheduler only
+	nap   uint64    // pollLoop.naps when its request was sent
 	came  int       // the state a goroutine hands the link back in
 	gen   uint64    // counts requests and hand-offs, so a stale busy entry is seen
 	due   time.Time // when the request in flight times out
@@ -108,9 +109,11 @@ type pollLoop struct {
 	away    int
 	ev      [64]syscall.EpollEvent
 	napEv   [2]syscall.EpollEvent
-	pending int  // events waitEvents read and collect has not handled
-	sent    int  // requests sent since the last collect
-	stale   bool // a wait returned since the last collect: answers may be unread
+	pending int       // events waitEvents read and collect has not handled
+	sent    int       // requests sent since the last collect
+	stale   bool      // a wait returned since the last collect: answers may be unread
+	naps    uint64    // waits returned: a link sent since the last has nap == naps
+	polled  time.Time // when collect last read the epoll
 	// wallClock says the run's clock is clock.Real: one reading serves
 	// as the time and to age the kernel's receive stamps.
 	wallClock bool
@@ -243,8 +246,16 @@ func (p *pollLoop) sleep(until, now time.Time) {
 	if !p.arm(until, now) {
 		return
 	}
-	syscall.Syscall6(syscall.SYS_EPOLL_PWAIT, uintptr(p.nap), uintptr(unsafe.Pointer(&p.napEv[0])), uintptr(len(p.napEv)), ^uintptr(0), 0, 0)
+	n, _, e := syscall.Syscall6(syscall.SYS_EPOLL_PWAIT, uintptr(p.nap), uintptr(unsafe.Pointer(&p.napEv[0])), uintptr(len(p.napEv)), ^uintptr(0), 0, 0)
 	p.stale = true
+	p.naps++
+	for i := 0; e == 0 && i < int(n); i++ {
+		if p.napEv[i].Fd == idWake {
+			// Read it here: collect may not read the epoll, and the
+			// eventfd would end every sleep until it did.
+			syscall.RawSyscall(syscall.SYS_READ, uintptr(p.wake), uintptr(unsafe.Pointer(&p.one[0])), 8)
+		}
+	}
 }
 
 // waitEvents waits until the epoll has something: an answer, a link back
@@ -260,6 +271,7 @@ func (p *pollLoop) waitEvents(until, now time.Time) {
 		p.pending = int(n)
 	}
 	p.stale = true
+	p.naps++
 }
 
 // arm sets the timer to expire at until, false if until is not after now
@@ -324,6 +336,64 @@ func (p *pollLoop) poll() int {
 // requests past their timeout.
 func (p *pollLoop) collect(now time.Time) {
 	p.sent, p.stale = 0, false
+	if p.pending > 0 || !p.readDirect(now) {
+		p.readEpoll()
+		p.polled = now
+	}
+	for {
+		select {
+		case l := <-p.back:
+			p.returned(l)
+			continue
+		default:
+		}
+		break
+	}
+	p.expire(now)
+}
+
+// directFor and directMax bound readDirect: the epoll is read at least
+// every directFor, and whenever more than directMax requests sent before
+// the last wait are in flight (one read of the epoll then serves them).
+const (
+	directFor = 10 * time.Millisecond
+	directMax = 4
+)
+
+// readDirect reads the answers to the few requests sent before the
+// scheduler last waited straight from their sockets, without reading the
+// epoll first: at a steady rate that is one system call per wake-up fewer
+// (perf stat at 2,000/s: 5.1 per request against bombardier's 4.5, one of
+// them the epoll read). Requests sent since the wait are left for the next
+// wake-up, as the epoll would mostly find them (their answers have rarely
+// come yet). The epoll still tells within directFor that the server
+// closed an idle link, before a burst reuses it. False when the epoll
+// must be read instead.
+func (p *pollLoop) readDirect(now time.Time) bool {
+	if now.Sub(p.polled) >= directFor || len(p.busy)-p.head > 2*directMax {
+		return false
+	}
+	var due [directMax]*pollLink
+	n := 0
+	for _, e := range p.busy[p.head:] {
+		l := e.l
+		if l.gen != e.gen || l.state != pBusy || l.nap == p.naps {
+			continue // answered, or sent since the last wait
+		}
+		if n == directMax {
+			return false
+		}
+		due[n] = l
+		n++
+	}
+	for _, l := range due[:n] {
+		p.readable(l)
+	}
+	return true
+}
+
+// readEpoll handles what the epoll says is ready (or waitEvents read).
+func (p *pollLoop) readEpoll() {
 	for {
 		n := p.pending
 		p.pending = 0
@@ -343,16 +413,6 @@ func (p *pollLoop) collect(now time.Time) {
 			break
 		}
 	}
-	for {
-		select {
-		case l := <-p.back:
-			p.returned(l)
-			continue
-		default:
-		}
-		break
-	}
-	p.expire(now)
 }
 
 // returned takes back a link a goroutine dialled (and sent its first
@@ -586,7 +646,7 @@ func (p *pollLoop) write(l *pollLink, t ticket) {
 		return
 	}
 	r.inflight.Add(1)
-	l.state, l.stamp = pBusy, 0
+	l.state, l.stamp, l.nap = pBusy, 0, p.naps
 	l.gen++
 	l.due = l.slot.q.started.Add(r.timeout)
 	l.io.due = l.due
