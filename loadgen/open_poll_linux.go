@@ -202,7 +202,7 @@ func (p *pollLoop) wait(until time.Time) bool {
 		if !until.After(now) && p.sent < collectEvery {
 			return true
 		}
-		p.collect(now)
+		p.collect(now, true)
 		if !until.After(now) {
 			return true
 		}
@@ -333,10 +333,14 @@ func (p *pollLoop) poll() int {
 }
 
 // collect handles what is ready: answers, links back from goroutines,
-// requests past their timeout.
-func (p *pollLoop) collect(now time.Time) {
+// requests past their timeout. direct lets it read the answers straight
+// from their sockets (readDirect), which leaves those to requests sent
+// since the last wait unread: false where they are needed (waitLink,
+// drain, and send when the scheduler runs behind and sent more since its
+// last collect, or it would dial while answered links sit unread).
+func (p *pollLoop) collect(now time.Time, direct bool) {
 	p.sent, p.stale = 0, false
-	if p.pending > 0 || !p.readDirect(now) {
+	if p.pending > 0 || !direct || !p.readDirect(now) {
 		p.readEpoll()
 		p.polled = now
 	}
@@ -593,8 +597,10 @@ func (p *pollLoop) send(t ticket, start time.Time, dur time.Duration) bool {
 		if p.sent > 1 || p.stale {
 			// Answers not read yet (sent since the last collect, or
 			// come while the scheduler slept) may have freed a link:
-			// cheaper than a new connection.
-			p.collect(p.r.clk.Now())
+			// cheaper than a new connection. Straight from the sockets
+			// only if no other request left since the last collect:
+			// readDirect leaves those sent since the last wait unread.
+			p.collect(p.r.clk.Now(), p.sent <= 1)
 			p.sent = 1
 			continue
 		}
@@ -613,7 +619,7 @@ func (p *pollLoop) send(t ticket, start time.Time, dur time.Duration) bool {
 func (p *pollLoop) waitLink(start time.Time, dur time.Duration) bool {
 	for {
 		now := p.r.clk.Now()
-		p.collect(now)
+		p.collect(now, false)
 		if p.ctx.Err() != nil || p.r.stopping.Load() {
 			return false // and not a link freed by the abort
 		}
@@ -741,7 +747,7 @@ func (p *pollLoop) nudge() {
 func (p *pollLoop) drain() {
 	for {
 		now := p.r.clk.Now()
-		p.collect(now)
+		p.collect(now, false)
 		_, busy := p.nextTimeout()
 		if !busy && p.away == 0 {
 			break
