@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -120,9 +121,11 @@ type outbox struct {
 	exited   chan struct{}
 
 	// release is bbolt's count of pages allocated and the commits at the
-	// last releaseFree; only the writer (inside a transaction) uses it.
+	// last release (from the open until the first); only the writer
+	// (inside a transaction) writes it, releaseFree reads allocated
+	// outside to skip a release with nothing to do.
 	release struct {
-		allocated int64
+		allocated atomic.Int64
 		commits   uint64
 	}
 
@@ -185,6 +188,10 @@ func openOutbox(dir string, logger *slog.Logger) (*outbox, error) {
 		db.Close()
 		return nil, fmt.Errorf("open outbox %s: %w", path, err)
 	}
+	// The counters persist, bbolt's allocations count from the open: the
+	// first release's allocations per commit are taken from here.
+	o.release.allocated.Store(o.allocatedPages())
+	o.release.commits = o.durable.Commits
 	go o.run()
 	return o, nil
 }

@@ -43,9 +43,11 @@ const settledIndexKey = "settled_index"
 // than the writer can accept.
 const sweepBatch = 256
 
-// sweepEvery is how often a sender with retention looks for due events
-// (Sender.sweepEvery; a test sets its own): a read transaction when
-// nothing is due, so it costs nothing idle.
+// sweepEvery is how often the sender looks for due events, with
+// retention, and for free pages to release (Sender.sweepEvery; a test
+// sets its own): a read transaction when nothing is due, and nothing at
+// all when no page was written since the last release (releaseFree), so
+// it costs nothing idle.
 const sweepEvery = time.Second
 
 // appendedFill is how full bbolt fills a page it splits in the buckets
@@ -191,7 +193,7 @@ func (t *txb) remove(seq uint64) error {
 // queued meanwhile commit between batches.
 func (o *outbox) sweepDue(now time.Time, retain time.Duration, done <-chan struct{}) (int, error) {
 	cutoff := now.Add(-retain).UnixNano()
-	total := 0
+	total, batches := 0, 0
 	for {
 		select {
 		case <-done:
@@ -206,10 +208,14 @@ func (o *outbox) sweepDue(now time.Time, retain time.Duration, done <-chan struc
 			return total, nil
 		}
 		var n int
+		release := batches > 0 && batches%releaseBatches == 0
+		batches++
 		err := o.do(func(t *txb, c *counters) error {
-			// The pages the batch before freed leave memory now, not
+			// The pages the batches before freed leave memory now, not
 			// once the whole backlog is removed.
-			o.releaseIn(t, c)
+			if release {
+				o.releaseIn(t, c)
+			}
 			var err error
 			n, err = t.sweep(c, cutoff, sweepBatch)
 			return err
@@ -223,13 +229,6 @@ func (o *outbox) sweepDue(now time.Time, retain time.Duration, done <-chan struc
 		}
 	}
 }
-
-// releaseEvery is how many sweeps apart the outbox's free pages are
-// dropped from memory (releaseFreePages) when no sweep removed anything
-// meanwhile; a sweep that removed events releases their pages at once,
-// so a burst's pages leave memory as retention removes them, not all
-// together at the end. Each release is a write transaction of its own.
-const releaseEvery = 10
 
 // sweepLoop sweeps (with retention) every s.sweepEvery and releases the
 // outbox's free pages after a sweep that removed events, or every
@@ -251,42 +250,6 @@ func (s *Sender) sweepLoop(ctx context.Context) {
 			s.logger.Warn("removing delivered events past retention or releasing free pages (retried in a second)", "err", err)
 		}
 	}
-}
-
-// releaseKeepCommits is how many commits' worth of page allocations
-// releaseFree keeps resident (at the lowest free pages, which bbolt's
-// array freelist hands out first): the pages those commits will write
-// and read again at once. releaseKeepMax caps it (1 MB of 4 KB pages):
-// a backlog's removal commits large batches, and keeping what they
-// allocate kept the backlog's pages too (a soak's outbox 18.3 -> 22.5 MB
-// for the 15 s of its removal).
-const (
-	releaseKeepCommits = 8
-	releaseKeepMax     = 256
-)
-
-// releaseFree drops the outbox's free pages from memory (releaseIn) in a
-// write transaction of its own.
-func (o *outbox) releaseFree() error {
-	return o.do(func(t *txb, c *counters) error {
-		o.releaseIn(t, c)
-		return nil
-	})
-}
-
-// releaseIn drops the outbox's free pages from memory
-// (releaseFreePages), keeping the lowest free pages that the next
-// releaseKeepCommits commits will take (bbolt's pages allocated per
-// commit since the last release), releaseKeepMax at most.
-func (o *outbox) releaseIn(t *txb, c *counters) {
-	st := o.db.Stats()
-	allocated := st.TxStats.GetPageCount()
-	keep := 0
-	if commits := c.Commits - o.release.commits; commits > 0 {
-		keep = int(min((allocated-o.release.allocated)*releaseKeepCommits/int64(commits), releaseKeepMax))
-	}
-	o.metrics.pagesReleased(t.releaseFreePages(keep))
-	o.release.allocated, o.release.commits = allocated, c.Commits
 }
 
 // notFoundEvent is what a lookup of an unknown id says: with retention,
