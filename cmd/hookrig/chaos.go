@@ -80,7 +80,7 @@ func runChaos(ctx context.Context, e *env, o chaosOptions) error {
 		return fmt.Errorf("--sched-slice: %w", err)
 	}
 	if err := schedslice.Set(o.schedSlice); err != nil {
-		fmt.Fprintf(e.stderr, "warning: %v; the kernel's default slice stays\n", err)
+		fmt.Fprintf(e.stderr, "warning: %v; that thread and those not set yet keep the kernel's default slice\n", err)
 	}
 	var rules *fault.Rules
 	if o.rules != "" {

@@ -39,8 +39,9 @@ func Set(slice time.Duration) error {
 	return nil
 }
 
-// Get returns the slice each thread of the process asked for (0: the
-// kernel's default, or a kernel that keeps none), by thread id.
+// Get returns the slice each thread of the process has, by thread id:
+// the kernel's default unless one was asked for (Linux 6.12 and later
+// report it), 0 on a kernel that keeps none.
 func Get() (map[int]time.Duration, error) {
 	tids, err := threads()
 	if err != nil {

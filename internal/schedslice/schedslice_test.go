@@ -54,11 +54,13 @@ func TestSetEveryThread(t *testing.T) {
 	if !kept {
 		t.Skip("this kernel keeps no custom slice for fair tasks (EEVDF custom slices came in Linux 6.12)")
 	}
+	before := got
 	// Goroutines locked to their threads and blocked make the runtime
-	// start new threads for the rest.
+	// start new threads for the rest: more of them than there are
+	// threads, so that some must be new.
 	release := make(chan struct{})
 	locked := make(chan struct{})
-	const n = 4
+	n := len(before) + 2
 	for range n {
 		go func() {
 			runtime.LockOSThread()
@@ -74,8 +76,14 @@ func TestSetEveryThread(t *testing.T) {
 	if got, err = Get(); err != nil {
 		t.Fatal(err)
 	}
-	if len(got) < n+1 {
-		t.Fatalf("%d threads, want at least %d", len(got), n+1)
+	started := 0
+	for tid := range got {
+		if _, ok := before[tid]; !ok {
+			started++
+		}
+	}
+	if started == 0 {
+		t.Fatalf("no thread started after Set (%d before, %d after): nothing shows the slice is inherited", len(before), len(got))
 	}
 	for tid, s := range got {
 		if s != slice {
