@@ -33,17 +33,22 @@ const (
 )
 
 // releaseFree drops the outbox's free pages from memory (releaseIn) in a
-// write transaction of its own.
+// write transaction of its own, unless no page was written since its
+// last one: every commit allocates pages (the counters record at least,
+// the release's own included), so "none since" is counted from the end
+// of that transaction. An idle sender then neither commits nor syncs;
+// what the last commit before the idle spell freed stays resident, less
+// than the releaseKeepCommits commits' pages a release keeps anyway.
 func (o *outbox) releaseFree() error {
-	if o.allocatedPages() == o.release.allocated.Load() {
-		// No page written since the last release, so none freed: no
-		// transaction (an idle sender neither commits nor syncs).
+	if o.allocatedPages() == o.release.idle.Load() {
 		return nil
 	}
-	return o.do(func(t *txb, c *counters) error {
+	err := o.do(func(t *txb, c *counters) error {
 		o.releaseIn(t, c)
 		return nil
 	})
+	o.release.idle.Store(o.allocatedPages())
+	return err
 }
 
 // releaseIn drops the outbox's free pages from memory
@@ -51,15 +56,13 @@ func (o *outbox) releaseFree() error {
 // releaseKeepCommits commits will take (bbolt's pages allocated per
 // commit since the last release), releaseKeepMax at most.
 func (o *outbox) releaseIn(t *txb, c *counters) {
-	st := o.db.Stats()
-	allocated := st.TxStats.GetPageCount()
+	allocated := o.allocatedPages()
 	keep := 0
 	if commits := c.Commits - o.release.commits; commits > 0 {
-		keep = int(min((allocated-o.release.allocated.Load())*releaseKeepCommits/int64(commits), releaseKeepMax))
+		keep = int(min((allocated-o.release.allocated)*releaseKeepCommits/int64(commits), releaseKeepMax))
 	}
 	o.metrics.pagesReleased(t.releaseFreePages(keep))
-	o.release.allocated.Store(allocated)
-	o.release.commits = c.Commits
+	o.release.allocated, o.release.commits = allocated, c.Commits
 }
 
 // allocatedPages is bbolt's count of pages allocated since the open.

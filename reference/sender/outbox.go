@@ -121,12 +121,14 @@ type outbox struct {
 	exited   chan struct{}
 
 	// release is bbolt's count of pages allocated and the commits at the
-	// last release (from the open until the first); only the writer
-	// (inside a transaction) writes it, releaseFree reads allocated
-	// outside to skip a release with nothing to do.
+	// last release (from the open until the first), which only the writer
+	// uses (inside a transaction), and the count after releaseFree's last
+	// transaction (idle: atomic, as a test calls releaseFree beside the
+	// sweep loop).
 	release struct {
-		allocated atomic.Int64
+		allocated int64
 		commits   uint64
+		idle      atomic.Int64
 	}
 
 	// metrics is set once, under mu, before the first write is queued;
@@ -190,7 +192,7 @@ func openOutbox(dir string, logger *slog.Logger) (*outbox, error) {
 	}
 	// The counters persist, bbolt's allocations count from the open: the
 	// first release's allocations per commit are taken from here.
-	o.release.allocated.Store(o.allocatedPages())
+	o.release.allocated = o.allocatedPages()
 	o.release.commits = o.durable.Commits
 	go o.run()
 	return o, nil
