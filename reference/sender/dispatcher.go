@@ -306,12 +306,7 @@ func (d *dispatcher) takeClaims(ep *endpointRT, onlyAhead bool) []*job {
 // ordered with the claims and endpoint changes queued under it).
 func (d *dispatcher) handBack(back []*job) {
 	d.ob.submit(func(t *txb, c *counters) error {
-		for _, j := range back {
-			if err := t.unclaim(j.it.seq); err != nil {
-				return err
-			}
-		}
-		return nil
+		return t.unclaim(back)
 	}, func(err error) {
 		switch {
 		case errors.Is(err, ErrClosed), errors.Is(err, ErrCrashed):
@@ -467,10 +462,8 @@ func (d *dispatcher) finish(j *job, o delivery.Outcome, a attemptRecord, cancell
 		}
 		dead = nil
 		if dec.Kind == delivery.DisableEndpoint {
-			for _, j := range back {
-				if err := t.unclaim(j.it.seq); err != nil {
-					return err
-				}
+			if err := t.unclaim(back); err != nil {
+				return err
 			}
 			dead, err = t.disableEndpoint(c, ep.id, delivery.GoneReason, now)
 		}

@@ -133,10 +133,8 @@ func (b *boltStore) deleteEndpoint(id string) error {
 	var dead []uint64
 	errc := make(chan error, 1)
 	s.ob.submit(func(t *txb, c *counters) (err error) {
-		for _, j := range back {
-			if err := t.unclaim(j.it.seq); err != nil {
-				return err
-			}
+		if err := t.unclaim(back); err != nil {
+			return err
 		}
 		dead, err = t.deadLetterPending(c, id, "endpoint deleted", s.clock.Now())
 		if err != nil {

@@ -292,8 +292,6 @@ func (b *boltStore) stop(crash bool) {
 				s.d.handBack(back)
 			}
 			s.d.mu.Unlock()
-		}
-		if !crash {
 			s.waitGrace()
 		}
 		s.stopSends()

@@ -167,8 +167,15 @@ func (t *txb) claim(seq uint64, n uint32, at time.Time) (eventRecord, error) {
 	return ev, t.inflight.Put(seqKey(seq), cr.encode())
 }
 
-// unclaim drops the claim of an attempt that never started.
-func (t *txb) unclaim(seq uint64) error { return t.inflight.Delete(seqKey(seq)) }
+// unclaim drops the claims of attempts that never started.
+func (t *txb) unclaim(back []*job) error {
+	for _, j := range back {
+		if err := t.inflight.Delete(seqKey(j.it.seq)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // record stores an attempt and the state it led to, and drops the claim.
 // An event delivered at its first attempt keeps that attempt in its state
