@@ -42,22 +42,12 @@ type BreakerState struct {
 	Opened    int       // how many times the circuit has opened (for stats)
 }
 
-// Allow says whether an attempt may start at now. Letting the first
-// attempt through after the cooldown moves the circuit to half-open; that
-// attempt is the probe, and nothing else passes until it is recorded.
-func (b BreakerPolicy) Allow(s BreakerState, now time.Time) (bool, BreakerState) {
-	ok, probe := b.allow(&s, now)
-	if probe {
-		s.takeProbe()
-	}
-	return ok, s
-}
-
-// allow is Allow without the change: it reads *s and says whether the
-// attempt may start and whether it is the probe, which the caller takes
-// (takeProbe) once nothing else holds the attempt back. (Admit asks it
-// for every attempt: a state in and out by value was a good part of an
-// admission.)
+// allow reads *s and says whether an attempt may start at now and
+// whether it is the probe: the first attempt through after the cooldown
+// moves the circuit to half-open, and nothing else passes until it is
+// recorded. The caller takes the probe (takeProbe) once nothing else
+// holds the attempt back. (Admit asks it for every attempt: a state in
+// and out by value was a good part of an admission.)
 func (b *BreakerPolicy) allow(s *BreakerState, now time.Time) (ok, probe bool) {
 	if b.Failures <= 0 {
 		return true, false
@@ -77,15 +67,10 @@ func (b *BreakerPolicy) allow(s *BreakerState, now time.Time) (ok, probe bool) {
 // takeProbe moves an open circuit to half-open: its probe is on its way.
 func (s *BreakerState) takeProbe() { s.Phase = BreakerHalfOpen }
 
-// Record updates the circuit with an attempt's result; ok is false when
-// the outcome was an endpoint failure. A result arriving while the circuit
-// is open belongs to an attempt started before it opened and is ignored.
-func (b BreakerPolicy) Record(s BreakerState, ok bool, now time.Time) BreakerState {
-	b.record(&s, ok, now)
-	return s
-}
-
-// record is Record on *s in place (Settle's, on every outcome).
+// record updates the circuit in place with an attempt's result (Settle's,
+// on every outcome); ok is false when the outcome was an endpoint
+// failure. A result arriving while the circuit is open belongs to an
+// attempt started before it opened and is ignored.
 func (b *BreakerPolicy) record(s *BreakerState, ok bool, now time.Time) {
 	if b.Failures <= 0 {
 		return

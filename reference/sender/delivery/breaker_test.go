@@ -107,3 +107,26 @@ func TestLanes(t *testing.T) {
 		t.Fatal("a drained lane starts afresh")
 	}
 }
+
+// Allow and Record are the breaker's steps by value, for the tests
+// above; the live dispatcher and the model take them through Admit and
+// Settle, in place.
+//
+// Allow says whether an attempt may start at now. Letting the first
+// attempt through after the cooldown moves the circuit to half-open; that
+// attempt is the probe, and nothing else passes until it is recorded.
+func (b BreakerPolicy) Allow(s BreakerState, now time.Time) (bool, BreakerState) {
+	ok, probe := b.allow(&s, now)
+	if probe {
+		s.takeProbe()
+	}
+	return ok, s
+}
+
+// Record updates the circuit with an attempt's result; ok is false when
+// the outcome was an endpoint failure. A result arriving while the circuit
+// is open belongs to an attempt started before it opened and is ignored.
+func (b BreakerPolicy) Record(s BreakerState, ok bool, now time.Time) BreakerState {
+	b.record(&s, ok, now)
+	return s
+}
