@@ -1,6 +1,7 @@
 // Package purity finds what ties Go code to the wall clock, the scheduler
 // or a global random source: clock reads, sleeps and timers from package
-// time, draws from math/rand's global source, and go statements. Tests of
+// time, draws from math/rand's global source, and goroutines (go
+// statements, and .Go calls such as sync.WaitGroup's). Tests of
 // packages that promise to be deterministic (decisions that take now and
 // a seeded source as arguments) run it over their own source files.
 package purity
@@ -60,6 +61,12 @@ func File(path string) ([]string, error) {
 		switch n := n.(type) {
 		case *ast.GoStmt:
 			bad = append(bad, fmt.Sprintf("%s: go statement", fset.Position(n.Pos())))
+		case *ast.CallExpr:
+			// sync.WaitGroup.Go and errgroup's Go start goroutines
+			// without a go statement.
+			if sel, ok := n.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "Go" {
+				bad = append(bad, fmt.Sprintf("%s: .Go call (a goroutine)", fset.Position(n.Pos())))
+			}
 		case *ast.SelectorExpr:
 			id, ok := n.X.(*ast.Ident)
 			if !ok {

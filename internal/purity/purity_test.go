@@ -13,6 +13,7 @@ func TestImpuritiesAreFound(t *testing.T) {
 import (
 	"math/rand/v2"
 	mr "math/rand"
+	"sync"
 	"time"
 )
 func f() {
@@ -22,6 +23,8 @@ func f() {
 	_ = rand.IntN(3)
 	_ = mr.Intn(3)
 	go f()
+	var wg sync.WaitGroup
+	wg.Go(f)
 	_ = rand.New(rand.NewPCG(1, 2))
 	_ = time.Duration(1)
 }
@@ -34,8 +37,8 @@ func f() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 6 {
-		t.Fatalf("found %d impurities, want 6: %q", len(got), got)
+	if len(got) != 7 {
+		t.Fatalf("found %d impurities, want 7: %q", len(got), got)
 	}
 	if _, err := File(filepath.Join(dir, "missing.go")); err == nil {
 		t.Error("a missing file gave no error")
