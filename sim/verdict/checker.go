@@ -469,42 +469,8 @@ func (c *Checker) FinalRef(r Ref, f Final) error {
 	return c.finalRef(r, &f)
 }
 
-// Solo is a Checker fed by one goroutine only: the *Ref methods without
-// the lock. The virtual engine records several things per simulated
-// attempt on one goroutine, where taking and releasing the lock for each
-// cost as much as the record itself; a live run's records come from
-// several goroutines and go through the Checker's own methods. While a
-// Solo is in use nothing else may record through its Checker; that
-// goroutine may read it (Progress, Result) as well, and another once it
-// is done (with the usual happens-before).
-type Solo struct{ c *Checker }
-
-// Solo returns the Checker's single-writer entry (see Solo).
-func (c *Checker) Solo() Solo { return Solo{c} }
-
-// NewRef is Checker.NewRef.
-func (s Solo) NewRef(id string) (Ref, error) { return s.c.newRef(id) }
-
-// Accept is Checker.AcceptRef.
-func (s Solo) Accept(r Ref, a Accepted) error { return s.c.acceptRef(r, &a) }
-
-// Attempt is Checker.AttemptRef.
-func (s Solo) Attempt(r Ref, a AttemptRec) error { return s.c.attemptRef(r, &a) }
-
-// Receipt is Checker.ReceiptRef.
-func (s Solo) Receipt(r Ref, rec ReceiptRec) error { return s.c.receiptRef(r, &rec) }
-
-// Final is Checker.FinalRef.
-func (s Solo) Final(r Ref, f Final) error { return s.c.finalRef(r, &f) }
-
-// Hold is Checker.HoldRef.
-func (s Solo) Hold(r Ref) error { return s.c.holdRef(r) }
-
-// Release is Checker.ReleaseRef.
-func (s Solo) Release(r Ref) error { return s.c.releaseRef(r) }
-
 // The *Ref methods' work, the caller holding the lock or being the only
-// writer (Solo). (Records pass by pointer, not through a closure: a
+// writer (a Pipe's applier). (Records pass by pointer, not through a closure: a
 // closure taking the record's address would move every record to the
 // heap.)
 

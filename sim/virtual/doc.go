@@ -7,6 +7,10 @@
 //
 // Its files must stay pure (no wall clock, no sleeping, no global random
 // source, no goroutines): TestNoWallClockOrGlobalRandomness reads them.
+// Two jobs that need no answer from the run go on goroutines of their
+// own, outside this package, each in order: the arrivals of the load
+// (plan.Arrivals, worked out ahead) and the checker (verdict.Pipe, fed as
+// the run goes), so a run takes two cores and gives the same Result.
 //
 // Run returns the Result unjudged: sim.RunVirtual evaluates the
 // scenario's assertions on it.

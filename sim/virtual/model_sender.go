@@ -3,10 +3,10 @@ package virtual
 import (
 	"cmp"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/hookrig/hookrig/reference/sender/delivery"
+	"github.com/hookrig/hookrig/sim/plan"
 	"github.com/hookrig/hookrig/sim/verdict"
 )
 
@@ -137,14 +137,11 @@ func (sm *senderModel) lane(ev *pendingEvent) delivery.LaneKey {
 func (sm *senderModel) inLane(ev *pendingEvent) bool { return sm.ordered && ev.key != "" }
 
 // arrive is an ingest request reaching the sender at now.
-func (w *world) arrive(num uint64, phase int16) {
+func (w *world) arrive(a *plan.Arrival, phase int16) {
 	sm := &w.snd
 	now := w.k.now
 	w.sent++
-	var e int32
-	if sm.assign != nil {
-		e = sm.assign(num)
-	}
+	num, e := a.N, a.Endpoint
 	if sm.down || sm.eps[e].d.Disabled {
 		// Refused (nothing listens) or 409 (the endpoint is disabled):
 		// never accepted.
@@ -156,9 +153,7 @@ func (w *world) arrive(num uint64, phase int16) {
 	ev := sm.slot(i)
 	ev.num, ev.at, ev.phase, ev.where, ev.ep = num, now, phase, slotIngest, e
 	ev.rkey = w.rcvs[sm.eps[e].group].number()
-	// One allocation: the id is the prefix and the number.
-	w.idBuf = strconv.AppendUint(append(w.idBuf[:0], w.idPrefix...), num, 10)
-	ev.id = string(w.idBuf)
+	ev.id = a.ID
 	if len(w.keys) > 0 {
 		ev.key = w.keys[num%uint64(len(w.keys))]
 	}
@@ -182,7 +177,7 @@ func (w *world) ingested(i int32) {
 	}
 	// Ids are unique by construction (the prefix and a number), so the
 	// checker need not index them.
-	ev.ref, _ = w.feed.NewRef(ev.id)
+	ev.ref = w.feed.NewRef(ev.id)
 	acc := verdict.Accepted{Key: ev.key, Seq: ev.seq, At: w.time(ev.at), Phase: phase}
 	if len(w.groupNames) > 0 {
 		// The group only: the checker breaks its figures down by group
@@ -190,7 +185,7 @@ func (w *world) ingested(i int32) {
 		// cache miss per event in a fleet of ten thousand.
 		acc.Group = w.groupNames[sm.eps[ev.ep].group]
 	}
-	_ = w.feed.Accept(ev.ref, acc)
+	w.feed.Accept(ev.ref, acc)
 	if sm.down {
 		ev.where = slotDown // durable; the restarted sender picks it up
 		return
@@ -233,7 +228,7 @@ func (w *world) final(i int32, state, reason string) {
 	}
 	w.k.note(ev.seq, uint64(len(state)))
 	w.k.noteString(reason)
-	_ = w.feed.Final(ev.ref, verdict.Final{State: state, At: w.time(now), Reason: reason})
+	w.feed.Final(ev.ref, verdict.Final{State: state, At: w.time(now), Reason: reason})
 	sm.bySeq.done(ev.seq)
 	sm.pending--
 	sm.release(i)
@@ -540,7 +535,7 @@ func (w *world) deadLetterWaiting(e int32, reason string) {
 func (w *world) report(ev *pendingEvent, a *attempt) {
 	o := &a.out
 	w.k.note(uint64(a.n)<<32|uint64(o.Status), uint64(a.outAt))
-	_ = w.feed.Attempt(ev.ref, verdict.AttemptRec{N: int(a.n), At: w.time(a.start), Duration: o.Elapsed,
+	w.feed.Attempt(ev.ref, verdict.AttemptRec{N: int(a.n), At: w.time(a.start), Duration: o.Elapsed,
 		Status: o.Status, Err: string(o.Err), Fault: a.fault})
 }
 
@@ -612,7 +607,7 @@ func (w *world) restart() {
 		case delivery.Interrupted:
 			fixes = true
 			w.k.note(uint64(ev.claimN), uint64(dec.Kind))
-			_ = w.feed.Attempt(ev.ref, verdict.AttemptRec{N: int(ev.claimN), At: w.time(ev.claimAt), Err: string(delivery.ErrInterrupted)})
+			w.feed.Attempt(ev.ref, verdict.AttemptRec{N: int(ev.claimN), At: w.time(ev.claimAt), Err: string(delivery.ErrInterrupted)})
 			ev.attempts = uint32(ds.Attempts)
 			ev.total, ev.claimN, ev.claimAt = ev.claimN, 0, 0
 			if dec.Kind == delivery.RetryAt {

@@ -64,7 +64,7 @@ func (w *world) newAttempt(slot int32, ev *pendingEvent, now int64) int32 {
 		ep: ev.ep, group: w.snd.eps[ev.ep].group, claimAt: now, refs: 1, next: -1}
 	// Until the attempt is freed its copies may still be received, after
 	// the event is final: the checker keeps the event open till then.
-	_ = w.feed.Hold(ev.ref)
+	w.feed.Hold(ev.ref)
 	return ai
 }
 
@@ -75,7 +75,7 @@ func (w *world) dropAttempt(ai int32) {
 	if a.refs > 0 {
 		return
 	}
-	_ = w.feed.Release(a.ref)
+	w.feed.Release(a.ref)
 	// Not zeroed: newAttempt writes every field; only its strings are
 	// let go.
 	a.id, a.fault, a.act.Response = "", "", fault.Response{}
@@ -170,7 +170,7 @@ func (w *world) upstream(ai int32) {
 	}
 	ans := rm.receive(num, a.rkey, path, now)
 	w.k.note(num<<8|uint64(copyN), uint64(ans.status))
-	_ = w.feed.Receipt(a.ref, verdict.ReceiptRec{At: w.time(now), Status: ans.status, Duplicate: ans.duplicate, Verified: true})
+	w.feed.Receipt(a.ref, verdict.ReceiptRec{At: w.time(now), Status: ans.status, Duplicate: ans.duplicate, Verified: true})
 	back := now + ans.took + int64(w.m.Network) // the proxy has the answer
 	if copyN == 1 && !a.resolved {
 		w.answer(ai, back+int64(a.act.Delay), &ans)

@@ -104,13 +104,13 @@ type world struct {
 	m   Model
 	s   *scenarios.Scenario
 	chk *verdict.Checker
-	// feed is chk's single-writer entry: the world records on its one
-	// goroutine, without the lock a live run's feeders need.
-	feed verdict.Solo
+	// feed is chk's Pipe while run runs: the world records on its one
+	// goroutine, without the lock a live run's feeders need, and the
+	// checker works on another.
+	feed *verdict.Pipe
 
 	seed     uint64
 	idPrefix string
-	idBuf    []byte
 	keys     []string
 
 	phaseNames []string
@@ -202,7 +202,6 @@ func newWorld(s *scenarios.Scenario, opts Options) (*world, error) {
 		loadEnd:     int64(s.LoadEnd()),
 		progress:    opts.Progress,
 	}
-	w.feed = w.chk.Solo()
 	w.deadline = w.loadEnd + int64(s.Drain.Timeout)
 	if w.idPrefix == "" {
 		w.idPrefix = plan.EventIDPrefix(s.Seed)
@@ -324,11 +323,19 @@ const checkEvery = 1 << 14
 
 // run sends the load, then drains until every accepted event is final or
 // the drain times out.
-func (w *world) run(ctx context.Context) error {
+func (w *world) run(ctx context.Context) (err error) {
+	w.feed = w.chk.Pipe()
+	defer func() {
+		// Every record is applied before anyone reads the checker.
+		if ferr := w.feed.Close(); ferr != nil && err == nil {
+			err = fmt.Errorf("sim: the checker refused a record: %w", ferr)
+		}
+	}()
 	ingest := int64(w.m.Ingest)
 	phase := 0
 	var n uint64
-	for num, t := range loadgen.Arrivals(w.pacer, 0) {
+	for a := range plan.Arrivals(w.pacer, w.snd.assign, w.idPrefix) {
+		t := a.At
 		at := int64(t) + ingest
 		if err := w.until(ctx, at, false); err != nil {
 			return err
@@ -337,7 +344,7 @@ func (w *world) run(ctx context.Context) error {
 		for phase+1 < len(w.phaseStart) && t >= w.phaseStart[phase+1] {
 			phase++
 		}
-		w.arrive(num, int16(phase))
+		w.arrive(a, int16(phase))
 		if w.needPick {
 			w.pick()
 		}
@@ -358,7 +365,7 @@ func (w *world) run(ctx context.Context) error {
 		w.timedOut, w.end = true, w.deadline
 		for i := range w.snd.bySeq.pending() {
 			ev := w.snd.slot(i)
-			_ = w.feed.Final(ev.ref, verdict.Final{State: verdict.StatePending, At: w.time(w.end)})
+			w.feed.Final(ev.ref, verdict.Final{State: verdict.StatePending, At: w.time(w.end)})
 		}
 	}
 	w.progressed(true)
@@ -452,6 +459,7 @@ func (w *world) progressed(done bool) {
 	for w.nextProgress <= w.k.now {
 		w.nextProgress += w.progressEvery
 	}
+	_ = w.feed.Sync() // its error is run's, at Close
 	p := w.chk.Progress()
 	w.progress(Progress{
 		Elapsed: time.Duration(w.k.now), LoadEnd: time.Duration(w.loadEnd), Deadline: time.Duration(w.deadline),
