@@ -186,8 +186,14 @@ const (
 // to a scenario changes only what it touches. The source is the kernel's
 // own, reseeded: it is valid until the next call.
 func (k *kernel) draw(stream, a, b uint64) *rand.Rand {
-	k.pcg.Seed(splitmix(k.seed^stream^splitmix(a+1)), splitmix(k.seed+stream+0x9e3779b97f4a7c15*(b+1)))
+	k.pcg.Seed(k.seeds(stream, a, b))
 	return k.rnd
+}
+
+// seeds are the PCG seeds of draw's source for (stream, a, b), for a
+// model that draws many keyed values ahead into a source of its own.
+func (k *kernel) seeds(stream, a, b uint64) (uint64, uint64) {
+	return splitmix(k.seed ^ stream ^ splitmix(a+1)), splitmix(k.seed + stream + 0x9e3779b97f4a7c15*(b+1))
 }
 
 // splitmix is SplitMix64's finaliser: nearby inputs land far apart.

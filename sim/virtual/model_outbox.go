@@ -1,6 +1,9 @@
 package virtual
 
-import "math"
+import (
+	"math"
+	"math/rand/v2"
+)
 
 // outboxModel is the reference sender's outbox writer in virtual time: one
 // writer applies every change queued so far in one transaction and one
@@ -16,6 +19,43 @@ type outboxModel struct {
 	sigma  float64 // its spread (lognormal)
 	per    int64   // its cost per change, ns
 	n      uint64  // commits so far
+	ahead  *commitDraws
+}
+
+// commitDraws holds the cost factors of the next commits, drawn ahead in
+// one loop: a commit's factor depends on its number alone, and drawing a
+// few hundred at a time lets the processor overlap them, where one draw
+// per commit, amid the event loop's other work, waits out the keyed seed,
+// the normal draw and the exponential in turn (12% of fleet-day's CPU
+// profile, 5% drawn ahead; 2% less wall time: most of the wait overlapped
+// the loop's cache misses already).
+type commitDraws struct {
+	pcg     rand.PCG
+	rnd     *rand.Rand
+	factors []float64 // exp(sigma·z) of commits from+1 to from+len
+	from    uint64
+}
+
+// commitsAhead is how many commit factors are drawn at a time.
+const commitsAhead = 256
+
+// factor returns exp(sigma·z) for commit n (n > every earlier call's),
+// z the commit's normal draw from k by its number.
+func (o *outboxModel) factor(k *kernel, n uint64) float64 {
+	a := o.ahead
+	if a == nil {
+		a = &commitDraws{factors: make([]float64, 0, commitsAhead)}
+		a.rnd = rand.New(&a.pcg)
+		o.ahead = a
+	}
+	if n <= a.from || n > a.from+uint64(len(a.factors)) {
+		a.from, a.factors = n-1, a.factors[:commitsAhead]
+		for j := range a.factors {
+			a.pcg.Seed(k.seeds(streamCommit, n+uint64(j), 0))
+			a.factors[j] = math.Exp(o.sigma * a.rnd.NormFloat64())
+		}
+	}
+	return a.factors[n-a.from-1]
 }
 
 // maxGroup is the reference outbox's bound on changes per commit
@@ -60,7 +100,7 @@ func (o *outboxModel) start(k *kernel) int64 {
 	o.n++
 	cost := o.commit
 	if o.sigma > 0 {
-		cost *= math.Exp(o.sigma * k.draw(streamCommit, o.n, 0).NormFloat64())
+		cost *= o.factor(k, o.n)
 	}
 	return max(int64(cost), 1) + o.per*int64(n)
 }
