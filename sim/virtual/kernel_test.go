@@ -1,6 +1,7 @@
 package virtual
 
 import (
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -201,5 +202,18 @@ func TestVirtualTimeConversions(t *testing.T) {
 	far := time.Date(1700, 1, 1, 0, 0, 0, 0, time.UTC)
 	if got, want := w.off(far), int64(far.Sub(virtualEpoch)); got != want {
 		t.Errorf("off(%v) = %d, want %d", far, got, want)
+	}
+}
+
+// The outbox's commit factors drawn ahead are the ones a draw per commit
+// gives, across the batches' edges and after a jump back.
+func TestCommitFactorsAhead(t *testing.T) {
+	k := newKernel(11)
+	o := outboxModel{commit: 1e5, sigma: 0.3}
+	one := func(n uint64) float64 { return math.Exp(o.sigma * k.draw(streamCommit, n, 0).NormFloat64()) }
+	for _, n := range []uint64{1, 2, 255, 256, 257, 700, 3 * commitsAhead, 5, 6, 1000} {
+		if got, want := o.factor(k, n), one(n); got != want {
+			t.Fatalf("commit %d: factor %v drawn ahead, %v drawn alone", n, got, want)
+		}
 	}
 }

@@ -39,8 +39,9 @@ type commitDraws struct {
 // commitsAhead is how many commit factors are drawn at a time.
 const commitsAhead = 256
 
-// factor returns exp(sigma·z) for commit n (n > every earlier call's),
-// z the commit's normal draw from k by its number.
+// factor returns exp(sigma·z) for commit n ≥ 1, z the commit's normal
+// draw from k by its number; commits are numbered in turn, so a batch
+// drawn from n serves the next commitsAhead calls.
 func (o *outboxModel) factor(k *kernel, n uint64) float64 {
 	a := o.ahead
 	if a == nil {
