@@ -72,7 +72,7 @@ type Checker struct {
 	perSec []secCounts
 	// perTick counts attempts per herdTick: the herd is measured over 1 s
 	// windows that start at a fault window's close, wherever it falls.
-	perTick []uint32
+	perTick tickCounts
 
 	receipts       Receipts // Unexpected is worked out in Result
 	noIDReceipts   int64
@@ -729,11 +729,7 @@ func (c *Checker) second(off int64) *secCounts {
 // tick returns the attempt counter of the herdTick holding offset off
 // (within the timeline's bound, as second).
 func (c *Checker) tick(off int64) *uint32 {
-	k := min(off/int64(herdTick), maxTimelineSeconds*ticksPerSecond-1)
-	for int64(len(c.perTick)) <= k {
-		c.perTick = append(c.perTick, 0)
-	}
-	return &c.perTick[k]
+	return c.perTick.at(min(off/int64(herdTick), maxTimelineSeconds*ticksPerSecond-1))
 }
 
 // Result works out the guarantees from everything recorded so far. It
@@ -1014,7 +1010,7 @@ func (w *resultWork) result() *Result {
 	span := max(int64(math.Ceil(run.End.Seconds())), int64(len(c.perSec)), int64(len(delivered)))
 	span = min(span, maxTimelineSeconds)
 	ws := asRecorded(run.Faults)
-	res.Faults = faultResults(ws, afterSeries(ws, c.perTick, span), attempted, failed, span)
+	res.Faults = faultResults(ws, afterSeries(ws, &c.perTick, span), attempted, failed, span)
 	res.Herd = worstHerd(res.Faults)
 	w.fleet.finish(c, t, res, ws, span)
 	res.Timeline = buildTimeline(span, accepted, attempted, delivered, failed)

@@ -694,3 +694,32 @@ func TestHerdLaterStormAndShortGap(t *testing.T) {
 		t.Errorf("herd = %+v", r.Herd)
 	}
 }
+
+// Tick counts grow chunk by chunk and read back across a chunk's edge; a
+// tick never reached reads 0, and the herd series sums across the edge.
+func TestTickCountsAcrossChunks(t *testing.T) {
+	var tc tickCounts
+	for _, k := range []int64{0, tickChunk - 1, tickChunk, tickChunk - 1, 3*tickChunk + 5} {
+		*tc.at(k)++
+	}
+	for k, want := range map[int64]uint32{0: 1, 1: 0, tickChunk - 1: 2, tickChunk: 1, 2 * tickChunk: 0, 3*tickChunk + 5: 1, 4 * tickChunk: 0, -1: 0} {
+		if got := tc.get(k); got != want {
+			t.Errorf("tick %d: %d, want %d", k, got, want)
+		}
+	}
+	if len(tc.chunks) != 4 {
+		t.Errorf("%d chunks for ticks up to 3 chunks and 5, want 4", len(tc.chunks))
+	}
+	// A window closing one herd step before the edge: its first step
+	// holds the ticks on both sides.
+	end := time.Duration(tickChunk-ticksPerStep/2) * herdTick
+	ws := []FaultWindow{{Rule: "r", Start: end - time.Second, End: end}}
+	s := afterSeries(ws, &tc, int64(4*tickChunk/ticksPerSecond))
+	var sum int64
+	for _, v := range s[0] {
+		sum += v
+	}
+	if sum < 3 {
+		t.Errorf("series %v after the window: want the 3 attempts at the edge counted", s[0][:min(len(s[0]), 4)])
+	}
+}
