@@ -177,6 +177,9 @@ func TestPipeReportsRefusals(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "released more often than held") {
 		t.Fatalf("Sync = %v, want the first refusal, the release", err)
 	}
+	if !strings.Contains(err.Error(), "release record, pipe ref 0") {
+		t.Errorf("Sync = %v: want the record and its Ref named", err)
+	}
 	if err2 := p.Close(); err2 == nil || err2.Error() != err.Error() {
 		t.Fatalf("Close = %v, want %v", err2, err)
 	}
@@ -185,5 +188,25 @@ func TestPipeReportsRefusals(t *testing.T) {
 	}
 	if pr := c.Progress(); pr.Accepted != 1 {
 		t.Fatalf("progress %+v, want the one event", pr)
+	}
+}
+
+// A record about a Ref that names no event is refused, and the records
+// after it, of the same kind too, still go to their own events.
+func TestPipeRefusesUnknownRefsAndGoesOn(t *testing.T) {
+	c := verdict.NewChecker(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), verdict.WithSettling())
+	p := c.Pipe()
+	r := p.NewRef("evt_1")
+	p.Accept(r+7, verdict.Accepted{Seq: 9}) // no such Ref
+	p.Accept(r, verdict.Accepted{Seq: 1})
+	p.Attempt(r+7, verdict.AttemptRec{N: 1, Status: 503})
+	p.Attempt(r, verdict.AttemptRec{N: 1, Status: 200})
+	err := p.Close()
+	if err == nil || !strings.Contains(err.Error(), "accept record about pipe ref 7, which names no event") {
+		t.Fatalf("Close = %v, want the first record about ref 7 refused", err)
+	}
+	res := c.Result(verdict.RunInfo{Scenario: "pipe", Mode: verdict.ModeVirtual, End: time.Minute})
+	if res.Events.Accepted != 1 || res.Attempts.Total != 1 || res.Attempts.Failed != 0 {
+		t.Fatalf("events %+v, attempts %+v: want evt_1's own acceptance and 200 only", res.Events, res.Attempts)
 	}
 }
