@@ -114,18 +114,22 @@ type tickCounts struct{ chunks [][]uint32 }
 
 const tickChunk = 1 << 16
 
-// at returns tick k's counter (k >= 0).
+// at returns tick k's counter (k >= 0). Only chunks counted in are
+// allocated: one record days into a quiet stretch costs one chunk.
 func (t *tickCounts) at(k int64) *uint32 {
 	c := int(k / tickChunk)
 	for len(t.chunks) <= c {
-		t.chunks = append(t.chunks, make([]uint32, tickChunk))
+		t.chunks = append(t.chunks, nil)
+	}
+	if t.chunks[c] == nil {
+		t.chunks[c] = make([]uint32, tickChunk)
 	}
 	return &t.chunks[c][k%tickChunk]
 }
 
 // get returns tick k's count, 0 for a tick never counted.
 func (t *tickCounts) get(k int64) uint32 {
-	if c := int(k / tickChunk); k >= 0 && c < len(t.chunks) {
+	if c := int(k / tickChunk); k >= 0 && c < len(t.chunks) && t.chunks[c] != nil {
 		return t.chunks[c][k%tickChunk]
 	}
 	return 0
