@@ -22,9 +22,11 @@ import (
 // SweepOptions configure a sweep. Seeds are First, First+1, … First+Count-1.
 type SweepOptions struct {
 	First, Count uint64
-	// Parallel is how many seeds run at once (each on one goroutine, as
-	// every virtual run is); 0 means GOMAXPROCS. The result does not
-	// depend on it.
+	// Parallel is how many seeds run at once; 0 means GOMAXPROCS. A
+	// virtual run's event loop is one goroutine, with its checker and
+	// arrival plan beside it taking about a third of a core more, so the
+	// default keeps every core busy and a little over. The result does
+	// not depend on it.
 	Parallel int
 	// Model overrides virtual.DefaultModel, as in virtual.Options.
 	Model *virtual.Model

@@ -63,7 +63,9 @@ func File(path string) ([]string, error) {
 			bad = append(bad, fmt.Sprintf("%s: go statement", fset.Position(n.Pos())))
 		case *ast.CallExpr:
 			// sync.WaitGroup.Go and errgroup's Go start goroutines
-			// without a go statement.
+			// without a go statement. (By name: a pure package's own
+			// method called Go is flagged too; it had better not have
+			// one.)
 			if sel, ok := n.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "Go" {
 				bad = append(bad, fmt.Sprintf("%s: .Go call (a goroutine)", fset.Position(n.Pos())))
 			}

@@ -1,7 +1,9 @@
 package plan
 
 import (
+	"runtime"
 	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/hookrig/hookrig/loadgen"
@@ -39,11 +41,19 @@ func TestArrivalsAhead(t *testing.T) {
 		t.Fatalf("%d arrivals, want %d", i, len(want))
 	}
 
-	// Without a fleet every arrival is for endpoint 0; an endless pacer,
-	// left early, at every point of a batch's life.
+	// Without a fleet every arrival is for endpoint 0. An endless pacer,
+	// left early at every point of a batch's life: the planner has stopped
+	// when Arrivals returns (it assigns nothing after).
 	for _, stop := range []int{0, 1, arrivalBatch - 1, arrivalBatch, 3*arrivalBatch + 7, arrivalBatch * arrivalBatches * 3} {
+		var returned, late atomic.Bool
+		planner := func(uint64) int32 {
+			if returned.Load() {
+				late.Store(true)
+			}
+			return 0
+		}
 		n := 0
-		for a := range Arrivals(loadgen.Constant(1000), nil, "x_") {
+		for a := range Arrivals(loadgen.Constant(1000), planner, "x_") {
 			if a.Endpoint != 0 || a.N != uint64(n) || a.ID != "x_"+strconv.Itoa(n) {
 				t.Fatalf("arrival %d = %+v", n, *a)
 			}
@@ -52,8 +62,17 @@ func TestArrivalsAhead(t *testing.T) {
 			}
 			n++
 		}
+		returned.Store(true)
 		if n != stop {
 			t.Fatalf("stopped at %d, want %d", n, stop)
+		}
+		// Give a planner still running (it must not be) time to assign
+		// again: it fills a batch of 4,096 in well under a millisecond.
+		for range 100 {
+			runtime.Gosched()
+		}
+		if late.Load() {
+			t.Fatalf("stopped at %d: the planner assigned after Arrivals returned", stop)
 		}
 	}
 }

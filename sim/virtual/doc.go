@@ -10,7 +10,10 @@
 // Two jobs that need no answer from the run go on goroutines of their
 // own, outside this package, each in order: the arrivals of the load
 // (plan.Arrivals, worked out ahead) and the checker (verdict.Pipe, fed as
-// the run goes), so a run takes two cores and gives the same Result.
+// the run goes), so a run takes two cores and gives the same Result. The
+// loop reads the checker only after the Pipe's Sync or Close, and nothing
+// it does depends on where those goroutines run: TestSameResultOnOneCore
+// compares runs.
 //
 // Run returns the Result unjudged: sim.RunVirtual evaluates the
 // scenario's assertions on it.

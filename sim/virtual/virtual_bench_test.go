@@ -47,7 +47,7 @@ func BenchmarkVirtual(b *testing.B) {
 }
 
 // faster multiplies a scenario's constant rates by k.
-func faster(b *testing.B, s *scenarios.Scenario, k int) *scenarios.Scenario {
+func faster(b testing.TB, s *scenarios.Scenario, k int) *scenarios.Scenario {
 	out := *s
 	out.Load.Phases = append([]scenarios.Phase(nil), s.Load.Phases...)
 	for i := range out.Load.Phases {

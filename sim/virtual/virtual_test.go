@@ -6,6 +6,7 @@ import (
 	"errors"
 	"maps"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -466,5 +467,48 @@ load:
 	e := r.Events
 	if e.Accepted == 0 || e.Delivered != e.Accepted || r.Attempts.Total != 2*e.Accepted || r.Attempts.Failed != e.Accepted {
 		t.Errorf("%+v, attempts %d (failed %d); want each event failed once, then delivered", e, r.Attempts.Total, r.Attempts.Failed)
+	}
+}
+
+// The checker and the load's arrival plan run on goroutines of their own
+// beside the event loop; the Result must not depend on where they run or
+// on how often the loop waits for the checker: on one core with progress
+// read every simulated 100 ms, the JSON is the one all cores and no
+// progress give. The runs are long enough for the checker's batches and
+// Refs to be used many times over.
+func TestSameResultOnOneCore(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		scale int
+	}{{"sender-crash", 40}, {"mass-outage", 10}} {
+		t.Run(c.name, func(t *testing.T) {
+			s := faster(t, simtest.Builtin(t, c.name), c.scale)
+			run := func(procs int, every time.Duration) ([]byte, int64) {
+				if procs > 0 {
+					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+				}
+				calls := 0
+				opts := virtual.Options{}
+				if every > 0 {
+					opts.Progress, opts.ProgressEvery = func(virtual.Progress) { calls++ }, every
+				}
+				res, _, err := sim.RunVirtual(context.Background(), s, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if every > 0 && calls < 50 {
+					t.Fatalf("%d progress calls: the loop hardly waited for the checker", calls)
+				}
+				res.WallTime, res.SpeedUp = 0, 0
+				return simtest.JSON(t, res), res.Attempts.Total
+			}
+			want, attempts := run(0, 0)
+			if attempts < 20000 {
+				t.Fatalf("%d attempts: too few to go round the checker's batches", attempts)
+			}
+			if got, _ := run(1, 100*time.Millisecond); !bytes.Equal(got, want) {
+				t.Fatalf("on one core with progress, the result differs:\n%s\n---\n%s", got, want)
+			}
+		})
 	}
 }

@@ -60,7 +60,9 @@ type Stats struct {
 // same delivery policy (reference/sender's Policy, BreakerPolicy, Lanes)
 // and the same fault choice (fault.Rules with the live proxy's per-request
 // draws) as a live run, with the network, disk and receiver modelled (see
-// Model), on one goroutine with no wall clock. The same scenario and seed
+// Model), its event loop on one goroutine with no wall clock (the
+// checker and the load's arrival plan beside it, each in order: see the
+// package doc). The same scenario and seed
 // give the same Result, byte for byte in JSON; the seed is s.Seed (set it
 // to run another).
 //
@@ -328,7 +330,7 @@ func (w *world) run(ctx context.Context) (err error) {
 	defer func() {
 		// Every record is applied before anyone reads the checker.
 		if ferr := w.feed.Close(); ferr != nil && err == nil {
-			err = fmt.Errorf("sim: the checker refused a record: %w", ferr)
+			err = ferr // the checker refused a record: a bug of the models
 		}
 	}()
 	ingest := int64(w.m.Ingest)
