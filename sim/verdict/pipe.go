@@ -25,13 +25,12 @@ import "fmt"
 type Pipe struct {
 	c *Checker
 
-	cur   *pipeBatch
-	full  chan *pipeBatch // to the applier, in order
-	free  chan *pipeBatch // back from the applier, applied
-	out   int             // batches sent and not yet back
-	made  int             // batches allocated (at most pipeBatches)
-	spare []*pipeBatch    // batches back and empty
-	done  chan struct{}   // closed when the applier has stopped
+	// The pipeBatches batches: the one being filled, those sent to the
+	// applier, and those back (applied) or never sent.
+	cur  *pipeBatch
+	full chan *pipeBatch // to the applier, in order
+	free chan *pipeBatch // back from the applier, or never sent
+	done chan struct{}   // closed when the applier has stopped
 
 	vacant []Ref // Refs the applier handed back
 	next   Ref   // Refs ever handed out
@@ -39,8 +38,8 @@ type Pipe struct {
 	closed bool
 }
 
-// pipeBatches bounds the batches in flight: the feeder runs at most that
-// many batches ahead of the applier before it waits for one back.
+// pipeBatches is how many batches a Pipe has: the feeder runs at most
+// that many less one ahead of the applier before it waits for one back.
 const pipeBatches = 8
 
 // pipeBatchLen is how many records a batch carries: enough that handing
@@ -125,36 +124,25 @@ func (c *Checker) Pipe() *Pipe {
 		free: make(chan *pipeBatch, pipeBatches),
 		done: make(chan struct{}),
 	}
+	for range pipeBatches {
+		p.free <- &pipeBatch{ops: make([]pipeOp, 0, pipeBatchLen)}
+	}
 	p.cur = p.batch()
 	go p.apply()
 	return p
 }
 
-// batch returns an empty batch: a spare one, a new one while fewer than
-// pipeBatches exist, else the next one the applier hands back.
+// batch returns the next free batch, empty, waiting for the applier to
+// hand one back if none is, and takes in what came back with it (the
+// Refs its records settled, the first error).
 func (p *Pipe) batch() *pipeBatch {
-	if k := len(p.spare); k > 0 {
-		b := p.spare[k-1]
-		p.spare = p.spare[:k-1]
-		return b
-	}
-	if p.made < pipeBatches {
-		p.made++
-		return &pipeBatch{ops: make([]pipeOp, 0, pipeBatchLen)}
-	}
 	b := <-p.free
-	p.out--
-	p.back(b)
-	return b
-}
-
-// back takes in what the applier returned with b and empties it.
-func (p *Pipe) back(b *pipeBatch) {
 	p.vacant = append(p.vacant, b.freed...)
 	if p.err == nil {
 		p.err = b.err
 	}
 	b.reset()
+	return b
 }
 
 // send hands the current batch to the applier if it is full (force: if it
@@ -164,7 +152,6 @@ func (p *Pipe) send(force bool) {
 		return
 	}
 	p.full <- p.cur
-	p.out++
 	p.cur = p.batch()
 }
 
@@ -224,11 +211,14 @@ func (p *Pipe) Sync() error {
 		return p.err
 	}
 	p.send(true)
-	for p.out > 0 {
-		b := <-p.free
-		p.out--
-		p.back(b)
-		p.spare = append(p.spare, b)
+	// Every batch but the current one is free once the applier has
+	// applied all that was sent: take them all, then let them go again.
+	var held [pipeBatches - 1]*pipeBatch
+	for i := range held {
+		held[i] = p.batch()
+	}
+	for _, b := range held {
+		p.free <- b
 	}
 	return p.err
 }
