@@ -29,11 +29,11 @@ const (
 // Arrivals yields the load's arrivals in order: loadgen.Arrivals of p,
 // each with assign's endpoint (0 when assign is nil; Fleet.Assign's index
 // in a fleet) and the id prefix and number make. They are worked out on a
-// goroutine of their own, up to arrivalBatch·arrivalBatches ahead: none of it depends on how
-// the run goes, and with ten thousand endpoints the choice of endpoint and
-// the id's allocation cost the virtual engine's single event loop more
-// than a tenth of its time, which the machine's other core can take. The
-// Arrival yielded is valid until the next.
+// goroutine of their own, up to arrivalBatch·arrivalBatches ahead: none
+// of it depends on how the run goes, and with ten thousand endpoints the
+// choice of endpoint and the id's allocation cost the virtual engine's
+// single event loop more than a tenth of its time, which the machine's
+// other core can take. The Arrival yielded is valid until the next.
 func Arrivals(p loadgen.Pacer, assign func(uint64) int32, prefix string) iter.Seq[*Arrival] {
 	return func(yield func(*Arrival) bool) {
 		full := make(chan []Arrival, arrivalBatches)

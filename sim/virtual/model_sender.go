@@ -84,7 +84,6 @@ type senderModel struct {
 	busyEps  int // endpoints with attempts in flight
 	inflight int
 	lanes    delivery.Lanes
-	assign   func(num uint64) int32
 	marks    []parkMark        // a pick's verdicts on its candidates
 	limited  [2][]int32        // endpoints parked at their limit (parkLimit), healthy and suspect, some stale
 	pooled   []int32           // endpoints waiting for the suspects' budget (parkPool), some stale

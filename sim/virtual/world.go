@@ -113,7 +113,10 @@ type world struct {
 
 	seed     uint64
 	idPrefix string
-	keys     []string
+	// assign is each event's endpoint (fleetPlan.assign), for the
+	// arrival plan.
+	assign func(num uint64) int32
+	keys   []string
 
 	phaseNames []string
 	pacer      *loadgen.SequencePacer
@@ -213,7 +216,8 @@ func newWorld(s *scenarios.Scenario, opts Options) (*world, error) {
 		fp = *opts.fleet
 	}
 	w.snd = senderModel{policy: policy, jitter: delivery.NewJitter(s.Seed), workers: workers, ordered: policy.Ordered, wakeAt: -1,
-		ids: fp.ids, assign: fp.assign}
+		ids: fp.ids}
+	w.assign = fp.assign
 	w.snd.eps, w.snd.byRing = newEndpoints(fp, &w.snd.policy)
 	w.paths, w.groupNames = fp.paths, fp.groupNames
 	if len(s.Endpoints.Groups) == 0 {
@@ -336,7 +340,7 @@ func (w *world) run(ctx context.Context) (err error) {
 	ingest := int64(w.m.Ingest)
 	phase := 0
 	var n uint64
-	for a := range plan.Arrivals(w.pacer, w.snd.assign, w.idPrefix) {
+	for a := range plan.Arrivals(w.pacer, w.assign, w.idPrefix) {
 		t := a.At
 		at := int64(t) + ingest
 		if err := w.until(ctx, at, false); err != nil {
