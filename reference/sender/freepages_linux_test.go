@@ -33,7 +33,8 @@ func residentOutbox(t *testing.T, h *harness) int {
 }
 
 // Once retention removes a burst's events, their pages are free in the
-// file; releaseFree drops them from the sender's memory, and what is left
+// file; releaseFree drops them from the sender's memory, a long sweep's
+// every releaseBatches batches and the rest after it, and what is left
 // reads back whole (the file and the page cache keep every page).
 func TestOutboxReleasesFreePages(t *testing.T) {
 	h, fake, e := startRetaining(t, t.TempDir(), time.Hour)
@@ -49,8 +50,9 @@ func TestOutboxReleasesFreePages(t *testing.T) {
 		}
 		return ids
 	}
-	enqueue(2000) // the burst
-	h.untilFinal(t, 2000)
+	const burst = 2400 // sweepBatch·releaseBatches and more: the sweep releases mid-way
+	enqueue(burst)
+	h.untilFinal(t, burst)
 	fake.Advance(30 * time.Minute)
 	kept := enqueue(200) // delivered later: retained past the sweep
 	h.untilFinal(t, 200)
@@ -65,22 +67,28 @@ func TestOutboxReleasesFreePages(t *testing.T) {
 	}
 	before := residentOutbox(t, h)
 	fake.Advance(30*time.Minute + time.Nanosecond)
-	// Each batch of the sweep releases what the one before freed.
-	if n := h.sweep(t); n != 2000 {
-		t.Fatalf("swept %d, want the burst's 2000", n)
+	if n := h.sweep(t); n != burst {
+		t.Fatalf("swept %d, want the burst's %d", n, burst)
 	}
-	if err := h.ob.releaseFree(); err != nil { // the last batch's
+	released := h.metrics.released
+	var m dto.Metric
+	if err := released.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	if m.GetCounter().GetValue() == 0 {
+		t.Fatalf("a sweep of %d batches released nothing on its way (every %d batches it should)", (burst+sweepBatch-1)/sweepBatch, releaseBatches)
+	}
+	if err := h.ob.releaseFree(); err != nil { // the last batches'
 		t.Fatal(err)
 	}
 	after := residentOutbox(t, h)
-	released := h.metrics.released
 	t.Logf("outbox pages resident: %d before the sweep, %d after it and releasing", before, after)
-	// The burst's 2,000 events of 1 KB took some 600 pages; nearly all are
+	// The burst's 2,400 events of 1 KB took some 700 pages; nearly all are
 	// free once swept.
 	if before-after < 300 {
 		t.Fatalf("outbox pages resident %d before the sweep, %d after it and releasing: the swept burst's pages stayed", before, after)
 	}
-	var m dto.Metric
+	m.Reset()
 	if err := released.Write(&m); err != nil {
 		t.Fatal(err)
 	}
