@@ -79,9 +79,6 @@ func runChaos(ctx context.Context, e *env, o chaosOptions) error {
 	if err := schedslice.Check(o.schedSlice); err != nil {
 		return fmt.Errorf("--sched-slice: %w", err)
 	}
-	if err := schedslice.Set(o.schedSlice); err != nil {
-		fmt.Fprintf(e.stderr, "warning: %v; that thread and those not set yet keep the kernel's default slice\n", err)
-	}
 	var rules *fault.Rules
 	if o.rules != "" {
 		data, err := os.ReadFile(o.rules)
@@ -127,6 +124,12 @@ func runChaos(ctx context.Context, e *env, o chaosOptions) error {
 	})
 	if err != nil {
 		return err
+	}
+	// Once everything given is known good (the proxy built from it): a
+	// run refused for its rules or flags leaves the process's threads as
+	// they were. Threads started later inherit the slice.
+	if err := schedslice.Set(o.schedSlice); err != nil {
+		fmt.Fprintf(e.stderr, "warning: %v; that thread and those not set yet keep the kernel's default slice\n", err)
 	}
 	ln, err := httpapi.ListenCapped(o.control, controlConnCap)
 	if err != nil {

@@ -25,7 +25,8 @@ func TestChaosCommand(t *testing.T) {
 		}
 		return ""
 	}
-	s := startServer(t, token, 2, "chaos", "--upstream", up.URL, "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0", "--rules", rules, "--seed", "7")
+	s := startServer(t, token, 2, "chaos", "--upstream", up.URL, "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0", "--rules", rules, "--seed", "7",
+		"--sched-slice", "0") // in process: the test binary's threads keep their slices
 	proxyURL := s.url
 	m := regexp.MustCompile(`control (http://127\.0\.0\.1:\d+) · seed 7 · 1 rules`).FindStringSubmatch(s.lines[1])
 	if m == nil {

@@ -57,7 +57,8 @@ func TestSenderAPIToken(t *testing.T) {
 func TestChaosWarnsWhenControlIsExposed(t *testing.T) {
 	up := httptest.NewServer(http.NotFoundHandler())
 	defer up.Close()
-	s := startServer(t, nil, 2, "chaos", "--upstream", up.URL, "--listen", "127.0.0.1:0", "--control", "0.0.0.0:0")
+	s := startServer(t, nil, 2, "chaos", "--upstream", up.URL, "--listen", "127.0.0.1:0", "--control", "0.0.0.0:0",
+		"--sched-slice", "0") // in process: the test binary's threads keep their slices
 	if !strings.Contains(s.stderr.String(), "warning: the control API listens on") {
 		t.Errorf("stderr %q, want a warning", s.stderr)
 	}

@@ -39,28 +39,6 @@ func Set(slice time.Duration) error {
 	return nil
 }
 
-// Get returns the slice each thread of the process has, by thread id:
-// the kernel's default unless one was asked for (Linux 6.12 and later
-// report it), 0 on a kernel that keeps none.
-func Get() (map[int]time.Duration, error) {
-	tids, err := threads()
-	if err != nil {
-		return nil, err
-	}
-	got := make(map[int]time.Duration, len(tids))
-	for _, tid := range tids {
-		a, err := unix.SchedGetAttr(tid, 0)
-		if errors.Is(err, unix.ESRCH) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("scheduler slice of thread %d: %w", tid, err)
-		}
-		got[tid] = time.Duration(a.Runtime)
-	}
-	return got, nil
-}
-
 func threads() ([]int, error) {
 	tasks, err := os.ReadDir("/proc/self/task")
 	if err != nil {
