@@ -145,7 +145,7 @@ func (t *txb) fullEvent(seq uint64) (Event, error) {
 	if err != nil {
 		return Event{}, err
 	}
-	attempts, err := t.attemptsOf(seq, &st)
+	attempts, err := t.attemptsOf(seq, st.First)
 	if err != nil {
 		return Event{}, err
 	}

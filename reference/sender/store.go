@@ -196,12 +196,12 @@ func (t *txb) record(c *counters, seq uint64, endpoint string, a *attemptRecord,
 	return t.setState(c, seq, endpoint, from, st)
 }
 
-// attemptsOf returns an event's attempts in order; st is its state,
-// which may hold the first.
-func (t *txb) attemptsOf(seq uint64, st *stateRecord) ([]attemptRecord, error) {
+// attemptsOf returns an event's attempts in order; first is the one its
+// state record holds, if any (N 0: none, all are in the attempts bucket).
+func (t *txb) attemptsOf(seq uint64, first attemptRecord) ([]attemptRecord, error) {
 	var out []attemptRecord
-	if st.First.N != 0 {
-		out = append(out, st.First)
+	if first.N != 0 {
+		out = append(out, first)
 	}
 	prefix := seqKey(seq)
 	cur := t.attempts.Cursor()
