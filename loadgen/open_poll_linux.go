@@ -287,44 +287,8 @@ func (p *pollLoop) arm(until, now time.Time) bool {
 	if !until.After(now) {
 		return false
 	}
-	p.spec.value = syscall.NsecToTimespec(p.clock.mono(until))
-	_, _, e := syscall.RawSyscall6(syscall.SYS_TIMERFD_SETTIME, uintptr(p.timer), timerAbstime, uintptr(unsafe.Pointer(&p.spec)), 0, 0, 0)
-	return e == 0
+	return p.clock.arm(uintptr(p.timer), &p.spec, until)
 }
-
-// timerAbstime is TFD_TIMER_ABSTIME: the timer's value is a moment of
-// its clock, not a delay.
-const timerAbstime = 1
-
-// timerClock maps the run's clock onto CLOCK_MONOTONIC, the timer's, so
-// that the timer is set to a moment rather than a delay: a delay would
-// need a fresh reading of the clock before each wait, and would still
-// move with the time between that reading and the system call.
-type timerClock struct {
-	at   time.Time // a reading of the run's clock
-	base int64     // CLOCK_MONOTONIC in ns, read right after at
-}
-
-// sync pairs a reading of clk with one of CLOCK_MONOTONIC, the closest of
-// three tries. The monotonic reading comes after clk's, so the timer
-// fires at most that gap (under a microsecond) late, never early.
-func (c *timerClock) sync(clk clock.Clock) bool {
-	best := time.Duration(-1)
-	for range 3 {
-		var ts syscall.Timespec
-		t := clk.Now()
-		if _, _, e := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, 1 /* CLOCK_MONOTONIC */, uintptr(unsafe.Pointer(&ts)), 0); e != 0 {
-			return false
-		}
-		if d := clk.Now().Sub(t); best < 0 || d < best {
-			best, c.at, c.base = d, t, ts.Nano()
-		}
-	}
-	return true
-}
-
-// mono is t on CLOCK_MONOTONIC, in ns.
-func (c *timerClock) mono(t time.Time) int64 { return c.base + int64(t.Sub(c.at)) }
 
 // poll reads the epoll's ready events without waiting.
 func (p *pollLoop) poll() int {

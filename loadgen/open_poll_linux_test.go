@@ -3,6 +3,7 @@
 package loadgen
 
 import (
+	"context"
 	"syscall"
 	"testing"
 	"time"
@@ -38,4 +39,32 @@ func monotonic(t *testing.T) int64 {
 		t.Fatal(e)
 	}
 	return ts.Nano()
+}
+
+// The waiter the closed loop and the portable open loop use sets its
+// timerfd to the same moments: a wait never returns before its moment,
+// and a cancelled run ends a wait in progress.
+func TestTimerfdWaiterIsNeverEarly(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	w := newWaiter(ctx, clock.Real{}, true)
+	defer w.close()
+	if _, ok := w.(*timerfdWaiter); !ok {
+		t.Skipf("no timerfd here: the waiter is a %T", w)
+	}
+	for i := range 20 {
+		until := time.Now().Add(time.Duration(200+i*50) * time.Microsecond)
+		if !w.wait(until) {
+			t.Fatalf("wait %d failed", i)
+		}
+		if now := time.Now(); now.Before(until) {
+			t.Fatalf("wait %d returned %v before its moment", i, until.Sub(now))
+		}
+	}
+	if !w.wait(time.Now().Add(-time.Second)) {
+		t.Fatal("a moment already past: want an immediate true")
+	}
+	cancel()
+	if w.wait(time.Now().Add(time.Hour)) {
+		t.Fatal("a wait after the run was cancelled returned true")
+	}
 }
